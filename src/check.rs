@@ -1,0 +1,159 @@
+//! `driftgate check`: runs the stages in order (state → policy → kinds → live → diff → verdict)
+//! and returns the report. The only place that knows the order; each stage is plain data in and out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::kinds::{self, ExpectedObject, Family};
+use crate::live::{self, aws::AwsContext, aws::AwsSettings};
+use crate::policy::PolicySet;
+use crate::report::{Report, Summary};
+use crate::state::{self, Resource};
+use crate::{diff, verdict};
+
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub states: Vec<String>,
+    pub policies: Vec<String>,
+    pub concurrency: usize,
+    pub aws: AwsSettings,
+    /// Progress lines on stderr.
+    pub progress: bool,
+}
+
+pub fn known_types() -> BTreeSet<&'static str> {
+    kinds::all().iter().flat_map(|f| f.resource_types().iter().copied()).collect()
+}
+
+pub async fn run(opts: &CheckOptions) -> Result<Report> {
+    let started = Instant::now();
+    let policies = PolicySet::load(&opts.policies, &known_types())?;
+    let snapshot = state::load_all(&opts.states)?;
+    let checked_types = policies.checked_types();
+
+    // The security view of every object the states manage, per family.
+    let mut expected: Vec<(&'static dyn Family, ExpectedObject)> = Vec::new();
+    let mut resources_checked = 0;
+    for family in kinds::all() {
+        let mine: Vec<&Resource> = snapshot
+            .resources
+            .iter()
+            .filter(|r| family.resource_types().contains(&r.resource_type.as_str()))
+            .filter(|r| checked_types.contains(r.resource_type.as_str()))
+            .collect();
+        resources_checked += mine.len();
+        if !mine.is_empty() {
+            expected.extend(family.expected(&mine)?.into_iter().map(|o| (family, o)));
+        }
+    }
+
+    let mut summary = Summary {
+        resources_in_state: snapshot.resources.len(),
+        resources_checked,
+        objects_checked: expected.len(),
+        states: snapshot.sources.clone(),
+        ..Summary::default()
+    };
+    if expected.is_empty() {
+        if opts.progress {
+            eprintln!("driftgate: the state holds no resource that a policy covers; nothing to read");
+        }
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        return Ok(Report::new(summary, Vec::new()));
+    }
+
+    // Credentials are loaded only now: a state without cloud resources needs none.
+    let aws = AwsContext::load(&opts.aws).await;
+    let regions = resolve_regions(&expected, aws.default_region())?;
+    check_account(&aws, &expected, &regions).await?;
+
+    let mut plan: BTreeMap<&'static str, (&'static dyn Family, BTreeMap<String, Vec<String>>)> = BTreeMap::new();
+    for ((family, obj), region) in expected.iter().zip(&regions) {
+        let ids = plan.entry(family.name()).or_insert((*family, BTreeMap::new()));
+        ids.1.entry(region.clone()).or_default().push(obj.cloud_id.clone());
+    }
+    let plan: live::Plan = plan.into_values().collect();
+    if opts.progress {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (f, _) in &expected {
+            *counts.entry(f.name()).or_default() += 1;
+        }
+        let what: Vec<String> = counts.iter().map(|(f, n)| format!("{n} {f}")).collect();
+        let region_set: BTreeSet<&String> = regions.iter().collect();
+        eprintln!(
+            "driftgate: reading {} from {} state resource(s) in {} region(s)…",
+            what.join(", "),
+            resources_checked,
+            region_set.len()
+        );
+    }
+    let live = live::read(&aws, &plan, opts.concurrency).await?;
+
+    let mut drifts = Vec::new();
+    for ((family, obj), region) in expected.iter().zip(&regions) {
+        let live_obj = live.get(&(family.name(), obj.cloud_id.clone()));
+        drifts.extend(diff::compare(*family, obj, region, live_obj));
+    }
+    let findings = verdict::judge(drifts, &policies);
+
+    summary.regions = regions.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    summary.api_calls = aws.calls();
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    if opts.progress {
+        let calls: u64 = summary.api_calls.values().flat_map(|m| m.values()).sum();
+        eprintln!(
+            "driftgate: compared {} objects with {calls} API call(s) in {:.1}s",
+            summary.objects_checked,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(Report::new(summary, findings))
+}
+
+/// Each object's region: its own (ARN, `region`), else the default one, else an error naming it.
+fn resolve_regions(expected: &[(&dyn Family, ExpectedObject)], default: Option<String>) -> Result<Vec<String>> {
+    expected
+        .iter()
+        .map(|(_, obj)| {
+            obj.region.clone().or_else(|| default.clone()).ok_or_else(|| {
+                let who = obj
+                    .owner
+                    .as_ref()
+                    .or_else(|| obj.items.first().map(|i| &i.by))
+                    .map(|d| d.address.clone())
+                    .unwrap_or_else(|| obj.cloud_id.clone());
+                Error::new(
+                    who,
+                    format!(
+                        "cannot tell which AWS region {} is in: the state records no ARN or region \
+                         for it; set AWS_REGION",
+                        obj.cloud_id
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Reading a resource of account A with credentials of account B finds nothing, which would be
+/// reported as "deleted". Refuse instead.
+async fn check_account(aws: &AwsContext, expected: &[(&dyn Family, ExpectedObject)], regions: &[String]) -> Result<()> {
+    let Some(first) = expected.iter().position(|(_, o)| o.account.is_some()) else {
+        return Ok(());
+    };
+    let caller = aws.caller_account(&regions[first]).await?;
+    for (_, obj) in expected {
+        if let Some(account) = obj.account.as_ref().filter(|a| **a != caller) {
+            let who = obj.owner.as_ref().map(|d| d.address.as_str()).unwrap_or(obj.cloud_id.as_str());
+            return Err(Error::new(
+                who.to_string(),
+                format!(
+                    "belongs to AWS account {account}, but the credentials are for account {caller}; \
+                     run driftgate with credentials for {account} (one account per run)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! AWS resource families and the normalization they share (protocols, CIDRs, ports).
+
+pub mod network_acl;
+pub mod security_group;
+
+use ipnet::IpNet;
+use serde_json::Value;
+
+use super::{arn_region_account, ExpectedObject, Ports};
+use crate::state::Resource;
+
+/// Canonical IP protocol name: `tcp`/`6` → `tcp`, `-1`/`all` → `all`, other numbers as numbers.
+/// EC2 answers with numbers for NACLs and names or numbers for security groups; Terraform keeps
+/// whatever the configuration said.
+pub fn protocol(raw: &str) -> Result<String, String> {
+    let p = raw.trim().to_ascii_lowercase();
+    let canonical = match p.as_str() {
+        "-1" | "all" => "all",
+        "tcp" | "6" => "tcp",
+        "udp" | "17" => "udp",
+        "icmp" | "1" => "icmp",
+        "icmpv6" | "58" => "icmpv6",
+        other => match other.parse::<u8>() {
+            Ok(n) => return Ok(n.to_string()),
+            Err(_) => return Err(format!("unknown IP protocol `{raw}`")),
+        },
+    };
+    Ok(canonical.to_string())
+}
+
+/// Canonical CIDR: host bits cleared, IPv6 compressed and lower-case, so `10.0.0.1/8`,
+/// `10.0.0.0/8` and ` 10.0.0.0/8` compare equal, as EC2 stores them.
+pub fn cidr(raw: &str) -> Result<String, String> {
+    let net: IpNet = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a CIDR block"))?;
+    Ok(net.trunc().to_string())
+}
+
+/// Does `outer` contain every address of `inner`? Both canonical.
+pub fn cidr_contains(outer: &str, inner: &str) -> bool {
+    match (outer.parse::<IpNet>(), inner.parse::<IpNet>()) {
+        (Ok(o), Ok(i)) => o.contains(&i),
+        _ => false,
+    }
+}
+
+/// The ports a rule of this protocol covers. EC2 ignores ports for protocols other than TCP and
+/// UDP (ICMP uses the two numbers as type and code), so they must not take part in comparison.
+pub fn ports(protocol: &str, from: Option<i64>, to: Option<i64>) -> Ports {
+    match protocol {
+        "all" => Ports::All,
+        "tcp" | "udp" => {
+            let from = from.unwrap_or(0);
+            let to = to.unwrap_or(65535);
+            // The EC2 API answers -1/-1 for "all ports" in some legacy rules.
+            if from <= 0 && (to == -1 || to >= 65535) {
+                Ports::Range(0, 65535)
+            } else {
+                Ports::Range(from as i32, to as i32)
+            }
+        }
+        _ => Ports::None,
+    }
+}
+
+/// ICMP type and code (-1 = any) for ICMP protocols, else nothing.
+pub fn icmp(protocol: &str, kind: Option<i64>, code: Option<i64>) -> Option<(i64, i64)> {
+    matches!(protocol, "icmp" | "icmpv6").then(|| (kind.unwrap_or(-1), code.unwrap_or(-1)))
+}
+
+pub fn ports_text(p: Ports) -> String {
+    match p {
+        Ports::All => "all ports".into(),
+        Ports::Range(0, 65535) => "ports 0-65535".into(),
+        Ports::Range(a, b) if a == b => format!("port {a}"),
+        Ports::Range(a, b) => format!("ports {a}-{b}"),
+        Ports::None => String::new(),
+    }
+}
+
+pub fn ports_json(p: Ports) -> (Value, Value) {
+    match p {
+        Ports::Range(a, b) => (Value::from(a), Value::from(b)),
+        _ => (Value::Null, Value::Null),
+    }
+}
+
+/// Region and account of an AWS resource: provider v6's per-resource `region`, else its ARN.
+pub fn region_account(r: &Resource) -> (Option<String>, Option<String>) {
+    let (arn_region, arn_account) = r
+        .attr_str("arn")
+        .and_then(arn_region_account)
+        .unwrap_or((None, None));
+    let region = r.attr_str("region").map(str::to_string).or(arn_region);
+    let account = arn_account.or_else(|| r.attr_str("owner_id").map(str::to_string));
+    (region, account)
+}
+
+pub fn int_attr(r: &Resource, name: &str) -> Option<i64> {
+    r.attr(name).and_then(as_int)
+}
+
+/// Integers appear as numbers, and in some old states as strings.
+pub fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A list attribute of strings; `null` and missing are empty; empty strings are skipped
+/// (the provider writes `""` for "not set").
+pub fn str_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// When separate rule resources manage a direction of a group or ACL, the owner's inline
+/// `ingress`/`egress` in the state is not configuration but the provider's copy of the live rules
+/// at the last refresh (the attribute is optional and computed). That copy goes stale when a rule
+/// resource is destroyed, and it absorbs console rules on the next apply; so for that direction
+/// the rule resources alone say what is expected. (Mixing inline blocks and rule resources in one
+/// direction is unsupported by the provider, which fights itself on every apply.)
+pub fn drop_computed_inline(mut obj: ExpectedObject) -> ExpectedObject {
+    let separate: Vec<&'static str> = obj
+        .items
+        .iter()
+        .filter(|i| !i.by.inline)
+        .map(|i| i.attribute)
+        .collect();
+    obj.items
+        .retain(|i| !(i.by.inline && separate.contains(&i.attribute)));
+    obj
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols_normalize() {
+        for (raw, want) in [
+            ("-1", "all"),
+            ("all", "all"),
+            ("ALL", "all"),
+            ("tcp", "tcp"),
+            ("6", "tcp"),
+            ("TCP", "tcp"),
+            ("17", "udp"),
+            ("1", "icmp"),
+            ("58", "icmpv6"),
+            ("50", "50"),
+        ] {
+            assert_eq!(protocol(raw).unwrap(), want, "{raw}");
+        }
+        assert!(protocol("tcpx").is_err());
+        assert!(protocol("300").is_err());
+    }
+
+    #[test]
+    fn cidrs_normalize() {
+        assert_eq!(cidr("10.0.0.1/8").unwrap(), "10.0.0.0/8");
+        assert_eq!(cidr(" 0.0.0.0/0").unwrap(), "0.0.0.0/0");
+        assert_eq!(cidr("2001:DB8:0:0::/64").unwrap(), "2001:db8::/64");
+        assert_eq!(cidr("::/0").unwrap(), "::/0");
+        assert!(cidr("10.0.0.0").is_err());
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr_contains("0.0.0.0/0", "10.0.0.0/8"));
+        assert!(!cidr_contains("10.0.0.0/8", "0.0.0.0/0"));
+        assert!(!cidr_contains("::/0", "10.0.0.0/8"));
+    }
+
+    #[test]
+    fn ports_ignore_what_ec2_ignores() {
+        assert_eq!(ports("all", Some(0), Some(0)), Ports::All);
+        assert_eq!(ports("all", None, None), Ports::All);
+        assert_eq!(ports("tcp", Some(22), Some(22)), Ports::Range(22, 22));
+        assert_eq!(ports("tcp", Some(-1), Some(-1)), Ports::Range(0, 65535));
+        assert_eq!(ports("50", Some(10), Some(55)), Ports::None);
+        assert_eq!(ports("icmp", Some(8), Some(0)), Ports::None);
+        assert_eq!(icmp("icmp", Some(8), Some(0)), Some((8, 0)));
+        assert_eq!(icmp("tcp", Some(8), Some(0)), None);
+    }
+}

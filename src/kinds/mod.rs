@@ -1,0 +1,212 @@
+//! Resource families. Each family turns state resources into the *security view* of the live
+//! objects they manage ([`ExpectedObject`]), reads the same view from the cloud ([`LiveObject`]),
+//! and knows how to judge a change of one item. Everything else (diffing, policy, verdict,
+//! reports) is generic over this plain data.
+//!
+//! A family covers several Terraform types when they manage one live object together: a security
+//! group's rules come from the group's inline blocks and from separate rule resources.
+//!
+//! Adding a resource type: write its file here, list it in [`all`], add its policy entry.
+
+pub mod aws;
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diff::Effect;
+use crate::error::Result;
+use crate::live::aws::AwsContext;
+use crate::state::Resource;
+
+/// Every family driftgate can check.
+pub fn all() -> Vec<&'static dyn Family> {
+    vec![&aws::security_group::SecurityGroups, &aws::network_acl::NetworkAcls]
+}
+
+/// The port coverage of a rule, for policies such as "admin ports open to the world".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ports {
+    /// Every port (protocol "all").
+    All,
+    Range(i32, i32),
+    /// The protocol has no ports (ICMP, ESP, ...).
+    None,
+}
+
+impl Ports {
+    pub fn includes(&self, port: i32) -> bool {
+        match *self {
+            Ports::All => true,
+            Ports::Range(from, to) => from <= port && port <= to,
+            Ports::None => false,
+        }
+    }
+}
+
+/// What policies and risk scoring may ask about one item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Facts {
+    /// The item allows something (an allow rule); false for a deny entry.
+    pub grants: bool,
+    pub direction: Option<&'static str>,
+    pub ports: Ports,
+    /// Canonical CIDRs the item applies to (`0.0.0.0/0` means the whole IPv4 internet).
+    pub cidrs: Vec<String>,
+}
+
+impl Facts {
+    pub fn open_to_internet(&self) -> bool {
+        self.cidrs.iter().any(|c| c == "0.0.0.0/0" || c == "::/0")
+    }
+}
+
+/// One comparable piece of an object's security view: a rule, an ACL entry, one setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Items with the same identity are the same slot (an ACL rule number, a setting's name):
+    /// if their keys differ, the slot changed. Items without identity are set members.
+    pub identity: Option<String>,
+    /// Canonical meaning: equal keys mean equal security effect, whatever the text said.
+    pub key: String,
+    /// Structured form for the JSON report.
+    pub value: Value,
+    /// One line for humans: `tcp 22 from 0.0.0.0/0`.
+    pub summary: String,
+    pub facts: Facts,
+}
+
+/// The Terraform resource that declares an item or manages an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declarer {
+    pub address: String,
+    pub resource_type: String,
+    pub sources: Vec<String>,
+    /// The item comes from a block inside the object's own resource (inline rules), not from a
+    /// resource of its own. A separate resource is the more precise place to point at.
+    pub inline: bool,
+    pub sensitive_paths: Vec<String>,
+}
+
+impl Declarer {
+    pub fn of(r: &Resource, inline: bool) -> Self {
+        Declarer {
+            address: r.address.clone(),
+            resource_type: r.resource_type.clone(),
+            sources: r.sources.clone(),
+            inline,
+            sensitive_paths: r.sensitive_paths.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedItem {
+    pub attribute: &'static str,
+    pub item: Item,
+    pub by: Declarer,
+}
+
+/// What the state says one live object should look like.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedObject {
+    pub family: &'static str,
+    pub cloud_id: String,
+    /// From the resource's ARN or `region` attribute; `None` means "the default region".
+    pub region: Option<String>,
+    /// From the ARN or owner attribute, to refuse reading it with another account's credentials.
+    pub account: Option<String>,
+    /// The resource that manages the object as a whole. Without one (only rule resources point at
+    /// an object managed elsewhere), live items that no resource declares are not ours to judge.
+    pub owner: Option<Declarer>,
+    pub items: Vec<ExpectedItem>,
+    pub tags: BTreeMap<String, String>,
+    /// A default object (default security group, default ACL): stricter policies apply.
+    pub is_default: bool,
+}
+
+/// The same view, read from the cloud.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveObject {
+    pub cloud_id: String,
+    pub items: Vec<(&'static str, Item)>,
+    pub is_default: bool,
+}
+
+pub trait Family: Send + Sync {
+    /// Short stable name, used in progress output and the report summary.
+    fn name(&self) -> &'static str;
+    /// The Terraform types this family reads from the state.
+    fn resource_types(&self) -> &'static [&'static str];
+    /// The security view of every object the given resources (all of this family's types) manage.
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>>;
+    /// How many ids one read may carry.
+    fn batch_size(&self) -> usize;
+    /// Reads the objects with these ids in one region. Ids that do not exist are absent from the
+    /// result (they are reported as missing); anything that prevents knowing is an error.
+    fn fetch<'a>(
+        &'a self,
+        aws: &'a AwsContext,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>>;
+    /// The effect of one slot changing from `expected` to `actual`.
+    fn effect_of_change(&self, _attribute: &str, _expected: &Item, _actual: &Item) -> Effect {
+        Effect::Unknown
+    }
+}
+
+/// `region` and `account` of an ARN such as `arn:aws:ec2:us-east-1:123456789012:security-group/sg-1`.
+pub fn arn_region_account(arn: &str) -> Option<(Option<String>, Option<String>)> {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let _partition = parts.next()?;
+    let _service = parts.next()?;
+    let region = parts.next()?;
+    let account = parts.next()?;
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Some((non_empty(region), non_empty(account)))
+}
+
+/// `tags` of a resource as plain strings (`tags_all` includes provider default tags).
+pub fn tags_of(r: &Resource) -> BTreeMap<String, String> {
+    let tags = r.attr("tags_all").or_else(|| r.attr("tags"));
+    tags.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_parts() {
+        assert_eq!(
+            arn_region_account("arn:aws:ec2:eu-west-3:047081014315:security-group/sg-9e0204ff"),
+            Some((Some("eu-west-3".into()), Some("047081014315".into())))
+        );
+        assert_eq!(
+            arn_region_account("arn:aws:iam::123456789012:role/x"),
+            Some((None, Some("123456789012".into())))
+        );
+        assert_eq!(arn_region_account("sg-1"), None);
+    }
+
+    #[test]
+    fn port_coverage() {
+        assert!(Ports::All.includes(22));
+        assert!(Ports::Range(0, 65535).includes(3389));
+        assert!(!Ports::Range(80, 443).includes(22));
+        assert!(!Ports::None.includes(22));
+    }
+}

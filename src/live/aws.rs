@@ -1,0 +1,149 @@
+//! The AWS side of live reads: one SDK configuration from the standard chain (environment,
+//! profiles, web identity, IMDS; `AWS_ENDPOINT_URL`), clients per region, call counting, and
+//! errors that say which call failed where. Families do the actual reads with these clients.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::error::{Error, Result};
+
+/// Retry and timeout settings; the defaults suit a CI step against a real account.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    /// Attempts per call, including the first; the SDK backs off exponentially with jitter on
+    /// throttling and transient errors.
+    pub max_attempts: u32,
+    pub attempt_timeout: Duration,
+    pub call_timeout: Duration,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        AwsSettings {
+            max_attempts: 6,
+            attempt_timeout: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+pub struct AwsContext {
+    config: SdkConfig,
+    ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
+    calls: Mutex<BTreeMap<(String, String), u64>>,
+    max_attempts: u32,
+}
+
+impl AwsContext {
+    pub async fn load(settings: &AwsSettings) -> Self {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(settings.attempt_timeout)
+                    .operation_timeout(settings.call_timeout)
+                    .build(),
+            )
+            .load()
+            .await;
+        AwsContext {
+            config,
+            ec2: Mutex::new(HashMap::new()),
+            calls: Mutex::new(BTreeMap::new()),
+            max_attempts: settings.max_attempts,
+        }
+    }
+
+    /// `AWS_REGION` / `AWS_DEFAULT_REGION` / the profile's region: for resources whose state
+    /// records no region of their own.
+    pub fn default_region(&self) -> Option<String> {
+        self.config.region().map(|r| r.to_string())
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let mut clients = self.ec2.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_ec2::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_string()))
+                    .build();
+                aws_sdk_ec2::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// Counts one API request (one page), for the report's `summary.api_calls`.
+    pub fn count(&self, service: &str, operation: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        *calls.entry((service.to_string(), operation.to_string())).or_default() += 1;
+    }
+
+    /// `{service: {operation: n}}`.
+    pub fn calls(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((service, op), n) in calls.iter() {
+            out.entry(service.clone()).or_default().insert(op.clone(), *n);
+        }
+        out
+    }
+
+    /// The account the credentials belong to. Reading another account's resource would make it
+    /// look deleted, so the caller compares this with the account in each resource's ARN.
+    pub async fn caller_account(&self, region: &str) -> Result<String> {
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(conf);
+        self.count("sts", "GetCallerIdentity");
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.error("sts", "GetCallerIdentity", region, e))?;
+        out.account()
+            .map(str::to_string)
+            .ok_or_else(|| Error::new(format!("AWS sts GetCallerIdentity in {region}"), "the answer has no account id"))
+    }
+
+    /// A clear, credential-free message for a failed call, with a hint at the usual cause.
+    pub fn error<E, R>(&self, service: &str, operation: &str, region: &str, err: SdkError<E, R>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let input = format!("AWS {service} {operation} in {region}");
+        let code = err.code().unwrap_or_default().to_string();
+        let detail = match &err {
+            SdkError::ServiceError(_) => format!(
+                "{}: {}",
+                if code.is_empty() { "service error" } else { &code },
+                err.message().unwrap_or("no message")
+            ),
+            _ => DisplayErrorContext(&err).to_string(),
+        };
+        let lower = detail.to_ascii_lowercase();
+        let hint = if matches!(err, SdkError::TimeoutError(_)) || lower.contains("timeout") || lower.contains("timed out") {
+            format!(" (timed out; {} attempts allowed)", self.max_attempts)
+        } else if code.contains("Throttl") || code == "RequestLimitExceeded" || lower.contains("rate exceeded") {
+            format!(" (still throttled after {} attempts with backoff)", self.max_attempts)
+        } else if lower.contains("credential") || code == "AuthFailure" || code.contains("InvalidClientTokenId") {
+            " (check the AWS credentials in the environment: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+             AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)"
+                .to_string()
+        } else if code == "UnauthorizedOperation" || code.contains("AccessDenied") {
+            format!(" (the credentials lack {service}:{operation}; see the README for the read-only policy)")
+        } else {
+            String::new()
+        };
+        Error::new(input, format!("{detail}{hint}"))
+    }
+}

@@ -1,0 +1,167 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use driftgate::check::{self, CheckOptions};
+use driftgate::error::Error;
+use driftgate::live::aws::AwsSettings;
+use driftgate::report::{console, json, Report};
+
+/// Fails the pipeline when security-critical cloud resources drift from Terraform state.
+#[derive(Parser)]
+#[command(name = "driftgate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compare the state with the live cloud; exit 0 (pass or warn), 1 (blocking drift), 2 (could not check).
+    Check(CheckArgs),
+    /// List the policies in force (built-in plus --policy files).
+    Policies {
+        /// Additional policy file (YAML); same id overrides a built-in policy.
+        #[arg(long = "policy", value_name = "FILE")]
+        policies: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Console,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Terraform state: a v4 state file, `terraform show -json` output, or `-` for stdin. Repeatable.
+    #[arg(long = "state", value_name = "PATH", required = true)]
+    states: Vec<String>,
+    /// Additional policy file (YAML); same id overrides a built-in policy. Repeatable.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<String>,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value = "console")]
+    format: Format,
+    /// Also write a report to a file, as FORMAT=PATH (e.g. json=drift.json). Repeatable.
+    #[arg(long = "output", value_name = "FORMAT=PATH")]
+    outputs: Vec<String>,
+    /// Colour in the console report.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+    /// Concurrent API reads.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// Attempts per API call, with exponential backoff on throttling and transient errors.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+    max_attempts: u32,
+    /// Timeout of one API call attempt, in seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    // Fail closed even on a bug: a panic must not look like a pass or like drift.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("driftgate: internal error: {info}");
+        eprintln!("driftgate: the check could not be completed (exit 2); please report this");
+        std::process::exit(2);
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("driftgate: error: {e}");
+            eprintln!("driftgate: the check could not be completed (exit 2)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Policies { policies } => {
+            let set = driftgate::policy::PolicySet::load(&policies, &check::known_types())?;
+            for p in &set.policies {
+                println!(
+                    "{:<26} {:<8} {:<5} {}  ({})",
+                    p.id,
+                    p.severity.as_str(),
+                    format!("{:?}", p.enforcement).to_lowercase(),
+                    p.title,
+                    p.origin
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check(args) => check_command(args),
+    }
+}
+
+fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
+    let outputs = args
+        .outputs
+        .iter()
+        .map(|o| parse_output(o))
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = CheckOptions {
+        states: args.states,
+        policies: args.policies,
+        concurrency: usize::from(args.concurrency),
+        aws: AwsSettings {
+            max_attempts: args.max_attempts,
+            attempt_timeout: Duration::from_secs(args.timeout),
+            call_timeout: Duration::from_secs(args.timeout * 4),
+        },
+        progress: !args.quiet,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new("runtime", format!("cannot start: {e}")))?;
+    let report = runtime.block_on(check::run(&opts))?;
+
+    for (format, path) in &outputs {
+        std::fs::write(path, render(&report, *format, false))
+            .map_err(|e| Error::new(format!("--output {path}"), format!("cannot write: {e}")))?;
+    }
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    print!("{}", render(&report, args.format, color));
+    Ok(ExitCode::from(report.verdict.exit_code() as u8))
+}
+
+fn render(report: &Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Console => console::render(report, color),
+        Format::Json => json::render(report),
+    }
+}
+
+fn parse_output(spec: &str) -> Result<(Format, String), Error> {
+    let bad = || Error::new(format!("--output {spec}"), "expected FORMAT=PATH with FORMAT console or json");
+    let (format, path) = spec.split_once('=').ok_or_else(bad)?;
+    let format = Format::from_str(format, true).map_err(|_| bad())?;
+    if path.is_empty() {
+        return Err(bad());
+    }
+    Ok((format, path.to_string()))
+}

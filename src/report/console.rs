@@ -1,0 +1,125 @@
+//! The human report: what drifted, where, expected vs actual, how bad, what to do. Colour only
+//! when asked for (the caller decides from the TTY, `NO_COLOR` and `--color`).
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::diff::{DriftKind, Effect};
+use crate::policy::Severity;
+use crate::verdict::{Finding, Verdict};
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn red(&self, t: &str) -> String {
+        self.paint("1;31", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.paint("1;33", t)
+    }
+    fn green(&self, t: &str) -> String {
+        self.paint("1;32", t)
+    }
+}
+
+fn what_happened(f: &Finding) -> &'static str {
+    match (f.kind, f.attribute.is_some()) {
+        (DriftKind::Missing, false) => "deleted outside Terraform",
+        (DriftKind::Missing, true) => "declared in Terraform, absent live",
+        (DriftKind::Unmanaged, _) => "present live, declared by no Terraform resource",
+        (DriftKind::Changed, _) if f.expected.is_null() || f.actual.is_null() => "differs from the state",
+        (DriftKind::Changed, _) => "changed outside Terraform",
+    }
+}
+
+fn effect_text(e: Effect) -> &'static str {
+    match e {
+        Effect::Weakens => "weakens security",
+        Effect::Strengthens => "stricter than the code: the next apply reverts it",
+        Effect::Unknown => "effect unclear",
+    }
+}
+
+pub fn render(report: &Report, color: bool) -> String {
+    let s = Style { on: color };
+    let mut out = String::new();
+    let sum = &report.summary;
+    let states: Vec<&str> = sum.states.iter().map(|s| s.label.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "{} {} · {} state(s): {} · {} resource(s) checked, {} object(s) compared{}",
+        s.bold("driftgate"),
+        report.tool.version,
+        states.len(),
+        states.join(", "),
+        sum.resources_checked,
+        sum.objects_checked,
+        if sum.regions.is_empty() { String::new() } else { format!(" in {}", sum.regions.join(", ")) }
+    );
+
+    for f in &report.drifts {
+        out.push('\n');
+        let tag = match (f.blocking, f.ticket.is_some()) {
+            (true, _) => s.red("BLOCK"),
+            (false, true) => s.yellow("COVERED"),
+            (false, false) => s.yellow("WARN "),
+        };
+        let sev = match f.severity {
+            Severity::Critical | Severity::High => s.red(f.severity.as_str()),
+            Severity::Medium => s.yellow(f.severity.as_str()),
+            Severity::Low => f.severity.as_str().to_string(),
+        };
+        let _ = writeln!(out, "{tag} {sev:<8} {}  {}", s.bold(&f.address), s.dim(&format!("{} ({})", f.cloud_id, f.region)));
+        let what = match &f.attribute {
+            Some(a) => format!("{a}: {}", what_happened(f)),
+            None => what_happened(f).to_string(),
+        };
+        let _ = writeln!(out, "    {what} — {}", effect_text(f.effect));
+        let _ = writeln!(out, "      expected: {}", f.expected_text.as_deref().unwrap_or("-"));
+        let _ = writeln!(out, "      actual:   {}", f.actual_text.as_deref().unwrap_or("-"));
+        let mut why = format!("{} {}", f.policy, f.policy_title);
+        if !f.references.is_empty() {
+            why.push_str(&format!(" [{}]", f.references.join(", ")));
+        }
+        let _ = writeln!(out, "    {}", s.dim(&format!("{why} · risk {}", f.risk.score)));
+        if let Some(t) = &f.ticket {
+            let _ = writeln!(out, "    covered by {} {} until {}", t.tracker, t.url, t.expires_at);
+        }
+        if !f.remediation.is_empty() {
+            let _ = writeln!(out, "    fix: {}", f.remediation);
+        }
+        let _ = writeln!(out, "    {}", s.dim(&format!("declared in {}", f.sources.join(", "))));
+    }
+
+    out.push('\n');
+    let verdict = match report.verdict {
+        Verdict::Pass => s.green("PASS"),
+        Verdict::Warn => s.yellow("WARN"),
+        Verdict::Block => s.red("BLOCK"),
+    };
+    let detail = if sum.drifts == 0 {
+        "no security drift".to_string()
+    } else {
+        format!(
+            "{} drift(s): {} blocking, {} not blocking",
+            sum.drifts, sum.blocking, sum.warnings
+        )
+    };
+    let _ = writeln!(out, "verdict: {verdict} — {detail} (exit {})", report.verdict.exit_code());
+    out
+}

@@ -1,0 +1,279 @@
+//! State input: turns state files into a [`Snapshot`], a flat list of managed resource instances
+//! with Terraform addresses. Knows nothing about clouds or policies.
+//!
+//! Accepted: state format v4 (Terraform 0.12 through 1.x, as `terraform state pull` prints it) and
+//! `terraform show -json` output of a state or a plan (detected by its `format_version`).
+
+mod show_json;
+mod v4;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// One managed resource instance from a state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// Terraform's own address: `module.edge.aws_security_group.this["web"]`.
+    pub address: String,
+    pub resource_type: String,
+    /// The provider configuration address as the state records it.
+    pub provider: String,
+    pub attributes: Value,
+    /// Attribute paths marked sensitive, dotted (`master_password`, `settings.0.secret`).
+    /// Values under these paths are never printed.
+    pub sensitive_paths: Vec<String>,
+    /// Labels of the state sources that contain this instance.
+    pub sources: Vec<String>,
+}
+
+impl Resource {
+    pub fn attr(&self, name: &str) -> Option<&Value> {
+        self.attributes.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn attr_str(&self, name: &str) -> Option<&str> {
+        self.attr(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn is_sensitive(&self, attribute: &str) -> bool {
+        self.sensitive_paths
+            .iter()
+            .any(|p| p == attribute || p.starts_with(&format!("{attribute}.")))
+    }
+}
+
+/// Where one state came from and what it said about itself.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StateSource {
+    pub label: String,
+    pub format: &'static str,
+    pub terraform_version: Option<String>,
+    pub serial: Option<u64>,
+    pub lineage: Option<String>,
+    pub resources: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    pub sources: Vec<StateSource>,
+    pub resources: Vec<Resource>,
+}
+
+impl Snapshot {
+    /// Adds the resources of one parsed state. An instance that already came from another state
+    /// (same address, same cloud id) is kept once with both sources: the same estate read twice
+    /// must not double its drift. Same address with another id (two workspaces) stays separate.
+    fn merge(&mut self, source: StateSource, resources: Vec<Resource>) {
+        let mut index: BTreeMap<(String, Option<String>), usize> = self
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.address.clone(), id_of(r)), i))
+            .collect();
+        for r in resources {
+            let key = (r.address.clone(), id_of(&r));
+            match index.get(&key) {
+                Some(&i) => {
+                    let existing = &mut self.resources[i];
+                    for s in r.sources {
+                        if !existing.sources.contains(&s) {
+                            existing.sources.push(s);
+                        }
+                    }
+                }
+                None => {
+                    index.insert(key, self.resources.len());
+                    self.resources.push(r);
+                }
+            }
+        }
+        self.sources.push(source);
+    }
+}
+
+fn id_of(r: &Resource) -> Option<String> {
+    r.attr_str("id").map(str::to_string)
+}
+
+/// Reads every `--state` argument (`-` is stdin) into one snapshot.
+pub fn load_all(paths: &[String]) -> Result<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    let mut stdin_used = false;
+    for path in paths {
+        let (label, bytes) = if path == "-" {
+            if stdin_used {
+                return Err(Error::new("--state -", "standard input can be given only once"));
+            }
+            stdin_used = true;
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::new("state from standard input", format!("cannot read: {e}")))?;
+            ("<stdin>".to_string(), buf)
+        } else {
+            if path.contains("://") {
+                let scheme = path.split("://").next().unwrap_or_default();
+                return Err(Error::new(
+                    format!("state {path}"),
+                    format!(
+                        "remote state backend `{scheme}://` is not supported yet; \
+                         pull the state first (`terraform state pull > state.json`) and pass the file"
+                    ),
+                ));
+            }
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::new(format!("state {path}"), format!("cannot read: {e}")))?;
+            (path.clone(), bytes)
+        };
+        let (source, resources) = parse(&label, &bytes)?;
+        snapshot.merge(source, resources);
+    }
+    Ok(snapshot)
+}
+
+/// Parses one state document; `label` names it in errors and in the report.
+pub fn parse(label: &str, bytes: &[u8]) -> Result<(StateSource, Vec<Resource>)> {
+    let err = |msg: String| Error::new(format!("state {label}"), msg);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(err("the file is empty; expected a Terraform state (format version 4)".into()));
+    }
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
+        let what = if e.is_eof() {
+            "the JSON ends early (truncated file?)"
+        } else {
+            "not valid JSON"
+        };
+        err(format!("{what} at line {} column {}: {e}", e.line(), e.column()))
+    })?;
+    let Some(obj) = doc.as_object() else {
+        return Err(err(format!(
+            "expected a JSON object (a Terraform state), found {}",
+            json_kind(&doc)
+        )));
+    };
+    if obj.contains_key("format_version") {
+        return show_json::parse(label, &doc).map_err(err);
+    }
+    match obj.get("version") {
+        Some(Value::Number(n)) if n.as_u64() == Some(4) => v4::parse(label, doc).map_err(err),
+        Some(Value::Number(n)) => Err(err(format!(
+            "state format version {n} is not supported: driftgate reads version 4, written by \
+             Terraform 0.12 and later (run any `terraform` command of 0.12+ on it to upgrade)"
+        ))),
+        Some(other) => Err(err(format!(
+            "`version` is {}, expected the number 4",
+            json_kind(other)
+        ))),
+        None => {
+            let keys: Vec<&str> = obj.keys().take(6).map(String::as_str).collect();
+            Err(err(format!(
+                "not a Terraform state: no `version` field (top-level keys: {})",
+                if keys.is_empty() {
+                    "none".to_string()
+                } else {
+                    keys.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `aws_security_group.web`, with module path and instance key in Terraform's syntax.
+pub(crate) fn format_address(
+    module: Option<&str>,
+    resource_type: &str,
+    name: &str,
+    index: Option<&Value>,
+) -> String {
+    let mut address = String::new();
+    if let Some(m) = module.filter(|m| !m.is_empty()) {
+        address.push_str(m);
+        address.push('.');
+    }
+    address.push_str(resource_type);
+    address.push('.');
+    address.push_str(name);
+    match index {
+        Some(Value::Number(n)) => address.push_str(&format!("[{n}]")),
+        // Terraform quotes string keys like HCL strings; JSON escaping agrees for the characters
+        // that can appear in a for_each key (quotes, backslashes, control characters).
+        Some(Value::String(s)) => {
+            let quoted = serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""));
+            address.push_str(&format!("[{quoted}]"));
+        }
+        _ => {}
+    }
+    address
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn addresses_follow_terraform_syntax() {
+        assert_eq!(
+            format_address(Some("module.edge"), "aws_security_group", "this", Some(&json!("web"))),
+            r#"module.edge.aws_security_group.this["web"]"#
+        );
+        assert_eq!(
+            format_address(None, "aws_network_acl", "private", Some(&json!(0))),
+            "aws_network_acl.private[0]"
+        );
+        assert_eq!(
+            format_address(None, "aws_network_acl", "a", Some(&json!("say \"hi\""))),
+            r#"aws_network_acl.a["say \"hi\""]"#
+        );
+        assert_eq!(format_address(None, "aws_vpc", "main", None), "aws_vpc.main");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_v4_state() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "empty"),
+            (b"{\"version\": 4, \"resources\": [", "truncated"),
+            (b"[1,2]", "found an array"),
+            (b"{\"version\": 3, \"modules\": []}", "version 3 is not supported"),
+            (b"{\"version\": \"4\"}", "`version` is a string"),
+            (b"{\"foo\": 1}", "no `version` field (top-level keys: foo)"),
+            (b"resource \"aws_vpc\" \"x\" {}", "not valid JSON"),
+        ];
+        for (input, expected) in cases {
+            let e = parse("t.tfstate", input).expect_err("must fail");
+            assert!(e.to_string().contains(expected), "{e} should contain {expected}");
+            assert!(e.to_string().starts_with("state t.tfstate: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn same_instance_in_two_states_is_kept_once_with_both_sources() {
+        let doc = br#"{"version":4,"terraform_version":"1.5.7","serial":1,"lineage":"l","resources":[
+            {"mode":"managed","type":"aws_security_group","name":"web","provider":"provider[\"registry.terraform.io/hashicorp/aws\"]",
+             "instances":[{"schema_version":1,"attributes":{"id":"sg-1"}}]}]}"#;
+        let mut snap = Snapshot::default();
+        let (s1, r1) = parse("a.tfstate", doc).unwrap();
+        let (s2, r2) = parse("b.tfstate", doc).unwrap();
+        snap.merge(s1, r1);
+        snap.merge(s2, r2);
+        assert_eq!(snap.resources.len(), 1);
+        assert_eq!(snap.resources[0].sources, vec!["a.tfstate", "b.tfstate"]);
+    }
+}

@@ -1,0 +1,217 @@
+//! From drifts to findings and a verdict: each drift is judged by its policy (severity,
+//! enforcement, references), scored, and marked blocking or not. Pure, so it is tested without
+//! any cloud.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diff::{Drift, DriftKind, Effect};
+use crate::policy::{Enforcement, PolicySet, Severity};
+use crate::risk::{self, Risk};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Block,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Pass | Verdict::Warn => 0,
+            Verdict::Block => 1,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Block => "block",
+        }
+    }
+}
+
+/// The break-glass ticket covering a drift (filled by the break-glass stage).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ticket {
+    pub tracker: String,
+    pub id: String,
+    pub url: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// A drift as the report shows it: what differs, how bad it is, and whether it blocks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub address: String,
+    pub resource_type: String,
+    pub cloud_id: String,
+    pub region: String,
+    pub kind: DriftKind,
+    pub attribute: Option<String>,
+    pub expected: Value,
+    pub actual: Value,
+    /// One line each for humans: `tcp port 22 from 0.0.0.0/0`, `absent`.
+    pub expected_text: Option<String>,
+    pub actual_text: Option<String>,
+    pub effect: Effect,
+    pub severity: Severity,
+    pub enforcement: Enforcement,
+    pub risk: Risk,
+    pub blocking: bool,
+    pub ticket: Option<Ticket>,
+    pub policy: String,
+    pub policy_title: String,
+    pub references: Vec<String>,
+    pub remediation: String,
+    /// The state files that declare the resource.
+    pub sources: Vec<String>,
+}
+
+const REDACTED: &str = "(sensitive value hidden)";
+
+/// Judges each drift; drifts that no policy covers are not security drift and are dropped.
+/// Sorted by risk, highest first, then by address for a stable report.
+pub fn judge(drifts: Vec<Drift>, policies: &PolicySet) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = drifts
+        .into_iter()
+        .filter_map(|d| {
+            let p = policies.judge(&d)?;
+            let risk = risk::score(&d, p.severity);
+            let hide = |v: Value, text: Option<String>| {
+                if d.sensitive {
+                    (Value::String(REDACTED.into()), Some(REDACTED.into()))
+                } else {
+                    (v, text)
+                }
+            };
+            let (expected, expected_text) = hide(d.expected.clone(), d.expected_summary.clone());
+            let (actual, actual_text) = hide(d.actual.clone(), d.actual_summary.clone());
+            Some(Finding {
+                blocking: p.enforcement == Enforcement::Block,
+                address: d.address,
+                resource_type: d.resource_type,
+                cloud_id: d.cloud_id,
+                region: d.region,
+                kind: d.kind,
+                attribute: d.attribute,
+                expected,
+                actual,
+                expected_text,
+                actual_text,
+                effect: d.effect,
+                severity: p.severity,
+                enforcement: p.enforcement,
+                risk,
+                ticket: None,
+                policy: p.id.clone(),
+                policy_title: p.title.clone(),
+                references: p.references.clone(),
+                remediation: p.remediation.clone(),
+                sources: d.sources,
+            })
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        b.risk
+            .score
+            .total_cmp(&a.risk.score)
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.address.cmp(&b.address))
+            .then_with(|| a.attribute.cmp(&b.attribute))
+            .then_with(|| a.actual_text.cmp(&b.actual_text))
+            .then_with(|| a.expected_text.cmp(&b.expected_text))
+    });
+    findings
+}
+
+/// `block` if anything blocks, `warn` if anything was found, else `pass`.
+pub fn decide(findings: &[Finding]) -> Verdict {
+    if findings.iter().any(|f| f.blocking) {
+        Verdict::Block
+    } else if findings.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Warn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::{Facts, Ports};
+    use std::collections::BTreeSet;
+
+    fn policies(extra: Option<&str>) -> PolicySet {
+        let known: BTreeSet<&str> =
+            crate::kinds::all().iter().flat_map(|f| f.resource_types().iter().copied()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<String> = extra
+            .map(|text| {
+                let f = dir.path().join("p.yaml");
+                std::fs::write(&f, text).unwrap();
+                vec![f.display().to_string()]
+            })
+            .unwrap_or_default();
+        PolicySet::load(&files, &known).unwrap()
+    }
+
+    fn drift(effect: Effect, cidr: &str) -> Drift {
+        Drift {
+            address: "aws_security_group.web".into(),
+            resource_type: "aws_security_group".into(),
+            cloud_id: "sg-1".into(),
+            region: "us-east-1".into(),
+            kind: DriftKind::Unmanaged,
+            attribute: Some("ingress".into()),
+            expected: Value::Null,
+            actual: serde_json::json!({"cidr_ipv4": cidr}),
+            expected_summary: Some("absent".into()),
+            actual_summary: Some(format!("tcp port 22 from {cidr}")),
+            effect,
+            facts: Some(Facts { grants: true, direction: Some("ingress"), ports: Ports::Range(22, 22), cidrs: vec![cidr.into()] }),
+            is_default_object: false,
+            tags: Default::default(),
+            sources: vec!["s".into()],
+            sensitive: false,
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let p = policies(None);
+        assert_eq!(decide(&judge(vec![], &p)), Verdict::Pass);
+        let f = judge(vec![drift(Effect::Strengthens, "10.0.0.0/8"), drift(Effect::Weakens, "0.0.0.0/0")], &p);
+        assert_eq!(decide(&f), Verdict::Block);
+        assert_eq!(f[0].policy, "AWS-SG-ADMIN-IPV4", "highest risk first");
+        assert_eq!(f[0].risk.score, 12.0);
+        assert_eq!(f[1].risk.score, 1.0);
+        assert!(f.iter().all(|f| f.blocking));
+        assert_eq!(Verdict::Block.exit_code(), 1);
+        assert_eq!(Verdict::Warn.exit_code(), 0);
+
+        let warn_all = "version: 1\npolicies:\n".to_string()
+            + &["AWS-SG-ADMIN-IPV4", "AWS-SG-INTERNET-INGRESS", "AWS-SG-RULES"]
+                .iter()
+                .map(|id| format!("  - {{id: {id}, title: t, resource_types: [aws_security_group], severity: low, enforcement: warn}}\n"))
+                .collect::<String>();
+        let p = policies(Some(&warn_all));
+        let f = judge(vec![drift(Effect::Weakens, "0.0.0.0/0")], &p);
+        assert_eq!(decide(&f), Verdict::Warn);
+        assert!(!f[0].blocking);
+    }
+
+    #[test]
+    fn sensitive_values_never_reach_findings() {
+        let mut d = drift(Effect::Weakens, "0.0.0.0/0");
+        d.sensitive = true;
+        let f = judge(vec![d], &policies(None));
+        let text = serde_json::to_string(&f).unwrap();
+        assert!(!text.contains("cidr_ipv4") && !text.contains("port 22 from"), "{text}");
+        assert!(text.contains(REDACTED));
+    }
+}
