@@ -12,15 +12,10 @@ pub(super) fn parse(label: &str, doc: &Value) -> Result<(StateSource, Vec<Resour
         (doc.get("values"), "state")
     };
     let mut resources = Vec::new();
-    match values.and_then(|v| v.get("root_module")) {
-        Some(root) => walk(label, root, &mut resources)?,
-        // An empty state prints `{"format_version":"1.0"}` with no values at all.
-        None if doc.get("planned_values").is_none() => {}
-        None => {
-            return Err("this `terraform show -json` plan has no `prior_state`: \
-                 it was made without a state; check the state itself instead"
-                .to_string())
-        }
+    // An empty state prints no `values`, and a plan made without a state has no `prior_state`:
+    // both mean "no resources", not an error.
+    if let Some(root) = values.and_then(|v| v.get("root_module")) {
+        walk(label, root, &mut resources)?;
     }
     let source = StateSource {
         label: label.to_string(),

@@ -462,7 +462,9 @@ mod tests {
     fn fixture_states_parse() {
         let (_, resources) = crate::state::parse(
             "driftctl_default_network_acl",
-            include_bytes!("../../../tests/fixtures/tfstate/driftctl_default_network_acl.tfstate"),
+            include_bytes!(
+                "../../../tests/fixtures/shared/driftctl/state/aws_default_network_acl/terraform.tfstate"
+            ),
         )
         .unwrap();
         let refs: Vec<&Resource> = resources.iter().collect();
