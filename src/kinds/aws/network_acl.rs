@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Filter, NetworkAcl, NetworkAclEntry};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{NetworkAcl, NetworkAclEntry};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
@@ -204,6 +205,35 @@ fn live_entry(acl_id: &str, e: &NetworkAclEntry) -> Result<Option<Entry>> {
     })
 }
 
+/// `Ok(Err(code))` when an id does not exist (`*.NotFound`); `Err` for any other failure.
+async fn describe(
+    aws: &AwsContext,
+    client: &aws_sdk_ec2::Client,
+    region: &str,
+    ids: &[String],
+) -> Result<std::result::Result<Vec<NetworkAcl>, String>> {
+    let mut pages = client
+        .describe_network_acls()
+        .set_network_acl_ids(Some(ids.to_vec()))
+        .into_paginator()
+        .send();
+    let mut acls = Vec::new();
+    while let Some(page) = pages.next().await {
+        aws.count("ec2", "DescribeNetworkAcls");
+        match page {
+            Ok(page) => acls.extend(page.network_acls().iter().cloned()),
+            Err(e) => {
+                let code = e.code().unwrap_or_default().to_string();
+                if code.ends_with(".NotFound") {
+                    return Ok(Err(code));
+                }
+                return Err(aws.error("ec2", "DescribeNetworkAcls", region, e));
+            }
+        }
+    }
+    Ok(Ok(acls))
+}
+
 fn live_object(acl: &NetworkAcl) -> Result<Option<LiveObject>> {
     let Some(id) = acl.network_acl_id() else {
         return Ok(None);
@@ -320,26 +350,26 @@ impl Family for NetworkAcls {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let client = aws.ec2(region);
-            // Filter rather than NetworkAclIds, so that a deleted ACL is absent, not an error.
-            let filter = Filter::builder()
-                .name("network-acl-id")
-                .set_values(Some(ids.to_vec()))
-                .build();
-            let mut pages = client
-                .describe_network_acls()
-                .filters(filter)
-                .max_results(1000)
-                .into_paginator()
-                .send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                aws.count("ec2", "DescribeNetworkAcls");
-                let page = page.map_err(|e| aws.error("ec2", "DescribeNetworkAcls", region, e))?;
-                for acl in page.network_acls() {
-                    if let Some(obj) = live_object(acl)? {
-                        if ids.contains(&obj.cloud_id) {
-                            out.push(obj);
+            let acls = match describe(aws, &client, region, ids).await? {
+                Ok(acls) => acls,
+                // One of the ids does not exist, and the call fails as a whole. Deleted ACLs are
+                // rare, so only then ask one by one: an id that is "not found" on its own is missing.
+                // (The `network-acl-id` filter would avoid this, but moto does not implement it.)
+                Err(_) => {
+                    let mut found = Vec::new();
+                    for id in ids {
+                        if let Ok(acls) = describe(aws, &client, region, std::slice::from_ref(id)).await? {
+                            found.extend(acls);
                         }
+                    }
+                    found
+                }
+            };
+            let mut out = Vec::new();
+            for acl in &acls {
+                if let Some(obj) = live_object(acl)? {
+                    if ids.contains(&obj.cloud_id) {
+                        out.push(obj);
                     }
                 }
             }

@@ -1,0 +1,359 @@
+//! Test harness: a real AWS API (moto server, started by scripts/test.sh) driven with the AWS SDK,
+//! state files written in the layout Terraform's AWS provider writes (attribute names and shapes
+//! copied from the driftctl fixtures in tests/fixtures/shared), and the real driftgate binary.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use aws_sdk_ec2::types::{IpPermission, IpRange, PortRange, RuleAction, Tag};
+use serde_json::{json, Value};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+pub fn moto_url() -> String {
+    std::env::var("DRIFTGATE_MOTO_URL").unwrap_or_else(|_| {
+        panic!(
+            "DRIFTGATE_MOTO_URL is not set: these tests need a moto server. \
+             Run the suite with scripts/test.sh, which installs and starts one."
+        )
+    })
+}
+
+pub struct Moto {
+    pub url: String,
+    pub ec2: aws_sdk_ec2::Client,
+}
+
+pub async fn moto() -> Moto {
+    let url = moto_url();
+    let creds = aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "tests");
+    let conf = aws_sdk_ec2::config::Builder::new()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .region(aws_sdk_ec2::config::Region::new(REGION))
+        .credentials_provider(creds)
+        .endpoint_url(&url)
+        .build();
+    Moto { url, ec2: aws_sdk_ec2::Client::from_conf(conf) }
+}
+
+pub fn perm(proto: &str, from: i32, to: i32, cidr: &str) -> IpPermission {
+    let mut p = IpPermission::builder().ip_protocol(proto);
+    if proto != "-1" {
+        p = p.from_port(from).to_port(to);
+    }
+    if cidr.contains(':') {
+        p.ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6(cidr).build()).build()
+    } else {
+        p.ip_ranges(IpRange::builder().cidr_ip(cidr).build()).build()
+    }
+}
+
+impl Moto {
+    /// Each test works in a VPC of its own, so tests share one server without interfering.
+    pub async fn vpc(&self) -> String {
+        let out = self.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+        out.vpc().unwrap().vpc_id().unwrap().to_string()
+    }
+
+    /// A group as Terraform creates it: the default allow-all egress rule is revoked.
+    pub async fn group(&self, vpc: &str, name: &str) -> String {
+        let id = self
+            .ec2
+            .create_security_group()
+            .group_name(name)
+            .description("Managed by Terraform")
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_string();
+        self.revoke_out(&id, perm("-1", 0, 0, "0.0.0.0/0")).await;
+        id
+    }
+
+    pub async fn default_group(&self, vpc: &str) -> String {
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc).build())
+            .filters(aws_sdk_ec2::types::Filter::builder().name("group-name").values("default").build())
+            .send()
+            .await
+            .unwrap();
+        out.security_groups()[0].group_id().unwrap().to_string()
+    }
+
+    pub async fn allow_in(&self, sg: &str, p: IpPermission) {
+        self.ec2.authorize_security_group_ingress().group_id(sg).ip_permissions(p).send().await.unwrap();
+    }
+
+    pub async fn allow_out(&self, sg: &str, p: IpPermission) {
+        self.ec2.authorize_security_group_egress().group_id(sg).ip_permissions(p).send().await.unwrap();
+    }
+
+    pub async fn revoke_in(&self, sg: &str, p: IpPermission) {
+        self.ec2.revoke_security_group_ingress().group_id(sg).ip_permissions(p).send().await.unwrap();
+    }
+
+    pub async fn revoke_out(&self, sg: &str, p: IpPermission) {
+        self.ec2.revoke_security_group_egress().group_id(sg).ip_permissions(p).send().await.unwrap();
+    }
+
+    pub async fn delete_group(&self, sg: &str) {
+        self.ec2.delete_security_group().group_id(sg).send().await.unwrap();
+    }
+
+    pub async fn tag(&self, id: &str, key: &str, value: &str) {
+        self.ec2
+            .create_tags()
+            .resources(id)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn acl(&self, vpc: &str) -> String {
+        let out = self.ec2.create_network_acl().vpc_id(vpc).send().await.unwrap();
+        out.network_acl().unwrap().network_acl_id().unwrap().to_string()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn acl_entry(&self, acl: &str, rule: i32, egress: bool, proto: &str, action: &str, cidr: &str, from: i32, to: i32) {
+        let mut req = self
+            .ec2
+            .create_network_acl_entry()
+            .network_acl_id(acl)
+            .rule_number(rule)
+            .egress(egress)
+            .protocol(proto)
+            .rule_action(RuleAction::from(action))
+            .cidr_block(cidr);
+        if proto == "6" || proto == "17" {
+            req = req.port_range(PortRange::builder().from(from).to(to).build());
+        }
+        req.send().await.unwrap();
+    }
+
+    pub async fn replace_acl_entry(&self, acl: &str, rule: i32, egress: bool, proto: &str, action: &str, cidr: &str, from: i32, to: i32) {
+        let mut req = self
+            .ec2
+            .replace_network_acl_entry()
+            .network_acl_id(acl)
+            .rule_number(rule)
+            .egress(egress)
+            .protocol(proto)
+            .rule_action(RuleAction::from(action))
+            .cidr_block(cidr);
+        if proto == "6" || proto == "17" {
+            req = req.port_range(PortRange::builder().from(from).to(to).build());
+        }
+        req.send().await.unwrap();
+    }
+
+    pub async fn delete_acl(&self, acl: &str) {
+        self.ec2.delete_network_acl().network_acl_id(acl).send().await.unwrap();
+    }
+}
+
+// ---- state files, in the attribute layout of the AWS provider ----
+
+pub fn sg_arn(id: &str) -> String {
+    format!("arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{id}")
+}
+
+/// An inline `ingress`/`egress` block of `aws_security_group`.
+pub fn sg_block(proto: &str, from: i64, to: i64, cidrs: &[&str]) -> Value {
+    let (v4, v6): (Vec<&str>, Vec<&str>) = cidrs.iter().partition(|c| !c.contains(':'));
+    json!({"cidr_blocks": v4, "description": "", "from_port": from, "ipv6_cidr_blocks": v6,
+           "prefix_list_ids": [], "protocol": proto, "security_groups": [], "self": false,
+           "to_port": to})
+}
+
+pub fn sg_attrs(id: &str, vpc: &str, name: &str, ingress: Vec<Value>, egress: Vec<Value>) -> Value {
+    json!({"arn": sg_arn(id), "description": "Managed by Terraform", "egress": egress, "id": id,
+           "ingress": ingress, "name": name, "name_prefix": "", "owner_id": ACCOUNT,
+           "revoke_rules_on_delete": false, "tags": {"Name": name}, "tags_all": {"Name": name},
+           "timeouts": null, "vpc_id": vpc})
+}
+
+pub fn sg_rule_attrs(kind: &str, sg: &str, proto: &str, from: i64, to: i64, cidrs: &[&str]) -> Value {
+    json!({"cidr_blocks": cidrs, "description": "", "from_port": from, "id": format!("sgrule-{}", from * 7 + to),
+           "ipv6_cidr_blocks": null, "prefix_list_ids": null, "protocol": proto, "security_group_id": sg,
+           "security_group_rule_id": "", "self": false, "source_security_group_id": null, "timeouts": null,
+           "to_port": to, "type": kind})
+}
+
+pub fn vpc_rule_attrs(sg: &str, proto: &str, from: Option<i64>, to: Option<i64>, cidr: &str) -> Value {
+    json!({"arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT}:security-group-rule/sgr-0123"),
+           "cidr_ipv4": cidr, "cidr_ipv6": null, "description": null, "from_port": from, "id": "sgr-0123",
+           "ip_protocol": proto, "prefix_list_id": null, "referenced_security_group_id": null,
+           "security_group_id": sg, "security_group_rule_id": "sgr-0123", "tags": null, "tags_all": {},
+           "to_port": to})
+}
+
+pub fn acl_entry(rule: i64, action: &str, proto: &str, cidr: &str, from: i64, to: i64) -> Value {
+    json!({"action": action, "cidr_block": cidr, "from_port": from, "icmp_code": 0, "icmp_type": 0,
+           "ipv6_cidr_block": "", "protocol": proto, "rule_no": rule, "to_port": to})
+}
+
+pub fn acl_attrs(id: &str, vpc: &str, ingress: Vec<Value>, egress: Vec<Value>) -> Value {
+    json!({"arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT}:network-acl/{id}"), "egress": egress, "id": id,
+           "ingress": ingress, "owner_id": ACCOUNT, "subnet_ids": [], "tags": {}, "tags_all": {}, "vpc_id": vpc})
+}
+
+pub fn acl_rule_attrs(acl: &str, rule: i64, egress: bool, proto: &str, action: &str, cidr: &str, from: i64, to: i64) -> Value {
+    json!({"cidr_block": cidr, "egress": egress, "from_port": from, "icmp_code": null, "icmp_type": null,
+           "id": format!("nacl-{rule}"), "ipv6_cidr_block": "", "network_acl_id": acl, "protocol": proto,
+           "rule_action": action, "rule_number": rule, "to_port": to})
+}
+
+/// A state v4 document. Instances added under the same module/type/name become one resource
+/// with several instances (count or for_each), as Terraform writes them.
+#[derive(Default)]
+pub struct State {
+    resources: Vec<Value>,
+}
+
+impl State {
+    pub fn new() -> Self {
+        State::default()
+    }
+
+    pub fn add(mut self, address: &str, attrs: Value) -> Self {
+        let (module, rest) = split_module(address);
+        let (type_name, index) = match rest.find('[') {
+            Some(i) => (&rest[..i], Some(parse_index(&rest[i..]))),
+            None => (rest, None),
+        };
+        let (rtype, name) = type_name.split_once('.').unwrap();
+        let mut instance = json!({"schema_version": 1, "attributes": attrs, "sensitive_attributes": [],
+                                  "private": "eyJzY2hlbWFfdmVyc2lvbiI6IjEifQ=="});
+        if let Some(i) = &index {
+            instance["index_key"] = i.clone();
+        }
+        let existing = self.resources.iter_mut().find(|r| {
+            r["type"] == rtype && r["name"] == name && r.get("module").and_then(Value::as_str) == module
+        });
+        match existing {
+            Some(r) => r["instances"].as_array_mut().unwrap().push(instance),
+            None => {
+                let mut r = json!({"mode": "managed", "type": rtype, "name": name,
+                    "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]", "instances": [instance]});
+                if let Some(m) = module {
+                    r["module"] = json!(m);
+                }
+                if let Some(i) = &index {
+                    r["each"] = json!(if i.is_string() { "map" } else { "list" });
+                }
+                self.resources.push(r);
+            }
+        }
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        json!({"version": 4, "terraform_version": "1.9.8", "serial": 12,
+               "lineage": "5e7a3a40-8e4f-5d36-9b7d-3a1c1f0c7f00", "outputs": {}, "resources": self.resources,
+               "check_results": null})
+    }
+
+    pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, serde_json::to_vec_pretty(&self.json()).unwrap()).unwrap();
+        path
+    }
+}
+
+fn split_module(address: &str) -> (Option<&str>, &str) {
+    // Module path = everything up to the last `module.NAME[...]` segment before `TYPE.NAME`.
+    let mut end = 0;
+    let mut rest = address;
+    while let Some(stripped) = rest.strip_prefix("module.") {
+        let seg_end = stripped.find('.').unwrap();
+        let consumed = "module.".len() + seg_end + 1;
+        end += consumed;
+        rest = &rest[consumed..];
+    }
+    if end == 0 {
+        (None, address)
+    } else {
+        (Some(&address[..end - 1]), rest)
+    }
+}
+
+fn parse_index(s: &str) -> Value {
+    let inner = &s[1..s.len() - 1];
+    serde_json::from_str(inner).unwrap()
+}
+
+// ---- running the binary ----
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    pub fn drifts(&self) -> Vec<Value> {
+        self.json()["drifts"].as_array().unwrap().clone()
+    }
+}
+
+/// Runs driftgate with a clean AWS environment pointing at `endpoint`.
+pub fn driftgate(endpoint: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftgate"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k == "NO_COLOR" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `driftgate check --format json --state PATH...`
+pub fn check_json(endpoint: &str, states: &[&Path]) -> Run {
+    let mut args = vec!["check".to_string(), "--format".into(), "json".into()];
+    for s in states {
+        args.push("--state".into());
+        args.push(s.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    driftgate(endpoint, &args, None)
+}
+
+pub fn summary(d: &Value) -> String {
+    format!("{} {} {} {}", d["address"], d["kind"], d["attribute"], d["effect"])
+}
