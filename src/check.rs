@@ -23,7 +23,10 @@ pub struct CheckOptions {
 }
 
 pub fn known_types() -> BTreeSet<&'static str> {
-    kinds::all().iter().flat_map(|f| f.resource_types().iter().copied()).collect()
+    kinds::all()
+        .iter()
+        .flat_map(|f| f.resource_types().iter().copied())
+        .collect()
 }
 
 pub async fn run(opts: &CheckOptions) -> Result<Report> {
@@ -57,7 +60,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     };
     if expected.is_empty() {
         if opts.progress {
-            eprintln!("driftgate: the state holds no resource that a policy covers; nothing to read");
+            eprintln!(
+                "driftgate: the state holds no resource that a policy covers; nothing to read"
+            );
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         return Ok(Report::new(summary, Vec::new()));
@@ -68,10 +73,15 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     let regions = resolve_regions(&expected, aws.default_region())?;
     check_account(&aws, &expected, &regions).await?;
 
-    let mut plan: BTreeMap<&'static str, (&'static dyn Family, BTreeMap<String, Vec<String>>)> = BTreeMap::new();
+    let mut plan: BTreeMap<&'static str, (&'static dyn Family, live::RegionIds)> = BTreeMap::new();
     for ((family, obj), region) in expected.iter().zip(&regions) {
-        let ids = plan.entry(family.name()).or_insert((*family, BTreeMap::new()));
-        ids.1.entry(region.clone()).or_default().push(obj.cloud_id.clone());
+        let ids = plan
+            .entry(family.name())
+            .or_insert((*family, BTreeMap::new()));
+        ids.1
+            .entry(region.clone())
+            .or_default()
+            .push(obj.cloud_id.clone());
     }
     let plan: live::Plan = plan.into_values().collect();
     if opts.progress {
@@ -97,7 +107,12 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     }
     let findings = verdict::judge(drifts, &policies);
 
-    summary.regions = regions.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    summary.regions = regions
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     summary.api_calls = aws.calls();
     summary.duration_ms = started.elapsed().as_millis() as u64;
     if opts.progress {
@@ -112,40 +127,54 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
 }
 
 /// Each object's region: its own (ARN, `region`), else the default one, else an error naming it.
-fn resolve_regions(expected: &[(&dyn Family, ExpectedObject)], default: Option<String>) -> Result<Vec<String>> {
+fn resolve_regions(
+    expected: &[(&dyn Family, ExpectedObject)],
+    default: Option<String>,
+) -> Result<Vec<String>> {
     expected
         .iter()
         .map(|(_, obj)| {
-            obj.region.clone().or_else(|| default.clone()).ok_or_else(|| {
-                let who = obj
-                    .owner
-                    .as_ref()
-                    .or_else(|| obj.items.first().map(|i| &i.by))
-                    .map(|d| d.address.clone())
-                    .unwrap_or_else(|| obj.cloud_id.clone());
-                Error::new(
-                    who,
-                    format!(
+            obj.region
+                .clone()
+                .or_else(|| default.clone())
+                .ok_or_else(|| {
+                    let who = obj
+                        .owner
+                        .as_ref()
+                        .or_else(|| obj.items.first().map(|i| &i.by))
+                        .map(|d| d.address.clone())
+                        .unwrap_or_else(|| obj.cloud_id.clone());
+                    Error::new(
+                        who,
+                        format!(
                         "cannot tell which AWS region {} is in: the state records no ARN or region \
                          for it; set AWS_REGION",
                         obj.cloud_id
                     ),
-                )
-            })
+                    )
+                })
         })
         .collect()
 }
 
 /// Reading a resource of account A with credentials of account B finds nothing, which would be
 /// reported as "deleted". Refuse instead.
-async fn check_account(aws: &AwsContext, expected: &[(&dyn Family, ExpectedObject)], regions: &[String]) -> Result<()> {
+async fn check_account(
+    aws: &AwsContext,
+    expected: &[(&dyn Family, ExpectedObject)],
+    regions: &[String],
+) -> Result<()> {
     let Some(first) = expected.iter().position(|(_, o)| o.account.is_some()) else {
         return Ok(());
     };
     let caller = aws.caller_account(&regions[first]).await?;
     for (_, obj) in expected {
         if let Some(account) = obj.account.as_ref().filter(|a| **a != caller) {
-            let who = obj.owner.as_ref().map(|d| d.address.as_str()).unwrap_or(obj.cloud_id.as_str());
+            let who = obj
+                .owner
+                .as_ref()
+                .map(|d| d.address.as_str())
+                .unwrap_or(obj.cloud_id.as_str());
             return Err(Error::new(
                 who.to_string(),
                 format!(

@@ -76,7 +76,11 @@ pub fn compare(
         is_default_object: expected.is_default || live.is_some_and(|l| l.is_default),
         tags: expected.tags.clone(),
         sources: by.sources.clone(),
-        sensitive: attribute.is_some_and(|a| by.sensitive_paths.iter().any(|p| p == a || p.starts_with(&format!("{a}.")))),
+        sensitive: attribute.is_some_and(|a| {
+            by.sensitive_paths
+                .iter()
+                .any(|p| p == a || p.starts_with(&format!("{a}.")))
+        }),
     };
 
     let Some(live) = live else {
@@ -99,7 +103,11 @@ pub fn compare(
             .map(|by| {
                 let mut d = base(by, DriftKind::Missing, None);
                 d.expected = json!({ "id": expected.cloud_id });
-                d.expected_summary = Some(format!("{} {}", family.name().replace('_', " "), expected.cloud_id));
+                d.expected_summary = Some(format!(
+                    "{} {}",
+                    family.name().replace('_', " "),
+                    expected.cloud_id
+                ));
                 d.actual_summary = Some("does not exist".into());
                 d
             })
@@ -110,9 +118,16 @@ pub fn compare(
     // rule resource is the more precise place to point at than the owner's inline copy.
     let mut declared: BTreeMap<(&str, &str), Vec<&ExpectedItem>> = BTreeMap::new();
     for e in &expected.items {
-        declared.entry((e.attribute, e.item.key.as_str())).or_default().push(e);
+        declared
+            .entry((e.attribute, e.item.key.as_str()))
+            .or_default()
+            .push(e);
     }
-    let live_keys: BTreeSet<(&str, &str)> = live.items.iter().map(|(a, i)| (*a, i.key.as_str())).collect();
+    let live_keys: BTreeSet<(&str, &str)> = live
+        .items
+        .iter()
+        .map(|(a, i)| (*a, i.key.as_str()))
+        .collect();
     let live_by_identity: BTreeMap<(&str, &str), &Item> = live
         .items
         .iter()
@@ -129,7 +144,10 @@ pub fn compare(
         if live_keys.contains(&(*attribute, *key)) {
             continue;
         }
-        let first = declarers.iter().find(|d| !d.by.inline).unwrap_or(&declarers[0]);
+        let first = declarers
+            .iter()
+            .find(|d| !d.by.inline)
+            .unwrap_or(&declarers[0]);
         let item = &first.item;
         let replaced = item
             .identity
@@ -145,11 +163,19 @@ pub fn compare(
                 d
             }
             None => {
-                let kind = if first.by.inline { DriftKind::Changed } else { DriftKind::Missing };
+                let kind = if first.by.inline {
+                    DriftKind::Changed
+                } else {
+                    DriftKind::Missing
+                };
                 let mut d = base(&first.by, kind, Some(attribute));
                 d.actual_summary = Some("absent".into());
                 // A missing allow rule allows less; a missing deny entry allows more.
-                d.effect = if item.facts.grants { Effect::Strengthens } else { Effect::Weakens };
+                d.effect = if item.facts.grants {
+                    Effect::Strengthens
+                } else {
+                    Effect::Weakens
+                };
                 d.facts = Some(item.facts.clone());
                 d
             }
@@ -175,7 +201,11 @@ pub fn compare(
             d.actual = item.value.clone();
             d.expected_summary = Some("absent".into());
             d.actual_summary = Some(item.summary.clone());
-            d.effect = if item.facts.grants { Effect::Weakens } else { Effect::Strengthens };
+            d.effect = if item.facts.grants {
+                Effect::Weakens
+            } else {
+                Effect::Strengthens
+            };
             d.facts = Some(item.facts.clone());
             drifts.push(d);
         }
@@ -213,7 +243,11 @@ mod tests {
         let obj = family.expected(&[&r]).unwrap().remove(0);
         LiveObject {
             cloud_id: id.into(),
-            items: obj.items.into_iter().map(|e| (e.attribute, e.item)).collect(),
+            items: obj
+                .items
+                .into_iter()
+                .map(|e| (e.attribute, e.item))
+                .collect(),
             is_default: false,
         }
     }
@@ -262,13 +296,20 @@ mod tests {
         assert_eq!(d[0].effect, Effect::Weakens);
         assert_eq!(d[0].address, "aws_security_group.web");
         assert_eq!(d[0].attribute.as_deref(), Some("ingress"));
-        assert_eq!(d[0].actual_summary.as_deref(), Some("tcp port 22 from 0.0.0.0/0"));
+        assert_eq!(
+            d[0].actual_summary.as_deref(),
+            Some("tcp port 22 from 0.0.0.0/0")
+        );
         assert!(d[0].facts.as_ref().unwrap().open_to_internet());
     }
 
     #[test]
     fn removed_rule_is_drift_on_its_declarer() {
-        let group = res("aws_security_group.web", "aws_security_group", json!({"id": "sg-1"}));
+        let group = res(
+            "aws_security_group.web",
+            "aws_security_group",
+            json!({"id": "sg-1"}),
+        );
         let rule = res(
             "aws_security_group_rule.ssh",
             "aws_security_group_rule",
@@ -318,7 +359,10 @@ mod tests {
         );
         let d = run(&[group, rule], Some(&live));
         assert_eq!(d.len(), 1);
-        assert_eq!((d[0].address.as_str(), d[0].kind), ("aws_security_group.web", DriftKind::Unmanaged));
+        assert_eq!(
+            (d[0].address.as_str(), d[0].kind),
+            ("aws_security_group.web", DriftKind::Unmanaged)
+        );
     }
 
     #[test]
@@ -337,16 +381,25 @@ mod tests {
         );
         assert_eq!(run(std::slice::from_ref(&rule), Some(&live)), vec![]);
         let d = run(&[rule], None);
-        assert_eq!((d[0].address.as_str(), d[0].kind), ("aws_security_group_rule.ssh", DriftKind::Missing));
+        assert_eq!(
+            (d[0].address.as_str(), d[0].kind),
+            ("aws_security_group_rule.ssh", DriftKind::Missing)
+        );
     }
 
     #[test]
     fn deleted_group_is_one_missing_drift() {
-        let group = res("module.edge.aws_security_group.this[\"web\"]", "aws_security_group",
-            json!({"id": "sg-1", "ingress": [block("tcp", 22, 22, &["10.0.0.0/8"])]}));
-        let rule = res("aws_security_group_rule.x", "aws_security_group_rule",
+        let group = res(
+            "module.edge.aws_security_group.this[\"web\"]",
+            "aws_security_group",
+            json!({"id": "sg-1", "ingress": [block("tcp", 22, 22, &["10.0.0.0/8"])]}),
+        );
+        let rule = res(
+            "aws_security_group_rule.x",
+            "aws_security_group_rule",
             json!({"type": "egress", "security_group_id": "sg-1", "protocol": "-1",
-                   "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}));
+                   "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}),
+        );
         let d = run(&[group, rule], None);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].kind, DriftKind::Missing);
@@ -356,18 +409,30 @@ mod tests {
 
     #[test]
     fn nacl_entry_changed_in_place_is_one_changed_drift() {
-        let entry = |cidr: &str| json!({"action": "allow", "cidr_block": cidr, "from_port": 443,
+        let entry = |cidr: &str| {
+            json!({"action": "allow", "cidr_block": cidr, "from_port": 443,
             "to_port": 443, "icmp_code": 0, "icmp_type": 0, "ipv6_cidr_block": "", "protocol": "6",
-            "rule_no": 100});
-        let acl = res("aws_network_acl.private[0]", "aws_network_acl",
-            json!({"id": "acl-1", "ingress": [entry("10.0.0.0/8")], "egress": []}));
-        let live_acl = res("live", "aws_network_acl",
-            json!({"id": "acl-1", "ingress": [entry("0.0.0.0/0")], "egress": []}));
+            "rule_no": 100})
+        };
+        let acl = res(
+            "aws_network_acl.private[0]",
+            "aws_network_acl",
+            json!({"id": "acl-1", "ingress": [entry("10.0.0.0/8")], "egress": []}),
+        );
+        let live_acl = res(
+            "live",
+            "aws_network_acl",
+            json!({"id": "acl-1", "ingress": [entry("0.0.0.0/0")], "egress": []}),
+        );
         let obj = NetworkAcls.expected(&[&acl]).unwrap().remove(0);
         let live_obj = NetworkAcls.expected(&[&live_acl]).unwrap().remove(0);
         let live = LiveObject {
             cloud_id: "acl-1".into(),
-            items: live_obj.items.into_iter().map(|e| (e.attribute, e.item)).collect(),
+            items: live_obj
+                .items
+                .into_iter()
+                .map(|e| (e.attribute, e.item))
+                .collect(),
             is_default: false,
         };
         let d = compare(&NetworkAcls, &obj, "us-east-1", Some(&live));

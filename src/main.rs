@@ -142,7 +142,8 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
     print!("{}", render(&report, args.format, color));
@@ -157,7 +158,12 @@ fn render(report: &Report, format: Format, color: bool) -> String {
 }
 
 fn parse_output(spec: &str) -> Result<(Format, String), Error> {
-    let bad = || Error::new(format!("--output {spec}"), "expected FORMAT=PATH with FORMAT console or json");
+    let bad = || {
+        Error::new(
+            format!("--output {spec}"),
+            "expected FORMAT=PATH with FORMAT console or json",
+        )
+    };
     let (format, path) = spec.split_once('=').ok_or_else(bad)?;
     let format = Format::from_str(format, true).map_err(|_| bad())?;
     if path.is_empty() {

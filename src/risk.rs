@@ -38,8 +38,14 @@ fn severity_weight(s: Severity) -> f64 {
 
 fn sensitivity(tags: &BTreeMap<String, String>) -> (String, f64) {
     let value = tags.iter().find_map(|(k, v)| {
-        let k: String = k.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
-        SENSITIVITY_KEYS.contains(&k.as_str()).then(|| v.to_lowercase())
+        let k: String = k
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+            .to_lowercase();
+        SENSITIVITY_KEYS
+            .contains(&k.as_str())
+            .then(|| v.to_lowercase())
     });
     let Some(v) = value else {
         return ("unclassified".into(), 1.0);
@@ -58,7 +64,11 @@ pub fn score(d: &Drift, severity: Severity) -> Risk {
     let internet = d.facts.as_ref().is_some_and(|f| f.open_to_internet());
     let (sensitivity, data) = sensitivity(&d.tags);
     let exposure = if internet { 3.0 } else { 1.0 };
-    let direction = if d.effect == Effect::Strengthens { 0.5 } else { 1.0 };
+    let direction = if d.effect == Effect::Strengthens {
+        0.5
+    } else {
+        1.0
+    };
     let raw = severity_weight(severity) * exposure * data * direction;
     Risk {
         score: (raw * 10.0).round() / 10.0,
@@ -74,8 +84,17 @@ mod tests {
     #[test]
     fn tags_set_sensitivity() {
         let tags = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
-        assert_eq!(sensitivity(&tags("data-classification", "PII")), ("pii".into(), 3.0));
-        assert_eq!(sensitivity(&tags("DataClassification", "internal")), ("internal".into(), 1.5));
-        assert_eq!(sensitivity(&tags("Name", "web")), ("unclassified".into(), 1.0));
+        assert_eq!(
+            sensitivity(&tags("data-classification", "PII")),
+            ("pii".into(), 3.0)
+        );
+        assert_eq!(
+            sensitivity(&tags("DataClassification", "internal")),
+            ("internal".into(), 1.5)
+        );
+        assert_eq!(
+            sensitivity(&tags("Name", "web")),
+            ("unclassified".into(), 1.0)
+        );
     }
 }

@@ -147,8 +147,10 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn policies(extra: Option<&str>) -> PolicySet {
-        let known: BTreeSet<&str> =
-            crate::kinds::all().iter().flat_map(|f| f.resource_types().iter().copied()).collect();
+        let known: BTreeSet<&str> = crate::kinds::all()
+            .iter()
+            .flat_map(|f| f.resource_types().iter().copied())
+            .collect();
         let dir = tempfile::tempdir().unwrap();
         let files: Vec<String> = extra
             .map(|text| {
@@ -173,7 +175,12 @@ mod tests {
             expected_summary: Some("absent".into()),
             actual_summary: Some(format!("tcp port 22 from {cidr}")),
             effect,
-            facts: Some(Facts { grants: true, direction: Some("ingress"), ports: Ports::Range(22, 22), cidrs: vec![cidr.into()] }),
+            facts: Some(Facts {
+                grants: true,
+                direction: Some("ingress"),
+                ports: Ports::Range(22, 22),
+                cidrs: vec![cidr.into()],
+            }),
             is_default_object: false,
             tags: Default::default(),
             sources: vec!["s".into()],
@@ -185,7 +192,13 @@ mod tests {
     fn verdicts() {
         let p = policies(None);
         assert_eq!(decide(&judge(vec![], &p)), Verdict::Pass);
-        let f = judge(vec![drift(Effect::Strengthens, "10.0.0.0/8"), drift(Effect::Weakens, "0.0.0.0/0")], &p);
+        let f = judge(
+            vec![
+                drift(Effect::Strengthens, "10.0.0.0/8"),
+                drift(Effect::Weakens, "0.0.0.0/0"),
+            ],
+            &p,
+        );
         assert_eq!(decide(&f), Verdict::Block);
         assert_eq!(f[0].policy, "AWS-SG-ADMIN-IPV4", "highest risk first");
         assert_eq!(f[0].risk.score, 12.0);
@@ -211,7 +224,10 @@ mod tests {
         d.sensitive = true;
         let f = judge(vec![d], &policies(None));
         let text = serde_json::to_string(&f).unwrap();
-        assert!(!text.contains("cidr_ipv4") && !text.contains("port 22 from"), "{text}");
+        assert!(
+            !text.contains("cidr_ipv4") && !text.contains("port 22 from"),
+            "{text}"
+        );
         assert!(text.contains(REDACTED));
     }
 }

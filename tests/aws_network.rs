@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 /// blocks and both kinds of rule resources, a default group, a for_each group in a module, an ACL
 /// with inline entries and a rule resource.
 struct Estate {
-
     web: String,
     api: String,
     edge: String,
@@ -25,14 +24,16 @@ async fn estate(m: &Moto) -> Estate {
     let web = m.group(&vpc, "web").await;
     m.allow_in(&web, perm("tcp", 443, 443, "10.0.0.0/8")).await;
     m.allow_in(&web, perm("tcp", 443, 443, "0.0.0.0/0")).await;
-    m.allow_in(&web, perm("tcp", 8080, 8080, "2001:db8::/64")).await;
+    m.allow_in(&web, perm("tcp", 8080, 8080, "2001:db8::/64"))
+        .await;
     m.allow_out(&web, perm("-1", 0, 0, "0.0.0.0/0")).await;
 
     // Rules from separate resources; the group's inline copy is stale (a rule resource for
     // port 9000 was destroyed after the last refresh), which must not be drift.
     let api = m.group(&vpc, "api").await;
     m.allow_in(&api, perm("tcp", 22, 22, "10.1.0.0/16")).await;
-    m.allow_in(&api, perm("tcp", 5432, 5432, "10.2.0.0/16")).await;
+    m.allow_in(&api, perm("tcp", 5432, 5432, "10.2.0.0/16"))
+        .await;
     m.allow_out(&api, perm("tcp", 443, 443, "0.0.0.0/0")).await;
 
     let edge = m.group(&vpc, "edge-web").await;
@@ -41,49 +42,109 @@ async fn estate(m: &Moto) -> Estate {
     let default_sg = m.default_group(&vpc).await;
 
     let acl = m.acl(&vpc).await;
-    m.acl_entry(&acl, 100, false, "6", "allow", "10.0.0.0/8", 443, 443).await;
-    m.acl_entry(&acl, 200, false, "6", "deny", "0.0.0.0/0", 22, 22).await;
-    m.acl_entry(&acl, 100, true, "-1", "allow", "0.0.0.0/0", 0, 0).await;
+    m.acl_entry(&acl, 100, false, "6", "allow", "10.0.0.0/8", 443, 443)
+        .await;
+    m.acl_entry(&acl, 200, false, "6", "deny", "0.0.0.0/0", 22, 22)
+        .await;
+    m.acl_entry(&acl, 100, true, "-1", "allow", "0.0.0.0/0", 0, 0)
+        .await;
 
     let state = State::new()
         .add(
             "aws_security_group.web",
-            sg_attrs(&web, &vpc, "web",
-                vec![sg_block("6", 443, 443, &["10.0.0.1/8", "0.0.0.0/0"]), sg_block("tcp", 8080, 8080, &["2001:DB8::/64"])],
-                vec![sg_block("-1", 0, 0, &["0.0.0.0/0"])]),
+            sg_attrs(
+                &web,
+                &vpc,
+                "web",
+                vec![
+                    sg_block("6", 443, 443, &["10.0.0.1/8", "0.0.0.0/0"]),
+                    sg_block("tcp", 8080, 8080, &["2001:DB8::/64"]),
+                ],
+                vec![sg_block("-1", 0, 0, &["0.0.0.0/0"])],
+            ),
         )
         .add(
             "aws_security_group.api",
-            sg_attrs(&api, &vpc, "api",
-                vec![sg_block("tcp", 22, 22, &["10.1.0.0/16"]), sg_block("tcp", 9000, 9000, &["10.9.0.0/16"])],
-                vec![sg_block("tcp", 443, 443, &["0.0.0.0/0"])]),
+            sg_attrs(
+                &api,
+                &vpc,
+                "api",
+                vec![
+                    sg_block("tcp", 22, 22, &["10.1.0.0/16"]),
+                    sg_block("tcp", 9000, 9000, &["10.9.0.0/16"]),
+                ],
+                vec![sg_block("tcp", 443, 443, &["0.0.0.0/0"])],
+            ),
         )
-        .add("aws_security_group_rule.api_ssh", sg_rule_attrs("ingress", &api, "tcp", 22, 22, &["10.1.0.0/16"]))
-        .add("aws_vpc_security_group_ingress_rule.api_pg", vpc_rule_attrs(&api, "tcp", Some(5432), Some(5432), "10.2.0.0/16"))
+        .add(
+            "aws_security_group_rule.api_ssh",
+            sg_rule_attrs("ingress", &api, "tcp", 22, 22, &["10.1.0.0/16"]),
+        )
+        .add(
+            "aws_vpc_security_group_ingress_rule.api_pg",
+            vpc_rule_attrs(&api, "tcp", Some(5432), Some(5432), "10.2.0.0/16"),
+        )
         .add(
             "module.edge.aws_security_group.this[\"web\"]",
-            sg_attrs(&edge, &vpc, "edge-web", vec![sg_block("tcp", 80, 80, &["0.0.0.0/0"])], vec![]),
+            sg_attrs(
+                &edge,
+                &vpc,
+                "edge-web",
+                vec![sg_block("tcp", 80, 80, &["0.0.0.0/0"])],
+                vec![],
+            ),
         )
         .add(
             "aws_default_security_group.default",
-            sg_attrs(&default_sg, &vpc, "default", vec![], vec![sg_block("-1", 0, 0, &["0.0.0.0/0"])]),
+            sg_attrs(
+                &default_sg,
+                &vpc,
+                "default",
+                vec![],
+                vec![sg_block("-1", 0, 0, &["0.0.0.0/0"])],
+            ),
         )
         // Egress inline; ingress by rule resources, so the ACL's inline `ingress` is the
         // provider's refreshed copy of them.
         .add(
             "aws_network_acl.private[0]",
-            acl_attrs(&acl, &vpc,
-                vec![acl_entry(100, "allow", "6", "10.0.0.0/8", 443, 443), acl_entry(200, "deny", "6", "0.0.0.0/0", 22, 22)],
-                vec![acl_entry(100, "allow", "-1", "0.0.0.0/0", 0, 0)]),
+            acl_attrs(
+                &acl,
+                &vpc,
+                vec![
+                    acl_entry(100, "allow", "6", "10.0.0.0/8", 443, 443),
+                    acl_entry(200, "deny", "6", "0.0.0.0/0", 22, 22),
+                ],
+                vec![acl_entry(100, "allow", "-1", "0.0.0.0/0", 0, 0)],
+            ),
         )
-        .add("aws_network_acl_rule.allow_https", acl_rule_attrs(&acl, 100, false, "tcp", "allow", "10.0.0.0/8", 443, 443))
-        .add("aws_network_acl_rule.deny_ssh", acl_rule_attrs(&acl, 200, false, "6", "deny", "0.0.0.0/0", 22, 22));
-    Estate { web, api, edge, default_sg, acl, state }
+        .add(
+            "aws_network_acl_rule.allow_https",
+            acl_rule_attrs(&acl, 100, false, "tcp", "allow", "10.0.0.0/8", 443, 443),
+        )
+        .add(
+            "aws_network_acl_rule.deny_ssh",
+            acl_rule_attrs(&acl, 200, false, "6", "deny", "0.0.0.0/0", 22, 22),
+        );
+    Estate {
+        web,
+        api,
+        edge,
+        default_sg,
+        acl,
+        state,
+    }
 }
 
 fn only_drift(run: &Run) -> Value {
     let drifts = run.drifts();
-    assert_eq!(drifts.len(), 1, "expected one drift: {:#?}\nstderr: {}", drifts, run.stderr);
+    assert_eq!(
+        drifts.len(),
+        1,
+        "expected one drift: {:#?}\nstderr: {}",
+        drifts,
+        run.stderr
+    );
     drifts[0].clone()
 }
 
@@ -94,21 +155,38 @@ async fn clean_estate_passes() {
     let dir = tempfile::tempdir().unwrap();
     let path = e.state.write(dir.path(), "terraform.tfstate");
     let run = check_json(&m.url, &[&path]);
-    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     let report = run.json();
     assert_eq!(report["verdict"], "pass");
     assert_eq!(report["drifts"], json!([]));
     assert_eq!(report["summary"]["resources_checked"], 9);
     assert_eq!(report["summary"]["objects_checked"], 5);
     // Batched: one DescribeSecurityGroups for four groups, one DescribeNetworkAcls.
-    assert_eq!(report["summary"]["api_calls"]["ec2"]["DescribeSecurityGroups"], 1);
-    assert_eq!(report["summary"]["api_calls"]["ec2"]["DescribeNetworkAcls"], 1);
-    assert!(run.stderr.contains("reading"), "progress on stderr: {}", run.stderr);
+    assert_eq!(
+        report["summary"]["api_calls"]["ec2"]["DescribeSecurityGroups"],
+        1
+    );
+    assert_eq!(
+        report["summary"]["api_calls"]["ec2"]["DescribeNetworkAcls"],
+        1
+    );
+    assert!(
+        run.stderr.contains("reading"),
+        "progress on stderr: {}",
+        run.stderr
+    );
 
     let human = driftgate(&m.url, &["check", "--state", path.to_str().unwrap()], None);
     assert_eq!(human.code, 0, "{}", human.stderr);
     assert!(human.stdout.contains("verdict: PASS"), "{}", human.stdout);
-    assert!(!human.stdout.contains('\x1b'), "no colour when not a terminal");
+    assert!(
+        !human.stdout.contains('\x1b'),
+        "no colour when not a terminal"
+    );
 }
 
 #[tokio::test]
@@ -127,7 +205,10 @@ async fn world_ssh_rule_added_in_console_blocks() {
     assert_eq!(d["effect"], "weakens");
     assert_eq!(d["severity"], "critical");
     assert_eq!(d["policy"], "AWS-SG-ADMIN-IPV4");
-    assert!(d["references"].as_array().unwrap().contains(&json!("CIS AWS Foundations v3.0.0 5.2")));
+    assert!(d["references"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("CIS AWS Foundations v3.0.0 5.2")));
     assert_eq!(d["expected"], Value::Null);
     assert_eq!(d["actual"]["cidr_ipv4"], "0.0.0.0/0");
     assert_eq!(d["actual"]["from_port"], 22);
@@ -154,12 +235,16 @@ async fn ipv6_world_rule_added() {
 async fn rule_removed_in_console_is_drift_too() {
     let m = moto().await;
     let e = estate(&m).await;
-    m.revoke_in(&e.web, perm("tcp", 443, 443, "10.0.0.0/8")).await;
+    m.revoke_in(&e.web, perm("tcp", 443, 443, "10.0.0.0/8"))
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = only_drift(&run);
-    assert_eq!(summary(&d), r#""aws_security_group.web" "changed" "ingress" "strengthens""#);
+    assert_eq!(
+        summary(&d),
+        r#""aws_security_group.web" "changed" "ingress" "strengthens""#
+    );
     assert_eq!(d["expected"]["cidr_ipv4"], "10.0.0.0/8");
     assert_eq!(d["actual"], Value::Null);
     assert_eq!(d["policy"], "AWS-SG-RULES");
@@ -169,12 +254,16 @@ async fn rule_removed_in_console_is_drift_too() {
 async fn rule_resource_revoked_is_missing_on_the_rule_resource() {
     let m = moto().await;
     let e = estate(&m).await;
-    m.revoke_in(&e.api, perm("tcp", 5432, 5432, "10.2.0.0/16")).await;
+    m.revoke_in(&e.api, perm("tcp", 5432, 5432, "10.2.0.0/16"))
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = only_drift(&run);
-    assert_eq!(summary(&d), r#""aws_vpc_security_group_ingress_rule.api_pg" "missing" "ingress" "strengthens""#);
+    assert_eq!(
+        summary(&d),
+        r#""aws_vpc_security_group_ingress_rule.api_pg" "missing" "ingress" "strengthens""#
+    );
 }
 
 #[tokio::test]
@@ -182,12 +271,16 @@ async fn console_rule_beside_rule_resources_is_named_on_the_group() {
     let m = moto().await;
     let e = estate(&m).await;
     // Port 9000 is in the group's stale inline copy: still drift, since no resource declares it.
-    m.allow_in(&e.api, perm("tcp", 9000, 9000, "10.9.0.0/16")).await;
+    m.allow_in(&e.api, perm("tcp", 9000, 9000, "10.9.0.0/16"))
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = only_drift(&run);
-    assert_eq!(summary(&d), r#""aws_security_group.api" "unmanaged" "ingress" "weakens""#);
+    assert_eq!(
+        summary(&d),
+        r#""aws_security_group.api" "unmanaged" "ingress" "weakens""#
+    );
 }
 
 #[tokio::test]
@@ -199,7 +292,10 @@ async fn group_deleted_is_missing() {
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = only_drift(&run);
-    assert_eq!(d["address"], r#"module.edge.aws_security_group.this["web"]"#);
+    assert_eq!(
+        d["address"],
+        r#"module.edge.aws_security_group.this["web"]"#
+    );
     assert_eq!(d["kind"], "missing");
     assert_eq!(d["attribute"], Value::Null);
     assert_eq!(d["policy"], "AWS-SG-MISSING");
@@ -215,7 +311,10 @@ async fn module_for_each_address_is_reported_in_terraform_syntax() {
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = only_drift(&run);
-    assert_eq!(d["address"], r#"module.edge.aws_security_group.this["web"]"#);
+    assert_eq!(
+        d["address"],
+        r#"module.edge.aws_security_group.this["web"]"#
+    );
     assert_eq!(d["actual_text"], "udp port 53 from 10.0.0.0/8");
 }
 
@@ -236,26 +335,34 @@ async fn tags_only_change_is_not_drift() {
 async fn default_group_opened() {
     let m = moto().await;
     let e = estate(&m).await;
-    m.allow_in(&e.default_sg, perm("tcp", 443, 443, "10.0.0.0/8")).await;
+    m.allow_in(&e.default_sg, perm("tcp", 443, 443, "10.0.0.0/8"))
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = only_drift(&run);
     assert_eq!(d["address"], "aws_default_security_group.default");
     assert_eq!(d["policy"], "AWS-SG-DEFAULT-OPEN");
-    assert!(d["references"].as_array().unwrap().contains(&json!("CIS AWS Foundations v3.0.0 5.4")));
+    assert!(d["references"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("CIS AWS Foundations v3.0.0 5.4")));
 }
 
 #[tokio::test]
 async fn nacl_entry_added() {
     let m = moto().await;
     let e = estate(&m).await;
-    m.acl_entry(&e.acl, 50, false, "6", "allow", "0.0.0.0/0", 22, 22).await;
+    m.acl_entry(&e.acl, 50, false, "6", "allow", "0.0.0.0/0", 22, 22)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = only_drift(&run);
-    assert_eq!(summary(&d), r#""aws_network_acl.private[0]" "unmanaged" "ingress" "weakens""#);
+    assert_eq!(
+        summary(&d),
+        r#""aws_network_acl.private[0]" "unmanaged" "ingress" "weakens""#
+    );
     assert_eq!(d["policy"], "AWS-NACL-ADMIN");
     assert_eq!(d["severity"], "critical");
     assert_eq!(d["actual"]["rule_no"], 50);
@@ -265,8 +372,16 @@ async fn nacl_entry_added() {
 async fn nacl_entry_replaced_and_rule_resource_removed() {
     let m = moto().await;
     let e = estate(&m).await;
-    m.replace_acl_entry(&e.acl, 100, false, "6", "allow", "0.0.0.0/0", 443, 443).await;
-    m.ec2.delete_network_acl_entry().network_acl_id(&e.acl).rule_number(200).egress(false).send().await.unwrap();
+    m.replace_acl_entry(&e.acl, 100, false, "6", "allow", "0.0.0.0/0", 443, 443)
+        .await;
+    m.ec2
+        .delete_network_acl_entry()
+        .network_acl_id(&e.acl)
+        .rule_number(200)
+        .egress(false)
+        .send()
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -291,7 +406,10 @@ async fn nacl_deleted_is_missing() {
     let run = check_json(&m.url, &[&e.state.write(dir.path(), "s.tfstate")]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = only_drift(&run);
-    assert_eq!(summary(&d), r#""aws_network_acl.private[0]" "missing" null "unknown""#);
+    assert_eq!(
+        summary(&d),
+        r#""aws_network_acl.private[0]" "missing" null "unknown""#
+    );
     assert_eq!(d["policy"], "AWS-NACL-MISSING");
 }
 
@@ -306,7 +424,10 @@ async fn split_state_files_and_stdin_merge() {
         .unwrap()
         .iter()
         .cloned()
-        .partition(|r| r["type"] != "aws_security_group_rule" && r["type"] != "aws_vpc_security_group_ingress_rule");
+        .partition(|r| {
+            r["type"] != "aws_security_group_rule"
+                && r["type"] != "aws_vpc_security_group_ingress_rule"
+        });
     let mut a = doc.clone();
     a["resources"] = json!(groups);
     let mut b = doc.clone();
@@ -316,7 +437,15 @@ async fn split_state_files_and_stdin_merge() {
     std::fs::write(&pa, a.to_string()).unwrap();
     let run = driftgate(
         &m.url,
-        &["check", "--format", "json", "--state", pa.to_str().unwrap(), "--state", "-"],
+        &[
+            "check",
+            "--format",
+            "json",
+            "--state",
+            pa.to_str().unwrap(),
+            "--state",
+            "-",
+        ],
         Some(b.to_string().as_bytes()),
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -325,10 +454,19 @@ async fn split_state_files_and_stdin_merge() {
     assert_eq!(states[1]["label"], "<stdin>");
 
     // And the same rule drift is found across the split.
-    m.revoke_in(&e.api, perm("tcp", 22, 22, "10.1.0.0/16")).await;
+    m.revoke_in(&e.api, perm("tcp", 22, 22, "10.1.0.0/16"))
+        .await;
     let run = driftgate(
         &m.url,
-        &["check", "--format", "json", "--state", pa.to_str().unwrap(), "--state", "-"],
+        &[
+            "check",
+            "--format",
+            "json",
+            "--state",
+            pa.to_str().unwrap(),
+            "--state",
+            "-",
+        ],
         Some(b.to_string().as_bytes()),
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -341,7 +479,8 @@ async fn split_state_files_and_stdin_merge() {
 async fn warn_enforcement_passes_with_exit_0() {
     let m = moto().await;
     let e = estate(&m).await;
-    m.allow_in(&e.web, perm("tcp", 8443, 8443, "10.0.0.0/8")).await;
+    m.allow_in(&e.web, perm("tcp", 8443, 8443, "10.0.0.0/8"))
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let state = e.state.write(dir.path(), "s.tfstate");
     let policy = dir.path().join("warn.yaml");
@@ -353,7 +492,15 @@ async fn warn_enforcement_passes_with_exit_0() {
     .unwrap();
     let run = driftgate(
         &m.url,
-        &["check", "--format", "json", "--state", state.to_str().unwrap(), "--policy", policy.to_str().unwrap()],
+        &[
+            "check",
+            "--format",
+            "json",
+            "--state",
+            state.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -374,16 +521,40 @@ async fn output_file_and_console_together() {
     let out = dir.path().join("drift.json");
     let run = driftgate(
         &m.url,
-        &["check", "--state", state.to_str().unwrap(), "--output", &format!("json={}", out.display())],
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--output",
+            &format!("json={}", out.display()),
+        ],
         None,
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.contains("BLOCK critical"), "{}", run.stdout);
-    assert!(run.stdout.contains("tcp port 22 from 0.0.0.0/0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("tcp port 22 from 0.0.0.0/0"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("verdict: BLOCK"), "{}", run.stdout);
     let written: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(written["verdict"], "block");
 
-    let colored = driftgate(&m.url, &["check", "--color", "always", "--state", state.to_str().unwrap()], None);
-    assert!(colored.stdout.contains("\x1b[1;31mBLOCK"), "{}", colored.stdout);
+    let colored = driftgate(
+        &m.url,
+        &[
+            "check",
+            "--color",
+            "always",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        colored.stdout.contains("\x1b[1;31mBLOCK"),
+        "{}",
+        colored.stdout
+    );
 }

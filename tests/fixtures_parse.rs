@@ -11,7 +11,10 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.unwrap().path();
         if path.is_dir() {
             files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "tfstate" || e == "json") {
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "tfstate" || e == "json")
+        {
             out.push(path);
         }
     }
@@ -43,7 +46,9 @@ fn every_fixture_state_parses() {
                 .filter(|r| family.resource_types().contains(&r.resource_type.as_str()))
                 .collect();
             if !mine.is_empty() {
-                let objs = family.expected(&mine).unwrap_or_else(|e| panic!("{label}: {e}"));
+                let objs = family
+                    .expected(&mine)
+                    .unwrap_or_else(|e| panic!("{label}: {e}"));
                 network_objects += objs.len();
             }
         }
@@ -55,15 +60,19 @@ fn every_fixture_state_parses() {
 
 #[test]
 fn show_json_state_and_plan() {
-    let bytes =
-        std::fs::read("tests/fixtures/shared/tf_show_json/terraform-json_state_sensitive_values.json").unwrap();
+    let bytes = std::fs::read(
+        "tests/fixtures/shared/tf_show_json/terraform-json_state_sensitive_values.json",
+    )
+    .unwrap();
     let (source, resources) = state::parse("state", &bytes).unwrap();
     assert_eq!(source.format, "show-json-state");
     let addrs: Vec<&str> = resources.iter().map(|r| r.address.as_str()).collect();
     assert!(addrs.contains(&"null_resource.baz[1]"), "{addrs:?}");
 
     // A plan's prior_state holding only a data source: no managed resources, no error.
-    let bytes = std::fs::read("tests/fixtures/shared/tf_show_json/checkov_plan_s3_pab_modules.json").unwrap();
+    let bytes =
+        std::fs::read("tests/fixtures/shared/tf_show_json/checkov_plan_s3_pab_modules.json")
+            .unwrap();
     let (source, resources) = state::parse("plan", &bytes).unwrap();
     assert_eq!(source.format, "show-json-plan");
     assert!(resources.is_empty(), "{resources:#?}");

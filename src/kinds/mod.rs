@@ -23,7 +23,10 @@ use crate::state::Resource;
 
 /// Every family driftgate can check.
 pub fn all() -> Vec<&'static dyn Family> {
-    vec![&aws::security_group::SecurityGroups, &aws::network_acl::NetworkAcls]
+    vec![
+        &aws::security_group::SecurityGroups,
+        &aws::network_acl::NetworkAcls,
+    ]
 }
 
 /// The port coverage of a rule, for policies such as "admin ports open to the world".

@@ -83,7 +83,9 @@ impl AwsContext {
     /// Counts one API request (one page), for the report's `summary.api_calls`.
     pub fn count(&self, service: &str, operation: &str) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        *calls.entry((service.to_string(), operation.to_string())).or_default() += 1;
+        *calls
+            .entry((service.to_string(), operation.to_string()))
+            .or_default() += 1;
     }
 
     /// `{service: {operation: n}}`.
@@ -91,7 +93,9 @@ impl AwsContext {
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         for ((service, op), n) in calls.iter() {
-            out.entry(service.clone()).or_default().insert(op.clone(), *n);
+            out.entry(service.clone())
+                .or_default()
+                .insert(op.clone(), *n);
         }
         out
     }
@@ -109,13 +113,22 @@ impl AwsContext {
             .send()
             .await
             .map_err(|e| self.error("sts", "GetCallerIdentity", region, e))?;
-        out.account()
-            .map(str::to_string)
-            .ok_or_else(|| Error::new(format!("AWS sts GetCallerIdentity in {region}"), "the answer has no account id"))
+        out.account().map(str::to_string).ok_or_else(|| {
+            Error::new(
+                format!("AWS sts GetCallerIdentity in {region}"),
+                "the answer has no account id",
+            )
+        })
     }
 
     /// A clear, credential-free message for a failed call, with a hint at the usual cause.
-    pub fn error<E, R>(&self, service: &str, operation: &str, region: &str, err: SdkError<E, R>) -> Error
+    pub fn error<E, R>(
+        &self,
+        service: &str,
+        operation: &str,
+        region: &str,
+        err: SdkError<E, R>,
+    ) -> Error
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -125,17 +138,33 @@ impl AwsContext {
         let detail = match &err {
             SdkError::ServiceError(_) => format!(
                 "{}: {}",
-                if code.is_empty() { "service error" } else { &code },
+                if code.is_empty() {
+                    "service error"
+                } else {
+                    &code
+                },
                 err.message().unwrap_or("no message")
             ),
             _ => DisplayErrorContext(&err).to_string(),
         };
         let lower = detail.to_ascii_lowercase();
-        let hint = if matches!(err, SdkError::TimeoutError(_)) || lower.contains("timeout") || lower.contains("timed out") {
+        let hint = if matches!(err, SdkError::TimeoutError(_))
+            || lower.contains("timeout")
+            || lower.contains("timed out")
+        {
             format!(" (timed out; {} attempts allowed)", self.max_attempts)
-        } else if code.contains("Throttl") || code == "RequestLimitExceeded" || lower.contains("rate exceeded") {
-            format!(" (still throttled after {} attempts with backoff)", self.max_attempts)
-        } else if lower.contains("credential") || code == "AuthFailure" || code.contains("InvalidClientTokenId") {
+        } else if code.contains("Throttl")
+            || code == "RequestLimitExceeded"
+            || lower.contains("rate exceeded")
+        {
+            format!(
+                " (still throttled after {} attempts with backoff)",
+                self.max_attempts
+            )
+        } else if lower.contains("credential")
+            || code == "AuthFailure"
+            || code.contains("InvalidClientTokenId")
+        {
             " (check the AWS credentials in the environment: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
              AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)"
                 .to_string()

@@ -12,8 +12,11 @@ use crate::error::Result;
 use crate::kinds::{Family, LiveObject};
 use aws::AwsContext;
 
+/// Cloud ids to read, by region.
+pub type RegionIds = BTreeMap<String, Vec<String>>;
+
 /// What to read: for each family, region → ids.
-pub type Plan<'a> = Vec<(&'a dyn Family, BTreeMap<String, Vec<String>>)>;
+pub type Plan<'a> = Vec<(&'a dyn Family, RegionIds)>;
 
 /// Live objects by (family name, cloud id). Absent ids do not exist.
 pub type LiveSet = HashMap<(&'static str, String), LiveObject>;
@@ -29,7 +32,10 @@ pub async fn read(aws: &AwsContext, plan: &Plan<'_>, concurrency: usize) -> Resu
     }
     let results: Vec<(&'static str, Vec<LiveObject>)> = stream::iter(batches)
         .map(|(family, region, ids)| async move {
-            family.fetch(aws, region, ids).await.map(|objs| (family.name(), objs))
+            family
+                .fetch(aws, region, ids)
+                .await
+                .map(|objs| (family.name(), objs))
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()

@@ -108,9 +108,11 @@ fn default_enforcement() -> Enforcement {
 impl Policy {
     fn matches(&self, d: &Drift) -> bool {
         self.enforcement != Enforcement::Off
-            && self.resource_types.iter().any(|t| *t == d.resource_type)
+            && self.resource_types.contains(&d.resource_type)
             && (self.attributes.is_empty()
-                || d.attribute.as_ref().is_some_and(|a| self.attributes.contains(a)))
+                || d.attribute
+                    .as_ref()
+                    .is_some_and(|a| self.attributes.contains(a)))
             && self.when.holds(d)
     }
 }
@@ -133,7 +135,9 @@ impl PolicySet {
     /// `known_types` are the Terraform types driftgate can check: naming another one is an error,
     /// since a policy that silently checks nothing would look like a passing gate.
     pub fn load(user_files: &[String], known_types: &BTreeSet<&str>) -> Result<Self> {
-        let mut set = PolicySet { policies: Vec::new() };
+        let mut set = PolicySet {
+            policies: Vec::new(),
+        };
         for (name, text) in BUILTIN {
             set.add(name, text, known_types)?;
         }
@@ -164,18 +168,31 @@ impl PolicySet {
         if file.version != 1 {
             return Err(Error::new(
                 format!("policy {origin}"),
-                format!("`version: {}` is not supported; this driftgate reads version 1", file.version),
+                format!(
+                    "`version: {}` is not supported; this driftgate reads version 1",
+                    file.version
+                ),
             ));
         }
         let mut seen = BTreeSet::new();
         for mut p in file.policies {
             if !seen.insert(p.id.clone()) {
-                return Err(Error::new(at_id(&p.id), format!("policy id `{}` appears twice", p.id)));
+                return Err(Error::new(
+                    at_id(&p.id),
+                    format!("policy id `{}` appears twice", p.id),
+                ));
             }
             if p.resource_types.is_empty() {
-                return Err(Error::new(at_id(&p.id), format!("policy `{}` lists no resource_types", p.id)));
+                return Err(Error::new(
+                    at_id(&p.id),
+                    format!("policy `{}` lists no resource_types", p.id),
+                ));
             }
-            if let Some(t) = p.resource_types.iter().find(|t| !known_types.contains(t.as_str())) {
+            if let Some(t) = p
+                .resource_types
+                .iter()
+                .find(|t| !known_types.contains(t.as_str()))
+            {
                 return Err(Error::new(
                     at_id(&p.id),
                     format!(
@@ -210,10 +227,13 @@ impl PolicySet {
 
     /// The policy that judges a drift: the most severe match, the first listed on a tie.
     pub fn judge(&self, d: &Drift) -> Option<&Policy> {
-        self.policies.iter().filter(|p| p.matches(d)).fold(None, |best, p| match best {
-            Some(b) if b.severity >= p.severity => Some(b),
-            _ => Some(p),
-        })
+        self.policies
+            .iter()
+            .filter(|p| p.matches(d))
+            .fold(None, |best, p| match best {
+                Some(b) if b.severity >= p.severity => Some(b),
+                _ => Some(p),
+            })
     }
 }
 
@@ -224,10 +244,20 @@ mod tests {
     use serde_json::Value;
 
     fn known() -> BTreeSet<&'static str> {
-        crate::kinds::all().iter().flat_map(|f| f.resource_types().iter().copied()).collect()
+        crate::kinds::all()
+            .iter()
+            .flat_map(|f| f.resource_types().iter().copied())
+            .collect()
     }
 
-    fn drift(t: &str, attr: Option<&str>, effect: Effect, cidr: &str, ports: Ports, default: bool) -> Drift {
+    fn drift(
+        t: &str,
+        attr: Option<&str>,
+        effect: Effect,
+        cidr: &str,
+        ports: Ports,
+        default: bool,
+    ) -> Drift {
         Drift {
             address: format!("{t}.x"),
             resource_type: t.into(),
@@ -240,7 +270,12 @@ mod tests {
             expected_summary: None,
             actual_summary: None,
             effect,
-            facts: Some(Facts { grants: true, direction: attr.map(|_| "ingress"), ports, cidrs: vec![cidr.into()] }),
+            facts: Some(Facts {
+                grants: true,
+                direction: attr.map(|_| "ingress"),
+                ports,
+                cidrs: vec![cidr.into()],
+            }),
             is_default_object: default,
             tags: Default::default(),
             sources: vec![],
@@ -253,17 +288,87 @@ mod tests {
         let set = PolicySet::load(&[], &known()).unwrap();
         let id = |d: &Drift| set.judge(d).map(|p| p.id.as_str());
         let sg = "aws_security_group";
-        assert_eq!(id(&drift(sg, Some("ingress"), Effect::Weakens, "0.0.0.0/0", Ports::Range(22, 22), false)), Some("AWS-SG-ADMIN-IPV4"));
-        assert_eq!(id(&drift(sg, Some("ingress"), Effect::Weakens, "::/0", Ports::All, false)), Some("AWS-SG-ADMIN-IPV6"));
-        assert_eq!(id(&drift(sg, Some("ingress"), Effect::Weakens, "0.0.0.0/0", Ports::Range(443, 443), false)), Some("AWS-SG-INTERNET-INGRESS"));
-        assert_eq!(id(&drift(sg, Some("ingress"), Effect::Weakens, "10.0.0.0/8", Ports::Range(22, 22), true)), Some("AWS-SG-DEFAULT-OPEN"));
-        assert_eq!(id(&drift(sg, Some("ingress"), Effect::Strengthens, "0.0.0.0/0", Ports::Range(22, 22), false)), Some("AWS-SG-RULES"));
-        assert_eq!(id(&drift("aws_network_acl_rule", Some("ingress"), Effect::Weakens, "0.0.0.0/0", Ports::All, false)), Some("AWS-NACL-ADMIN"));
+        assert_eq!(
+            id(&drift(
+                sg,
+                Some("ingress"),
+                Effect::Weakens,
+                "0.0.0.0/0",
+                Ports::Range(22, 22),
+                false
+            )),
+            Some("AWS-SG-ADMIN-IPV4")
+        );
+        assert_eq!(
+            id(&drift(
+                sg,
+                Some("ingress"),
+                Effect::Weakens,
+                "::/0",
+                Ports::All,
+                false
+            )),
+            Some("AWS-SG-ADMIN-IPV6")
+        );
+        assert_eq!(
+            id(&drift(
+                sg,
+                Some("ingress"),
+                Effect::Weakens,
+                "0.0.0.0/0",
+                Ports::Range(443, 443),
+                false
+            )),
+            Some("AWS-SG-INTERNET-INGRESS")
+        );
+        assert_eq!(
+            id(&drift(
+                sg,
+                Some("ingress"),
+                Effect::Weakens,
+                "10.0.0.0/8",
+                Ports::Range(22, 22),
+                true
+            )),
+            Some("AWS-SG-DEFAULT-OPEN")
+        );
+        assert_eq!(
+            id(&drift(
+                sg,
+                Some("ingress"),
+                Effect::Strengthens,
+                "0.0.0.0/0",
+                Ports::Range(22, 22),
+                false
+            )),
+            Some("AWS-SG-RULES")
+        );
+        assert_eq!(
+            id(&drift(
+                "aws_network_acl_rule",
+                Some("ingress"),
+                Effect::Weakens,
+                "0.0.0.0/0",
+                Ports::All,
+                false
+            )),
+            Some("AWS-NACL-ADMIN")
+        );
         let mut gone = drift(sg, None, Effect::Unknown, "", Ports::None, false);
         gone.kind = DriftKind::Missing;
         gone.facts = None;
         assert_eq!(id(&gone), Some("AWS-SG-MISSING"));
-        assert_eq!(id(&drift("aws_vpc", Some("ingress"), Effect::Weakens, "0.0.0.0/0", Ports::All, false)), None);
+        assert_eq!(
+            id(&drift(
+                "aws_vpc",
+                Some("ingress"),
+                Effect::Weakens,
+                "0.0.0.0/0",
+                Ports::All,
+                false
+            )),
+            None
+        );
         assert!(set.checked_types().contains("aws_network_acl_rule"));
     }
 
@@ -273,8 +378,15 @@ mod tests {
         let ok = dir.path().join("ok.yaml");
         std::fs::write(&ok, "version: 1\npolicies:\n  - id: AWS-SG-RULES\n    title: t\n    resource_types: [aws_security_group]\n    severity: low\n    enforcement: warn\n").unwrap();
         let set = PolicySet::load(&[ok.display().to_string()], &known()).unwrap();
-        let p = set.policies.iter().find(|p| p.id == "AWS-SG-RULES").unwrap();
-        assert_eq!((p.severity, p.enforcement), (Severity::Low, Enforcement::Warn));
+        let p = set
+            .policies
+            .iter()
+            .find(|p| p.id == "AWS-SG-RULES")
+            .unwrap();
+        assert_eq!(
+            (p.severity, p.enforcement),
+            (Severity::Low, Enforcement::Warn)
+        );
 
         let cases = [
             ("version: 1\npolicies:\n  - id: X\n    title: t\n    resource_types: [aws_security_group]\n    severity: huge\n", ":6:"),
@@ -287,8 +399,13 @@ mod tests {
         for (i, (text, want)) in cases.iter().enumerate() {
             let f = dir.path().join(format!("bad{i}.yaml"));
             std::fs::write(&f, text).unwrap();
-            let e = PolicySet::load(&[f.display().to_string()], &known()).unwrap_err().to_string();
-            assert!(e.contains(&format!("bad{i}.yaml")) && e.contains(want), "case {i}: {e}");
+            let e = PolicySet::load(&[f.display().to_string()], &known())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("bad{i}.yaml")) && e.contains(want),
+                "case {i}: {e}"
+            );
         }
     }
 

@@ -42,7 +42,9 @@ fn what_happened(f: &Finding) -> &'static str {
         (DriftKind::Missing, false) => "deleted outside Terraform",
         (DriftKind::Missing, true) => "declared in Terraform, absent live",
         (DriftKind::Unmanaged, _) => "present live, declared by no Terraform resource",
-        (DriftKind::Changed, _) if f.expected.is_null() || f.actual.is_null() => "differs from the state",
+        (DriftKind::Changed, _) if f.expected.is_null() || f.actual.is_null() => {
+            "differs from the state"
+        }
         (DriftKind::Changed, _) => "changed outside Terraform",
     }
 }
@@ -69,7 +71,11 @@ pub fn render(report: &Report, color: bool) -> String {
         states.join(", "),
         sum.resources_checked,
         sum.objects_checked,
-        if sum.regions.is_empty() { String::new() } else { format!(" in {}", sum.regions.join(", ")) }
+        if sum.regions.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", sum.regions.join(", "))
+        }
     );
 
     for f in &report.drifts {
@@ -84,26 +90,51 @@ pub fn render(report: &Report, color: bool) -> String {
             Severity::Medium => s.yellow(f.severity.as_str()),
             Severity::Low => f.severity.as_str().to_string(),
         };
-        let _ = writeln!(out, "{tag} {sev:<8} {}  {}", s.bold(&f.address), s.dim(&format!("{} ({})", f.cloud_id, f.region)));
+        let _ = writeln!(
+            out,
+            "{tag} {sev:<8} {}  {}",
+            s.bold(&f.address),
+            s.dim(&format!("{} ({})", f.cloud_id, f.region))
+        );
         let what = match &f.attribute {
             Some(a) => format!("{a}: {}", what_happened(f)),
             None => what_happened(f).to_string(),
         };
         let _ = writeln!(out, "    {what} — {}", effect_text(f.effect));
-        let _ = writeln!(out, "      expected: {}", f.expected_text.as_deref().unwrap_or("-"));
-        let _ = writeln!(out, "      actual:   {}", f.actual_text.as_deref().unwrap_or("-"));
+        let _ = writeln!(
+            out,
+            "      expected: {}",
+            f.expected_text.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(
+            out,
+            "      actual:   {}",
+            f.actual_text.as_deref().unwrap_or("-")
+        );
         let mut why = format!("{} {}", f.policy, f.policy_title);
         if !f.references.is_empty() {
             why.push_str(&format!(" [{}]", f.references.join(", ")));
         }
-        let _ = writeln!(out, "    {}", s.dim(&format!("{why} · risk {}", f.risk.score)));
+        let _ = writeln!(
+            out,
+            "    {}",
+            s.dim(&format!("{why} · risk {}", f.risk.score))
+        );
         if let Some(t) = &f.ticket {
-            let _ = writeln!(out, "    covered by {} {} until {}", t.tracker, t.url, t.expires_at);
+            let _ = writeln!(
+                out,
+                "    covered by {} {} until {}",
+                t.tracker, t.url, t.expires_at
+            );
         }
         if !f.remediation.is_empty() {
             let _ = writeln!(out, "    fix: {}", f.remediation);
         }
-        let _ = writeln!(out, "    {}", s.dim(&format!("declared in {}", f.sources.join(", "))));
+        let _ = writeln!(
+            out,
+            "    {}",
+            s.dim(&format!("declared in {}", f.sources.join(", ")))
+        );
     }
 
     out.push('\n');
@@ -120,6 +151,10 @@ pub fn render(report: &Report, color: bool) -> String {
             sum.drifts, sum.blocking, sum.warnings
         )
     };
-    let _ = writeln!(out, "verdict: {verdict} — {detail} (exit {})", report.verdict.exit_code());
+    let _ = writeln!(
+        out,
+        "verdict: {verdict} — {detail} (exit {})",
+        report.verdict.exit_code()
+    );
     out
 }

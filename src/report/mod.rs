@@ -56,7 +56,12 @@ impl Report {
         summary.blocking = drifts.iter().filter(|f| f.blocking).count();
         summary.covered_by_ticket = drifts.iter().filter(|f| f.ticket.is_some()).count();
         summary.warnings = summary.drifts - summary.blocking;
-        for s in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low] {
+        for s in [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+        ] {
             let n = drifts.iter().filter(|f| f.severity == s).count();
             summary.by_severity.insert(s.as_str(), n);
         }
@@ -66,7 +71,10 @@ impl Report {
                 name: env!("CARGO_PKG_NAME"),
                 version: env!("CARGO_PKG_VERSION"),
             },
-            generated_at: jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string(),
+            generated_at: jiff::Timestamp::now()
+                .round(jiff::Unit::Second)
+                .unwrap_or_else(|_| jiff::Timestamp::now())
+                .to_string(),
             verdict: verdict::decide(&drifts),
             summary,
             drifts,

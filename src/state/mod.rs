@@ -103,18 +103,19 @@ fn id_of(r: &Resource) -> Option<String> {
 
 /// Reads every `--state` argument (`-` is stdin) into one snapshot.
 pub fn load_all(paths: &[String]) -> Result<Snapshot> {
+    if paths.iter().filter(|p| *p == "-").count() > 1 {
+        return Err(Error::new(
+            "--state -",
+            "standard input can be given only once",
+        ));
+    }
     let mut snapshot = Snapshot::default();
-    let mut stdin_used = false;
     for path in paths {
         let (label, bytes) = if path == "-" {
-            if stdin_used {
-                return Err(Error::new("--state -", "standard input can be given only once"));
-            }
-            stdin_used = true;
             let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::new("state from standard input", format!("cannot read: {e}")))?;
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                Error::new("state from standard input", format!("cannot read: {e}"))
+            })?;
             ("<stdin>".to_string(), buf)
         } else {
             if path.contains("://") {
@@ -141,7 +142,9 @@ pub fn load_all(paths: &[String]) -> Result<Snapshot> {
 pub fn parse(label: &str, bytes: &[u8]) -> Result<(StateSource, Vec<Resource>)> {
     let err = |msg: String| Error::new(format!("state {label}"), msg);
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(err("the file is empty; expected a Terraform state (format version 4)".into()));
+        return Err(err(
+            "the file is empty; expected a Terraform state (format version 4)".into(),
+        ));
     }
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
         let what = if e.is_eof() {
@@ -149,7 +152,11 @@ pub fn parse(label: &str, bytes: &[u8]) -> Result<(StateSource, Vec<Resource>)> 
         } else {
             "not valid JSON"
         };
-        err(format!("{what} at line {} column {}: {e}", e.line(), e.column()))
+        err(format!(
+            "{what} at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))
     })?;
     let Some(obj) = doc.as_object() else {
         return Err(err(format!(
@@ -231,7 +238,12 @@ mod tests {
     #[test]
     fn addresses_follow_terraform_syntax() {
         assert_eq!(
-            format_address(Some("module.edge"), "aws_security_group", "this", Some(&json!("web"))),
+            format_address(
+                Some("module.edge"),
+                "aws_security_group",
+                "this",
+                Some(&json!("web"))
+            ),
             r#"module.edge.aws_security_group.this["web"]"#
         );
         assert_eq!(
@@ -242,7 +254,10 @@ mod tests {
             format_address(None, "aws_network_acl", "a", Some(&json!("say \"hi\""))),
             r#"aws_network_acl.a["say \"hi\""]"#
         );
-        assert_eq!(format_address(None, "aws_vpc", "main", None), "aws_vpc.main");
+        assert_eq!(
+            format_address(None, "aws_vpc", "main", None),
+            "aws_vpc.main"
+        );
     }
 
     #[test]
@@ -251,14 +266,20 @@ mod tests {
             (b"", "empty"),
             (b"{\"version\": 4, \"resources\": [", "truncated"),
             (b"[1,2]", "found an array"),
-            (b"{\"version\": 3, \"modules\": []}", "version 3 is not supported"),
+            (
+                b"{\"version\": 3, \"modules\": []}",
+                "version 3 is not supported",
+            ),
             (b"{\"version\": \"4\"}", "`version` is a string"),
             (b"{\"foo\": 1}", "no `version` field (top-level keys: foo)"),
             (b"resource \"aws_vpc\" \"x\" {}", "not valid JSON"),
         ];
         for (input, expected) in cases {
             let e = parse("t.tfstate", input).expect_err("must fail");
-            assert!(e.to_string().contains(expected), "{e} should contain {expected}");
+            assert!(
+                e.to_string().contains(expected),
+                "{e} should contain {expected}"
+            );
             assert!(e.to_string().starts_with("state t.tfstate: "), "{e}");
         }
     }

@@ -19,7 +19,11 @@ pub(super) fn parse(label: &str, doc: &Value) -> Result<(StateSource, Vec<Resour
     }
     let source = StateSource {
         label: label.to_string(),
-        format: if what == "state" { "show-json-state" } else { "show-json-plan" },
+        format: if what == "state" {
+            "show-json-state"
+        } else {
+            "show-json-plan"
+        },
         terraform_version: doc
             .get("terraform_version")
             .and_then(Value::as_str)

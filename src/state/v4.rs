@@ -154,7 +154,10 @@ mod tests {
         let addrs: Vec<&str> = res.iter().map(|r| r.address.as_str()).collect();
         assert_eq!(
             addrs,
-            [r#"module.edge.aws_security_group.this["web"]"#, "aws_network_acl.private[0]"]
+            [
+                r#"module.edge.aws_security_group.this["web"]"#,
+                "aws_network_acl.private[0]"
+            ]
         );
         assert!(res[0].is_sensitive("secret"));
         assert!(!res[0].is_sensitive("secrets"));
@@ -162,9 +165,12 @@ mod tests {
 
     #[test]
     fn missing_fields_are_named() {
-        let e = parse("s", json!({"version": 4, "resources": [{"mode": "managed"}]}))
-            .err()
-            .unwrap();
+        let e = parse(
+            "s",
+            json!({"version": 4, "resources": [{"mode": "managed"}]}),
+        )
+        .err()
+        .unwrap();
         assert!(e.contains("missing field `type`"), "{e}");
         let e = parse(
             "s",

@@ -3,6 +3,8 @@
 //! copied from the driftctl fixtures in tests/fixtures/shared), and the real driftgate binary.
 
 #![allow(dead_code)]
+// The helpers mirror the EC2 and provider parameters one to one.
+#![allow(clippy::too_many_arguments)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -37,7 +39,10 @@ pub async fn moto() -> Moto {
         .credentials_provider(creds)
         .endpoint_url(&url)
         .build();
-    Moto { url, ec2: aws_sdk_ec2::Client::from_conf(conf) }
+    Moto {
+        url,
+        ec2: aws_sdk_ec2::Client::from_conf(conf),
+    }
 }
 
 pub fn perm(proto: &str, from: i32, to: i32, cidr: &str) -> IpPermission {
@@ -46,16 +51,28 @@ pub fn perm(proto: &str, from: i32, to: i32, cidr: &str) -> IpPermission {
         p = p.from_port(from).to_port(to);
     }
     if cidr.contains(':') {
-        p.ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6(cidr).build()).build()
+        p.ipv6_ranges(
+            aws_sdk_ec2::types::Ipv6Range::builder()
+                .cidr_ipv6(cidr)
+                .build(),
+        )
+        .build()
     } else {
-        p.ip_ranges(IpRange::builder().cidr_ip(cidr).build()).build()
+        p.ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+            .build()
     }
 }
 
 impl Moto {
     /// Each test works in a VPC of its own, so tests share one server without interfering.
     pub async fn vpc(&self) -> String {
-        let out = self.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+        let out = self
+            .ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .unwrap();
         out.vpc().unwrap().vpc_id().unwrap().to_string()
     }
 
@@ -81,8 +98,18 @@ impl Moto {
         let out = self
             .ec2
             .describe_security_groups()
-            .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc).build())
-            .filters(aws_sdk_ec2::types::Filter::builder().name("group-name").values("default").build())
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("vpc-id")
+                    .values(vpc)
+                    .build(),
+            )
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-name")
+                    .values("default")
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -90,23 +117,52 @@ impl Moto {
     }
 
     pub async fn allow_in(&self, sg: &str, p: IpPermission) {
-        self.ec2.authorize_security_group_ingress().group_id(sg).ip_permissions(p).send().await.unwrap();
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(sg)
+            .ip_permissions(p)
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn allow_out(&self, sg: &str, p: IpPermission) {
-        self.ec2.authorize_security_group_egress().group_id(sg).ip_permissions(p).send().await.unwrap();
+        self.ec2
+            .authorize_security_group_egress()
+            .group_id(sg)
+            .ip_permissions(p)
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn revoke_in(&self, sg: &str, p: IpPermission) {
-        self.ec2.revoke_security_group_ingress().group_id(sg).ip_permissions(p).send().await.unwrap();
+        self.ec2
+            .revoke_security_group_ingress()
+            .group_id(sg)
+            .ip_permissions(p)
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn revoke_out(&self, sg: &str, p: IpPermission) {
-        self.ec2.revoke_security_group_egress().group_id(sg).ip_permissions(p).send().await.unwrap();
+        self.ec2
+            .revoke_security_group_egress()
+            .group_id(sg)
+            .ip_permissions(p)
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn delete_group(&self, sg: &str) {
-        self.ec2.delete_security_group().group_id(sg).send().await.unwrap();
+        self.ec2
+            .delete_security_group()
+            .group_id(sg)
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn tag(&self, id: &str, key: &str, value: &str) {
@@ -120,12 +176,31 @@ impl Moto {
     }
 
     pub async fn acl(&self, vpc: &str) -> String {
-        let out = self.ec2.create_network_acl().vpc_id(vpc).send().await.unwrap();
-        out.network_acl().unwrap().network_acl_id().unwrap().to_string()
+        let out = self
+            .ec2
+            .create_network_acl()
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap();
+        out.network_acl()
+            .unwrap()
+            .network_acl_id()
+            .unwrap()
+            .to_string()
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn acl_entry(&self, acl: &str, rule: i32, egress: bool, proto: &str, action: &str, cidr: &str, from: i32, to: i32) {
+    pub async fn acl_entry(
+        &self,
+        acl: &str,
+        rule: i32,
+        egress: bool,
+        proto: &str,
+        action: &str,
+        cidr: &str,
+        from: i32,
+        to: i32,
+    ) {
         let mut req = self
             .ec2
             .create_network_acl_entry()
@@ -141,7 +216,17 @@ impl Moto {
         req.send().await.unwrap();
     }
 
-    pub async fn replace_acl_entry(&self, acl: &str, rule: i32, egress: bool, proto: &str, action: &str, cidr: &str, from: i32, to: i32) {
+    pub async fn replace_acl_entry(
+        &self,
+        acl: &str,
+        rule: i32,
+        egress: bool,
+        proto: &str,
+        action: &str,
+        cidr: &str,
+        from: i32,
+        to: i32,
+    ) {
         let mut req = self
             .ec2
             .replace_network_acl_entry()
@@ -158,7 +243,12 @@ impl Moto {
     }
 
     pub async fn delete_acl(&self, acl: &str) {
-        self.ec2.delete_network_acl().network_acl_id(acl).send().await.unwrap();
+        self.ec2
+            .delete_network_acl()
+            .network_acl_id(acl)
+            .send()
+            .await
+            .unwrap();
     }
 }
 
@@ -183,14 +273,27 @@ pub fn sg_attrs(id: &str, vpc: &str, name: &str, ingress: Vec<Value>, egress: Ve
            "timeouts": null, "vpc_id": vpc})
 }
 
-pub fn sg_rule_attrs(kind: &str, sg: &str, proto: &str, from: i64, to: i64, cidrs: &[&str]) -> Value {
+pub fn sg_rule_attrs(
+    kind: &str,
+    sg: &str,
+    proto: &str,
+    from: i64,
+    to: i64,
+    cidrs: &[&str],
+) -> Value {
     json!({"cidr_blocks": cidrs, "description": "", "from_port": from, "id": format!("sgrule-{}", from * 7 + to),
            "ipv6_cidr_blocks": null, "prefix_list_ids": null, "protocol": proto, "security_group_id": sg,
            "security_group_rule_id": "", "self": false, "source_security_group_id": null, "timeouts": null,
            "to_port": to, "type": kind})
 }
 
-pub fn vpc_rule_attrs(sg: &str, proto: &str, from: Option<i64>, to: Option<i64>, cidr: &str) -> Value {
+pub fn vpc_rule_attrs(
+    sg: &str,
+    proto: &str,
+    from: Option<i64>,
+    to: Option<i64>,
+    cidr: &str,
+) -> Value {
     json!({"arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT}:security-group-rule/sgr-0123"),
            "cidr_ipv4": cidr, "cidr_ipv6": null, "description": null, "from_port": from, "id": "sgr-0123",
            "ip_protocol": proto, "prefix_list_id": null, "referenced_security_group_id": null,
@@ -208,7 +311,16 @@ pub fn acl_attrs(id: &str, vpc: &str, ingress: Vec<Value>, egress: Vec<Value>) -
            "ingress": ingress, "owner_id": ACCOUNT, "subnet_ids": [], "tags": {}, "tags_all": {}, "vpc_id": vpc})
 }
 
-pub fn acl_rule_attrs(acl: &str, rule: i64, egress: bool, proto: &str, action: &str, cidr: &str, from: i64, to: i64) -> Value {
+pub fn acl_rule_attrs(
+    acl: &str,
+    rule: i64,
+    egress: bool,
+    proto: &str,
+    action: &str,
+    cidr: &str,
+    from: i64,
+    to: i64,
+) -> Value {
     json!({"cidr_block": cidr, "egress": egress, "from_port": from, "icmp_code": null, "icmp_type": null,
            "id": format!("nacl-{rule}"), "ipv6_cidr_block": "", "network_acl_id": acl, "protocol": proto,
            "rule_action": action, "rule_number": rule, "to_port": to})
@@ -239,7 +351,9 @@ impl State {
             instance["index_key"] = i.clone();
         }
         let existing = self.resources.iter_mut().find(|r| {
-            r["type"] == rtype && r["name"] == name && r.get("module").and_then(Value::as_str) == module
+            r["type"] == rtype
+                && r["name"] == name
+                && r.get("module").and_then(Value::as_str) == module
         });
         match existing {
             Some(r) => r["instances"].as_array_mut().unwrap().push(instance),
@@ -303,8 +417,12 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     pub fn drifts(&self) -> Vec<Value> {
@@ -314,6 +432,16 @@ impl Run {
 
 /// Runs driftgate with a clean AWS environment pointing at `endpoint`.
 pub fn driftgate(endpoint: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    driftgate_env(endpoint, args, stdin, &[])
+}
+
+/// Same, with environment changes: `(name, None)` removes a variable.
+pub fn driftgate_env(
+    endpoint: &str,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, Option<&str>)],
+) -> Run {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftgate"));
     for (k, _) in std::env::vars() {
@@ -327,10 +455,20 @@ pub fn driftgate(endpoint: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
         .env("AWS_REGION", REGION)
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(args);
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
         child.stdin.take().unwrap().write_all(input).unwrap();
@@ -355,5 +493,8 @@ pub fn check_json(endpoint: &str, states: &[&Path]) -> Run {
 }
 
 pub fn summary(d: &Value) -> String {
-    format!("{} {} {} {}", d["address"], d["kind"], d["attribute"], d["effect"])
+    format!(
+        "{} {} {} {}",
+        d["address"], d["kind"], d["attribute"], d["effect"]
+    )
 }

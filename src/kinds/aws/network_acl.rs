@@ -13,10 +13,15 @@ use aws_sdk_ec2::types::{NetworkAcl, NetworkAclEntry};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{as_int, cidr, cidr_contains, icmp, int_attr, ports, ports_json, ports_text, protocol, region_account};
+use super::{
+    as_int, cidr, cidr_contains, icmp, int_attr, ports, ports_json, ports_text, protocol,
+    region_account,
+};
 use crate::diff::Effect;
 use crate::error::{Error, Result};
-use crate::kinds::{tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports};
+use crate::kinds::{
+    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+};
 use crate::live::aws::AwsContext;
 use crate::state::Resource;
 
@@ -56,12 +61,21 @@ impl Raw<'_> {
         let allow = match self.action.map(str::to_ascii_lowercase).as_deref() {
             Some("allow") => true,
             Some("deny") => false,
-            other => return Err(format!("rule {rule_no}: action {other:?} is neither allow nor deny")),
+            other => {
+                return Err(format!(
+                    "rule {rule_no}: action {other:?} is neither allow nor deny"
+                ))
+            }
         };
         let protocol = protocol(self.protocol.unwrap_or("-1"))?;
-        let cidr = match (self.cidr4.filter(|c| !c.is_empty()), self.cidr6.filter(|c| !c.is_empty())) {
+        let cidr = match (
+            self.cidr4.filter(|c| !c.is_empty()),
+            self.cidr6.filter(|c| !c.is_empty()),
+        ) {
             (Some(c), None) | (None, Some(c)) => cidr(c)?,
-            (Some(_), Some(_)) => return Err(format!("rule {rule_no} has both an IPv4 and an IPv6 CIDR")),
+            (Some(_), Some(_)) => {
+                return Err(format!("rule {rule_no} has both an IPv4 and an IPv6 CIDR"))
+            }
             (None, None) => return Err(format!("rule {rule_no} has no CIDR block")),
         };
         Ok(Entry {
@@ -90,14 +104,22 @@ impl Entry {
             Some((t, c)) => (json!(t), json!(c)),
             None => (Value::Null, Value::Null),
         };
-        let cidr_field = if self.cidr.contains(':') { "ipv6_cidr_block" } else { "cidr_block" };
+        let cidr_field = if self.cidr.contains(':') {
+            "ipv6_cidr_block"
+        } else {
+            "cidr_block"
+        };
         let what = match (self.protocol.as_str(), self.icmp) {
             ("all", _) => "all traffic".to_string(),
             (p, Some((t, c))) => format!("{p} type {t} code {c}"),
             (p, None) if self.ports == Ports::None => format!("protocol {p}"),
             (p, None) => format!("{p} {}", ports_text(self.ports)),
         };
-        let prep = if self.direction == "ingress" { "from" } else { "to" };
+        let prep = if self.direction == "ingress" {
+            "from"
+        } else {
+            "to"
+        };
         Item {
             identity: Some(format!("{}#{}", self.direction, self.rule_no)),
             key: format!(
@@ -127,7 +149,10 @@ impl Entry {
 }
 
 fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(format!("{} (state {})", r.address, r.sources.join(", ")), msg.to_string())
+    Error::new(
+        format!("{} (state {})", r.address, r.sources.join(", ")),
+        msg.to_string(),
+    )
 }
 
 fn inline_entries(r: &Resource, direction: &'static str) -> Result<Vec<Entry>> {
@@ -189,7 +214,11 @@ fn live_entry(acl_id: &str, e: &NetworkAclEntry) -> Result<Option<Entry>> {
         return Ok(None);
     }
     let raw = Raw {
-        direction: if e.egress() == Some(true) { "egress" } else { "ingress" },
+        direction: if e.egress() == Some(true) {
+            "egress"
+        } else {
+            "ingress"
+        },
         rule_no: e.rule_number().map(i64::from),
         action: e.rule_action().map(|a| a.as_str()),
         protocol: e.protocol(),
@@ -201,7 +230,10 @@ fn live_entry(acl_id: &str, e: &NetworkAclEntry) -> Result<Option<Entry>> {
         cidr6: e.ipv6_cidr_block(),
     };
     raw.entry().map(Some).map_err(|m| {
-        Error::new(format!("AWS network ACL {acl_id}"), format!("unexpected entry from the EC2 API: {m}"))
+        Error::new(
+            format!("AWS network ACL {acl_id}"),
+            format!("unexpected entry from the EC2 API: {m}"),
+        )
     })
 }
 
@@ -259,7 +291,10 @@ fn entry_of(item: &Item) -> (bool, &str, Ports, &str) {
         .or_else(|| v.get("ipv6_cidr_block"))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let protocol = v.get("protocol").and_then(Value::as_str).unwrap_or_default();
+    let protocol = v
+        .get("protocol")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     (item.facts.grants, protocol, item.facts.ports, cidr)
 }
 
@@ -282,7 +317,11 @@ impl Family for NetworkAcls {
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
-        &["aws_network_acl", "aws_default_network_acl", "aws_network_acl_rule"]
+        &[
+            "aws_network_acl",
+            "aws_default_network_acl",
+            "aws_network_acl_rule",
+        ]
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
@@ -297,7 +336,10 @@ impl Family for NetworkAcls {
             tags: BTreeMap::new(),
             is_default: false,
         };
-        for r in resources.iter().filter(|r| ACL_TYPES.contains(&r.resource_type.as_str())) {
+        for r in resources
+            .iter()
+            .filter(|r| ACL_TYPES.contains(&r.resource_type.as_str()))
+        {
             let id = r
                 .attr_str("id")
                 .or_else(|| r.attr_str("default_network_acl_id"))
@@ -305,7 +347,13 @@ impl Family for NetworkAcls {
                 .to_string();
             let obj = acls.entry(id.clone()).or_insert_with(|| new_object(&id));
             if let Some(prev) = &obj.owner {
-                return Err(bad(r, &format!("manages network ACL {id}, which {} manages too", prev.address)));
+                return Err(bad(
+                    r,
+                    &format!(
+                        "manages network ACL {id}, which {} manages too",
+                        prev.address
+                    ),
+                ));
             }
             let (region, account) = region_account(r);
             obj.region = region;
@@ -323,7 +371,10 @@ impl Family for NetworkAcls {
                 }
             }
         }
-        for r in resources.iter().filter(|r| r.resource_type == "aws_network_acl_rule") {
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_network_acl_rule")
+        {
             let (acl, entry) = rule_resource(r)?;
             let obj = acls.entry(acl.clone()).or_insert_with(|| new_object(&acl));
             if obj.region.is_none() {
@@ -335,7 +386,10 @@ impl Family for NetworkAcls {
                 by: Declarer::of(r, false),
             });
         }
-        Ok(acls.into_values().map(super::drop_computed_inline).collect())
+        Ok(acls
+            .into_values()
+            .map(super::drop_computed_inline)
+            .collect())
     }
 
     fn batch_size(&self) -> usize {
@@ -358,7 +412,9 @@ impl Family for NetworkAcls {
                 Err(_) => {
                     let mut found = Vec::new();
                     for id in ids {
-                        if let Ok(acls) = describe(aws, &client, region, std::slice::from_ref(id)).await? {
+                        if let Ok(acls) =
+                            describe(aws, &client, region, std::slice::from_ref(id)).await?
+                        {
                             found.extend(acls);
                         }
                     }
@@ -428,7 +484,10 @@ mod tests {
         );
         let objs = NetworkAcls.expected(&[&acl, &rule]).unwrap();
         assert_eq!(objs.len(), 2);
-        assert_eq!(objs[0].items[0].item.key, objs[1].items[0].item.key.replace("acl-2", "acl-1"));
+        assert_eq!(
+            objs[0].items[0].item.key,
+            objs[1].items[0].item.key.replace("acl-2", "acl-1")
+        );
         let live = NetworkAclEntry::builder()
             .rule_number(100)
             .protocol("6")
@@ -480,12 +539,30 @@ mod tests {
         let deny = item("deny", "tcp", 443, 443, "10.0.0.0/8");
         let other = item("allow", "tcp", 22, 22, "192.168.0.0/16");
         let n = NetworkAcls;
-        assert_eq!(n.effect_of_change("ingress", &narrow, &world), Effect::Weakens);
-        assert_eq!(n.effect_of_change("ingress", &world, &narrow), Effect::Strengthens);
-        assert_eq!(n.effect_of_change("ingress", &narrow, &all), Effect::Weakens);
-        assert_eq!(n.effect_of_change("ingress", &narrow, &deny), Effect::Strengthens);
-        assert_eq!(n.effect_of_change("ingress", &deny, &narrow), Effect::Weakens);
-        assert_eq!(n.effect_of_change("ingress", &narrow, &other), Effect::Unknown);
+        assert_eq!(
+            n.effect_of_change("ingress", &narrow, &world),
+            Effect::Weakens
+        );
+        assert_eq!(
+            n.effect_of_change("ingress", &world, &narrow),
+            Effect::Strengthens
+        );
+        assert_eq!(
+            n.effect_of_change("ingress", &narrow, &all),
+            Effect::Weakens
+        );
+        assert_eq!(
+            n.effect_of_change("ingress", &narrow, &deny),
+            Effect::Strengthens
+        );
+        assert_eq!(
+            n.effect_of_change("ingress", &deny, &narrow),
+            Effect::Weakens
+        );
+        assert_eq!(
+            n.effect_of_change("ingress", &narrow, &other),
+            Effect::Unknown
+        );
     }
 
     #[test]

@@ -13,9 +13,13 @@ use aws_sdk_ec2::types::{Filter, IpPermission, SecurityGroup};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::{as_int, cidr, icmp, int_attr, ports, ports_json, ports_text, protocol, region_account, str_list};
+use super::{
+    as_int, cidr, icmp, int_attr, ports, ports_json, ports_text, protocol, region_account, str_list,
+};
 use crate::error::{Error, Result};
-use crate::kinds::{tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports};
+use crate::kinds::{
+    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+};
 use crate::live::aws::AwsContext;
 use crate::state::Resource;
 
@@ -53,7 +57,10 @@ impl Rule {
             Peer::PrefixList(p) => (format!("pl:{p}"), "prefix_list_id", p.clone()),
             Peer::Group(g) => (format!("sg:{g}"), "referenced_security_group_id", g.clone()),
         };
-        let key = format!("{}|{}|{}|{}", self.direction, self.protocol, port_key, peer_key);
+        let key = format!(
+            "{}|{}|{}|{}",
+            self.direction, self.protocol, port_key, peer_key
+        );
 
         let mut value = Map::new();
         value.insert("direction".into(), json!(self.direction));
@@ -74,7 +81,11 @@ impl Rule {
             (p, None) if self.ports == Ports::None => format!("protocol {p}"),
             (p, None) => format!("{p} {}", ports_text(self.ports)),
         };
-        let prep = if self.direction == "ingress" { "from" } else { "to" };
+        let prep = if self.direction == "ingress" {
+            "from"
+        } else {
+            "to"
+        };
         let summary = format!("{what} {prep} {peer_value}");
 
         let cidrs = match &self.peer {
@@ -147,7 +158,11 @@ fn inline_rules(r: &Resource, group_id: &str, direction: &'static str) -> Result
         let f = |k: &str| block.get(k).filter(|v| !v.is_null());
         let mut peers = cidr_peers(str_list(f("cidr_blocks"))).map_err(|e| bad(r, &e))?;
         peers.extend(cidr_peers(str_list(f("ipv6_cidr_blocks"))).map_err(|e| bad(r, &e))?);
-        peers.extend(str_list(f("prefix_list_ids")).into_iter().map(Peer::PrefixList));
+        peers.extend(
+            str_list(f("prefix_list_ids"))
+                .into_iter()
+                .map(Peer::PrefixList),
+        );
         peers.extend(str_list(f("security_groups")).iter().map(|g| group_peer(g)));
         if f("self").and_then(Value::as_bool) == Some(true) {
             peers.push(Peer::Group(group_id.to_string()));
@@ -170,11 +185,20 @@ fn legacy_rule(r: &Resource) -> Result<(String, Vec<Rule>)> {
     let direction = match r.attr_str("type") {
         Some("ingress") => "ingress",
         Some("egress") => "egress",
-        other => return Err(bad(r, &format!("`type` is {other:?}, expected ingress or egress"))),
+        other => {
+            return Err(bad(
+                r,
+                &format!("`type` is {other:?}, expected ingress or egress"),
+            ))
+        }
     };
     let mut peers = cidr_peers(str_list(r.attr("cidr_blocks"))).map_err(|e| bad(r, &e))?;
     peers.extend(cidr_peers(str_list(r.attr("ipv6_cidr_blocks"))).map_err(|e| bad(r, &e))?);
-    peers.extend(str_list(r.attr("prefix_list_ids")).into_iter().map(Peer::PrefixList));
+    peers.extend(
+        str_list(r.attr("prefix_list_ids"))
+            .into_iter()
+            .map(Peer::PrefixList),
+    );
     if let Some(src) = r.attr_str("source_security_group_id") {
         peers.push(group_peer(src));
     }
@@ -224,10 +248,17 @@ fn required(r: &Resource, name: &str) -> Result<String> {
 }
 
 fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(format!("{} (state {})", r.address, r.sources.join(", ")), msg.to_string())
+    Error::new(
+        format!("{} (state {})", r.address, r.sources.join(", ")),
+        msg.to_string(),
+    )
 }
 
-fn live_rules(group_id: &str, perms: &[IpPermission], direction: &'static str) -> Result<Vec<Rule>> {
+fn live_rules(
+    group_id: &str,
+    perms: &[IpPermission],
+    direction: &'static str,
+) -> Result<Vec<Rule>> {
     let mut out = Vec::new();
     for p in perms {
         let mut peers = Vec::new();
@@ -267,7 +298,10 @@ fn live_rules(group_id: &str, perms: &[IpPermission], direction: &'static str) -
 }
 
 fn live_bad(group_id: &str, msg: &str) -> Error {
-    Error::new(format!("AWS security group {group_id}"), format!("unexpected rule from the EC2 API: {msg}"))
+    Error::new(
+        format!("AWS security group {group_id}"),
+        format!("unexpected rule from the EC2 API: {msg}"),
+    )
 }
 
 fn live_object(sg: &SecurityGroup) -> Result<Option<LiveObject>> {
@@ -316,13 +350,19 @@ impl Family for SecurityGroups {
             is_default: false,
         };
         // Groups first, so that rule resources can take their region from the group.
-        for r in resources.iter().filter(|r| GROUP_TYPES.contains(&r.resource_type.as_str())) {
+        for r in resources
+            .iter()
+            .filter(|r| GROUP_TYPES.contains(&r.resource_type.as_str()))
+        {
             let id = required(r, "id")?;
             let obj = groups.entry(id.clone()).or_insert_with(|| new_object(&id));
             if let Some(prev) = &obj.owner {
                 return Err(bad(
                     r,
-                    &format!("manages security group {id}, which {} manages too", prev.address),
+                    &format!(
+                        "manages security group {id}, which {} manages too",
+                        prev.address
+                    ),
                 ));
             }
             let (region, account) = region_account(r);
@@ -342,14 +382,19 @@ impl Family for SecurityGroups {
                 }
             }
         }
-        for r in resources.iter().filter(|r| !GROUP_TYPES.contains(&r.resource_type.as_str())) {
+        for r in resources
+            .iter()
+            .filter(|r| !GROUP_TYPES.contains(&r.resource_type.as_str()))
+        {
             let (group, rules) = match r.resource_type.as_str() {
                 "aws_security_group_rule" => legacy_rule(r)?,
                 "aws_vpc_security_group_ingress_rule" => vpc_rule(r, "ingress")?,
                 "aws_vpc_security_group_egress_rule" => vpc_rule(r, "egress")?,
                 other => return Err(bad(r, &format!("unexpected type {other}"))),
             };
-            let obj = groups.entry(group.clone()).or_insert_with(|| new_object(&group));
+            let obj = groups
+                .entry(group.clone())
+                .or_insert_with(|| new_object(&group));
             let (region, account) = region_account(r);
             if obj.region.is_none() {
                 obj.region = region;
@@ -399,7 +444,8 @@ impl Family for SecurityGroups {
             let mut out = Vec::new();
             while let Some(page) = pages.next().await {
                 aws.count("ec2", "DescribeSecurityGroups");
-                let page = page.map_err(|e| aws.error("ec2", "DescribeSecurityGroups", region, e))?;
+                let page =
+                    page.map_err(|e| aws.error("ec2", "DescribeSecurityGroups", region, e))?;
                 for sg in page.security_groups() {
                     if let Some(obj) = live_object(sg)? {
                         if ids.contains(&obj.cloud_id) {
@@ -483,14 +529,22 @@ mod tests {
         let a = SecurityGroups.expected(&[&legacy]).unwrap();
         let b = SecurityGroups.expected(&[&vpc]).unwrap();
         assert_eq!(keys(&a[0].items), keys(&b[0].items));
-        assert!(a[0].owner.is_none(), "rule resources alone do not own the group");
+        assert!(
+            a[0].owner.is_none(),
+            "rule resources alone do not own the group"
+        );
         assert_eq!(b[0].region.as_deref(), Some("us-east-1"));
 
         let live = IpPermission::builder()
             .ip_protocol("tcp")
             .from_port(22)
             .to_port(22)
-            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").description("ssh").build())
+            .ip_ranges(
+                IpRange::builder()
+                    .cidr_ip("0.0.0.0/0")
+                    .description("ssh")
+                    .build(),
+            )
             .build();
         let rules = live_rules("sg-1", &[live], "ingress").unwrap();
         assert_eq!(rules[0].item().key, a[0].items[0].item.key);
@@ -516,7 +570,12 @@ mod tests {
             .to_port(-1)
             .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
             .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
-            .user_id_group_pairs(UserIdGroupPair::builder().group_id("sg-2").user_id("1").build())
+            .user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id("sg-2")
+                    .user_id("1")
+                    .build(),
+            )
             .build();
         let mut k: Vec<String> = live_rules("sg-1", &[perm], "egress")
             .unwrap()
@@ -526,7 +585,11 @@ mod tests {
         k.sort();
         assert_eq!(
             k,
-            ["egress|all|all|cidr:0.0.0.0/0", "egress|all|all|cidr:::/0", "egress|all|all|sg:sg-2"]
+            [
+                "egress|all|all|cidr:0.0.0.0/0",
+                "egress|all|all|cidr:::/0",
+                "egress|all|all|sg:sg-2"
+            ]
         );
     }
 
@@ -538,8 +601,14 @@ mod tests {
                 "from_port": 22, "to_port": 22, "cidr_blocks": ["not-a-cidr"]}),
         );
         let e = SecurityGroups.expected(&[&r]).unwrap_err().to_string();
-        assert!(e.contains("aws_security_group_rule.x") && e.contains("not a CIDR"), "{e}");
-        let r = res("aws_security_group_rule", json!({"type": "sideways", "security_group_id": "sg-1"}));
+        assert!(
+            e.contains("aws_security_group_rule.x") && e.contains("not a CIDR"),
+            "{e}"
+        );
+        let r = res(
+            "aws_security_group_rule",
+            json!({"type": "sideways", "security_group_id": "sg-1"}),
+        );
         assert!(SecurityGroups.expected(&[&r]).is_err());
     }
 }

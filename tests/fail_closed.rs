@@ -1,0 +1,385 @@
+//! Fail closed: every way of not knowing ends with exit 2 and a message naming the input, never a
+//! pass, never a panic. Cloud failures that moto cannot produce (throttling, hanging connections,
+//! garbage answers) come from small loopback servers speaking the EC2 wire format.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+
+fn write(dir: &tempfile::TempDir, name: &str, body: &[u8]) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn assert_exit2(run: &Run, needle: &str) {
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains(needle),
+        "stderr should contain {needle:?}:\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        run.stdout.is_empty(),
+        "no report when the check could not be done: {}",
+        run.stdout
+    );
+}
+
+/// A state whose only resource records no ARN: no account check, straight to EC2.
+fn rule_only_state(dir: &tempfile::TempDir) -> PathBuf {
+    let state = State::new().add(
+        "aws_security_group_rule.ssh",
+        sg_rule_attrs(
+            "ingress",
+            "sg-0123456789abcdef0",
+            "tcp",
+            22,
+            22,
+            &["10.0.0.0/8"],
+        ),
+    );
+    state.write(dir.path(), "s.tfstate")
+}
+
+const UNUSED_ENDPOINT: &str = "http://127.0.0.1:9";
+
+#[test]
+fn bad_state_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = State::new()
+        .add(
+            "aws_security_group.web",
+            sg_attrs("sg-1", "vpc-1", "web", vec![], vec![]),
+        )
+        .json()
+        .to_string();
+    let truncated = write(
+        &dir,
+        "truncated.tfstate",
+        &full.as_bytes()[..full.len() / 2],
+    );
+    let v3 = write(
+        &dir,
+        "v3.tfstate",
+        br#"{"version": 3, "terraform_version": "0.11.14", "modules": []}"#,
+    );
+    let hcl = write(&dir, "main.tf", b"resource \"aws_vpc\" \"main\" {}\n");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![truncated.display().to_string()],
+            "the JSON ends early (truncated file?)",
+        ),
+        (
+            vec![v3.display().to_string()],
+            "state format version 3 is not supported",
+        ),
+        (vec![hcl.display().to_string()], "not valid JSON"),
+        (
+            vec!["/nonexistent/terraform.tfstate".into()],
+            "state /nonexistent/terraform.tfstate: cannot read",
+        ),
+        (
+            vec!["s3://bucket/key".into()],
+            "remote state backend `s3://` is not supported yet",
+        ),
+        (
+            vec!["-".into(), "-".into()],
+            "standard input can be given only once",
+        ),
+    ];
+    for (states, needle) in cases {
+        let mut args = vec!["check"];
+        for s in &states {
+            args.extend(["--state", s.as_str()]);
+        }
+        assert_exit2(&driftgate(UNUSED_ENDPOINT, &args, Some(b"{}")), needle);
+    }
+    // Empty stdin is not an empty estate.
+    assert_exit2(
+        &driftgate(UNUSED_ENDPOINT, &["check", "--state", "-"], Some(b"")),
+        "the file is empty",
+    );
+}
+
+#[test]
+fn bad_policy_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let policy = write(&dir, "p.yaml", b"version: 1\npolicies:\n  - id: X\n    title: t\n    resource_types: [aws_security_group]\n    severity: extreme\n");
+    let run = driftgate(
+        UNUSED_ENDPOINT,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_exit2(&run, &format!("policy {}:6:", policy.display()));
+    let run = driftgate(
+        UNUSED_ENDPOINT,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--output",
+            "sarif=x",
+        ],
+        None,
+    );
+    assert_exit2(&run, "--output sarif=x");
+    let run = driftgate(UNUSED_ENDPOINT, &["check"], None);
+    assert_eq!(run.code, 2, "usage errors are exit 2 too: {}", run.stderr);
+}
+
+#[test]
+fn unreachable_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let run = driftgate(
+        UNUSED_ENDPOINT,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-attempts",
+            "2",
+            "--timeout",
+            "5",
+        ],
+        None,
+    );
+    assert_exit2(&run, "AWS ec2 DescribeSecurityGroups in us-east-1");
+
+    // With an ARN in the state, the account check is the first call to fail.
+    let state = State::new()
+        .add(
+            "aws_security_group.web",
+            sg_attrs("sg-1", "vpc-1", "web", vec![], vec![]),
+        )
+        .write(dir.path(), "arn.tfstate");
+    let run = driftgate(
+        UNUSED_ENDPOINT,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-attempts",
+            "1",
+        ],
+        None,
+    );
+    assert_exit2(&run, "AWS sts GetCallerIdentity in us-east-1");
+}
+
+#[test]
+fn no_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let run = driftgate_env(
+        UNUSED_ENDPOINT,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-attempts",
+            "1",
+            "--timeout",
+            "5",
+        ],
+        None,
+        &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
+    );
+    assert_exit2(&run, "check the AWS credentials");
+}
+
+#[test]
+fn no_region_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let run = driftgate_env(
+        UNUSED_ENDPOINT,
+        &["check", "--state", state.to_str().unwrap()],
+        None,
+        &[("AWS_REGION", None)],
+    );
+    assert_exit2(
+        &run,
+        "aws_security_group_rule.ssh: cannot tell which AWS region sg-0123456789abcdef0 is in",
+    );
+}
+
+#[tokio::test]
+async fn resource_of_another_account() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut attrs = sg_attrs("sg-1", "vpc-1", "web", vec![], vec![]);
+    attrs["arn"] = json!("arn:aws:ec2:us-east-1:111111111111:security-group/sg-1");
+    let state = State::new()
+        .add("aws_security_group.web", attrs)
+        .write(dir.path(), "s.tfstate");
+    let run = driftgate(&m.url, &["check", "--state", state.to_str().unwrap()], None);
+    assert_exit2(&run, "aws_security_group.web: belongs to AWS account 111111111111, but the credentials are for account 123456789012");
+}
+
+/// Serves `response` to every connection (or never answers when `None`) and counts requests.
+fn serve(response: Option<&'static str>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 65536];
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+            let _ = stream.read(&mut buf);
+            match response {
+                Some(body) => {
+                    let (status, body) = body.split_once('\n').unwrap();
+                    let reply = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes());
+                }
+                // Hold the connection open without answering.
+                None => std::thread::sleep(Duration::from_secs(30)),
+            }
+        }
+    });
+    (url, hits)
+}
+
+const THROTTLED: &str = "503 Service Unavailable\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>5d1b6e3e-0000-4000-8000-000000000000</RequestID></Response>";
+const DENIED: &str = "403 Forbidden\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>5d1b6e3e-0000-4000-8000-000000000001</RequestID></Response>";
+const GARBAGE: &str = "200 OK\n<html><body>captive portal</body></html>";
+
+#[test]
+fn throttled_after_retries() {
+    let (url, hits) = serve(Some(THROTTLED));
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let run = driftgate(
+        &url,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-attempts",
+            "3",
+        ],
+        None,
+    );
+    assert_exit2(&run, "RequestLimitExceeded: Request limit exceeded. (still throttled after 3 attempts with backoff)");
+    assert_eq!(hits.load(Ordering::SeqCst), 3, "the SDK retried");
+}
+
+#[test]
+fn access_denied() {
+    let (url, _) = serve(Some(DENIED));
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let run = driftgate(&url, &["check", "--state", state.to_str().unwrap()], None);
+    assert_exit2(&run, "UnauthorizedOperation");
+    assert!(
+        run.stderr.contains("lack ec2:DescribeSecurityGroups"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn garbage_answer() {
+    let (url, _) = serve(Some(GARBAGE));
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let run = driftgate(
+        &url,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-attempts",
+            "1",
+        ],
+        None,
+    );
+    assert_exit2(&run, "AWS ec2 DescribeSecurityGroups in us-east-1");
+}
+
+#[test]
+fn hanging_endpoint_times_out() {
+    let (url, _) = serve(None);
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let run = driftgate(
+        &url,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-attempts",
+            "1",
+            "--timeout",
+            "1",
+        ],
+        None,
+    );
+    assert_exit2(&run, "timed out");
+}
+
+#[tokio::test]
+async fn sensitive_attributes_are_never_printed() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "secretive").await;
+    m.allow_in(&sg, perm("tcp", 22, 22, "203.0.113.7/32")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc = State::new()
+        .add(
+            "aws_security_group.s",
+            sg_attrs(&sg, &vpc, "secretive", vec![], vec![]),
+        )
+        .json();
+    doc["resources"][0]["instances"][0]["sensitive_attributes"] =
+        json!([[{"type": "get_attr", "value": "ingress"}]]);
+    let state = write(&dir, "s.tfstate", doc.to_string().as_bytes());
+    for format in ["json", "console"] {
+        let run = driftgate(
+            &m.url,
+            &[
+                "check",
+                "--format",
+                format,
+                "--state",
+                state.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(!run.stdout.contains("203.0.113.7"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("sensitive value hidden"),
+            "{}",
+            run.stdout
+        );
+    }
+}
