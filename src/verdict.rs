@@ -81,6 +81,7 @@ pub fn judge(drifts: Vec<Drift>, policies: &PolicySet) -> Vec<Finding> {
         .into_iter()
         .filter_map(|d| {
             let p = policies.judge(&d)?;
+            let references = policies.references(&d);
             let risk = risk::score(&d, p.severity);
             let hide = |v: Value, text: Option<String>| {
                 if d.sensitive {
@@ -110,7 +111,7 @@ pub fn judge(drifts: Vec<Drift>, policies: &PolicySet) -> Vec<Finding> {
                 ticket: None,
                 policy: p.id.clone(),
                 policy_title: p.title.clone(),
-                references: p.references.clone(),
+                references,
                 remediation: p.remediation.clone(),
                 sources: d.sources,
             })

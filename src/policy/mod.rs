@@ -235,6 +235,23 @@ impl PolicySet {
                 _ => Some(p),
             })
     }
+
+    /// References of every policy that matches, the judging policy's first: a world-open SSH
+    /// rule on a default group breaks both the "admin ports" and the "default group" controls.
+    pub fn references(&self, d: &Drift) -> Vec<String> {
+        let mut refs: Vec<String> = self
+            .judge(d)
+            .map(|p| p.references.clone())
+            .unwrap_or_default();
+        for p in self.policies.iter().filter(|p| p.matches(d)) {
+            for r in &p.references {
+                if !refs.contains(r) {
+                    refs.push(r.clone());
+                }
+            }
+        }
+        refs
+    }
 }
 
 #[cfg(test)]

@@ -42,9 +42,7 @@ fn what_happened(f: &Finding) -> &'static str {
         (DriftKind::Missing, false) => "deleted outside Terraform",
         (DriftKind::Missing, true) => "declared in Terraform, absent live",
         (DriftKind::Unmanaged, _) => "present live, declared by no Terraform resource",
-        (DriftKind::Changed, _) if f.expected.is_null() || f.actual.is_null() => {
-            "differs from the state"
-        }
+        (DriftKind::Changed, _) if f.actual.is_null() => "declared in Terraform, absent live",
         (DriftKind::Changed, _) => "changed outside Terraform",
     }
 }
