@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::kinds::{self, ExpectedObject, Family};
+use crate::kinds::{self, Declarer, ExpectedObject, Family};
 use crate::live::{self, aws::AwsContext, aws::AwsSettings};
 use crate::policy::PolicySet;
 use crate::report::{Report, Summary};
@@ -70,7 +70,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
 
     // Credentials are loaded only now: a state without cloud resources needs none.
     let aws = AwsContext::load(&opts.aws).await;
-    let regions = resolve_regions(&expected, aws.default_region())?;
+    let regions = resolve_regions(&expected, &snapshot.resources, aws.default_region())?;
     check_account(&aws, &expected, &regions).await?;
 
     let mut plan: BTreeMap<&'static str, (&'static dyn Family, live::RegionIds)> = BTreeMap::new();
@@ -126,35 +126,77 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     Ok(Report::new(summary, findings))
 }
 
-/// Each object's region: its own (ARN, `region`), else the default one, else an error naming it.
+/// Each object's region: its own (ARN, provider v6 `region`); else the one region of the other
+/// resources of its provider configuration; else, for the root's unaliased provider, the
+/// environment's region (AWS_REGION, profile); else an error naming the resource. Guessing the
+/// region of a resource behind a provider alias would make it look deleted.
 fn resolve_regions(
     expected: &[(&dyn Family, ExpectedObject)],
+    resources: &[Resource],
     default: Option<String>,
 ) -> Result<Vec<String>> {
+    let mut by_provider: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for r in resources {
+        if let (Some(region), _) = kinds::aws::region_account(r) {
+            by_provider
+                .entry(r.provider.as_str())
+                .or_default()
+                .insert(region);
+        }
+    }
     expected
         .iter()
         .map(|(_, obj)| {
-            obj.region
-                .clone()
-                .or_else(|| default.clone())
-                .ok_or_else(|| {
-                    let who = obj
-                        .owner
-                        .as_ref()
-                        .or_else(|| obj.items.first().map(|i| &i.by))
-                        .map(|d| d.address.clone())
-                        .unwrap_or_else(|| obj.cloud_id.clone());
+            if let Some(region) = &obj.region {
+                return Ok(region.clone());
+            }
+            let declarers: Vec<&Declarer> = obj
+                .owner
+                .iter()
+                .chain(obj.items.iter().map(|i| &i.by))
+                .collect();
+            let providers: BTreeSet<&str> = declarers.iter().map(|d| d.provider.as_str()).collect();
+            let known: BTreeSet<&String> = providers
+                .iter()
+                .filter_map(|p| by_provider.get(p))
+                .flatten()
+                .collect();
+            if known.len() == 1 {
+                return Ok(known.into_iter().next().cloned().unwrap_or_default());
+            }
+            let who = declarers
+                .first()
+                .map(|d| d.address.clone())
+                .unwrap_or_else(|| obj.cloud_id.clone());
+            if known.is_empty() && providers.iter().all(|p| is_root_default_provider(p)) {
+                return default.clone().ok_or_else(|| {
                     Error::new(
                         who,
                         format!(
-                        "cannot tell which AWS region {} is in: the state records no ARN or region \
-                         for it; set AWS_REGION",
-                        obj.cloud_id
-                    ),
+                            "cannot tell which AWS region {} is in: the state records no ARN or \
+                             region for it; set AWS_REGION",
+                            obj.cloud_id
+                        ),
                     )
-                })
+                });
+            }
+            Err(Error::new(
+                who,
+                format!(
+                    "cannot tell which AWS region {} is in: the state records no ARN or region for \
+                     it, and its provider configuration ({}) is not the default one",
+                    obj.cloud_id,
+                    providers.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            ))
         })
         .collect()
+}
+
+/// `provider["registry.terraform.io/hashicorp/aws"]` (or 0.12's `provider.aws`): not an alias,
+/// not configured inside a module.
+fn is_root_default_provider(p: &str) -> bool {
+    (p.starts_with("provider[") && p.ends_with("\"]")) || p == "provider.aws"
 }
 
 /// Reading a resource of account A with credentials of account B finds nothing, which would be
@@ -185,4 +227,86 @@ async fn check_account(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn res(address: &str, t: &str, provider: &str, attrs: serde_json::Value) -> Resource {
+        Resource {
+            address: address.into(),
+            resource_type: t.into(),
+            provider: provider.into(),
+            attributes: attrs,
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        }
+    }
+
+    const ROOT: &str = "provider[\"registry.terraform.io/hashicorp/aws\"]";
+    const WEST: &str = "provider[\"registry.terraform.io/hashicorp/aws\"].west";
+
+    fn regions(resources: &[Resource], default: Option<&str>) -> Result<Vec<String>> {
+        let family = kinds::all()[0];
+        let rules: Vec<&Resource> = resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_security_group_rule")
+            .collect();
+        let objs: Vec<(&dyn Family, ExpectedObject)> = family
+            .expected(&rules)
+            .unwrap()
+            .into_iter()
+            .map(|o| (family, o))
+            .collect();
+        resolve_regions(&objs, resources, default.map(str::to_string))
+    }
+
+    #[test]
+    fn region_of_a_rule_without_arn() {
+        let rule = |p: &str| {
+            res(
+                "aws_security_group_rule.r",
+                "aws_security_group_rule",
+                p,
+                json!({"type": "ingress", "security_group_id": "sg-ext", "protocol": "tcp",
+                       "from_port": 1, "to_port": 1, "cidr_blocks": ["10.0.0.0/8"]}),
+            )
+        };
+        let vpc_in = |p: &str, region: &str| {
+            res(
+                "aws_vpc.v",
+                "aws_vpc",
+                p,
+                json!({"arn": format!("arn:aws:ec2:{region}:1:vpc/vpc-1")}),
+            )
+        };
+        // Root provider, nothing else known: the environment's region.
+        assert_eq!(
+            regions(&[rule(ROOT)], Some("eu-west-1")).unwrap(),
+            ["eu-west-1"]
+        );
+        assert!(regions(&[rule(ROOT)], None)
+            .unwrap_err()
+            .to_string()
+            .contains("set AWS_REGION"));
+        // Other resources of the same provider configuration know better than the environment.
+        assert_eq!(
+            regions(&[rule(ROOT), vpc_in(ROOT, "ap-south-1")], Some("eu-west-1")).unwrap(),
+            ["ap-south-1"]
+        );
+        assert_eq!(
+            regions(&[rule(WEST), vpc_in(WEST, "us-west-2")], Some("eu-west-1")).unwrap(),
+            ["us-west-2"]
+        );
+        // An alias whose region nothing tells: refuse rather than look in the wrong region.
+        let e = regions(&[rule(WEST), vpc_in(ROOT, "us-east-1")], Some("eu-west-1")).unwrap_err();
+        assert!(e.to_string().contains("is not the default one"), "{e}");
+        assert!(is_root_default_provider("provider.aws"));
+        assert!(!is_root_default_provider("provider.aws.west"));
+        assert!(!is_root_default_provider(
+            "module.m.provider[\"registry.terraform.io/hashicorp/aws\"]"
+        ));
+    }
 }

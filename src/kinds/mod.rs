@@ -92,6 +92,9 @@ pub struct Declarer {
     /// resource of its own. A separate resource is the more precise place to point at.
     pub inline: bool,
     pub sensitive_paths: Vec<String>,
+    /// The provider configuration (`provider["registry.terraform.io/hashicorp/aws"].west`): resources
+    /// of one configuration share a region, which helps resources that record none.
+    pub provider: String,
 }
 
 impl Declarer {
@@ -102,6 +105,7 @@ impl Declarer {
             sources: r.sources.clone(),
             inline,
             sensitive_paths: r.sensitive_paths.clone(),
+            provider: r.provider.clone(),
         }
     }
 }
