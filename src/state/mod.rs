@@ -101,8 +101,9 @@ fn id_of(r: &Resource) -> Option<String> {
     r.attr_str("id").map(str::to_string)
 }
 
-/// Reads every `--state` argument (`-` is stdin) into one snapshot.
-pub fn load_all(paths: &[String]) -> Result<Snapshot> {
+/// Reads every `--state` argument (`-` is stdin) into one snapshot. Only resources whose type
+/// `keep` accepts keep their attributes; the others keep their id, ARN and region.
+pub fn load_all(paths: &[String], keep: &dyn Fn(&str) -> bool) -> Result<Snapshot> {
     if paths.iter().filter(|p| *p == "-").count() > 1 {
         return Err(Error::new(
             "--state -",
@@ -132,21 +133,37 @@ pub fn load_all(paths: &[String]) -> Result<Snapshot> {
                 .map_err(|e| Error::new(format!("state {path}"), format!("cannot read: {e}")))?;
             (path.clone(), bytes)
         };
-        let (source, resources) = parse(&label, &bytes)?;
+        let (source, resources) = parse_filtered(&label, &bytes, keep)?;
         snapshot.merge(source, resources);
     }
     Ok(snapshot)
 }
 
-/// Parses one state document; `label` names it in errors and in the report.
+/// Parses one state document with every resource's attributes; `label` names it in errors.
 pub fn parse(label: &str, bytes: &[u8]) -> Result<(StateSource, Vec<Resource>)> {
+    parse_filtered(label, bytes, &|_| true)
+}
+
+/// The top-level fields that tell which kind of document this is. Deserializing only these
+/// skips the (possibly huge) rest without building it.
+#[derive(serde::Deserialize)]
+struct Header {
+    version: Option<Value>,
+    format_version: Option<serde::de::IgnoredAny>,
+}
+
+pub fn parse_filtered(
+    label: &str,
+    bytes: &[u8],
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(StateSource, Vec<Resource>)> {
     let err = |msg: String| Error::new(format!("state {label}"), msg);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(err(
             "the file is empty; expected a Terraform state (format version 4)".into(),
         ));
     }
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let syntax = |e: serde_json::Error| {
         let what = if e.is_eof() {
             "the JSON ends early (truncated file?)"
         } else {
@@ -157,28 +174,38 @@ pub fn parse(label: &str, bytes: &[u8]) -> Result<(StateSource, Vec<Resource>)> 
             e.line(),
             e.column()
         ))
-    })?;
-    let Some(obj) = doc.as_object() else {
+    };
+    // Derived structs also accept arrays, so look at the first character before the header.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let doc: Value = serde_json::from_slice(bytes).map_err(syntax)?;
         return Err(err(format!(
             "expected a JSON object (a Terraform state), found {}",
             json_kind(&doc)
         )));
-    };
-    if obj.contains_key("format_version") {
+    }
+    let header: Header = serde_json::from_slice(bytes).map_err(syntax)?;
+    if header.format_version.is_some() {
+        let doc: Value = serde_json::from_slice(bytes).map_err(|e| err(e.to_string()))?;
         return show_json::parse(label, &doc).map_err(err);
     }
-    match obj.get("version") {
-        Some(Value::Number(n)) if n.as_u64() == Some(4) => v4::parse(label, doc).map_err(err),
+    match header.version {
+        Some(Value::Number(n)) if n.as_u64() == Some(4) => {
+            v4::parse(label, bytes, keep).map_err(err)
+        }
         Some(Value::Number(n)) => Err(err(format!(
             "state format version {n} is not supported: driftgate reads version 4, written by \
              Terraform 0.12 and later (run any `terraform` command of 0.12+ on it to upgrade)"
         ))),
         Some(other) => Err(err(format!(
             "`version` is {}, expected the number 4",
-            json_kind(other)
+            json_kind(&other)
         ))),
         None => {
-            let keys: Vec<&str> = obj.keys().take(6).map(String::as_str).collect();
+            let doc: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            let keys: Vec<&str> = doc
+                .as_object()
+                .map(|o| o.keys().take(6).map(String::as_str).collect())
+                .unwrap_or_default();
             Err(err(format!(
                 "not a Terraform state: no `version` field (top-level keys: {})",
                 if keys.is_empty() {
@@ -282,6 +309,24 @@ mod tests {
             );
             assert!(e.to_string().starts_with("state t.tfstate: "), "{e}");
         }
+    }
+
+    #[test]
+    fn unchecked_types_keep_only_their_locator() {
+        let doc = br#"{"version":4,"resources":[
+            {"mode":"managed","type":"aws_instance","name":"a","provider":"p","instances":[{"attributes":
+              {"id":"i-1","arn":"arn:aws:ec2:eu-west-1:1:instance/i-1","user_data":"secret stuff"}}]},
+            {"mode":"managed","type":"aws_security_group","name":"b","provider":"p","instances":[{"attributes":
+              {"id":"sg-1","ingress":[]}}]}]}"#;
+        let (_, res) = parse_filtered("s", doc, &|t| t == "aws_security_group").unwrap();
+        assert_eq!(
+            res[0].attributes,
+            serde_json::json!({"id": "i-1", "arn": "arn:aws:ec2:eu-west-1:1:instance/i-1"})
+        );
+        assert_eq!(
+            res[1].attributes,
+            serde_json::json!({"id": "sg-1", "ingress": []})
+        );
     }
 
     #[test]

@@ -1,21 +1,23 @@
 //! State format version 4, the layout of `terraform.tfstate` since Terraform 0.12.
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{format_address, Resource, StateSource};
 
 #[derive(Deserialize)]
-struct StateV4 {
+struct StateV4<'a> {
     terraform_version: Option<String>,
     serial: Option<u64>,
     lineage: Option<String>,
-    #[serde(default)]
-    resources: Vec<ResourceV4>,
+    #[serde(default, borrow)]
+    resources: Vec<ResourceV4<'a>>,
 }
 
 #[derive(Deserialize)]
-struct ResourceV4 {
+struct ResourceV4<'a> {
     #[serde(default)]
     module: Option<String>,
     mode: String,
@@ -23,33 +25,52 @@ struct ResourceV4 {
     resource_type: String,
     name: String,
     provider: String,
-    #[serde(default)]
-    instances: Vec<InstanceV4>,
+    #[serde(default, borrow)]
+    instances: Vec<InstanceV4<'a>>,
 }
 
 #[derive(Deserialize)]
-struct InstanceV4 {
+struct InstanceV4<'a> {
     #[serde(default)]
     index_key: Option<Value>,
     #[serde(default)]
     deposed: Option<String>,
+    /// Left unparsed until we know the type is checked: most of a big state is attributes of
+    /// types no policy covers, and a tree of `Value`s costs several times the text.
+    #[serde(default, borrow)]
+    attributes: Option<&'a RawValue>,
     #[serde(default)]
-    attributes: Option<Value>,
-    #[serde(default)]
-    attributes_flat: Option<Value>,
+    attributes_flat: Option<IgnoredAny>,
     #[serde(default)]
     sensitive_attributes: Option<Value>,
 }
 
-pub(super) fn parse(label: &str, doc: Value) -> Result<(StateSource, Vec<Resource>), String> {
+/// What is kept of a resource whose type is not checked: enough to place it (region, account)
+/// and to recognise it in another state (id).
+#[derive(Deserialize, serde::Serialize)]
+struct Locator {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+}
+
+pub(super) fn parse(
+    label: &str,
+    bytes: &[u8],
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(StateSource, Vec<Resource>), String> {
     let state: StateV4 =
-        serde_json::from_value(doc).map_err(|e| format!("malformed state v4: {e}"))?;
+        serde_json::from_slice(bytes).map_err(|e| format!("malformed state v4: {e}"))?;
     let mut resources = Vec::new();
     for r in state.resources {
         // Data sources are reads, not managed infrastructure: nothing to drift.
         if r.mode != "managed" {
             continue;
         }
+        let checked = keep(&r.resource_type);
         for inst in r.instances {
             // A deposed object is an old instance awaiting destruction (create_before_destroy);
             // the current instance is the one Terraform will keep.
@@ -62,8 +83,8 @@ pub(super) fn parse(label: &str, doc: Value) -> Result<(StateSource, Vec<Resourc
                 &r.name,
                 inst.index_key.as_ref(),
             );
-            let attributes = match (inst.attributes, inst.attributes_flat) {
-                (Some(a @ Value::Object(_)), _) => a,
+            let raw = match (inst.attributes, inst.attributes_flat) {
+                (Some(a), _) if a.get().starts_with('{') => a,
                 (_, Some(_)) => {
                     return Err(format!(
                         "{address} has only legacy flat attributes (`attributes_flat`, from a \
@@ -72,6 +93,14 @@ pub(super) fn parse(label: &str, doc: Value) -> Result<(StateSource, Vec<Resourc
                     ))
                 }
                 _ => return Err(format!("{address} has no `attributes` object")),
+            };
+            let attributes = if checked {
+                serde_json::from_str(raw.get())
+                    .map_err(|e| format!("{address}: attributes: {e}"))?
+            } else {
+                let locator: Locator = serde_json::from_str(raw.get())
+                    .map_err(|e| format!("{address}: attributes: {e}"))?;
+                serde_json::to_value(locator).unwrap_or(Value::Null)
             };
             let sensitive_paths = inst
                 .sensitive_attributes
@@ -148,7 +177,7 @@ mod tests {
                  "provider": "p", "instances": [{"index_key": 0, "attributes": {"id": "acl-1"}}]}
             ]
         });
-        let (src, res) = parse("s", doc).unwrap();
+        let (src, res) = parse("s", doc.to_string().as_bytes(), &|_| true).unwrap();
         assert_eq!(src.resources, 2);
         assert_eq!(src.terraform_version.as_deref(), Some("1.9.8"));
         let addrs: Vec<&str> = res.iter().map(|r| r.address.as_str()).collect();
@@ -165,9 +194,13 @@ mod tests {
 
     #[test]
     fn missing_fields_are_named() {
+        let all = |_: &str| true;
         let e = parse(
             "s",
-            json!({"version": 4, "resources": [{"mode": "managed"}]}),
+            json!({"version": 4, "resources": [{"mode": "managed"}]})
+                .to_string()
+                .as_bytes(),
+            &all,
         )
         .err()
         .unwrap();
@@ -175,7 +208,10 @@ mod tests {
         let e = parse(
             "s",
             json!({"version": 4, "resources": [{"mode": "managed", "type": "t", "name": "n",
-                   "provider": "p", "instances": [{"attributes_flat": {"id": "1"}}]}]}),
+                   "provider": "p", "instances": [{"attributes_flat": {"id": "1"}}]}]})
+            .to_string()
+            .as_bytes(),
+            &all,
         )
         .err()
         .unwrap();

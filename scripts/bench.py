@@ -1,0 +1,154 @@
+"""driftgate benchmark: wall time, API calls and peak memory of `driftgate check` on a large estate
+in moto, and parse time and memory for a large state file. Run through scripts/bench.sh.
+
+    bench.py BINARY ENDPOINT [--groups N] [--state-mb M]
+
+Numbers are printed as a table and as JSON (last line). Not a test: nothing is asserted.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import boto3
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+PROVIDER = 'provider["registry.terraform.io/hashicorp/aws"]'
+
+
+def run(binary, args, env):
+    """Runs the binary; returns (exit code, stdout, wall seconds, peak RSS in MiB) of that child alone."""
+    start = time.monotonic()
+    proc = subprocess.Popen([binary, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        sys.exit(f"driftgate failed ({code}):\n{err.decode()}")
+    return code, out, wall, usage.ru_maxrss / 1024
+
+
+def sg_block(proto, from_port, to_port, cidrs):
+    return {"cidr_blocks": cidrs, "description": "", "from_port": from_port, "ipv6_cidr_blocks": [],
+            "prefix_list_ids": [], "protocol": proto, "security_groups": [], "self": False, "to_port": to_port}
+
+
+def instance(attrs, index=None):
+    inst = {"schema_version": 1, "attributes": attrs, "sensitive_attributes": []}
+    if index is not None:
+        inst["index_key"] = index
+    return inst
+
+
+def estate(endpoint, groups):
+    """`groups` security groups, each with inline ingress and an egress rule resource, in
+    modules with for_each keys, plus one network ACL per 50 groups."""
+    ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name=REGION,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    sg_instances, rule_instances, acl_instances = [], [], []
+    t0 = time.monotonic()
+    for i in range(groups):
+        gid = ec2.create_security_group(GroupName=f"bench-{i}", Description="Managed by Terraform", VpcId=vpc)["GroupId"]
+        ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+        ec2.authorize_security_group_egress(GroupId=gid, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": f"10.{i % 250}.0.0/16"}]}])
+        sg_instances.append(instance({
+            "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{gid}", "id": gid, "name": f"bench-{i}",
+            "owner_id": ACCOUNT, "vpc_id": vpc, "tags": {}, "tags_all": {},
+            # Egress is managed by the rule resource: the inline copy is the provider's refresh.
+            "egress": [sg_block("tcp", 5432, 5432, [f"10.{i % 250}.0.0/16"])],
+            "ingress": [sg_block("tcp", 443, 443, ["10.0.0.0/8"])]}, f"svc-{i}"))
+        rule_instances.append(instance({
+            "type": "egress", "security_group_id": gid, "protocol": "tcp", "from_port": 5432, "to_port": 5432,
+            "cidr_blocks": [f"10.{i % 250}.0.0/16"], "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+            "self": False, "source_security_group_id": None, "id": f"sgrule-{i}", "description": ""}, f"svc-{i}"))
+        if i % 50 == 0:
+            acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+            ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="6", RuleAction="allow",
+                                         Egress=False, CidrBlock="10.0.0.0/8", PortRange={"From": 443, "To": 443})
+            acl_instances.append(instance({
+                "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-acl/{acl}", "id": acl, "owner_id": ACCOUNT,
+                "vpc_id": vpc, "subnet_ids": [], "tags": {}, "tags_all": {}, "egress": [],
+                "ingress": [{"action": "allow", "cidr_block": "10.0.0.0/8", "from_port": 443, "to_port": 443,
+                             "icmp_code": 0, "icmp_type": 0, "ipv6_cidr_block": "", "protocol": "6", "rule_no": 100}]}, len(acl_instances)))
+    seconds = time.monotonic() - t0
+    resources = [
+        {"module": "module.services", "mode": "managed", "type": "aws_security_group", "name": "this",
+         "each": "map", "provider": PROVIDER, "instances": sg_instances},
+        {"module": "module.services", "mode": "managed", "type": "aws_security_group_rule", "name": "db",
+         "each": "map", "provider": PROVIDER, "instances": rule_instances},
+        {"mode": "managed", "type": "aws_network_acl", "name": "tier", "each": "list", "provider": PROVIDER,
+         "instances": acl_instances},
+    ]
+    state = {"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "bench", "outputs": {}, "resources": resources}
+    return state, len(sg_instances) + len(rule_instances) + len(acl_instances), seconds
+
+
+def big_state(path, megabytes):
+    """A state of about `megabytes` MB: instances of a type no policy covers (so driftgate parses
+    everything and reads nothing), with realistic attribute bulk."""
+    pad = {"user_data": "#!/bin/bash\n" + "echo configure\n" * 40, "tags": {f"k{i}": f"v{i}" for i in range(20)}}
+    one = len(json.dumps(instance({"id": "i-0123456789abcdef0", **pad}, "x")))
+    count = megabytes * 1024 * 1024 // one
+    instances = [instance({"id": f"i-{n:017x}", "ami": "ami-0abc", "instance_type": "t3.micro", **pad}, f"host-{n}")
+                 for n in range(count)]
+    state = {"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "bench", "outputs": {},
+             "resources": [{"module": "module.fleet", "mode": "managed", "type": "aws_instance", "name": "this",
+                            "each": "map", "provider": PROVIDER, "instances": instances}]}
+    with open(path, "w") as f:
+        json.dump(state, f)
+    return count, os.path.getsize(path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("endpoint")
+    ap.add_argument("--groups", type=int, default=2500, help="security groups (x2 resources each)")
+    ap.add_argument("--state-mb", type=int, default=100)
+    args = ap.parse_args()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL=args.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing",
+               AWS_SECRET_ACCESS_KEY="testing", AWS_EC2_METADATA_DISABLED="true")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        state, resources, seed_s = estate(args.endpoint, args.groups)
+        path = os.path.join(tmp, "estate.tfstate")
+        with open(path, "w") as f:
+            json.dump(state, f)
+        code, out, wall, rss = run(args.binary, ["check", "--quiet", "--format", "json", "--state", path], env)
+        report = json.loads(out)
+        calls = sum(n for ops in report["summary"]["api_calls"].values() for n in ops.values())
+        results["estate"] = {
+            "resources": resources, "objects": report["summary"]["objects_checked"], "verdict": report["verdict"],
+            "drifts": report["summary"]["drifts"], "wall_s": round(wall, 2), "peak_rss_mib": round(rss, 1),
+            "api_calls": calls, "api_calls_detail": report["summary"]["api_calls"],
+            "calls_saved_vs_one_per_resource": round(resources / max(calls, 1), 1), "moto_seed_s": round(seed_s, 1)}
+
+        big = os.path.join(tmp, "big.tfstate")
+        count, size = big_state(big, args.state_mb)
+        code, out, wall, rss = run(args.binary, ["check", "--quiet", "--format", "json", "--state", big], env)
+        results["parse"] = {"instances": count, "size_mib": round(size / 2**20, 1), "wall_s": round(wall, 2),
+                            "peak_rss_mib": round(rss, 1), "rss_per_state_size": round(rss / (size / 2**20), 2)}
+
+    e, p = results["estate"], results["parse"]
+    print(f"estate: {e['resources']} state resources, {e['objects']} live objects -> {e['api_calls']} API calls "
+          f"({e['calls_saved_vs_one_per_resource']}x fewer than one per resource), {e['wall_s']} s, "
+          f"peak RSS {e['peak_rss_mib']} MiB, verdict {e['verdict']}")
+    print(f"parse:  {p['size_mib']} MiB state, {p['instances']} instances -> {p['wall_s']} s, "
+          f"peak RSS {p['peak_rss_mib']} MiB ({p['rss_per_state_size']}x the file)")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
