@@ -87,14 +87,13 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     if opts.progress {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for (f, _) in &expected {
-            *counts.entry(f.name()).or_default() += 1;
+            *counts.entry(f.label()).or_default() += 1;
         }
         let what: Vec<String> = counts.iter().map(|(f, n)| format!("{n} {f}")).collect();
         let region_set: BTreeSet<&String> = regions.iter().collect();
         eprintln!(
-            "driftgate: reading {} from {} state resource(s) in {} region(s)…",
-            what.join(", "),
-            resources_checked,
+            "driftgate: reading {} for {resources_checked} state resource(s) in {} region(s)…",
+            what.join(" and "),
             region_set.len()
         );
     }

@@ -105,7 +105,7 @@ pub fn compare(
                 d.expected = json!({ "id": expected.cloud_id });
                 d.expected_summary = Some(format!(
                     "{} {}",
-                    family.name().replace('_', " "),
+                    family.label().trim_end_matches("(s)"),
                     expected.cloud_id
                 ));
                 d.actual_summary = Some("does not exist".into());

@@ -144,8 +144,10 @@ pub struct LiveObject {
 }
 
 pub trait Family: Send + Sync {
-    /// Short stable name, used in progress output and the report summary.
+    /// Short stable name (`security_group`), a key in maps and messages.
     fn name(&self) -> &'static str;
+    /// What the objects are called in progress lines: `security group(s)`.
+    fn label(&self) -> &'static str;
     /// The Terraform types this family reads from the state.
     fn resource_types(&self) -> &'static [&'static str];
     /// The security view of every object the given resources (all of this family's types) manage.

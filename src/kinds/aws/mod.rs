@@ -143,9 +143,66 @@ pub fn drop_computed_inline(mut obj: ExpectedObject) -> ExpectedObject {
     obj
 }
 
+/// Reads objects by id with a call that fails as a whole when one id does not exist (EC2's
+/// `Describe*` with ids answers `*.NotFound`). `call` answers `None` for that case; the batch is
+/// then halved until the missing ids are isolated, so a batch without deleted objects costs one
+/// call and each deleted object about 2·log2(batch) more. Ids never returned are missing.
+pub async fn read_by_ids<T, F, Fut>(ids: &[String], call: F) -> crate::error::Result<Vec<T>>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<Option<Vec<T>>>>,
+{
+    let mut out = Vec::new();
+    let mut pending = vec![ids.to_vec()];
+    while let Some(batch) = pending.pop() {
+        match call(batch.clone()).await? {
+            Some(found) => out.extend(found),
+            None if batch.len() > 1 => {
+                let (a, b) = batch.split_at(batch.len() / 2);
+                pending.push(a.to_vec());
+                pending.push(b.to_vec());
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// EC2's answer to a read of an id that does not exist (`InvalidGroup.NotFound`,
+/// `InvalidNetworkAclID.NotFound`; moto says `InvalidRouteTableID.NotFound` for ACLs).
+pub fn is_not_found(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.ends_with(".NotFound"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn read_by_ids_isolates_missing_ids() {
+        let ids: Vec<String> = (0..200).map(|i| format!("sg-{i}")).collect();
+        let missing = ["sg-7", "sg-150"];
+        let calls = std::cell::Cell::new(0);
+        let found = read_by_ids(&ids, |batch| {
+            calls.set(calls.get() + 1);
+            let any_missing = batch.iter().any(|id| missing.contains(&id.as_str()));
+            async move { Ok((!any_missing).then_some(batch)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(found.len(), 198);
+        assert!(!found.iter().any(|id| missing.contains(&id.as_str())));
+        assert!(calls.get() <= 1 + 2 * 2 * 8, "{} calls", calls.get());
+
+        let calls = std::cell::Cell::new(0);
+        let all = read_by_ids(&ids, |batch| {
+            calls.set(calls.get() + 1);
+            async move { Ok(Some(batch)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((all.len(), calls.get()), (200, 1));
+    }
 
     #[test]
     fn protocols_normalize() {

@@ -14,8 +14,8 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{
-    as_int, cidr, cidr_contains, icmp, int_attr, ports, ports_json, ports_text, protocol,
-    region_account,
+    as_int, cidr, cidr_contains, icmp, int_attr, is_not_found, ports, ports_json, ports_text,
+    protocol, read_by_ids, region_account,
 };
 use crate::diff::Effect;
 use crate::error::{Error, Result};
@@ -237,16 +237,17 @@ fn live_entry(acl_id: &str, e: &NetworkAclEntry) -> Result<Option<Entry>> {
     })
 }
 
-/// `Ok(Err(code))` when an id does not exist (`*.NotFound`); `Err` for any other failure.
+/// One `DescribeNetworkAcls` by ids; `None` when one of them does not exist. (moto does not
+/// implement the `network-acl-id` filter that would tolerate missing ids.)
 async fn describe(
     aws: &AwsContext,
     client: &aws_sdk_ec2::Client,
     region: &str,
-    ids: &[String],
-) -> Result<std::result::Result<Vec<NetworkAcl>, String>> {
+    ids: Vec<String>,
+) -> Result<Option<Vec<NetworkAcl>>> {
     let mut pages = client
         .describe_network_acls()
-        .set_network_acl_ids(Some(ids.to_vec()))
+        .set_network_acl_ids(Some(ids))
         .into_paginator()
         .send();
     let mut acls = Vec::new();
@@ -254,16 +255,11 @@ async fn describe(
         aws.count("ec2", "DescribeNetworkAcls");
         match page {
             Ok(page) => acls.extend(page.network_acls().iter().cloned()),
-            Err(e) => {
-                let code = e.code().unwrap_or_default().to_string();
-                if code.ends_with(".NotFound") {
-                    return Ok(Err(code));
-                }
-                return Err(aws.error("ec2", "DescribeNetworkAcls", region, e));
-            }
+            Err(e) if is_not_found(e.code()) => return Ok(None),
+            Err(e) => return Err(aws.error("ec2", "DescribeNetworkAcls", region, e)),
         }
     }
-    Ok(Ok(acls))
+    Ok(Some(acls))
 }
 
 fn live_object(acl: &NetworkAcl) -> Result<Option<LiveObject>> {
@@ -314,6 +310,10 @@ fn covers(a: &Item, b: &Item) -> bool {
 impl Family for NetworkAcls {
     fn name(&self) -> &'static str {
         "network_acl"
+    }
+
+    fn label(&self) -> &'static str {
+        "network ACL(s)"
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
@@ -404,23 +404,7 @@ impl Family for NetworkAcls {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let client = aws.ec2(region);
-            let acls = match describe(aws, &client, region, ids).await? {
-                Ok(acls) => acls,
-                // One of the ids does not exist, and the call fails as a whole. Deleted ACLs are
-                // rare, so only then ask one by one: an id that is "not found" on its own is missing.
-                // (The `network-acl-id` filter would avoid this, but moto does not implement it.)
-                Err(_) => {
-                    let mut found = Vec::new();
-                    for id in ids {
-                        if let Ok(acls) =
-                            describe(aws, &client, region, std::slice::from_ref(id)).await?
-                        {
-                            found.extend(acls);
-                        }
-                    }
-                    found
-                }
-            };
+            let acls = read_by_ids(ids, |batch| describe(aws, &client, region, batch)).await?;
             let mut out = Vec::new();
             for acl in &acls {
                 if let Some(obj) = live_object(acl)? {
