@@ -10,7 +10,7 @@ use crate::live::{self, aws::AwsContext, aws::AwsSettings};
 use crate::policy::PolicySet;
 use crate::report::{Report, Summary};
 use crate::state::{self, Resource};
-use crate::{diff, verdict};
+use crate::{breakglass, diff, verdict};
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -20,6 +20,8 @@ pub struct CheckOptions {
     pub aws: AwsSettings,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// Break-glass trackers (none: no exceptions).
+    pub breakglass: Option<breakglass::Settings>,
 }
 
 pub fn known_types() -> BTreeSet<&'static str> {
@@ -65,7 +67,8 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             );
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
-        return Ok(Report::new(summary, Vec::new()));
+        let bg = opts.breakglass.as_ref().map(not_consulted);
+        return Ok(Report::new(summary, Vec::new(), bg));
     }
 
     // Credentials are loaded only now: a state without cloud resources needs none.
@@ -104,7 +107,33 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         let live_obj = live.get(&(family.name(), obj.cloud_id.clone()));
         drifts.extend(diff::compare(*family, obj, region, live_obj));
     }
-    let findings = verdict::judge(drifts, &policies);
+    let mut findings = verdict::judge(drifts, &policies);
+
+    // Trackers are asked only when something would block: no drift, no dependency on them.
+    let bg = match &opts.breakglass {
+        Some(settings) if findings.iter().any(|f| f.blocking) => {
+            if opts.progress {
+                eprintln!(
+                    "driftgate: asking {} for break-glass tickets…",
+                    settings
+                        .trackers
+                        .iter()
+                        .map(breakglass::TrackerSpec::name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            let fetched = breakglass::fetch_all(settings).await?;
+            Some(breakglass::apply(
+                &mut findings,
+                &fetched,
+                settings,
+                jiff::Timestamp::now(),
+            ))
+        }
+        Some(settings) => Some(not_consulted(settings)),
+        None => None,
+    };
 
     summary.regions = regions
         .iter()
@@ -122,7 +151,23 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(Report::new(summary, findings))
+    Ok(Report::new(summary, findings, bg))
+}
+
+fn not_consulted(settings: &breakglass::Settings) -> breakglass::BreakGlass {
+    breakglass::BreakGlass {
+        trackers: settings
+            .trackers
+            .iter()
+            .map(breakglass::TrackerSpec::name)
+            .collect(),
+        label: settings.label.clone(),
+        max_age_hours: settings.max_age.as_secs_f64() / 3600.0,
+        require_approval: settings.require_approval.clone(),
+        clock: "runner",
+        consulted: false,
+        ..Default::default()
+    }
 }
 
 /// Each object's region: its own (ARN, provider v6 `region`); else the one region of the other

@@ -4,6 +4,7 @@
 //! [`state`] → [`policy`] → [`kinds`] (expected view) → [`live`] (live view) → [`diff`] →
 //! [`verdict`] (with [`risk`]) → [`report`]. [`check`] runs them in order.
 
+pub mod breakglass;
 pub mod check;
 pub mod diff;
 pub mod error;

@@ -68,6 +68,18 @@ struct CheckArgs {
     /// Timeout of one API call attempt, in seconds.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
+    /// Break-glass tracker: github:OWNER/REPO, gitlab:GROUP/PROJECT (or id), jira:PROJECTKEY. Repeatable.
+    #[arg(long = "tickets", value_name = "TRACKER")]
+    tickets: Vec<String>,
+    /// Label that marks a break-glass ticket.
+    #[arg(long, default_value = "break-glass", value_name = "LABEL")]
+    ticket_label: String,
+    /// How long after its creation (by the tracker's clock) a ticket covers drift: 48h, 90m, 2d.
+    #[arg(long, default_value = "48h", value_name = "DURATION")]
+    ticket_max_age: String,
+    /// Only tickets to which someone other than their author added this label count.
+    #[arg(long, value_name = "LABEL")]
+    require_approval: Option<String>,
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -117,6 +129,28 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         .iter()
         .map(|o| parse_output(o))
         .collect::<Result<Vec<_>, _>>()?;
+    let breakglass = if args.tickets.is_empty() {
+        if args.require_approval.is_some() {
+            return Err(Error::new("--require-approval", "needs --tickets"));
+        }
+        None
+    } else {
+        let max_age = driftgate::breakglass::parse_duration(&args.ticket_max_age)
+            .map_err(|e| Error::new("--ticket-max-age", e))?;
+        if args.ticket_label.trim().is_empty() {
+            return Err(Error::new("--ticket-label", "must not be empty"));
+        }
+        Some(driftgate::breakglass::Settings {
+            trackers: args
+                .tickets
+                .iter()
+                .map(|t| driftgate::breakglass::TrackerSpec::parse(t))
+                .collect::<Result<_, _>>()?,
+            label: args.ticket_label.clone(),
+            max_age,
+            require_approval: args.require_approval.clone(),
+        })
+    };
     let opts = CheckOptions {
         states: args.states,
         policies: args.policies,
@@ -127,6 +161,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
             call_timeout: Duration::from_secs(args.timeout * 4),
         },
         progress: !args.quiet,
+        breakglass,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -42,6 +42,9 @@ pub struct Ticket {
     pub url: String,
     pub created_at: String,
     pub expires_at: String,
+    /// Time left in the window at the check (negative: expired that long ago), by the clock
+    /// the report's `breakglass.clock` names.
+    pub seconds_left: i64,
 }
 
 /// A drift as the report shows it: what differs, how bad it is, and whether it blocks.
@@ -63,7 +66,12 @@ pub struct Finding {
     pub enforcement: Enforcement,
     pub risk: Risk,
     pub blocking: bool,
+    /// The break-glass ticket that covers this drift (then `blocking` is false).
     pub ticket: Option<Ticket>,
+    /// Tickets that name this drift but are past the window.
+    pub expired_tickets: Vec<Ticket>,
+    /// Tickets that name this drift but lack the approval `--require-approval` asks for.
+    pub unapproved_tickets: Vec<Ticket>,
     pub policy: String,
     pub policy_title: String,
     pub references: Vec<String>,
@@ -109,6 +117,8 @@ pub fn judge(drifts: Vec<Drift>, policies: &PolicySet) -> Vec<Finding> {
                 enforcement: p.enforcement,
                 risk,
                 ticket: None,
+                expired_tickets: Vec::new(),
+                unapproved_tickets: Vec::new(),
                 policy: p.id.clone(),
                 policy_title: p.title.clone(),
                 references,

@@ -70,7 +70,7 @@ fn report() -> Report {
         regions: vec!["eu-west-3".into()],
         ..Summary::default()
     };
-    let mut report = Report::new(summary, findings);
+    let mut report = Report::new(summary, findings, None);
     report.generated_at = "2026-11-28T12:00:00Z".into();
     report
 }

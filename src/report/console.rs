@@ -121,8 +121,35 @@ pub fn render(report: &Report, color: bool) -> String {
         if let Some(t) = &f.ticket {
             let _ = writeln!(
                 out,
-                "    covered by {} {} until {}",
-                t.tracker, t.url, t.expires_at
+                "    {} by {} {} ({}): {} left, until {}",
+                s.yellow("break-glass"),
+                t.tracker,
+                t.id,
+                t.url,
+                span(t.seconds_left),
+                t.expires_at
+            );
+        }
+        for t in &f.expired_tickets {
+            let _ = writeln!(
+                out,
+                "    {} {} {} ({}) expired {} ago, at {}: reconcile the code or revert the change",
+                s.red("ticket"),
+                t.tracker,
+                t.id,
+                t.url,
+                span(-t.seconds_left),
+                t.expires_at
+            );
+        }
+        for t in &f.unapproved_tickets {
+            let _ = writeln!(
+                out,
+                "    {} {} {} ({}) names it but is not approved by someone other than its author",
+                s.red("ticket"),
+                t.tracker,
+                t.id,
+                t.url
             );
         }
         if !f.remediation.is_empty() {
@@ -135,6 +162,34 @@ pub fn render(report: &Report, color: bool) -> String {
         );
     }
 
+    if let Some(bg) = &report.breakglass {
+        out.push('\n');
+        let trackers = bg.trackers.join(", ");
+        if bg.consulted {
+            let clock = match bg.clock_skew_seconds {
+                Some(skew) => format!("tracker clock (runner skew {skew}s)"),
+                None => "runner clock".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "break-glass: label `{}` in {trackers}, window {}h, {clock}",
+                bg.label, bg.max_age_hours
+            );
+        } else {
+            let _ = writeln!(out, "break-glass: {trackers} not asked (nothing blocks)");
+        }
+        for w in &bg.warnings {
+            let _ = writeln!(out, "  {} {w}", s.yellow("warning:"));
+        }
+        for t in &bg.unused_tickets {
+            let _ = writeln!(
+                out,
+                "  unused: {} {} ({}) names no drifted resource; close it if the work is done",
+                t.tracker, t.id, t.url
+            );
+        }
+    }
+
     out.push('\n');
     let verdict = match report.verdict {
         Verdict::Pass => s.green("PASS"),
@@ -145,8 +200,8 @@ pub fn render(report: &Report, color: bool) -> String {
         "no security drift".to_string()
     } else {
         format!(
-            "{} drift(s): {} blocking, {} not blocking",
-            sum.drifts, sum.blocking, sum.warnings
+            "{} drift(s): {} blocking, {} not blocking ({} covered by break-glass tickets)",
+            sum.drifts, sum.blocking, sum.warnings, sum.covered_by_ticket
         )
     };
     let _ = writeln!(
@@ -155,4 +210,16 @@ pub fn render(report: &Report, color: bool) -> String {
         report.verdict.exit_code()
     );
     out
+}
+
+/// `2d 3h`, `13h 20m`, `45m`, `30s`.
+fn span(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m) = (s / 86400, s % 86400 / 3600, s % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::breakglass::BreakGlass;
 use crate::policy::Severity;
 use crate::state::StateSource;
 use crate::verdict::{self, Finding, Verdict};
@@ -48,10 +49,12 @@ pub struct Report {
     pub verdict: Verdict,
     pub summary: Summary,
     pub drifts: Vec<Finding>,
+    /// Present when `--tickets` was given.
+    pub breakglass: Option<BreakGlass>,
 }
 
 impl Report {
-    pub fn new(mut summary: Summary, drifts: Vec<Finding>) -> Self {
+    pub fn new(mut summary: Summary, drifts: Vec<Finding>, breakglass: Option<BreakGlass>) -> Self {
         summary.drifts = drifts.len();
         summary.blocking = drifts.iter().filter(|f| f.blocking).count();
         summary.covered_by_ticket = drifts.iter().filter(|f| f.ticket.is_some()).count();
@@ -78,6 +81,7 @@ impl Report {
             verdict: verdict::decide(&drifts),
             summary,
             drifts,
+            breakglass,
         }
     }
 }

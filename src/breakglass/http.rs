@@ -1,0 +1,249 @@
+//! The HTTP side of the trackers: one client, bounded retries on rate limits and server errors
+//! (honouring `Retry-After` and `X-RateLimit-Reset`), the server's clock from `Date`, `Link`
+//! pagination, and error messages that name the tracker and never the token.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, StatusCode};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+const ATTEMPTS: u32 = 4;
+/// Longer waits than this (a rate limit resetting in ten minutes) fail instead: a CI step should
+/// not hang.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+pub struct Client {
+    pub inner: reqwest::Client,
+}
+
+pub struct Answer {
+    pub body: Value,
+    pub headers: HeaderMap,
+    pub date: Option<Timestamp>,
+}
+
+impl Client {
+    pub fn new() -> Result<Self> {
+        let inner = reqwest::Client::builder()
+            .user_agent(concat!("driftgate/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    "ticket trackers",
+                    format!("cannot set up the HTTP client: {e}"),
+                )
+            })?;
+        Ok(Client { inner })
+    }
+
+    /// Sends the request made by `make` (again on retry) and parses the JSON answer.
+    /// `what` names the tracker and call in errors (`github:o/r GET /repos/o/r/issues`).
+    pub async fn json(
+        &self,
+        what: &str,
+        hint: &str,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Answer> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = make().send().await;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) if attempt < ATTEMPTS && (e.is_timeout() || e.is_connect()) => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => {
+                    let why = if e.is_timeout() {
+                        "timed out"
+                    } else {
+                        "cannot connect"
+                    };
+                    return Err(Error::new(
+                        what,
+                        format!("{why} after {attempt} attempt(s): {}", without_url(&e)),
+                    ));
+                }
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let date = headers
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    jiff::fmt::rfc2822::DateTimeParser::new()
+                        .parse_timestamp(v)
+                        .ok()
+                });
+            let text = resp.text().await.unwrap_or_default();
+            if status.is_success() {
+                let body = serde_json::from_str(&text).map_err(|e| {
+                    Error::new(
+                        what,
+                        format!(
+                            "the answer is not the JSON expected ({e}): {}",
+                            excerpt(&text)
+                        ),
+                    )
+                })?;
+                return Ok(Answer {
+                    body,
+                    headers,
+                    date,
+                });
+            }
+            let limited = status == StatusCode::TOO_MANY_REQUESTS
+                || (status == StatusCode::FORBIDDEN
+                    && headers
+                        .get("x-ratelimit-remaining")
+                        .and_then(|v| v.to_str().ok())
+                        == Some("0"));
+            let retryable = limited || status.is_server_error();
+            if retryable && attempt < ATTEMPTS {
+                if let Some(wait) = wait_for(&headers, date, attempt) {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            let kind = if limited {
+                format!(
+                    "rate limited (HTTP {}) after {attempt} attempt(s)",
+                    status.as_u16()
+                )
+            } else {
+                format!("HTTP {}", status.as_u16())
+            };
+            let auth_hint =
+                if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && !limited {
+                    format!(" ({hint})")
+                } else {
+                    String::new()
+                };
+            return Err(Error::new(
+                what,
+                format!("{kind}: {}{auth_hint}", excerpt(&text)),
+            ));
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500 * 2u64.pow(attempt.saturating_sub(1)))
+}
+
+/// How long to wait before the next attempt, or `None` when the server asks for too long.
+fn wait_for(headers: &HeaderMap, date: Option<Timestamp>, attempt: u32) -> Option<Duration> {
+    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+    let wait = if let Some(secs) = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        Duration::from_secs(secs)
+    } else if let Some(reset) =
+        header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        let now = date.unwrap_or_else(Timestamp::now).as_second();
+        Duration::from_secs(u64::try_from(reset - now).unwrap_or(0))
+    } else {
+        backoff(attempt)
+    };
+    (wait <= MAX_WAIT).then_some(wait)
+}
+
+/// The `rel="next"` URL of a `Link` header (GitHub, GitLab).
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+/// reqwest's errors print the URL, which may carry a query; the tracker is named already.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut e_text = e.to_string();
+    if let Some(url) = e.url() {
+        e_text = e_text.replace(url.as_str(), "<url>");
+    }
+    e_text
+}
+
+fn excerpt(text: &str) -> String {
+    let t: String = text.chars().take(200).collect();
+    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.is_empty() {
+        "empty answer".into()
+    } else {
+        t
+    }
+}
+
+/// Reads a tracker's base URL from the environment, without a trailing slash.
+pub fn base_url(var: &str, default: Option<&str>) -> Option<String> {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| default.map(str::to_string))
+        .map(|v| v.trim().trim_end_matches('/').to_string())
+}
+
+pub fn env(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Parses a tracker timestamp: RFC 3339 (GitHub, GitLab) or Jira's `2024-01-15T10:30:00.000+0000`.
+pub fn timestamp(s: &str) -> Option<Timestamp> {
+    s.parse::<Timestamp>().ok().or_else(|| {
+        jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%.f%z", s)
+            .ok()?
+            .to_timestamp()
+            .ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_of_all_trackers() {
+        let want: Timestamp = "2024-01-15T10:30:00Z".parse().unwrap();
+        assert_eq!(timestamp("2024-01-15T10:30:00Z"), Some(want));
+        assert_eq!(timestamp("2024-01-15T10:30:00.000Z"), Some(want));
+        assert_eq!(timestamp("2024-01-15T12:30:00.000+0200"), Some(want));
+        assert_eq!(timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn link_header() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::LINK,
+            "<https://api.github.com/repositories/1/issues?page=2>; rel=\"next\", <https://api.github.com/repositories/1/issues?page=5>; rel=\"last\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://api.github.com/repositories/1/issues?page=2")
+        );
+        h.insert(
+            reqwest::header::LINK,
+            "<https://x/?page=1>; rel=\"prev\"".parse().unwrap(),
+        );
+        assert_eq!(next_link(&h), None);
+    }
+}
