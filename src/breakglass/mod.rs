@@ -241,17 +241,18 @@ pub fn apply(
         .flat_map(|f| &f.tickets)
         .filter(|t| t.open && t.labels.iter().any(|l| l == &settings.label))
         .collect();
-    let mut used = vec![false; tickets.len()];
+    let names = |t: &RawTicket, address: &str| {
+        names_address(&t.title, address) || names_address(&t.body, address)
+    };
+    // A ticket naming any drifted resource is in use, even one whose drift only warns.
+    let used: Vec<bool> = tickets
+        .iter()
+        .map(|t| findings.iter().any(|f| names(t, &f.address)))
+        .collect();
     for f in findings.iter_mut().filter(|f| f.blocking) {
         let naming: Vec<usize> = (0..tickets.len())
-            .filter(|&i| {
-                names_address(&tickets[i].title, &f.address)
-                    || names_address(&tickets[i].body, &f.address)
-            })
+            .filter(|&i| names(tickets[i], &f.address))
             .collect();
-        for &i in &naming {
-            used[i] = true;
-        }
         let valid = |t: &RawTicket| {
             let age = now.duration_since(t.created_at);
             age < max_age && age >= -SKEW_WARNING && t.approved != Some(false)
@@ -587,6 +588,6 @@ mod tests {
         }];
         let bg = apply(&mut f, &fetched, &settings(), ts("2026-11-28T12:00:00Z"));
         assert!(f[0].ticket.is_none());
-        assert_eq!(bg.unused_tickets.len(), 1);
+        assert!(bg.unused_tickets.is_empty(), "it names a drifted resource");
     }
 }
