@@ -1,0 +1,498 @@
+//! Break-glass end to end: a drift in moto, tickets from loopback servers answering in GitHub's,
+//! GitLab's and Jira's REST shapes, the tracker's clock injected through its `Date` header.
+
+mod common;
+#[path = "common/tracker.rs"]
+mod tracker;
+
+use common::*;
+use serde_json::{json, Value};
+use tracker::{serve, Reply};
+
+const ADDRESS: &str = r#"module.edge.aws_security_group.this["web"]"#;
+/// The trackers' clock in these tests.
+const NOW: &str = "Sat, 28 Nov 2026 12:00:00 GMT";
+const TOKEN: &str = "ghp_secret_never_printed_0123456789";
+
+/// A group in a module with for_each, and SSH opened to the world in the console.
+async fn drifted(m: &Moto, dir: &tempfile::TempDir) -> String {
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "edge-web").await;
+    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    m.allow_in(&sg, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let state = State::new().add(
+        ADDRESS,
+        sg_attrs(
+            &sg,
+            &vpc,
+            "edge-web",
+            vec![sg_block("tcp", 443, 443, &["0.0.0.0/0"])],
+            vec![],
+        ),
+    );
+    state.write(dir.path(), "s.tfstate").display().to_string()
+}
+
+fn gh_issue(number: u64, title: &str, body: &str, created: &str, author: &str) -> Value {
+    json!({
+        "url": format!("https://api.github.com/repos/acme/infra/issues/{number}"),
+        "html_url": format!("https://github.com/acme/infra/issues/{number}"),
+        "number": number, "title": title, "body": body, "state": "open",
+        "user": {"login": author, "id": 1, "type": "User"},
+        "labels": [{"id": 7, "name": "break-glass", "color": "d73a4a", "default": false}],
+        "created_at": created, "updated_at": created, "closed_at": null, "comments": 0,
+        "author_association": "MEMBER"
+    })
+}
+
+fn check(m: &Moto, state: &str, extra: &[&str], env: &[(&str, Option<&str>)]) -> Run {
+    let mut args = vec!["check", "--format", "json", "--state", state];
+    args.extend(extra);
+    driftgate_env(&m.url, &args, None, env)
+}
+
+#[tokio::test]
+async fn github_ticket_covers_within_the_window_and_blocks_after() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    let issues = json!([
+        gh_issue(
+            12,
+            "INC-4711: SSH opened for debugging",
+            &format!("Changed `{ADDRESS}` by hand.\nWill reconcile."),
+            "2026-11-27T12:00:00Z",
+            "alice"
+        ),
+        gh_issue(
+            13,
+            "unrelated",
+            "module.edge.aws_security_group.this[\"web2\"]",
+            "2026-11-28T11:00:00Z",
+            "bob"
+        ),
+    ]);
+    let server = serve(
+        NOW,
+        vec![(
+            "/repos/acme/infra/issues",
+            vec![Reply::json(issues.clone())],
+        )],
+    );
+    let env = [
+        ("GITHUB_API_URL", Some(server.url.as_str())),
+        ("GITHUB_TOKEN", Some(TOKEN)),
+    ];
+    let run = check(&m, &state, &["--tickets", "github:acme/infra"], &env);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "warn");
+    let d = &report["drifts"][0];
+    assert_eq!(d["blocking"], false);
+    assert_eq!(
+        d["ticket"],
+        json!({"tracker": "github:acme/infra", "id": "#12", "url": "https://github.com/acme/infra/issues/12",
+               "created_at": "2026-11-27T12:00:00Z", "expires_at": "2026-11-29T12:00:00Z", "seconds_left": 86400})
+    );
+    let bg = &report["breakglass"];
+    assert_eq!(bg["clock"], "tracker");
+    assert_eq!(bg["unused_tickets"][0]["id"], "#13");
+    assert_eq!(report["summary"]["covered_by_ticket"], 1);
+    // The request: open issues with the label, authenticated.
+    let hits = server.hits();
+    assert!(
+        hits[0].target.contains("state=open") && hits[0].target.contains("labels=break-glass"),
+        "{:?}",
+        hits[0]
+    );
+    assert_eq!(
+        hits[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+
+    // The console says how long the exception has left.
+    let human = driftgate_env(
+        &m.url,
+        &["check", "--state", &state, "--tickets", "github:acme/infra"],
+        None,
+        &env,
+    );
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert!(
+        human
+            .stdout
+            .contains("break-glass by github:acme/infra #12"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("1d 0h left"), "{}", human.stdout);
+    assert!(human.stdout.contains("verdict: WARN"), "{}", human.stdout);
+
+    // 48 hours after creation by the tracker's clock: blocks again, naming the expired ticket.
+    let later = serve(
+        "Sun, 29 Nov 2026 12:00:00 GMT",
+        vec![("/repos/acme/infra/issues", vec![Reply::json(issues)])],
+    );
+    let env = [
+        ("GITHUB_API_URL", Some(later.url.as_str())),
+        ("GITHUB_TOKEN", Some(TOKEN)),
+    ];
+    let run = check(&m, &state, &["--tickets", "github:acme/infra"], &env);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d = &run.json()["drifts"][0];
+    assert_eq!(d["blocking"], true);
+    assert_eq!(d["ticket"], Value::Null);
+    assert_eq!(d["expired_tickets"][0]["id"], "#12");
+    assert_eq!(d["expired_tickets"][0]["seconds_left"], 0);
+    let human = driftgate_env(
+        &m.url,
+        &["check", "--state", &state, "--tickets", "github:acme/infra"],
+        None,
+        &env,
+    );
+    assert!(
+        human
+            .stdout
+            .contains("#12 (https://github.com/acme/infra/issues/12) expired 0s ago"),
+        "{}",
+        human.stdout
+    );
+
+    // A shorter window set by the pipeline.
+    let run = check(
+        &m,
+        &state,
+        &["--tickets", "github:acme/infra", "--ticket-max-age", "12h"],
+        &[("GITHUB_API_URL", Some(server.url.as_str()))],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn github_pages_pull_requests_and_retries() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    // A pull request naming the address is not a ticket.
+    let mut pr = gh_issue(20, ADDRESS, "", "2026-11-28T10:00:00Z", "mallory");
+    pr["pull_request"] = json!({"url": "https://api.github.com/repos/acme/infra/pulls/20"});
+    let page1 = json!([
+        pr,
+        gh_issue(21, "other", "aws_vpc.main", "2026-11-28T10:00:00Z", "bob")
+    ]);
+    let page2 = json!([gh_issue(
+        22,
+        "break glass",
+        ADDRESS,
+        "2026-11-28T09:00:00Z",
+        "alice"
+    )]);
+    let server = serve(
+        NOW,
+        vec![
+            (
+                "/repos/acme/infra/issues",
+                vec![
+                    // Rate limited once, then page 1 pointing at page 2.
+                    Reply::status(429, "{\"message\":\"API rate limit exceeded\"}")
+                        .header("Retry-After", "0"),
+                    Reply::json(page1).header(
+                        "Link",
+                        "<{base}/page2>; rel=\"next\", <{base}/page2>; rel=\"last\"",
+                    ),
+                ],
+            ),
+            ("/page2", vec![Reply::json(page2)]),
+        ],
+    );
+    let env = [("GITHUB_API_URL", Some(server.url.as_str()))];
+    let run = check(&m, &state, &["--tickets", "github:acme/infra"], &env);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["drifts"][0]["ticket"]["id"], "#22");
+    assert_eq!(server.hits().len(), 3);
+}
+
+#[tokio::test]
+async fn trackers_are_not_asked_without_blocking_drift() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "quiet").await;
+    let state = State::new()
+        .add(
+            "aws_security_group.quiet",
+            sg_attrs(&sg, &vpc, "quiet", vec![], vec![]),
+        )
+        .write(dir.path(), "s.tfstate");
+    let server = serve(NOW, vec![]);
+    let env = [("GITHUB_API_URL", Some(server.url.as_str()))];
+    let run = check(
+        &m,
+        state.to_str().unwrap(),
+        &["--tickets", "github:acme/infra"],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(server.hits().len(), 0);
+    assert_eq!(run.json()["breakglass"]["consulted"], false);
+}
+
+#[tokio::test]
+async fn tracker_failures_fail_closed() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    let cases: Vec<(Vec<Reply>, &str, usize)> = vec![
+        (
+            vec![Reply::status(401, "{\"message\":\"Bad credentials\"}")],
+            "HTTP 401: {\"message\":\"Bad credentials\"} (check GITHUB_TOKEN",
+            1,
+        ),
+        (vec![Reply::status(500, "oops")], "HTTP 500: oops", 4),
+        (
+            vec![
+                Reply::status(403, "{\"message\":\"API rate limit exceeded\"}")
+                    .header("X-RateLimit-Remaining", "0")
+                    .header("X-RateLimit-Reset", "1796000000"),
+            ],
+            "rate limited (HTTP 403)",
+            1,
+        ),
+        (
+            vec![Reply::json(json!({"message": "not a list"}))],
+            "the answer is not a list of issues",
+            1,
+        ),
+        (
+            vec![Reply::json(
+                json!([{"number": 5, "title": "x", "state": "open"}]),
+            )],
+            "issue #5 has no `created_at`",
+            1,
+        ),
+        (
+            vec![Reply::status(200, "<html>")],
+            "the answer is not the JSON expected",
+            1,
+        ),
+    ];
+    for (replies, needle, requests) in cases {
+        let server = serve(NOW, vec![("/repos/acme/infra/issues", replies)]);
+        let env = [
+            ("GITHUB_API_URL", Some(server.url.as_str())),
+            ("GITHUB_TOKEN", Some(TOKEN)),
+        ];
+        let run = check(&m, &state, &["--tickets", "github:acme/infra"], &env);
+        assert_eq!(run.code, 2, "{needle}: {}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("github:acme/infra GET /repos/acme/infra/issues"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+        assert!(!run.stderr.contains(TOKEN));
+        assert!(run.stdout.is_empty());
+        assert_eq!(server.hits().len(), requests, "{needle}");
+    }
+}
+
+#[tokio::test]
+async fn approval_must_come_from_someone_else() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    let issue = json!([gh_issue(
+        12,
+        "INC",
+        ADDRESS,
+        "2026-11-28T00:00:00Z",
+        "alice"
+    )]);
+    let labeled = |who: &str| {
+        json!([
+            {"id": 1, "event": "labeled", "actor": {"login": "alice"}, "label": {"name": "break-glass"}, "created_at": "2026-11-28T00:00:01Z"},
+            {"id": 2, "event": "labeled", "actor": {"login": who}, "label": {"name": "approved"}, "created_at": "2026-11-28T00:05:00Z"}
+        ])
+    };
+    for (who, code) in [("alice", 1), ("bob", 0)] {
+        let server = serve(
+            NOW,
+            vec![
+                ("/repos/acme/infra/issues", vec![Reply::json(issue.clone())]),
+                (
+                    "/repos/acme/infra/issues/12/events",
+                    vec![Reply::json(labeled(who))],
+                ),
+            ],
+        );
+        let env = [("GITHUB_API_URL", Some(server.url.as_str()))];
+        let run = check(
+            &m,
+            &state,
+            &[
+                "--tickets",
+                "github:acme/infra",
+                "--require-approval",
+                "approved",
+            ],
+            &env,
+        );
+        assert_eq!(run.code, code, "approved by {who}: {}", run.stderr);
+        if code == 1 {
+            assert_eq!(
+                run.json()["drifts"][0]["unapproved_tickets"][0]["id"],
+                "#12"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn gitlab_ticket_with_job_token() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    let issue = |iid: u64, state: &str, created: &str| {
+        json!({"id": 900 + iid, "iid": iid, "project_id": 42, "title": "Break glass: SSH for INC-9",
+               "description": format!("Resources:\n- {ADDRESS}\n"), "state": state,
+               "created_at": created, "updated_at": created, "closed_at": null,
+               "labels": ["break-glass", "incident"], "author": {"id": 5, "username": "carol", "name": "Carol"},
+               "web_url": format!("https://gitlab.example.com/acme/infra/-/issues/{iid}")})
+    };
+    let server = serve(
+        NOW,
+        vec![(
+            "/api/v4/projects/acme%2Finfra/issues",
+            vec![Reply::json(json!([
+                issue(3, "closed", "2026-11-28T10:00:00.000Z"),
+                issue(4, "opened", "2026-11-28T08:30:00.000Z")
+            ]))],
+        )],
+    );
+    let api = format!("{}/api/v4", server.url);
+    let env = [
+        ("CI_API_V4_URL", Some(api.as_str())),
+        ("CI_JOB_TOKEN", Some("job-token-xyz")),
+        ("GITLAB_TOKEN", None),
+    ];
+    let run = check(&m, &state, &["--tickets", "gitlab:acme/infra"], &env);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let t = &run.json()["drifts"][0]["ticket"];
+    assert_eq!(t["id"], "#4", "the closed one does not count");
+    assert_eq!(t["url"], "https://gitlab.example.com/acme/infra/-/issues/4");
+    let hits = server.hits();
+    assert_eq!(hits[0].header("job-token"), Some("job-token-xyz"));
+    assert!(
+        hits[0].target.contains("state=opened"),
+        "{}",
+        hits[0].target
+    );
+}
+
+#[tokio::test]
+async fn jira_ticket_with_adf_description_and_pages() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    let issue = |key: &str, category: &str, text: &str| {
+        json!({"id": "10001", "key": key, "self": format!("https://acme.atlassian.net/rest/api/3/issue/{key}"),
+               "fields": {
+                   "summary": "Emergency access for INC-12",
+                   "created": "2026-11-28T10:15:00.000+0100",
+                   "labels": ["break-glass"],
+                   "status": {"name": "In Progress", "statusCategory": {"id": 4, "key": category, "name": "In Progress"}},
+                   "creator": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Dana"},
+                   "description": {"type": "doc", "version": 1, "content": [
+                       {"type": "paragraph", "content": [
+                           {"type": "text", "text": "Opened SSH on "},
+                           {"type": "text", "text": text, "marks": [{"type": "code"}]},
+                           {"type": "text", "text": " during the outage."}]}]}}})
+    };
+    let server = serve(
+        NOW,
+        vec![(
+            "/rest/api/3/search/jql",
+            vec![
+                Reply::json(
+                    json!({"issues": [issue("OPS-1", "done", ADDRESS)], "nextPageToken": "abc", "isLast": false}),
+                ),
+                Reply::json(
+                    json!({"issues": [issue("OPS-2", "indeterminate", ADDRESS)], "isLast": true}),
+                ),
+            ],
+        )],
+    );
+    let env = [
+        ("JIRA_BASE_URL", Some(server.url.as_str())),
+        ("JIRA_EMAIL", Some("ci@acme.example")),
+        ("JIRA_API_TOKEN", Some("jira-token")),
+    ];
+    let run = check(&m, &state, &["--tickets", "jira:OPS"], &env);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let t = &run.json()["drifts"][0]["ticket"];
+    assert_eq!(t["id"], "OPS-2", "OPS-1 is done");
+    assert_eq!(t["created_at"], "2026-11-28T09:15:00Z");
+    let hits = server.hits();
+    assert_eq!(hits.len(), 2);
+    assert!(
+        hits[1].target.contains("nextPageToken=abc"),
+        "{}",
+        hits[1].target
+    );
+    assert!(hits[0]
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("Basic ")));
+
+    // Without credentials: exit 2, not a silent pass.
+    let run = check(
+        &m,
+        &state,
+        &["--tickets", "jira:OPS"],
+        &[
+            ("JIRA_BASE_URL", Some(server.url.as_str())),
+            ("JIRA_EMAIL", None),
+            ("JIRA_API_TOKEN", None),
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("jira:OPS: JIRA_EMAIL and JIRA_API_TOKEN must both be set"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_break_glass_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new().write(dir.path(), "s.tfstate");
+    let state = state.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["--tickets", "bugzilla:x"],
+            "unknown tracker `bugzilla`",
+        ),
+        (
+            vec![
+                "--tickets",
+                "github:acme/infra",
+                "--ticket-max-age",
+                "two days",
+            ],
+            "--ticket-max-age",
+        ),
+        (
+            vec!["--require-approval", "ok"],
+            "--require-approval: needs --tickets",
+        ),
+    ] {
+        let mut a = vec!["check", "--state", state];
+        a.extend(args);
+        let run = driftgate("http://127.0.0.1:9", &a, None);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+}

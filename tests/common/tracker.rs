@@ -1,0 +1,138 @@
+//! A loopback HTTP server that answers like a ticket tracker's REST API: canned JSON bodies in
+//! the trackers' real shapes, with the headers that matter (`Date` as the tracker's clock, `Link`
+//! for pagination, rate-limit headers), and a log of the requests it received.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(body: serde_json::Value) -> Self {
+        Reply {
+            status: 200,
+            headers: vec![],
+            body: body.to_string(),
+        }
+    }
+    pub fn status(status: u16, body: &str) -> Self {
+        Reply {
+            status,
+            headers: vec![],
+            body: body.to_string(),
+        }
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub struct Server {
+    pub url: String,
+    pub requests: Arc<Mutex<Vec<Request>>>,
+}
+
+/// `routes`: request path (without query) → replies, served in order (the last one repeats).
+/// Every reply carries `Date: {date}` unless it sets its own. `{base}` in header values and
+/// bodies becomes the server's own URL (for `Link` pagination).
+pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    let date = date.to_string();
+    let base = url.clone();
+    let routes: Vec<(String, Mutex<VecDeque<Reply>>)> = routes
+        .into_iter()
+        .map(|(p, r)| (p.to_string(), Mutex::new(r.into())))
+        .collect();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.trim_end().split_once(':') {
+                    headers.push((k.trim().to_string(), v.trim().to_string()));
+                }
+            }
+            log.lock().unwrap().push(Request {
+                target: target.clone(),
+                headers,
+            });
+            let path = target.split('?').next().unwrap_or("");
+            let reply = routes
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, replies)| {
+                    let mut q = replies.lock().unwrap();
+                    if q.len() > 1 {
+                        q.pop_front().unwrap()
+                    } else {
+                        q.front().cloned().unwrap()
+                    }
+                })
+                .unwrap_or_else(|| Reply::status(404, "{\"message\":\"Not Found\"}"));
+            let mut head = format!(
+                "HTTP/1.1 {} X\r\nContent-Type: application/json\r\n",
+                reply.status
+            );
+            if !reply
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("date"))
+            {
+                head.push_str(&format!("Date: {date}\r\n"));
+            }
+            for (k, v) in &reply.headers {
+                head.push_str(&format!("{k}: {}\r\n", v.replace("{base}", &base)));
+            }
+            let body = reply.body.replace("{base}", &base);
+            head.push_str(&format!(
+                "Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            ));
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    Server { url, requests }
+}
+
+impl Server {
+    pub fn hits(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
