@@ -6,6 +6,7 @@
 
 pub mod breakglass;
 pub mod check;
+pub mod config;
 pub mod diff;
 pub mod error;
 pub mod kinds;

@@ -50,24 +50,27 @@ struct CheckArgs {
     /// Additional policy file (YAML); same id overrides a built-in policy. Repeatable.
     #[arg(long = "policy", value_name = "FILE")]
     policies: Vec<String>,
-    /// Report format on stdout.
-    #[arg(long, value_enum, default_value = "console")]
-    format: Format,
+    /// Report format on stdout [default: console].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Also write a report to a file, as FORMAT=PATH (e.g. json=drift.json). Repeatable.
     #[arg(long = "output", value_name = "FORMAT=PATH")]
     outputs: Vec<String>,
-    /// Colour in the console report.
-    #[arg(long, value_enum, default_value = "auto")]
-    color: Color,
-    /// Concurrent API reads.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-    concurrency: u16,
-    /// Attempts per API call, with exponential backoff on throttling and transient errors.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
-    max_attempts: u32,
-    /// Timeout of one API call attempt, in seconds.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
-    timeout: u64,
+    /// Colour in the console report [default: auto].
+    #[arg(long, value_enum)]
+    color: Option<Color>,
+    /// Concurrent API reads [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: Option<u16>,
+    /// Attempts per API call, with exponential backoff on throttling and transient errors [default: 6].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
+    max_attempts: Option<u32>,
+    /// Timeout of one API call attempt, in seconds [default: 30].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: Option<u64>,
+    /// Config file with non-security settings only [default: .driftgate.yaml if present].
+    #[arg(long, value_name = "FILE")]
+    config: Option<String>,
     /// Break-glass tracker: github:OWNER/REPO, gitlab:GROUP/PROJECT (or id), jira:PROJECTKEY. Repeatable.
     #[arg(long = "tickets", value_name = "TRACKER")]
     tickets: Vec<String>,
@@ -124,11 +127,49 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
 }
 
 fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
-    let outputs = args
-        .outputs
+    // Flags win over the config file, which wins over defaults.
+    let config = driftgate::config::load(args.config.as_deref())?.unwrap_or_default();
+    let format = match (args.format, config.format.as_deref()) {
+        (Some(f), _) => f,
+        (None, Some(f)) => Format::from_str(f.trim(), true)
+            .map_err(|_| Error::new("config `format`", format!("`{f}` is not console or json")))?,
+        (None, None) => Format::Console,
+    };
+    let color_choice = match (args.color, config.color.as_deref()) {
+        (Some(c), _) => c,
+        (None, Some(c)) => Color::from_str(c.trim(), true).map_err(|_| {
+            Error::new(
+                "config `color`",
+                format!("`{c}` is not auto, always or never"),
+            )
+        })?,
+        (None, None) => Color::Auto,
+    };
+    let output_specs = if args.outputs.is_empty() {
+        &config.output
+    } else {
+        &args.outputs
+    };
+    let outputs = output_specs
         .iter()
         .map(|o| parse_output(o))
         .collect::<Result<Vec<_>, _>>()?;
+    let concurrency = in_range(
+        "concurrency",
+        args.concurrency.or(config.concurrency),
+        8,
+        1,
+        64,
+    )?;
+    let max_attempts = in_range(
+        "max_attempts",
+        args.max_attempts.or(config.max_attempts),
+        6,
+        1,
+        20,
+    )?;
+    let timeout = in_range("timeout", args.timeout.or(config.timeout), 30, 1, 600)?;
+    let quiet = args.quiet || config.quiet == Some(true);
     let breakglass = if args.tickets.is_empty() {
         if args.require_approval.is_some() {
             return Err(Error::new("--require-approval", "needs --tickets"));
@@ -154,13 +195,13 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
     let opts = CheckOptions {
         states: args.states,
         policies: args.policies,
-        concurrency: usize::from(args.concurrency),
+        concurrency: usize::from(concurrency),
         aws: AwsSettings {
-            max_attempts: args.max_attempts,
-            attempt_timeout: Duration::from_secs(args.timeout),
-            call_timeout: Duration::from_secs(args.timeout * 4),
+            max_attempts,
+            attempt_timeout: Duration::from_secs(timeout),
+            call_timeout: Duration::from_secs(timeout * 4),
         },
-        progress: !args.quiet,
+        progress: !quiet,
         breakglass,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -173,7 +214,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         std::fs::write(path, render(&report, *format, false))
             .map_err(|e| Error::new(format!("--output {path}"), format!("cannot write: {e}")))?;
     }
-    let color = match args.color {
+    let color = match color_choice {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
@@ -181,7 +222,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    print!("{}", render(&report, args.format, color));
+    print!("{}", render(&report, format, color));
     Ok(ExitCode::from(report.verdict.exit_code() as u8))
 }
 
@@ -190,6 +231,24 @@ fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Console => console::render(report, color),
         Format::Json => json::render(report),
     }
+}
+
+/// Flags are range-checked by clap; this checks values from the config file the same way.
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    name: &str,
+    value: Option<T>,
+    default: T,
+    lo: T,
+    hi: T,
+) -> Result<T, Error> {
+    let v = value.unwrap_or(default);
+    if v < lo || v > hi {
+        return Err(Error::new(
+            format!("config `{name}`"),
+            format!("{v} is not in {lo}..={hi}"),
+        ));
+    }
+    Ok(v)
 }
 
 fn parse_output(spec: &str) -> Result<(Format, String), Error> {

@@ -75,6 +75,70 @@ fn report() -> Report {
     report
 }
 
+/// The same drifts with break-glass: the default group's drift covered by a young ticket, the
+/// other group's named by an expired one, and a ticket naming nothing that drifted.
+fn report_with_tickets() -> Report {
+    use driftgate::breakglass::{self, Fetched, RawTicket, Settings, TrackerSpec};
+    let mut report = report();
+    let ticket = |id: &str, title: &str, created: &str| RawTicket {
+        tracker: "github:acme/infra".into(),
+        id: id.into(),
+        url: format!(
+            "https://github.com/acme/infra/issues/{}",
+            id.trim_start_matches('#')
+        ),
+        title: title.into(),
+        body: String::new(),
+        open: true,
+        labels: vec!["break-glass".into()],
+        created_at: created.parse().unwrap(),
+        author: "alice".into(),
+        approved: None,
+    };
+    let fetched = vec![Fetched {
+        tickets: vec![
+            ticket(
+                "#7",
+                "INC-1: aws_default_security_group.test-default-sg",
+                "2026-11-28T06:30:00Z",
+            ),
+            ticket("#3", "aws_security_group.test-sg", "2026-11-25T12:00:00Z"),
+            ticket("#9", "aws_security_group.gone", "2026-11-28T10:00:00Z"),
+        ],
+        server_time: Some("2026-11-28T12:00:00Z".parse().unwrap()),
+    }];
+    let settings = Settings {
+        trackers: vec![TrackerSpec::GitHub {
+            repo: "acme/infra".into(),
+        }],
+        label: "break-glass".into(),
+        max_age: std::time::Duration::from_secs(48 * 3600),
+        require_approval: None,
+    };
+    let bg = breakglass::apply(
+        &mut report.drifts,
+        &fetched,
+        &settings,
+        "2026-11-28T12:00:00Z".parse().unwrap(),
+    );
+    let summary = report.summary.clone();
+    let mut report = Report::new(summary, report.drifts, Some(bg));
+    report.generated_at = "2026-11-28T12:00:00Z".into();
+    report
+}
+
+#[test]
+fn console_report_with_tickets() {
+    insta::assert_snapshot!(console::render(&report_with_tickets(), false));
+}
+
+#[test]
+fn json_report_with_tickets() {
+    let value: serde_json::Value =
+        serde_json::from_str(&json::render(&report_with_tickets())).unwrap();
+    insta::assert_json_snapshot!(value["breakglass"]);
+}
+
 #[test]
 fn console_report() {
     insta::assert_snapshot!(console::render(&report(), false));

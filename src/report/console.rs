@@ -200,7 +200,7 @@ pub fn render(report: &Report, color: bool) -> String {
         "no security drift".to_string()
     } else {
         format!(
-            "{} drift(s): {} blocking, {} not blocking ({} covered by break-glass tickets)",
+            "{} drift(s): {} blocking, {} not blocking, {} covered by break-glass tickets",
             sum.drifts, sum.blocking, sum.warnings, sum.covered_by_ticket
         )
     };
