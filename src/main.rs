@@ -21,12 +21,51 @@ struct Cli {
 enum Command {
     /// Compare the state with the live cloud; exit 0 (pass or warn), 1 (blocking drift), 2 (could not check).
     Check(CheckArgs),
+    /// Break-glass tickets.
+    Ticket {
+        #[command(subcommand)]
+        action: TicketCommand,
+    },
     /// List the policies in force (built-in plus --policy files).
     Policies {
         /// Additional policy file (YAML); same id overrides a built-in policy.
         #[arg(long = "policy", value_name = "FILE")]
         policies: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum TicketCommand {
+    /// Open the reconciliation ticket for the current blocking drift (for incident responders).
+    Open(OpenArgs),
+}
+
+#[derive(clap::Args)]
+struct OpenArgs {
+    /// Where to open it: github:OWNER/REPO, gitlab:GROUP/PROJECT (or id), jira:PROJECTKEY.
+    #[arg(long = "tickets", value_name = "TRACKER")]
+    tickets: String,
+    /// Terraform state, as for `check`. Repeatable.
+    #[arg(long = "state", value_name = "PATH", required = true)]
+    states: Vec<String>,
+    /// Additional policy file, as for `check`. Repeatable.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<String>,
+    /// Label that marks a break-glass ticket.
+    #[arg(long, default_value = "break-glass", value_name = "LABEL")]
+    ticket_label: String,
+    /// The window the ticket text announces (it is enforced by `check --ticket-max-age`).
+    #[arg(long, default_value = "48h", value_name = "DURATION")]
+    ticket_max_age: String,
+    /// Jira issue type of the ticket.
+    #[arg(long, default_value = "Task", value_name = "NAME")]
+    jira_issue_type: String,
+    /// Print the ticket instead of creating it.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -123,6 +162,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check_command(args),
+        Command::Ticket {
+            action: TicketCommand::Open(args),
+        } => ticket_open(args),
     }
 }
 
@@ -204,11 +246,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         progress: !quiet,
         breakglass,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new("runtime", format!("cannot start: {e}")))?;
-    let report = runtime.block_on(check::run(&opts))?;
+    let report = runtime()?.block_on(check::run(&opts))?;
 
     for (format, path) in &outputs {
         std::fs::write(path, render(&report, *format, false))
@@ -224,6 +262,51 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
     };
     print!("{}", render(&report, format, color));
     Ok(ExitCode::from(report.verdict.exit_code() as u8))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new("runtime", format!("cannot start: {e}")))
+}
+
+fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
+    use driftgate::breakglass::{open, parse_duration, TrackerSpec};
+    let spec = TrackerSpec::parse(&args.tickets)?;
+    let max_age =
+        parse_duration(&args.ticket_max_age).map_err(|e| Error::new("--ticket-max-age", e))?;
+    let opts = CheckOptions {
+        states: args.states,
+        policies: args.policies,
+        concurrency: 8,
+        aws: AwsSettings::default(),
+        progress: !args.quiet,
+        breakglass: None,
+    };
+    let rt = runtime()?;
+    let report = rt.block_on(check::run(&opts))?;
+    let Some(draft) = open::compose(&report, &args.ticket_label, max_age) else {
+        eprintln!("driftgate: nothing blocks: no break-glass ticket is needed");
+        return Ok(ExitCode::SUCCESS);
+    };
+    if args.dry_run {
+        println!(
+            "tracker: {}
+label: {}
+title: {}
+
+{}",
+            spec.name(),
+            draft.label,
+            draft.title,
+            draft.body
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let url = rt.block_on(open::create(&spec, &draft, &args.jira_issue_type))?;
+    println!("{url}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn render(report: &Report, format: Format, color: bool) -> String {

@@ -558,3 +558,70 @@ async fn output_file_and_console_together() {
         colored.stdout
     );
 }
+
+#[tokio::test]
+async fn config_file_sets_only_non_security_settings() {
+    let m = moto().await;
+    let e = estate(&m).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = e.state.write(dir.path(), "s.tfstate");
+    let out = dir.path().join("from-config.json");
+    let config = dir.path().join("driftgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "format: json\noutput: [\"json={}\"]\nquiet: true\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let run = driftgate(
+        &m.url,
+        &[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["verdict"], "pass");
+    assert!(run.stderr.is_empty(), "quiet: {}", run.stderr);
+    assert!(out.exists());
+    // A flag wins over the file.
+    let run = driftgate(
+        &m.url,
+        &[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "console",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(run.stdout.contains("verdict: PASS"), "{}", run.stdout);
+
+    std::fs::write(&config, "format: json\ntickets: [github:acme/infra]\n").unwrap();
+    let run = driftgate(
+        &m.url,
+        &[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(":2: `tickets` decides what blocks"),
+        "{}",
+        run.stderr
+    );
+}

@@ -96,6 +96,14 @@ async fn github_ticket_covers_within_the_window_and_blocks_after() {
     );
     let bg = &report["breakglass"];
     assert_eq!(bg["clock"], "tracker");
+    // The runner's real clock is hours away from the tracker's injected one.
+    assert!(
+        bg["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("the runner's clock is"),
+        "{bg}"
+    );
     assert_eq!(bg["unused_tickets"][0]["id"], "#13");
     assert_eq!(report["summary"]["covered_by_ticket"], 1);
     // The request: open issues with the label, authenticated.
@@ -494,5 +502,233 @@ fn bad_break_glass_flags() {
         let run = driftgate("http://127.0.0.1:9", &a, None);
         assert_eq!(run.code, 2, "{}", run.stderr);
         assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+}
+
+#[tokio::test]
+async fn ticket_open_creates_the_reconciliation_ticket() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+
+    let dry = driftgate(
+        &m.url,
+        &[
+            "ticket",
+            "open",
+            "--tickets",
+            "github:acme/infra",
+            "--state",
+            &state,
+            "--dry-run",
+        ],
+        None,
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout
+            .contains(&format!("title: Break-glass: security drift on {ADDRESS}")),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout
+            .contains("actual (live): tcp port 22 from 0.0.0.0/0"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("Reconcile within 48 hours"),
+        "{}",
+        dry.stdout
+    );
+
+    let server = serve(
+        NOW,
+        vec![(
+            "/repos/acme/infra/issues",
+            vec![Reply::json(
+                json!({"number": 31, "html_url": "https://github.com/acme/infra/issues/31"}),
+            )
+            .header("X-Status", "201")],
+        )],
+    );
+    let env = [
+        ("GITHUB_API_URL", Some(server.url.as_str())),
+        ("GITHUB_TOKEN", Some(TOKEN)),
+    ];
+    let run = driftgate_env(
+        &m.url,
+        &[
+            "ticket",
+            "open",
+            "--tickets",
+            "github:acme/infra",
+            "--state",
+            &state,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), "https://github.com/acme/infra/issues/31");
+    let hits = server.hits();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].method, "POST");
+    let sent: Value = serde_json::from_str(&hits[0].body).unwrap();
+    assert_eq!(sent["labels"], json!(["break-glass"]));
+    // The ticket it opens is one that covers the drift.
+    let body = sent["body"].as_str().unwrap();
+    assert!(
+        driftgate::breakglass::names_address(body, ADDRESS),
+        "{body}"
+    );
+
+    // A server error on creation is not retried (the ticket may exist) and is exit 2.
+    let failing = serve(
+        NOW,
+        vec![(
+            "/repos/acme/infra/issues",
+            vec![Reply::status(502, "bad gateway")],
+        )],
+    );
+    let env = [
+        ("GITHUB_API_URL", Some(failing.url.as_str())),
+        ("GITHUB_TOKEN", Some(TOKEN)),
+    ];
+    let run = driftgate_env(
+        &m.url,
+        &[
+            "ticket",
+            "open",
+            "--tickets",
+            "github:acme/infra",
+            "--state",
+            &state,
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(failing.hits().len(), 1);
+
+    // Jira: ADF description, the issue type, basic auth.
+    let jira = serve(
+        NOW,
+        vec![(
+            "/rest/api/3/issue",
+            vec![Reply::json(json!({"id": "10050", "key": "OPS-9"}))],
+        )],
+    );
+    let env = [
+        ("JIRA_BASE_URL", Some(jira.url.as_str())),
+        ("JIRA_EMAIL", Some("ci@acme.example")),
+        ("JIRA_API_TOKEN", Some("t")),
+    ];
+    let run = driftgate_env(
+        &m.url,
+        &[
+            "ticket",
+            "open",
+            "--tickets",
+            "jira:OPS",
+            "--state",
+            &state,
+            "--jira-issue-type",
+            "Incident",
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), format!("{}/browse/OPS-9", jira.url));
+    let sent: Value = serde_json::from_str(&jira.hits()[0].body).unwrap();
+    assert_eq!(sent["fields"]["issuetype"]["name"], "Incident");
+    assert_eq!(sent["fields"]["project"]["key"], "OPS");
+    let text = driftgate::breakglass::jira::adf_text(&sent["fields"]["description"]);
+    assert!(
+        driftgate::breakglass::names_address(&text, ADDRESS),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn gitlab_and_jira_approvals() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    let gl_issue = json!([{"iid": 4, "title": "INC", "description": ADDRESS, "state": "opened",
+        "created_at": "2026-11-28T08:00:00.000Z", "labels": ["break-glass", "approved"],
+        "author": {"username": "carol"}, "web_url": "https://gitlab.example.com/acme/infra/-/issues/4"}]);
+    for (who, code) in [("carol", 1), ("dave", 0)] {
+        let server = serve(
+            NOW,
+            vec![
+                (
+                    "/api/v4/projects/acme%2Finfra/issues",
+                    vec![Reply::json(gl_issue.clone())],
+                ),
+                (
+                    "/api/v4/projects/acme%2Finfra/issues/4/resource_label_events",
+                    vec![Reply::json(json!([
+                        {"id": 1, "action": "add", "label": {"id": 3, "name": "approved"}, "user": {"username": who}}
+                    ]))],
+                ),
+            ],
+        );
+        let api = format!("{}/api/v4", server.url);
+        let env = [
+            ("CI_API_V4_URL", Some(api.as_str())),
+            ("GITLAB_TOKEN", Some("glpat-x")),
+        ];
+        let run = check(
+            &m,
+            &state,
+            &[
+                "--tickets",
+                "gitlab:acme/infra",
+                "--require-approval",
+                "approved",
+            ],
+            &env,
+        );
+        assert_eq!(run.code, code, "gitlab approved by {who}: {}", run.stderr);
+        assert_eq!(server.hits()[0].header("private-token"), Some("glpat-x"));
+    }
+
+    let jira_issue = json!({"issues": [{"key": "OPS-3", "fields": {"summary": ADDRESS, "created": "2026-11-28T08:00:00.000+0000",
+        "labels": ["break-glass", "approved"], "status": {"statusCategory": {"key": "new"}},
+        "creator": {"accountId": "acc-author"}, "description": null}}], "isLast": true});
+    for (who, code) in [("acc-author", 1), ("acc-lead", 0)] {
+        let server = serve(
+            NOW,
+            vec![
+                (
+                    "/rest/api/3/search/jql",
+                    vec![Reply::json(jira_issue.clone())],
+                ),
+                (
+                    "/rest/api/3/issue/OPS-3/changelog",
+                    vec![Reply::json(
+                        json!({"startAt": 0, "maxResults": 100, "total": 1, "isLast": true, "values": [
+                            {"id": "1", "author": {"accountId": who}, "created": "2026-11-28T08:10:00.000+0000",
+                             "items": [{"field": "labels", "fieldtype": "jira", "fromString": "break-glass", "toString": "approved break-glass"}]}
+                        ]}),
+                    )],
+                ),
+            ],
+        );
+        let env = [
+            ("JIRA_BASE_URL", Some(server.url.as_str())),
+            ("JIRA_EMAIL", Some("e")),
+            ("JIRA_API_TOKEN", Some("t")),
+        ];
+        let run = check(
+            &m,
+            &state,
+            &["--tickets", "jira:OPS", "--require-approval", "approved"],
+            &env,
+        );
+        assert_eq!(run.code, code, "jira approved by {who}: {}", run.stderr);
     }
 }

@@ -50,13 +50,36 @@ impl Client {
         hint: &str,
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Answer> {
+        self.send(what, hint, true, make).await
+    }
+
+    /// A request that creates something: retried only when the server surely did not act on it
+    /// (rate limits, refused connections), never after a server error or a timeout.
+    pub async fn create(
+        &self,
+        what: &str,
+        hint: &str,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Answer> {
+        self.send(what, hint, false, make).await
+    }
+
+    async fn send(
+        &self,
+        what: &str,
+        hint: &str,
+        idempotent: bool,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Answer> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let sent = make().send().await;
             let resp = match sent {
                 Ok(r) => r,
-                Err(e) if attempt < ATTEMPTS && (e.is_timeout() || e.is_connect()) => {
+                Err(e)
+                    if attempt < ATTEMPTS && (e.is_connect() || (idempotent && e.is_timeout())) =>
+                {
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
                 }
@@ -105,7 +128,7 @@ impl Client {
                         .get("x-ratelimit-remaining")
                         .and_then(|v| v.to_str().ok())
                         == Some("0"));
-            let retryable = limited || status.is_server_error();
+            let retryable = limited || (idempotent && status.is_server_error());
             if retryable && attempt < ATTEMPTS {
                 if let Some(wait) = wait_for(&headers, date, attempt) {
                     tokio::time::sleep(wait).await;

@@ -12,6 +12,7 @@ pub mod github;
 pub mod gitlab;
 mod http;
 pub mod jira;
+pub mod open;
 
 use std::time::Duration;
 

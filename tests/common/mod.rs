@@ -449,7 +449,9 @@ pub fn driftgate_env(
             cmd.env_remove(k);
         }
     }
-    cmd.env("HOME", home.path())
+    // A neutral working directory: no .driftgate.yaml of the checkout is picked up.
+    cmd.current_dir(home.path())
+        .env("HOME", home.path())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", REGION)

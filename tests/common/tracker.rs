@@ -37,8 +37,10 @@ impl Reply {
 
 #[derive(Debug, Clone)]
 pub struct Request {
+    pub method: String,
     pub target: String,
     pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 impl Request {
@@ -77,6 +79,7 @@ pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
             if reader.read_line(&mut line).is_err() {
                 continue;
             }
+            let method = line.split_whitespace().next().unwrap_or("GET").to_string();
             let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
             let mut headers = Vec::new();
             loop {
@@ -88,9 +91,19 @@ pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
                     headers.push((k.trim().to_string(), v.trim().to_string()));
                 }
             }
+            let length: usize = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0u8; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            let body = String::from_utf8_lossy(&body).into_owned();
             log.lock().unwrap().push(Request {
+                method,
                 target: target.clone(),
                 headers,
+                body,
             });
             let path = target.split('?').next().unwrap_or("");
             let reply = routes
