@@ -202,9 +202,15 @@ async fn github_pages_pull_requests_and_retries() {
             (
                 "/repos/acme/infra/issues",
                 vec![
-                    // Rate limited once, then page 1 pointing at page 2.
+                    // Rate limited twice (429, then GitHub's secondary limit: 403 with
+                    // Retry-After), then page 1 pointing at page 2.
                     Reply::status(429, "{\"message\":\"API rate limit exceeded\"}")
                         .header("Retry-After", "0"),
+                    Reply::status(
+                        403,
+                        "{\"message\":\"You have exceeded a secondary rate limit\"}",
+                    )
+                    .header("Retry-After", "0"),
                     Reply::json(page1).header(
                         "Link",
                         "<{base}/page2>; rel=\"next\", <{base}/page2>; rel=\"last\"",
@@ -218,7 +224,7 @@ async fn github_pages_pull_requests_and_retries() {
     let run = check(&m, &state, &["--tickets", "github:acme/infra"], &env);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.json()["drifts"][0]["ticket"]["id"], "#22");
-    assert_eq!(server.hits().len(), 3);
+    assert_eq!(server.hits().len(), 4);
 }
 
 #[tokio::test]

@@ -122,12 +122,14 @@ impl Client {
                     date,
                 });
             }
+            // GitHub signals its primary limit with 403 + `X-RateLimit-Remaining: 0`, its
+            // secondary limits with 403 + `Retry-After`.
+            let remaining = headers
+                .get("x-ratelimit-remaining")
+                .and_then(|v| v.to_str().ok());
             let limited = status == StatusCode::TOO_MANY_REQUESTS
                 || (status == StatusCode::FORBIDDEN
-                    && headers
-                        .get("x-ratelimit-remaining")
-                        .and_then(|v| v.to_str().ok())
-                        == Some("0"));
+                    && (remaining == Some("0") || headers.contains_key("retry-after")));
             let retryable = limited || (idempotent && status.is_server_error());
             if retryable && attempt < ATTEMPTS {
                 if let Some(wait) = wait_for(&headers, date, attempt) {
