@@ -4,11 +4,19 @@
 
 use serde_json::Value;
 
-use super::http::{base_url, env, next_link, timestamp, Client};
-use super::{Fetched, RawTicket, Settings};
+use super::http::{base_url, env, Client};
+use super::{rest_issue, Fetched, IssueShape, Settings};
 use crate::error::{Error, Result};
 
 const HINT: &str = "check GITLAB_TOKEN (read_api scope) or CI_JOB_TOKEN access to the project";
+
+const SHAPE: IssueShape = IssueShape {
+    number: "iid",
+    url: "web_url",
+    body: "description",
+    open_state: "opened",
+    author: "/author/username",
+};
 
 enum Token {
     Private(String),
@@ -55,98 +63,49 @@ pub async fn fetch(client: &Client, project: &str, settings: &Settings) -> Resul
         .append_pair("state", "opened")
         .append_pair("labels", &settings.label)
         .append_pair("per_page", "100");
-    let mut next = Some(url.to_string());
-    let mut out = Fetched::default();
     let what = format!("{name} GET /projects/{seg}/issues");
-    while let Some(page) = next.take() {
-        let answer = client
-            .json(&what, HINT, || request(client, &page, &token))
-            .await?;
-        out.server_time = answer.date.or(out.server_time);
-        let items = answer
-            .body
-            .as_array()
-            .ok_or_else(|| Error::new(&what, "the answer is not a list of issues"))?;
-        for item in items {
-            out.tickets
-                .push(ticket(&name, item).map_err(|e| Error::new(&what, e))?);
-        }
-        next = next_link(&answer.headers);
-    }
+    let mut out = Fetched::default();
+    let (_, date) = client
+        .each_in_pages(
+            &what,
+            HINT,
+            url.to_string(),
+            |u| request(client, u, &token),
+            |item| {
+                out.tickets.push(rest_issue(&name, item, &SHAPE)?);
+                Ok(false)
+            },
+        )
+        .await?;
+    out.server_time = date;
     if let Some(approval) = &settings.require_approval {
         for t in &mut out.tickets {
+            // Approved when someone other than the author added the label (resource label events).
             let iid = t.id.trim_start_matches('#');
-            let events_url =
+            let first =
                 format!("{base}/projects/{seg}/issues/{iid}/resource_label_events?per_page=100");
             let what = format!("{name} GET /projects/{seg}/issues/{iid}/resource_label_events");
-            let mut next = Some(events_url);
-            let mut ok = false;
-            while let (Some(page), false) = (next.take(), ok) {
-                let answer = client
-                    .json(&what, HINT, || request(client, &page, &token))
-                    .await?;
-                let events = answer
-                    .body
-                    .as_array()
-                    .ok_or_else(|| Error::new(&what, "the answer is not a list of label events"))?;
-                ok = events.iter().any(|e| {
-                    e.get("action").and_then(Value::as_str) == Some("add")
-                        && e.pointer("/label/name").and_then(Value::as_str)
-                            == Some(approval.as_str())
-                        && e.pointer("/user/username")
-                            .and_then(Value::as_str)
-                            .is_some_and(|who| !who.is_empty() && who != t.author)
-                });
-                next = next_link(&answer.headers);
-            }
-            t.approved = Some(ok);
+            let author = t.author.clone();
+            let (found, _) = client
+                .each_in_pages(
+                    &what,
+                    HINT,
+                    first,
+                    |u| request(client, u, &token),
+                    |e| {
+                        Ok(e.get("action").and_then(Value::as_str) == Some("add")
+                            && e.pointer("/label/name").and_then(Value::as_str)
+                                == Some(approval.as_str())
+                            && e.pointer("/user/username")
+                                .and_then(Value::as_str)
+                                .is_some_and(|who| !who.is_empty() && who != author))
+                    },
+                )
+                .await?;
+            t.approved = Some(found);
         }
     }
     Ok(out)
-}
-
-fn ticket(tracker: &str, item: &Value) -> std::result::Result<RawTicket, String> {
-    let text = |k: &str| {
-        item.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let iid = item
-        .get("iid")
-        .and_then(Value::as_u64)
-        .ok_or("an issue has no `iid`")?;
-    let created = item
-        .get("created_at")
-        .and_then(Value::as_str)
-        .ok_or(format!("issue #{iid} has no `created_at`"))?;
-    Ok(RawTicket {
-        tracker: tracker.to_string(),
-        id: format!("#{iid}"),
-        url: text("web_url"),
-        title: text("title"),
-        body: text("description"),
-        open: item.get("state").and_then(Value::as_str) == Some("opened"),
-        labels: item
-            .get("labels")
-            .and_then(Value::as_array)
-            .map(|ls| {
-                ls.iter()
-                    .filter_map(|l| l.as_str().or_else(|| l.get("name").and_then(Value::as_str)))
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        created_at: timestamp(created).ok_or(format!(
-            "issue #{iid}: `created_at` {created:?} is not a timestamp"
-        ))?,
-        author: item
-            .pointer("/author/username")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        approved: None,
-    })
 }
 
 #[cfg(test)]

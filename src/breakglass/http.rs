@@ -159,6 +159,38 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Walks a paginated list (a JSON array per page, `Link: rel="next"` to the next one, as GitHub
+    /// and GitLab do), calling `each` on every item until it answers `true`. Returns whether it
+    /// did, and the server's clock from the last page.
+    pub async fn each_in_pages(
+        &self,
+        what: &str,
+        hint: &str,
+        first: String,
+        make: impl Fn(&str) -> RequestBuilder,
+        mut each: impl FnMut(&Value) -> std::result::Result<bool, String>,
+    ) -> Result<(bool, Option<Timestamp>)> {
+        let mut next = Some(first);
+        let mut date = None;
+        while let Some(page) = next.take() {
+            let answer = self.json(what, hint, || make(&page)).await?;
+            date = answer.date.or(date);
+            let items = answer
+                .body
+                .as_array()
+                .ok_or_else(|| Error::new(what, "the answer is not a list"))?;
+            for item in items {
+                if each(item).map_err(|e| Error::new(what, e))? {
+                    return Ok((true, date));
+                }
+            }
+            next = next_link(&answer.headers);
+        }
+        Ok((false, date))
+    }
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500 * 2u64.pow(attempt.saturating_sub(1)))
 }

@@ -95,6 +95,67 @@ pub struct RawTicket {
     pub approved: Option<bool>,
 }
 
+/// Where GitHub and GitLab keep the fields of an issue (the shapes differ only in names).
+pub(crate) struct IssueShape {
+    pub number: &'static str,
+    pub url: &'static str,
+    pub body: &'static str,
+    pub open_state: &'static str,
+    /// JSON pointer to the author's login.
+    pub author: &'static str,
+}
+
+/// A GitHub or GitLab issue object as a ticket.
+pub(crate) fn rest_issue(
+    tracker: &str,
+    item: &serde_json::Value,
+    shape: &IssueShape,
+) -> std::result::Result<RawTicket, String> {
+    use serde_json::Value;
+    let text = |k: &str| {
+        item.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let number = item
+        .get(shape.number)
+        .and_then(Value::as_u64)
+        .ok_or(format!("an issue has no `{}`", shape.number))?;
+    let created = item
+        .get("created_at")
+        .and_then(Value::as_str)
+        .ok_or(format!("issue #{number} has no `created_at`"))?;
+    Ok(RawTicket {
+        tracker: tracker.to_string(),
+        id: format!("#{number}"),
+        url: text(shape.url),
+        title: text("title"),
+        body: text(shape.body),
+        open: item.get("state").and_then(Value::as_str) == Some(shape.open_state),
+        // GitHub lists label objects, GitLab label names.
+        labels: item
+            .get("labels")
+            .and_then(Value::as_array)
+            .map(|ls| {
+                ls.iter()
+                    .filter_map(|l| l.as_str().or_else(|| l.get("name").and_then(Value::as_str)))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        created_at: http::timestamp(created).ok_or(format!(
+            "issue #{number}: `created_at` {created:?} is not a timestamp"
+        ))?,
+        author: item
+            .pointer(shape.author)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        approved: None,
+    })
+}
+
 /// What one tracker answered: its labelled tickets and its clock.
 #[derive(Debug, Clone, Default)]
 pub struct Fetched {
