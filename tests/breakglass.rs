@@ -275,7 +275,7 @@ async fn tracker_failures_fail_closed() {
         ),
         (
             vec![Reply::json(json!({"message": "not a list"}))],
-            "the answer is not a list of issues",
+            "the answer is not a list",
             1,
         ),
         (
