@@ -625,3 +625,30 @@ async fn config_file_sets_only_non_security_settings() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn terraform_show_json_input() {
+    let m = moto().await;
+    let e = estate(&m).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("show.json");
+    std::fs::write(&path, e.state.show_json().to_string()).unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["states"][0]["format"],
+        "show-json-state"
+    );
+    assert_eq!(run.json()["summary"]["objects_checked"], 5);
+
+    m.allow_in(&e.edge, perm("tcp", 3389, 3389, "0.0.0.0/0"))
+        .await;
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d = only_drift(&run);
+    assert_eq!(
+        d["address"],
+        r#"module.edge.aws_security_group.this["web"]"#
+    );
+    assert_eq!(d["policy"], "AWS-SG-ADMIN-IPV4");
+}

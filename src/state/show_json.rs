@@ -57,7 +57,10 @@ fn walk(label: &str, module: &Value, out: &mut Vec<Resource>) -> Result<(), Stri
         }
         out.push(Resource {
             resource_type: field("type")?.to_string(),
-            provider: field("provider_name")?.to_string(),
+            // `show -json` names the provider without its configuration (aliases are only in
+            // `configuration`); written as state v4 writes the root provider, so that region
+            // inference treats both inputs alike.
+            provider: format!("provider[\"{}\"]", field("provider_name")?),
             attributes: r.get("values").cloned().unwrap_or(Value::Null),
             sensitive_paths,
             sources: vec![label.to_string()],

@@ -378,6 +378,47 @@ impl State {
                "check_results": null})
     }
 
+    /// The same resources as `terraform show -json` prints a state.
+    pub fn show_json(&self) -> Value {
+        let mut root = Vec::new();
+        let mut modules: Vec<(String, Vec<Value>)> = Vec::new();
+        for r in &self.resources {
+            let module = r.get("module").and_then(Value::as_str);
+            for inst in r["instances"].as_array().unwrap() {
+                let mut address = format!(
+                    "{}.{}",
+                    r["type"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                );
+                if let Some(m) = module {
+                    address = format!("{m}.{address}");
+                }
+                if let Some(k) = inst.get("index_key") {
+                    address = format!("{address}[{k}]");
+                }
+                let mut v = json!({"address": address, "mode": "managed", "type": r["type"], "name": r["name"],
+                    "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 1,
+                    "values": inst["attributes"], "sensitive_values": {}});
+                if let Some(k) = inst.get("index_key") {
+                    v["index"] = k.clone();
+                }
+                match module {
+                    None => root.push(v),
+                    Some(m) => match modules.iter_mut().find(|(a, _)| a == m) {
+                        Some((_, list)) => list.push(v),
+                        None => modules.push((m.to_string(), vec![v])),
+                    },
+                }
+            }
+        }
+        let children: Vec<Value> = modules
+            .into_iter()
+            .map(|(address, resources)| json!({"address": address, "resources": resources}))
+            .collect();
+        json!({"format_version": "1.0", "terraform_version": "1.9.8",
+               "values": {"root_module": {"resources": root, "child_modules": children}}})
+    }
+
     pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
         let path = dir.join(name);
         std::fs::write(&path, serde_json::to_vec_pretty(&self.json()).unwrap()).unwrap();
