@@ -22,6 +22,8 @@ pub struct CheckOptions {
     pub progress: bool,
     /// Break-glass trackers (none: no exceptions).
     pub breakglass: Option<breakglass::Settings>,
+    /// Terraform source to point findings at (`None`: do not look).
+    pub source_dir: Option<std::path::PathBuf>,
 }
 
 pub fn known_types() -> BTreeSet<&'static str> {
@@ -40,6 +42,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     // The security view of every object the states manage, per family.
     let mut expected: Vec<(&'static dyn Family, ExpectedObject)> = Vec::new();
     let mut resources_checked = 0;
+    let mut checked: Vec<(String, String)> = Vec::new();
     for family in kinds::all() {
         let mine: Vec<&Resource> = snapshot
             .resources
@@ -48,6 +51,10 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             .filter(|r| checked_types.contains(r.resource_type.as_str()))
             .collect();
         resources_checked += mine.len();
+        checked.extend(
+            mine.iter()
+                .map(|r| (r.address.clone(), r.resource_type.clone())),
+        );
         if !mine.is_empty() {
             expected.extend(family.expected(&mine)?.into_iter().map(|o| (family, o)));
         }
@@ -68,7 +75,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         let bg = opts.breakglass.as_ref().map(not_consulted);
-        return Ok(Report::new(summary, Vec::new(), bg));
+        let mut report = Report::new(summary, Vec::new(), bg);
+        report.policies = policies.policies;
+        return Ok(report);
     }
 
     // Credentials are loaded only now: a state without cloud resources needs none.
@@ -151,7 +160,39 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(Report::new(summary, findings, bg))
+    if let Some(dir) = &opts.source_dir {
+        if !findings.is_empty() {
+            locate(&mut findings, dir, opts.progress);
+        }
+    }
+    let mut report = Report::new(summary, findings, bg);
+    report.checked = checked;
+    report.policies = policies.policies;
+    Ok(report)
+}
+
+/// Points each finding at the `resource` block that declares it.
+fn locate(findings: &mut [verdict::Finding], dir: &std::path::Path, progress: bool) {
+    let index = crate::source::Index::build(dir);
+    if progress {
+        for f in &index.unreadable {
+            eprintln!("driftgate: warning: cannot parse {f} as HCL; findings declared there point at the state");
+        }
+    }
+    for f in findings.iter_mut() {
+        if let Some(place) = index.find(&f.address) {
+            let file = place
+                .file
+                .strip_prefix(".")
+                .unwrap_or(&place.file)
+                .display()
+                .to_string();
+            f.location = Some(verdict::SourceLocation {
+                file,
+                line: place.line,
+            });
+        }
+    }
 }
 
 fn not_consulted(settings: &breakglass::Settings) -> breakglass::BreakGlass {

@@ -23,6 +23,7 @@ pub struct Config {
     pub max_attempts: Option<u32>,
     pub timeout: Option<u64>,
     pub quiet: Option<bool>,
+    pub source_dir: Option<String>,
 }
 
 /// Keys that would let the branch under check decide what blocks, with the flag to use instead.

@@ -6,6 +6,7 @@
 
 pub mod breakglass;
 pub mod check;
+pub mod ci;
 pub mod config;
 pub mod diff;
 pub mod error;
@@ -14,5 +15,6 @@ pub mod live;
 pub mod policy;
 pub mod report;
 pub mod risk;
+pub mod source;
 pub mod state;
 pub mod verdict;

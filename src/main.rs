@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use driftgate::check::{self, CheckOptions};
 use driftgate::error::Error;
 use driftgate::live::aws::AwsSettings;
-use driftgate::report::{console, json, Report};
+use driftgate::report::{console, gitlab, json, junit, markdown, sarif, Report};
 
 /// Fails the pipeline when security-critical cloud resources drift from Terraform state.
 #[derive(Parser)]
@@ -68,10 +68,14 @@ struct OpenArgs {
     quiet: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum Format {
     Console,
     Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Gitlab,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -107,6 +111,9 @@ struct CheckArgs {
     /// Timeout of one API call attempt, in seconds [default: 30].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: Option<u64>,
+    /// Terraform source to point findings at (SARIF, annotations, Code Quality) [default: .].
+    #[arg(long, value_name = "DIR")]
+    source_dir: Option<String>,
     /// Config file with non-security settings only [default: .driftgate.yaml if present].
     #[arg(long, value_name = "FILE")]
     config: Option<String>,
@@ -173,8 +180,12 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
     let config = driftgate::config::load(args.config.as_deref())?.unwrap_or_default();
     let format = match (args.format, config.format.as_deref()) {
         (Some(f), _) => f,
-        (None, Some(f)) => Format::from_str(f.trim(), true)
-            .map_err(|_| Error::new("config `format`", format!("`{f}` is not console or json")))?,
+        (None, Some(f)) => Format::from_str(f.trim(), true).map_err(|_| {
+            Error::new(
+                "config `format`",
+                format!("`{f}` is not console, json, sarif, junit, markdown or gitlab"),
+            )
+        })?,
         (None, None) => Format::Console,
     };
     let color_choice = match (args.color, config.color.as_deref()) {
@@ -245,6 +256,12 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         },
         progress: !quiet,
         breakglass,
+        source_dir: Some(std::path::PathBuf::from(
+            args.source_dir
+                .clone()
+                .or(config.source_dir.clone())
+                .unwrap_or_else(|| ".".into()),
+        )),
     };
     let report = runtime()?.block_on(check::run(&opts))?;
 
@@ -252,6 +269,11 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         std::fs::write(path, render(&report, *format, false))
             .map_err(|e| Error::new(format!("--output {path}"), format!("cannot write: {e}")))?;
     }
+    let json_report = outputs
+        .iter()
+        .find(|(f, _)| *f == Format::Json)
+        .map(|(_, p)| p.as_str());
+    driftgate::ci::github(&report, json_report)?;
     let color = match color_choice {
         Color::Always => true,
         Color::Never => false,
@@ -283,6 +305,7 @@ fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
         aws: AwsSettings::default(),
         progress: !args.quiet,
         breakglass: None,
+        source_dir: None,
     };
     let rt = runtime()?;
     let report = rt.block_on(check::run(&opts))?;
@@ -313,6 +336,10 @@ fn render(report: &Report, format: Format, color: bool) -> String {
     match format {
         Format::Console => console::render(report, color),
         Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Junit => junit::render(report),
+        Format::Markdown => markdown::render(report),
+        Format::Gitlab => gitlab::render(report),
     }
 }
 
@@ -338,7 +365,7 @@ fn parse_output(spec: &str) -> Result<(Format, String), Error> {
     let bad = || {
         Error::new(
             format!("--output {spec}"),
-            "expected FORMAT=PATH with FORMAT console or json",
+            "expected FORMAT=PATH with FORMAT console, json, sarif, junit, markdown or gitlab",
         )
     };
     let (format, path) = spec.split_once('=').ok_or_else(bad)?;

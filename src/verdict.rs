@@ -78,6 +78,15 @@ pub struct Finding {
     pub remediation: String,
     /// The state files that declare the resource.
     pub sources: Vec<String>,
+    /// Where the resource is declared in the Terraform source, when it was found.
+    pub location: Option<SourceLocation>,
+}
+
+/// A `.tf` file (relative to the working directory when under it) and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: usize,
 }
 
 const REDACTED: &str = "(sensitive value hidden)";
@@ -124,6 +133,7 @@ pub fn judge(drifts: Vec<Drift>, policies: &PolicySet) -> Vec<Finding> {
                 references,
                 remediation: p.remediation.clone(),
                 sources: d.sources,
+                location: None,
             })
         })
         .collect();

@@ -139,11 +139,11 @@ fn bad_policy_and_flags() {
             "--state",
             state.to_str().unwrap(),
             "--output",
-            "sarif=x",
+            "xml=x",
         ],
         None,
     );
-    assert_exit2(&run, "--output sarif=x");
+    assert_exit2(&run, "--output xml=x");
     let run = driftgate(UNUSED_ENDPOINT, &["check"], None);
     assert_eq!(run.code, 2, "usage errors are exit 2 too: {}", run.stderr);
 }

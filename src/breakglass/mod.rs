@@ -507,6 +507,7 @@ mod tests {
             references: vec![],
             remediation: String::new(),
             sources: vec![],
+            location: None,
         }
     }
 

@@ -4,9 +4,8 @@
 use std::fmt::Write;
 
 use super::Report;
-use crate::diff::{DriftKind, Effect};
 use crate::policy::Severity;
-use crate::verdict::{Finding, Verdict};
+use crate::verdict::Verdict;
 
 struct Style {
     on: bool,
@@ -34,24 +33,6 @@ impl Style {
     }
     fn green(&self, t: &str) -> String {
         self.paint("1;32", t)
-    }
-}
-
-fn what_happened(f: &Finding) -> &'static str {
-    match (f.kind, f.attribute.is_some()) {
-        (DriftKind::Missing, false) => "deleted outside Terraform",
-        (DriftKind::Missing, true) => "declared in Terraform, absent live",
-        (DriftKind::Unmanaged, _) => "present live, declared by no Terraform resource",
-        (DriftKind::Changed, _) if f.actual.is_null() => "declared in Terraform, absent live",
-        (DriftKind::Changed, _) => "changed outside Terraform",
-    }
-}
-
-fn effect_text(e: Effect) -> &'static str {
-    match e {
-        Effect::Weakens => "weakens security",
-        Effect::Strengthens => "stricter than the code: the next apply reverts it",
-        Effect::Unknown => "effect unclear",
     }
 }
 
@@ -95,10 +76,10 @@ pub fn render(report: &Report, color: bool) -> String {
             s.dim(&format!("{} ({})", f.cloud_id, f.region))
         );
         let what = match &f.attribute {
-            Some(a) => format!("{a}: {}", what_happened(f)),
-            None => what_happened(f).to_string(),
+            Some(a) => format!("{a}: {}", super::kind_text(f)),
+            None => super::kind_text(f).to_string(),
         };
-        let _ = writeln!(out, "    {what} — {}", effect_text(f.effect));
+        let _ = writeln!(out, "    {what} — {}", super::effect_text(f.effect));
         let _ = writeln!(
             out,
             "      expected: {}",

@@ -1,14 +1,18 @@
 //! The report: one plain structure, rendered by one module per format.
 
 pub mod console;
+pub mod gitlab;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::breakglass::BreakGlass;
-use crate::policy::Severity;
+use crate::policy::{Policy, Severity};
 use crate::state::StateSource;
 use crate::verdict::{self, Finding, Verdict};
 
@@ -51,6 +55,12 @@ pub struct Report {
     pub drifts: Vec<Finding>,
     /// Present when `--tickets` was given.
     pub breakglass: Option<BreakGlass>,
+    /// Addresses and types of the resources checked (for JUnit: one test case each).
+    #[serde(skip)]
+    pub checked: Vec<(String, String)>,
+    /// The policies in force (for SARIF: one rule each).
+    #[serde(skip)]
+    pub policies: Vec<Policy>,
 }
 
 impl Report {
@@ -82,6 +92,49 @@ impl Report {
             summary,
             drifts,
             breakglass,
+            checked: Vec::new(),
+            policies: Vec::new(),
         }
     }
+}
+
+/// What happened, in a few words.
+pub fn kind_text(f: &Finding) -> &'static str {
+    use crate::diff::DriftKind;
+    match (f.kind, f.attribute.is_some()) {
+        (DriftKind::Missing, false) => "deleted outside Terraform",
+        (DriftKind::Missing, true) => "declared in Terraform, absent live",
+        (DriftKind::Unmanaged, _) => "present live, declared by no Terraform resource",
+        (DriftKind::Changed, _) if f.actual.is_null() => "declared in Terraform, absent live",
+        (DriftKind::Changed, _) => "changed outside Terraform",
+    }
+}
+
+pub fn effect_text(e: crate::diff::Effect) -> &'static str {
+    use crate::diff::Effect;
+    match e {
+        Effect::Weakens => "weakens security",
+        Effect::Strengthens => "stricter than the code: the next apply reverts it",
+        Effect::Unknown => "effect unclear",
+    }
+}
+
+/// A stable identity of a drift across runs (SARIF `partialFingerprints`, GitLab `fingerprint`):
+/// the same address, attribute, kind and rule give the same value. FNV-1a, written out because
+/// it must never change between Rust versions (std's hasher may).
+pub fn fingerprint(f: &Finding) -> String {
+    let key = format!(
+        "{}|{}|{:?}|{}|{}",
+        f.address,
+        f.attribute.as_deref().unwrap_or(""),
+        f.kind,
+        f.expected,
+        f.actual
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }

@@ -1,0 +1,86 @@
+//! What driftgate does for the CI it runs in, besides the report on stdout.
+//!
+//! GitHub Actions (`GITHUB_ACTIONS=true`): the Markdown summary is appended to the job summary
+//! (`GITHUB_STEP_SUMMARY`, cut to GitHub's 1 MiB), every drift becomes an `::error`/`::warning`
+//! annotation on the `.tf` line that declares it (on stderr, which the runner reads like stdout,
+//! so that a JSON or SARIF report on stdout stays clean), and `verdict`, `blocking` and `report`
+//! are written to `GITHUB_OUTPUT`.
+
+use std::io::Write;
+
+use crate::error::{Error, Result};
+use crate::report::{markdown, sarif, Report};
+
+const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+/// Workflow command values escape `%`, CR and LF; properties also `:` and `,`.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn append(var: &str, text: &str) -> Result<()> {
+    let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| Error::new(var, format!("cannot open {}: {e}", path.to_string_lossy())))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::new(var, format!("cannot write {}: {e}", path.to_string_lossy())))
+}
+
+/// The annotations GitHub shows on the files of a pull request.
+pub fn annotations(report: &Report) -> String {
+    let mut out = String::new();
+    for f in &report.drifts {
+        let level = if f.blocking { "error" } else { "warning" };
+        let (file, line) = sarif::place(f);
+        out.push_str(&format!(
+            "::{level} file={},line={line},title={}::{}\n",
+            escape_property(&file),
+            escape_property(&format!("{} {}", f.policy, f.policy_title)),
+            escape_data(&sarif::message(f))
+        ));
+    }
+    out
+}
+
+/// `json_report`: where a JSON report was written, for the `report` output.
+pub fn github(report: &Report, json_report: Option<&str>) -> Result<()> {
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return Ok(());
+    }
+    eprint!("{}", annotations(report));
+    append(
+        "GITHUB_STEP_SUMMARY",
+        &(markdown::truncated(report, SUMMARY_LIMIT - 1) + "\n"),
+    )?;
+    append(
+        "GITHUB_OUTPUT",
+        &format!(
+            "verdict={}\nblocking={}\nreport={}\n",
+            report.verdict.as_str(),
+            report.summary.blocking,
+            json_report.unwrap_or("")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(escape_data("50%\nnext"), "50%25%0Anext");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

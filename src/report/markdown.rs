@@ -1,0 +1,88 @@
+//! A Markdown summary: the verdict first, then a compact table (for GitHub job summaries and
+//! merge request comments).
+
+use std::fmt::Write;
+
+use super::{kind_text, Report};
+use crate::verdict::Verdict;
+
+/// Table cells must not break the table.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(report: &Report) -> String {
+    let sum = &report.summary;
+    let mut out = String::new();
+    let icon = match report.verdict {
+        Verdict::Pass => "✅",
+        Verdict::Warn => "⚠️",
+        Verdict::Block => "⛔",
+    };
+    let _ = writeln!(
+        out,
+        "### {icon} driftgate: {} — {} blocking, {} not blocking ({} covered by break-glass tickets)\n",
+        report.verdict.as_str().to_uppercase(),
+        sum.blocking,
+        sum.warnings,
+        sum.covered_by_ticket
+    );
+    let _ = writeln!(
+        out,
+        "{} resource(s) checked, {} object(s) compared, {} API call(s).\n",
+        sum.resources_checked,
+        sum.objects_checked,
+        sum.api_calls.values().flat_map(|m| m.values()).sum::<u64>()
+    );
+    if report.drifts.is_empty() {
+        out.push_str("No security drift.\n");
+        return out;
+    }
+    out.push_str("| | Resource | Attribute | Expected → Actual | Severity | Policy | Ticket |\n");
+    out.push_str("|---|---|---|---|---|---|---|\n");
+    for f in &report.drifts {
+        let mark = match (f.blocking, f.ticket.is_some()) {
+            (true, _) => "⛔",
+            (false, true) => "🎫",
+            (false, false) => "⚠️",
+        };
+        let ticket = match (&f.ticket, f.expired_tickets.first()) {
+            (Some(t), _) => format!("[{} {}]({}) until {}", t.tracker, t.id, t.url, t.expires_at),
+            (None, Some(t)) => format!("expired: [{}]({})", t.id, t.url),
+            (None, None) => "—".into(),
+        };
+        let where_ = match &f.location {
+            Some(l) => format!("`{}`<br>{}:{}", cell(&f.address), cell(&l.file), l.line),
+            None => format!("`{}`", cell(&f.address)),
+        };
+        let _ = writeln!(
+            out,
+            "| {mark} | {where_} | {} ({}) | {} → {} | {} | {} | {} |",
+            f.attribute.as_deref().unwrap_or("—"),
+            kind_text(f),
+            cell(f.expected_text.as_deref().unwrap_or("-")),
+            cell(f.actual_text.as_deref().unwrap_or("-")),
+            f.severity.as_str(),
+            f.policy,
+            cell(&ticket)
+        );
+    }
+    out
+}
+
+/// The summary, cut to fit GitHub's 1 MiB step summary limit with a note saying so.
+pub fn truncated(report: &Report, limit: usize) -> String {
+    let full = render(report);
+    if full.len() <= limit {
+        return full;
+    }
+    let note =
+        "\n\n_Truncated to fit the job summary; the full report is in the JSON/SARIF output._\n";
+    let mut cut = limit.saturating_sub(note.len());
+    while !full.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    // Cut at a line end so the table stays well formed.
+    let end = full[..cut].rfind('\n').unwrap_or(cut);
+    format!("{}{note}", &full[..end])
+}

@@ -1,0 +1,173 @@
+//! Where a resource is declared in the Terraform source: `resource "TYPE" "NAME"` blocks in the
+//! `.tf` files of a directory (the root module) and, through `module` blocks with a local
+//! `source`, of its child modules. Reports that point at code (SARIF, annotations, GitLab Code
+//! Quality) use it; without the source they point at the state file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hcl_edit::expr::Expression;
+use hcl_edit::Span;
+
+/// A `.tf` file and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// Declarations by address without instance keys: `module.edge.aws_security_group.this`.
+#[derive(Debug, Default)]
+pub struct Index {
+    places: BTreeMap<String, Place>,
+    /// Files that could not be parsed: the index is partial, and says so.
+    pub unreadable: Vec<String>,
+}
+
+impl Index {
+    /// Indexes `dir` (and local child modules, to a bounded depth). Never fails: source is a
+    /// convenience for locations, not an input the check depends on.
+    pub fn build(dir: &Path) -> Index {
+        let mut index = Index::default();
+        index.add_module(dir, "", 0);
+        index
+    }
+
+    fn add_module(&mut self, dir: &Path, prefix: &str, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+            .collect();
+        files.sort();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let body = match hcl_edit::parser::parse_body(&text) {
+                Ok(b) => b,
+                Err(_) => {
+                    self.unreadable.push(file.display().to_string());
+                    continue;
+                }
+            };
+            for block in body.blocks() {
+                let labels: Vec<&str> = block.labels.iter().map(|l| l.as_str()).collect();
+                let line = block
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                    .unwrap_or(1);
+                match (block.ident.as_str(), labels.as_slice()) {
+                    ("resource", [rtype, name]) => {
+                        self.places
+                            .entry(format!("{prefix}{rtype}.{name}"))
+                            .or_insert(Place {
+                                file: file.clone(),
+                                line,
+                            });
+                    }
+                    ("module", [name]) => {
+                        let source =
+                            block
+                                .body
+                                .get_attribute("source")
+                                .and_then(|a| match &a.value {
+                                    Expression::String(s) => Some(s.value().to_string()),
+                                    _ => None,
+                                });
+                        // Only local modules are on disk; registry and git modules are not.
+                        if let Some(src) =
+                            source.filter(|s| s.starts_with("./") || s.starts_with("../"))
+                        {
+                            self.add_module(
+                                &dir.join(src),
+                                &format!("{prefix}module.{name}."),
+                                depth + 1,
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The declaration of a Terraform address (instance keys are ignored: all instances of a
+    /// `count`/`for_each` resource share one block).
+    pub fn find(&self, address: &str) -> Option<&Place> {
+        self.places.get(&strip_keys(address))
+    }
+}
+
+/// `module.a["x"].aws_sg.this[0]` → `module.a.aws_sg.this`.
+fn strip_keys(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    let mut depth = 0;
+    let mut in_string = false;
+    let mut prev = ' ';
+    for c in address.chars() {
+        match c {
+            '"' if depth > 0 && prev != '\\' => in_string = !in_string,
+            '[' if !in_string => depth += 1,
+            ']' if !in_string => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+        prev = c;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stripped() {
+        assert_eq!(
+            strip_keys(r#"module.a["x.y]"].aws_sg.this[0]"#),
+            "module.a.aws_sg.this"
+        );
+        assert_eq!(
+            strip_keys("aws_network_acl.private"),
+            "aws_network_acl.private"
+        );
+    }
+
+    #[test]
+    fn resources_in_root_and_local_modules() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("modules/edge")).unwrap();
+        std::fs::write(
+            dir.path().join("main.tf"),
+            "# comment\nresource \"aws_security_group\" \"web\" {\n  name = \"web\"\n}\n\nmodule \"edge\" {\n  source = \"./modules/edge\"\n}\nmodule \"remote\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("modules/edge/sg.tf"),
+            "\n\nresource \"aws_security_group\" \"this\" {\n  for_each = var.groups\n}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("broken.tf"), "resource \"x\" {").unwrap();
+        let index = Index::build(dir.path());
+        let web = index.find("aws_security_group.web").unwrap();
+        assert_eq!(
+            (web.file.file_name().unwrap().to_str().unwrap(), web.line),
+            ("main.tf", 2)
+        );
+        let edge = index
+            .find(r#"module.edge.aws_security_group.this["web"]"#)
+            .unwrap();
+        assert_eq!(
+            (edge.file.file_name().unwrap().to_str().unwrap(), edge.line),
+            ("sg.tf", 3)
+        );
+        assert!(index.find("aws_security_group.other").is_none());
+        assert_eq!(index.unreadable.len(), 1);
+    }
+}
