@@ -652,3 +652,77 @@ async fn terraform_show_json_input() {
     );
     assert_eq!(d["policy"], "AWS-SG-ADMIN-IPV4");
 }
+
+#[tokio::test]
+async fn github_actions_runner_gets_summary_annotations_and_outputs() {
+    let m = moto().await;
+    let e = estate(&m).await;
+    m.allow_in(&e.web, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = e.state.write(dir.path(), "s.tfstate");
+    let src = dir.path().join("infra");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("main.tf"),
+        "provider \"aws\" {}\n\nresource \"aws_security_group\" \"web\" {\n  name = \"web\"\n}\n",
+    )
+    .unwrap();
+    let summary = dir.path().join("summary.md");
+    let output = dir.path().join("output.txt");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let json_out = dir.path().join("drift.json");
+    let run = driftgate_env(
+        &m.url,
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "--state",
+            state.to_str().unwrap(),
+            "--source-dir",
+            src.to_str().unwrap(),
+            "--output",
+            &format!("json={}", json_out.display()),
+        ],
+        None,
+        &[
+            ("GITHUB_ACTIONS", Some("true")),
+            ("GITHUB_STEP_SUMMARY", Some(summary.to_str().unwrap())),
+            ("GITHUB_OUTPUT", Some(output.to_str().unwrap())),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // stdout is pure SARIF; the annotation goes to stderr and points at the declaring block.
+    let sarif: Value = serde_json::from_str(&run.stdout).unwrap();
+    let loc = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert!(
+        loc["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("infra/main.tf"),
+        "{loc}"
+    );
+    assert_eq!(loc["region"]["startLine"], 3);
+    assert!(run.stderr.contains("::error file="), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("main.tf,line=3,title=AWS-SG-ADMIN-IPV4"),
+        "{}",
+        run.stderr
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("earlier step\n### ⛔ driftgate: BLOCK"),
+        "{md}"
+    );
+    let out = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(
+        out,
+        format!("verdict=block\nblocking=1\nreport={}\n", json_out.display())
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
+    assert!(report["drifts"][0]["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("infra/main.tf"));
+}

@@ -5,7 +5,7 @@
 use driftgate::diff;
 use driftgate::kinds::{self, LiveObject};
 use driftgate::policy::PolicySet;
-use driftgate::report::{console, json, Report, Summary};
+use driftgate::report::{console, gitlab, json, junit, markdown, sarif, Report, Summary};
 use driftgate::state::{self, Resource};
 use driftgate::{check, verdict};
 use serde_json::json;
@@ -72,6 +72,16 @@ fn report() -> Report {
     };
     let mut report = Report::new(summary, findings, None);
     report.generated_at = "2026-11-28T12:00:00Z".into();
+    report.checked = mine
+        .iter()
+        .map(|r| (r.address.clone(), r.resource_type.clone()))
+        .collect();
+    report.policies = policies.policies;
+    // One drift found in the source, one not (it then points at the state file).
+    report.drifts[0].location = Some(driftgate::verdict::SourceLocation {
+        file: "network/main.tf".into(),
+        line: 12,
+    });
     report
 }
 
@@ -122,8 +132,11 @@ fn report_with_tickets() -> Report {
         "2026-11-28T12:00:00Z".parse().unwrap(),
     );
     let summary = report.summary.clone();
+    let (checked, policies) = (report.checked.clone(), report.policies.clone());
     let mut report = Report::new(summary, report.drifts, Some(bg));
     report.generated_at = "2026-11-28T12:00:00Z".into();
+    report.checked = checked;
+    report.policies = policies;
     report
 }
 
@@ -148,4 +161,146 @@ fn console_report() {
 fn json_report() {
     let value: serde_json::Value = serde_json::from_str(&json::render(&report())).unwrap();
     insta::assert_json_snapshot!(value);
+}
+
+/// Runs a Python snippet with the virtualenv's Python (scripts/test.sh sets DRIFTGATE_PYTHON).
+fn python(code: &str, args: &[&str]) -> String {
+    let py = std::env::var("DRIFTGATE_PYTHON").unwrap_or_else(|_| {
+        panic!("DRIFTGATE_PYTHON is not set: run the suite with scripts/test.sh (it provides jsonschema)")
+    });
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn sarif_is_valid_against_the_official_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, report) in [("plain", report()), ("tickets", report_with_tickets())] {
+        let path = dir.path().join(format!("{name}.sarif"));
+        std::fs::write(&path, sarif::render(&report)).unwrap();
+        let verdict = python(
+            "import json,sys,jsonschema\n\
+             schema=json.load(open(sys.argv[1])); doc=json.load(open(sys.argv[2]))\n\
+             jsonschema.Draft4Validator.check_schema(schema)\n\
+             errors=sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=str)\n\
+             print('valid' if not errors else '\\n'.join(e.message for e in errors[:5]))",
+            &[
+                "tests/fixtures/sarif-schema-2.1.0.json",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(verdict.trim(), "valid", "{name}");
+    }
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&sarif::render(&report_with_tickets())).unwrap();
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), report().policies.len(), "one rule per policy");
+    let admin = rules
+        .iter()
+        .find(|r| r["id"] == "AWS-SG-ADMIN-IPV4")
+        .unwrap();
+    assert_eq!(admin["properties"]["security-severity"], "9.5");
+    assert!(admin["properties"]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("security")));
+    assert!(admin["help"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Remove the rule"));
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    // Covered by a ticket: a note; still blocking: an error. Located in source, else the state.
+    assert_eq!(
+        (results[0]["level"].as_str(), results[1]["level"].as_str()),
+        (Some("note"), Some("error"))
+    );
+    let loc = |r: &serde_json::Value| {
+        let p = &r["locations"][0]["physicalLocation"];
+        (
+            p["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+            p["region"]["startLine"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(loc(&results[0]), ("network/main.tf".to_string(), 12));
+    assert!(loc(&results[1]).0.ends_with("terraform.tfstate"));
+    let fp = |r: &serde_json::Value| {
+        r["partialFingerprints"]["driftgate/v1"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(fp(&results[0]), fp(&results[1]));
+    let again: serde_json::Value = serde_json::from_str(&sarif::render(&report())).unwrap();
+    assert_eq!(
+        fp(&again["runs"][0]["results"][0]),
+        fp(&results[0]),
+        "stable across runs and ticket state"
+    );
+}
+
+#[test]
+fn junit_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junit.xml");
+    std::fs::write(&path, junit::render(&report_with_tickets())).unwrap();
+    let counts = python(
+        "import sys, xml.etree.ElementTree as ET\n\
+         root=ET.parse(sys.argv[1]).getroot()\n\
+         cases=root.findall('.//testcase')\n\
+         print(len(cases), len(root.findall('.//failure')), len(root.findall('.//skipped')), root.find('testsuite').get('failures'))",
+        &[path.to_str().unwrap()],
+    );
+    // Two resources checked: one failing (expired ticket), one skipped (covered).
+    assert_eq!(counts.trim(), "2 1 1 1");
+    insta::assert_snapshot!(junit::render(&report_with_tickets()));
+}
+
+#[test]
+fn gitlab_code_quality() {
+    let issues: serde_json::Value =
+        serde_json::from_str(&gitlab::render(&report_with_tickets())).unwrap();
+    let issues = issues.as_array().unwrap();
+    assert_eq!(issues.len(), 2);
+    for i in issues {
+        for field in ["description", "check_name", "fingerprint", "severity"] {
+            assert!(i[field].is_string(), "{field}: {i}");
+        }
+        assert!(i["location"]["path"].is_string());
+        assert!(i["location"]["lines"]["begin"].is_u64());
+    }
+    assert_eq!(
+        issues[0]["severity"], "info",
+        "covered drift does not block the merge request"
+    );
+    assert_eq!(issues[1]["severity"], "major", "blocking medium drift");
+    assert_eq!(
+        issues[0]["location"],
+        json!({"path": "network/main.tf", "lines": {"begin": 12}})
+    );
+}
+
+#[test]
+fn markdown_summary() {
+    insta::assert_snapshot!(markdown::render(&report_with_tickets()));
+    let cut = markdown::truncated(&report_with_tickets(), 400);
+    assert!(cut.len() <= 400, "{}", cut.len());
+    assert!(cut.contains("Truncated"));
+}
+
+#[test]
+fn github_annotations() {
+    insta::assert_snapshot!(driftgate::ci::annotations(&report_with_tickets()));
 }
