@@ -282,7 +282,12 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    print!("{}", render(&report, format, color));
+    if format == Format::Console && std::env::var("GITLAB_CI").as_deref() == Ok("true") {
+        let now = jiff::Timestamp::now().as_second();
+        print!("{}", console::render_with(&report, color, Some(now)));
+    } else {
+        print!("{}", render(&report, format, color));
+    }
     Ok(ExitCode::from(report.verdict.exit_code() as u8))
 }
 

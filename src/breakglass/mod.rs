@@ -395,6 +395,16 @@ pub async fn fetch_all(settings: &Settings) -> Result<Vec<Fetched>> {
     Ok(out)
 }
 
+/// Findings for unit tests of other modules.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub fn findings(n: usize) -> Vec<crate::verdict::Finding> {
+        (0..n)
+            .map(|i| super::tests::finding(&format!("aws_security_group.g{i}")))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,7 +488,7 @@ mod tests {
         assert!(parse_duration("48 hours").is_err());
     }
 
-    fn finding(address: &str) -> Finding {
+    pub(crate) fn finding(address: &str) -> Finding {
         Finding {
             address: address.into(),
             resource_type: "aws_security_group".into(),

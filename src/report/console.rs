@@ -37,6 +37,12 @@ impl Style {
 }
 
 pub fn render(report: &Report, color: bool) -> String {
+    render_with(report, color, None)
+}
+
+/// `gitlab_sections`: in GitLab CI, each drift's details go into a collapsible log section
+/// (the value is the section timestamp, Unix seconds); the one-line header stays visible.
+pub fn render_with(report: &Report, color: bool, gitlab_sections: Option<i64>) -> String {
     let s = Style { on: color };
     let mut out = String::new();
     let sum = &report.summary;
@@ -57,8 +63,14 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     );
 
-    for f in &report.drifts {
+    for (i, f) in report.drifts.iter().enumerate() {
         out.push('\n');
+        if let Some(ts) = gitlab_sections {
+            let _ = write!(
+                out,
+                "\x1b[0Ksection_start:{ts}:driftgate_drift_{i}[collapsed=true]\r\x1b[0K"
+            );
+        }
         let tag = match (f.blocking, f.ticket.is_some()) {
             (true, _) => s.red("BLOCK"),
             (false, true) => s.yellow("COVERED"),
@@ -141,6 +153,9 @@ pub fn render(report: &Report, color: bool) -> String {
             "    {}",
             s.dim(&format!("declared in {}", f.sources.join(", ")))
         );
+        if let Some(ts) = gitlab_sections {
+            let _ = writeln!(out, "\x1b[0Ksection_end:{ts}:driftgate_drift_{i}\r\x1b[0K");
+        }
     }
 
     if let Some(bg) = &report.breakglass {
@@ -202,5 +217,29 @@ fn span(seconds: i64) -> String {
         (0, 0, m) => format!("{m}m"),
         (0, h, m) => format!("{h}h {m}m"),
         (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Summary;
+
+    #[test]
+    fn gitlab_sections_wrap_each_drift() {
+        let mut report = Report::new(Summary::default(), Vec::new(), None);
+        let plain = render_with(&report, false, Some(1_700_000_000));
+        assert!(!plain.contains("section_start"), "no drift, no section");
+        report.drifts = crate::breakglass::tests_support::findings(2);
+        let out = render_with(&report, false, Some(1_700_000_000));
+        assert_eq!(
+            out.matches("section_start:1700000000:driftgate_drift_")
+                .count(),
+            2
+        );
+        assert!(out.contains(
+            "\x1b[0Ksection_start:1700000000:driftgate_drift_0[collapsed=true]\r\x1b[0KBLOCK"
+        ));
+        assert!(out.contains("\x1b[0Ksection_end:1700000000:driftgate_drift_1\r\x1b[0K\n"));
     }
 }
