@@ -1,0 +1,327 @@
+//! The GitHub Action: its install script in a simulated runner (release download with checksum
+//! verification from a loopback server, refusal on a bad checksum, the cargo fallback), its run
+//! script against moto, and action.yml's shape.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+/// Serves fixed files over HTTP on loopback; anything else is 404.
+fn serve_files(files: BTreeMap<String, Vec<u8>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (status, body) = match files.get(&path) {
+                Some(b) => ("200 OK", b.clone()),
+                None => ("404 Not Found", b"Not Found".to_vec()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+/// driftgate-x86_64-unknown-linux-gnu.tar.gz holding the binary under test, and its checksum.
+fn release_archive(dir: &Path) -> (Vec<u8>, String) {
+    let stage = dir.join("stage");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_driftgate"), stage.join("driftgate")).unwrap();
+    let archive = dir.join("a.tar.gz");
+    let ok = Command::new("tar")
+        .args([
+            "-czf",
+            archive.to_str().unwrap(),
+            "-C",
+            stage.to_str().unwrap(),
+            "driftgate",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    (std::fs::read(&archive).unwrap(), sum)
+}
+
+struct Runner {
+    dir: tempfile::TempDir,
+}
+
+impl Runner {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["path", "output", "summary"] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        Runner { dir }
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap()
+    }
+
+    fn script(&self, script: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+        let mut cmd = Command::new("bash");
+        cmd.arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scripts")
+                .join(script),
+        )
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RUNNER_TEMP", self.dir.path())
+        .env("RUNNER_TOOL_CACHE", self.dir.path().join("toolcache"))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("GITHUB_PATH", self.dir.path().join("path"))
+        .env("GITHUB_OUTPUT", self.dir.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", self.dir.path().join("summary"))
+        .current_dir(self.dir.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn install_from_a_release_with_checksum() {
+    let runner = Runner::new();
+    let (archive, sum) = release_archive(runner.dir.path());
+    let name = "driftgate-x86_64-unknown-linux-gnu.tar.gz";
+    let url = serve_files(BTreeMap::from([
+        (format!("/download/v0.1.0/{name}"), archive.clone()),
+        (
+            format!("/download/v0.1.0/{name}.sha256"),
+            format!("{sum}  {name}\n").into_bytes(),
+        ),
+        (format!("/download/v0.2.0/{name}"), archive),
+        (
+            format!("/download/v0.2.0/{name}.sha256"),
+            format!("{}  {name}\n", "0".repeat(64)).into_bytes(),
+        ),
+    ]));
+    let (code, out, err) = runner.script(
+        "action-install.sh",
+        &[
+            ("DRIFTGATE_RELEASE_URL", &url),
+            ("DRIFTGATE_VERSION", "v0.1.0"),
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(&format!(
+            "installed v0.1.0 for x86_64-unknown-linux-gnu (sha256 {sum})"
+        )),
+        "{out}"
+    );
+    let installed = runner
+        .dir
+        .path()
+        .join("toolcache/driftgate/v0.1.0/x86_64-unknown-linux-gnu");
+    assert_eq!(runner.file("path").trim(), installed.display().to_string());
+    assert!(runner
+        .file("output")
+        .contains(&format!("path={}/driftgate", installed.display())));
+    // A second run uses the cache.
+    let (code, out, _) = runner.script(
+        "action-install.sh",
+        &[
+            ("DRIFTGATE_RELEASE_URL", &url),
+            ("DRIFTGATE_VERSION", "v0.1.0"),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("using the cached"), "{out}");
+
+    // A checksum that does not match: refused, nothing installed, no fallback.
+    let (code, out, err) = runner.script(
+        "action-install.sh",
+        &[
+            ("DRIFTGATE_RELEASE_URL", &url),
+            ("DRIFTGATE_VERSION", "v0.2.0"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("::error::driftgate: checksum mismatch"),
+        "{out}"
+    );
+    assert!(!runner
+        .dir
+        .path()
+        .join("toolcache/driftgate/v0.2.0/x86_64-unknown-linux-gnu/driftgate")
+        .exists());
+
+    // No build for the platform.
+    let (code, out, _) = runner.script(
+        "action-install.sh",
+        &[("RUNNER_OS", "Windows"), ("DRIFTGATE_RELEASE_URL", &url)],
+    );
+    assert_eq!(code, 2);
+    assert!(out.contains("no build for Windows/X64"), "{out}");
+}
+
+#[test]
+fn install_falls_back_to_cargo_without_a_release() {
+    let runner = Runner::new();
+    let url = serve_files(BTreeMap::new());
+    // The fallback builds the action's own source; the dev profile reuses the test build.
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
+    let (code, out, err) = runner.script(
+        "action-install.sh",
+        &[
+            ("DRIFTGATE_RELEASE_URL", &url),
+            ("DRIFTGATE_VERSION", "v9.9.9"),
+            ("DRIFTGATE_BUILD_PROFILE", "dev"),
+            ("CARGO_TARGET_DIR", &target),
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("::warning::driftgate: no release archive"),
+        "{out}"
+    );
+    assert!(
+        out.contains(concat!("driftgate ", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+    assert!(runner
+        .dir
+        .path()
+        .join("toolcache/driftgate/v9.9.9/x86_64-unknown-linux-gnu/driftgate")
+        .exists());
+}
+
+#[tokio::test]
+async fn run_script_in_a_simulated_runner() {
+    let m = moto().await;
+    let runner = Runner::new();
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "action").await;
+    m.allow_in(&sg, perm("tcp", 3389, 3389, "0.0.0.0/0")).await;
+    let state = State::new()
+        .add(
+            "aws_security_group.rdp",
+            sg_attrs(&sg, &vpc, "action", vec![], vec![]),
+        )
+        .write(runner.dir.path(), "terraform.tfstate");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_driftgate"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let (code, out, err) = runner.script(
+        "action-run.sh",
+        &[
+            ("PATH", &path),
+            ("INPUT_STATES", &format!("{}\n", state.display())),
+            ("INPUT_FORMATS", "sarif junit json gitlab markdown"),
+            ("INPUT_TICKET_LABEL", "break-glass"),
+            ("INPUT_TICKET_MAX_AGE", "48h"),
+            ("AWS_ENDPOINT_URL", &m.url),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", REGION),
+        ],
+    );
+    assert_eq!(code, 1, "the exit code stays meaningful: {out}\n{err}");
+    let outputs = runner.file("output");
+    let sarif = runner.dir.path().join("driftgate/driftgate.sarif");
+    assert!(outputs.contains("verdict=block\nblocking=1\n"), "{outputs}");
+    assert!(
+        outputs.contains(&format!("sarif-file={}", sarif.display())),
+        "{outputs}"
+    );
+    for f in [
+        "driftgate.sarif",
+        "driftgate.json",
+        "driftgate-junit.xml",
+        "driftgate-codequality.json",
+        "driftgate.md",
+    ] {
+        assert!(runner.dir.path().join("driftgate").join(f).exists(), "{f}");
+    }
+    let doc: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "AWS-SG-ADMIN-IPV4");
+    assert!(runner.file("summary").contains("driftgate: BLOCK"));
+    assert!(err.contains("::error file="), "{err}");
+}
+
+#[test]
+fn action_yml_shape() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_eq!(doc["runs"]["using"].as_str(), Some("composite"));
+    for input in [
+        "states",
+        "tickets",
+        "policy-files",
+        "formats",
+        "version",
+        "working-directory",
+    ] {
+        assert!(doc["inputs"].get(input).is_some(), "input {input}");
+    }
+    for output in ["verdict", "blocking-count", "sarif-file"] {
+        assert!(
+            doc["outputs"][output]["value"]
+                .as_str()
+                .is_some_and(|v| v.contains("steps.run.outputs")),
+            "{output}"
+        );
+    }
+    for step in doc["runs"]["steps"].as_sequence().unwrap() {
+        if step.get("run").is_some() {
+            assert_eq!(
+                step["shell"].as_str(),
+                Some("bash"),
+                "composite run steps need a shell"
+            );
+            let script = step["run"].as_str().unwrap();
+            let file = script
+                .trim_matches(|c| c == '"' || c == '\'')
+                .replace("$GITHUB_ACTION_PATH/", "");
+            assert!(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(&file).exists(),
+                "{file}"
+            );
+        }
+    }
+}
