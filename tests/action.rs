@@ -325,3 +325,107 @@ fn action_yml_shape() {
         }
     }
 }
+
+fn yaml(path: &str) -> Vec<serde_yaml_ng::Value> {
+    use serde::Deserialize;
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|d| serde_yaml_ng::Value::deserialize(d).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .collect()
+}
+
+#[test]
+fn ci_files_have_the_expected_shape() {
+    let release = &yaml(".github/workflows/release.yml")[0];
+    let targets: Vec<&str> = release["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["target"].as_str())
+        .collect();
+    for t in [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "aarch64-apple-darwin",
+        "x86_64-apple-darwin",
+    ] {
+        assert!(targets.contains(&t), "{t}");
+        // The archive names the install script asks for.
+        let install = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/action-install.sh"),
+        )
+        .unwrap();
+        assert!(install.contains(&format!("target={t}")), "{t}");
+    }
+    assert!(serde_yaml_ng::to_string(release)
+        .unwrap()
+        .contains("sha256"));
+
+    let workflow = &yaml("examples/github/driftgate.yml")[0];
+    assert_eq!(workflow["permissions"]["id-token"].as_str(), Some("write"));
+    assert_eq!(
+        workflow["permissions"]["security-events"].as_str(),
+        Some("write")
+    );
+    let steps = serde_yaml_ng::to_string(&workflow["jobs"]["apply"]["steps"]).unwrap();
+    for needle in [
+        "aws-actions/configure-aws-credentials",
+        "github/codeql-action/upload-sarif",
+        "steps.drift.outputs.sarif-file",
+        "terraform apply",
+    ] {
+        assert!(steps.contains(needle), "{needle}");
+    }
+
+    for path in [
+        "examples/gitlab/driftgate.gitlab-ci.yml",
+        "templates/driftgate.yml",
+    ] {
+        let docs = yaml(path);
+        let job = &docs.last().unwrap()["driftgate"];
+        assert_eq!(job["artifacts"]["when"].as_str(), Some("always"), "{path}");
+        assert!(job["artifacts"]["reports"]["junit"].is_string(), "{path}");
+        assert!(
+            job["artifacts"]["reports"]["codequality"].is_string(),
+            "{path}"
+        );
+        assert!(
+            job["id_tokens"]["AWS_OIDC_TOKEN"]["aud"].is_string(),
+            "{path}"
+        );
+    }
+    assert!(yaml("templates/driftgate.yml")[0]["spec"]["inputs"]["tickets"].is_mapping());
+
+    let atlantis = &yaml("examples/atlantis/repos.yaml")[0];
+    let apply =
+        serde_yaml_ng::to_string(&atlantis["workflows"]["driftgate"]["apply"]["steps"]).unwrap();
+    assert!(
+        apply.find("driftgate check").unwrap() < apply.find("- apply").unwrap(),
+        "{apply}"
+    );
+    for path in ["examples/spacelift/config.yml", "examples/env0/env0.yml"] {
+        assert!(
+            serde_yaml_ng::to_string(&yaml(path)[0])
+                .unwrap()
+                .contains("driftgate check"),
+            "{path}"
+        );
+    }
+    let hcl = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/terragrunt/terragrunt.hcl"),
+    )
+    .unwrap();
+    hcl_edit::parser::parse_body(&hcl).unwrap();
+    for script in [
+        "examples/shell/apply-with-driftgate.sh",
+        "scripts/action-install.sh",
+        "scripts/action-run.sh",
+    ] {
+        let ok = Command::new("bash")
+            .arg("-n")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{script}");
+    }
+}
