@@ -1,10 +1,10 @@
 //! What driftgate does for the CI it runs in, besides the report on stdout.
 //!
-//! GitHub Actions (`GITHUB_ACTIONS=true`): the Markdown summary is appended to the job summary
-//! (`GITHUB_STEP_SUMMARY`, cut to GitHub's 1 MiB), every drift becomes an `::error`/`::warning`
-//! annotation on the `.tf` line that declares it (on stderr, which the runner reads like stdout,
-//! so that a JSON or SARIF report on stdout stays clean), and `verdict`, `blocking` and `report`
-//! are written to `GITHUB_OUTPUT`.
+//! When `GITHUB_STEP_SUMMARY` is set, the Markdown summary is appended to it (cut to GitHub's
+//! 1 MiB). Under GitHub Actions (`GITHUB_ACTIONS=true`), every drift also becomes an
+//! `::error`/`::warning` annotation on the `.tf` line that declares it (on stderr, which the
+//! runner reads like stdout, so that a JSON or SARIF report on stdout stays clean), and `verdict`,
+//! `blocking` and `report` are written to `GITHUB_OUTPUT`.
 
 use std::io::Write;
 
@@ -55,14 +55,14 @@ pub fn annotations(report: &Report) -> String {
 
 /// `json_report`: where a JSON report was written, for the `report` output.
 pub fn github(report: &Report, json_report: Option<&str>) -> Result<()> {
-    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
-        return Ok(());
-    }
-    eprint!("{}", annotations(report));
     append(
         "GITHUB_STEP_SUMMARY",
         &(markdown::truncated(report, SUMMARY_LIMIT - 1) + "\n"),
     )?;
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return Ok(());
+    }
+    eprint!("{}", annotations(report));
     append(
         "GITHUB_OUTPUT",
         &format!(
