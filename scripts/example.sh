@@ -24,12 +24,12 @@ echo
 echo "== 1. the estate as Terraform left it"
 "$venv_dir/bin/python" examples/quickstart/seed.py "$endpoint" "$work/clean.tfstate"
 set +e
-"$bin" check --state "$work/clean.tfstate"
+"$bin" check --state "$work/clean.tfstate" --source-dir examples/quickstart
 clean=$?
 echo
 echo "== 2. after a console change"
 "$venv_dir/bin/python" examples/quickstart/seed.py "$endpoint" "$work/drifted.tfstate" --drift
-"$bin" check --state "$work/drifted.tfstate" --output "json=$work/drift.json"
+"$bin" check --state "$work/drifted.tfstate" --source-dir examples/quickstart --output "json=$work/drift.json"
 drifted=$?
 set -e
 echo

@@ -148,11 +148,16 @@ pub fn render_with(report: &Report, color: bool, gitlab_sections: Option<i64>) -
         if !f.remediation.is_empty() {
             let _ = writeln!(out, "    fix: {}", f.remediation);
         }
-        let _ = writeln!(
-            out,
-            "    {}",
-            s.dim(&format!("declared in {}", f.sources.join(", ")))
-        );
+        let declared = match &f.location {
+            Some(l) => format!(
+                "declared at {}:{} · state {}",
+                l.file,
+                l.line,
+                f.sources.join(", ")
+            ),
+            None => format!("declared in state {}", f.sources.join(", ")),
+        };
+        let _ = writeln!(out, "    {}", s.dim(&declared));
         if let Some(ts) = gitlab_sections {
             let _ = writeln!(out, "\x1b[0Ksection_end:{ts}:driftgate_drift_{i}\r\x1b[0K");
         }
