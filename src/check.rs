@@ -15,6 +15,9 @@ use crate::{breakglass, diff, verdict};
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     pub states: Vec<String>,
+    /// Terraform workspace of `s3://` states (`None` or `default`: the key as given).
+    pub workspace: Option<String>,
+    pub workspace_key_prefix: String,
     pub policies: Vec<String>,
     pub concurrency: usize,
     pub aws: AwsSettings,
@@ -37,7 +40,33 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     let started = Instant::now();
     let policies = PolicySet::load(&opts.policies, &known_types())?;
     let checked_types = policies.checked_types();
-    let snapshot = state::load_all(&opts.states, &|t| checked_types.contains(t))?;
+    // States: local files and stdin as they are, S3 objects with the AWS credentials (loaded
+    // here only when needed, and reused for the live reads).
+    let mut aws: Option<AwsContext> = None;
+    let mut inputs = Vec::new();
+    for loc in state::locate(
+        &opts.states,
+        opts.workspace.as_deref(),
+        &opts.workspace_key_prefix,
+    )? {
+        match &loc {
+            state::Location::S3 {
+                url,
+                bucket,
+                key,
+                region,
+            } => {
+                if aws.is_none() {
+                    aws = Some(AwsContext::load(&opts.aws).await);
+                }
+                if let Some(ctx) = &aws {
+                    inputs.push(state::s3::read(ctx, url, bucket, key, region.as_deref()).await?);
+                }
+            }
+            _ => inputs.push(state::read_local(&loc)?),
+        }
+    }
+    let snapshot = state::load(inputs, &|t| checked_types.contains(t))?;
 
     // The security view of every object the states manage, per family.
     let mut expected: Vec<(&'static dyn Family, ExpectedObject)> = Vec::new();
@@ -80,8 +109,11 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         return Ok(report);
     }
 
-    // Credentials are loaded only now: a state without cloud resources needs none.
-    let aws = AwsContext::load(&opts.aws).await;
+    // Credentials are loaded only now: a local state without cloud resources needs none.
+    let aws = match aws {
+        Some(a) => a,
+        None => AwsContext::load(&opts.aws).await,
+    };
     let regions = resolve_regions(&expected, &snapshot.resources, aws.default_region())?;
     check_account(&aws, &expected, &regions).await?;
 

@@ -30,6 +30,8 @@ pub struct Config {
 const SECURITY_KEYS: &[(&str, &str)] = &[
     ("state", "--state"),
     ("states", "--state"),
+    ("workspace", "--workspace"),
+    ("workspace_key_prefix", "--workspace-key-prefix"),
     ("policy", "--policy"),
     ("policies", "--policy"),
     ("tickets", "--tickets"),

@@ -87,9 +87,16 @@ enum Color {
 
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// Terraform state: a v4 state file, `terraform show -json` output, or `-` for stdin. Repeatable.
+    /// Terraform state: a v4 state file, `terraform show -json` output, `-` for stdin, a glob
+    /// ('envs/*/terraform.tfstate'), or s3://BUCKET/KEY[?region=R]. Repeatable.
     #[arg(long = "state", value_name = "PATH", required = true)]
     states: Vec<String>,
+    /// Terraform workspace of s3:// states: reads <prefix>/<workspace>/<key>.
+    #[arg(long, value_name = "NAME")]
+    workspace: Option<String>,
+    /// The S3 backend's workspace_key_prefix.
+    #[arg(long, default_value = "env:", value_name = "PREFIX")]
+    workspace_key_prefix: String,
     /// Additional policy file (YAML); same id overrides a built-in policy. Repeatable.
     #[arg(long = "policy", value_name = "FILE")]
     policies: Vec<String>,
@@ -247,6 +254,8 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
     };
     let opts = CheckOptions {
         states: args.states,
+        workspace: args.workspace,
+        workspace_key_prefix: args.workspace_key_prefix,
         policies: args.policies,
         concurrency: usize::from(concurrency),
         aws: AwsSettings {
@@ -305,6 +314,8 @@ fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
         parse_duration(&args.ticket_max_age).map_err(|e| Error::new("--ticket-max-age", e))?;
     let opts = CheckOptions {
         states: args.states,
+        workspace: None,
+        workspace_key_prefix: "env:".into(),
         policies: args.policies,
         concurrency: 8,
         aws: AwsSettings::default(),

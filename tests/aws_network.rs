@@ -726,3 +726,72 @@ async fn github_actions_runner_gets_summary_annotations_and_outputs() {
         .unwrap()
         .ends_with("infra/main.tf"));
 }
+
+#[tokio::test]
+async fn state_from_the_s3_backend_with_a_workspace() {
+    let m = moto().await;
+    let e = estate(&m).await;
+    let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(&m.url)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("tfstate-{}", e.web.trim_start_matches("sg-"));
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("env:/prod/network/terraform.tfstate")
+        .body(aws_sdk_s3::primitives::ByteStream::from(
+            e.state.json().to_string().into_bytes(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let url = format!("s3://{bucket}/network/terraform.tfstate");
+    let run = driftgate(
+        &m.url,
+        &[
+            "check",
+            "--format",
+            "json",
+            "--state",
+            &url,
+            "--workspace",
+            "prod",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["summary"]["states"][0]["label"],
+        format!("s3://{bucket}/env:/prod/network/terraform.tfstate")
+    );
+    assert_eq!(report["summary"]["api_calls"]["s3"]["GetObject"], 1);
+    assert_eq!(report["summary"]["objects_checked"], 5);
+
+    // The default workspace's key does not exist: exit 2 naming the URL, never an empty pass.
+    let run = driftgate(&m.url, &["check", "--state", &url], None);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(&format!("state {url}: NoSuchKey")),
+        "{}",
+        run.stderr
+    );
+    let run = driftgate(
+        &m.url,
+        &[
+            "check",
+            "--state",
+            "s3://no-such-bucket-driftgate/x.tfstate",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("NoSuchBucket"), "{}", run.stderr);
+}

@@ -80,6 +80,19 @@ impl AwsContext {
             .clone()
     }
 
+    /// S3 client for `region`. With an endpoint override (S3-compatible stores, emulators) it
+    /// addresses buckets by path, since `bucket.host` names rarely resolve there.
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .force_path_style(
+                self.config.endpoint_url().is_some()
+                    || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
+            )
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
     /// Counts one API request (one page), for the report's `summary.api_calls`.
     pub fn count(&self, service: &str, operation: &str) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());

@@ -4,6 +4,7 @@
 //! Accepted: state format v4 (Terraform 0.12 through 1.x, as `terraform state pull` prints it) and
 //! `terraform show -json` output of a state or a plan (detected by its `format_version`).
 
+pub mod s3;
 mod show_json;
 mod v4;
 
@@ -101,38 +102,128 @@ fn id_of(r: &Resource) -> Option<String> {
     r.attr_str("id").map(str::to_string)
 }
 
-/// Reads every `--state` argument (`-` is stdin) into one snapshot. Only resources whose type
-/// `keep` accepts keep their attributes; the others keep their id, ARN and region.
-pub fn load_all(paths: &[String], keep: &dyn Fn(&str) -> bool) -> Result<Snapshot> {
-    if paths.iter().filter(|p| *p == "-").count() > 1 {
+/// Where one state comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Stdin,
+    File(String),
+    /// The S3 backend: `s3://bucket/key`, optionally `?region=eu-west-1`.
+    S3 {
+        url: String,
+        bucket: String,
+        key: String,
+        region: Option<String>,
+    },
+}
+
+/// Turns `--state` arguments into locations: `-` is stdin (once), `s3://` URLs are parsed (with
+/// the workspace's key when `workspace` names one other than `default`), local paths with glob
+/// characters are expanded (sorted; no match is an error), other schemes are refused.
+pub fn locate(
+    args: &[String],
+    workspace: Option<&str>,
+    workspace_key_prefix: &str,
+) -> Result<Vec<Location>> {
+    if args.iter().filter(|p| *p == "-").count() > 1 {
         return Err(Error::new(
             "--state -",
             "standard input can be given only once",
         ));
     }
-    let mut snapshot = Snapshot::default();
-    for path in paths {
-        let (label, bytes) = if path == "-" {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg == "-" {
+            out.push(Location::Stdin);
+        } else if let Some(rest) = arg.strip_prefix("s3://") {
+            out.push(s3_location(arg, rest, workspace, workspace_key_prefix)?);
+        } else if let Some((scheme, _)) = arg.split_once("://") {
+            return Err(Error::new(
+                format!("state {arg}"),
+                format!(
+                    "state backend `{scheme}://` is not supported (s3:// is); pull the state first \
+                     (`terraform state pull > state.json`) and pass the file"
+                ),
+            ));
+        } else if arg.contains(['*', '?', '[']) && !std::path::Path::new(arg).exists() {
+            let paths = glob::glob(arg)
+                .map_err(|e| Error::new(format!("state {arg}"), format!("bad pattern: {e}")))?;
+            let mut matched: Vec<String> = paths
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .map(|p| p.display().to_string())
+                .collect();
+            if matched.is_empty() {
+                return Err(Error::new(
+                    format!("state {arg}"),
+                    "the pattern matches no file",
+                ));
+            }
+            matched.sort();
+            out.extend(matched.into_iter().map(Location::File));
+        } else {
+            out.push(Location::File(arg.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn s3_location(arg: &str, rest: &str, workspace: Option<&str>, prefix: &str) -> Result<Location> {
+    let bad = |why: &str| Error::new(format!("state {arg}"), why.to_string());
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (bucket, key) = path
+        .split_once('/')
+        .ok_or_else(|| bad("expected s3://BUCKET/KEY"))?;
+    if bucket.is_empty() || key.is_empty() {
+        return Err(bad("expected s3://BUCKET/KEY"));
+    }
+    let mut region = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("region", r)) if !r.is_empty() => region = Some(r.to_string()),
+            _ => {
+                return Err(bad(&format!(
+                    "unknown parameter `{pair}` (only region=… is understood)"
+                )))
+            }
+        }
+    }
+    // The S3 backend keeps non-default workspaces at <workspace_key_prefix>/<workspace>/<key>.
+    let key = match workspace.filter(|w| *w != "default") {
+        Some(w) => format!("{}/{w}/{key}", prefix.trim_end_matches('/')),
+        None => key.to_string(),
+    };
+    Ok(Location::S3 {
+        url: format!("s3://{bucket}/{key}"),
+        bucket: bucket.to_string(),
+        key,
+        region,
+    })
+}
+
+/// Reads a local location (file or stdin); S3 is read by [`s3::read`].
+pub fn read_local(loc: &Location) -> Result<(String, Vec<u8>)> {
+    match loc {
+        Location::Stdin => {
             let mut buf = Vec::new();
             std::io::stdin().read_to_end(&mut buf).map_err(|e| {
                 Error::new("state from standard input", format!("cannot read: {e}"))
             })?;
-            ("<stdin>".to_string(), buf)
-        } else {
-            if path.contains("://") {
-                let scheme = path.split("://").next().unwrap_or_default();
-                return Err(Error::new(
-                    format!("state {path}"),
-                    format!(
-                        "remote state backend `{scheme}://` is not supported yet; \
-                         pull the state first (`terraform state pull > state.json`) and pass the file"
-                    ),
-                ));
-            }
+            Ok(("<stdin>".to_string(), buf))
+        }
+        Location::File(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| Error::new(format!("state {path}"), format!("cannot read: {e}")))?;
-            (path.clone(), bytes)
-        };
+            Ok((path.clone(), bytes))
+        }
+        Location::S3 { url, .. } => Err(Error::new(format!("state {url}"), "not a local state")),
+    }
+}
+
+/// Parses states that were read, as (label, bytes), into one snapshot. Only resources whose type
+/// `keep` accepts keep their attributes; the others keep their id, ARN and region.
+pub fn load(inputs: Vec<(String, Vec<u8>)>, keep: &dyn Fn(&str) -> bool) -> Result<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    for (label, bytes) in inputs {
         let (source, resources) = parse_filtered(&label, &bytes, keep)?;
         snapshot.merge(source, resources);
     }
@@ -309,6 +400,60 @@ mod tests {
             );
             assert!(e.to_string().starts_with("state t.tfstate: "), "{e}");
         }
+    }
+
+    #[test]
+    fn locations() {
+        let l = |args: &[&str], ws: Option<&str>| {
+            locate(
+                &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                ws,
+                "env:",
+            )
+        };
+        assert_eq!(
+            l(
+                &["s3://tf-state/network/terraform.tfstate?region=eu-west-1"],
+                None
+            )
+            .unwrap(),
+            [Location::S3 {
+                url: "s3://tf-state/network/terraform.tfstate".into(),
+                bucket: "tf-state".into(),
+                key: "network/terraform.tfstate".into(),
+                region: Some("eu-west-1".into())
+            }]
+        );
+        match &l(&["s3://b/net.tfstate"], Some("prod")).unwrap()[0] {
+            Location::S3 { key, url, .. } => {
+                assert_eq!(key, "env:/prod/net.tfstate");
+                assert_eq!(url, "s3://b/env:/prod/net.tfstate");
+            }
+            other => panic!("{other:?}"),
+        }
+        match &l(&["s3://b/net.tfstate"], Some("default")).unwrap()[0] {
+            Location::S3 { key, .. } => assert_eq!(key, "net.tfstate"),
+            other => panic!("{other:?}"),
+        }
+        for (bad, want) in [
+            (&["s3://bucket"][..], "expected s3://BUCKET/KEY"),
+            (&["s3://b/k?profile=x"], "unknown parameter"),
+            (&["gs://b/k"], "`gs://` is not supported"),
+            (&["-", "-"], "only once"),
+            (&["/nonexistent/*/x.tfstate"], "matches no file"),
+        ] {
+            let e = l(bad, None).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for env in ["prod", "dev"] {
+            std::fs::create_dir_all(dir.path().join(env)).unwrap();
+            std::fs::write(dir.path().join(env).join("terraform.tfstate"), "{}").unwrap();
+        }
+        let pattern = format!("{}/*/terraform.tfstate", dir.path().display());
+        let found = l(&[&pattern], None).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(matches!(&found[0], Location::File(p) if p.ends_with("dev/terraform.tfstate")));
     }
 
     #[test]
