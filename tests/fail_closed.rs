@@ -93,8 +93,8 @@ fn bad_state_inputs() {
             "state /nonexistent/terraform.tfstate: cannot read",
         ),
         (
-            vec!["s3://bucket/key".into()],
-            "remote state backend `s3://` is not supported yet",
+            vec!["gs://bucket/key".into()],
+            "state backend `gs://` is not supported (s3:// is)",
         ),
         (
             vec!["-".into(), "-".into()],
