@@ -1,10 +1,8 @@
 //! GitHub issues: `GET /repos/{owner}/{repo}/issues?state=open&labels=…` with `Link` pagination,
 //! `GITHUB_TOKEN`, and `GITHUB_API_URL` (set by Actions runners, GitHub Enterprise included).
 
-use serde_json::Value;
-
 use super::http::{base_url, env, Client};
-use super::{rest_issue, Fetched, IssueShape, Settings};
+use super::{label_added_by_other, rest_issue, Fetched, IssueShape, Settings};
 use crate::error::{Error, Result};
 
 const HINT: &str = "check GITHUB_TOKEN: it needs read access to the repository's issues";
@@ -71,12 +69,13 @@ pub async fn fetch(client: &Client, repo: &str, settings: &Settings) -> Result<F
                     first,
                     |u| request(client, u, &token),
                     |e| {
-                        Ok(e.get("event").and_then(Value::as_str) == Some("labeled")
-                            && e.pointer("/label/name").and_then(Value::as_str)
-                                == Some(approval.as_str())
-                            && e.pointer("/actor/login")
-                                .and_then(Value::as_str)
-                                .is_some_and(|who| !who.is_empty() && who != author))
+                        Ok(label_added_by_other(
+                            e,
+                            ("event", "labeled"),
+                            "/actor/login",
+                            approval,
+                            &author,
+                        ))
                     },
                 )
                 .await?;

@@ -2,10 +2,8 @@
 //! `CI_API_V4_URL` (set in GitLab CI) or `GITLAB_API_URL`, default gitlab.com; `GITLAB_TOKEN`
 //! (`PRIVATE-TOKEN`) or `CI_JOB_TOKEN` (`JOB-TOKEN`).
 
-use serde_json::Value;
-
 use super::http::{base_url, env, Client};
-use super::{rest_issue, Fetched, IssueShape, Settings};
+use super::{label_added_by_other, rest_issue, Fetched, IssueShape, Settings};
 use crate::error::{Error, Result};
 
 const HINT: &str = "check GITLAB_TOKEN (read_api scope) or CI_JOB_TOKEN access to the project";
@@ -93,12 +91,13 @@ pub async fn fetch(client: &Client, project: &str, settings: &Settings) -> Resul
                     first,
                     |u| request(client, u, &token),
                     |e| {
-                        Ok(e.get("action").and_then(Value::as_str) == Some("add")
-                            && e.pointer("/label/name").and_then(Value::as_str)
-                                == Some(approval.as_str())
-                            && e.pointer("/user/username")
-                                .and_then(Value::as_str)
-                                .is_some_and(|who| !who.is_empty() && who != author))
+                        Ok(label_added_by_other(
+                            e,
+                            ("action", "add"),
+                            "/user/username",
+                            approval,
+                            &author,
+                        ))
                     },
                 )
                 .await?;

@@ -156,6 +156,25 @@ pub(crate) fn rest_issue(
     })
 }
 
+/// Is `event` (GitHub issue event, GitLab resource label event) the addition of `label` by
+/// someone other than `author`? `kind` is the field and value that mark an addition; `actor` the
+/// pointer to who did it.
+pub(crate) fn label_added_by_other(
+    event: &serde_json::Value,
+    kind: (&str, &str),
+    actor: &str,
+    label: &str,
+    author: &str,
+) -> bool {
+    use serde_json::Value;
+    event.get(kind.0).and_then(Value::as_str) == Some(kind.1)
+        && event.pointer("/label/name").and_then(Value::as_str) == Some(label)
+        && event
+            .pointer(actor)
+            .and_then(Value::as_str)
+            .is_some_and(|who| !who.is_empty() && who != author)
+}
+
 /// What one tracker answered: its labelled tickets and its clock.
 #[derive(Debug, Clone, Default)]
 pub struct Fetched {
