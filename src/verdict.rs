@@ -201,6 +201,7 @@ mod tests {
                 direction: Some("ingress"),
                 ports: Ports::Range(22, 22),
                 cidrs: vec![cidr.into()],
+                labels: vec![],
             }),
             is_default_object: false,
             tags: Default::default(),

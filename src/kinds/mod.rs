@@ -26,6 +26,8 @@ pub fn all() -> Vec<&'static dyn Family> {
     vec![
         &aws::security_group::SecurityGroups,
         &aws::network_acl::NetworkAcls,
+        &aws::iam::IamPolicies,
+        &aws::iam::IamRolePolicies,
     ]
 }
 
@@ -59,6 +61,8 @@ pub struct Facts {
     pub ports: Ports,
     /// Canonical CIDRs the item applies to (`0.0.0.0/0` means the whole IPv4 internet).
     pub cidrs: Vec<String>,
+    /// Named properties policies can ask for (`full-admin`: allows every action on every resource).
+    pub labels: Vec<&'static str>,
 }
 
 impl Facts {

@@ -52,6 +52,7 @@ pub struct Condition {
     pub ports_any: Option<Vec<i32>>,
     pub default_object: Option<bool>,
     pub whole_object: Option<bool>,
+    pub labels_any: Option<Vec<String>>,
 }
 
 impl Condition {
@@ -73,6 +74,9 @@ impl Condition {
                 .is_none_or(|ps| facts.is_some_and(|f| ps.iter().any(|p| f.ports.includes(*p))))
             && self.default_object.is_none_or(|b| b == d.is_default_object)
             && self.whole_object.is_none_or(|b| b == d.attribute.is_none())
+            && self.labels_any.as_ref().is_none_or(|ls| {
+                facts.is_some_and(|f| f.labels.iter().any(|l| ls.iter().any(|x| x == l)))
+            })
     }
 }
 
@@ -292,6 +296,7 @@ mod tests {
                 direction: attr.map(|_| "ingress"),
                 ports,
                 cidrs: vec![cidr.into()],
+                labels: vec![],
             }),
             is_default_object: default,
             tags: Default::default(),

@@ -143,6 +143,7 @@ impl Entry {
                 direction: Some(self.direction),
                 ports: self.ports,
                 cidrs: vec![self.cidr.clone()],
+                labels: Vec::new(),
             },
         }
     }

@@ -104,6 +104,7 @@ impl Rule {
                 direction: Some(self.direction),
                 ports: self.ports,
                 cidrs,
+                labels: Vec::new(),
             },
         }
     }

@@ -1,0 +1,315 @@
+//! IAM policy documents: `aws_iam_policy` (the document of the policy's default version) and
+//! `aws_iam_role_policy` (a role's inline policy). Each document is a set of canonical statements
+//! (see `policy_document`): an added allow statement weakens, a removed one strengthens.
+//!
+//! IAM is global within a partition: objects are read through the partition's first region
+//! (us-east-1 for `aws`, from the ARN when there is one). IAM has no batch reads, so each object
+//! is one small batch and the bound on concurrent reads keeps within IAM's throttling.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::policy_document::{statements, Statement};
+use crate::error::{Error, Result};
+use crate::kinds::{
+    arn_region_account, tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
+    LiveObject, Ports,
+};
+use crate::live::aws::AwsContext;
+use crate::state::Resource;
+
+pub struct IamPolicies;
+pub struct IamRolePolicies;
+
+fn item(s: Statement) -> Item {
+    let v = &s.value;
+    let has_star = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x == "*"))
+    };
+    let mut labels = Vec::new();
+    if s.allow && has_star("Action") && has_star("Resource") {
+        labels.push("full-admin");
+    }
+    Item {
+        identity: None,
+        key: s.key,
+        value: s.value,
+        summary: s.summary,
+        facts: Facts {
+            grants: s.allow,
+            direction: None,
+            ports: Ports::None,
+            cidrs: Vec::new(),
+            labels,
+        },
+    }
+}
+
+fn bad(r: &Resource, msg: &str) -> Error {
+    Error::new(
+        format!("{} (state {})", r.address, r.sources.join(", ")),
+        msg.to_string(),
+    )
+}
+
+/// The first region of the ARN's partition: IAM's endpoint lives there.
+fn iam_region(arn: Option<&str>) -> String {
+    match arn.and_then(|a| a.split(':').nth(1)) {
+        Some("aws-cn") => "cn-north-1".into(),
+        Some("aws-us-gov") => "us-gov-west-1".into(),
+        _ => "us-east-1".into(),
+    }
+}
+
+fn document_items(r: &Resource, by: &Declarer) -> Result<Vec<ExpectedItem>> {
+    let doc = r.attr("policy").ok_or_else(|| bad(r, "has no `policy`"))?;
+    Ok(statements(doc)
+        .map_err(|e| bad(r, &format!("policy: {e}")))?
+        .into_iter()
+        .map(|s| ExpectedItem {
+            attribute: "policy",
+            item: item(s),
+            by: by.clone(),
+        })
+        .collect())
+}
+
+fn live_document(id: &str, doc: &str) -> Result<Vec<(&'static str, Item)>> {
+    let st = statements(&Value::String(doc.to_string())).map_err(|e| {
+        Error::new(
+            format!("AWS IAM {id}"),
+            format!("unexpected policy document from IAM: {e}"),
+        )
+    })?;
+    Ok(st.into_iter().map(|s| ("policy", item(s))).collect())
+}
+
+fn not_found<E: ProvideErrorMetadata>(
+    e: &aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
+) -> bool {
+    e.code() == Some("NoSuchEntity")
+}
+
+impl Family for IamPolicies {
+    fn name(&self) -> &'static str {
+        "iam_policy"
+    }
+
+    fn label(&self) -> &'static str {
+        "IAM policy(ies)"
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        &["aws_iam_policy"]
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut out = BTreeMap::new();
+        for r in resources {
+            let arn = r
+                .attr_str("arn")
+                .or_else(|| r.attr_str("id"))
+                .ok_or_else(|| bad(r, "has no `arn`"))?;
+            let by = Declarer::of(r, true);
+            let account = arn_region_account(arn).and_then(|(_, a)| a);
+            let obj = ExpectedObject {
+                family: "iam_policy",
+                cloud_id: arn.to_string(),
+                region: Some(iam_region(Some(arn))),
+                account,
+                owner: Some(by.clone()),
+                items: document_items(r, &by)?,
+                tags: tags_of(r),
+                is_default: false,
+            };
+            if out.insert(arn.to_string(), obj).is_some() {
+                return Err(bad(
+                    r,
+                    &format!("manages IAM policy {arn}, which another resource manages too"),
+                ));
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        aws: &'a AwsContext,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            let client = aws.iam(region);
+            let mut out = Vec::new();
+            for arn in ids {
+                aws.count("iam", "GetPolicy");
+                let policy = match client.get_policy().policy_arn(arn).send().await {
+                    Ok(p) => p,
+                    Err(e) if not_found(&e) => continue,
+                    Err(e) => return Err(aws.error("iam", "GetPolicy", region, e)),
+                };
+                let version = policy
+                    .policy()
+                    .and_then(|p| p.default_version_id())
+                    .ok_or_else(|| {
+                        Error::new(
+                            format!("AWS IAM {arn}"),
+                            "GetPolicy answered without a default version",
+                        )
+                    })?;
+                aws.count("iam", "GetPolicyVersion");
+                let doc = match client
+                    .get_policy_version()
+                    .policy_arn(arn)
+                    .version_id(version)
+                    .send()
+                    .await
+                {
+                    Ok(v) => v
+                        .policy_version()
+                        .and_then(|v| v.document())
+                        .unwrap_or_default()
+                        .to_string(),
+                    Err(e) if not_found(&e) => continue,
+                    Err(e) => return Err(aws.error("iam", "GetPolicyVersion", region, e)),
+                };
+                out.push(LiveObject {
+                    cloud_id: arn.clone(),
+                    items: live_document(arn, &doc)?,
+                    is_default: false,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+impl Family for IamRolePolicies {
+    fn name(&self) -> &'static str {
+        "iam_role_policy"
+    }
+
+    fn label(&self) -> &'static str {
+        "role inline policy(ies)"
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        &["aws_iam_role_policy"]
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut out = BTreeMap::new();
+        for r in resources {
+            let role = r.attr_str("role").ok_or_else(|| bad(r, "has no `role`"))?;
+            let name = r.attr_str("name").ok_or_else(|| bad(r, "has no `name`"))?;
+            // `role:name`, as the provider writes the id; a role name cannot contain ':'.
+            let id = format!("{role}:{name}");
+            let by = Declarer::of(r, true);
+            let obj = ExpectedObject {
+                family: "iam_role_policy",
+                cloud_id: id.clone(),
+                region: Some(iam_region(None)),
+                account: None,
+                owner: Some(by.clone()),
+                items: document_items(r, &by)?,
+                tags: BTreeMap::new(),
+                is_default: false,
+            };
+            if out.insert(id.clone(), obj).is_some() {
+                return Err(bad(
+                    r,
+                    &format!("manages the inline policy {id}, which another resource manages too"),
+                ));
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        aws: &'a AwsContext,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            let client = aws.iam(region);
+            let mut out = Vec::new();
+            for id in ids {
+                let Some((role, name)) = id.split_once(':') else {
+                    return Err(Error::new(format!("AWS IAM {id}"), "not a role:policy id"));
+                };
+                aws.count("iam", "GetRolePolicy");
+                let doc = match client
+                    .get_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .send()
+                    .await
+                {
+                    Ok(p) => p.policy_document().to_string(),
+                    Err(e) if not_found(&e) => continue,
+                    Err(e) => return Err(aws.error("iam", "GetRolePolicy", region, e)),
+                };
+                out.push(LiveObject {
+                    cloud_id: id.clone(),
+                    items: live_document(id, &doc)?,
+                    is_default: false,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fixture_states_and_admin_label() {
+        for path in [
+            "tests/fixtures/shared/driftctl/state/aws_iam_policy_multiple/terraform.tfstate",
+            "tests/fixtures/shared/driftctl/state/aws_iam_role_policy_multiple/terraform.tfstate",
+        ] {
+            let (_, resources) = crate::state::parse(path, &std::fs::read(path).unwrap()).unwrap();
+            for family in [&IamPolicies as &dyn Family, &IamRolePolicies] {
+                let mine: Vec<&Resource> = resources
+                    .iter()
+                    .filter(|r| family.resource_types().contains(&r.resource_type.as_str()))
+                    .collect();
+                let objs = family.expected(&mine).unwrap();
+                assert_eq!(objs.len(), mine.len(), "{path}");
+                assert!(objs
+                    .iter()
+                    .all(|o| o.region.as_deref() == Some("us-east-1")));
+            }
+        }
+        let admin = item(
+            statements(&json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}))
+                .unwrap()
+                .remove(0),
+        );
+        assert_eq!(admin.facts.labels, ["full-admin"]);
+        let deny = item(
+            statements(&json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}))
+                .unwrap()
+                .remove(0),
+        );
+        assert!(deny.facts.labels.is_empty());
+        assert_eq!(iam_region(Some("arn:aws-cn:iam::1:policy/p")), "cn-north-1");
+    }
+}

@@ -1,0 +1,159 @@
+//! IAM policy documents end to end against moto: equivalent documents are not drift, a widened
+//! default version is, and so are changed or deleted inline role policies.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn iam(m: &Moto) -> aws_sdk_iam::Client {
+    let creds = aws_sdk_iam::config::Credentials::new("testing", "testing", None, None, "tests");
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::new()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(&m.url)
+            .build(),
+    )
+}
+
+/// A unique suffix per test run (moto's IAM is global to the server).
+fn unique(m: &str) -> String {
+    format!(
+        "{m}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+#[tokio::test]
+async fn policy_documents() {
+    let m = moto().await;
+    let iam = iam(&m).await;
+    let name = unique("app-logs");
+    // Created as the console or another tool would write it.
+    let live_doc = r#"{"Statement":[{"Action":["logs:PutLogEvents","logs:CreateLogStream"],"Resource":"*","Effect":"Allow","Sid":"Logs"},{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::audit"}],"Version":"2012-10-17"}"#;
+    let policy = iam
+        .create_policy()
+        .policy_name(&name)
+        .policy_document(live_doc)
+        .send()
+        .await
+        .unwrap();
+    let arn = policy.policy().unwrap().arn().unwrap().to_string();
+    let role = unique("app");
+    iam.create_role()
+        .role_name(&role)
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let inline = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:jobs"}}"#;
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("jobs")
+        .policy_document(inline)
+        .send()
+        .await
+        .unwrap();
+
+    // Terraform's rendering (aws_iam_policy_document): other order, other Sid, lists.
+    let tf_doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "", "Effect": "Deny", "Action": ["s3:DeleteBucket"], "Resource": ["arn:aws:s3:::audit"]},
+        {"Sid": "WriteLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": ["*"]}
+    ]});
+    let state = State::new()
+        .add(
+            "aws_iam_policy.logs",
+            json!({"arn": arn, "id": arn, "name": name, "path": "/", "description": "",
+                   "policy": serde_json::to_string_pretty(&tf_doc).unwrap(), "policy_id": "ANPA0", "tags": {}, "tags_all": {}}),
+        )
+        .add(
+            "aws_iam_role_policy.jobs",
+            json!({"id": format!("{role}:jobs"), "name": "jobs", "name_prefix": null, "role": role,
+                   "policy": "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Effect\": \"Allow\",\n      \"Action\": \"sqs:SendMessage\",\n      \"Resource\": \"arn:aws:sqs:us-east-1:123456789012:jobs\"\n    }\n  ]\n}"}),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "iam.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["summary"]["objects_checked"], 2);
+    assert_eq!(report["summary"]["api_calls"]["iam"]["GetPolicyVersion"], 1);
+
+    // Someone makes a new default version that allows everything.
+    let wide = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::audit"}]}"#;
+    iam.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(wide)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    // ...and narrows the role's inline policy to another queue.
+    let other = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:other"}}"#;
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("jobs")
+        .policy_document(other)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {}",
+                d["address"].as_str().unwrap(),
+                d["kind"].as_str().unwrap(),
+                d["effect"].as_str().unwrap(),
+                d["policy"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "aws_iam_policy.logs changed strengthens AWS-IAM-POLICY",
+            "aws_iam_policy.logs unmanaged weakens AWS-IAM-FULL-ADMIN",
+            "aws_iam_role_policy.jobs changed strengthens AWS-IAM-POLICY",
+            "aws_iam_role_policy.jobs unmanaged weakens AWS-IAM-POLICY",
+        ]
+    );
+    let admin = run
+        .drifts()
+        .into_iter()
+        .find(|d| d["policy"] == "AWS-IAM-FULL-ADMIN")
+        .unwrap();
+    assert_eq!(admin["severity"], "critical");
+    assert!(admin["references"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("CIS AWS Foundations v3.0.0 1.16")));
+    assert_eq!(admin["actual_text"], "Allow * on *");
+
+    // The inline policy is deleted: missing.
+    iam.delete_role_policy()
+        .role_name(&role)
+        .policy_name("jobs")
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1);
+    assert!(run
+        .drifts()
+        .iter()
+        .any(|d| d["address"] == "aws_iam_role_policy.jobs"
+            && d["kind"] == "missing"
+            && d["policy"] == "AWS-IAM-MISSING"));
+}
