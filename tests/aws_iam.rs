@@ -157,3 +157,146 @@ async fn policy_documents() {
             && d["kind"] == "missing"
             && d["policy"] == "AWS-IAM-MISSING"));
 }
+
+#[tokio::test]
+async fn roles_trust_boundary_and_attachments() {
+    let m = moto().await;
+    let iam = iam(&m).await;
+    let role = unique("worker");
+    let created = iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let role_arn = created.role().unwrap().arn().to_string();
+    let boundary_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    let boundary = iam
+        .create_policy()
+        .policy_name(unique("boundary"))
+        .policy_document(boundary_doc)
+        .send()
+        .await
+        .unwrap();
+    let boundary_arn = boundary.policy().unwrap().arn().unwrap().to_string();
+    iam.put_role_permissions_boundary()
+        .role_name(&role)
+        .permissions_boundary(&boundary_arn)
+        .send()
+        .await
+        .unwrap();
+    let reader = iam
+        .create_policy()
+        .policy_name(unique("reader"))
+        .policy_document(boundary_doc)
+        .send()
+        .await
+        .unwrap();
+    let reader_arn = reader.policy().unwrap().arn().unwrap().to_string();
+    iam.attach_role_policy()
+        .role_name(&role)
+        .policy_arn(&reader_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let trust_tf = json!({"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "ec2.amazonaws.com"}}]});
+    let state = State::new()
+        .add(
+            "aws_iam_role.worker",
+            json!({"arn": role_arn, "id": role, "name": role, "path": "/", "assume_role_policy": trust_tf.to_string(),
+                   "permissions_boundary": boundary_arn, "managed_policy_arns": [reader_arn.clone()],
+                   "inline_policy": [], "max_session_duration": 3600, "tags": {}, "tags_all": {}}),
+        )
+        .add(
+            "aws_iam_role_policy_attachment.reader",
+            json!({"id": format!("{role}-x"), "role": role, "policy_arn": reader_arn}),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "roles.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // The console: a new trusted account, the boundary removed, an admin policy attached.
+    let admin = iam
+        .create_policy()
+        .policy_name("AdministratorAccess")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .map(|p| p.policy().unwrap().arn().unwrap().to_string())
+        .unwrap_or_else(|_| "arn:aws:iam::123456789012:policy/AdministratorAccess".to_string());
+    iam.attach_role_policy()
+        .role_name(&role)
+        .policy_arn(&admin)
+        .send()
+        .await
+        .unwrap();
+    iam.delete_role_permissions_boundary()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    let wider = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}]}"#;
+    iam.update_assume_role_policy()
+        .role_name(&role)
+        .policy_document(wider)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {}",
+                d["attribute"].as_str().unwrap(),
+                d["kind"].as_str().unwrap(),
+                d["effect"].as_str().unwrap(),
+                d["policy"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "assume_role_policy unmanaged weakens AWS-IAM-TRUST",
+            "managed_policy unmanaged weakens AWS-IAM-FULL-ADMIN",
+            "permissions_boundary changed weakens AWS-IAM-BOUNDARY",
+        ]
+    );
+    let trust = run
+        .drifts()
+        .into_iter()
+        .find(|d| d["attribute"] == "assume_role_policy")
+        .unwrap();
+    assert!(
+        trust["actual_text"]
+            .as_str()
+            .unwrap()
+            .contains("arn:aws:iam::111122223333:root"),
+        "{trust}"
+    );
+    assert_eq!(trust["address"], "aws_iam_role.worker");
+
+    // The attachment declared by a resource is detached: missing on that resource.
+    iam.detach_role_policy()
+        .role_name(&role)
+        .policy_arn(&reader_arn)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert!(run
+        .drifts()
+        .iter()
+        .any(|d| d["address"] == "aws_iam_role_policy_attachment.reader"
+            && d["kind"] == "missing"
+            && d["effect"] == "strengthens"));
+    let _: Value = run.json();
+}

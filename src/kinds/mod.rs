@@ -28,6 +28,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::network_acl::NetworkAcls,
         &aws::iam::IamPolicies,
         &aws::iam::IamRolePolicies,
+        &aws::iam_role::IamRoles,
     ]
 }
 

@@ -24,7 +24,8 @@ use crate::state::Resource;
 pub struct IamPolicies;
 pub struct IamRolePolicies;
 
-fn item(s: Statement) -> Item {
+/// One policy statement as a comparable item (`full-admin` when it allows `*` on `*`).
+pub(super) fn statement_item(s: Statement) -> Item {
     let v = &s.value;
     let has_star = |k: &str| {
         v.get(k)
@@ -58,7 +59,7 @@ fn bad(r: &Resource, msg: &str) -> Error {
 }
 
 /// The first region of the ARN's partition: IAM's endpoint lives there.
-fn iam_region(arn: Option<&str>) -> String {
+pub(super) fn iam_region(arn: Option<&str>) -> String {
     match arn.and_then(|a| a.split(':').nth(1)) {
         Some("aws-cn") => "cn-north-1".into(),
         Some("aws-us-gov") => "us-gov-west-1".into(),
@@ -73,7 +74,7 @@ fn document_items(r: &Resource, by: &Declarer) -> Result<Vec<ExpectedItem>> {
         .into_iter()
         .map(|s| ExpectedItem {
             attribute: "policy",
-            item: item(s),
+            item: statement_item(s),
             by: by.clone(),
         })
         .collect())
@@ -86,7 +87,10 @@ fn live_document(id: &str, doc: &str) -> Result<Vec<(&'static str, Item)>> {
             format!("unexpected policy document from IAM: {e}"),
         )
     })?;
-    Ok(st.into_iter().map(|s| ("policy", item(s))).collect())
+    Ok(st
+        .into_iter()
+        .map(|s| ("policy", statement_item(s)))
+        .collect())
 }
 
 fn not_found<E: ProvideErrorMetadata>(
@@ -298,13 +302,13 @@ mod tests {
                     .all(|o| o.region.as_deref() == Some("us-east-1")));
             }
         }
-        let admin = item(
+        let admin = statement_item(
             statements(&json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}))
                 .unwrap()
                 .remove(0),
         );
         assert_eq!(admin.facts.labels, ["full-admin"]);
-        let deny = item(
+        let deny = statement_item(
             statements(&json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}))
                 .unwrap()
                 .remove(0),

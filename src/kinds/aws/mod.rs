@@ -1,6 +1,7 @@
 //! AWS resource families and the normalization they share (protocols, CIDRs, ports).
 
 pub mod iam;
+pub mod iam_role;
 pub mod network_acl;
 pub mod policy_document;
 pub mod security_group;
