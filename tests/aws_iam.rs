@@ -300,3 +300,63 @@ async fn roles_trust_boundary_and_attachments() {
             && d["effect"] == "strengthens"));
     let _: Value = run.json();
 }
+
+#[tokio::test]
+async fn user_and_group_inline_policies() {
+    let m = moto().await;
+    let iam = iam(&m).await;
+    let user = unique("deployer");
+    let group = unique("ops");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    iam.create_group().group_name(&group).send().await.unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}"#;
+    iam.put_user_policy()
+        .user_name(&user)
+        .policy_name("ecr")
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    iam.put_group_policy()
+        .group_name(&group)
+        .policy_name("ecr")
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    let tf = |field: &str, who: &str| {
+        json!({"id": format!("{who}:ecr"), "name": "ecr", field: who,
+               "policy": "{\"Statement\":[{\"Action\":[\"ecr:GetAuthorizationToken\"],\"Effect\":\"Allow\",\"Resource\":[\"*\"]}],\"Version\":\"2012-10-17\"}"})
+    };
+    let state = State::new()
+        .add("aws_iam_user_policy.ecr", tf("user", &user))
+        .add("aws_iam_group_policy.ecr", tf("group", &group));
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "principals.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["iam"]["GetUserPolicy"],
+        1
+    );
+
+    let admin =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    iam.put_group_policy()
+        .group_name(&group)
+        .policy_name("ecr")
+        .policy_document(admin)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d = run
+        .drifts()
+        .into_iter()
+        .find(|d| d["kind"] == "unmanaged")
+        .unwrap();
+    assert_eq!(d["address"], "aws_iam_group_policy.ecr");
+    assert_eq!(d["policy"], "AWS-IAM-FULL-ADMIN");
+    assert_eq!(d["cloud_id"], format!("group/{group}:ecr"));
+}

@@ -27,7 +27,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::security_group::SecurityGroups,
         &aws::network_acl::NetworkAcls,
         &aws::iam::IamPolicies,
-        &aws::iam::IamRolePolicies,
+        &aws::iam::IamInlinePolicies,
         &aws::iam_role::IamRoles,
     ]
 }

@@ -1,5 +1,6 @@
 //! IAM policy documents: `aws_iam_policy` (the document of the policy's default version) and
-//! `aws_iam_role_policy` (a role's inline policy). Each document is a set of canonical statements
+//! the inline policies of roles, users and groups (`aws_iam_role_policy`, `aws_iam_user_policy`,
+//! `aws_iam_group_policy`). Each document is a set of canonical statements
 //! (see `policy_document`): an added allow statement weakens, a removed one strengthens.
 //!
 //! IAM is global within a partition: objects are read through the partition's first region
@@ -22,7 +23,8 @@ use crate::live::aws::AwsContext;
 use crate::state::Resource;
 
 pub struct IamPolicies;
-pub struct IamRolePolicies;
+/// Inline policies of roles, users and groups.
+pub struct IamInlinePolicies;
 
 /// One policy statement as a comparable item (`full-admin` when it allows `*` on `*`).
 pub(super) fn statement_item(s: Statement) -> Item {
@@ -197,29 +199,47 @@ impl Family for IamPolicies {
     }
 }
 
-impl Family for IamRolePolicies {
+/// The principal kinds that have inline policies, with their resource type and the attribute
+/// that names the principal.
+const INLINE: [(&str, &str, &str); 3] = [
+    ("role", "aws_iam_role_policy", "role"),
+    ("user", "aws_iam_user_policy", "user"),
+    ("group", "aws_iam_group_policy", "group"),
+];
+
+impl Family for IamInlinePolicies {
     fn name(&self) -> &'static str {
-        "iam_role_policy"
+        "iam_inline_policy"
     }
 
     fn label(&self) -> &'static str {
-        "role inline policy(ies)"
+        "inline policy(ies)"
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
-        &["aws_iam_role_policy"]
+        &[
+            "aws_iam_role_policy",
+            "aws_iam_user_policy",
+            "aws_iam_group_policy",
+        ]
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = BTreeMap::new();
         for r in resources {
-            let role = r.attr_str("role").ok_or_else(|| bad(r, "has no `role`"))?;
+            let (kind, _, field) = INLINE
+                .iter()
+                .find(|(_, t, _)| *t == r.resource_type)
+                .ok_or_else(|| bad(r, "unexpected type"))?;
+            let principal = r
+                .attr_str(field)
+                .ok_or_else(|| bad(r, &format!("has no `{field}`")))?;
             let name = r.attr_str("name").ok_or_else(|| bad(r, "has no `name`"))?;
-            // `role:name`, as the provider writes the id; a role name cannot contain ':'.
-            let id = format!("{role}:{name}");
+            // `role/app:jobs`: IAM names cannot contain ':' or '/'.
+            let id = format!("{kind}/{principal}:{name}");
             let by = Declarer::of(r, true);
             let obj = ExpectedObject {
-                family: "iam_role_policy",
+                family: "iam_inline_policy",
                 cloud_id: id.clone(),
                 region: Some(iam_region(None)),
                 account: None,
@@ -252,26 +272,66 @@ impl Family for IamRolePolicies {
             let client = aws.iam(region);
             let mut out = Vec::new();
             for id in ids {
-                let Some((role, name)) = id.split_once(':') else {
-                    return Err(Error::new(format!("AWS IAM {id}"), "not a role:policy id"));
+                let parsed = id
+                    .split_once('/')
+                    .and_then(|(k, rest)| rest.split_once(':').map(|(p, n)| (k, p, n)));
+                let Some((kind, principal, name)) = parsed else {
+                    return Err(Error::new(
+                        format!("AWS IAM {id}"),
+                        "not a kind/principal:policy id",
+                    ));
                 };
-                aws.count("iam", "GetRolePolicy");
-                let doc = match client
-                    .get_role_policy()
-                    .role_name(role)
-                    .policy_name(name)
-                    .send()
-                    .await
-                {
-                    Ok(p) => p.policy_document().to_string(),
-                    Err(e) if not_found(&e) => continue,
-                    Err(e) => return Err(aws.error("iam", "GetRolePolicy", region, e)),
+                let doc = match kind {
+                    "role" => {
+                        aws.count("iam", "GetRolePolicy");
+                        match client
+                            .get_role_policy()
+                            .role_name(principal)
+                            .policy_name(name)
+                            .send()
+                            .await
+                        {
+                            Ok(p) => Some(p.policy_document().to_string()),
+                            Err(e) if not_found(&e) => None,
+                            Err(e) => return Err(aws.error("iam", "GetRolePolicy", region, e)),
+                        }
+                    }
+                    "user" => {
+                        aws.count("iam", "GetUserPolicy");
+                        match client
+                            .get_user_policy()
+                            .user_name(principal)
+                            .policy_name(name)
+                            .send()
+                            .await
+                        {
+                            Ok(p) => Some(p.policy_document().to_string()),
+                            Err(e) if not_found(&e) => None,
+                            Err(e) => return Err(aws.error("iam", "GetUserPolicy", region, e)),
+                        }
+                    }
+                    _ => {
+                        aws.count("iam", "GetGroupPolicy");
+                        match client
+                            .get_group_policy()
+                            .group_name(principal)
+                            .policy_name(name)
+                            .send()
+                            .await
+                        {
+                            Ok(p) => Some(p.policy_document().to_string()),
+                            Err(e) if not_found(&e) => None,
+                            Err(e) => return Err(aws.error("iam", "GetGroupPolicy", region, e)),
+                        }
+                    }
                 };
-                out.push(LiveObject {
-                    cloud_id: id.clone(),
-                    items: live_document(id, &doc)?,
-                    is_default: false,
-                });
+                if let Some(doc) = doc {
+                    out.push(LiveObject {
+                        cloud_id: id.clone(),
+                        items: live_document(id, &doc)?,
+                        is_default: false,
+                    });
+                }
             }
             Ok(out)
         })
@@ -290,7 +350,7 @@ mod tests {
             "tests/fixtures/shared/driftctl/state/aws_iam_role_policy_multiple/terraform.tfstate",
         ] {
             let (_, resources) = crate::state::parse(path, &std::fs::read(path).unwrap()).unwrap();
-            for family in [&IamPolicies as &dyn Family, &IamRolePolicies] {
+            for family in [&IamPolicies as &dyn Family, &IamInlinePolicies] {
                 let mine: Vec<&Resource> = resources
                     .iter()
                     .filter(|r| family.resource_types().contains(&r.resource_type.as_str()))
