@@ -4,6 +4,7 @@ pub mod iam;
 pub mod iam_role;
 pub mod network_acl;
 pub mod policy_document;
+pub mod s3_public_access;
 pub mod security_group;
 
 use ipnet::IpNet;
