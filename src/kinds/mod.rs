@@ -30,6 +30,8 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::iam::IamInlinePolicies,
         &aws::iam_role::IamRoles,
         &aws::s3_public_access::BucketPublicAccessBlocks,
+        &aws::ebs::EbsVolumes,
+        &aws::ebs::EbsEncryptionByDefault,
     ]
 }
 

@@ -1,5 +1,6 @@
 //! AWS resource families and the normalization they share (protocols, CIDRs, ports).
 
+pub mod ebs;
 pub mod iam;
 pub mod iam_role;
 pub mod network_acl;

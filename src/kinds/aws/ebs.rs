@@ -1,0 +1,288 @@
+//! EBS encryption: `aws_ebs_volume` (`encrypted`, `kms_key_id`) and
+//! `aws_ebs_encryption_by_default` (the region's default for new volumes). Turning encryption
+//! off, or dropping a customer-managed key, weakens.
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+use serde_json::json;
+
+use super::{is_not_found, read_by_ids, region_account};
+use crate::diff::Effect;
+use crate::error::{Error, Result};
+use crate::kinds::{
+    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+};
+use crate::live::aws::AwsContext;
+use crate::state::Resource;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+
+pub struct EbsVolumes;
+pub struct EbsEncryptionByDefault;
+
+/// A setting slot; `restricts` says whether its expected value is the safer one.
+fn slot(name: &str, value: &str, restricts: bool) -> Item {
+    Item {
+        identity: Some(name.to_string()),
+        key: value.to_string(),
+        value: json!({ name: value }),
+        summary: if value.is_empty() {
+            format!("{name} not set")
+        } else {
+            format!("{name} = {value}")
+        },
+        facts: Facts {
+            grants: !restricts,
+            direction: None,
+            ports: Ports::None,
+            cidrs: vec![],
+            labels: vec![],
+        },
+    }
+}
+
+fn bad(r: &Resource, msg: &str) -> Error {
+    Error::new(
+        format!("{} (state {})", r.address, r.sources.join(", ")),
+        msg.to_string(),
+    )
+}
+
+/// Encryption on is safer than off; a customer-managed key is safer than none.
+fn change(attribute: &str, expected: &Item, actual: &Item) -> Effect {
+    match (attribute, expected.key.as_str(), actual.key.as_str()) {
+        ("encrypted" | "enabled", "true", "false") => Effect::Weakens,
+        ("encrypted" | "enabled", "false", "true") => Effect::Strengthens,
+        ("kms_key_id", e, "") if !e.is_empty() => Effect::Weakens,
+        ("kms_key_id", "", a) if !a.is_empty() => Effect::Strengthens,
+        _ => Effect::Unknown,
+    }
+}
+
+fn volume_items(encrypted: bool, key: &str) -> Vec<(&'static str, Item)> {
+    vec![
+        (
+            "encrypted",
+            slot("encrypted", &encrypted.to_string(), encrypted),
+        ),
+        ("kms_key_id", slot("kms_key_id", key, !key.is_empty())),
+    ]
+}
+
+impl Family for EbsVolumes {
+    fn name(&self) -> &'static str {
+        "ebs_volume"
+    }
+
+    fn label(&self) -> &'static str {
+        "EBS volume(s)"
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        &["aws_ebs_volume"]
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut out = BTreeMap::new();
+        for r in resources {
+            let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
+            let by = Declarer::of(r, true);
+            let encrypted = r
+                .attr("encrypted")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            let key = r.attr_str("kms_key_id").unwrap_or("");
+            let (region, account) = region_account(r);
+            let items = volume_items(encrypted, key)
+                .into_iter()
+                .map(|(attribute, item)| ExpectedItem {
+                    attribute,
+                    item,
+                    by: by.clone(),
+                })
+                .collect();
+            let obj = ExpectedObject {
+                family: "ebs_volume",
+                cloud_id: id.to_string(),
+                region,
+                account,
+                owner: Some(by),
+                items,
+                tags: tags_of(r),
+                is_default: false,
+            };
+            if out.insert(id.to_string(), obj).is_some() {
+                return Err(bad(
+                    r,
+                    &format!("manages volume {id}, which another resource manages too"),
+                ));
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    fn batch_size(&self) -> usize {
+        200
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        aws: &'a AwsContext,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            let client = aws.ec2(region);
+            let volumes = read_by_ids(ids, |batch| {
+                let client = client.clone();
+                async move {
+                    let mut pages = client
+                        .describe_volumes()
+                        .set_volume_ids(Some(batch))
+                        .into_paginator()
+                        .send();
+                    let mut vols = Vec::new();
+                    while let Some(page) = pages.next().await {
+                        aws.count("ec2", "DescribeVolumes");
+                        match page {
+                            Ok(p) => vols.extend(p.volumes().iter().cloned()),
+                            Err(e) if is_not_found(e.code()) => return Ok(None),
+                            Err(e) => return Err(aws.error("ec2", "DescribeVolumes", region, e)),
+                        }
+                    }
+                    Ok(Some(vols))
+                }
+            })
+            .await?;
+            Ok(volumes
+                .iter()
+                .filter_map(|v| {
+                    let id = v.volume_id()?;
+                    ids.contains(&id.to_string()).then(|| LiveObject {
+                        cloud_id: id.to_string(),
+                        items: volume_items(
+                            v.encrypted().unwrap_or(false),
+                            v.kms_key_id().unwrap_or(""),
+                        ),
+                        is_default: false,
+                    })
+                })
+                .collect())
+        })
+    }
+
+    fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        change(attribute, expected, actual)
+    }
+}
+
+impl Family for EbsEncryptionByDefault {
+    fn name(&self) -> &'static str {
+        "ebs_encryption_by_default"
+    }
+
+    fn label(&self) -> &'static str {
+        "EBS default encryption setting(s)"
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        &["aws_ebs_encryption_by_default"]
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        resources
+            .iter()
+            .map(|r| {
+                // The setting is per region; the state's id is Terraform's own, unique per instance.
+                let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
+                let enabled = r.attr("enabled").and_then(|v| v.as_bool()).unwrap_or(true);
+                let by = Declarer::of(r, true);
+                Ok(ExpectedObject {
+                    family: "ebs_encryption_by_default",
+                    cloud_id: id.to_string(),
+                    region: region_account(r).0,
+                    account: None,
+                    owner: Some(by.clone()),
+                    items: vec![ExpectedItem {
+                        attribute: "enabled",
+                        item: slot("enabled", &enabled.to_string(), enabled),
+                        by,
+                    }],
+                    tags: BTreeMap::new(),
+                    is_default: false,
+                })
+            })
+            .collect()
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        aws: &'a AwsContext,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            aws.count("ec2", "GetEbsEncryptionByDefault");
+            let out = aws
+                .ec2(region)
+                .get_ebs_encryption_by_default()
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2", "GetEbsEncryptionByDefault", region, e))?;
+            let enabled = out.ebs_encryption_by_default().unwrap_or(false);
+            Ok(ids
+                .iter()
+                .map(|id| LiveObject {
+                    cloud_id: id.clone(),
+                    items: vec![("enabled", slot("enabled", &enabled.to_string(), enabled))],
+                    is_default: false,
+                })
+                .collect())
+        })
+    }
+
+    fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        change(attribute, expected, actual)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_states_and_effects() {
+        let path = "tests/fixtures/shared/driftctl/state/aws_ec2_ebs_volume/terraform.tfstate";
+        let (_, resources) = crate::state::parse(path, &std::fs::read(path).unwrap()).unwrap();
+        let refs: Vec<&Resource> = resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_ebs_volume")
+            .collect();
+        let objs = EbsVolumes.expected(&refs).unwrap();
+        assert_eq!(objs[0].region.as_deref(), Some("eu-west-3"));
+        assert_eq!(objs[0].items[0].item.key, "false");
+        let on = slot("encrypted", "true", true);
+        let off = slot("encrypted", "false", false);
+        assert_eq!(change("encrypted", &on, &off), Effect::Weakens);
+        assert_eq!(
+            change(
+                "kms_key_id",
+                &slot("kms_key_id", "arn:k", true),
+                &slot("kms_key_id", "", false)
+            ),
+            Effect::Weakens
+        );
+        assert_eq!(
+            change(
+                "kms_key_id",
+                &slot("kms_key_id", "arn:a", true),
+                &slot("kms_key_id", "arn:b", true)
+            ),
+            Effect::Unknown
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! EBS encryption against moto.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn volume_and_default_encryption() {
+    let m = moto().await;
+    let enc = m
+        .ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(8)
+        .encrypted(true)
+        .send()
+        .await
+        .unwrap();
+    let plain = m
+        .ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(8)
+        .send()
+        .await
+        .unwrap();
+    let vol = |v: &aws_sdk_ec2::operation::create_volume::CreateVolumeOutput, encrypted: bool| {
+        let id = v.volume_id().unwrap();
+        json!({"arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT}:volume/{id}"), "id": id, "availability_zone": "us-east-1a",
+               "encrypted": encrypted, "kms_key_id": v.kms_key_id().unwrap_or(""), "size": 8, "type": "gp2", "tags": {}})
+    };
+    // moto (like AWS) uses a default KMS key for encrypted volumes; the state records it.
+    let state = State::new()
+        .add("aws_ebs_volume.data", vol(&enc, true))
+        .add("aws_ebs_volume.scratch", vol(&plain, false));
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "ebs.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["ec2"]["DescribeVolumes"],
+        1
+    );
+
+    // The state says the scratch volume is encrypted (it was replaced by hand with a plain one).
+    let state = State::new().add("aws_ebs_volume.scratch", {
+        let mut v = vol(&plain, true);
+        v["kms_key_id"] =
+            json!("arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555");
+        v
+    });
+    let path = state.write(dir.path(), "ebs2.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["attribute"].as_str().unwrap(),
+                d["effect"].as_str().unwrap(),
+                d["policy"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "encrypted weakens AWS-EBS-ENCRYPTION-OFF",
+            "kms_key_id weakens AWS-EBS-ENCRYPTION-OFF"
+        ]
+    );
+
+    // Default encryption for the region turned off in the console.
+    m.ec2
+        .enable_ebs_encryption_by_default()
+        .send()
+        .await
+        .unwrap();
+    let state = State::new().add(
+        "aws_ebs_encryption_by_default.this",
+        json!({"id": "terraform-20260101000000000000000001", "enabled": true}),
+    );
+    let path = state.write(dir.path(), "default.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    m.ec2
+        .disable_ebs_encryption_by_default()
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    m.ec2
+        .enable_ebs_encryption_by_default()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d = &run.drifts()[0];
+    assert_eq!(
+        (d["attribute"].as_str(), d["effect"].as_str()),
+        (Some("enabled"), Some("weakens"))
+    );
+    assert_eq!(d["severity"], "high");
+}
