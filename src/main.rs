@@ -163,9 +163,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Policies { policies } => {
             let set = driftgate::policy::PolicySet::load(&policies, &check::known_types())?;
+            let width = set.policies.iter().map(|p| p.id.len()).max().unwrap_or(0);
             for p in &set.policies {
                 println!(
-                    "{:<26} {:<8} {:<5} {}  ({})",
+                    "{:<width$}  {:<8} {:<5} {}  ({})",
                     p.id,
                     p.severity.as_str(),
                     format!("{:?}", p.enforcement).to_lowercase(),
