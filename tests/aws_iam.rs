@@ -360,3 +360,93 @@ async fn user_and_group_inline_policies() {
     assert_eq!(d["policy"], "AWS-IAM-FULL-ADMIN");
     assert_eq!(d["cloud_id"], format!("group/{group}:ecr"));
 }
+
+#[tokio::test]
+async fn users_and_groups_attachments_and_boundary() {
+    let m = moto().await;
+    let iam = iam(&m).await;
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#;
+    let policy = iam
+        .create_policy()
+        .policy_name(unique("list"))
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    let policy_arn = policy.policy().unwrap().arn().unwrap().to_string();
+    let user = unique("ci");
+    let group = unique("readers");
+    let created = iam.create_user().user_name(&user).send().await.unwrap();
+    let user_arn = created.user().unwrap().arn().to_string();
+    iam.attach_user_policy()
+        .user_name(&user)
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    iam.create_group().group_name(&group).send().await.unwrap();
+    iam.attach_group_policy()
+        .group_name(&group)
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let state = |boundary: Value| {
+        State::new()
+            .add("aws_iam_user.ci", json!({"arn": user_arn, "id": user, "name": user, "path": "/", "permissions_boundary": boundary, "force_destroy": false, "tags": {}, "tags_all": {}}))
+            .add("aws_iam_group.readers", json!({"arn": format!("arn:aws:iam::123456789012:group/{group}"), "id": group, "name": group, "path": "/"}))
+            .add("aws_iam_user_policy_attachment.ci", json!({"id": format!("{user}-1"), "user": user, "policy_arn": policy_arn}))
+            .add("aws_iam_policy_attachment.readers", json!({"id": "readers", "name": "readers", "policy_arn": policy_arn, "groups": [group], "users": [], "roles": []}))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = state(Value::Null).write(dir.path(), "principals.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // An admin policy attached to the user by hand, the group's declared attachment removed, and
+    // (moto cannot set user boundaries) a state whose boundary no longer exists live.
+    let _ = iam
+        .create_policy()
+        .policy_name("AdministratorAccess")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .send()
+        .await;
+    iam.attach_user_policy()
+        .user_name(&user)
+        .policy_arn("arn:aws:iam::123456789012:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+    iam.detach_group_policy()
+        .group_name(&group)
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    let path = state(json!(policy_arn)).write(dir.path(), "principals2.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {}",
+                d["address"].as_str().unwrap(),
+                d["kind"].as_str().unwrap(),
+                d["effect"].as_str().unwrap(),
+                d["policy"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "aws_iam_policy_attachment.readers missing strengthens AWS-IAM-ATTACHMENTS",
+            "aws_iam_user.ci changed weakens AWS-IAM-BOUNDARY",
+            "aws_iam_user.ci unmanaged weakens AWS-IAM-FULL-ADMIN",
+        ]
+    );
+}

@@ -29,6 +29,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::iam::IamPolicies,
         &aws::iam::IamInlinePolicies,
         &aws::iam_role::IamRoles,
+        &aws::iam_principal::IamPrincipals,
         &aws::s3_public_access::BucketPublicAccessBlocks,
         &aws::ebs::EbsVolumes,
         &aws::ebs::EbsEncryptionByDefault,

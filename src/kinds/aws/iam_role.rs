@@ -1,5 +1,5 @@
-//! IAM roles: `aws_iam_role` (trust policy, permissions boundary, managed policy attachments) and
-//! `aws_iam_role_policy_attachment`, merged per role like security group rules: attachments
+//! IAM roles: `aws_iam_role` (trust policy, permissions boundary, managed policy attachments),
+//! `aws_iam_role_policy_attachment` and the `roles` of `aws_iam_policy_attachment`, merged per role like security group rules: attachments
 //! declared by separate resources make the role's own `managed_policy_arns` a refreshed copy that
 //! is not used (see `drop_computed_inline`). Inline policies are the `aws_iam_role_policy` family.
 
@@ -31,7 +31,7 @@ fn bad(r: &Resource, msg: &str) -> Error {
 }
 
 /// An attached managed policy; AdministratorAccess carries the `full-admin` label.
-fn attachment(arn: &str) -> Item {
+pub(super) fn attachment(arn: &str) -> Item {
     let labels = if arn.ends_with(":policy/AdministratorAccess") {
         vec!["full-admin"]
     } else {
@@ -52,7 +52,7 @@ fn attachment(arn: &str) -> Item {
     }
 }
 
-fn boundary(arn: Option<&str>) -> Item {
+pub(super) fn boundary(arn: Option<&str>) -> Item {
     Item {
         identity: Some("permissions_boundary".into()),
         key: arn.unwrap_or("").to_string(),
@@ -90,7 +90,11 @@ impl Family for IamRoles {
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
-        &["aws_iam_role", "aws_iam_role_policy_attachment"]
+        &[
+            "aws_iam_role",
+            "aws_iam_role_policy_attachment",
+            "aws_iam_policy_attachment",
+        ]
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
