@@ -88,3 +88,142 @@ async fn bucket_public_access_block() {
         (Some("missing"), Some("AWS-S3-PUBLIC-ACCESS-BLOCK-MISSING"))
     );
 }
+
+#[tokio::test]
+async fn bucket_policy_and_encryption() {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let m = moto().await;
+    let s3 = s3(&m);
+    let bucket = format!(
+        "logs-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let tls_only = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"TLS","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
+    );
+    s3.put_bucket_policy()
+        .bucket(&bucket)
+        .policy(&tls_only)
+        .send()
+        .await
+        .unwrap();
+    let sse = |alg: ServerSideEncryption, key: Option<&str>| {
+        let mut d = ServerSideEncryptionByDefault::builder().sse_algorithm(alg);
+        if let Some(k) = key {
+            d = d.kms_master_key_id(k);
+        }
+        ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(d.build().unwrap())
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    let key = "arn:aws:kms:us-east-1:123456789012:key/0b3c4d5e-0000-4000-8000-000000000001";
+    s3.put_bucket_encryption()
+        .bucket(&bucket)
+        .server_side_encryption_configuration(sse(ServerSideEncryption::AwsKms, Some(key)))
+        .send()
+        .await
+        .unwrap();
+
+    // Terraform's rendering of the same policy: other formatting, single values, key as id.
+    let tf_policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "DenyInsecure", "Effect": "Deny",
+        "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": [format!("arn:aws:s3:::{bucket}/*"), format!("arn:aws:s3:::{bucket}")],
+        "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}}]});
+    let state = State::new()
+        .add("aws_s3_bucket_policy.logs", json!({"id": bucket, "bucket": bucket, "policy": tf_policy.to_string()}))
+        .add(
+            "aws_s3_bucket_server_side_encryption_configuration.logs",
+            json!({"id": bucket, "bucket": bucket, "expected_bucket_owner": "",
+                   "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms", "kms_master_key_id": "0b3c4d5e-0000-4000-8000-000000000001"}], "bucket_key_enabled": false}]}),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "s3.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    // "*" and {"AWS": "*"} are not the same principal: the state must say what AWS has.
+    let drifts = run.drifts();
+    assert!(
+        drifts
+            .iter()
+            .all(|d| d["resource_type"] == "aws_s3_bucket_policy"),
+        "{drifts:#?}"
+    );
+
+    let tf_policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "DenyInsecure", "Effect": "Deny",
+        "Principal": "*", "Action": "s3:*", "Resource": [format!("arn:aws:s3:::{bucket}/*"), format!("arn:aws:s3:::{bucket}")],
+        "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}}]});
+    let state = State::new()
+        .add("aws_s3_bucket_policy.logs", json!({"id": bucket, "bucket": bucket, "policy": tf_policy.to_string()}))
+        .add(
+            "aws_s3_bucket_server_side_encryption_configuration.logs",
+            json!({"id": bucket, "bucket": bucket,
+                   "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms", "kms_master_key_id": "0b3c4d5e-0000-4000-8000-000000000001"}], "bucket_key_enabled": false}]}),
+        );
+    let path = state.write(dir.path(), "s3b.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // Made public and downgraded to SSE-S3 in the console.
+    let public = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"TLS","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}},{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    s3.put_bucket_policy()
+        .bucket(&bucket)
+        .policy(&public)
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket(&bucket)
+        .server_side_encryption_configuration(sse(ServerSideEncryption::Aes256, None))
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["attribute"].as_str().unwrap(),
+                d["effect"].as_str().unwrap(),
+                d["policy"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "kms_master_key_id weakens AWS-S3-ENCRYPTION-DOWNGRADE",
+            "policy weakens AWS-S3-BUCKET-POLICY-PUBLIC",
+            "sse_algorithm weakens AWS-S3-ENCRYPTION-DOWNGRADE",
+        ]
+    );
+
+    s3.delete_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert!(
+        run.drifts()
+            .iter()
+            .any(|d| d["policy"] == "AWS-S3-BUCKET-POLICY-MISSING"),
+        "{:#?}",
+        run.drifts()
+    );
+}

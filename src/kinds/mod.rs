@@ -31,6 +31,8 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::iam_role::IamRoles,
         &aws::iam_principal::IamPrincipals,
         &aws::s3_public_access::BucketPublicAccessBlocks,
+        &aws::s3_bucket::BucketPolicies,
+        &aws::s3_bucket::BucketEncryption,
         &aws::ebs::EbsVolumes,
         &aws::ebs::EbsEncryptionByDefault,
     ]

@@ -38,6 +38,19 @@ pub(super) fn statement_item(s: Statement) -> Item {
     if s.allow && has_star("Action") && has_star("Resource") {
         labels.push("full-admin");
     }
+    // Anyone (or any AWS account) without a condition narrowing it down.
+    let public = v
+        .get("Principal")
+        .and_then(Value::as_object)
+        .is_some_and(|p| {
+            p.iter().any(|(k, ids)| {
+                (k == "*" || k == "AWS")
+                    && ids.as_array().is_some_and(|a| a.iter().any(|x| x == "*"))
+            })
+        });
+    if s.allow && public && v.get("Condition").is_none() {
+        labels.push("public");
+    }
     Item {
         identity: None,
         key: s.key,
