@@ -152,10 +152,12 @@ async fn bucket_policy_and_encryption() {
     let run = check_json(&m.url, &[&path]);
     // "*" and {"AWS": "*"} are not the same principal: the state must say what AWS has.
     let drifts = run.drifts();
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        drifts
-            .iter()
-            .all(|d| d["resource_type"] == "aws_s3_bucket_policy"),
+        !drifts.is_empty()
+            && drifts
+                .iter()
+                .all(|d| d["resource_type"] == "aws_s3_bucket_policy"),
         "{drifts:#?}"
     );
 
