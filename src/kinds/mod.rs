@@ -34,6 +34,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::s3_bucket::BucketPolicies,
         &aws::s3_bucket::BucketEncryption,
         &aws::ebs::EbsVolumes,
+        &aws::kms::KmsKeys,
         &aws::ebs::EbsEncryptionByDefault,
     ]
 }

@@ -87,6 +87,13 @@ impl AwsContext {
         aws_sdk_iam::Client::from_conf(conf)
     }
 
+    pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        let conf = aws_sdk_kms::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_kms::Client::from_conf(conf)
+    }
+
     /// S3 client for `region`. With an endpoint override (S3-compatible stores, emulators) it
     /// addresses buckets by path, since `bucket.host` names rarely resolve there.
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {

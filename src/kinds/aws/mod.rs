@@ -4,6 +4,7 @@ pub mod ebs;
 pub mod iam;
 pub mod iam_principal;
 pub mod iam_role;
+pub mod kms;
 pub mod network_acl;
 pub mod policy_document;
 pub mod s3_bucket;
