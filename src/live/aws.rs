@@ -33,8 +33,13 @@ impl Default for AwsSettings {
     }
 }
 
+const IAM_CONCURRENCY: usize = 4;
+
 pub struct AwsContext {
     config: SdkConfig,
+    /// IAM has no batch reads and a low request rate limit: at most this many IAM reads at once,
+    /// whatever `--concurrency` says (the SDK's backoff handles the rest).
+    iam_permits: tokio::sync::Semaphore,
     ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
     calls: Mutex<BTreeMap<(String, String), u64>>,
     max_attempts: u32,
@@ -55,6 +60,7 @@ impl AwsContext {
             .await;
         AwsContext {
             config,
+            iam_permits: tokio::sync::Semaphore::new(IAM_CONCURRENCY),
             ec2: Mutex::new(HashMap::new()),
             calls: Mutex::new(BTreeMap::new()),
             max_attempts: settings.max_attempts,
@@ -78,6 +84,11 @@ impl AwsContext {
                 aws_sdk_ec2::Client::from_conf(conf)
             })
             .clone()
+    }
+
+    /// Waits for a turn to read IAM; hold the permit for the duration of the read.
+    pub async fn iam_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.iam_permits.acquire().await.ok()
     }
 
     pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {

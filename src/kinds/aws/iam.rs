@@ -167,6 +167,7 @@ impl Family for IamPolicies {
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let _turn = aws.iam_turn().await;
             let client = aws.iam(region);
             let mut out = Vec::new();
             for arn in ids {
@@ -282,6 +283,7 @@ impl Family for IamInlinePolicies {
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let _turn = aws.iam_turn().await;
             let client = aws.iam(region);
             let mut out = Vec::new();
             for id in ids {

@@ -151,6 +151,7 @@ impl Family for IamPrincipals {
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let _turn = aws.iam_turn().await;
             let client = aws.iam(region);
             let mut out = Vec::new();
             'ids: for id in ids {

@@ -189,6 +189,7 @@ impl Family for IamRoles {
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let _turn = aws.iam_turn().await;
             let client = aws.iam(region);
             let mut out = Vec::new();
             for name in ids {
