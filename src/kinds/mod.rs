@@ -35,6 +35,8 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::s3_bucket::BucketEncryption,
         &aws::ebs::EbsVolumes,
         &aws::kms::KmsKeys,
+        &aws::rds::DbInstances,
+        &aws::rds::DbClusters,
         &aws::ebs::EbsEncryptionByDefault,
     ]
 }

@@ -1,0 +1,102 @@
+//! RDS against moto; the password in the state never appears in any output.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn db_instance_public_access_and_deletion() {
+    let m = moto().await;
+    let creds = aws_sdk_rds::config::Credentials::new("testing", "testing", None, None, "tests");
+    let rds = aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::config::Builder::new()
+            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
+            .region(aws_sdk_rds::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(&m.url)
+            .build(),
+    );
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "db").await;
+    let id = format!("orders-{}", &sg[3..11]);
+    let password = "s3cr3t-Pa55word-never-printed";
+    rds.create_db_instance()
+        .db_instance_identifier(&id)
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("app")
+        .master_user_password(password)
+        .publicly_accessible(false)
+        .storage_encrypted(true)
+        .vpc_security_group_ids(&sg)
+        .send()
+        .await
+        .unwrap();
+    let live = rds
+        .describe_db_instances()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .unwrap();
+    let db = &live.db_instances()[0];
+    let mut doc = State::new()
+        .add(
+            "aws_db_instance.orders",
+            json!({"arn": db.db_instance_arn(), "id": db.dbi_resource_id(), "identifier": id, "engine": "postgres",
+                   "instance_class": "db.t3.micro", "publicly_accessible": false, "storage_encrypted": true,
+                   "kms_key_id": db.kms_key_id().unwrap_or(""), "vpc_security_group_ids": [sg], "username": "app",
+                   "password": password, "deletion_protection": false, "tags": {}, "tags_all": {}}),
+        )
+        .json();
+    doc["resources"][0]["instances"][0]["sensitive_attributes"] =
+        json!([[{"type": "get_attr", "value": "password"}]]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rds.tfstate");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    rds.modify_db_instance()
+        .db_instance_identifier(&id)
+        .publicly_accessible(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    for format in ["json", "console", "sarif", "markdown"] {
+        let run = driftgate(
+            &m.url,
+            &[
+                "check",
+                "--format",
+                format,
+                "--state",
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            !run.stdout.contains(password) && !run.stderr.contains(password),
+            "{format}"
+        );
+    }
+    let run = check_json(&m.url, &[&path]);
+    let d = &run.drifts()[0];
+    assert_eq!(d["attribute"], "publicly_accessible");
+    assert_eq!(d["effect"], "weakens");
+    assert_eq!(d["policy"], "AWS-RDS-PUBLIC");
+    assert_eq!(d["severity"], "critical");
+
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.drifts()[0]["policy"], "AWS-RDS-MISSING");
+}
