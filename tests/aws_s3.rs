@@ -229,3 +229,74 @@ async fn bucket_policy_and_encryption() {
         run.drifts()
     );
 }
+
+#[tokio::test]
+async fn bucket_acl() {
+    use aws_sdk_s3::types::BucketCannedAcl;
+    let m = moto().await;
+    let s3 = s3(&m);
+    let bucket = format!(
+        "acl-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_bucket_acl()
+        .bucket(&bucket)
+        .acl(BucketCannedAcl::Private)
+        .send()
+        .await
+        .unwrap();
+    let state = State::new().add("aws_s3_bucket_acl.data", json!({"id": format!("{bucket},private"), "bucket": bucket, "acl": "private", "expected_bucket_owner": ""}));
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "acl.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    s3.put_bucket_acl()
+        .bucket(&bucket)
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d = &run.drifts()[0];
+    assert_eq!(
+        (
+            d["kind"].as_str(),
+            d["effect"].as_str(),
+            d["policy"].as_str()
+        ),
+        (
+            Some("unmanaged"),
+            Some("weakens"),
+            Some("AWS-S3-ACL-PUBLIC")
+        )
+    );
+    assert_eq!(d["actual_text"], "READ to AllUsers");
+
+    // The code says public-read and someone made it private: a console fix the next apply reverts.
+    let state = State::new().add(
+        "aws_s3_bucket_acl.data",
+        json!({"id": bucket, "bucket": bucket, "acl": "public-read"}),
+    );
+    let path = state.write(dir.path(), "acl2.tfstate");
+    s3.put_bucket_acl()
+        .bucket(&bucket)
+        .acl(BucketCannedAcl::Private)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        (
+            run.drifts()[0]["effect"].as_str(),
+            run.drifts()[0]["policy"].as_str()
+        ),
+        (Some("strengthens"), Some("AWS-S3-ACL"))
+    );
+}

@@ -33,6 +33,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::s3_public_access::BucketPublicAccessBlocks,
         &aws::s3_bucket::BucketPolicies,
         &aws::s3_bucket::BucketEncryption,
+        &aws::s3_acl::BucketAcls,
         &aws::ebs::EbsVolumes,
         &aws::kms::KmsKeys,
         &aws::rds::DbInstances,
