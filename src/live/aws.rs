@@ -213,6 +213,13 @@ impl AwsContext {
             " (check the AWS credentials in the environment: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
              AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)"
                 .to_string()
+        } else if code == "PermanentRedirect"
+            || code == "AuthorizationHeaderMalformed"
+            || code == "IllegalLocationConstraintException"
+        {
+            " (the bucket is in another region than the one driftgate inferred: give the resource a \
+             `region` (provider v6) or run with AWS_REGION set to the bucket's region)"
+                .to_string()
         } else if code == "UnauthorizedOperation" || code.contains("AccessDenied") {
             format!(" (the credentials lack {service}:{operation}; see the README for the read-only policy)")
         } else {
