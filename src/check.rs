@@ -70,8 +70,6 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
 
     // The security view of every object the states manage, per family.
     let mut expected: Vec<(&'static dyn Family, ExpectedObject)> = Vec::new();
-    let mut resources_checked = 0;
-    let mut checked: Vec<(String, String)> = Vec::new();
     for family in kinds::all() {
         let mine: Vec<&Resource> = snapshot
             .resources
@@ -79,15 +77,28 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             .filter(|r| family.resource_types().contains(&r.resource_type.as_str()))
             .filter(|r| checked_types.contains(r.resource_type.as_str()))
             .collect();
-        resources_checked += mine.len();
-        checked.extend(
-            mine.iter()
-                .map(|r| (r.address.clone(), r.resource_type.clone())),
-        );
         if !mine.is_empty() {
             expected.extend(family.expected(&mine)?.into_iter().map(|o| (family, o)));
         }
     }
+    // A type may feed two families (aws_iam_policy_attachment: roles, users and groups); each
+    // resource is still one checked resource.
+    let known = known_types();
+    let checked_resources: Vec<&Resource> = snapshot
+        .resources
+        .iter()
+        .filter(|r| {
+            checked_types.contains(r.resource_type.as_str())
+                && known.contains(r.resource_type.as_str())
+        })
+        .collect();
+    let resources_checked = checked_resources.len();
+    let checked: Vec<(String, String)> = checked_resources
+        .iter()
+        .map(|r| (r.address.clone(), r.resource_type.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
 
     let mut summary = Summary {
         resources_in_state: snapshot.resources.len(),
