@@ -123,13 +123,16 @@ pub fn compare(
             .or_default()
             .push(e);
     }
-    let live_keys: BTreeSet<(&str, &str)> = live
+    let live_items: Vec<&(&'static str, Item)> = live
         .items
+        .iter()
+        .filter(|(a, _)| !expected.ignore.contains(a))
+        .collect();
+    let live_keys: BTreeSet<(&str, &str)> = live_items
         .iter()
         .map(|(a, i)| (*a, i.key.as_str()))
         .collect();
-    let live_by_identity: BTreeMap<(&str, &str), &Item> = live
-        .items
+    let live_by_identity: BTreeMap<(&str, &str), &Item> = live_items
         .iter()
         .filter_map(|(a, i)| i.identity.as_deref().map(|id| ((*a, id), i)))
         .collect();
@@ -187,7 +190,7 @@ pub fn compare(
 
     // Live items nobody declares: judged only when the state manages the object itself.
     if let Some(owner) = &expected.owner {
-        for (attribute, item) in &live.items {
+        for (attribute, item) in live_items.iter().map(|x| (&x.0, &x.1)) {
             if declared.contains_key(&(*attribute, item.key.as_str())) {
                 continue;
             }

@@ -89,3 +89,41 @@ async fn key_policy_rotation_and_deletion() {
         (Some("missing"), Some("AWS-KMS-MISSING"))
     );
 }
+
+#[tokio::test]
+async fn rotation_turned_on_by_hand_strengthens() {
+    let m = moto().await;
+    let creds = aws_sdk_kms::config::Credentials::new("testing", "testing", None, None, "tests");
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::new()
+            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+            .region(aws_sdk_kms::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(&m.url)
+            .build(),
+    );
+    let key = kms.create_key().send().await.unwrap();
+    let meta = key.key_metadata().unwrap();
+    let id = meta.key_id().to_string();
+    let state = State::new().add(
+        "aws_kms_key.k",
+        json!({"arn": meta.arn(), "id": id, "key_id": id, "enable_key_rotation": false, "is_enabled": true, "deletion_window_in_days": 30}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "kms.tfstate");
+    assert_eq!(
+        check_json(&m.url, &[&path]).code,
+        0,
+        "a state without a policy attribute compares rotation and state only"
+    );
+    kms.enable_key_rotation().key_id(&id).send().await.unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        (
+            run.drifts()[0]["effect"].as_str(),
+            run.drifts()[0]["policy"].as_str()
+        ),
+        (Some("strengthens"), Some("AWS-KMS-STATE"))
+    );
+}

@@ -300,3 +300,52 @@ async fn bucket_acl() {
         (Some("strengthens"), Some("AWS-S3-ACL"))
     );
 }
+
+#[tokio::test]
+async fn public_access_block_turned_on_by_hand_is_drift_too() {
+    let m = moto().await;
+    let s3 = s3(&m);
+    let bucket = format!(
+        "site-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_public_access_block()
+        .bucket(&bucket)
+        .public_access_block_configuration(pab(true, false, true, false))
+        .send()
+        .await
+        .unwrap();
+    let state = State::new().add(
+        "aws_s3_bucket_public_access_block.site",
+        json!({"id": bucket, "bucket": bucket, "block_public_acls": true, "block_public_policy": false,
+               "ignore_public_acls": true, "restrict_public_buckets": false}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "s3.tfstate");
+    assert_eq!(check_json(&m.url, &[&path]).code, 0);
+    s3.put_public_access_block()
+        .bucket(&bucket)
+        .public_access_block_configuration(pab(true, true, true, false))
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d = &run.drifts()[0];
+    assert_eq!(
+        (
+            d["effect"].as_str(),
+            d["policy"].as_str(),
+            d["severity"].as_str()
+        ),
+        (
+            Some("strengthens"),
+            Some("AWS-S3-PUBLIC-ACCESS-BLOCK-CHANGED"),
+            Some("medium")
+        )
+    );
+}

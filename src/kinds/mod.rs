@@ -148,6 +148,9 @@ pub struct ExpectedObject {
     pub tags: BTreeMap<String, String>,
     /// A default object (default security group, default ACL): stricter policies apply.
     pub is_default: bool,
+    /// Attributes the state does not record for this object: their live items are not compared
+    /// (only what the state knows is drift).
+    pub ignore: Vec<&'static str>,
 }
 
 /// The same view, read from the cloud.

@@ -110,6 +110,7 @@ impl Family for EbsVolumes {
                 items,
                 tags: tags_of(r),
                 is_default: false,
+                ignore: Vec::new(),
             };
             if out.insert(id.to_string(), obj).is_some() {
                 return Err(bad(
@@ -210,6 +211,7 @@ impl Family for EbsEncryptionByDefault {
                     }],
                     tags: BTreeMap::new(),
                     is_default: false,
+                    ignore: Vec::new(),
                 })
             })
             .collect()

@@ -145,6 +145,7 @@ impl Family for IamPolicies {
                 items: document_items(r, &by)?,
                 tags: tags_of(r),
                 is_default: false,
+                ignore: Vec::new(),
             };
             if out.insert(arn.to_string(), obj).is_some() {
                 return Err(bad(
@@ -261,6 +262,7 @@ impl Family for IamInlinePolicies {
                 items: document_items(r, &by)?,
                 tags: BTreeMap::new(),
                 is_default: false,
+                ignore: Vec::new(),
             };
             if out.insert(id.clone(), obj).is_some() {
                 return Err(bad(

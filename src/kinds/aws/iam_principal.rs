@@ -39,6 +39,7 @@ fn new_object(id: &str) -> ExpectedObject {
         items: Vec::new(),
         tags: BTreeMap::new(),
         is_default: false,
+        ignore: Vec::new(),
     }
 }
 

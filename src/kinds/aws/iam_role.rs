@@ -108,6 +108,7 @@ impl Family for IamRoles {
             items: Vec::new(),
             tags: BTreeMap::new(),
             is_default: false,
+            ignore: Vec::new(),
         };
         for r in resources
             .iter()

@@ -74,8 +74,10 @@ impl Family for KmsKeys {
                 .ok_or_else(|| bad(r, "has no `key_id`"))?;
             let by = Declarer::of(r, true);
             let mut items = Vec::new();
-            if let Some(doc) = r.attr("policy") {
-                items.extend(policy_items(doc, &r.address)?);
+            let mut ignore = Vec::new();
+            match r.attr("policy") {
+                Some(doc) => items.extend(policy_items(doc, &r.address)?),
+                None => ignore.push("policy"),
             }
             let spec = r
                 .attr_str("key_spec")
@@ -111,6 +113,7 @@ impl Family for KmsKeys {
                     .collect(),
                 tags: tags_of(r),
                 is_default: false,
+                ignore,
             };
             if out.insert(id.to_string(), obj).is_some() {
                 return Err(bad(

@@ -336,6 +336,7 @@ impl Family for NetworkAcls {
             items: Vec::new(),
             tags: BTreeMap::new(),
             is_default: false,
+            ignore: Vec::new(),
         };
         for r in resources
             .iter()

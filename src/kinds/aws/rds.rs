@@ -139,6 +139,7 @@ fn expected(
                 .collect(),
             tags: tags_of(r),
             is_default: false,
+            ignore: Vec::new(),
         };
         if out.insert(id.to_string(), obj).is_some() {
             return Err(bad(

@@ -144,6 +144,7 @@ impl Family for BucketAcls {
                 items,
                 tags: BTreeMap::new(),
                 is_default: false,
+                ignore: Vec::new(),
             };
             if out.insert(bucket.to_string(), obj).is_some() {
                 return Err(bad(

@@ -47,6 +47,7 @@ fn object(
         items,
         tags: BTreeMap::new(),
         is_default: false,
+        ignore: Vec::new(),
     }
 }
 

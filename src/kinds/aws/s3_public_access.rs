@@ -89,6 +89,7 @@ impl Family for BucketPublicAccessBlocks {
                 items,
                 tags: BTreeMap::new(),
                 is_default: false,
+                ignore: Vec::new(),
             };
             if out.insert(bucket.to_string(), obj).is_some() {
                 return Err(bad(r, &format!("manages the public access block of {bucket}, which another resource manages too")));

@@ -355,6 +355,7 @@ impl Family for SecurityGroups {
             items: Vec::new(),
             tags: BTreeMap::new(),
             is_default: false,
+            ignore: Vec::new(),
         };
         // Groups first, so that rule resources can take their region from the group.
         for r in resources
