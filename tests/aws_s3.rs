@@ -349,3 +349,97 @@ async fn public_access_block_turned_on_by_hand_is_drift_too() {
         )
     );
 }
+
+/// The test's own S3 Control client needs the same trick as driftgate's: moto is at an IP
+/// address, and S3 Control prefixes the host with the account id.
+#[derive(Debug, Clone)]
+struct Loopback;
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for Loopback {
+    fn resolve_dns<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        aws_smithy_runtime_api::client::dns::DnsFuture::ready(Ok(vec![std::net::IpAddr::V4(
+            std::net::Ipv4Addr::LOCALHOST,
+        )]))
+    }
+}
+
+#[tokio::test]
+async fn account_public_access_block() {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let m = moto().await;
+    let creds =
+        aws_sdk_s3control::config::Credentials::new("testing", "testing", None, None, "tests");
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .build_with_resolver(Loopback);
+    let control = aws_sdk_s3control::Client::from_conf(
+        aws_sdk_s3control::config::Builder::new()
+            .behavior_version(aws_sdk_s3control::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3control::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(&m.url)
+            .http_client(http)
+            .build(),
+    );
+    let conf = |policy: bool| {
+        aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .block_public_policy(policy)
+            .ignore_public_acls(true)
+            .restrict_public_buckets(true)
+            .build()
+    };
+    control
+        .put_public_access_block()
+        .account_id(ACCOUNT)
+        .public_access_block_configuration(conf(true))
+        .send()
+        .await
+        .unwrap();
+    let state = State::new().add(
+        "aws_s3_account_public_access_block.this",
+        json!({"id": ACCOUNT, "account_id": ACCOUNT, "block_public_acls": true, "block_public_policy": true,
+               "ignore_public_acls": true, "restrict_public_buckets": true}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "account.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["s3control"]["GetPublicAccessBlock"],
+        1
+    );
+
+    control
+        .put_public_access_block()
+        .account_id(ACCOUNT)
+        .public_access_block_configuration(conf(false))
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    control
+        .put_public_access_block()
+        .account_id(ACCOUNT)
+        .public_access_block_configuration(conf(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d = &run.drifts()[0];
+    assert_eq!(
+        (
+            d["attribute"].as_str(),
+            d["effect"].as_str(),
+            d["policy"].as_str()
+        ),
+        (
+            Some("block_public_policy"),
+            Some("weakens"),
+            Some("AWS-S3-PUBLIC-ACCESS-BLOCK")
+        )
+    );
+}

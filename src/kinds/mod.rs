@@ -31,6 +31,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::iam_role::IamRoles,
         &aws::iam_principal::IamPrincipals,
         &aws::s3_public_access::BucketPublicAccessBlocks,
+        &aws::s3_account::AccountPublicAccessBlocks,
         &aws::s3_bucket::BucketPolicies,
         &aws::s3_bucket::BucketEncryption,
         &aws::s3_acl::BucketAcls,

@@ -112,6 +112,22 @@ impl AwsContext {
         aws_sdk_kms::Client::from_conf(conf)
     }
 
+    /// S3 Control client for `region`. With an endpoint override, requests go to
+    /// `ACCOUNT.HOST`; when HOST is an IP address that name cannot resolve, so the client resolves
+    /// names ending in an IPv4 address to that address (others as usual).
+    pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
+        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()));
+        if self.config.endpoint_url().is_some() {
+            use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+            let client = aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build_with_resolver(IpSuffixResolver);
+            conf = conf.http_client(client);
+        }
+        aws_sdk_s3control::Client::from_conf(conf.build())
+    }
+
     /// S3 client for `region`. With an endpoint override (S3-compatible stores, emulators) it
     /// addresses buckets by path, since `bucket.host` names rarely resolve there.
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
@@ -226,5 +242,31 @@ impl AwsContext {
             String::new()
         };
         Error::new(input, format!("{detail}{hint}"))
+    }
+}
+
+/// Resolves `anything.1.2.3.4` to 1.2.3.4 and other names through the system resolver.
+#[derive(Debug, Clone)]
+struct IpSuffixResolver;
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for IpSuffixResolver {
+    fn resolve_dns<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDnsError};
+        let labels: Vec<&str> = name.rsplitn(5, '.').collect();
+        if labels.len() >= 4 {
+            let tail = format!("{}.{}.{}.{}", labels[3], labels[2], labels[1], labels[0]);
+            if let Ok(ip) = tail.parse::<std::net::Ipv4Addr>() {
+                return DnsFuture::ready(Ok(vec![std::net::IpAddr::V4(ip)]));
+            }
+        }
+        DnsFuture::new(async move {
+            tokio::net::lookup_host((name, 0))
+                .await
+                .map(|addrs| addrs.map(|a| a.ip()).collect())
+                .map_err(ResolveDnsError::new)
+        })
     }
 }

@@ -8,6 +8,7 @@ pub mod kms;
 pub mod network_acl;
 pub mod policy_document;
 pub mod rds;
+pub mod s3_account;
 pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_public_access;

@@ -19,14 +19,14 @@ use crate::state::Resource;
 
 pub struct BucketPublicAccessBlocks;
 
-const SETTINGS: [&str; 4] = [
+pub(super) const SETTINGS: [&str; 4] = [
     "block_public_acls",
     "block_public_policy",
     "ignore_public_acls",
     "restrict_public_buckets",
 ];
 
-fn setting(name: &'static str, on: bool) -> Item {
+pub(super) fn setting(name: &'static str, on: bool) -> Item {
     Item {
         identity: Some(name.to_string()),
         key: on.to_string(),
