@@ -187,6 +187,14 @@ pub trait Family: Send + Sync {
     }
 }
 
+/// An error about a state resource, naming its address and state files.
+pub fn bad(r: &Resource, msg: &str) -> crate::error::Error {
+    crate::error::Error::new(
+        format!("{} (state {})", r.address, r.sources.join(", ")),
+        msg.to_string(),
+    )
+}
+
 /// `region` and `account` of an ARN such as `arn:aws:ec2:us-east-1:123456789012:security-group/sg-1`.
 pub fn arn_region_account(arn: &str) -> Option<(Option<String>, Option<String>)> {
     let mut parts = arn.splitn(6, ':');

@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::{is_not_found, read_by_ids, region_account};
 use crate::diff::Effect;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::kinds::bad;
 use crate::kinds::{
     tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
@@ -39,13 +40,6 @@ fn slot(name: &str, value: &str, restricts: bool) -> Item {
             labels: vec![],
         },
     }
-}
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
 }
 
 /// Encryption on is safer than off; a customer-managed key is safer than none.

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::policy_document::{statements, Statement};
 use crate::error::{Error, Result};
+use crate::kinds::bad;
 use crate::kinds::{
     arn_region_account, tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
     LiveObject, Ports,
@@ -64,13 +65,6 @@ pub(super) fn statement_item(s: Statement) -> Item {
             labels,
         },
     }
-}
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
 }
 
 /// The first region of the ARN's partition: IAM's endpoint lives there.

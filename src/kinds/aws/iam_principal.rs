@@ -14,6 +14,7 @@ use super::iam_role::{attachment, boundary};
 use super::str_list;
 use crate::diff::Effect;
 use crate::error::{Error, Result};
+use crate::kinds::bad;
 use crate::kinds::{
     arn_region_account, tags_of, Declarer, ExpectedItem, ExpectedObject, Family, Item, LiveObject,
 };
@@ -21,13 +22,6 @@ use crate::live::aws::AwsContext;
 use crate::state::Resource;
 
 pub struct IamPrincipals;
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
-}
 
 fn new_object(id: &str) -> ExpectedObject {
     ExpectedObject {

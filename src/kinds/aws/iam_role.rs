@@ -14,6 +14,7 @@ use super::policy_document::statements;
 use super::str_list;
 use crate::diff::Effect;
 use crate::error::{Error, Result};
+use crate::kinds::bad;
 use crate::kinds::{
     arn_region_account, tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
     LiveObject, Ports,
@@ -22,13 +23,6 @@ use crate::live::aws::AwsContext;
 use crate::state::Resource;
 
 pub struct IamRoles;
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
-}
 
 /// An attached managed policy; AdministratorAccess carries the `full-admin` label.
 pub(super) fn attachment(arn: &str) -> Item {

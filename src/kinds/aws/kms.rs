@@ -13,6 +13,7 @@ use super::policy_document::statements;
 use super::region_account;
 use crate::diff::Effect;
 use crate::error::{Error, Result};
+use crate::kinds::bad;
 use crate::kinds::{
     tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
@@ -20,13 +21,6 @@ use crate::live::aws::AwsContext;
 use crate::state::Resource;
 
 pub struct KmsKeys;
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
-}
 
 fn flag(name: &str, on: bool) -> Item {
     Item {

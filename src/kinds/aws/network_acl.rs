@@ -19,6 +19,7 @@ use super::{
 };
 use crate::diff::Effect;
 use crate::error::{Error, Result};
+use crate::kinds::bad;
 use crate::kinds::{
     tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
@@ -147,13 +148,6 @@ impl Entry {
             },
         }
     }
-}
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
 }
 
 fn inline_entries(r: &Resource, direction: &'static str) -> Result<Vec<Entry>> {

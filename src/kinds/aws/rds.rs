@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use super::{region_account, str_list};
 use crate::diff::Effect;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::kinds::bad;
 use crate::kinds::{
     tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
@@ -88,13 +89,6 @@ fn items(v: View) -> Vec<(&'static str, Item)> {
             .map(|g| ("vpc_security_group_ids", sg_item(g))),
     );
     out
-}
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
 }
 
 fn expected(

@@ -8,19 +8,13 @@ use futures::future::BoxFuture;
 
 use super::s3_public_access::{setting, SETTINGS};
 use crate::diff::Effect;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::kinds::bad;
 use crate::kinds::{Declarer, ExpectedItem, ExpectedObject, Family, Item, LiveObject};
 use crate::live::aws::AwsContext;
 use crate::state::Resource;
 
 pub struct AccountPublicAccessBlocks;
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
-}
 
 impl Family for AccountPublicAccessBlocks {
     fn name(&self) -> &'static str {

@@ -10,7 +10,8 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::region_account;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::kinds::bad;
 use crate::kinds::{
     Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
@@ -56,13 +57,6 @@ fn canned(acl: &str) -> std::result::Result<Vec<Item>, String> {
         "aws-exec-read" => vec![],
         other => return Err(format!("unknown canned ACL `{other}`")),
     })
-}
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
 }
 
 fn state_grants(r: &Resource) -> Result<Vec<Item>> {

@@ -15,6 +15,7 @@ use super::policy_document::statements;
 use super::region_account;
 use crate::diff::Effect;
 use crate::error::{Error, Result};
+use crate::kinds::bad;
 use crate::kinds::{
     Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
@@ -23,13 +24,6 @@ use crate::state::Resource;
 
 pub struct BucketPolicies;
 pub struct BucketEncryption;
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
-}
 
 fn object(
     family: &'static str,

@@ -10,7 +10,8 @@ use serde_json::json;
 
 use super::region_account;
 use crate::diff::Effect;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::kinds::bad;
 use crate::kinds::{
     Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
@@ -41,13 +42,6 @@ pub(super) fn setting(name: &'static str, on: bool) -> Item {
             labels: vec![],
         },
     }
-}
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
 }
 
 impl Family for BucketPublicAccessBlocks {

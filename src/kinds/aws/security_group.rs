@@ -19,6 +19,7 @@ use super::{
     read_by_ids, region_account, str_list,
 };
 use crate::error::{Error, Result};
+use crate::kinds::bad;
 use crate::kinds::{
     tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
@@ -248,13 +249,6 @@ fn required(r: &Resource, name: &str) -> Result<String> {
     r.attr_str(name)
         .map(str::to_string)
         .ok_or_else(|| bad(r, &format!("has no `{name}`")))
-}
-
-fn bad(r: &Resource, msg: &str) -> Error {
-    Error::new(
-        format!("{} (state {})", r.address, r.sources.join(", ")),
-        msg.to_string(),
-    )
 }
 
 fn live_rules(
