@@ -7,15 +7,7 @@ use common::*;
 use serde_json::{json, Value};
 
 async fn iam(m: &Moto) -> aws_sdk_iam::Client {
-    let creds = aws_sdk_iam::config::Credentials::new("testing", "testing", None, None, "tests");
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::new()
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .region(aws_sdk_iam::config::Region::new(REGION))
-            .credentials_provider(creds)
-            .endpoint_url(&m.url)
-            .build(),
-    )
+    moto_client!(aws_sdk_iam, &m.url)
 }
 
 /// A unique suffix per test run (moto's IAM is global to the server).

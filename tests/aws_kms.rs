@@ -8,15 +8,7 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn key_policy_rotation_and_deletion() {
     let m = moto().await;
-    let creds = aws_sdk_kms::config::Credentials::new("testing", "testing", None, None, "tests");
-    let kms = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::new()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .region(aws_sdk_kms::config::Region::new(REGION))
-            .credentials_provider(creds)
-            .endpoint_url(&m.url)
-            .build(),
-    );
+    let kms = moto_client!(aws_sdk_kms, &m.url);
     let key = kms.create_key().description("data").send().await.unwrap();
     let meta = key.key_metadata().unwrap();
     let (id, arn) = (meta.key_id().to_string(), meta.arn().unwrap().to_string());
@@ -93,15 +85,7 @@ async fn key_policy_rotation_and_deletion() {
 #[tokio::test]
 async fn rotation_turned_on_by_hand_strengthens() {
     let m = moto().await;
-    let creds = aws_sdk_kms::config::Credentials::new("testing", "testing", None, None, "tests");
-    let kms = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::new()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .region(aws_sdk_kms::config::Region::new(REGION))
-            .credentials_provider(creds)
-            .endpoint_url(&m.url)
-            .build(),
-    );
+    let kms = moto_client!(aws_sdk_kms, &m.url);
     let key = kms.create_key().send().await.unwrap();
     let meta = key.key_metadata().unwrap();
     let id = meta.key_id().to_string();

@@ -8,15 +8,7 @@ use serde_json::json;
 #[tokio::test]
 async fn db_instance_public_access_and_deletion() {
     let m = moto().await;
-    let creds = aws_sdk_rds::config::Credentials::new("testing", "testing", None, None, "tests");
-    let rds = aws_sdk_rds::Client::from_conf(
-        aws_sdk_rds::config::Builder::new()
-            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
-            .region(aws_sdk_rds::config::Region::new(REGION))
-            .credentials_provider(creds)
-            .endpoint_url(&m.url)
-            .build(),
-    );
+    let rds = moto_client!(aws_sdk_rds, &m.url);
     let vpc = m.vpc().await;
     let sg = m.group(&vpc, "db").await;
     let id = format!("orders-{}", &sg[3..11]);

@@ -25,6 +25,22 @@ pub fn moto_url() -> String {
     })
 }
 
+/// A client of an AWS SDK crate (`aws_sdk_iam`, `aws_sdk_kms`, …) pointed at moto.
+#[macro_export]
+macro_rules! moto_client {
+    ($sdk:ident, $url:expr) => {{
+        let creds = $sdk::config::Credentials::new("testing", "testing", None, None, "tests");
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::new()
+                .behavior_version($sdk::config::BehaviorVersion::latest())
+                .region($sdk::config::Region::new($crate::common::REGION))
+                .credentials_provider(creds)
+                .endpoint_url($url)
+                .build(),
+        )
+    }};
+}
+
 pub struct Moto {
     pub url: String,
     pub ec2: aws_sdk_ec2::Client,
