@@ -443,3 +443,114 @@ async fn account_public_access_block() {
         )
     );
 }
+
+#[tokio::test]
+async fn legacy_inline_bucket_settings() {
+    use aws_sdk_s3::types::{
+        BucketCannedAcl, ServerSideEncryption, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    let m = moto().await;
+    let s3 = s3(&m);
+    let bucket = format!(
+        "v3-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::{bucket}/*","Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
+    );
+    s3.put_bucket_policy()
+        .bucket(&bucket)
+        .policy(&policy)
+        .send()
+        .await
+        .unwrap();
+    let sse = |alg: ServerSideEncryption| {
+        ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(alg)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    s3.put_bucket_encryption()
+        .bucket(&bucket)
+        .server_side_encryption_configuration(sse(ServerSideEncryption::AwsKms))
+        .send()
+        .await
+        .unwrap();
+    // A provider v3 bucket: ACL, policy and encryption are inline.
+    let v3 = json!({"arn": format!("arn:aws:s3:::{bucket}"), "bucket": bucket, "id": bucket, "region": REGION, "acl": "private",
+        "policy": policy, "force_destroy": false, "grant": [], "tags": {},
+        "server_side_encryption_configuration": [{"rule": [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": "", "sse_algorithm": "aws:kms"}], "bucket_key_enabled": false}]}]});
+    let dir = tempfile::tempdir().unwrap();
+    let path = State::new()
+        .add("aws_s3_bucket.legacy", v3.clone())
+        .write(dir.path(), "v3.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    s3.put_bucket_acl()
+        .bucket(&bucket)
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket(&bucket)
+        .server_side_encryption_configuration(sse(ServerSideEncryption::Aes256))
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["address"].as_str().unwrap(),
+                d["attribute"].as_str().unwrap(),
+                d["policy"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "aws_s3_bucket.legacy grant AWS-S3-ACL-PUBLIC",
+            "aws_s3_bucket.legacy sse_algorithm AWS-S3-ENCRYPTION-DOWNGRADE"
+        ]
+    );
+
+    // With a separate aws_s3_bucket_policy, the bucket's `policy` is a (stale) copy: not used.
+    let mut stale = v3;
+    stale["policy"] = json!(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#
+    );
+    stale["acl"] = json!("public-read");
+    stale["server_side_encryption_configuration"][0]["rule"][0]
+        ["apply_server_side_encryption_by_default"][0]["sse_algorithm"] = json!("AES256");
+    let path = State::new()
+        .add("aws_s3_bucket.legacy", stale)
+        .add(
+            "aws_s3_bucket_policy.legacy",
+            json!({"id": bucket, "bucket": bucket, "policy": policy}),
+        )
+        .write(dir.path(), "v4.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}

@@ -45,6 +45,24 @@ fn object(
     }
 }
 
+/// The resources that say what a bucket setting should be: every resource of the separate type,
+/// and the legacy inline settings of `aws_s3_bucket` (provider v3; later a refreshed copy) only for
+/// buckets that no separate resource covers.
+fn with_legacy<'a>(resources: &[&'a Resource], separate: &str) -> Vec<&'a Resource> {
+    let covered: Vec<&str> = resources
+        .iter()
+        .filter(|r| r.resource_type == separate)
+        .filter_map(|r| bucket_of(r).ok())
+        .collect();
+    resources
+        .iter()
+        .filter(|r| {
+            r.resource_type == separate || bucket_of(r).is_ok_and(|b| !covered.contains(&b))
+        })
+        .copied()
+        .collect()
+}
+
 fn bucket_of(r: &Resource) -> Result<&str> {
     r.attr_str("bucket")
         .or_else(|| r.attr_str("id"))
@@ -61,15 +79,21 @@ impl Family for BucketPolicies {
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
-        &["aws_s3_bucket_policy"]
+        &["aws_s3_bucket_policy", "aws_s3_bucket"]
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = BTreeMap::new();
-        for r in resources {
+        for r in with_legacy(resources, "aws_s3_bucket_policy") {
             let bucket = bucket_of(r)?;
             let by = Declarer::of(r, true);
-            let doc = r.attr("policy").ok_or_else(|| bad(r, "has no `policy`"))?;
+            let doc = match (r.resource_type.as_str(), r.attr("policy")) {
+                ("aws_s3_bucket_policy", None) => return Err(bad(r, "has no `policy`")),
+                ("aws_s3_bucket_policy", Some(d)) => d,
+                // A bucket without an inline policy says nothing about one.
+                (_, Some(d)) if d.as_str().is_some_and(|t| !t.trim().is_empty()) => d,
+                _ => continue,
+            };
             let items = statements(doc)
                 .map_err(|e| bad(r, &format!("policy: {e}")))?
                 .into_iter()
@@ -203,15 +227,34 @@ impl Family for BucketEncryption {
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
-        &["aws_s3_bucket_server_side_encryption_configuration"]
+        &[
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket",
+        ]
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = BTreeMap::new();
-        for r in resources {
+        for r in with_legacy(
+            resources,
+            "aws_s3_bucket_server_side_encryption_configuration",
+        ) {
             let bucket = bucket_of(r)?;
-            let rule = r
-                .attr("rule")
+            let legacy = r.resource_type == "aws_s3_bucket";
+            let root = if legacy {
+                match r
+                    .attr("server_side_encryption_configuration")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first())
+                {
+                    Some(c) => c,
+                    None => continue,
+                }
+            } else {
+                &r.attributes
+            };
+            let rule = root
+                .get("rule")
                 .and_then(Value::as_array)
                 .and_then(|rules| rules.first())
                 .and_then(|rule| rule.get("apply_server_side_encryption_by_default"))
