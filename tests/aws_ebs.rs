@@ -106,3 +106,36 @@ async fn volume_and_default_encryption() {
     );
     assert_eq!(d["severity"], "high");
 }
+
+/// moto does not implement GetEbsDefaultKmsKeyId (it answers HTTP 500): the check must fail
+/// closed, naming the call, and never pass. (The comparison itself is unit-tested in ebs.rs; its
+/// success path needs a recorded AWS answer, which the fixtures do not have yet.)
+#[tokio::test]
+async fn default_kms_key_unreadable_fails_closed() {
+    let m = moto().await;
+    let state = State::new().add(
+        "aws_ebs_default_kms_key.this",
+        json!({"id": "arn:aws:kms:us-east-1:123456789012:key/1234abcd", "key_arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd"}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "k.tfstate");
+    let run = driftgate(
+        &m.url,
+        &[
+            "check",
+            "--max-attempts",
+            "2",
+            "--state",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("AWS ec2 GetEbsDefaultKmsKeyId in us-east-1"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+}

@@ -36,6 +36,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::s3_bucket::BucketEncryption,
         &aws::s3_acl::BucketAcls,
         &aws::ebs::EbsVolumes,
+        &aws::ebs::EbsDefaultKmsKey,
         &aws::kms::KmsKeys,
         &aws::rds::DbInstances,
         &aws::rds::DbClusters,

@@ -1,5 +1,6 @@
-//! EBS encryption: `aws_ebs_volume` (`encrypted`, `kms_key_id`) and
-//! `aws_ebs_encryption_by_default` (the region's default for new volumes). Turning encryption
+//! EBS encryption: `aws_ebs_volume` (`encrypted`, `kms_key_id`), `aws_ebs_encryption_by_default`
+//! (the region's default for new volumes) and `aws_ebs_default_kms_key` (the key that default
+//! uses). Turning encryption
 //! off, or dropping a customer-managed key, weakens.
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use aws_sdk_ec2::error::ProvideErrorMetadata;
 
 pub struct EbsVolumes;
 pub struct EbsEncryptionByDefault;
+pub struct EbsDefaultKmsKey;
 
 /// A setting slot; `restricts` says whether its expected value is the safer one.
 fn slot(name: &str, value: &str, restricts: bool) -> Item {
@@ -246,9 +248,118 @@ impl Family for EbsEncryptionByDefault {
     }
 }
 
+/// The key of `aws_ebs_default_kms_key`, as an ARN or bare id: the same key either way.
+fn default_key_item(key: &str) -> Item {
+    let id = key.rsplit_once(":key/").map(|(_, id)| id).unwrap_or(key);
+    let mut item = slot("key_arn", id, true);
+    item.value = json!({ "key_arn": key });
+    item.summary = if key.is_empty() {
+        "the AWS-managed key (aws/ebs)".into()
+    } else {
+        format!("key_arn = {key}")
+    };
+    item
+}
+
+impl Family for EbsDefaultKmsKey {
+    fn name(&self) -> &'static str {
+        "ebs_default_kms_key"
+    }
+
+    fn label(&self) -> &'static str {
+        "EBS default KMS key setting(s)"
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        &["aws_ebs_default_kms_key"]
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        resources
+            .iter()
+            .map(|r| {
+                let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
+                let key = r
+                    .attr_str("key_arn")
+                    .ok_or_else(|| bad(r, "has no `key_arn`"))?;
+                let by = Declarer::of(r, true);
+                Ok(ExpectedObject {
+                    family: "ebs_default_kms_key",
+                    cloud_id: id.to_string(),
+                    region: region_account(r).0,
+                    account: None,
+                    owner: Some(by.clone()),
+                    items: vec![ExpectedItem {
+                        attribute: "key_arn",
+                        item: default_key_item(key),
+                        by,
+                    }],
+                    tags: BTreeMap::new(),
+                    is_default: false,
+                    ignore: Vec::new(),
+                })
+            })
+            .collect()
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        aws: &'a AwsContext,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            aws.count("ec2", "GetEbsDefaultKmsKeyId");
+            let out = aws
+                .ec2(region)
+                .get_ebs_default_kms_key_id()
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2", "GetEbsDefaultKmsKeyId", region, e))?;
+            let key = out.kms_key_id().unwrap_or_default().to_string();
+            Ok(ids
+                .iter()
+                .map(|id| LiveObject {
+                    cloud_id: id.clone(),
+                    items: vec![("key_arn", default_key_item(&key))],
+                    is_default: false,
+                })
+                .collect())
+        })
+    }
+
+    fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        // Back to the AWS-managed key loses the customer-managed key's policy and rotation.
+        change(
+            if attribute == "key_arn" {
+                "kms_key_id"
+            } else {
+                attribute
+            },
+            expected,
+            actual,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_key_by_arn_or_id() {
+        let arn = default_key_item("arn:aws:kms:us-east-1:123456789012:key/1234abcd");
+        assert_eq!(arn.key, default_key_item("1234abcd").key);
+        let aws_managed = default_key_item("");
+        assert_eq!(
+            EbsDefaultKmsKey.effect_of_change("key_arn", &arn, &aws_managed),
+            Effect::Weakens
+        );
+    }
 
     #[test]
     fn fixture_states_and_effects() {
