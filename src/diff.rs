@@ -127,6 +127,14 @@ pub fn compare(
         .items
         .iter()
         .filter(|(a, _)| !expected.ignore.contains(a))
+        .filter(|(a, i)| {
+            !i.identity.as_ref().is_some_and(|id| {
+                expected
+                    .tolerated
+                    .iter()
+                    .any(|(ta, tid)| ta == a && tid == id)
+            })
+        })
         .collect();
     let live_keys: BTreeSet<(&str, &str)> = live_items
         .iter()

@@ -442,3 +442,112 @@ async fn users_and_groups_attachments_and_boundary() {
         ]
     );
 }
+
+#[tokio::test]
+async fn role_inline_policies() {
+    let m = moto().await;
+    let iam = iam(&m).await;
+    let role = unique("svc");
+    let created = iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.role().unwrap().arn().to_string();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#;
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("queue")
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("managed-elsewhere")
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    // The role declares `queue` inline; `managed-elsewhere` belongs to an aws_iam_role_policy.
+    let state = State::new()
+        .add(
+            "aws_iam_role.svc",
+            json!({"arn": arn, "id": role, "name": role, "assume_role_policy": TRUST, "managed_policy_arns": [],
+                   "inline_policy": [{"name": "queue", "policy": "{\"Statement\":[{\"Action\":\"sqs:SendMessage\",\"Effect\":\"Allow\",\"Resource\":\"*\"}],\"Version\":\"2012-10-17\"}"}]}),
+        )
+        .add("aws_iam_role_policy.elsewhere", json!({"id": format!("{role}:managed-elsewhere"), "role": role, "name": "managed-elsewhere", "policy": doc}));
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "role.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    // With an aws_iam_role_policy on the role, the role's inline_policy is a copy: only the
+    // separate resource's content is compared, and `queue` is then undeclared.
+    let got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["address"].as_str().unwrap(),
+                d["kind"].as_str().unwrap(),
+                d["attribute"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        ["aws_iam_role.svc unmanaged inline_policy"],
+        "{}",
+        run.stdout
+    );
+
+    // Without separate resources the role's inline policies are what it declares.
+    let state = State::new().add(
+        "aws_iam_role.svc",
+        json!({"arn": arn, "id": role, "name": role, "assume_role_policy": TRUST, "managed_policy_arns": [],
+               "inline_policy": [{"name": "queue", "policy": doc}, {"name": "managed-elsewhere", "policy": doc}]}),
+    );
+    let path = state.write(dir.path(), "role2.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let admin =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("queue")
+        .policy_document(admin)
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("debug")
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    let mut got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {}",
+                d["attribute"].as_str().unwrap(),
+                d["kind"].as_str().unwrap(),
+                d["effect"].as_str().unwrap(),
+                d["policy"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "inline_policy changed weakens AWS-IAM-FULL-ADMIN",
+            "inline_policy unmanaged weakens AWS-IAM-ROLE-INLINE",
+        ]
+    );
+}

@@ -153,6 +153,10 @@ pub struct ExpectedObject {
     /// Attributes the state does not record for this object: their live items are not compared
     /// (only what the state knows is drift).
     pub ignore: Vec<&'static str>,
+    /// Slots (attribute, identity) that live may have without drift: declared by resources of
+    /// another family, which compares them (a role's inline policies declared by
+    /// `aws_iam_role_policy`). Their absence is that family's drift, not this one's.
+    pub tolerated: Vec<(&'static str, String)>,
 }
 
 /// The same view, read from the cloud.

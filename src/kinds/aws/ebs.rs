@@ -107,6 +107,7 @@ impl Family for EbsVolumes {
                 tags: tags_of(r),
                 is_default: false,
                 ignore: Vec::new(),
+                tolerated: Vec::new(),
             };
             if out.insert(id.to_string(), obj).is_some() {
                 return Err(bad(
@@ -208,6 +209,7 @@ impl Family for EbsEncryptionByDefault {
                     tags: BTreeMap::new(),
                     is_default: false,
                     ignore: Vec::new(),
+                    tolerated: Vec::new(),
                 })
             })
             .collect()
@@ -297,6 +299,7 @@ impl Family for EbsDefaultKmsKey {
                     tags: BTreeMap::new(),
                     is_default: false,
                     ignore: Vec::new(),
+                    tolerated: Vec::new(),
                 })
             })
             .collect()

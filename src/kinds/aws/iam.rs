@@ -140,6 +140,7 @@ impl Family for IamPolicies {
                 tags: tags_of(r),
                 is_default: false,
                 ignore: Vec::new(),
+                tolerated: Vec::new(),
             };
             if out.insert(arn.to_string(), obj).is_some() {
                 return Err(bad(
@@ -257,6 +258,7 @@ impl Family for IamInlinePolicies {
                 tags: BTreeMap::new(),
                 is_default: false,
                 ignore: Vec::new(),
+                tolerated: Vec::new(),
             };
             if out.insert(id.clone(), obj).is_some() {
                 return Err(bad(

@@ -34,6 +34,7 @@ fn new_object(id: &str) -> ExpectedObject {
         tags: BTreeMap::new(),
         is_default: false,
         ignore: Vec::new(),
+        tolerated: Vec::new(),
     }
 }
 

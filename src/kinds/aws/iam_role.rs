@@ -66,6 +66,46 @@ pub(super) fn boundary(arn: Option<&str>) -> Item {
     }
 }
 
+/// A role's inline policy as one slot (by name): its content is the set of its statements.
+fn inline_policy(name: &str, doc: &Value, who: &str) -> Result<Item> {
+    let mut st = statements(doc)
+        .map_err(|e| Error::new(who.to_string(), format!("inline policy {name}: {e}")))?;
+    st.sort_by(|a, b| a.key.cmp(&b.key));
+    let admin = st.iter().any(|s| {
+        statement_item(s.clone())
+            .facts
+            .labels
+            .contains(&"full-admin")
+    });
+    let key = format!(
+        "{name}|{}",
+        st.iter()
+            .map(|s| s.key.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    let summary = format!(
+        "inline policy {name}: {}",
+        st.iter()
+            .map(|s| s.summary.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    Ok(Item {
+        identity: Some(name.to_string()),
+        key,
+        value: json!({ "name": name, "statements": st.iter().map(|s| json!({"allow": s.allow, "statement": s.value})).collect::<Vec<_>>() }),
+        summary,
+        facts: Facts {
+            grants: true,
+            direction: None,
+            ports: Ports::None,
+            cidrs: vec![],
+            labels: if admin { vec!["full-admin"] } else { vec![] },
+        },
+    })
+}
+
 fn trust_items(doc: &Value, who: &str) -> Result<Vec<Item>> {
     Ok(statements(doc)
         .map_err(|e| Error::new(who.to_string(), format!("assume_role_policy: {e}")))?
@@ -88,6 +128,7 @@ impl Family for IamRoles {
             "aws_iam_role",
             "aws_iam_role_policy_attachment",
             "aws_iam_policy_attachment",
+            "aws_iam_role_policy",
         ]
     }
 
@@ -103,6 +144,7 @@ impl Family for IamRoles {
             tags: BTreeMap::new(),
             is_default: false,
             ignore: Vec::new(),
+            tolerated: Vec::new(),
         };
         for r in resources
             .iter()
@@ -142,6 +184,26 @@ impl Family for IamRoles {
                 item: boundary(r.attr_str("permissions_boundary")),
                 by: by.clone(),
             });
+            for block in r
+                .attr("inline_policy")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(name) = block
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                else {
+                    continue;
+                };
+                let doc = block.get("policy").cloned().unwrap_or(Value::Null);
+                obj.items.push(ExpectedItem {
+                    attribute: "inline_policy",
+                    item: inline_policy(name, &doc, &r.address)?,
+                    by: by.clone(),
+                });
+            }
             for arn in str_list(r.attr("managed_policy_arns")) {
                 obj.items.push(ExpectedItem {
                     attribute: "managed_policy",
@@ -167,8 +229,45 @@ impl Family for IamRoles {
                 by: Declarer::of(r, false),
             });
         }
+        // The exclusive `aws_iam_policy_attachment` declares attachments for its `roles` too.
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_iam_policy_attachment")
+        {
+            let arn = r
+                .attr_str("policy_arn")
+                .ok_or_else(|| bad(r, "has no `policy_arn`"))?;
+            for role in str_list(r.attr("roles")) {
+                roles
+                    .entry(role.clone())
+                    .or_insert_with(|| new_object(&role))
+                    .items
+                    .push(ExpectedItem {
+                        attribute: "managed_policy",
+                        item: attachment(arn),
+                        by: Declarer::of(r, false),
+                    });
+            }
+        }
+        // Inline policies declared by `aws_iam_role_policy` are compared by that family; here
+        // they are only known names, and the role's own `inline_policy` is then a stale copy.
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_iam_role_policy")
+        {
+            let (Some(role), Some(name)) = (r.attr_str("role"), r.attr_str("name")) else {
+                continue;
+            };
+            let obj = roles
+                .entry(role.to_string())
+                .or_insert_with(|| new_object(role));
+            obj.items.retain(|i| i.attribute != "inline_policy");
+            obj.tolerated.push(("inline_policy", name.to_string()));
+        }
+        // A role known only from inline policy names (managed elsewhere) has nothing to check.
         Ok(roles
             .into_values()
+            .filter(|o| o.owner.is_some() || !o.items.is_empty())
             .map(super::drop_computed_inline)
             .collect())
     }
@@ -229,6 +328,29 @@ impl Family for IamRoles {
                         }
                     }
                 }
+                let mut names = Vec::new();
+                let mut pages = client
+                    .list_role_policies()
+                    .role_name(name)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    aws.count("iam", "ListRolePolicies");
+                    let page = page.map_err(|e| aws.error("iam", "ListRolePolicies", region, e))?;
+                    names.extend(page.policy_names().iter().cloned());
+                }
+                for policy in names {
+                    aws.count("iam", "GetRolePolicy");
+                    let doc = client
+                        .get_role_policy()
+                        .role_name(name)
+                        .policy_name(&policy)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("iam", "GetRolePolicy", region, e))?;
+                    let doc = Value::String(doc.policy_document().to_string());
+                    items.push(("inline_policy", inline_policy(&policy, &doc, &who)?));
+                }
                 out.push(LiveObject {
                     cloud_id: name.clone(),
                     items,
@@ -240,6 +362,36 @@ impl Family for IamRoles {
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        if attribute == "inline_policy" {
+            // Allow statements gained weaken; lost ones strengthen (deny statements the reverse).
+            let set = |i: &Item| -> Vec<(bool, String)> {
+                i.value["statements"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| {
+                                (
+                                    s["allow"].as_bool().unwrap_or(true),
+                                    s["statement"].to_string(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let (e, a) = (set(expected), set(actual));
+            let gained: Vec<&(bool, String)> = a.iter().filter(|s| !e.contains(s)).collect();
+            let lost: Vec<&(bool, String)> = e.iter().filter(|s| !a.contains(s)).collect();
+            let weakens =
+                gained.iter().any(|(allow, _)| *allow) || lost.iter().any(|(allow, _)| !*allow);
+            let strengthens =
+                gained.iter().any(|(allow, _)| !*allow) || lost.iter().any(|(allow, _)| *allow);
+            return match (weakens, strengthens) {
+                (true, _) => Effect::Weakens,
+                (false, true) => Effect::Strengthens,
+                _ => Effect::Unknown,
+            };
+        }
         match (attribute, expected.key.is_empty(), actual.key.is_empty()) {
             // Losing the boundary lifts its limits; gaining one imposes them.
             ("permissions_boundary", false, true) => Effect::Weakens,

@@ -108,6 +108,7 @@ impl Family for KmsKeys {
                 tags: tags_of(r),
                 is_default: false,
                 ignore,
+                tolerated: Vec::new(),
             };
             if out.insert(id.to_string(), obj).is_some() {
                 return Err(bad(

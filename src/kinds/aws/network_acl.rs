@@ -331,6 +331,7 @@ impl Family for NetworkAcls {
             tags: BTreeMap::new(),
             is_default: false,
             ignore: Vec::new(),
+            tolerated: Vec::new(),
         };
         for r in resources
             .iter()

@@ -134,6 +134,7 @@ fn expected(
             tags: tags_of(r),
             is_default: false,
             ignore: Vec::new(),
+            tolerated: Vec::new(),
         };
         if out.insert(id.to_string(), obj).is_some() {
             return Err(bad(

@@ -58,6 +58,7 @@ impl Family for AccountPublicAccessBlocks {
                 tags: BTreeMap::new(),
                 is_default: false,
                 ignore: Vec::new(),
+                tolerated: Vec::new(),
             };
             if out.insert(account.to_string(), obj).is_some() {
                 return Err(bad(r, &format!("manages the public access block of account {account}, which another resource manages too")));

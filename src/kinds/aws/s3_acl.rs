@@ -153,6 +153,7 @@ impl Family for BucketAcls {
                 tags: BTreeMap::new(),
                 is_default: false,
                 ignore: Vec::new(),
+                tolerated: Vec::new(),
             };
             if out.insert(bucket.to_string(), obj).is_some() {
                 return Err(bad(

@@ -42,6 +42,7 @@ fn object(
         tags: BTreeMap::new(),
         is_default: false,
         ignore: Vec::new(),
+        tolerated: Vec::new(),
     }
 }
 

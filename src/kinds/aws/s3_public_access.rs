@@ -84,6 +84,7 @@ impl Family for BucketPublicAccessBlocks {
                 tags: BTreeMap::new(),
                 is_default: false,
                 ignore: Vec::new(),
+                tolerated: Vec::new(),
             };
             if out.insert(bucket.to_string(), obj).is_some() {
                 return Err(bad(r, &format!("manages the public access block of {bucket}, which another resource manages too")));

@@ -350,6 +350,7 @@ impl Family for SecurityGroups {
             tags: BTreeMap::new(),
             is_default: false,
             ignore: Vec::new(),
+            tolerated: Vec::new(),
         };
         // Groups first, so that rule resources can take their region from the group.
         for r in resources
