@@ -53,19 +53,7 @@ async fn volume_and_default_encryption() {
     let path = state.write(dir.path(), "ebs2.tfstate");
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let mut got: Vec<String> = run
-        .drifts()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {}",
-                d["attribute"].as_str().unwrap(),
-                d["effect"].as_str().unwrap(),
-                d["policy"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = drift_lines(&run, &["attribute", "effect", "policy"]);
     assert_eq!(
         got,
         [

@@ -10,17 +10,6 @@ async fn iam(m: &Moto) -> aws_sdk_iam::Client {
     moto_client!(aws_sdk_iam, &m.url)
 }
 
-/// A unique suffix per test run (moto's IAM is global to the server).
-fn unique(m: &str) -> String {
-    format!(
-        "{m}-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
-
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 #[tokio::test]
@@ -98,20 +87,7 @@ async fn policy_documents() {
         .unwrap();
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let mut got: Vec<String> = run
-        .drifts()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {} {}",
-                d["address"].as_str().unwrap(),
-                d["kind"].as_str().unwrap(),
-                d["effect"].as_str().unwrap(),
-                d["policy"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = drift_lines(&run, &["address", "kind", "effect", "policy"]);
     assert_eq!(
         got,
         [
@@ -240,20 +216,7 @@ async fn roles_trust_boundary_and_attachments() {
         .unwrap();
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let mut got: Vec<String> = run
-        .drifts()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {} {}",
-                d["attribute"].as_str().unwrap(),
-                d["kind"].as_str().unwrap(),
-                d["effect"].as_str().unwrap(),
-                d["policy"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = drift_lines(&run, &["attribute", "kind", "effect", "policy"]);
     assert_eq!(
         got,
         [
@@ -419,20 +382,7 @@ async fn users_and_groups_attachments_and_boundary() {
     let path = state(json!(policy_arn)).write(dir.path(), "principals2.tfstate");
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let mut got: Vec<String> = run
-        .drifts()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {} {}",
-                d["address"].as_str().unwrap(),
-                d["kind"].as_str().unwrap(),
-                d["effect"].as_str().unwrap(),
-                d["policy"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = drift_lines(&run, &["address", "kind", "effect", "policy"]);
     assert_eq!(
         got,
         [
@@ -529,20 +479,7 @@ async fn role_inline_policies() {
         .await
         .unwrap();
     let run = check_json(&m.url, &[&path]);
-    let mut got: Vec<String> = run
-        .drifts()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {} {}",
-                d["attribute"].as_str().unwrap(),
-                d["kind"].as_str().unwrap(),
-                d["effect"].as_str().unwrap(),
-                d["policy"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = drift_lines(&run, &["attribute", "kind", "effect", "policy"]);
     assert_eq!(
         got,
         [

@@ -6,34 +6,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-fn summary_of(run: &Run) -> Vec<String> {
-    let mut v: Vec<String> = run
-        .drifts()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {} {}",
-                d["address"].as_str().unwrap_or(""),
-                d["kind"].as_str().unwrap_or(""),
-                d["effect"].as_str().unwrap_or(""),
-                d["policy"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn unique(p: &str) -> String {
-    format!(
-        "{p}-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
-
 #[tokio::test]
 async fn nacl_deny_added_by_hand_strengthens() {
     let m = moto().await;
@@ -57,7 +29,7 @@ async fn nacl_deny_added_by_hand_strengthens() {
         .await;
     let run = check_json(&m.url, &[&path]);
     assert_eq!(
-        summary_of(&run),
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
         ["aws_network_acl.public unmanaged strengthens AWS-NACL-ENTRIES"]
     );
 }
@@ -98,7 +70,7 @@ async fn iam_objects_deleted() {
     iam.delete_user().user_name(&user).send().await.unwrap();
     let run = check_json(&m.url, &[&path]);
     assert_eq!(
-        summary_of(&run),
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
         [
             "aws_iam_policy.p missing unknown AWS-IAM-MISSING",
             "aws_iam_role.r missing unknown AWS-IAM-MISSING",
@@ -129,7 +101,7 @@ async fn stricter_than_the_code_and_deleted_for_storage_and_databases() {
     let path = state.write(dir.path(), "ebs.tfstate");
     let run = check_json(&m.url, &[&path]);
     assert_eq!(
-        summary_of(&run),
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
         [
             "aws_ebs_volume.v changed strengthens AWS-EBS-ENCRYPTION",
             "aws_ebs_volume.v changed strengthens AWS-EBS-ENCRYPTION"
@@ -139,23 +111,12 @@ async fn stricter_than_the_code_and_deleted_for_storage_and_databases() {
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 0, "a deleted volume only warns: {}", run.stderr);
     assert_eq!(
-        summary_of(&run),
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
         ["aws_ebs_volume.v missing unknown AWS-EBS-MISSING"]
     );
 
     // S3: the code says SSE-S3, the console switched to KMS: strengthens; bucket deleted: missing.
-    let s3 = {
-        let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests");
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::new()
-                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-                .region(aws_sdk_s3::config::Region::new(REGION))
-                .credentials_provider(creds)
-                .endpoint_url(&m.url)
-                .force_path_style(true)
-                .build(),
-        )
-    };
+    let s3 = s3_client(&m);
     use aws_sdk_s3::types::{
         ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
         ServerSideEncryptionRule,
@@ -189,7 +150,7 @@ async fn stricter_than_the_code_and_deleted_for_storage_and_databases() {
         .add("aws_s3_bucket_acl.b", json!({"id": bucket, "bucket": bucket, "acl": "private"}));
     let path = state.write(dir.path(), "s3.tfstate");
     let run = check_json(&m.url, &[&path]);
-    assert_eq!(summary_of(&run), ["aws_s3_bucket_server_side_encryption_configuration.b changed strengthens AWS-S3-ENCRYPTION"]);
+    assert_eq!(drift_lines(&run, &["address", "kind", "effect", "policy"]), ["aws_s3_bucket_server_side_encryption_configuration.b changed strengthens AWS-S3-ENCRYPTION"]);
     s3.delete_bucket_encryption()
         .bucket(&bucket)
         .send()
@@ -198,7 +159,7 @@ async fn stricter_than_the_code_and_deleted_for_storage_and_databases() {
     s3.delete_bucket().bucket(&bucket).send().await.unwrap();
     let run = check_json(&m.url, &[&path]);
     assert_eq!(
-        summary_of(&run),
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
         [
             "aws_s3_bucket_acl.b missing unknown AWS-S3-BUCKET-GONE",
             "aws_s3_bucket_server_side_encryption_configuration.b missing unknown AWS-S3-BUCKET-GONE",
@@ -241,5 +202,8 @@ async fn stricter_than_the_code_and_deleted_for_storage_and_databases() {
     // moto attaches the VPC's default group when none is given; the state says none.
     want.extend((0..groups).map(|_| "aws_db_instance.db unmanaged weakens AWS-RDS".to_string()));
     want.sort();
-    assert_eq!(summary_of(&run), want);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
+        want
+    );
 }

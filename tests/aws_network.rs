@@ -731,16 +731,7 @@ async fn github_actions_runner_gets_summary_annotations_and_outputs() {
 async fn state_from_the_s3_backend_with_a_workspace() {
     let m = moto().await;
     let e = estate(&m).await;
-    let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::new()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new(REGION))
-            .credentials_provider(creds)
-            .endpoint_url(&m.url)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_client(&m);
     let bucket = format!("tfstate-{}", e.web.trim_start_matches("sg-"));
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     s3.put_object()

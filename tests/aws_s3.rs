@@ -6,19 +6,6 @@ use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use common::*;
 use serde_json::json;
 
-fn s3(m: &Moto) -> aws_sdk_s3::Client {
-    let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests");
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::new()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new(REGION))
-            .credentials_provider(creds)
-            .endpoint_url(&m.url)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 fn pab(acls: bool, policy: bool, ignore: bool, restrict: bool) -> PublicAccessBlockConfiguration {
     PublicAccessBlockConfiguration::builder()
         .block_public_acls(acls)
@@ -31,7 +18,7 @@ fn pab(acls: bool, policy: bool, ignore: bool, restrict: bool) -> PublicAccessBl
 #[tokio::test]
 async fn bucket_public_access_block() {
     let m = moto().await;
-    let s3 = s3(&m);
+    let s3 = s3_client(&m);
     let bucket = format!(
         "data-{}",
         std::time::SystemTime::now()
@@ -96,7 +83,7 @@ async fn bucket_policy_and_encryption() {
         ServerSideEncryptionRule,
     };
     let m = moto().await;
-    let s3 = s3(&m);
+    let s3 = s3_client(&m);
     let bucket = format!(
         "logs-{}",
         std::time::SystemTime::now()
@@ -193,19 +180,7 @@ async fn bucket_policy_and_encryption() {
         .unwrap();
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let mut got: Vec<String> = run
-        .drifts()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {}",
-                d["attribute"].as_str().unwrap(),
-                d["effect"].as_str().unwrap(),
-                d["policy"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = drift_lines(&run, &["attribute", "effect", "policy"]);
     assert_eq!(
         got,
         [
@@ -234,7 +209,7 @@ async fn bucket_policy_and_encryption() {
 async fn bucket_acl() {
     use aws_sdk_s3::types::BucketCannedAcl;
     let m = moto().await;
-    let s3 = s3(&m);
+    let s3 = s3_client(&m);
     let bucket = format!(
         "acl-{}",
         std::time::SystemTime::now()
@@ -304,7 +279,7 @@ async fn bucket_acl() {
 #[tokio::test]
 async fn public_access_block_turned_on_by_hand_is_drift_too() {
     let m = moto().await;
-    let s3 = s3(&m);
+    let s3 = s3_client(&m);
     let bucket = format!(
         "site-{}",
         std::time::SystemTime::now()
@@ -451,7 +426,7 @@ async fn legacy_inline_bucket_settings() {
         ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     };
     let m = moto().await;
-    let s3 = s3(&m);
+    let s3 = s3_client(&m);
     let bucket = format!(
         "v3-{}",
         std::time::SystemTime::now()
@@ -515,19 +490,7 @@ async fn legacy_inline_bucket_settings() {
         .unwrap();
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let mut got: Vec<String> = run
-        .drifts()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {}",
-                d["address"].as_str().unwrap(),
-                d["attribute"].as_str().unwrap(),
-                d["policy"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = drift_lines(&run, &["address", "attribute", "policy"]);
     assert_eq!(
         got,
         [

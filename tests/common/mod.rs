@@ -554,6 +554,50 @@ pub fn check_json(endpoint: &str, states: &[&Path]) -> Run {
     driftgate(endpoint, &args, None)
 }
 
+/// A name no other test (or earlier run against the same moto) uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{nanos}")
+}
+
+/// An S3 client for moto (path-style: bucket names cannot be hosts on 127.0.0.1).
+pub fn s3_client(m: &Moto) -> aws_sdk_s3::Client {
+    let creds = aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests");
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(&m.url)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Each drift as its `fields` joined by spaces, sorted; every field must be a string.
+pub fn drift_lines(run: &Run, fields: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            fields
+                .iter()
+                .map(|f| {
+                    d[*f]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("`{f}` is not a string in {d}"))
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
 pub fn summary(d: &Value) -> String {
     format!(
         "{} {} {} {}",

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use serde_json::json;
 
-use super::{is_not_found, read_by_ids, region_account};
+use super::{is_not_found, kms_key_id, read_by_ids, region_account};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::bad;
@@ -252,7 +252,7 @@ impl Family for EbsEncryptionByDefault {
 
 /// The key of `aws_ebs_default_kms_key`, as an ARN or bare id: the same key either way.
 fn default_key_item(key: &str) -> Item {
-    let id = key.rsplit_once(":key/").map(|(_, id)| id).unwrap_or(key);
+    let id = kms_key_id(key);
     let mut item = slot("key_arn", id, true);
     item.value = json!({ "key_arn": key });
     item.summary = if key.is_empty() {

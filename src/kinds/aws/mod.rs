@@ -109,6 +109,11 @@ pub fn region_account(r: &Resource) -> (Option<String>, Option<String>) {
     (region, account)
 }
 
+/// KMS keys are written as ARNs or bare ids; both name the same key: the id.
+pub fn kms_key_id(key: &str) -> &str {
+    key.rsplit_once(":key/").map(|(_, id)| id).unwrap_or(key)
+}
+
 pub fn int_attr(r: &Resource, name: &str) -> Option<i64> {
     r.attr(name).and_then(as_int)
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{region_account, str_list};
+use super::{kms_key_id, region_account, str_list};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::bad;
@@ -40,9 +40,8 @@ fn flag(name: &str, on: bool, on_grants: bool) -> Item {
     }
 }
 
-/// KMS keys are written as ARNs or bare ids; both name the same key.
 fn key_item(key: &str) -> Item {
-    let id = key.rsplit_once(":key/").map(|(_, id)| id).unwrap_or(key);
+    let id = kms_key_id(key);
     Item {
         identity: Some("kms_key_id".into()),
         key: id.to_string(),

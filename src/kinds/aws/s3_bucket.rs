@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::iam::statement_item;
 use super::policy_document::statements;
-use super::region_account;
+use super::{kms_key_id, region_account};
 use crate::diff::Effect;
 use crate::error::{Error, Result};
 use crate::kinds::bad;
@@ -165,13 +165,6 @@ impl Family for BucketPolicies {
     }
 }
 
-/// KMS keys are written as ARNs or bare ids; both name the same key.
-fn key_id(k: &str) -> String {
-    k.rsplit_once(":key/")
-        .map(|(_, id)| id.to_string())
-        .unwrap_or_else(|| k.to_string())
-}
-
 fn sse_items(algorithm: &str, key: &str) -> Vec<(&'static str, Item)> {
     let strength = |a: &str| match a {
         "aws:kms:dsse" => 3,
@@ -199,7 +192,7 @@ fn sse_items(algorithm: &str, key: &str) -> Vec<(&'static str, Item)> {
             "kms_master_key_id",
             Item {
                 identity: Some("kms_master_key_id".into()),
-                key: key_id(key),
+                key: kms_key_id(key).to_string(),
                 value: json!({ "kms_master_key_id": key }),
                 summary: if key.is_empty() {
                     "no KMS key".into()
@@ -365,8 +358,11 @@ mod tests {
 
     #[test]
     fn keys_and_downgrades() {
-        assert_eq!(key_id("arn:aws:kms:us-east-1:1:key/845ab6f1"), "845ab6f1");
-        assert_eq!(key_id("845ab6f1"), "845ab6f1");
+        assert_eq!(
+            kms_key_id("arn:aws:kms:us-east-1:1:key/845ab6f1"),
+            "845ab6f1"
+        );
+        assert_eq!(kms_key_id("845ab6f1"), "845ab6f1");
         let kms = sse_items("aws:kms", "arn:aws:kms:us-east-1:1:key/k");
         let s3 = sse_items("AES256", "");
         let f = BucketEncryption;
