@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::kinds::{self, Declarer, ExpectedObject, Family};
+use crate::kinds::{self, Cloud, Declarer, ExpectedObject, Family};
+use crate::live::azure::AzureContext;
+use crate::live::gcp::GcpContext;
 use crate::live::{self, aws::AwsContext, aws::AwsSettings};
 use crate::policy::PolicySet;
 use crate::report::{Report, Summary};
@@ -120,13 +122,27 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         return Ok(report);
     }
 
-    // Credentials are loaded only now: a local state without cloud resources needs none.
-    let aws = match aws {
-        Some(a) => a,
-        None => AwsContext::load(&opts.aws).await,
-    };
-    let regions = resolve_regions(&expected, &snapshot.resources, aws.default_region())?;
-    check_account(&aws, &expected, &regions).await?;
+    // Credentials are loaded only now, and only for the clouds the states hold resources of: a
+    // local state without Azure resources needs no Azure login.
+    let needed: BTreeSet<Cloud> = expected.iter().map(|(f, _)| f.cloud()).collect();
+    let mut clouds = live::Clouds::default();
+    if needed.contains(&Cloud::Aws) {
+        clouds.aws = Some(match aws {
+            Some(a) => a,
+            None => AwsContext::load(&opts.aws).await,
+        });
+    }
+    if needed.contains(&Cloud::Azure) {
+        clouds.azure = Some(AzureContext::load()?);
+    }
+    if needed.contains(&Cloud::Gcp) {
+        clouds.gcp = Some(GcpContext::load()?);
+    }
+    let default_region = clouds.aws.as_ref().and_then(AwsContext::default_region);
+    let regions = resolve_regions(&expected, &snapshot.resources, default_region)?;
+    if let Some(aws) = &clouds.aws {
+        check_account(aws, &expected, &regions).await?;
+    }
 
     let mut plan: BTreeMap<&'static str, (&'static dyn Family, live::RegionIds)> = BTreeMap::new();
     for ((family, obj), region) in expected.iter().zip(&regions) {
@@ -146,13 +162,15 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         }
         let what: Vec<String> = counts.iter().map(|(f, n)| format!("{n} {f}")).collect();
         let region_set: BTreeSet<&String> = regions.iter().collect();
+        let cloud_names: Vec<&str> = needed.iter().map(|c| c.title()).collect();
         eprintln!(
-            "driftgate: reading {} for {resources_checked} state resource(s) in {} region(s)…",
+            "driftgate: reading {} for {resources_checked} state resource(s) in {} region(s) ({})…",
             what.join(" and "),
-            region_set.len()
+            region_set.len(),
+            cloud_names.join(", ")
         );
     }
-    let live = live::read(&aws, &plan, opts.concurrency).await?;
+    let live = live::read(&clouds, &plan, opts.concurrency).await?;
 
     let mut drifts = Vec::new();
     for ((family, obj), region) in expected.iter().zip(&regions) {
@@ -193,7 +211,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    summary.api_calls = aws.calls();
+    summary.api_calls = clouds.calls();
     summary.duration_ms = started.elapsed().as_millis() as u64;
     if opts.progress {
         let calls: u64 = summary.api_calls.values().flat_map(|m| m.values()).sum();

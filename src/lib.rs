@@ -10,6 +10,7 @@ pub mod ci;
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod http;
 pub mod kinds;
 pub mod live;
 pub mod policy;

@@ -199,7 +199,7 @@ mod tests {
             facts: Some(Facts {
                 grants: true,
                 direction: Some("ingress"),
-                ports: Ports::Range(22, 22),
+                ports: vec![Ports::Range(22, 22)],
                 cidrs: vec![cidr.into()],
                 labels: vec![],
             }),

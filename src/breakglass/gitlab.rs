@@ -2,7 +2,7 @@
 //! `CI_API_V4_URL` (set in GitLab CI) or `GITLAB_API_URL`, default gitlab.com; `GITLAB_TOKEN`
 //! (`PRIVATE-TOKEN`) or `CI_JOB_TOKEN` (`JOB-TOKEN`).
 
-use super::http::{base_url, env, Client};
+use crate::http::{base_url, env, Client};
 use super::{label_added_by_other, rest_issue, Fetched, IssueShape, Settings};
 use crate::error::{Error, Result};
 

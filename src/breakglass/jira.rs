@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::http::{base_url, env, timestamp, Client};
+use crate::http::{base_url, env, timestamp, Client};
 use super::{Fetched, RawTicket, Settings};
 use crate::error::{Error, Result};
 

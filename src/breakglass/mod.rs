@@ -10,7 +10,7 @@
 
 pub mod github;
 pub mod gitlab;
-mod http;
+use crate::http;
 pub mod jira;
 pub mod open;
 
@@ -401,7 +401,7 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 
 /// Asks every tracker for its open labelled tickets.
 pub async fn fetch_all(settings: &Settings) -> Result<Vec<Fetched>> {
-    let client = http::Client::new()?;
+    let client = http::Client::new("ticket trackers")?;
     let mut out = Vec::new();
     for spec in &settings.trackers {
         let fetched = match spec {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::http::{base_url, env, Client};
+use crate::http::{base_url, env, Client};
 use super::{gitlab, TrackerSpec};
 use crate::error::{Error, Result};
 use crate::report::Report;
@@ -87,7 +87,7 @@ pub fn compose(report: &Report, label: &str, max_age: Duration) -> Option<Draft>
 
 /// Creates the ticket; returns its URL.
 pub async fn create(spec: &TrackerSpec, draft: &Draft, jira_issue_type: &str) -> Result<String> {
-    let client = Client::new()?;
+    let client = Client::new("ticket trackers")?;
     let url =
         |answer: &Value, key: &str| answer.get(key).and_then(Value::as_str).map(str::to_string);
     match spec {

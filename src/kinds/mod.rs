@@ -9,6 +9,7 @@
 //! Adding a resource type: write its file here, list it in [`all`], add its policy entry.
 
 pub mod aws;
+pub mod azure;
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use serde_json::Value;
 
 use crate::diff::Effect;
 use crate::error::Result;
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 /// Every family driftgate can check.
@@ -41,6 +42,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::rds::DbInstances,
         &aws::rds::DbClusters,
         &aws::ebs::EbsEncryptionByDefault,
+        &azure::network_security_group::NetworkSecurityGroups,
     ]
 }
 
@@ -71,7 +73,8 @@ pub struct Facts {
     /// The item allows something (an allow rule); false for a deny entry.
     pub grants: bool,
     pub direction: Option<&'static str>,
-    pub ports: Ports,
+    /// The port ranges the item covers (an Azure rule may list several); empty: none.
+    pub ports: Vec<Ports>,
     /// Canonical CIDRs the item applies to (`0.0.0.0/0` means the whole IPv4 internet).
     pub cidrs: Vec<String>,
     /// Named properties policies can ask for (`full-admin`: allows every action on every resource).
@@ -167,9 +170,32 @@ pub struct LiveObject {
     pub is_default: bool,
 }
 
+/// Which provider's credentials a family reads with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    Aws,
+    Azure,
+    Gcp,
+}
+
+impl Cloud {
+    pub fn title(self) -> &'static str {
+        match self {
+            Cloud::Aws => "AWS",
+            Cloud::Azure => "Azure",
+            Cloud::Gcp => "Google Cloud",
+        }
+    }
+}
+
 pub trait Family: Send + Sync {
     /// Short stable name (`security_group`), a key in maps and messages.
     fn name(&self) -> &'static str;
+    /// The cloud whose API the family reads.
+    fn cloud(&self) -> Cloud {
+        Cloud::Aws
+    }
     /// What the objects are called in progress lines: `security group(s)`.
     fn label(&self) -> &'static str;
     /// The Terraform types this family reads from the state.
@@ -178,11 +204,12 @@ pub trait Family: Send + Sync {
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>>;
     /// How many ids one read may carry.
     fn batch_size(&self) -> usize;
-    /// Reads the objects with these ids in one region. Ids that do not exist are absent from the
-    /// result (they are reported as missing); anything that prevents knowing is an error.
+    /// Reads the objects with these ids in one region (Azure and Google Cloud read by full
+    /// resource id and take the region for display only). Ids that do not exist are absent from
+    /// the result (they are reported as missing); anything that prevents knowing is an error.
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>>;

@@ -71,7 +71,7 @@ impl Condition {
             && self
                 .ports_any
                 .as_ref()
-                .is_none_or(|ps| facts.is_some_and(|f| ps.iter().any(|p| f.ports.includes(*p))))
+                .is_none_or(|ps| facts.is_some_and(|f| ps.iter().any(|p| f.ports.iter().any(|r| r.includes(*p)))))
             && self.default_object.is_none_or(|b| b == d.is_default_object)
             && self.whole_object.is_none_or(|b| b == d.attribute.is_none())
             && self.labels_any.as_ref().is_none_or(|ls| {
@@ -294,7 +294,7 @@ mod tests {
             facts: Some(Facts {
                 grants: true,
                 direction: attr.map(|_| "ingress"),
-                ports,
+                ports: vec![ports],
                 cidrs: vec![cidr.into()],
                 labels: vec![],
             }),

@@ -13,9 +13,9 @@ use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::bad;
 use crate::kinds::{
-    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 
@@ -37,7 +37,7 @@ fn slot(name: &str, value: &str, restricts: bool) -> Item {
         facts: Facts {
             grants: !restricts,
             direction: None,
-            ports: Ports::None,
+            ports: vec![],
             cidrs: vec![],
             labels: vec![],
         },
@@ -125,11 +125,12 @@ impl Family for EbsVolumes {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.ec2(region);
             let volumes = read_by_ids(ids, |batch| {
                 let client = client.clone();
@@ -221,11 +222,12 @@ impl Family for EbsEncryptionByDefault {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             aws.count("ec2", "GetEbsEncryptionByDefault");
             let out = aws
                 .ec2(region)
@@ -311,11 +313,12 @@ impl Family for EbsDefaultKmsKey {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             aws.count("ec2", "GetEbsDefaultKmsKeyId");
             let out = aws
                 .ec2(region)

@@ -18,9 +18,9 @@ use crate::error::{Error, Result};
 use crate::kinds::bad;
 use crate::kinds::{
     arn_region_account, tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
-    LiveObject, Ports,
+    LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct IamPolicies;
@@ -60,7 +60,7 @@ pub(super) fn statement_item(s: Statement) -> Item {
         facts: Facts {
             grants: s.allow,
             direction: None,
-            ports: Ports::None,
+            ports: vec![],
             cidrs: Vec::new(),
             labels,
         },
@@ -158,11 +158,12 @@ impl Family for IamPolicies {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let _turn = aws.iam_turn().await;
             let client = aws.iam(region);
             let mut out = Vec::new();
@@ -276,11 +277,12 @@ impl Family for IamInlinePolicies {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let _turn = aws.iam_turn().await;
             let client = aws.iam(region);
             let mut out = Vec::new();

@@ -18,7 +18,7 @@ use crate::kinds::bad;
 use crate::kinds::{
     arn_region_account, tags_of, Declarer, ExpectedItem, ExpectedObject, Family, Item, LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct IamPrincipals;
@@ -142,11 +142,12 @@ impl Family for IamPrincipals {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let _turn = aws.iam_turn().await;
             let client = aws.iam(region);
             let mut out = Vec::new();

@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::kinds::bad;
 use crate::kinds::{
     arn_region_account, tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
-    LiveObject, Ports,
+    LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct IamRoles;
@@ -39,7 +39,7 @@ pub(super) fn attachment(arn: &str) -> Item {
         facts: Facts {
             grants: true,
             direction: None,
-            ports: Ports::None,
+            ports: vec![],
             cidrs: vec![],
             labels,
         },
@@ -59,7 +59,7 @@ pub(super) fn boundary(arn: Option<&str>) -> Item {
         facts: Facts {
             grants: false,
             direction: None,
-            ports: Ports::None,
+            ports: vec![],
             cidrs: vec![],
             labels: vec![],
         },
@@ -99,7 +99,7 @@ fn inline_policy(name: &str, doc: &Value, who: &str) -> Result<Item> {
         facts: Facts {
             grants: true,
             direction: None,
-            ports: Ports::None,
+            ports: vec![],
             cidrs: vec![],
             labels: if admin { vec!["full-admin"] } else { vec![] },
         },
@@ -278,11 +278,12 @@ impl Family for IamRoles {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let _turn = aws.iam_turn().await;
             let client = aws.iam(region);
             let mut out = Vec::new();

@@ -15,9 +15,9 @@ use crate::diff::Effect;
 use crate::error::{Error, Result};
 use crate::kinds::bad;
 use crate::kinds::{
-    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct KmsKeys;
@@ -31,7 +31,7 @@ fn flag(name: &str, on: bool) -> Item {
         facts: Facts {
             grants: false,
             direction: None,
-            ports: Ports::None,
+            ports: vec![],
             cidrs: vec![],
             labels: vec![],
         },
@@ -126,11 +126,12 @@ impl Family for KmsKeys {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.kms(region);
             let mut out = Vec::new();
             for id in ids {

@@ -24,6 +24,7 @@ use crate::kinds::{
     tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
 use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct NetworkAcls;
@@ -142,7 +143,7 @@ impl Entry {
             facts: Facts {
                 grants: self.allow,
                 direction: Some(self.direction),
-                ports: self.ports,
+                ports: vec![self.ports],
                 cidrs: vec![self.cidr.clone()],
                 labels: Vec::new(),
             },
@@ -286,7 +287,7 @@ fn entry_of(item: &Item) -> (bool, &str, Ports, &str) {
         .get("protocol")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    (item.facts.grants, protocol, item.facts.ports, cidr)
+    (item.facts.grants, protocol, item.facts.ports.first().copied().unwrap_or(Ports::None), cidr)
 }
 
 /// Does entry `a` match every packet that entry `b` matches?
@@ -395,11 +396,12 @@ impl Family for NetworkAcls {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.ec2(region);
             let acls = read_by_ids(ids, |batch| describe(aws, &client, region, batch)).await?;
             let mut out = Vec::new();

@@ -12,9 +12,9 @@ use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::bad;
 use crate::kinds::{
-    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+    tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct DbInstances;
@@ -24,7 +24,7 @@ fn facts(grants: bool) -> Facts {
     Facts {
         grants,
         direction: None,
-        ports: Ports::None,
+        ports: vec![],
         cidrs: vec![],
         labels: vec![],
     }
@@ -182,11 +182,12 @@ impl Family for DbInstances {
     }
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             // A filter, not DBInstanceIdentifier: a deleted instance is then absent, not an error.
             let mut pages = aws
                 .rds(region)
@@ -248,11 +249,12 @@ impl Family for DbClusters {
     }
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let mut pages = aws
                 .rds(region)
                 .describe_db_clusters()

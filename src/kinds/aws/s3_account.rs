@@ -11,7 +11,7 @@ use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::bad;
 use crate::kinds::{Declarer, ExpectedItem, ExpectedObject, Family, Item, LiveObject};
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct AccountPublicAccessBlocks;
@@ -73,11 +73,12 @@ impl Family for AccountPublicAccessBlocks {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.s3control(region);
             let mut out = Vec::new();
             for account in ids {

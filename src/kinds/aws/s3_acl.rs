@@ -13,9 +13,9 @@ use super::region_account;
 use crate::error::Result;
 use crate::kinds::bad;
 use crate::kinds::{
-    Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+    Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct BucketAcls;
@@ -38,7 +38,7 @@ fn grant(grantee: &str, permission: &str) -> Item {
         facts: Facts {
             grants: true,
             direction: None,
-            ports: Ports::None,
+            ports: vec![],
             cidrs: vec![],
             labels: if public { vec!["public"] } else { vec![] },
         },
@@ -173,11 +173,12 @@ impl Family for BucketAcls {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.s3(region);
             let mut out = Vec::new();
             for bucket in ids {

@@ -17,9 +17,9 @@ use crate::diff::Effect;
 use crate::error::{Error, Result};
 use crate::kinds::bad;
 use crate::kinds::{
-    Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+    Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct BucketPolicies;
@@ -128,11 +128,12 @@ impl Family for BucketPolicies {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.s3(region);
             let mut out = Vec::new();
             for bucket in ids {
@@ -182,7 +183,7 @@ fn sse_items(algorithm: &str, key: &str) -> Vec<(&'static str, Item)> {
                 facts: Facts {
                     grants: false,
                     direction: None,
-                    ports: Ports::None,
+                    ports: vec![],
                     cidrs: vec![],
                     labels: vec![],
                 },
@@ -202,7 +203,7 @@ fn sse_items(algorithm: &str, key: &str) -> Vec<(&'static str, Item)> {
                 facts: Facts {
                     grants: false,
                     direction: None,
-                    ports: Ports::None,
+                    ports: vec![],
                     cidrs: vec![],
                     labels: vec![],
                 },
@@ -291,11 +292,12 @@ impl Family for BucketEncryption {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.s3(region);
             let mut out = Vec::new();
             for bucket in ids {

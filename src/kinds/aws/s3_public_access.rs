@@ -13,9 +13,9 @@ use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::bad;
 use crate::kinds::{
-    Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
+    Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject,
 };
-use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct BucketPublicAccessBlocks;
@@ -37,7 +37,7 @@ pub(super) fn setting(name: &'static str, on: bool) -> Item {
         facts: Facts {
             grants: !on,
             direction: None,
-            ports: Ports::None,
+            ports: vec![],
             cidrs: vec![],
             labels: vec![],
         },
@@ -99,11 +99,12 @@ impl Family for BucketPublicAccessBlocks {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.s3(region);
             let mut out = Vec::new();
             for bucket in ids {

@@ -24,6 +24,7 @@ use crate::kinds::{
     tags_of, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
 use crate::live::aws::AwsContext;
+use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct SecurityGroups;
@@ -103,7 +104,7 @@ impl Rule {
             facts: Facts {
                 grants: true,
                 direction: Some(self.direction),
-                ports: self.ports,
+                ports: vec![self.ports],
                 cidrs,
                 labels: Vec::new(),
             },
@@ -426,11 +427,12 @@ impl Family for SecurityGroups {
 
     fn fetch<'a>(
         &'a self,
-        aws: &'a AwsContext,
+        clouds: &'a Clouds,
         region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
+            let aws = clouds.aws()?;
             let client = aws.ec2(region);
             let groups = read_by_ids(ids, |batch| describe(aws, &client, region, batch)).await?;
             let mut out = Vec::new();

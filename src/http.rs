@@ -1,6 +1,7 @@
-//! The HTTP side of the trackers: one client, bounded retries on rate limits and server errors
-//! (honouring `Retry-After` and `X-RateLimit-Reset`), the server's clock from `Date`, `Link`
-//! pagination, and error messages that name the tracker and never the token.
+//! JSON over HTTPS for the ticket trackers and the Azure and Google Cloud REST APIs: one client,
+//! bounded retries on rate limits and server errors (honouring `Retry-After` and
+//! `X-RateLimit-Reset`), the server's clock from `Date`, `Link` pagination, and error messages
+//! that name the service and call, never the token.
 
 use std::time::Duration;
 
@@ -27,17 +28,15 @@ pub struct Answer {
 }
 
 impl Client {
-    pub fn new() -> Result<Self> {
+    /// `who` names the services in set-up errors (`ticket trackers`, `Azure`).
+    pub fn new(who: &str) -> Result<Self> {
         let inner = reqwest::Client::builder()
             .user_agent(concat!("driftgate/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| {
-                Error::new(
-                    "ticket trackers",
-                    format!("cannot set up the HTTP client: {e}"),
-                )
+                Error::new(who, format!("cannot set up the HTTP client: {e}"))
             })?;
         Ok(Client { inner })
     }
@@ -50,7 +49,19 @@ impl Client {
         hint: &str,
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Answer> {
-        self.send(what, hint, true, make).await
+        let answer = self.send(what, hint, true, false, make).await?;
+        answer.ok_or_else(|| Error::new(what, "HTTP 404: not found"))
+    }
+
+    /// Like [`Client::json`], but a 404 answer is `None`: reading a cloud object that was
+    /// deleted. (Only 404: a 403 may hide an existing object, which must not look deleted.)
+    pub async fn json_or_missing(
+        &self,
+        what: &str,
+        hint: &str,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Option<Answer>> {
+        self.send(what, hint, true, true, make).await
     }
 
     /// A request that creates something: retried only when the server surely did not act on it
@@ -61,7 +72,8 @@ impl Client {
         hint: &str,
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Answer> {
-        self.send(what, hint, false, make).await
+        let answer = self.send(what, hint, false, false, make).await?;
+        answer.ok_or_else(|| Error::new(what, "HTTP 404: not found"))
     }
 
     async fn send(
@@ -69,8 +81,9 @@ impl Client {
         what: &str,
         hint: &str,
         idempotent: bool,
+        missing_ok: bool,
         make: impl Fn() -> RequestBuilder,
-    ) -> Result<Answer> {
+    ) -> Result<Option<Answer>> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -116,11 +129,14 @@ impl Client {
                         ),
                     )
                 })?;
-                return Ok(Answer {
+                return Ok(Some(Answer {
                     body,
                     headers,
                     date,
-                });
+                }));
+            }
+            if missing_ok && status == StatusCode::NOT_FOUND {
+                return Ok(None);
             }
             // GitHub signals its primary limit with 403 + `X-RateLimit-Remaining: 0`, its
             // secondary limits with 403 + `Retry-After`.
