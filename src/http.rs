@@ -35,9 +35,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| {
-                Error::new(who, format!("cannot set up the HTTP client: {e}"))
-            })?;
+            .map_err(|e| Error::new(who, format!("cannot set up the HTTP client: {e}")))?;
         Ok(Client { inner })
     }
 

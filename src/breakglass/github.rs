@@ -1,9 +1,9 @@
 //! GitHub issues: `GET /repos/{owner}/{repo}/issues?state=open&labels=…` with `Link` pagination,
 //! `GITHUB_TOKEN`, and `GITHUB_API_URL` (set by Actions runners, GitHub Enterprise included).
 
-use crate::http::{base_url, env, Client};
 use super::{label_added_by_other, rest_issue, Fetched, IssueShape, Settings};
 use crate::error::{Error, Result};
+use crate::http::{base_url, env, Client};
 
 const HINT: &str = "check GITHUB_TOKEN: it needs read access to the repository's issues";
 

@@ -2,9 +2,9 @@
 //! `CI_API_V4_URL` (set in GitLab CI) or `GITLAB_API_URL`, default gitlab.com; `GITLAB_TOKEN`
 //! (`PRIVATE-TOKEN`) or `CI_JOB_TOKEN` (`JOB-TOKEN`).
 
-use crate::http::{base_url, env, Client};
 use super::{label_added_by_other, rest_issue, Fetched, IssueShape, Settings};
 use crate::error::{Error, Result};
+use crate::http::{base_url, env, Client};
 
 const HINT: &str = "check GITLAB_TOKEN (read_api scope) or CI_JOB_TOKEN access to the project";
 

@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
-use crate::http::{base_url, env, timestamp, Client};
 use super::{Fetched, RawTicket, Settings};
 use crate::error::{Error, Result};
+use crate::http::{base_url, env, timestamp, Client};
 
 const HINT: &str =
     "check JIRA_EMAIL and JIRA_API_TOKEN, and that the account can browse the project";

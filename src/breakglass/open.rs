@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::http::{base_url, env, Client};
 use super::{gitlab, TrackerSpec};
 use crate::error::{Error, Result};
+use crate::http::{base_url, env, Client};
 use crate::report::Report;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -10,8 +10,9 @@
 
 pub mod aws;
 pub mod azure;
+pub mod gcp;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::BoxFuture;
 use serde::Serialize;
@@ -43,6 +44,15 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::rds::DbClusters,
         &aws::ebs::EbsEncryptionByDefault,
         &azure::network_security_group::NetworkSecurityGroups,
+        &azure::storage_account::StorageAccounts,
+        &azure::key_vault::KeyVaults,
+        &azure::managed_disk::ManagedDisks,
+        &azure::role_assignment::RoleAssignments,
+        &gcp::firewall::Firewalls,
+        &gcp::iam::IamPolicies,
+        &gcp::storage_bucket::StorageBuckets,
+        &gcp::compute_disk::ComputeDisks,
+        &gcp::sql_instance::SqlInstances,
     ]
 }
 
@@ -251,6 +261,65 @@ pub fn tags_of(r: &Resource) -> BTreeMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// One named setting as an item (`min_tls_version = "TLS1_2"`). `weak`: this value lets access
+/// through or turns a protection off; [`setting_effect`] judges a change by it.
+pub fn setting(name: &str, value: Value, weak: bool) -> Item {
+    let key = match &value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Item {
+        identity: Some(name.to_string()),
+        summary: format!("{name} = {key}"),
+        key,
+        value: serde_json::json!({ name: value }),
+        facts: Facts {
+            grants: weak,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels: vec![],
+        },
+    }
+}
+
+/// A list-valued setting (allowed IP ranges, subnet ids) compared as a set; `weak`: the list
+/// widens access (an allow-list that applies), so growing it weakens.
+pub fn set_setting(name: &str, mut values: Vec<String>, weak: bool) -> Item {
+    values.sort();
+    values.dedup();
+    let mut item = setting(name, serde_json::json!(values), weak);
+    item.summary = format!("{name} = [{}]", values.join(", "));
+    item
+}
+
+/// The effect of a setting changing: to a weak value weakens, from one strengthens. For list
+/// settings, a strict superset of an allow-list weakens and a subset strengthens.
+pub fn setting_effect(expected: &Item, actual: &Item) -> Effect {
+    match (expected.facts.grants, actual.facts.grants) {
+        (false, true) => return Effect::Weakens,
+        (true, false) => return Effect::Strengthens,
+        _ => {}
+    }
+    let list = |i: &Item| -> Option<BTreeSet<String>> {
+        i.value.as_object()?.values().next()?.as_array().map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+    };
+    match (list(expected), list(actual)) {
+        (Some(e), Some(a)) if expected.facts.grants && a.is_superset(&e) && a != e => {
+            Effect::Weakens
+        }
+        (Some(e), Some(a)) if expected.facts.grants && a.is_subset(&e) && a != e => {
+            Effect::Strengthens
+        }
+        _ => Effect::Unknown,
+    }
 }
 
 #[cfg(test)]

@@ -143,14 +143,16 @@ impl Login {
             });
         }
         let oidc_token = var("ARM_OIDC_TOKEN");
-        let oidc_file = var("ARM_OIDC_TOKEN_FILE_PATH").or_else(|| var("AZURE_FEDERATED_TOKEN_FILE"));
+        let oidc_file =
+            var("ARM_OIDC_TOKEN_FILE_PATH").or_else(|| var("AZURE_FEDERATED_TOKEN_FILE"));
         if flag("ARM_USE_OIDC") || oidc_token.is_some() || oidc_file.is_some() {
             let assertion = if let Some(t) = oidc_token {
                 AssertionSource::Token(t)
             } else if let Some(p) = oidc_file {
                 AssertionSource::File(p)
             } else {
-                let url = var("ARM_OIDC_REQUEST_URL").or_else(|| var("ACTIONS_ID_TOKEN_REQUEST_URL"));
+                let url =
+                    var("ARM_OIDC_REQUEST_URL").or_else(|| var("ACTIONS_ID_TOKEN_REQUEST_URL"));
                 let bearer =
                     var("ARM_OIDC_REQUEST_TOKEN").or_else(|| var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"));
                 match (url, bearer) {
@@ -196,7 +198,9 @@ impl ClientAssertion for Assertion {
         &self,
         _: Option<azure_core::http::ClientMethodOptions<'_>>,
     ) -> azure_core::Result<String> {
-        let fail = |m: String| azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, m);
+        let fail = |m: String| {
+            azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, m)
+        };
         match &self.source {
             AssertionSource::Token(t) => Ok(t.clone()),
             AssertionSource::File(p) => std::fs::read_to_string(p)
@@ -286,7 +290,6 @@ impl AzureContext {
                 ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                     user_assigned_id: client.clone().map(UserAssignedId::ClientId),
                     client_options: options(),
-                    ..Default::default()
                 }))
                 .map_err(setup)?
             }
@@ -339,13 +342,17 @@ impl AzureContext {
         let what = format!("Azure {operation} {id}");
         let answer = self
             .http
-            .json_or_missing(&what, "the identity needs the Reader role on the resource", || {
-                self.http
-                    .inner
-                    .get(&url)
-                    .query(&[("api-version", api_version)])
-                    .bearer_auth(&token)
-            })
+            .json_or_missing(
+                &what,
+                "the identity needs the Reader role on the resource",
+                || {
+                    self.http
+                        .inner
+                        .get(&url)
+                        .query(&[("api-version", api_version)])
+                        .bearer_auth(&token)
+                },
+            )
             .await?;
         Ok(answer.map(|a| a.body))
     }
@@ -383,17 +390,30 @@ mod tests {
             }
         );
         assert!(matches!(
-            with(&[("ARM_USE_OIDC", "true"), ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh/x?a=1"),
-                   ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "b")]).unwrap(),
-            Login::Oidc { assertion: AssertionSource::GitHub { .. }, .. }
+            with(&[
+                ("ARM_USE_OIDC", "true"),
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh/x?a=1"),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "b")
+            ])
+            .unwrap(),
+            Login::Oidc {
+                assertion: AssertionSource::GitHub { .. },
+                ..
+            }
         ));
         assert!(matches!(
             with(&[("ARM_OIDC_TOKEN_FILE_PATH", "/f")]).unwrap(),
-            Login::Oidc { assertion: AssertionSource::File(_), .. }
+            Login::Oidc {
+                assertion: AssertionSource::File(_),
+                ..
+            }
         ));
         assert!(matches!(
             with(&[("ARM_OIDC_TOKEN", "jwt")]).unwrap(),
-            Login::Oidc { assertion: AssertionSource::Token(_), .. }
+            Login::Oidc {
+                assertion: AssertionSource::Token(_),
+                ..
+            }
         ));
         let e = with(&[("ARM_USE_OIDC", "true")]).unwrap_err();
         assert!(e.message.contains("id-token: write"), "{e}");

@@ -64,9 +64,13 @@ impl GcpContext {
     pub fn load() -> Result<Self> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let (tokens, login) = if let Some(token) = var("GOOGLE_OAUTH_ACCESS_TOKEN") {
-            (Tokens::Static(token.trim().to_string()), "GOOGLE_OAUTH_ACCESS_TOKEN")
+            (
+                Tokens::Static(token.trim().to_string()),
+                "GOOGLE_OAUTH_ACCESS_TOKEN",
+            )
         } else {
-            if var("GOOGLE_CREDENTIALS").is_some() && var("GOOGLE_APPLICATION_CREDENTIALS").is_none()
+            if var("GOOGLE_CREDENTIALS").is_some()
+                && var("GOOGLE_APPLICATION_CREDENTIALS").is_none()
             {
                 // The provider's own variable; ADC would silently use another identity.
                 return Err(Error::new(
@@ -95,7 +99,8 @@ impl GcpContext {
             http: http::Client::new("Google Cloud")?,
             tokens,
             login,
-            endpoint: var("DRIFTGATE_GCP_ENDPOINT").map(|u| u.trim().trim_end_matches('/').to_string()),
+            endpoint: var("DRIFTGATE_GCP_ENDPOINT")
+                .map(|u| u.trim().trim_end_matches('/').to_string()),
             calls: CallCounter::default(),
         })
     }
@@ -118,7 +123,12 @@ impl GcpContext {
     }
 
     /// GET `path` of `service`. `None`: the object does not exist (404).
-    pub async fn get(&self, service: Service, path: &str, operation: &str) -> Result<Option<Value>> {
+    pub async fn get(
+        &self,
+        service: Service,
+        path: &str,
+        operation: &str,
+    ) -> Result<Option<Value>> {
         self.send(service, path, operation, None).await
     }
 

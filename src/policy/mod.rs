@@ -9,7 +9,14 @@ use serde::{Deserialize, Serialize};
 use crate::diff::{Drift, DriftKind, Effect};
 use crate::error::{Error, Result};
 
-const BUILTIN: &[(&str, &str)] = &[("policies/aws.yaml", include_str!("../../policies/aws.yaml"))];
+const BUILTIN: &[(&str, &str)] = &[
+    ("policies/aws.yaml", include_str!("../../policies/aws.yaml")),
+    (
+        "policies/azure.yaml",
+        include_str!("../../policies/azure.yaml"),
+    ),
+    ("policies/gcp.yaml", include_str!("../../policies/gcp.yaml")),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,10 +75,9 @@ impl Condition {
                 .cidr_any
                 .as_ref()
                 .is_none_or(|cs| facts.is_some_and(|f| f.cidrs.iter().any(|c| cs.contains(c))))
-            && self
-                .ports_any
-                .as_ref()
-                .is_none_or(|ps| facts.is_some_and(|f| ps.iter().any(|p| f.ports.iter().any(|r| r.includes(*p)))))
+            && self.ports_any.as_ref().is_none_or(|ps| {
+                facts.is_some_and(|f| ps.iter().any(|p| f.ports.iter().any(|r| r.includes(*p))))
+            })
             && self.default_object.is_none_or(|b| b == d.is_default_object)
             && self.whole_object.is_none_or(|b| b == d.attribute.is_none())
             && self.labels_any.as_ref().is_none_or(|ls| {

@@ -287,7 +287,12 @@ fn entry_of(item: &Item) -> (bool, &str, Ports, &str) {
         .get("protocol")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    (item.facts.grants, protocol, item.facts.ports.first().copied().unwrap_or(Ports::None), cidr)
+    (
+        item.facts.grants,
+        protocol,
+        item.facts.ports.first().copied().unwrap_or(Ports::None),
+        cidr,
+    )
 }
 
 /// Does entry `a` match every packet that entry `b` matches?

@@ -12,9 +12,7 @@ use serde_json::{json, Value};
 use super::region_account;
 use crate::error::Result;
 use crate::kinds::bad;
-use crate::kinds::{
-    Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject,
-};
+use crate::kinds::{Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject};
 use crate::live::Clouds;
 use crate::state::Resource;
 

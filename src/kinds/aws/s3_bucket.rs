@@ -16,9 +16,7 @@ use super::{kms_key_id, region_account};
 use crate::diff::Effect;
 use crate::error::{Error, Result};
 use crate::kinds::bad;
-use crate::kinds::{
-    Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject,
-};
+use crate::kinds::{Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject};
 use crate::live::Clouds;
 use crate::state::Resource;
 

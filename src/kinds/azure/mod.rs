@@ -5,12 +5,16 @@
 //! `id` in the state is the ARM id (case-insensitive in ARM, so the live answer's own id is not
 //! used as the key).
 
+pub mod key_vault;
+pub mod managed_disk;
 pub mod network_security_group;
+pub mod role_assignment;
+pub mod storage_account;
 
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::{tags_of, Declarer, ExpectedObject, Item, LiveObject};
+use super::{setting, tags_of, Declarer, ExpectedItem, ExpectedObject, Item, LiveObject};
 use crate::error::Result;
 use crate::live::Clouds;
 use crate::state::Resource;
@@ -38,6 +42,9 @@ pub fn location(r: &Resource) -> String {
         .unwrap_or_else(|| "global".to_string())
 }
 
+/// Turns an ARM answer into a family's items (an error says what is unexpected in it).
+pub type ToItems = fn(&Value) -> std::result::Result<Vec<(&'static str, Item)>, String>;
+
 /// Reads each id with one ARM GET; 404 means deleted. `to_items` turns the ARM answer into the
 /// family's items.
 pub fn fetch_each<'a>(
@@ -45,7 +52,7 @@ pub fn fetch_each<'a>(
     ids: &'a [String],
     api_version: &'static str,
     operation: &'static str,
-    to_items: fn(&Value) -> std::result::Result<Vec<(&'static str, Item)>, String>,
+    to_items: ToItems,
 ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
     Box::pin(async move {
         let azure = clouds.azure()?;
@@ -75,4 +82,69 @@ pub fn prop<'v>(body: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.')
         .try_fold(body.get("properties")?, |v, k| v.get(k))
         .filter(|v| !v.is_null())
+}
+
+/// One setting of an ARM object: its state attribute(s), ARM property and the value an absent
+/// property means, and which values are weak.
+pub struct Spec {
+    pub attribute: &'static str,
+    /// State attribute names, newest provider first (v4 renamed some).
+    pub state: &'static [&'static str],
+    /// Dotted path under `properties`.
+    pub arm: &'static str,
+    /// ARM leaves unset properties out: what that means (as the azurerm provider reads it).
+    pub arm_default: Value,
+    /// ARM's value in the state's spelling (`"Enabled"` → `true`).
+    pub from_arm: fn(&Value) -> Value,
+    pub weak: fn(&Value) -> bool,
+}
+
+pub fn same(v: &Value) -> Value {
+    v.clone()
+}
+
+pub fn enabled(v: &Value) -> Value {
+    Value::Bool(
+        v.as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("enabled")),
+    )
+}
+
+pub fn is_true(v: &Value) -> bool {
+    v.as_bool() == Some(true)
+}
+
+pub fn is_false(v: &Value) -> bool {
+    v.as_bool() == Some(false)
+}
+
+/// The expected settings a resource records; those it does not record (older provider
+/// versions) are not compared.
+pub fn expect_specs(obj: &mut ExpectedObject, r: &Resource, specs: &[Spec]) {
+    let by = Declarer::of(r, true);
+    for spec in specs {
+        let Some(v) = spec.state.iter().find_map(|a| r.attr(a)) else {
+            obj.ignore.push(spec.attribute);
+            continue;
+        };
+        obj.items.push(ExpectedItem {
+            attribute: spec.attribute,
+            item: setting(spec.attribute, v.clone(), (spec.weak)(v)),
+            by: by.clone(),
+        });
+    }
+}
+
+pub fn live_specs(body: &Value, specs: &[Spec]) -> Vec<(&'static str, Item)> {
+    specs
+        .iter()
+        .map(|spec| {
+            let raw = prop(body, spec.arm)
+                .cloned()
+                .unwrap_or_else(|| spec.arm_default.clone());
+            let v = (spec.from_arm)(&raw);
+            let weak = (spec.weak)(&v);
+            (spec.attribute, setting(spec.attribute, v, weak))
+        })
+        .collect()
 }

@@ -86,13 +86,21 @@ impl Raw<'_> {
         let inbound = match direction.to_ascii_lowercase().as_str() {
             "inbound" => true,
             "outbound" => false,
-            other => return Err(format!("rule {priority}: direction `{other}` is neither Inbound nor Outbound")),
+            other => {
+                return Err(format!(
+                    "rule {priority}: direction `{other}` is neither Inbound nor Outbound"
+                ))
+            }
         };
         let access = self.text("access", "access").unwrap_or_default();
         let allow = match access.to_ascii_lowercase().as_str() {
             "allow" => true,
             "deny" => false,
-            other => return Err(format!("rule {priority}: access `{other}` is neither Allow nor Deny")),
+            other => {
+                return Err(format!(
+                    "rule {priority}: access `{other}` is neither Allow nor Deny"
+                ))
+            }
         };
         let protocol = protocol(&self.text("protocol", "protocol").unwrap_or_default())
             .map_err(|e| format!("rule {priority}: {e}"))?;
@@ -178,7 +186,11 @@ fn address(raw: &str) -> std::result::Result<String, String> {
     if a.contains('/') {
         return cidr(a);
     }
-    if a.is_empty() || !a.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)) {
+    if a.is_empty()
+        || !a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+    {
         return Err(format!("`{raw}` is not an address prefix or service tag"));
     }
     Ok(format!("tag:{}", a.to_ascii_lowercase()))
@@ -281,7 +293,10 @@ impl Rule {
             Vec::new()
         };
         let (sp, dp) = if has_ports {
-            (self.source_ports.join(","), self.destination_ports.join(","))
+            (
+                self.source_ports.join(","),
+                self.destination_ports.join(","),
+            )
         } else {
             ("-".to_string(), "-".to_string())
         };
@@ -350,7 +365,9 @@ fn covers(a: &Item, b: &Item) -> bool {
     let addr_in = |outer: &[String], inner: &[String]| {
         inner.iter().all(|x| {
             outer.iter().any(|o| {
-                o == "*" || o == x || (!x.starts_with("tag:") && !x.starts_with("asg:") && cidr_contains(o, x))
+                o == "*"
+                    || o == x
+                    || (!x.starts_with("tag:") && !x.starts_with("asg:") && cidr_contains(o, x))
             })
         })
     };
@@ -381,8 +398,18 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
     list(prop(body, "securityRules"))
         .into_iter()
         .map(|r| {
-            let props = r.get("properties").ok_or("a security rule has no properties")?;
-            Ok(("security_rule", Raw { v: props, arm: true }.rule()?.item()))
+            let props = r
+                .get("properties")
+                .ok_or("a security rule has no properties")?;
+            Ok((
+                "security_rule",
+                Raw {
+                    v: props,
+                    arm: true,
+                }
+                .rule()?
+                .item(),
+            ))
         })
         .collect()
 }
@@ -416,9 +443,12 @@ impl Family for NetworkSecurityGroups {
             let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
             let mut obj = owned_object(self.name(), id, r);
             for block in list(r.attr("security_rule")) {
-                let rule = Raw { v: block, arm: false }
-                    .rule()
-                    .map_err(|e| bad(r, &e))?;
+                let rule = Raw {
+                    v: block,
+                    arm: false,
+                }
+                .rule()
+                .map_err(|e| bad(r, &e))?;
                 obj.items.push(ExpectedItem {
                     attribute: "security_rule",
                     item: rule.item(),
@@ -443,9 +473,12 @@ impl Family for NetworkSecurityGroups {
             let rule_id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
             let nsg = nsg_of_rule(rule_id)
                 .ok_or_else(|| bad(r, "`id` is not a security rule id (…/securityRules/NAME)"))?;
-            let rule = Raw { v: &r.attributes, arm: false }
-                .rule()
-                .map_err(|e| bad(r, &e))?;
+            let rule = Raw {
+                v: &r.attributes,
+                arm: false,
+            }
+            .rule()
+            .map_err(|e| bad(r, &e))?;
             let obj = nsgs.entry(nsg.to_ascii_lowercase()).or_insert_with(|| {
                 // The NSG is managed elsewhere: only the rules declared here are ours to judge.
                 let mut o = owned_object("azure_network_security_group", nsg, r);
@@ -477,7 +510,13 @@ impl Family for NetworkSecurityGroups {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_each(clouds, ids, API_VERSION, "networkSecurityGroups.get", live_items)
+        fetch_each(
+            clouds,
+            ids,
+            API_VERSION,
+            "networkSecurityGroups.get",
+            live_items,
+        )
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {
@@ -486,7 +525,9 @@ impl Family for NetworkSecurityGroups {
             (false, true) => Effect::Weakens,
             // Allowing what came from private ranges from the internet (`Internet` is a tag, not
             // a CIDR that containment could judge).
-            (true, true) if actual.facts.open_to_internet() && !expected.facts.open_to_internet() => {
+            (true, true)
+                if actual.facts.open_to_internet() && !expected.facts.open_to_internet() =>
+            {
                 Effect::Weakens
             }
             (allow, _) => match (covers(actual, expected), covers(expected, actual), allow) {
@@ -577,7 +618,11 @@ mod tests {
         let objs = NetworkSecurityGroups.expected(&[&nsg, &sep]).unwrap();
         assert_eq!(objs.len(), 1, "ids compare case-insensitively");
         assert_eq!(objs[0].region.as_deref(), Some("westeurope"));
-        let by: Vec<&str> = objs[0].items.iter().map(|i| i.by.address.as_str()).collect();
+        let by: Vec<&str> = objs[0]
+            .items
+            .iter()
+            .map(|i| i.by.address.as_str())
+            .collect();
         assert_eq!(by, ["azurerm_network_security_rule.x"]);
     }
 
@@ -596,12 +641,42 @@ mod tests {
         };
         let f = NetworkSecurityGroups;
         let narrow = item("10.0.0.0/8", "22", "Allow");
-        assert_eq!(f.effect_of_change("security_rule", &narrow, &item("*", "22", "Allow")), Effect::Weakens);
-        assert_eq!(f.effect_of_change("security_rule", &narrow, &item("Internet", "22", "Allow")), Effect::Weakens);
-        assert_eq!(f.effect_of_change("security_rule", &narrow, &item("VirtualNetwork", "22", "Allow")), Effect::Unknown);
-        assert_eq!(f.effect_of_change("security_rule", &narrow, &item("10.1.0.0/16", "22", "Allow")), Effect::Strengthens);
-        assert_eq!(f.effect_of_change("security_rule", &narrow, &item("10.0.0.0/8", "20-25", "Allow")), Effect::Weakens);
-        assert_eq!(f.effect_of_change("security_rule", &narrow, &item("10.0.0.0/8", "22", "Deny")), Effect::Strengthens);
+        assert_eq!(
+            f.effect_of_change("security_rule", &narrow, &item("*", "22", "Allow")),
+            Effect::Weakens
+        );
+        assert_eq!(
+            f.effect_of_change("security_rule", &narrow, &item("Internet", "22", "Allow")),
+            Effect::Weakens
+        );
+        assert_eq!(
+            f.effect_of_change(
+                "security_rule",
+                &narrow,
+                &item("VirtualNetwork", "22", "Allow")
+            ),
+            Effect::Unknown
+        );
+        assert_eq!(
+            f.effect_of_change(
+                "security_rule",
+                &narrow,
+                &item("10.1.0.0/16", "22", "Allow")
+            ),
+            Effect::Strengthens
+        );
+        assert_eq!(
+            f.effect_of_change(
+                "security_rule",
+                &narrow,
+                &item("10.0.0.0/8", "20-25", "Allow")
+            ),
+            Effect::Weakens
+        );
+        assert_eq!(
+            f.effect_of_change("security_rule", &narrow, &item("10.0.0.0/8", "22", "Deny")),
+            Effect::Strengthens
+        );
         assert!(item("Internet", "3389", "Allow").facts.open_to_internet());
         assert!(address("not a prefix!").is_err());
         assert!(port_range("70000").is_err());
