@@ -375,7 +375,8 @@ impl State {
             Some(r) => r["instances"].as_array_mut().unwrap().push(instance),
             None => {
                 let mut r = json!({"mode": "managed", "type": rtype, "name": name,
-                    "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]", "instances": [instance]});
+                    "provider": format!("provider[\"registry.terraform.io/hashicorp/{}\"]", provider_of(rtype)),
+                    "instances": [instance]});
                 if let Some(m) = module {
                     r["module"] = json!(m);
                 }
@@ -413,7 +414,8 @@ impl State {
                     address = format!("{address}[{k}]");
                 }
                 let mut v = json!({"address": address, "mode": "managed", "type": r["type"], "name": r["name"],
-                    "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 1,
+                    "provider_name": format!("registry.terraform.io/hashicorp/{}", provider_of(r["type"].as_str().unwrap())),
+                    "schema_version": 1,
                     "values": inst["attributes"], "sensitive_values": {}});
                 if let Some(k) = inst.get("index_key") {
                     v["index"] = k.clone();
@@ -440,6 +442,14 @@ impl State {
         std::fs::write(&path, serde_json::to_vec_pretty(&self.json()).unwrap()).unwrap();
         path
     }
+}
+
+/// The provider of a resource type, by its prefix (`azurerm_`, `google_`, else `aws`).
+fn provider_of(resource_type: &str) -> &'static str {
+    ["azurerm", "google"]
+        .into_iter()
+        .find(|p| resource_type.starts_with(&format!("{p}_")))
+        .unwrap_or("aws")
 }
 
 fn split_module(address: &str) -> (Option<&str>, &str) {
@@ -504,7 +514,19 @@ pub fn driftgate_env(
     for (k, _) in std::env::vars() {
         // The binary must see only what the test sets: no credentials, trackers or CI of the
         // machine running the tests.
-        let foreign = ["AWS_", "GITHUB_", "GITLAB_", "JIRA_", "CI_"];
+        let foreign = [
+            "AWS_",
+            "GITHUB_",
+            "GITLAB_",
+            "JIRA_",
+            "CI_",
+            "ARM_",
+            "AZURE_",
+            "GOOGLE_",
+            "ACTIONS_",
+            "CLOUDSDK_",
+            "DRIFTGATE_",
+        ];
         if foreign.iter().any(|p| k.starts_with(p)) || k == "NO_COLOR" || k == "CI" {
             cmd.env_remove(k);
         }

@@ -1,6 +1,9 @@
-//! A loopback HTTP server that answers like a ticket tracker's REST API: canned JSON bodies in
-//! the trackers' real shapes, with the headers that matter (`Date` as the tracker's clock, `Link`
-//! for pagination, rate-limit headers), and a log of the requests it received.
+//! A loopback HTTP server that answers like a REST API (ticket trackers, Azure Resource Manager,
+//! Google Cloud): canned JSON bodies in the services' real shapes, with the headers that matter
+//! (`Date` as the tracker's clock, `Link` for pagination, rate-limit headers, `Retry-After`), and
+//! a log of the requests it received.
+
+#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};

@@ -86,9 +86,9 @@ impl Raw<'_> {
         let inbound = match direction.to_ascii_lowercase().as_str() {
             "inbound" => true,
             "outbound" => false,
-            other => {
+            _ => {
                 return Err(format!(
-                    "rule {priority}: direction `{other}` is neither Inbound nor Outbound"
+                    "rule {priority}: direction `{direction}` is neither Inbound nor Outbound"
                 ))
             }
         };
@@ -96,9 +96,9 @@ impl Raw<'_> {
         let allow = match access.to_ascii_lowercase().as_str() {
             "allow" => true,
             "deny" => false,
-            other => {
+            _ => {
                 return Err(format!(
-                    "rule {priority}: access `{other}` is neither Allow nor Deny"
+                    "rule {priority}: access `{access}` is neither Allow nor Deny"
                 ))
             }
         };

@@ -1,0 +1,433 @@
+//! Azure families end to end: the real binary against a loopback ARM that replays recorded ARM
+//! answers (Azure REST API spec examples and cloud-custodian cassettes in
+//! tests/fixtures/shared/azure), with a token from a stand-in `az` CLI on PATH (the real
+//! `azure_identity` Azure CLI credential runs it).
+
+mod common;
+#[path = "common/tracker.rs"]
+mod tracker;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::{json, Value};
+use tracker::{serve, Reply, Server};
+
+const DATE: &str = "Sat, 28 Nov 2026 10:00:00 GMT";
+const SUB: &str = "/subscriptions/ea42f556-5106-4743-99b0-c129bfa71a47";
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/shared/azure/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The recorded NSG (rules test4, test5, test6; protocol `TCP`, empty list forms).
+fn recorded_nsg() -> Value {
+    fixture("c7n_cassette_nsg_list.json")["interactions"][0]["response"]["body"]["data"]["value"][0]
+        .clone()
+}
+
+fn nsg_id() -> String {
+    recorded_nsg()["id"].as_str().unwrap().to_string()
+}
+
+/// A directory with an `az` that prints a token, as `az account get-access-token -o json` does.
+fn fake_az(dir: &Path, works: bool) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = if works {
+        "#!/bin/sh\necho '{\"accessToken\": \"test-token\", \"expires_on\": 4102444800, \"tokenType\": \"Bearer\"}'\n"
+    } else {
+        "#!/bin/sh\necho 'ERROR: Please run az login to setup account.' >&2\nexit 1\n"
+    };
+    let az = bin.join("az");
+    std::fs::write(&az, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+struct Azure {
+    dir: tempfile::TempDir,
+    server: Server,
+    path: String,
+}
+
+fn azure(routes: Vec<(&str, Vec<Reply>)>) -> Azure {
+    azure_with(routes, true)
+}
+
+fn azure_with(routes: Vec<(&str, Vec<Reply>)>, az_works: bool) -> Azure {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_az(dir.path(), az_works);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Azure {
+        dir,
+        server: serve(DATE, routes),
+        path,
+    }
+}
+
+impl Azure {
+    fn check(&self, state: &State) -> Run {
+        let p = state.write(self.dir.path(), "azure.tfstate");
+        let p = p.display().to_string();
+        driftgate_env(
+            "http://127.0.0.1:9",
+            &["check", "--format", "json", "--state", &p],
+            None,
+            &[
+                ("PATH", Some(&self.path)),
+                ("DRIFTGATE_ARM_ENDPOINT", Some(&self.server.url)),
+            ],
+        )
+    }
+}
+
+/// The recorded rules in Terraform's spelling (`Tcp`, list forms, other names).
+fn state_rules() -> Value {
+    json!([
+        {"name": "ssh-deny", "priority": 320, "direction": "Inbound", "access": "Deny", "protocol": "Tcp",
+         "source_port_range": "*", "source_port_ranges": [], "destination_port_range": "",
+         "destination_port_ranges": ["22"], "source_address_prefix": "", "source_address_prefixes": ["10.0.0.0/16"],
+         "destination_address_prefix": "*", "destination_address_prefixes": [],
+         "source_application_security_group_ids": [], "destination_application_security_group_ids": [], "description": ""},
+        {"name": "ssh-out", "priority": 300, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
+         "source_port_range": "0-65535", "destination_port_range": "22-22", "source_address_prefix": "*",
+         "destination_address_prefix": "*", "description": "x"},
+        {"name": "kerberos", "priority": 330, "direction": "Inbound", "access": "Allow", "protocol": "*",
+         "source_port_range": "*", "destination_port_range": "88-90", "source_address_prefix": "*",
+         "destination_address_prefix": "*"}
+    ])
+}
+
+fn nsg_state(rules: Value) -> State {
+    State::new().add(
+        "module.net.azurerm_network_security_group.web[\"eastus\"]",
+        json!({"id": nsg_id(), "name": "c7n-nsg", "location": "eastus", "resource_group_name": "test_networksecuritygroup",
+               "security_rule": rules, "tags": {"data": "internal"}}),
+    )
+}
+
+#[test]
+fn recorded_nsg_matches_its_state_spelling_and_sends_the_token() {
+    let nsg = recorded_nsg();
+    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(nsg)])]);
+    let run = az.check(&nsg_state(state_rules()));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["summary"]["api_calls"]["arm"]["networkSecurityGroups.get"],
+        1
+    );
+    let hits = az.server.hits();
+    assert_eq!(hits[0].header("authorization"), Some("Bearer test-token"));
+    assert!(
+        hits[0].target.ends_with("?api-version=2024-05-01"),
+        "{}",
+        hits[0].target
+    );
+    assert!(!run.stdout.contains("test-token") && !run.stderr.contains("test-token"));
+}
+
+#[test]
+fn rule_opened_to_the_internet_and_added_admin_rule_block() {
+    let mut nsg = recorded_nsg();
+    let rules = nsg["properties"]["securityRules"].as_array_mut().unwrap();
+    // Someone changes test4 from deny to allow, and adds RDP from the Internet tag.
+    rules[0]["properties"]["access"] = json!("Allow");
+    let mut rdp = rules[2].clone();
+    rdp["name"] = json!("rdp");
+    rdp["properties"]["priority"] = json!(100);
+    rdp["properties"]["protocol"] = json!("Tcp");
+    rdp["properties"]["destinationPortRange"] = json!("3389");
+    rdp["properties"]["sourceAddressPrefix"] = json!("Internet");
+    rules.push(rdp);
+    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(nsg)])]);
+    let run = az.check(&nsg_state(state_rules()));
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["kind", "effect", "policy", "severity"]),
+        [
+            "changed weakens AZ-NSG-RULES medium",
+            "unmanaged weakens AZ-NSG-ADMIN-INTERNET critical",
+        ]
+    );
+    let d = run.drifts();
+    let added = d.iter().find(|d| d["kind"] == "unmanaged").unwrap();
+    assert_eq!(
+        added["address"],
+        "module.net.azurerm_network_security_group.web[\"eastus\"]"
+    );
+    assert_eq!(added["region"], "eastus");
+}
+
+#[test]
+fn rules_split_across_the_nsg_and_rule_resources() {
+    let id = nsg_id();
+    // The NSG's `security_rule` is the provider's computed copy (here stale: it still has a rule
+    // whose resource was destroyed); the rule resources say what is expected.
+    let mut stale = state_rules();
+    stale.as_array_mut().unwrap().push(json!({"name": "gone", "priority": 4000, "direction": "Inbound",
+        "access": "Allow", "protocol": "Tcp", "source_port_range": "*", "destination_port_range": "443",
+        "source_address_prefix": "*", "destination_address_prefix": "*"}));
+    let mut state = nsg_state(stale);
+    for (i, rule) in state_rules().as_array().unwrap().iter().enumerate() {
+        let mut attrs = rule.clone();
+        attrs["id"] = json!(format!(
+            "{id}/securityRules/{}",
+            rule["name"].as_str().unwrap()
+        ));
+        attrs["network_security_group_name"] = json!("c7n-nsg");
+        state = state.add(&format!("azurerm_network_security_rule.r[{i}]"), attrs);
+    }
+    let az = azure(vec![(id.as_str(), vec![Reply::json(recorded_nsg())])]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // Someone deletes test6 (kerberos) in the portal: its rule resource points at it.
+    let mut nsg = recorded_nsg();
+    nsg["properties"]["securityRules"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let az = azure(vec![(id.as_str(), vec![Reply::json(nsg)])]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect"]),
+        ["azurerm_network_security_rule.r[2] missing strengthens"]
+    );
+}
+
+#[test]
+fn deleted_nsg_and_role_assignment_are_missing() {
+    let ra = fixture("azure_specs_RoleAssignments_Get.json")["responses"]["200"]["body"].clone();
+    let ra_id = ra["id"].as_str().unwrap().to_string();
+    // Nothing is routed: ARM answers 404 for both.
+    let az = azure(vec![]);
+    let state = nsg_state(state_rules()).add(
+        "azurerm_role_assignment.reader",
+        json!({"id": ra_id, "scope": "/subscriptions/a925f2f7-5c63-4b7b-8799-25a5f97bc3b2",
+               "role_definition_id": "/subscriptions/a925f2f7-5c63-4b7b-8799-25a5f97bc3b2/providers/Microsoft.Authorization/roleDefinitions/0b5fe924-9a61-425c-96af-cfe6e287ca2d",
+               "principal_id": "ce2ce14e-85d7-4629-bdbc-454d0519d987", "condition": "", "condition_version": ""}),
+    );
+    let run = az.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["kind", "policy"]),
+        ["missing AZ-NSG-MISSING", "missing AZ-ROLE-ASSIGNMENT"]
+    );
+    // Served again, the assignment is clean (subscription-scoped role id vs the API's spelling).
+    let az = azure(vec![(ra_id.as_str(), vec![Reply::json(ra)])]);
+    let run = az.check(&State::new().add(
+        "azurerm_role_assignment.reader",
+        json!({"id": ra_id, "scope": "/subscriptions/a925f2f7-5c63-4b7b-8799-25a5f97bc3b2",
+               "role_definition_id": "/subscriptions/a925f2f7-5c63-4b7b-8799-25a5f97bc3b2/providers/Microsoft.Authorization/roleDefinitions/0b5fe924-9a61-425c-96af-cfe6e287ca2d",
+               "principal_id": "ce2ce14e-85d7-4629-bdbc-454d0519d987"}),
+    ));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+fn storage_body(patch: Value) -> (String, Value) {
+    let mut body =
+        fixture("azure_specs_StorageAccountGetProperties.json")["responses"]["200"]["body"].clone();
+    let id =
+        format!("{SUB}/resourceGroups/res9407/providers/Microsoft.Storage/storageAccounts/sto8596");
+    body["id"] = json!(id);
+    for (k, v) in patch.as_object().unwrap() {
+        body["properties"][k] = v.clone();
+    }
+    (id, body)
+}
+
+fn storage_state(id: &str) -> State {
+    State::new().add(
+        "azurerm_storage_account.logs",
+        json!({"id": id, "name": "sto8596", "location": "eastus2", "min_tls_version": "TLS1_2",
+               "https_traffic_only_enabled": true, "public_network_access_enabled": true,
+               "allow_nested_items_to_be_public": false, "shared_access_key_enabled": false,
+               "network_rules": [{"default_action": "Deny", "bypass": ["AzureServices"], "ip_rules": ["203.0.113.7"],
+                                  "virtual_network_subnet_ids": [], "private_link_access": []}],
+               "primary_access_key": "c2VjcmV0LWtleQ==", "tags": {"data": "confidential"}}),
+    )
+}
+
+#[test]
+fn storage_account_defaults_and_weakening() {
+    let hardened = json!({"minimumTlsVersion": "TLS1_2", "supportsHttpsTrafficOnly": true,
+        "allowBlobPublicAccess": false, "allowSharedKeyAccess": false,
+        "networkAcls": {"bypass": "AzureServices", "defaultAction": "Deny",
+                        "ipRules": [{"value": "203.0.113.7", "action": "Allow"}], "virtualNetworkRules": []}});
+    let (id, body) = storage_body(hardened.clone());
+    let az = azure(vec![(id.as_str(), vec![Reply::json(body)])]);
+    let run = az.check(&storage_state(&id));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // TLS 1.0 again, and the firewall opened: default action Allow plus a world-wide range.
+    let mut weak = hardened;
+    weak["minimumTlsVersion"] = json!("TLS1_0");
+    weak["networkAcls"]["defaultAction"] = json!("Allow");
+    weak["networkAcls"]["ipRules"] = json!([{"value": "203.0.113.7"}, {"value": "0.0.0.0/0"}]);
+    let (id, body) = storage_body(weak);
+    let az = azure(vec![(id.as_str(), vec![Reply::json(body)])]);
+    let run = az.check(&storage_state(&id));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["attribute", "effect", "policy"]),
+        [
+            "min_tls_version weakens AZ-STORAGE-TRANSPORT",
+            "network_rules weakens AZ-STORAGE-PUBLIC",
+            "network_rules weakens AZ-STORAGE-PUBLIC",
+        ]
+    );
+    // The account key is sensitive state: never in any output.
+    assert!(!run.stdout.contains("c2VjcmV0LWtleQ") && !run.stderr.contains("c2VjcmV0LWtleQ"));
+}
+
+#[test]
+fn key_vault_and_disk() {
+    let kv = fixture("c7n_cassette_keyvault_get.json")["interactions"][2]["response"]["body"]
+        ["data"]
+        .clone();
+    let kv_id = kv["id"].as_str().unwrap().to_string();
+    let mut disk = fixture("azure_specs_Disk_Get.json")["responses"]["200"]["body"].clone();
+    let disk_id = format!(
+        "{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/disks/myManagedDisk"
+    );
+    disk["id"] = json!(disk_id);
+    let des = format!(
+        "{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/diskEncryptionSets/cmk"
+    );
+    // The state: purge protection on (the recorded vault answers without it: off), the disk with
+    // a customer-managed key (the recorded disk uses the platform key).
+    let state = State::new()
+        .add(
+            "azurerm_key_vault.kv",
+            json!({"id": kv_id, "location": "southcentralus", "purge_protection_enabled": true,
+                   "soft_delete_retention_days": 90, "public_network_access_enabled": true,
+                   "enable_rbac_authorization": false, "network_acls": []}),
+        )
+        .add(
+            "azurerm_managed_disk.data",
+            json!({"id": disk_id, "location": "westus", "disk_encryption_set_id": des,
+                   "public_network_access_enabled": true, "network_access_policy": "AllowAll",
+                   "encryption_settings": [{"disk_encryption_key": [], "key_encryption_key": []}]}),
+        );
+    let az = azure(vec![
+        (kv_id.as_str(), vec![Reply::json(kv.clone())]),
+        (disk_id.as_str(), vec![Reply::json(disk.clone())]),
+    ]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["attribute", "effect", "policy"]),
+        [
+            "disk_encryption_set_id weakens AZ-DISK-ENCRYPTION",
+            "purge_protection_enabled weakens AZ-KEYVAULT-RECOVERY",
+        ]
+    );
+    // With the disk encryption set back (ARM ids differ in case only), the disk is clean.
+    disk["properties"]["encryption"] = json!({"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": des.to_uppercase()});
+    let az = azure(vec![
+        (kv_id.as_str(), vec![Reply::json(kv)]),
+        (disk_id.as_str(), vec![Reply::json(disk)]),
+    ]);
+    let run = az.check(&state);
+    assert_eq!(
+        drift_lines(&run, &["attribute"]),
+        ["purge_protection_enabled"]
+    );
+}
+
+#[test]
+fn arm_errors_fail_closed() {
+    let id = nsg_id();
+    let state = nsg_state(state_rules());
+    // 403: the identity may not read it. That must not look like "deleted".
+    let az = azure(vec![(
+        id.as_str(),
+        vec![Reply::status(
+            403,
+            r#"{"error":{"code":"AuthorizationFailed","message":"The client does not have authorization"}}"#,
+        )],
+    )]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("networkSecurityGroups.get") && run.stderr.contains("HTTP 403"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Reader role"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+
+    // Throttled, then answered: retried after Retry-After.
+    let az = azure(vec![(
+        id.as_str(),
+        vec![
+            Reply::status(429, r#"{"error":{"code":"TooManyRequests"}}"#)
+                .header("Retry-After", "0"),
+            Reply::json(recorded_nsg()),
+        ],
+    )]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(az.server.hits().len(), 2);
+
+    // Server errors that do not stop: exit 2 after the retries.
+    let az = azure(vec![(
+        id.as_str(),
+        vec![Reply::status(503, "{}").header("Retry-After", "0")],
+    )]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("HTTP 503"), "{}", run.stderr);
+
+    // A body that is not an NSG.
+    let az = azure(vec![(
+        id.as_str(),
+        vec![Reply::json(
+            json!({"properties": {"securityRules": [{"properties": {"priority": 1, "direction": "Sideways"}}]}}),
+        )],
+    )]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("Sideways"), "{}", run.stderr);
+}
+
+#[test]
+fn no_azure_login_is_exit_2_naming_the_method() {
+    let az = azure_with(vec![], false);
+    let run = az.check(&nsg_state(state_rules()));
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("Azure credentials") && run.stderr.contains("az login"),
+        "{}",
+        run.stderr
+    );
+    // A secret without a tenant: refused before anything is contacted.
+    let p = nsg_state(state_rules()).write(az.dir.path(), "s.tfstate");
+    let run = driftgate_env(
+        "http://127.0.0.1:9",
+        &["check", "--state", &p.display().to_string()],
+        None,
+        &[
+            ("ARM_CLIENT_ID", Some("c")),
+            ("ARM_CLIENT_SECRET", Some("hunter2")),
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("ARM_TENANT_ID") && !run.stderr.contains("hunter2"),
+        "{}",
+        run.stderr
+    );
+}
