@@ -120,7 +120,10 @@ fn bindings(policy: &Value) -> std::result::Result<Vec<Binding>, String> {
             .get("role")
             .and_then(Value::as_str)
             .ok_or("a binding without a role")?;
-        let members = crate::kinds::aws::str_list(b.get("members"));
+        let mut members = crate::kinds::aws::str_list(b.get("members"));
+        // Policies written by hand may repeat a member; it is one grant.
+        members.sort();
+        members.dedup();
         out.push((
             role.to_string(),
             condition_text(b.get("condition")),

@@ -1,0 +1,452 @@
+//! Google Cloud families end to end: the real binary against a loopback server standing in for
+//! the Compute, Storage and Resource Manager REST APIs, replaying recorded answers
+//! (cloud-custodian flights and forseti's Cloud Asset export in tests/fixtures/shared/gcp), with
+//! tokens from `GOOGLE_OAUTH_ACCESS_TOKEN` or from `google-cloud-auth` refreshing an
+//! `authorized_user` credential against a loopback token endpoint.
+
+mod common;
+#[path = "common/tracker.rs"]
+mod tracker;
+
+use common::*;
+use serde_json::{json, Value};
+use tracker::{serve, Reply, Server};
+
+const DATE: &str = "Sat, 28 Nov 2026 10:00:00 GMT";
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/shared/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The policy of project 1044 in forseti's recorded export.
+fn recorded_project_policy() -> Value {
+    let path = format!(
+        "{}/tests/fixtures/shared/gcp/forseti_cai_export_iam_policies.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|a| a["name"] == "//cloudresourcemanager.googleapis.com/projects/1044")
+        .unwrap()["iam_policy"]
+        .clone()
+}
+
+struct Gcp {
+    dir: tempfile::TempDir,
+    server: Server,
+}
+
+fn gcp(routes: Vec<(&str, Vec<Reply>)>) -> Gcp {
+    Gcp {
+        dir: tempfile::tempdir().unwrap(),
+        server: serve(DATE, routes),
+    }
+}
+
+impl Gcp {
+    fn run(&self, state: &State, env: &[(&str, Option<&str>)]) -> Run {
+        let p = state
+            .write(self.dir.path(), "gcp.tfstate")
+            .display()
+            .to_string();
+        let mut all = vec![
+            ("DRIFTGATE_GCP_ENDPOINT", Some(self.server.url.as_str())),
+            // Never the real metadata server of a CI runner.
+            ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
+        ];
+        all.extend_from_slice(env);
+        driftgate_env(
+            "http://127.0.0.1:9",
+            &["check", "--format", "json", "--state", &p],
+            None,
+            &all,
+        )
+    }
+
+    fn check(&self, state: &State) -> Run {
+        self.run(
+            state,
+            &[("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token"))],
+        )
+    }
+}
+
+fn state_firewall() -> State {
+    // The driftctl fixture's firewall, as the provider records it.
+    let tf = fixture("tfstate/driftctl_google_compute_firewall.tfstate");
+    let attrs = tf["resources"][0]["instances"][0]["attributes"].clone();
+    State::new().add("google_compute_firewall.web[\"test\"]", attrs)
+}
+
+const FW_PATH: &str = "/compute/v1/projects/cloudskiff-dev-elie/global/firewalls/test-firewall";
+
+fn live_firewall() -> Value {
+    // The same firewall as the Compute API answers it: entries and ports in another order,
+    // protocol numbers, empty lists left out.
+    json!({"kind": "compute#firewall", "id": "5513", "name": "test-firewall", "priority": 1000,
+           "network": "https://www.googleapis.com/compute/v1/projects/cloudskiff-dev-elie/global/networks/test-network",
+           "sourceTags": ["web"], "direction": "INGRESS", "disabled": false,
+           "allowed": [{"IPProtocol": "1"}, {"IPProtocol": "tcp", "ports": ["8080", "1000-2000", "80"]}],
+           "selfLink": format!("https://www.googleapis.com{FW_PATH}")})
+}
+
+#[test]
+fn firewall_spellings_agree_and_the_token_is_sent() {
+    let g = gcp(vec![(FW_PATH, vec![Reply::json(live_firewall())])]);
+    let run = g.check(&state_firewall());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["compute"]["firewalls.get"],
+        1
+    );
+    assert_eq!(
+        g.server.hits()[0].header("authorization"),
+        Some("Bearer ya29.test-token")
+    );
+    assert!(!run.stdout.contains("test-token") && !run.stderr.contains("test-token"));
+}
+
+#[test]
+fn firewall_opened_to_the_world() {
+    // The recorded firewall allows every protocol from 0.0.0.0/0; the state said tcp 22 from a
+    // private range, and only for the tagged instances.
+    let recorded = fixture("gcp/c7n_flight_compute_firewalls_get.json")["body"].clone();
+    let path = "/compute/v1/projects/cloud-custodian/global/firewalls/allow-inbound-xyz";
+    let state = State::new().add(
+        "google_compute_firewall.ssh",
+        json!({"id": "projects/cloud-custodian/global/firewalls/allow-inbound-xyz", "name": "allow-inbound-xyz",
+               "project": "cloud-custodian", "direction": "INGRESS", "priority": 1000, "disabled": false,
+               "allow": [{"protocol": "tcp", "ports": ["22"]}], "deny": [], "source_ranges": ["10.0.0.0/8"],
+               "destination_ranges": [], "source_tags": null, "target_tags": null,
+               "source_service_accounts": null,
+               "target_service_accounts": ["604150802624-compute@developer.gserviceaccount.com"]}),
+    );
+    let g = gcp(vec![(path, vec![Reply::json(recorded)])]);
+    let run = g.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["kind", "attribute", "effect", "policy"]),
+        [
+            // The tcp 22 entry is gone (replaced by "all"): an inline part of the firewall changed.
+            "changed allow strengthens GCP-FW-RULES",
+            "changed source_ranges weakens GCP-FW-ADMIN-INTERNET",
+            "unmanaged allow weakens GCP-FW-ADMIN-INTERNET",
+        ]
+    );
+    // Deleted: 404.
+    let g = gcp(vec![]);
+    let run = g.check(&state);
+    assert_eq!(
+        drift_lines(&run, &["kind", "policy"]),
+        ["missing GCP-FW-MISSING"]
+    );
+}
+
+#[test]
+fn iam_members_are_additive_bindings_and_policies_authoritative() {
+    // State: one member of roles/owner (the policy has others: not ours), the editor binding
+    // with its three members, and a conditional viewer binding.
+    let project = "1044";
+    let state = State::new()
+        .add(
+            "google_project_iam_member.owner",
+            json!({"id": "1044/roles/owner/user:a_user@forseti.test", "project": project, "role": "roles/owner",
+                   "member": "user:a_user@forseti.test", "condition": [], "etag": "BwX"}),
+        )
+        .add(
+            "google_project_iam_binding.editors",
+            json!({"id": "1044/roles/editor", "project": project, "role": "roles/editor", "condition": [],
+                   "members": ["serviceAccount:4-compute@developer.gserviceaccount.com", "serviceAccount:4@cloudservices.gserviceaccount.com"]}),
+        );
+    let path = format!("/v1/projects/{project}:getIamPolicy");
+    let g = gcp(vec![(
+        path.as_str(),
+        vec![Reply::json(recorded_project_policy())],
+    )]);
+    let run = g.check(&state);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let hits = g.server.hits();
+    assert_eq!(hits.len(), 1, "one policy read for both resources");
+    assert_eq!(hits[0].method, "POST");
+    assert!(
+        hits[0].body.contains("\"requestedPolicyVersion\":3"),
+        "{}",
+        hits[0].body
+    );
+
+    // Someone adds an editor (the binding is authoritative: drift) and an owner (members are
+    // additive: not ours), and removes the declared owner member.
+    let mut policy = recorded_project_policy();
+    for b in policy["bindings"].as_array_mut().unwrap() {
+        let role = b["role"].as_str().unwrap().to_string();
+        let members = b["members"].as_array_mut().unwrap();
+        match role.as_str() {
+            "roles/editor" => members.push(json!("user:intruder@example.com")),
+            "roles/owner" => {
+                members.retain(|m| m != "user:a_user@forseti.test");
+                members.push(json!("user:someone-else@forseti.test"));
+            }
+            _ => {}
+        }
+    }
+    let g = gcp(vec![(path.as_str(), vec![Reply::json(policy)])]);
+    let run = g.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
+        [
+            "google_project_iam_binding.editors unmanaged weakens GCP-IAM-PRIMITIVE",
+            "google_project_iam_member.owner missing strengthens GCP-IAM-BINDINGS",
+        ]
+    );
+}
+
+#[test]
+fn iam_conditions_belong_to_their_binding() {
+    let expr = "request.time < timestamp(\"2030-01-01T00:00:00Z\")";
+    let state = State::new().add(
+        "google_storage_bucket_iam_member.reader",
+        json!({"bucket": "b/bucket1", "role": "roles/storage.objectViewer", "member": "group:auditors@example.com",
+               "condition": [{"title": "until 2030", "description": "", "expression": expr}]}),
+    );
+    let path = "/storage/v1/b/bucket1/iam";
+    // The same member holds the role without the condition: that grants more, and is not the
+    // declared (conditional) binding.
+    let policy = json!({"version": 3, "etag": "CAE=", "bindings": [
+        {"role": "roles/storage.objectViewer", "members": ["group:auditors@example.com"]}]});
+    let g = gcp(vec![(path, vec![Reply::json(policy)])]);
+    let run = g.check(&state);
+    assert_eq!(drift_lines(&run, &["kind"]), ["missing"]);
+    let policy = json!({"version": 3, "bindings": [
+        {"role": "roles/storage.objectViewer", "members": ["group:auditors@example.com", "allUsers"],
+         "condition": {"title": "renamed", "expression": expr}}]});
+    let g = gcp(vec![(path, vec![Reply::json(policy)])]);
+    let run = g.check(&state);
+    assert_eq!(
+        run.code, 0,
+        "additive member: allUsers beside it is not this resource's: {}",
+        run.stdout
+    );
+
+    // A bucket policy resource owns the whole policy: allUsers is public drift.
+    let state = State::new().add(
+        "google_storage_bucket_iam_policy.p",
+        json!({"bucket": "b/bucket1", "policy_data": fixture_bucket_policy().to_string()}),
+    );
+    let mut policy = fixture_bucket_policy();
+    policy["bindings"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"role": "roles/storage.objectViewer", "members": ["allUsers"]}));
+    let g = gcp(vec![(path, vec![Reply::json(fixture_bucket_policy())])]);
+    assert_eq!(g.check(&state).code, 0);
+    let g = gcp(vec![(path, vec![Reply::json(policy)])]);
+    let run = g.check(&state);
+    assert_eq!(
+        drift_lines(&run, &["kind", "policy", "severity"]),
+        ["unmanaged GCP-IAM-PUBLIC critical"]
+    );
+}
+
+/// bucket1's policy in forseti's export.
+fn fixture_bucket_policy() -> Value {
+    let path = format!(
+        "{}/tests/fixtures/shared/gcp/forseti_cai_export_iam_policies.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|a| a["name"] == "//storage.googleapis.com/bucket1")
+        .unwrap()["iam_policy"]
+        .clone()
+}
+
+#[test]
+fn buckets_and_disks() {
+    let buckets = fixture("gcp/c7n_flight_storage_buckets_list_iamConfiguration.json")["body"]
+        ["items"]
+        .clone();
+    let trail = buckets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "custodian-gce-trail")
+        .unwrap()
+        .clone();
+    let dev = buckets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "c7n-dev-test")
+        .unwrap()
+        .clone();
+    let disks = fixture("gcp/c7n_flight_compute_disks_list.json")["body"]["items"].clone();
+    let disk = disks[0].clone();
+    let key = "projects/cloud-custodian/locations/us-central1/keyRings/r/cryptoKeys/disks";
+    let state = State::new()
+        .add("google_storage_bucket.trail", json!({"name": "custodian-gce-trail", "location": "US",
+             "uniform_bucket_level_access": true, "public_access_prevention": "inherited", "encryption": [],
+             "labels": {}}))
+        .add("google_storage_bucket.dev", json!({"name": "c7n-dev-test", "location": "US",
+             "uniform_bucket_level_access": true, "public_access_prevention": "inherited", "encryption": []}))
+        .add("google_compute_disk.data", json!({"id": "projects/cloud-custodian/zones/us-central1-c/disks/test-ingwar",
+             "name": "test-ingwar", "zone": "us-central1-c", "labels": {"test_label": "test_value"},
+             "disk_encryption_key": [{"kms_key_self_link": key, "raw_key": null, "sha256": ""}]}));
+    let disk_path = "/compute/v1/projects/cloud-custodian/zones/us-central1-c/disks/test-ingwar";
+    let g = gcp(vec![
+        (
+            "/storage/v1/b/custodian-gce-trail",
+            vec![Reply::json(trail.clone())],
+        ),
+        ("/storage/v1/b/c7n-dev-test", vec![Reply::json(dev)]),
+        (disk_path, vec![Reply::json(disk.clone())]),
+    ]);
+    let run = g.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "attribute", "effect", "policy"]),
+        [
+            "google_compute_disk.data disk_encryption_key weakens GCP-DISK-CMEK",
+            "google_storage_bucket.dev uniform_bucket_level_access weakens GCP-BUCKET-PUBLIC",
+        ]
+    );
+    // The key in use is a version of the declared key: no drift.
+    let mut keyed = disk;
+    keyed["diskEncryptionKey"] =
+        json!({"kmsKeyName": format!("{key}/cryptoKeyVersions/4"), "sha256": "x"});
+    let g = gcp(vec![
+        (
+            "/storage/v1/b/custodian-gce-trail",
+            vec![Reply::json(trail)],
+        ),
+        (disk_path, vec![Reply::json(keyed)]),
+    ]);
+    let state = State::new()
+        .add("google_storage_bucket.trail", json!({"name": "custodian-gce-trail", "location": "US",
+             "uniform_bucket_level_access": true, "public_access_prevention": "inherited"}))
+        .add("google_compute_disk.data", json!({"id": "projects/cloud-custodian/zones/us-central1-c/disks/test-ingwar",
+             "zone": "https://www.googleapis.com/compute/v1/projects/cloud-custodian/zones/us-central1-c",
+             "disk_encryption_key": [{"kms_key_self_link": key}]}));
+    let run = g.check(&state);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn adc_token_from_a_loopback_token_endpoint() {
+    let token_server = serve(
+        DATE,
+        vec![(
+            "/token",
+            vec![Reply::json(
+                json!({"access_token": "ya29.from-refresh", "expires_in": 3599, "token_type": "Bearer", "scope": "https://www.googleapis.com/auth/cloud-platform"}),
+            )],
+        )],
+    );
+    let g = gcp(vec![(FW_PATH, vec![Reply::json(live_firewall())])]);
+    let adc = g.dir.path().join("adc.json");
+    std::fs::write(
+        &adc,
+        json!({"type": "authorized_user", "client_id": "c.apps.googleusercontent.com", "client_secret": "s3cret-value",
+               "refresh_token": "1//refresh", "token_uri": format!("{}/token", token_server.url)})
+        .to_string(),
+    )
+    .unwrap();
+    let adc = adc.display().to_string();
+    let run = g.run(
+        &state_firewall(),
+        &[("GOOGLE_APPLICATION_CREDENTIALS", Some(&adc))],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(token_server.hits().len(), 1);
+    assert!(
+        token_server.hits()[0].body.contains("refresh_token"),
+        "{}",
+        token_server.hits()[0].body
+    );
+    assert_eq!(
+        g.server.hits()[0].header("authorization"),
+        Some("Bearer ya29.from-refresh")
+    );
+
+    // The token endpoint refuses: exit 2 naming the credentials, secrets never printed.
+    let refusing = serve(
+        DATE,
+        vec![(
+            "/token",
+            vec![Reply::status(400, r#"{"error":"invalid_grant"}"#)],
+        )],
+    );
+    std::fs::write(
+        g.dir.path().join("adc.json"),
+        json!({"type": "authorized_user", "client_id": "c", "client_secret": "s3cret-value",
+               "refresh_token": "1//refresh", "token_uri": format!("{}/token", refusing.url)})
+        .to_string(),
+    )
+    .unwrap();
+    let run = g.run(
+        &state_firewall(),
+        &[("GOOGLE_APPLICATION_CREDENTIALS", Some(&adc))],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("Google Cloud credentials"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("s3cret-value") && !run.stderr.contains("1//refresh"),
+        "{}",
+        run.stderr
+    );
+
+    // A credentials file that does not exist.
+    let run = g.run(
+        &state_firewall(),
+        &[(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            Some("/nonexistent/adc.json"),
+        )],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("Application Default Credentials"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn api_errors_fail_closed() {
+    for (status, what) in [(401, "HTTP 401"), (403, "HTTP 403"), (500, "HTTP 500")] {
+        let g = gcp(vec![(
+            FW_PATH,
+            vec![
+                Reply::status(status, r#"{"error":{"code":1,"message":"no"}}"#)
+                    .header("Retry-After", "0"),
+            ],
+        )]);
+        let run = g.check(&state_firewall());
+        assert_eq!(run.code, 2, "{status}: {}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(what) && run.stderr.contains("firewalls.get"),
+            "{}",
+            run.stderr
+        );
+    }
+    let g = gcp(vec![(
+        FW_PATH,
+        vec![
+            Reply::status(429, r#"{"error":{"status":"RESOURCE_EXHAUSTED"}}"#)
+                .header("Retry-After", "0"),
+            Reply::json(live_firewall()),
+        ],
+    )]);
+    assert_eq!(g.check(&state_firewall()).code, 0);
+}
