@@ -431,3 +431,149 @@ fn no_azure_login_is_exit_2_naming_the_method() {
         run.stderr
     );
 }
+
+#[test]
+fn github_oidc_token_is_requested_for_the_azure_audience() {
+    // GitHub's token endpoint on loopback; Entra ID is a closed HTTPS port, so the exchange
+    // itself fails (exit 2) after driftgate fetched the federated token the right way.
+    let github = serve(
+        DATE,
+        vec![(
+            "/oidc",
+            vec![Reply::json(json!({"value": "eyJ.federated.jwt"}))],
+        )],
+    );
+    let az = azure(vec![]);
+    let p = nsg_state(state_rules()).write(az.dir.path(), "o.tfstate");
+    let url = format!("{}/oidc?api-version=2.0", github.url);
+    let started = std::time::Instant::now();
+    let run = driftgate_env(
+        "http://127.0.0.1:9",
+        &["check", "--state", &p.display().to_string()],
+        None,
+        &[
+            ("ARM_USE_OIDC", Some("true")),
+            (
+                "ARM_CLIENT_ID",
+                Some("00000000-0000-0000-0000-0000000000c1"),
+            ),
+            (
+                "ARM_TENANT_ID",
+                Some("00000000-0000-0000-0000-0000000000t1"),
+            ),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", Some(&url)),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some("gh-runtime-bearer")),
+            (
+                "DRIFTGATE_AZURE_AUTHORITY_HOST",
+                Some("https://127.0.0.1:9"),
+            ),
+            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("OIDC federated token"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("gh-runtime-bearer") && !run.stderr.contains("eyJ.federated"),
+        "{}",
+        run.stderr
+    );
+    let hit = &github.hits()[0];
+    assert_eq!(
+        hit.header("authorization"),
+        Some("Bearer gh-runtime-bearer")
+    );
+    assert!(
+        hit.target
+            .contains("audience=api%3A%2F%2FAzureADTokenExchange"),
+        "{}",
+        hit.target
+    );
+    assert!(az.server.hits().is_empty(), "no ARM call without a token");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[tokio::test]
+async fn aws_azure_and_gcp_states_in_one_run() {
+    // AWS in moto, Azure and Google Cloud on loopback: one gate for all three.
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, &unique("mixed")).await;
+    let aws_state = State::new().add(
+        "aws_security_group.app",
+        sg_attrs(&sg, &vpc, "app", vec![], vec![]),
+    );
+    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(recorded_nsg())])]);
+    let gcp = serve(
+        DATE,
+        vec![(
+            "/storage/v1/b/custodian-gce-trail",
+            vec![Reply::json(json!({"name": "custodian-gce-trail",
+                "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": true}, "publicAccessPrevention": "enforced"}}))],
+        )],
+    );
+    let gcp_state = State::new().add(
+        "google_storage_bucket.trail",
+        json!({"name": "custodian-gce-trail", "location": "US", "uniform_bucket_level_access": true,
+               "public_access_prevention": "enforced"}),
+    );
+    let dir = az.dir.path();
+    let paths = [
+        aws_state.write(dir, "aws.tfstate"),
+        nsg_state(state_rules()).write(dir, "azure.tfstate"),
+        gcp_state.write(dir, "gcp.tfstate"),
+    ];
+    let mut args = vec!["check".to_string(), "--format".into(), "json".into()];
+    for p in &paths {
+        args.extend(["--state".to_string(), p.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = driftgate_env(
+        &m.url,
+        &args,
+        None,
+        &[
+            ("PATH", Some(&az.path)),
+            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
+            ("DRIFTGATE_GCP_ENDPOINT", Some(&gcp.url)),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.mixed")),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let calls = &run.json()["summary"]["api_calls"];
+    assert!(
+        calls["ec2"].is_object() && calls["arm"].is_object() && calls["storage"].is_object(),
+        "{calls}"
+    );
+
+    // Without Azure credentials, only a run whose states hold Azure resources fails.
+    let broken = azure_with(vec![], false);
+    let aws_only = [paths[0].display().to_string()];
+    let run = driftgate_env(
+        &m.url,
+        &["check", "--state", &aws_only[0]],
+        None,
+        &[("PATH", Some(&broken.path))],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = driftgate_env(
+        &m.url,
+        &[
+            "check",
+            "--state",
+            &aws_only[0],
+            "--state",
+            &paths[1].display().to_string(),
+        ],
+        None,
+        &[
+            ("PATH", Some(&broken.path)),
+            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("Azure credentials"), "{}", run.stderr);
+}

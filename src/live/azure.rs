@@ -10,8 +10,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::TokenCredential;
-use azure_core::http::ClientOptions;
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertion, ClientAssertionCredential,
     ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
@@ -55,12 +56,11 @@ impl Environment {
         }
     }
 
-    fn cloud(self) -> azure_core::cloud::CloudConfiguration {
-        use azure_core::cloud::CloudConfiguration as C;
+    fn cloud(self) -> CloudConfiguration {
         match self {
-            Environment::Public => C::AzurePublic,
-            Environment::UsGovernment => C::AzureGovernment,
-            Environment::China => C::AzureChina,
+            Environment::Public => CloudConfiguration::AzurePublic,
+            Environment::UsGovernment => CloudConfiguration::AzureGovernment,
+            Environment::China => CloudConfiguration::AzureChina,
         }
     }
 }
@@ -250,8 +250,24 @@ impl AzureContext {
         let env = Environment::from_name(&var("ARM_ENVIRONMENT").unwrap_or_default())?;
         let login = Login::from_env(&var)?;
         let http = Arc::new(http::Client::new("Azure")?);
+        // DRIFTGATE_AZURE_AUTHORITY_HOST: a private or sovereign cloud's Entra ID endpoint
+        // (HTTPS). Token requests retry a few times, then fail: a CI step must not hang.
+        let cloud = match var("DRIFTGATE_AZURE_AUTHORITY_HOST") {
+            Some(host) => {
+                let mut custom = CustomConfiguration::default();
+                custom.authority_host = host.trim().trim_end_matches('/').to_string();
+                CloudConfiguration::Custom(custom)
+            }
+            None => env.cloud(),
+        };
         let options = || ClientOptions {
-            cloud: Some(Arc::new(env.cloud())),
+            cloud: Some(Arc::new(cloud.clone())),
+            retry: RetryOptions::exponential(ExponentialRetryOptions {
+                initial_delay: azure_core::time::Duration::milliseconds(500),
+                max_retries: 3,
+                max_total_elapsed: azure_core::time::Duration::seconds(20),
+                max_delay: azure_core::time::Duration::seconds(5),
+            }),
             ..Default::default()
         };
         let setup = |e: azure_core::Error| {
