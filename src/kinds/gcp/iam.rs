@@ -62,8 +62,9 @@ fn condition_text(c: Option<&Value>) -> String {
 }
 
 fn member_item(role: &str, member: &str, condition: &str) -> Item {
-    // IAM lower-cases the type prefix and e-mail addresses; ids keep their case.
-    let member = match member.split_once(':') {
+    // Compared without case in the type prefix and e-mail addresses (IAM treats them so); ids
+    // keep their case. Shown as written.
+    let canonical = match member.split_once(':') {
         Some((kind, rest)) if rest.contains('@') => format!(
             "{}:{}",
             kind.to_ascii_lowercase(),
@@ -86,7 +87,7 @@ fn member_item(role: &str, member: &str, condition: &str) -> Item {
     };
     Item {
         identity: None,
-        key: format!("{role}|{member}|{condition}"),
+        key: format!("{role}|{canonical}|{condition}"),
         value: json!({"role": role, "member": member, "condition": condition}),
         summary: format!("{member} has {role}{when}"),
         facts: Facts {
@@ -354,7 +355,11 @@ mod tests {
             "project/p1|roles/viewer|request.time < timestamp(\"2030-01-01T00:00:00Z\")"
         );
         assert!(objs[0].owner.is_some());
-        assert_eq!(objs[0].items[0].item.summary, "user:a@example.com has roles/viewer if request.time < timestamp(\"2030-01-01T00:00:00Z\")");
+        assert_eq!(
+            member_item("roles/x", "User:A@Example.com", "").key,
+            member_item("roles/x", "user:a@example.com", "").key
+        );
+        assert_eq!(objs[0].items[0].item.summary, "user:A@Example.com has roles/viewer if request.time < timestamp(\"2030-01-01T00:00:00Z\")");
 
         let policy = res(
             "google_storage_bucket_iam_policy",
