@@ -450,3 +450,50 @@ fn api_errors_fail_closed() {
     )]);
     assert_eq!(g.check(&state_firewall()).code, 0);
 }
+
+#[test]
+fn cloud_sql_opened_to_the_internet() {
+    // No recorded Cloud SQL answer exists in the fixtures: this body follows the documented
+    // `instances.get` response (sql#instance, settings.ipConfiguration with sql#aclEntry items).
+    let body = |networks: Value, ssl: &str| {
+        json!({"kind": "sql#instance", "state": "RUNNABLE", "databaseVersion": "POSTGRES_15",
+               "name": "orders", "project": "shop-prod", "region": "europe-west1",
+               "settings": {"kind": "sql#settings", "tier": "db-custom-2-8192", "activationPolicy": "ALWAYS",
+                            "ipConfiguration": {"ipv4Enabled": true, "sslMode": ssl, "requireSsl": ssl != "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+                                                "authorizedNetworks": networks}}})
+    };
+    let office = json!([{"kind": "sql#aclEntry", "name": "office", "value": "203.0.113.0/24"}]);
+    let state = State::new().add(
+        "google_sql_database_instance.orders",
+        json!({"name": "orders", "project": "shop-prod", "region": "europe-west1", "database_version": "POSTGRES_15",
+               "root_password": "do-not-print-me",
+               "settings": [{"tier": "db-custom-2-8192", "ip_configuration": [{"ipv4_enabled": true, "ssl_mode": "ENCRYPTED_ONLY",
+                   "require_ssl": true, "private_network": "", "authorized_networks": [{"name": "office", "value": "203.0.113.0/24", "expiration_time": ""}]}]}]}),
+    );
+    let path = "/v1/projects/shop-prod/instances/orders";
+    let g = gcp(vec![(
+        path,
+        vec![Reply::json(body(office.clone(), "ENCRYPTED_ONLY"))],
+    )]);
+    let run = g.check(&state);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    let mut open = office;
+    open.as_array_mut()
+        .unwrap()
+        .push(json!({"kind": "sql#aclEntry", "name": "tmp", "value": "0.0.0.0/0"}));
+    let g = gcp(vec![(
+        path,
+        vec![Reply::json(body(open, "ALLOW_UNENCRYPTED_AND_ENCRYPTED"))],
+    )]);
+    let run = g.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["attribute", "effect", "policy"]),
+        [
+            "ip_configuration weakens GCP-SQL-PUBLIC",
+            "ip_configuration weakens GCP-SQL-PUBLIC"
+        ]
+    );
+    assert!(!run.stdout.contains("do-not-print-me"));
+}
