@@ -254,6 +254,12 @@ impl Family for EbsEncryptionByDefault {
 
 /// The key of `aws_ebs_default_kms_key`, as an ARN or bare id: the same key either way.
 fn default_key_item(key: &str) -> Item {
+    // EC2 names the AWS-managed default `alias/aws/ebs` (or its alias ARN); the state has no key.
+    let key = if key == "alias/aws/ebs" || key.ends_with(":alias/aws/ebs") {
+        ""
+    } else {
+        key
+    };
     let id = kms_key_id(key);
     let mut item = slot("key_arn", id, true);
     item.value = json!({ "key_arn": key });
@@ -361,6 +367,11 @@ mod tests {
         let arn = default_key_item("arn:aws:kms:us-east-1:123456789012:key/1234abcd");
         assert_eq!(arn.key, default_key_item("1234abcd").key);
         let aws_managed = default_key_item("");
+        assert_eq!(default_key_item("alias/aws/ebs"), aws_managed);
+        assert_eq!(
+            default_key_item("arn:aws:kms:us-east-1:123456789012:alias/aws/ebs"),
+            aws_managed
+        );
         assert_eq!(
             EbsDefaultKmsKey.effect_of_change("key_arn", &arn, &aws_managed),
             Effect::Weakens
