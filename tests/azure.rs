@@ -369,6 +369,22 @@ fn arm_errors_fail_closed() {
     assert!(run.stderr.contains("Reader role"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 
+    // 401: the token was refused.
+    let az = azure(vec![(
+        id.as_str(),
+        vec![Reply::status(
+            401,
+            r#"{"error":{"code":"InvalidAuthenticationToken","message":"The access token is invalid."}}"#,
+        )],
+    )]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("HTTP 401") && !run.stderr.contains("test-token"),
+        "{}",
+        run.stderr
+    );
+
     // Throttled, then answered: retried after Retry-After.
     let az = azure(vec![(
         id.as_str(),
@@ -576,4 +592,29 @@ async fn aws_azure_and_gcp_states_in_one_run() {
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("Azure credentials"), "{}", run.stderr);
+}
+
+#[test]
+fn show_json_state_with_modules_and_for_each() {
+    // `terraform show -json` of the same estate: the NSG in a module under a for_each key.
+    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(recorded_nsg())])]);
+    let p = az.dir.path().join("show.json");
+    std::fs::write(&p, nsg_state(state_rules()).show_json().to_string()).unwrap();
+    let run = driftgate_env(
+        "http://127.0.0.1:9",
+        &[
+            "check",
+            "--format",
+            "json",
+            "--state",
+            &p.display().to_string(),
+        ],
+        None,
+        &[
+            ("PATH", Some(&az.path)),
+            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["summary"]["resources_checked"], 1);
 }
