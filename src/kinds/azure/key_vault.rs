@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::storage_account::network_items;
 use super::{
     enabled, expect_specs, fetch_each, is_false, is_true, live_specs, owned_object, prop, same,
-    Spec,
+    ArmRead, Spec,
 };
 use crate::diff::Effect;
 use crate::error::Result;
@@ -21,6 +21,13 @@ use crate::state::Resource;
 pub struct KeyVaults;
 
 const API_VERSION: &str = "2023-07-01";
+
+const READ: ArmRead = ArmRead {
+    api_version: API_VERSION,
+    operation: "vaults.get",
+    graph_type: Some("microsoft.keyvault/vaults"),
+    to_items: live_items,
+};
 
 fn never(_: &Value) -> bool {
     false
@@ -164,7 +171,7 @@ impl Family for KeyVaults {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -173,7 +180,7 @@ impl Family for KeyVaults {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_each(clouds, ids, API_VERSION, "vaults.get", live_items)
+        fetch_each(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {

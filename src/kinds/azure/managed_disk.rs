@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{
-    enabled, expect_specs, fetch_each, is_true, live_specs, owned_object, prop, same, Spec,
+    enabled, expect_specs, fetch_each, is_true, live_specs, owned_object, prop, same, ArmRead, Spec,
 };
 use crate::diff::Effect;
 use crate::error::Result;
@@ -20,6 +20,13 @@ use crate::state::Resource;
 pub struct ManagedDisks;
 
 const API_VERSION: &str = "2024-03-02";
+
+const READ: ArmRead = ArmRead {
+    api_version: API_VERSION,
+    operation: "disks.get",
+    graph_type: Some("microsoft.compute/disks"),
+    to_items: live_items,
+};
 
 fn allow_all(v: &Value) -> bool {
     v.as_str()
@@ -123,7 +130,7 @@ impl Family for ManagedDisks {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -132,7 +139,7 @@ impl Family for ManagedDisks {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_each(clouds, ids, API_VERSION, "disks.get", live_items)
+        fetch_each(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{fetch_each, owned_object, prop};
+use super::{fetch_each, owned_object, prop, ArmRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::aws::{cidr, cidr_contains, str_list};
@@ -25,6 +25,13 @@ use crate::state::Resource;
 pub struct NetworkSecurityGroups;
 
 const API_VERSION: &str = "2024-05-01";
+
+const READ: ArmRead = ArmRead {
+    api_version: API_VERSION,
+    operation: "networkSecurityGroups.get",
+    graph_type: Some("microsoft.network/networksecuritygroups"),
+    to_items: live_items,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Rule {
@@ -501,7 +508,7 @@ impl Family for NetworkSecurityGroups {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -510,13 +517,7 @@ impl Family for NetworkSecurityGroups {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_each(
-            clouds,
-            ids,
-            API_VERSION,
-            "networkSecurityGroups.get",
-            live_items,
-        )
+        fetch_each(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {

@@ -8,7 +8,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{fetch_each, owned_object, prop};
+use super::{fetch_each, owned_object, prop, ArmRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::{
@@ -20,6 +20,13 @@ use crate::state::Resource;
 pub struct RoleAssignments;
 
 const API_VERSION: &str = "2022-04-01";
+
+const READ: ArmRead = ArmRead {
+    api_version: API_VERSION,
+    operation: "roleAssignments.get",
+    graph_type: None,
+    to_items: live_items,
+};
 
 fn role_guid(id: &str) -> String {
     id.trim_end_matches('/')
@@ -116,7 +123,7 @@ impl Family for RoleAssignments {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -125,7 +132,7 @@ impl Family for RoleAssignments {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_each(clouds, ids, API_VERSION, "roleAssignments.get", live_items)
+        fetch_each(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {

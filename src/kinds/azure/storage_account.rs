@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::{
     enabled, expect_specs, fetch_each, is_false, is_true, live_specs, owned_object, prop, same,
-    Spec,
+    ArmRead, Spec,
 };
 use crate::diff::Effect;
 use crate::error::Result;
@@ -25,6 +25,13 @@ use crate::state::Resource;
 pub struct StorageAccounts;
 
 const API_VERSION: &str = "2023-05-01";
+
+const READ: ArmRead = ArmRead {
+    api_version: API_VERSION,
+    operation: "storageAccounts.get",
+    graph_type: Some("microsoft.storage/storageaccounts"),
+    to_items: live_items,
+};
 
 fn old_tls(v: &Value) -> bool {
     matches!(v.as_str(), Some("TLS1_0" | "TLS1_1"))
@@ -217,7 +224,7 @@ impl Family for StorageAccounts {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -226,7 +233,7 @@ impl Family for StorageAccounts {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_each(clouds, ids, API_VERSION, "storageAccounts.get", live_items)
+        fetch_each(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {
@@ -295,6 +302,31 @@ mod tests {
                 &setting("x", json!(true), false)
             ),
             Effect::Strengthens
+        );
+    }
+
+    #[test]
+    fn resource_graph_rows_read_like_arm() {
+        // A recorded pair: the same account listed by ARM and returned by Resource Graph.
+        let pair =
+            fixture("tests/fixtures/shared/azure/c7n_cassette_resource_graph_vs_arm_storage.json");
+        let arm = &pair["interactions"][0]["response"]["body"]["data"]["value"][0];
+        let table = &pair["interactions"][1]["response"]["body"]["data"]["data"];
+        let columns: Vec<&str> = table["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        let row: serde_json::Map<String, Value> = columns
+            .iter()
+            .zip(table["rows"][0].as_array().unwrap())
+            .map(|(c, v)| (c.to_string(), v.clone()))
+            .collect();
+        assert_eq!(row["id"], arm["id"]);
+        assert_eq!(
+            live_items(&Value::Object(row)).unwrap(),
+            live_items(arm).unwrap()
         );
     }
 
