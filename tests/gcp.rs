@@ -497,3 +497,47 @@ fn cloud_sql_opened_to_the_internet() {
     );
     assert!(!run.stdout.contains("do-not-print-me"));
 }
+
+#[test]
+fn many_disks_in_a_zone_are_listed_not_read_one_by_one() {
+    // The recorded disks.list answer, its one disk cloned to twelve, served in two pages.
+    let recorded = fixture("gcp/c7n_flight_compute_disks_list.json")["body"].clone();
+    let template = recorded["items"][0].clone();
+    let disk = |i: usize| {
+        let mut d = template.clone();
+        d["name"] = json!(format!("data-{i}"));
+        d
+    };
+    let mut state = State::new();
+    for i in 0..12 {
+        state = state.add(
+            &format!("google_compute_disk.data[\"d{i}\"]"),
+            json!({"id": format!("projects/cloud-custodian/zones/us-central1-c/disks/data-{i}"),
+                   "name": format!("data-{i}"), "zone": "us-central1-c", "disk_encryption_key": []}),
+        );
+    }
+    let mut first = recorded.clone();
+    first["items"] = json!((0..6).map(disk).collect::<Vec<_>>());
+    first["nextPageToken"] = json!("page+2/=");
+    let mut second = recorded;
+    // data-11 is gone: deleted.
+    second["items"] = json!((6..11).map(disk).collect::<Vec<_>>());
+    let list = "/compute/v1/projects/cloud-custodian/zones/us-central1-c/disks";
+    let g = gcp(vec![(list, vec![Reply::json(first), Reply::json(second)])]);
+    let run = g.check(&state);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "policy"]),
+        ["google_compute_disk.data[\"d11\"] missing GCP-DISK-MISSING"]
+    );
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["compute"]["disks.list"],
+        2
+    );
+    let hits = g.server.hits();
+    assert!(
+        hits[1].target.contains("pageToken=page%2B2%2F%3D"),
+        "{}",
+        hits[1].target
+    );
+}

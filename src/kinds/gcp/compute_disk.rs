@@ -6,18 +6,31 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{block, last_segment, owned_object, project_of};
+use super::{block, fetch_compute, last_segment, owned_object, project_of, ComputeRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::{
     bad, setting, setting_effect, Cloud, Declarer, ExpectedItem, ExpectedObject, Family, Item,
     LiveObject,
 };
-use crate::live::gcp::Service;
 use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct ComputeDisks;
+
+const READ: ComputeRead = ComputeRead {
+    get_op: "disks.get",
+    list_op: "disks.list",
+    to_items: live_items,
+};
+
+fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
+    let key = body
+        .get("diskEncryptionKey")
+        .and_then(|k| k.get("kmsKeyName"))
+        .and_then(Value::as_str);
+    Ok(vec![("disk_encryption_key", key_item(key))])
+}
 
 /// The key without version, without the `https://…/v1/` of a self link.
 fn key_name(raw: Option<&str>) -> Option<String> {
@@ -84,7 +97,7 @@ impl Family for ComputeDisks {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -93,25 +106,7 @@ impl Family for ComputeDisks {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        Box::pin(async move {
-            let gcp = clouds.gcp()?;
-            let mut out = Vec::new();
-            for id in ids {
-                let path = format!("/compute/v1/{id}");
-                if let Some(body) = gcp.get(Service::Compute, &path, "disks.get").await? {
-                    let key = body
-                        .get("diskEncryptionKey")
-                        .and_then(|k| k.get("kmsKeyName"))
-                        .and_then(Value::as_str);
-                    out.push(LiveObject {
-                        cloud_id: id.clone(),
-                        items: vec![("disk_encryption_key", key_item(key))],
-                        is_default: false,
-                    });
-                }
-            }
-            Ok(out)
-        })
+        fetch_compute(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {

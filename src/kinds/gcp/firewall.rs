@@ -8,19 +8,28 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{last_segment, owned_object, project_of};
+use super::{fetch_compute, owned_object, project_of, ComputeRead};
 use crate::diff::Effect;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kinds::aws::{cidr, cidr_contains, str_list};
 use crate::kinds::{
     bad, set_setting, setting, Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
     LiveObject, Ports,
 };
-use crate::live::gcp::Service;
 use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct Firewalls;
+
+const READ: ComputeRead = ComputeRead {
+    get_op: "firewalls.get",
+    list_op: "firewalls.list",
+    to_items: live_items,
+};
+
+fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
+    Ok(Rule::from(body, true)?.items())
+}
 
 /// A protocol and its port ranges (empty: every port).
 type Entry = (String, Vec<(i32, i32)>);
@@ -288,7 +297,7 @@ impl Family for Firewalls {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -297,28 +306,7 @@ impl Family for Firewalls {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        Box::pin(async move {
-            let gcp = clouds.gcp()?;
-            let mut out = Vec::new();
-            for id in ids {
-                let path = format!("/compute/v1/{id}");
-                let Some(body) = gcp.get(Service::Compute, &path, "firewalls.get").await? else {
-                    continue;
-                };
-                let rule = Rule::from(&body, true).map_err(|e| {
-                    Error::new(
-                        format!("Google Cloud firewall {}", last_segment(id)),
-                        format!("unexpected answer from the Compute API: {e}"),
-                    )
-                })?;
-                out.push(LiveObject {
-                    cloud_id: id.clone(),
-                    items: rule.items(),
-                    is_default: false,
-                });
-            }
-            Ok(out)
-        })
+        fetch_compute(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
