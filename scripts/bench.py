@@ -1,18 +1,28 @@
 """driftgate benchmark: wall time, API calls and peak memory of `driftgate check` on a large estate
 in moto, and parse time and memory for a large state file. Run through scripts/bench.sh.
 
-    bench.py BINARY ENDPOINT [--groups N] [--state-mb M]
+    bench.py BINARY ENDPOINT [--groups N] [--state-mb M] [--azure-nsgs N] [--gcp-firewalls N]
+
+The Azure and Google Cloud estates are served by a loopback server in this process (no emulator
+exists): ARM GETs and Resource Graph queries for NSGs shaped like the recorded ARM answer in
+tests/fixtures/shared/azure, and Compute firewalls (GET and list pages). They measure driftgate's
+side: calls, wall time, memory.
 
 Numbers are printed as a table and as JSON (last line). Not a test: nothing is asserted.
 """
 
 import argparse
+import http.server
 import json
 import os
+import re
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 
 import boto3
 
@@ -110,12 +120,121 @@ def big_state(path, megabytes):
     return count, os.path.getsize(path)
 
 
+SUB = "00000000-0000-0000-0000-00000000b001"
+
+
+def nsg_body(i):
+    nsg_id = f"/subscriptions/{SUB}/resourceGroups/bench/providers/Microsoft.Network/networkSecurityGroups/nsg-{i}"
+    rules = [{"name": f"r{p}", "properties": {"protocol": "Tcp", "sourcePortRange": "*", "destinationPortRange": str(443 + p),
+              "sourceAddressPrefix": "10.0.0.0/8", "destinationAddressPrefix": "*", "access": "Allow", "priority": 100 + p,
+              "direction": "Inbound", "sourcePortRanges": [], "destinationPortRanges": [], "sourceAddressPrefixes": [],
+              "destinationAddressPrefixes": []}} for p in range(3)]
+    return nsg_id, {"id": nsg_id, "name": f"nsg-{i}", "location": "westeurope", "properties": {"securityRules": rules}}
+
+
+def firewall_body(i):
+    return {"kind": "compute#firewall", "name": f"fw-{i}", "direction": "INGRESS", "priority": 1000, "disabled": False,
+            "sourceRanges": ["10.0.0.0/8"], "targetTags": [f"svc-{i}"], "allowed": [{"IPProtocol": "tcp", "ports": ["443", "8443"]}]}
+
+
+class CloudServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, nsgs, firewalls):
+        self.nsgs = {k.lower(): v for k, v in nsgs.items()}
+        self.firewalls = firewalls
+        super().__init__(("127.0.0.1", 0), CloudHandler)
+
+
+class CloudHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        ids = re.findall(r"'([^']+)'", body["query"])
+        rows = [{"id": i, "properties": self.server.nsgs[i.lower()]["properties"]} for i in ids if i.lower() in self.server.nsgs]
+        self.reply(200, {"totalRecords": len(rows), "count": len(rows), "data": rows})
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path.startswith("/subscriptions/"):
+            nsg = self.server.nsgs.get(url.path.lower())
+            return self.reply(200, nsg) if nsg else self.reply(404, {"error": {"code": "NotFound"}})
+        if url.path == "/compute/v1/projects/bench/global/firewalls":
+            q = urllib.parse.parse_qs(url.query)
+            start = int(q.get("pageToken", ["0"])[0])
+            page = self.server.firewalls[start:start + 500]
+            body = {"items": page}
+            if start + 500 < len(self.server.firewalls):
+                body["nextPageToken"] = str(start + 500)
+            return self.reply(200, body)
+        self.reply(404, {"error": {"code": 404}})
+
+
+def cloud_estates(tmp, nsgs, firewalls):
+    """States for `nsgs` Azure NSGs and `firewalls` Google Cloud firewalls, and the server that
+    answers for them."""
+    nsg_bodies = dict(nsg_body(i) for i in range(nsgs))
+    azure = {"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "bench-az", "outputs": {}, "resources": [
+        {"module": "module.net", "mode": "managed", "type": "azurerm_network_security_group", "name": "this", "each": "map",
+         "provider": 'provider["registry.terraform.io/hashicorp/azurerm"]',
+         "instances": [instance({"id": nsg_id, "name": body["name"], "location": "westeurope", "security_rule": [
+             {"name": r["name"], "priority": r["properties"]["priority"], "direction": "Inbound", "access": "Allow",
+              "protocol": "Tcp", "source_port_range": "*", "destination_port_range": r["properties"]["destinationPortRange"],
+              "source_address_prefix": "10.0.0.0/8", "destination_address_prefix": "*"} for r in body["properties"]["securityRules"]]},
+             body["name"]) for nsg_id, body in nsg_bodies.items()]}]}
+    fw_bodies = [firewall_body(i) for i in range(firewalls)]
+    gcp = {"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "bench-gcp", "outputs": {}, "resources": [
+        {"mode": "managed", "type": "google_compute_firewall", "name": "svc", "each": "map",
+         "provider": 'provider["registry.terraform.io/hashicorp/google"]',
+         "instances": [instance({"id": f"projects/bench/global/firewalls/{b['name']}", "name": b["name"], "project": "bench",
+                                 "direction": "INGRESS", "priority": 1000, "disabled": False, "source_ranges": ["10.0.0.0/8"],
+                                 "target_tags": b["targetTags"], "allow": [{"protocol": "tcp", "ports": ["8443", "443"]}], "deny": []},
+                                b["name"]) for b in fw_bodies]}]}
+    paths = []
+    for name, state in (("azure.tfstate", azure), ("gcp.tfstate", gcp)):
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            json.dump(state, f)
+        paths.append(path)
+    server = CloudServer(nsg_bodies, fw_bodies)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # The Azure CLI stand-in that azure_identity's CLI credential runs.
+    bindir = os.path.join(tmp, "bin")
+    os.mkdir(bindir)
+    az = os.path.join(bindir, "az")
+    with open(az, "w") as f:
+        f.write("#!/bin/sh\necho '{\"accessToken\": \"bench\", \"expires_on\": 4102444800, \"tokenType\": \"Bearer\"}'\n")
+    os.chmod(az, os.stat(az).st_mode | stat.S_IEXEC)
+    return paths, server, bindir
+
+
+def measure(binary, path, env):
+    code, out, wall, rss = run(binary, ["check", "--quiet", "--format", "json", "--state", path], env)
+    report = json.loads(out)
+    calls = sum(n for ops in report["summary"]["api_calls"].values() for n in ops.values())
+    return {"resources": report["summary"]["resources_checked"], "verdict": report["verdict"],
+            "drifts": report["summary"]["drifts"], "wall_s": round(wall, 2), "peak_rss_mib": round(rss, 1),
+            "api_calls": calls, "api_calls_detail": report["summary"]["api_calls"]}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
     ap.add_argument("endpoint")
     ap.add_argument("--groups", type=int, default=2500, help="security groups (x2 resources each)")
     ap.add_argument("--state-mb", type=int, default=100)
+    ap.add_argument("--azure-nsgs", type=int, default=2500)
+    ap.add_argument("--gcp-firewalls", type=int, default=2500)
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=args.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing",
@@ -141,12 +260,24 @@ def main():
         results["parse"] = {"instances": count, "size_mib": round(size / 2**20, 1), "wall_s": round(wall, 2),
                             "peak_rss_mib": round(rss, 1), "rss_per_state_size": round(rss / (size / 2**20), 2)}
 
+        (az_path, gcp_path), server, bindir = cloud_estates(tmp, args.azure_nsgs, args.gcp_firewalls)
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        cloud_env = dict(env, PATH=f"{bindir}:{env.get('PATH', '')}", DRIFTGATE_ARM_ENDPOINT=base,
+                         DRIFTGATE_GCP_ENDPOINT=base, GOOGLE_OAUTH_ACCESS_TOKEN="bench")
+        results["azure"] = measure(args.binary, az_path, cloud_env)
+        results["gcp"] = measure(args.binary, gcp_path, cloud_env)
+        server.shutdown()
+
     e, p = results["estate"], results["parse"]
     print(f"estate: {e['resources']} state resources, {e['objects']} live objects -> {e['api_calls']} API calls "
           f"({e['calls_saved_vs_one_per_resource']}x fewer than one per resource), {e['wall_s']} s, "
           f"peak RSS {e['peak_rss_mib']} MiB, verdict {e['verdict']}")
     print(f"parse:  {p['size_mib']} MiB state, {p['instances']} instances -> {p['wall_s']} s, "
           f"peak RSS {p['peak_rss_mib']} MiB ({p['rss_per_state_size']}x the file)")
+    for cloud, what in (("azure", "NSGs"), ("gcp", "firewalls")):
+        c = results[cloud]
+        print(f"{cloud}: {c['resources']} {what} -> {c['api_calls']} API calls {c['api_calls_detail']}, {c['wall_s']} s, "
+              f"peak RSS {c['peak_rss_mib']} MiB, verdict {c['verdict']}")
     print(json.dumps(results))
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not part of the test suite): builds driftgate (release unless DRIFTGATE_BENCH_PROFILE=dev),
-# starts moto, and runs scripts/bench.py. Arguments go to bench.py (--groups N, --state-mb M).
+# starts moto, and runs scripts/bench.py. Arguments go to bench.py (--groups N, --state-mb M, --azure-nsgs N,
+# --gcp-firewalls N).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
