@@ -42,9 +42,11 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     let started = Instant::now();
     let policies = PolicySet::load(&opts.policies, &known_types())?;
     let checked_types = policies.checked_types();
-    // States: local files and stdin as they are, S3 objects with the AWS credentials (loaded
-    // here only when needed, and reused for the live reads).
+    // States: local files and stdin as they are; S3, GCS and Azure blobs with that cloud's
+    // credentials (loaded here only when needed, and reused for the live reads).
     let mut aws: Option<AwsContext> = None;
+    let mut azure: Option<AzureContext> = None;
+    let mut gcp: Option<GcpContext> = None;
     let mut inputs = Vec::new();
     for loc in state::locate(
         &opts.states,
@@ -63,6 +65,34 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
                 }
                 if let Some(ctx) = &aws {
                     inputs.push(state::s3::read(ctx, url, bucket, key, region.as_deref()).await?);
+                }
+            }
+            state::Location::Gcs {
+                url,
+                bucket,
+                object,
+            } => {
+                if gcp.is_none() {
+                    gcp = Some(GcpContext::load()?);
+                }
+                if let Some(ctx) = &gcp {
+                    inputs.push(remote(url, ctx.download(bucket, object).await?)?);
+                }
+            }
+            state::Location::AzureBlob {
+                url,
+                account,
+                container,
+                key,
+            } => {
+                if azure.is_none() {
+                    azure = Some(AzureContext::load()?);
+                }
+                if let Some(ctx) = &azure {
+                    inputs.push(remote(
+                        url,
+                        ctx.download_blob(account, container, key).await?,
+                    )?);
                 }
             }
             _ => inputs.push(state::read_local(&loc)?),
@@ -133,10 +163,16 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         });
     }
     if needed.contains(&Cloud::Azure) {
-        clouds.azure = Some(AzureContext::load()?);
+        clouds.azure = Some(match azure {
+            Some(a) => a,
+            None => AzureContext::load()?,
+        });
     }
     if needed.contains(&Cloud::Gcp) {
-        clouds.gcp = Some(GcpContext::load()?);
+        clouds.gcp = Some(match gcp {
+            Some(g) => g,
+            None => GcpContext::load()?,
+        });
     }
     let default_region = clouds.aws.as_ref().and_then(AwsContext::default_region);
     let regions = resolve_regions(&expected, &snapshot.resources, default_region)?;
@@ -286,6 +322,16 @@ async fn confirm_azure(
     }
     live.extend(fresh);
     Ok(())
+}
+
+/// A downloaded state, or an error naming its URL when there is none.
+fn remote(url: &str, bytes: Option<Vec<u8>>) -> Result<(String, Vec<u8>)> {
+    bytes.map(|b| (url.to_string(), b)).ok_or_else(|| {
+        Error::new(
+            format!("state {url}"),
+            "no such object (check the bucket, container, key and --workspace)",
+        )
+    })
 }
 
 /// Points each finding at the `resource` block that declares it.

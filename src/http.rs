@@ -13,6 +13,14 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 const ATTEMPTS: u32 = 4;
+
+/// Percent-encoding for one path segment or query value: everything but RFC 3986's unreserved
+/// characters (so `/` in an object name is encoded too).
+pub const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 /// Longer waits than this (a rate limit resetting in ten minutes) fail instead: a CI step should
 /// not hang.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -23,6 +31,8 @@ pub struct Client {
 
 pub struct Answer {
     pub body: Value,
+    /// The body as received, for [`Client::bytes_or_missing`] (empty otherwise).
+    pub raw: Vec<u8>,
     pub headers: HeaderMap,
     pub date: Option<Timestamp>,
 }
@@ -47,8 +57,19 @@ impl Client {
         hint: &str,
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Answer> {
-        let answer = self.send(what, hint, true, false, make).await?;
+        let answer = self.send(what, hint, true, false, false, make).await?;
         answer.ok_or_else(|| Error::new(what, "HTTP 404: not found"))
+    }
+
+    /// A download (a state file): the body as bytes, `None` on 404.
+    pub async fn bytes_or_missing(
+        &self,
+        what: &str,
+        hint: &str,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Option<Vec<u8>>> {
+        let answer = self.send(what, hint, true, true, true, make).await?;
+        Ok(answer.map(|a| a.raw))
     }
 
     /// Like [`Client::json`], but a 404 answer is `None`: reading a cloud object that was
@@ -59,7 +80,7 @@ impl Client {
         hint: &str,
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Option<Answer>> {
-        self.send(what, hint, true, true, make).await
+        self.send(what, hint, true, true, false, make).await
     }
 
     /// A request that creates something: retried only when the server surely did not act on it
@@ -70,7 +91,7 @@ impl Client {
         hint: &str,
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Answer> {
-        let answer = self.send(what, hint, false, false, make).await?;
+        let answer = self.send(what, hint, false, false, false, make).await?;
         answer.ok_or_else(|| Error::new(what, "HTTP 404: not found"))
     }
 
@@ -80,6 +101,7 @@ impl Client {
         hint: &str,
         idempotent: bool,
         missing_ok: bool,
+        raw: bool,
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Option<Answer>> {
         let mut attempt = 0;
@@ -116,6 +138,20 @@ impl Client {
                         .parse_timestamp(v)
                         .ok()
                 });
+            if status.is_success() && raw {
+                let bytes = resp.bytes().await.map_err(|e| {
+                    Error::new(
+                        what,
+                        format!("reading the answer failed: {}", without_url(&e)),
+                    )
+                })?;
+                return Ok(Some(Answer {
+                    body: Value::Null,
+                    raw: bytes.to_vec(),
+                    headers,
+                    date,
+                }));
+            }
             let text = resp.text().await.unwrap_or_default();
             if status.is_success() {
                 let body = serde_json::from_str(&text).map_err(|e| {
@@ -129,6 +165,7 @@ impl Client {
                 })?;
                 return Ok(Some(Answer {
                     body,
+                    raw: Vec::new(),
                     headers,
                     date,
                 }));

@@ -717,3 +717,53 @@ fn resource_graph_for_many_objects_confirmed_by_direct_reads() {
         run.stderr
     );
 }
+
+#[test]
+fn state_in_the_azurerm_backend() {
+    let state = serde_json::to_string(&nsg_state(state_rules()).json()).unwrap();
+    let az = azure(vec![
+        (
+            "/tfstate/net.terraform.tfstateenv%3Adev",
+            vec![Reply {
+                status: 200,
+                headers: vec![],
+                body: state,
+            }],
+        ),
+        (nsg_id().as_str(), vec![Reply::json(recorded_nsg())]),
+    ]);
+    let check = |workspace: &str| {
+        driftgate_env(
+            "http://127.0.0.1:9",
+            &[
+                "check",
+                "--format",
+                "json",
+                "--state",
+                "azurerm://acct/tfstate/net.terraform.tfstate",
+                "--workspace",
+                workspace,
+            ],
+            None,
+            &[
+                ("PATH", Some(&az.path)),
+                ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
+                ("DRIFTGATE_AZURE_BLOB_ENDPOINT", Some(&az.server.url)),
+            ],
+        )
+    };
+    let run = check("dev");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["summary"]["api_calls"]["blob"]["GetBlob"], 1);
+    let get = &az.server.hits()[0];
+    assert_eq!(get.header("x-ms-version"), Some("2021-08-06"));
+    assert_eq!(get.header("authorization"), Some("Bearer test-token"));
+    let run = check("prod");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("state azurerm://acct/tfstate/net.terraform.tfstateenv:prod: no such object"),
+        "{}",
+        run.stderr
+    );
+}

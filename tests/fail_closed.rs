@@ -93,8 +93,8 @@ fn bad_state_inputs() {
             "state /nonexistent/terraform.tfstate: cannot read",
         ),
         (
-            vec!["gs://bucket/key".into()],
-            "state backend `gs://` is not supported (s3:// is)",
+            vec!["ftp://bucket/key".into()],
+            "state backend `ftp://` is not supported (s3://, gs:// and azurerm:// are)",
         ),
         (
             vec!["-".into(), "-".into()],

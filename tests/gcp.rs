@@ -541,3 +541,72 @@ fn many_disks_in_a_zone_are_listed_not_read_one_by_one() {
         hits[1].target
     );
 }
+
+#[test]
+fn state_in_the_gcs_backend() {
+    let state = serde_json::to_string(&state_firewall().json()).unwrap();
+    let object = "/storage/v1/b/tf-state/o/envs%2Fnet%2Fprod.tfstate";
+    let g = gcp(vec![
+        (
+            object,
+            vec![Reply {
+                status: 200,
+                headers: vec![],
+                body: state,
+            }],
+        ),
+        (FW_PATH, vec![Reply::json(live_firewall())]),
+    ]);
+    let env = [
+        ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
+        ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
+        ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
+    ];
+    let run = driftgate_env(
+        "http://127.0.0.1:9",
+        &[
+            "check",
+            "--format",
+            "json",
+            "--state",
+            "gs://tf-state/envs/net/",
+            "--workspace",
+            "prod",
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["summary"]["states"][0]["label"],
+        "gs://tf-state/envs/net/prod.tfstate"
+    );
+    assert_eq!(report["summary"]["api_calls"]["storage"]["objects.get"], 1);
+    let download = &g.server.hits()[0];
+    assert!(
+        download.target.ends_with("?alt=media"),
+        "{}",
+        download.target
+    );
+    // No such workspace: exit 2 naming the URL.
+    let run = driftgate_env(
+        "http://127.0.0.1:9",
+        &[
+            "check",
+            "--state",
+            "gs://tf-state/envs/net/",
+            "--workspace",
+            "staging",
+        ],
+        None,
+        &env,
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("state gs://tf-state/envs/net/staging.tfstate: no such object"),
+        "{}",
+        run.stderr
+    );
+}

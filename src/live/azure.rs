@@ -57,6 +57,15 @@ impl Environment {
         }
     }
 
+    /// The DNS suffix of storage endpoints (`ACCOUNT.blob.SUFFIX`).
+    pub fn storage_suffix(self) -> &'static str {
+        match self {
+            Environment::Public => "core.windows.net",
+            Environment::UsGovernment => "core.usgovcloudapi.net",
+            Environment::China => "core.chinacloudapi.cn",
+        }
+    }
+
     fn cloud(self) -> CloudConfiguration {
         match self {
             Environment::Public => CloudConfiguration::AzurePublic,
@@ -245,6 +254,10 @@ pub struct AzureContext {
     graph: AtomicBool,
     /// Objects read through Resource Graph so far.
     graph_reads: AtomicUsize,
+    env: Environment,
+    /// DRIFTGATE_AZURE_BLOB_ENDPOINT: the blob service base URL instead of
+    /// `https://ACCOUNT.blob.core.windows.net` (Azurite, private endpoints).
+    blob_endpoint: Option<String>,
 }
 
 /// Resource Graph query size: ids per query (the query text stays well under its size limit).
@@ -338,13 +351,20 @@ impl AzureContext {
             calls: CallCounter::default(),
             graph: AtomicBool::new(true),
             graph_reads: AtomicUsize::new(0),
+            env,
+            blob_endpoint: var("DRIFTGATE_AZURE_BLOB_ENDPOINT")
+                .map(|u| u.trim().trim_end_matches('/').to_string()),
         })
     }
 
     async fn token(&self) -> Result<String> {
+        self.token_for(&self.scope).await
+    }
+
+    async fn token_for(&self, scope: &str) -> Result<String> {
         let token = self
             .credential
-            .get_token(&[self.scope.as_str()], None)
+            .get_token(&[scope], None)
             .await
             .map_err(|e| {
                 Error::new(
@@ -385,6 +405,42 @@ impl AzureContext {
 
     pub fn calls(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
         self.calls.snapshot()
+    }
+
+    /// Downloads a blob (a state kept by the azurerm backend) with an Entra ID token for
+    /// Azure Storage. `None`: no such blob or container.
+    pub async fn download_blob(
+        &self,
+        account: &str,
+        container: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let token = self.token_for("https://storage.azure.com/.default").await?;
+        let base = match &self.blob_endpoint {
+            Some(b) => b.clone(),
+            None => format!("https://{account}.blob.{}", self.env.storage_suffix()),
+        };
+        let path: String = key
+            .split('/')
+            // Blob names keep their `/` between segments.
+            .map(|seg| percent_encoding::utf8_percent_encode(seg, http::COMPONENT).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!("{base}/{container}/{path}");
+        self.calls.add("blob", "GetBlob");
+        self.http
+            .bytes_or_missing(
+                &format!("Azure blob {account}/{container}/{key}"),
+                "the identity needs the Storage Blob Data Reader role on the container",
+                || {
+                    self.http
+                        .inner
+                        .get(&url)
+                        .header("x-ms-version", "2021-08-06")
+                        .bearer_auth(&token)
+                },
+            )
+            .await
     }
 
     pub fn graph_enabled(&self) -> bool {

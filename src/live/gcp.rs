@@ -132,6 +132,22 @@ impl GcpContext {
         self.send(service, path, operation, None).await
     }
 
+    /// Downloads an object (a state kept by the gcs backend). `None`: no such object or bucket.
+    pub async fn download(&self, bucket: &str, object: &str) -> Result<Option<Vec<u8>>> {
+        let token = self.token().await?;
+        let object_enc = percent_encoding::utf8_percent_encode(object, http::COMPONENT);
+        let path = format!("/storage/v1/b/{bucket}/o/{object_enc}?alt=media");
+        let url = self.url(Service::Storage, &path);
+        self.calls.add(Service::Storage.name(), "objects.get");
+        self.http
+            .bytes_or_missing(
+                &format!("Google Cloud Storage gs://{bucket}/{object}"),
+                "the identity needs storage.objects.get on the bucket (roles/storage.objectViewer)",
+                || self.http.inner.get(&url).bearer_auth(&token),
+            )
+            .await
+    }
+
     /// POST `body` to `path` (the `getIamPolicy` reads).
     pub async fn post(
         &self,

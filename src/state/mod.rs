@@ -114,6 +114,19 @@ pub enum Location {
         key: String,
         region: Option<String>,
     },
+    /// The gcs backend: `gs://bucket/object`, or `gs://bucket/prefix/` for `<prefix>/<workspace>.tfstate`.
+    Gcs {
+        url: String,
+        bucket: String,
+        object: String,
+    },
+    /// The azurerm backend: `azurerm://account/container/key`.
+    AzureBlob {
+        url: String,
+        account: String,
+        container: String,
+        key: String,
+    },
 }
 
 /// Turns `--state` arguments into locations: `-` is stdin (once), `s3://` URLs are parsed (with
@@ -136,12 +149,17 @@ pub fn locate(
             out.push(Location::Stdin);
         } else if let Some(rest) = arg.strip_prefix("s3://") {
             out.push(s3_location(arg, rest, workspace, workspace_key_prefix)?);
+        } else if let Some(rest) = arg.strip_prefix("gs://") {
+            out.push(gcs_location(arg, rest, workspace)?);
+        } else if let Some(rest) = arg.strip_prefix("azurerm://") {
+            out.push(azure_location(arg, rest, workspace)?);
         } else if let Some((scheme, _)) = arg.split_once("://") {
             return Err(Error::new(
                 format!("state {arg}"),
                 format!(
-                    "state backend `{scheme}://` is not supported (s3:// is); pull the state first \
-                     (`terraform state pull > state.json`) and pass the file"
+                    "state backend `{scheme}://` is not supported (s3://, gs:// and azurerm:// \
+                     are); pull the state first (`terraform state pull > state.json`) and pass \
+                     the file"
                 ),
             ));
         } else if arg.contains(['*', '?', '[']) && !std::path::Path::new(arg).exists() {
@@ -200,6 +218,56 @@ fn s3_location(arg: &str, rest: &str, workspace: Option<&str>, prefix: &str) -> 
     })
 }
 
+/// `gs://BUCKET/OBJECT`, or `gs://BUCKET/PREFIX/` where the gcs backend keeps
+/// `PREFIX/<workspace>.tfstate` (`default.tfstate` without `--workspace`).
+fn gcs_location(arg: &str, rest: &str, workspace: Option<&str>) -> Result<Location> {
+    let bad = |why: &str| Error::new(format!("state {arg}"), why.to_string());
+    let (bucket, object) = rest
+        .split_once('/')
+        .filter(|(b, _)| !b.is_empty())
+        .ok_or_else(|| bad("expected gs://BUCKET/OBJECT or gs://BUCKET/PREFIX/"))?;
+    let object = if object.is_empty() || object.ends_with('/') {
+        format!("{object}{}.tfstate", workspace.unwrap_or("default"))
+    } else if workspace.is_some_and(|w| w != "default") {
+        return Err(bad(
+            "with --workspace, give the backend's prefix ending in `/` (gs://BUCKET/PREFIX/)",
+        ));
+    } else {
+        object.to_string()
+    };
+    Ok(Location::Gcs {
+        url: format!("gs://{bucket}/{object}"),
+        bucket: bucket.to_string(),
+        object,
+    })
+}
+
+/// `azurerm://ACCOUNT/CONTAINER/KEY`; the azurerm backend keeps a non-default workspace at
+/// `KEYenv:<workspace>`.
+fn azure_location(arg: &str, rest: &str, workspace: Option<&str>) -> Result<Location> {
+    let bad = || {
+        Error::new(
+            format!("state {arg}"),
+            "expected azurerm://STORAGE_ACCOUNT/CONTAINER/KEY",
+        )
+    };
+    let mut parts = rest.splitn(3, '/');
+    let (account, container, key) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(a), Some(c), Some(k)) if !a.is_empty() && !c.is_empty() && !k.is_empty() => (a, c, k),
+        _ => return Err(bad()),
+    };
+    let key = match workspace.filter(|w| *w != "default") {
+        Some(w) => format!("{key}env:{w}"),
+        None => key.to_string(),
+    };
+    Ok(Location::AzureBlob {
+        url: format!("azurerm://{account}/{container}/{key}"),
+        account: account.to_string(),
+        container: container.to_string(),
+        key,
+    })
+}
+
 /// Reads a local location (file or stdin); S3 is read by [`s3::read`].
 pub fn read_local(loc: &Location) -> Result<(String, Vec<u8>)> {
     match loc {
@@ -215,7 +283,9 @@ pub fn read_local(loc: &Location) -> Result<(String, Vec<u8>)> {
                 .map_err(|e| Error::new(format!("state {path}"), format!("cannot read: {e}")))?;
             Ok((path.clone(), bytes))
         }
-        Location::S3 { url, .. } => Err(Error::new(format!("state {url}"), "not a local state")),
+        Location::S3 { url, .. } | Location::Gcs { url, .. } | Location::AzureBlob { url, .. } => {
+            Err(Error::new(format!("state {url}"), "not a local state"))
+        }
     }
 }
 
@@ -438,12 +508,43 @@ mod tests {
         for (bad, want) in [
             (&["s3://bucket"][..], "expected s3://BUCKET/KEY"),
             (&["s3://b/k?profile=x"], "unknown parameter"),
-            (&["gs://b/k"], "`gs://` is not supported"),
+            (&["gcs://b/k"], "`gcs://` is not supported"),
+            (&["gs://b"], "expected gs://BUCKET/OBJECT"),
+            (&["azurerm://acct/tfstate"], "expected azurerm://"),
             (&["-", "-"], "only once"),
             (&["/nonexistent/*/x.tfstate"], "matches no file"),
         ] {
             let e = l(bad, None).unwrap_err().to_string();
             assert!(e.contains(want), "{e}");
+        }
+        match &l(&["gs://tf/envs/net/"], Some("prod")).unwrap()[0] {
+            Location::Gcs { object, url, .. } => {
+                assert_eq!(object, "envs/net/prod.tfstate");
+                assert_eq!(url, "gs://tf/envs/net/prod.tfstate");
+            }
+            other => panic!("{other:?}"),
+        }
+        match &l(&["gs://tf/envs/net/"], None).unwrap()[0] {
+            Location::Gcs { object, .. } => assert_eq!(object, "envs/net/default.tfstate"),
+            other => panic!("{other:?}"),
+        }
+        assert!(l(&["gs://tf/a.tfstate"], Some("prod")).is_err());
+        match &l(
+            &["azurerm://acct/tfstate/net.terraform.tfstate"],
+            Some("dev"),
+        )
+        .unwrap()[0]
+        {
+            Location::AzureBlob {
+                account,
+                container,
+                key,
+                ..
+            } => {
+                assert_eq!((account.as_str(), container.as_str()), ("acct", "tfstate"));
+                assert_eq!(key, "net.terraform.tfstateenv:dev");
+            }
+            other => panic!("{other:?}"),
         }
         let dir = tempfile::tempdir().unwrap();
         for env in ["prod", "dev"] {
