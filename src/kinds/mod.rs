@@ -263,6 +263,11 @@ pub fn tags_of(r: &Resource) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The first element of a nested block (`settings[0]`), Terraform's shape for single blocks.
+pub fn block(v: Option<&Value>) -> Option<&Value> {
+    v.and_then(Value::as_array).and_then(|a| a.first())
+}
+
 /// One named setting as an item (`min_tls_version = "TLS1_2"`). `weak`: this value lets access
 /// through or turns a protection off; [`setting_effect`] judges a change by it.
 pub fn setting(name: &str, value: Value, weak: bool) -> Item {

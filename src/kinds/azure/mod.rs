@@ -15,6 +15,7 @@ use futures::future::BoxFuture;
 use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 
+pub use super::block;
 use super::{setting, tags_of, Declarer, ExpectedItem, ExpectedObject, Item, LiveObject};
 use crate::error::Result;
 use crate::live::Clouds;

@@ -5,12 +5,14 @@
 //! azurerm provider reads it as, so an account that was never touched does not drift against a
 //! state written by the provider.
 
+use std::collections::BTreeMap;
+
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{
-    enabled, expect_specs, fetch_each, is_false, is_true, live_specs, owned_object, prop, same,
-    ArmRead, Spec,
+    block, enabled, expect_specs, fetch_each, is_false, is_true, live_specs, owned_object, prop,
+    same, ArmRead, Spec,
 };
 use crate::diff::Effect;
 use crate::error::Result;
@@ -133,6 +135,31 @@ pub(super) fn network_items(
     ]
 }
 
+/// The network rules of a `network_rules` block or an `azurerm_storage_account_network_rules`.
+fn push_rules(
+    obj: &mut ExpectedObject,
+    rules: &Value,
+    by: Declarer,
+) -> std::result::Result<(), String> {
+    let action = rules
+        .get("default_action")
+        .and_then(Value::as_str)
+        .ok_or("no `default_action`")?;
+    for item in network_items(
+        action,
+        str_list(rules.get("bypass")),
+        str_list(rules.get("ip_rules")),
+        str_list(rules.get("virtual_network_subnet_ids")),
+    ) {
+        obj.items.push(ExpectedItem {
+            attribute: "network_rules",
+            item,
+            by: by.clone(),
+        });
+    }
+    Ok(())
+}
+
 fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
     let mut out = live_specs(body, &specs());
     let acls = prop(body, "networkAcls");
@@ -182,45 +209,51 @@ impl Family for StorageAccounts {
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
-        &["azurerm_storage_account"]
+        &[
+            "azurerm_storage_account",
+            "azurerm_storage_account_network_rules",
+        ]
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
-        let mut out = Vec::new();
-        for r in resources {
+        let mut accounts: BTreeMap<String, ExpectedObject> = BTreeMap::new();
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "azurerm_storage_account")
+        {
             let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
             let mut obj = owned_object(self.name(), id, r);
-            let by = Declarer::of(r, true);
             expect_specs(&mut obj, r, &specs());
-            match r
-                .attr("network_rules")
-                .and_then(Value::as_array)
-                .and_then(|a| a.first())
-            {
-                Some(rules) => {
-                    let action = rules
-                        .get("default_action")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| bad(r, "`network_rules` has no `default_action`"))?;
-                    for item in network_items(
-                        action,
-                        str_list(rules.get("bypass")),
-                        str_list(rules.get("ip_rules")),
-                        str_list(rules.get("virtual_network_subnet_ids")),
-                    ) {
-                        obj.items.push(ExpectedItem {
-                            attribute: "network_rules",
-                            item,
-                            by: by.clone(),
-                        });
-                    }
-                }
-                // Managed elsewhere (azurerm_storage_account_network_rules) or not recorded.
+            match block(r.attr("network_rules")) {
+                Some(rules) => push_rules(&mut obj, rules, Declarer::of(r, true))
+                    .map_err(|e| bad(r, &format!("`network_rules`: {e}")))?,
                 None => obj.ignore.push("network_rules"),
             }
-            out.push(obj);
+            accounts.insert(id.to_ascii_lowercase(), obj);
         }
-        Ok(out)
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "azurerm_storage_account_network_rules")
+        {
+            let id = r
+                .attr_str("storage_account_id")
+                .ok_or_else(|| bad(r, "has no `storage_account_id`"))?;
+            let obj = accounts.entry(id.to_ascii_lowercase()).or_insert_with(|| {
+                // The account is managed elsewhere: only its network rules are ours.
+                let mut o = owned_object("azure_storage_account", id, r);
+                o.owner = None;
+                o.tags = BTreeMap::new();
+                o
+            });
+            obj.ignore.retain(|a| *a != "network_rules");
+            push_rules(obj, &r.attributes, Declarer::of(r, false)).map_err(|e| bad(r, &e))?;
+        }
+        // With a separate network rules resource, the account's `network_rules` in the state is
+        // the provider's refreshed copy, stale after that resource changes.
+        Ok(accounts
+            .into_values()
+            .map(crate::kinds::aws::drop_computed_inline)
+            .collect())
     }
 
     fn batch_size(&self) -> usize {
@@ -328,6 +361,56 @@ mod tests {
             live_items(&Value::Object(row)).unwrap(),
             live_items(arm).unwrap()
         );
+    }
+
+    #[test]
+    fn separate_network_rules_replace_the_accounts_copy() {
+        let id =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/logs";
+        let res = |t: &str, attrs: Value| Resource {
+            address: format!("{t}.x"),
+            resource_type: t.into(),
+            provider: "p".into(),
+            attributes: attrs,
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        };
+        // The account's copy still says Allow (refreshed before the rules resource changed).
+        let account = res(
+            "azurerm_storage_account",
+            json!({"id": id, "location": "westeurope",
+            "min_tls_version": "TLS1_2", "network_rules": [{"default_action": "Allow", "bypass": ["AzureServices"],
+            "ip_rules": [], "virtual_network_subnet_ids": []}]}),
+        );
+        let rules = res(
+            "azurerm_storage_account_network_rules",
+            json!({"storage_account_id": id.to_uppercase(),
+            "default_action": "Deny", "bypass": ["AzureServices"], "ip_rules": ["198.51.100.0/24"],
+            "virtual_network_subnet_ids": []}),
+        );
+        let objs = StorageAccounts.expected(&[&account, &rules]).unwrap();
+        assert_eq!(objs.len(), 1);
+        assert_eq!(
+            objs[0].owner.as_ref().unwrap().address,
+            "azurerm_storage_account.x"
+        );
+        let network: Vec<(&str, &str)> = objs[0]
+            .items
+            .iter()
+            .filter(|i| i.attribute == "network_rules")
+            .map(|i| (i.item.summary.as_str(), i.by.address.as_str()))
+            .collect();
+        assert_eq!(
+            network[0],
+            (
+                "network_rules.default_action = Deny",
+                "azurerm_storage_account_network_rules.x"
+            )
+        );
+        assert_eq!(network.len(), 4);
+        // Only the rules resource: the account's other settings are not ours.
+        let objs = StorageAccounts.expected(&[&rules]).unwrap();
+        assert!(objs[0].owner.is_none() && objs[0].items.len() == 4);
     }
 
     #[test]

@@ -121,11 +121,20 @@ impl Rule {
         if !allowed.is_empty() && !denied.is_empty() {
             return Err("a firewall has both allow and deny entries".into());
         }
-        let ranges = if ingress {
+        let source_tags = list("source_tags", "sourceTags");
+        let source_accounts = list("source_service_accounts", "sourceServiceAccounts");
+        let mut ranges = if ingress {
             list("source_ranges", "sourceRanges")
         } else {
             list("destination_ranges", "destinationRanges")
         };
+        // The API's defaults: an egress rule without destination ranges, and an ingress rule
+        // without any source, apply to 0.0.0.0/0 (the API then answers with it; the state may
+        // keep the empty list).
+        if ranges.is_empty() && (!ingress || (source_tags.is_empty() && source_accounts.is_empty()))
+        {
+            ranges.push("0.0.0.0/0".to_string());
+        }
         Ok(Rule {
             ingress,
             allow: denied.is_empty(),
@@ -136,9 +145,9 @@ impl Rule {
                     .map(|c| cidr(c))
                     .collect::<std::result::Result<_, _>>()?,
             ),
-            source_tags: canonical(list("source_tags", "sourceTags")),
+            source_tags: canonical(source_tags),
             target_tags: canonical(list("target_tags", "targetTags")),
-            source_accounts: canonical(list("source_service_accounts", "sourceServiceAccounts")),
+            source_accounts: canonical(source_accounts),
             target_accounts: canonical(list("target_service_accounts", "targetServiceAccounts")),
             priority: v
                 .get("priority")
@@ -399,6 +408,17 @@ mod tests {
             Effect::Strengthens
         );
         assert_eq!(port_ranges(&["0-65535".into()]).unwrap(), vec![]);
+        // Egress without destination ranges reaches everything, as the API fills it in.
+        let state = json!({"direction": "EGRESS", "allow": [{"protocol": "tcp", "ports": ["25"]}], "destination_ranges": []});
+        let api = json!({"direction": "EGRESS", "allowed": [{"IPProtocol": "tcp", "ports": ["25"]}], "destinationRanges": ["0.0.0.0/0"]});
+        assert_eq!(
+            Rule::from(&state, false).unwrap(),
+            Rule::from(&api, true).unwrap()
+        );
+        assert!(Rule::from(&state, false)
+            .unwrap()
+            .facts()
+            .open_to_internet());
         assert!(protocol("bogus").is_err());
     }
 }

@@ -56,10 +56,7 @@ pub fn labels(r: &Resource) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// The first element of a nested block (`settings[0]`), Terraform's shape for single blocks.
-pub fn block(v: Option<&Value>) -> Option<&Value> {
-    v.and_then(Value::as_array).and_then(|a| a.first())
-}
+pub use super::block;
 
 /// `projects/P/...` → P.
 pub fn project_of(path: &str) -> Option<&str> {
