@@ -377,6 +377,28 @@ fn ci_files_have_the_expected_shape() {
         assert!(steps.contains(needle), "{needle}");
     }
 
+    // The multi-cloud example: OIDC for all three clouds, states one per line.
+    let multi = &yaml("examples/github/driftgate-multicloud.yml")[0];
+    assert_eq!(multi["permissions"]["id-token"].as_str(), Some("write"));
+    assert_eq!(
+        multi["jobs"]["gate"]["env"]["ARM_USE_OIDC"].as_str(),
+        Some("true")
+    );
+    let gate = serde_yaml_ng::to_string(&multi["jobs"]["gate"]["steps"]).unwrap();
+    assert!(gate.contains("google-github-actions/auth"), "{gate}");
+    let states = multi["jobs"]["gate"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find_map(|s| s["with"]["states"].as_str())
+        .unwrap();
+    let schemes: Vec<&str> = states
+        .lines()
+        .filter_map(|l| l.split_once("://"))
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(schemes, ["s3", "azurerm", "gs"]);
+
     for path in [
         "examples/gitlab/driftgate.gitlab-ci.yml",
         "templates/driftgate.yml",
