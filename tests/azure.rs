@@ -17,11 +17,7 @@ const DATE: &str = "Sat, 28 Nov 2026 10:00:00 GMT";
 const SUB: &str = "/subscriptions/ea42f556-5106-4743-99b0-c129bfa71a47";
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/shared/azure/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    shared_fixture(&format!("azure/{name}"))
 }
 
 /// The recorded NSG (rules test4, test5, test6; protocol `TCP`, empty list forms).

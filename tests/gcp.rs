@@ -14,26 +14,11 @@ use tracker::{serve, Reply, Server};
 
 const DATE: &str = "Sat, 28 Nov 2026 10:00:00 GMT";
 
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/shared/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::shared_fixture as fixture;
 
 /// The policy of project 1044 in forseti's recorded export.
 fn recorded_project_policy() -> Value {
-    let path = format!(
-        "{}/tests/fixtures/shared/gcp/forseti_cai_export_iam_policies.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|a| a["name"] == "//cloudresourcemanager.googleapis.com/projects/1044")
-        .unwrap()["iam_policy"]
-        .clone()
+    recorded_iam_policy("//cloudresourcemanager.googleapis.com/projects/1044")
 }
 
 struct Gcp {
@@ -255,17 +240,7 @@ fn iam_conditions_belong_to_their_binding() {
 
 /// bucket1's policy in forseti's export.
 fn fixture_bucket_policy() -> Value {
-    let path = format!(
-        "{}/tests/fixtures/shared/gcp/forseti_cai_export_iam_policies.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|a| a["name"] == "//storage.googleapis.com/bucket1")
-        .unwrap()["iam_policy"]
-        .clone()
+    recorded_iam_policy("//storage.googleapis.com/bucket1")
 }
 
 #[test]

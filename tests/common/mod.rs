@@ -576,6 +576,27 @@ pub fn check_json(endpoint: &str, states: &[&Path]) -> Run {
     driftgate(endpoint, &args, None)
 }
 
+/// A JSON file under tests/fixtures/shared (`azure/…`, `gcp/…`, `tfstate/…`).
+pub fn shared_fixture(rel: &str) -> Value {
+    let path = format!("{}/tests/fixtures/shared/{rel}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The asset of forseti's recorded Cloud Asset IAM export named `name`: its `iam_policy`.
+pub fn recorded_iam_policy(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/shared/gcp/forseti_cai_export_iam_policies.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|a| a["name"] == name)
+        .unwrap()["iam_policy"]
+        .clone()
+}
+
 /// A name no other test (or earlier run against the same moto) uses.
 pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()

@@ -6,21 +6,24 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{block, fetch_compute, last_segment, owned_object, project_of, ComputeRead};
+use super::{block, fetch_objects, last_segment, owned_object, project_of, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::{
     bad, setting, setting_effect, Cloud, Declarer, ExpectedItem, ExpectedObject, Family, Item,
     LiveObject,
 };
+use crate::live::gcp::Service;
 use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct ComputeDisks;
 
-const READ: ComputeRead = ComputeRead {
+const READ: GcpRead = GcpRead {
+    service: Service::Compute,
+    prefix: "/compute/v1/",
     get_op: "disks.get",
-    list_op: "disks.list",
+    list_op: Some("disks.list"),
     to_items: live_items,
 };
 
@@ -106,7 +109,7 @@ impl Family for ComputeDisks {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_compute(clouds, ids, &READ)
+        fetch_objects(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {

@@ -8,7 +8,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{fetch_compute, owned_object, project_of, ComputeRead};
+use super::{fetch_objects, owned_object, project_of, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::aws::{cidr, cidr_contains, str_list};
@@ -16,14 +16,17 @@ use crate::kinds::{
     bad, set_setting, setting, Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
     LiveObject, Ports,
 };
+use crate::live::gcp::Service;
 use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct Firewalls;
 
-const READ: ComputeRead = ComputeRead {
+const READ: GcpRead = GcpRead {
+    service: Service::Compute,
+    prefix: "/compute/v1/",
     get_op: "firewalls.get",
-    list_op: "firewalls.list",
+    list_op: Some("firewalls.list"),
     to_items: live_items,
 };
 
@@ -315,7 +318,7 @@ impl Family for Firewalls {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_compute(clouds, ids, &READ)
+        fetch_objects(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {

@@ -68,14 +68,18 @@ pub fn last_segment(s: &str) -> &str {
     s.trim_end_matches('/').rsplit('/').next().unwrap_or(s)
 }
 
-/// Turns a Compute API object into a family's items (an error says what is unexpected).
+/// Turns an API object into a family's items (an error says what is unexpected).
 pub type ToItems = fn(&Value) -> std::result::Result<Vec<(&'static str, Item)>, String>;
 
-/// How a family reads Compute objects (`projects/P/global/firewalls/N`,
-/// `projects/P/zones/Z/disks/N`).
-pub struct ComputeRead {
+/// How a family reads its objects: GET `{prefix}{id}` of `service`, and for Compute collections
+/// (`projects/P/global/firewalls/N`, `projects/P/zones/Z/disks/N`) a `list` of the parent.
+pub struct GcpRead {
+    pub service: Service,
+    /// `/compute/v1/`, `/storage/v1/b/`, `/v1/` (Cloud SQL).
+    pub prefix: &'static str,
     pub get_op: &'static str,
-    pub list_op: &'static str,
+    /// Compute's `list` of the object's collection; `None`: always GET.
+    pub list_op: Option<&'static str>,
     pub to_items: ToItems,
 }
 
@@ -87,10 +91,12 @@ pub const BATCH: usize = 100_000;
 pub const LIST_MIN: usize = 10;
 const GET_CONCURRENCY: usize = 8;
 
-pub fn fetch_compute<'a>(
+/// Reads the objects with these ids: listed when there are enough in one collection, GET
+/// otherwise (a few at once). 404 means deleted.
+pub fn fetch_objects<'a>(
     clouds: &'a Clouds,
     ids: &'a [String],
-    read: &'a ComputeRead,
+    read: &'a GcpRead,
 ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
     Box::pin(async move {
         let gcp = clouds.gcp()?;
@@ -98,7 +104,7 @@ pub fn fetch_compute<'a>(
             let items = (read.to_items)(body).map_err(|e| {
                 Error::new(
                     format!("Google Cloud {} {id}", read.get_op),
-                    format!("unexpected answer from the Compute API: {e}"),
+                    format!("unexpected answer from the API: {e}"),
                 )
             })?;
             Ok::<_, Error>(LiveObject {
@@ -115,11 +121,11 @@ pub fn fetch_compute<'a>(
         let mut out = Vec::new();
         let mut direct = Vec::new();
         for (parent, members) in by_parent {
-            if members.len() < LIST_MIN {
+            let Some(list_op) = read.list_op.filter(|_| members.len() >= LIST_MIN) else {
                 direct.extend(members.into_iter().cloned());
                 continue;
-            }
-            let listed = list_all(gcp, parent, read.list_op).await?;
+            };
+            let listed = list_all(gcp, parent, list_op).await?;
             for id in members {
                 if let Some(body) = listed.get(last_segment(id)) {
                     out.push(object(id, body)?);
@@ -127,7 +133,7 @@ pub fn fetch_compute<'a>(
             }
         }
         let fetched: Vec<Option<(String, Value)>> = stream::iter(direct)
-            .map(move |id| get_one(gcp, id, read.get_op))
+            .map(move |id| get_one(gcp, id, read))
             .buffer_unordered(GET_CONCURRENCY)
             .try_collect()
             .await?;
@@ -138,10 +144,9 @@ pub fn fetch_compute<'a>(
     })
 }
 
-async fn get_one(gcp: &GcpContext, id: String, op: &str) -> Result<Option<(String, Value)>> {
-    let body = gcp
-        .get(Service::Compute, &format!("/compute/v1/{id}"), op)
-        .await?;
+async fn get_one(gcp: &GcpContext, id: String, read: &GcpRead) -> Result<Option<(String, Value)>> {
+    let path = format!("{}{id}", read.prefix);
+    let body = gcp.get(read.service, &path, read.get_op).await?;
     Ok(body.map(|b| (id, b)))
 }
 

@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{block, owned_object};
+use super::{block, fetch_objects, owned_object, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::aws::cidr;
@@ -62,6 +62,33 @@ fn items(public_ip: bool, networks: Vec<String>, ssl: String) -> Vec<(&'static s
             setting("ip_configuration.ssl_mode", json!(ssl), weak_ssl),
         ),
     ]
+}
+
+const READ: GcpRead = GcpRead {
+    service: Service::SqlAdmin,
+    prefix: "/v1/",
+    get_op: "instances.get",
+    list_op: None,
+    to_items: live_items,
+};
+
+fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
+    let ip = body.get("settings").and_then(|s| s.get("ipConfiguration"));
+    let get = |k: &str| ip.and_then(|i| i.get(k));
+    let networks = get("authorizedNetworks")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.get("value").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let public = get("ipv4Enabled").and_then(Value::as_bool).unwrap_or(true);
+    let ssl = ssl_mode(
+        get("sslMode").and_then(Value::as_str),
+        get("requireSsl").and_then(Value::as_bool),
+    );
+    Ok(items(public, networks, ssl))
 }
 
 impl Family for SqlInstances {
@@ -127,7 +154,7 @@ impl Family for SqlInstances {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -136,39 +163,7 @@ impl Family for SqlInstances {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        Box::pin(async move {
-            let gcp = clouds.gcp()?;
-            let mut out = Vec::new();
-            for id in ids {
-                let path = format!("/v1/{id}");
-                let Some(body) = gcp.get(Service::SqlAdmin, &path, "instances.get").await? else {
-                    continue;
-                };
-                let ip = body.get("settings").and_then(|s| s.get("ipConfiguration"));
-                let get = |k: &str| ip.and_then(|i| i.get(k));
-                let networks = get("authorizedNetworks")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|n| {
-                                n.get("value").and_then(Value::as_str).map(str::to_string)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let public = get("ipv4Enabled").and_then(Value::as_bool).unwrap_or(true);
-                let ssl = ssl_mode(
-                    get("sslMode").and_then(Value::as_str),
-                    get("requireSsl").and_then(Value::as_bool),
-                );
-                out.push(LiveObject {
-                    cloud_id: id.clone(),
-                    items: items(public, networks, ssl),
-                    is_default: false,
-                });
-            }
-            Ok(out)
-        })
+        fetch_objects(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {

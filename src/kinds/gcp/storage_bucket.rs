@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{block, owned_object};
+use super::{block, fetch_objects, owned_object, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::{
@@ -47,6 +47,14 @@ fn items(prevention: &str, uniform: bool, kms: Option<&str>) -> Vec<(&'static st
         ),
     ]
 }
+
+const READ: GcpRead = GcpRead {
+    service: Service::Storage,
+    prefix: "/storage/v1/b/",
+    get_op: "buckets.get",
+    list_op: None,
+    to_items: |body| Ok(live_items(body)),
+};
 
 fn live_items(body: &Value) -> Vec<(&'static str, Item)> {
     let iam = body.get("iamConfiguration");
@@ -115,7 +123,7 @@ impl Family for StorageBuckets {
     }
 
     fn batch_size(&self) -> usize {
-        1
+        super::BATCH
     }
 
     fn fetch<'a>(
@@ -124,21 +132,7 @@ impl Family for StorageBuckets {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        Box::pin(async move {
-            let gcp = clouds.gcp()?;
-            let mut out = Vec::new();
-            for name in ids {
-                let path = format!("/storage/v1/b/{name}");
-                if let Some(body) = gcp.get(Service::Storage, &path, "buckets.get").await? {
-                    out.push(LiveObject {
-                        cloud_id: name.clone(),
-                        items: live_items(&body),
-                        is_default: false,
-                    });
-                }
-            }
-            Ok(out)
-        })
+        fetch_objects(clouds, ids, &READ)
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {
