@@ -186,6 +186,14 @@ impl Login {
         if flag("ARM_USE_MSI") {
             return Ok(Login::ManagedIdentity { client });
         }
+        // Falling back to the CLI would read with another identity than the pipeline's.
+        if var("ARM_CLIENT_CERTIFICATE_PATH").is_some() {
+            return Err(Error::new(
+                "Azure credentials",
+                "ARM_CLIENT_CERTIFICATE_PATH is set, but driftgate does not log in with client \
+                 certificates: use ARM_CLIENT_SECRET, OIDC (ARM_USE_OIDC) or a managed identity",
+            ));
+        }
         Ok(Login::Cli { tenant })
     }
 }
@@ -607,6 +615,8 @@ mod tests {
             }
         );
         assert_eq!(login(&[]).unwrap(), Login::Cli { tenant: None });
+        let e = with(&[("ARM_CLIENT_CERTIFICATE_PATH", "/c.pfx")]).unwrap_err();
+        assert!(e.message.contains("client certificates"), "{e}");
         let e = login(&[("ARM_CLIENT_SECRET", "s")]).unwrap_err();
         assert!(e.message.contains("ARM_TENANT_ID"), "{e}");
         // Tokens never show in debug output.
