@@ -88,10 +88,12 @@ enum Color {
 #[derive(clap::Args)]
 struct CheckArgs {
     /// Terraform state: a v4 state file, `terraform show -json` output, `-` for stdin, a glob
-    /// ('envs/*/terraform.tfstate'), or s3://BUCKET/KEY[?region=R]. Repeatable.
+    /// ('envs/*/terraform.tfstate'), s3://BUCKET/KEY[?region=R], gs://BUCKET/OBJECT (or
+    /// gs://BUCKET/PREFIX/), or azurerm://ACCOUNT/CONTAINER/KEY. Repeatable.
     #[arg(long = "state", value_name = "PATH", required = true)]
     states: Vec<String>,
-    /// Terraform workspace of s3:// states: reads <prefix>/<workspace>/<key>.
+    /// Terraform workspace of remote states: s3:// reads <prefix>/<workspace>/<key>, gs://…/PREFIX/
+    /// reads PREFIX/<workspace>.tfstate, azurerm:// reads <key>env:<workspace>.
     #[arg(long, value_name = "NAME")]
     workspace: Option<String>,
     /// The S3 backend's workspace_key_prefix.
@@ -112,10 +114,12 @@ struct CheckArgs {
     /// Concurrent API reads [default: 8].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: Option<u16>,
-    /// Attempts per API call, with exponential backoff on throttling and transient errors [default: 6].
+    /// Attempts per AWS API call, with exponential backoff on throttling and transient errors
+    /// [default: 6]. (Azure and Google Cloud reads: 4 attempts, honouring Retry-After.)
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
     max_attempts: Option<u32>,
-    /// Timeout of one API call attempt, in seconds [default: 30].
+    /// Timeout of one AWS API call attempt, in seconds [default: 30]. (Azure and Google Cloud
+    /// reads: 30 s.)
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: Option<u64>,
     /// Terraform source to point findings at (SARIF, annotations, Code Quality) [default: .].
