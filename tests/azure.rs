@@ -156,6 +156,8 @@ fn rule_opened_to_the_internet_and_added_admin_rule_block() {
             "unmanaged weakens AZ-NSG-ADMIN-INTERNET critical",
         ]
     );
+    // The findings as the JSON report gives them (order, wording, risk, references).
+    insta::assert_json_snapshot!("azure_nsg_findings", run.json()["drifts"], {"[].sources" => "[state file]"});
     let d = run.drifts();
     let added = d.iter().find(|d| d["kind"] == "unmanaged").unwrap();
     assert_eq!(

@@ -182,6 +182,7 @@ fn iam_members_are_additive_bindings_and_policies_authoritative() {
     let g = gcp(vec![(path.as_str(), vec![Reply::json(policy)])]);
     let run = g.check(&state);
     assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_json_snapshot!("gcp_iam_findings", run.json()["drifts"], {"[].sources" => "[state file]"});
     assert_eq!(
         drift_lines(&run, &["address", "kind", "effect", "policy"]),
         [

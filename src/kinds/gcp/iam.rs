@@ -101,7 +101,11 @@ fn member_item(role: &str, member: &str, condition: &str) -> Item {
 }
 
 fn binding_id(target: &str, role: &str, condition: &str) -> String {
-    format!("{target}|{role}|{condition}")
+    if condition.is_empty() {
+        format!("{target}|{role}")
+    } else {
+        format!("{target}|{role}|{condition}")
+    }
 }
 
 /// (role, condition expression, members).
@@ -342,7 +346,7 @@ mod tests {
         );
         assert!(objs
             .iter()
-            .any(|o| o.cloud_id == "bucket/dctlgstoragebucketiambinding-1|roles/storage.admin|"));
+            .any(|o| o.cloud_id == "bucket/dctlgstoragebucketiambinding-1|roles/storage.admin"));
 
         let binding = res(
             "google_project_iam_binding",
