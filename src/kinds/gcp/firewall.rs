@@ -244,6 +244,7 @@ impl Rule {
         ] {
             out.push((attr, set_setting(attr, values.clone(), self.allow)));
         }
+        out.push(("direction", setting("direction", json!(self.direction()), false)));
         out.push(("priority", setting("priority", json!(self.priority), false)));
         // Disabling an allow rule allows less; disabling a deny rule allows more.
         out.push((
