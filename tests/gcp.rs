@@ -148,7 +148,7 @@ fn iam_members_are_additive_bindings_and_policies_authoritative() {
             json!({"id": "1044/roles/editor", "project": project, "role": "roles/editor", "condition": [],
                    "members": ["serviceAccount:4-compute@developer.gserviceaccount.com", "serviceAccount:4@cloudservices.gserviceaccount.com"]}),
         );
-    let path = format!("/v1/projects/{project}:getIamPolicy");
+    let path = format!("/v3/projects/{project}:getIamPolicy");
     let g = gcp(vec![(
         path.as_str(),
         vec![Reply::json(recorded_project_policy())],

@@ -2,13 +2,22 @@
 //! google provider reads it) or Application Default Credentials through `google-cloud-auth`
 //! (`GOOGLE_APPLICATION_CREDENTIALS`: service account keys, `authorized_user`, workload identity
 //! federation `external_account` files written by google-github-actions/auth; gcloud's ADC file;
-//! the metadata server), and JSON reads of the Compute, Storage, Resource Manager and Cloud SQL
-//! REST APIs.
+//! the metadata server). Compute and Resource Manager are read with Google's official clients
+//! (google-cloud-compute-v1, google-cloud-resourcemanager-v3); Storage bucket metadata and Cloud
+//! SQL, whose official clients are gRPC-only or absent here, as JSON over our HTTP client.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use google_cloud_auth::credentials::{AccessTokenCredentials, Builder};
+use google_cloud_auth::credentials::{
+    Builder, CacheableResource, Credentials, CredentialsProvider, EntityTag,
+};
+use google_cloud_compute_v1::client::{Disks, Firewalls};
+use google_cloud_gax::options::RequestOptionsBuilder;
+use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt, TooManyRequests};
+use google_cloud_resourcemanager_v3::client::Projects;
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 use crate::error::{Error, Result};
 use crate::http;
@@ -16,44 +25,81 @@ use crate::live::CallCounter;
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
-/// A Google API: its production host, and the name used in the API-call summary.
+/// A Google API read as plain JSON: its production host, and the name used in the API-call
+/// summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
-    Compute,
     Storage,
-    ResourceManager,
     SqlAdmin,
 }
 
 impl Service {
     fn host(self) -> &'static str {
         match self {
-            Service::Compute => "https://compute.googleapis.com",
             Service::Storage => "https://storage.googleapis.com",
-            Service::ResourceManager => "https://cloudresourcemanager.googleapis.com",
             Service::SqlAdmin => "https://sqladmin.googleapis.com",
         }
     }
 
     fn name(self) -> &'static str {
         match self {
-            Service::Compute => "compute",
             Service::Storage => "storage",
-            Service::ResourceManager => "cloudresourcemanager",
             Service::SqlAdmin => "sqladmin",
         }
     }
 }
 
-enum Tokens {
-    Static(String),
-    Adc(AccessTokenCredentials),
+/// `GOOGLE_OAUTH_ACCESS_TOKEN` as credentials: the token as given, never refreshed.
+#[derive(Clone)]
+struct StaticToken(String);
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken(…)")
+    }
 }
+
+impl CredentialsProvider for StaticToken {
+    async fn headers(
+        &self,
+        _extensions: ::http::Extensions,
+    ) -> std::result::Result<
+        CacheableResource<::http::HeaderMap>,
+        google_cloud_auth::errors::CredentialsError,
+    > {
+        let mut headers = ::http::HeaderMap::new();
+        let mut value =
+            ::http::HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
+                google_cloud_auth::errors::CredentialsError::from_msg(
+                    false,
+                    "GOOGLE_OAUTH_ACCESS_TOKEN is not a valid header value",
+                )
+            })?;
+        value.set_sensitive(true);
+        headers.insert(::http::header::AUTHORIZATION, value);
+        Ok(CacheableResource::New {
+            entity_tag: EntityTag::new(),
+            data: headers,
+        })
+    }
+
+    async fn universe_domain(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Attempts per call of the official clients (as our HTTP client: 4), retrying what AIP-194
+/// calls transient and 429.
+const ATTEMPTS: u32 = 4;
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct GcpContext {
     http: http::Client,
-    tokens: Tokens,
+    credentials: Credentials,
     login: &'static str,
+    firewalls: OnceCell<Firewalls>,
+    disks: OnceCell<Disks>,
+    projects: OnceCell<Projects>,
     /// DRIFTGATE_GCP_ENDPOINT: one base URL for every service (an emulator, a proxy, a private
     /// endpoint); the paths of the services do not overlap.
     endpoint: Option<String>,
@@ -63,9 +109,9 @@ pub struct GcpContext {
 impl GcpContext {
     pub fn load() -> Result<Self> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let (tokens, login) = if let Some(token) = var("GOOGLE_OAUTH_ACCESS_TOKEN") {
+        let (credentials, login) = if let Some(token) = var("GOOGLE_OAUTH_ACCESS_TOKEN") {
             (
-                Tokens::Static(token.trim().to_string()),
+                Credentials::from(StaticToken(token.trim().to_string())),
                 "GOOGLE_OAUTH_ACCESS_TOKEN",
             )
         } else {
@@ -82,7 +128,7 @@ impl GcpContext {
             }
             let creds = Builder::default()
                 .with_scopes([SCOPE])
-                .build_access_token_credentials()
+                .build()
                 .map_err(|e| {
                     Error::new(
                         "Google Cloud credentials",
@@ -93,27 +139,34 @@ impl GcpContext {
                         ),
                     )
                 })?;
-            (Tokens::Adc(creds), "Application Default Credentials")
+            (creds, "Application Default Credentials")
         };
         Ok(GcpContext {
             http: http::Client::new("Google Cloud")?,
-            tokens,
+            credentials,
             login,
+            firewalls: OnceCell::new(),
+            disks: OnceCell::new(),
+            projects: OnceCell::new(),
             endpoint: var("DRIFTGATE_GCP_ENDPOINT")
                 .map(|u| u.trim().trim_end_matches('/').to_string()),
             calls: CallCounter::default(),
         })
     }
 
-    async fn token(&self) -> Result<String> {
-        match &self.tokens {
-            Tokens::Static(t) => Ok(t.clone()),
-            Tokens::Adc(creds) => creds.access_token().await.map(|t| t.token).map_err(|e| {
-                Error::new(
-                    "Google Cloud credentials",
-                    format!("cannot get an access token with the {}: {e}", self.login),
-                )
-            }),
+    /// The `Authorization` header for our own REST calls, from the same credentials (and token
+    /// cache) as the official clients.
+    async fn auth_headers(&self) -> Result<::http::HeaderMap> {
+        let fail = |e: String| {
+            Error::new(
+                "Google Cloud credentials",
+                format!("cannot get an access token with the {}: {e}", self.login),
+            )
+        };
+        match self.credentials.headers(::http::Extensions::new()).await {
+            Ok(CacheableResource::New { data, .. }) => Ok(data),
+            Ok(CacheableResource::NotModified) => Err(fail("no headers".into())),
+            Err(e) => Err(fail(e.to_string())),
         }
     }
 
@@ -129,12 +182,12 @@ impl GcpContext {
         path: &str,
         operation: &str,
     ) -> Result<Option<Value>> {
-        self.send(service, path, operation, None).await
+        self.send(service, path, operation).await
     }
 
     /// Downloads an object (a state kept by the gcs backend). `None`: no such object or bucket.
     pub async fn download(&self, bucket: &str, object: &str) -> Result<Option<Vec<u8>>> {
-        let token = self.token().await?;
+        let auth = self.auth_headers().await?;
         let object_enc = percent_encoding::utf8_percent_encode(object, http::COMPONENT);
         let path = format!("/storage/v1/b/{bucket}/o/{object_enc}?alt=media");
         let url = self.url(Service::Storage, &path);
@@ -143,30 +196,13 @@ impl GcpContext {
             .bytes_or_missing(
                 &format!("Google Cloud Storage gs://{bucket}/{object}"),
                 "the identity needs storage.objects.get on the bucket (roles/storage.objectViewer)",
-                || self.http.inner.get(&url).bearer_auth(&token),
+                || self.http.inner.get(&url).headers(auth.clone()),
             )
             .await
     }
 
-    /// POST `body` to `path` (the `getIamPolicy` reads).
-    pub async fn post(
-        &self,
-        service: Service,
-        path: &str,
-        operation: &str,
-        body: Value,
-    ) -> Result<Option<Value>> {
-        self.send(service, path, operation, Some(body)).await
-    }
-
-    async fn send(
-        &self,
-        service: Service,
-        path: &str,
-        operation: &str,
-        body: Option<Value>,
-    ) -> Result<Option<Value>> {
-        let token = self.token().await?;
+    async fn send(&self, service: Service, path: &str, operation: &str) -> Result<Option<Value>> {
+        let auth = self.auth_headers().await?;
         let url = self.url(service, path);
         self.calls.add(service.name(), operation);
         let what = format!("Google Cloud {}.{operation} {path}", service.name());
@@ -175,11 +211,7 @@ impl GcpContext {
         let answer = self
             .http
             .json_or_missing(&what, hint, || {
-                let req = match &body {
-                    Some(b) => self.http.inner.post(&url).json(b),
-                    None => self.http.inner.get(&url),
-                };
-                req.bearer_auth(&token)
+                self.http.inner.get(&url).headers(auth.clone())
             })
             .await?;
         Ok(answer.map(|a| a.body))
@@ -188,4 +220,186 @@ impl GcpContext {
     pub fn calls(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
         self.calls.snapshot()
     }
+
+    /// GET one Compute object by its path (`projects/P/global/firewalls/N`,
+    /// `projects/P/zones/Z/disks/N`) with the official client, as the API's JSON. `None`: 404.
+    pub async fn compute_get(&self, id: &str, operation: &str) -> Result<Option<Value>> {
+        self.calls.add("compute", operation);
+        let what = format!("Google Cloud compute.{operation} {id}");
+        let parts: Vec<&str> = id.split('/').collect();
+        let answer = match parts.as_slice() {
+            ["projects", p, "global", "firewalls", name] => {
+                let client = self.firewalls().await?;
+                let call = client.get().set_project(*p).set_firewall(*name);
+                json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+            }
+            ["projects", p, "zones", z, "disks", name] => {
+                let client = self.disks().await?;
+                let call = client.get().set_project(*p).set_zone(*z).set_disk(*name);
+                json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+            }
+            _ => return Err(Error::new(what, "not a firewall or disk path")),
+        };
+        answer.map_err(|e| api_error(&what, self.login, e))
+    }
+
+    /// Every object of a Compute collection (`projects/P/global/firewalls`,
+    /// `projects/P/zones/Z/disks`) by name, all pages. A collection whose project or zone does
+    /// not exist is empty.
+    pub async fn compute_list(
+        &self,
+        parent: &str,
+        operation: &str,
+    ) -> Result<BTreeMap<String, Value>> {
+        let what = format!("Google Cloud compute.{operation} {parent}");
+        let parts: Vec<&str> = parent.split('/').collect();
+        let mut out = BTreeMap::new();
+        let mut token = String::new();
+        loop {
+            self.calls.add("compute", operation);
+            let page = match parts.as_slice() {
+                ["projects", p, "global", "firewalls"] => {
+                    let client = self.firewalls().await?;
+                    let call = client
+                        .list()
+                        .set_project(*p)
+                        .set_max_results(500_u32)
+                        .set_page_token(token.clone());
+                    json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+                }
+                ["projects", p, "zones", z, "disks"] => {
+                    let client = self.disks().await?;
+                    let call = client
+                        .list()
+                        .set_project(*p)
+                        .set_zone(*z)
+                        .set_max_results(500_u32)
+                        .set_page_token(token.clone());
+                    json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+                }
+                _ => return Err(Error::new(what, "not a firewall or disk collection")),
+            }
+            .map_err(|e| api_error(&what, self.login, e))?;
+            let Some(page) = page else { return Ok(out) };
+            for item in page
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(name) = item.get("name").and_then(Value::as_str) {
+                    out.insert(name.to_string(), item.clone());
+                }
+            }
+            match page.get("nextPageToken").and_then(Value::as_str) {
+                Some(t) if !t.is_empty() => token = t.to_string(),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// A project's IAM policy (version 3, so that conditions come back) with the official
+    /// Resource Manager client, as JSON. `None`: no such project.
+    pub async fn project_iam_policy(&self, project: &str) -> Result<Option<Value>> {
+        self.calls
+            .add("cloudresourcemanager", "projects.getIamPolicy");
+        let what = format!("Google Cloud cloudresourcemanager.projects.getIamPolicy {project}");
+        let client = self.projects().await?;
+        let call = client
+            .get_iam_policy()
+            .set_resource(format!("projects/{project}"))
+            .set_options(
+                google_cloud_iam_v1::model::GetPolicyOptions::new().set_requested_policy_version(3),
+            );
+        json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+            .map_err(|e| api_error(&what, self.login, e))
+    }
+
+    async fn firewalls(&self) -> Result<&Firewalls> {
+        self.firewalls
+            .get_or_try_init(|| async {
+                let b = Firewalls::builder()
+                    .with_credentials(self.credentials.clone())
+                    .with_retry_policy(retry_policy());
+                let b = match &self.endpoint {
+                    Some(e) => b.with_endpoint(e.clone()),
+                    None => b,
+                };
+                b.build().await.map_err(|e| setup_error("Compute", e))
+            })
+            .await
+    }
+
+    async fn disks(&self) -> Result<&Disks> {
+        self.disks
+            .get_or_try_init(|| async {
+                let b = Disks::builder()
+                    .with_credentials(self.credentials.clone())
+                    .with_retry_policy(retry_policy());
+                let b = match &self.endpoint {
+                    Some(e) => b.with_endpoint(e.clone()),
+                    None => b,
+                };
+                b.build().await.map_err(|e| setup_error("Compute", e))
+            })
+            .await
+    }
+
+    async fn projects(&self) -> Result<&Projects> {
+        self.projects
+            .get_or_try_init(|| async {
+                let b = Projects::builder()
+                    .with_credentials(self.credentials.clone())
+                    .with_retry_policy(retry_policy());
+                let b = match &self.endpoint {
+                    Some(e) => b.with_endpoint(e.clone()),
+                    None => b,
+                };
+                b.build()
+                    .await
+                    .map_err(|e| setup_error("Resource Manager", e))
+            })
+            .await
+    }
+}
+
+fn retry_policy() -> impl google_cloud_gax::retry_policy::RetryPolicy {
+    TooManyRequests::new(Aip194Strict).with_attempt_limit(ATTEMPTS)
+}
+
+/// An answer of an official client as the API's JSON (the models serialize to it), `None` for 404.
+fn json_of<T: serde::Serialize>(
+    answer: std::result::Result<T, google_cloud_gax::error::Error>,
+) -> std::result::Result<Option<Value>, google_cloud_gax::error::Error> {
+    match answer {
+        Ok(v) => Ok(Some(serde_json::to_value(v).unwrap_or(Value::Null))),
+        Err(e) if e.http_status_code() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn api_error(what: &str, login: &str, e: google_cloud_gax::error::Error) -> Error {
+    if e.is_authentication() {
+        return Error::new(
+            "Google Cloud credentials",
+            format!("cannot get an access token with the {login} (for {what}): {e}"),
+        );
+    }
+    let hint = if matches!(e.http_status_code(), Some(401 | 403)) {
+        " (the identity needs read access: roles/viewer, or roles/iam.securityReviewer for IAM \
+         policies)"
+    } else {
+        ""
+    };
+    match e.http_status_code() {
+        Some(code) => Error::new(what, format!("HTTP {code}: {e}{hint}")),
+        None => Error::new(what, format!("{e}{hint}")),
+    }
+}
+
+fn setup_error(api: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        "Google Cloud",
+        format!("cannot set up the {api} client: {e}"),
+    )
 }

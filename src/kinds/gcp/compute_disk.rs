@@ -6,24 +6,23 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{block, fetch_objects, last_segment, owned_object, project_of, GcpRead};
+use super::{block, fetch_objects, last_segment, owned_object, project_of, Api, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::{
     bad, setting, setting_effect, Cloud, Declarer, ExpectedItem, ExpectedObject, Family, Item,
     LiveObject,
 };
-use crate::live::gcp::Service;
 use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct ComputeDisks;
 
 const READ: GcpRead = GcpRead {
-    service: Service::Compute,
-    prefix: "/compute/v1/",
+    api: Api::Compute {
+        list_op: "disks.list",
+    },
     get_op: "disks.get",
-    list_op: Some("disks.list"),
     to_items: live_items,
 };
 

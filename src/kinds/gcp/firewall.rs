@@ -8,7 +8,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{fetch_objects, owned_object, project_of, GcpRead};
+use super::{fetch_objects, owned_object, project_of, Api, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::aws::{cidr, cidr_contains, str_list};
@@ -16,17 +16,16 @@ use crate::kinds::{
     bad, set_setting, setting, Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
     LiveObject, Ports,
 };
-use crate::live::gcp::Service;
 use crate::live::Clouds;
 use crate::state::Resource;
 
 pub struct Firewalls;
 
 const READ: GcpRead = GcpRead {
-    service: Service::Compute,
-    prefix: "/compute/v1/",
+    api: Api::Compute {
+        list_op: "firewalls.list",
+    },
     get_op: "firewalls.get",
-    list_op: Some("firewalls.list"),
     to_items: live_items,
 };
 
@@ -244,7 +243,10 @@ impl Rule {
         ] {
             out.push((attr, set_setting(attr, values.clone(), self.allow)));
         }
-        out.push(("direction", setting("direction", json!(self.direction()), false)));
+        out.push((
+            "direction",
+            setting("direction", json!(self.direction()), false),
+        ));
         out.push(("priority", setting("priority", json!(self.priority), false)));
         // Disabling an allow rule allows less; disabling a deny rule allows more.
         out.push((

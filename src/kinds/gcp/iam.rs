@@ -259,15 +259,7 @@ impl Family for IamPolicies {
                     continue;
                 }
                 let answer = match t.split_once('/') {
-                    Some(("project", p)) => {
-                        gcp.post(
-                            Service::ResourceManager,
-                            &format!("/v1/projects/{p}:getIamPolicy"),
-                            "projects.getIamPolicy",
-                            json!({"options": {"requestedPolicyVersion": 3}}),
-                        )
-                        .await?
-                    }
+                    Some(("project", p)) => gcp.project_iam_policy(p).await?,
                     Some(("bucket", b)) => {
                         gcp.get(
                             Service::Storage,

@@ -71,16 +71,22 @@ pub fn last_segment(s: &str) -> &str {
 /// Turns an API object into a family's items (an error says what is unexpected).
 pub type ToItems = fn(&Value) -> std::result::Result<Vec<(&'static str, Item)>, String>;
 
-/// How a family reads its objects: GET `{prefix}{id}` of `service`, and for Compute collections
-/// (`projects/P/global/firewalls/N`, `projects/P/zones/Z/disks/N`) a `list` of the parent.
+/// How a family reads its objects.
 pub struct GcpRead {
-    pub service: Service,
-    /// `/compute/v1/`, `/storage/v1/b/`, `/v1/` (Cloud SQL).
-    pub prefix: &'static str,
+    pub api: Api,
     pub get_op: &'static str,
-    /// Compute's `list` of the object's collection; `None`: always GET.
-    pub list_op: Option<&'static str>,
     pub to_items: ToItems,
+}
+
+pub enum Api {
+    /// The official Compute client (`projects/P/global/firewalls/N`,
+    /// `projects/P/zones/Z/disks/N`), listing the collection when it holds many of the ids.
+    Compute { list_op: &'static str },
+    /// JSON GET of `{prefix}{id}` from `service` (`/storage/v1/b/`, `/v1/` for Cloud SQL).
+    Rest {
+        service: Service,
+        prefix: &'static str,
+    },
 }
 
 /// Ids per read: all of a family's objects at once, so that each collection is listed once.
@@ -121,11 +127,14 @@ pub fn fetch_objects<'a>(
         let mut out = Vec::new();
         let mut direct = Vec::new();
         for (parent, members) in by_parent {
-            let Some(list_op) = read.list_op.filter(|_| members.len() >= LIST_MIN) else {
-                direct.extend(members.into_iter().cloned());
-                continue;
+            let list_op = match read.api {
+                Api::Compute { list_op } if members.len() >= LIST_MIN => list_op,
+                _ => {
+                    direct.extend(members.into_iter().cloned());
+                    continue;
+                }
             };
-            let listed = list_all(gcp, parent, list_op).await?;
+            let listed = gcp.compute_list(parent, list_op).await?;
             for id in members {
                 if let Some(body) = listed.get(last_segment(id)) {
                     out.push(object(id, body)?);
@@ -145,45 +154,12 @@ pub fn fetch_objects<'a>(
 }
 
 async fn get_one(gcp: &GcpContext, id: String, read: &GcpRead) -> Result<Option<(String, Value)>> {
-    let path = format!("{}{id}", read.prefix);
-    let body = gcp.get(read.service, &path, read.get_op).await?;
+    let body = match read.api {
+        Api::Compute { .. } => gcp.compute_get(&id, read.get_op).await?,
+        Api::Rest { service, prefix } => {
+            gcp.get(service, &format!("{prefix}{id}"), read.get_op)
+                .await?
+        }
+    };
     Ok(body.map(|b| (id, b)))
-}
-
-/// Every object of a collection by name, following `nextPageToken`.
-async fn list_all(gcp: &GcpContext, parent: &str, op: &str) -> Result<BTreeMap<String, Value>> {
-    let mut out = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut path = format!("/compute/v1/{parent}?maxResults=500");
-        if let Some(t) = &token {
-            path.push_str("&pageToken=");
-            path.push_str(
-                &percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
-                    .to_string(),
-            );
-        }
-        // A project or zone that does not exist has no objects: every id is missing.
-        let Some(page) = gcp.get(Service::Compute, &path, op).await? else {
-            return Ok(out);
-        };
-        for item in page
-            .get("items")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(name) = item.get("name").and_then(Value::as_str) {
-                out.insert(name.to_string(), item.clone());
-            }
-        }
-        token = page
-            .get("nextPageToken")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
 }

@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{block, fetch_objects, owned_object, GcpRead};
+use super::{block, fetch_objects, owned_object, Api, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::aws::cidr;
@@ -65,10 +65,11 @@ fn items(public_ip: bool, networks: Vec<String>, ssl: String) -> Vec<(&'static s
 }
 
 const READ: GcpRead = GcpRead {
-    service: Service::SqlAdmin,
-    prefix: "/v1/",
+    api: Api::Rest {
+        service: Service::SqlAdmin,
+        prefix: "/v1/",
+    },
     get_op: "instances.get",
-    list_op: None,
     to_items: live_items,
 };
 

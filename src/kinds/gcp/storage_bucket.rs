@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{block, fetch_objects, owned_object, GcpRead};
+use super::{block, fetch_objects, owned_object, Api, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::{
@@ -49,10 +49,11 @@ fn items(prevention: &str, uniform: bool, kms: Option<&str>) -> Vec<(&'static st
 }
 
 const READ: GcpRead = GcpRead {
-    service: Service::Storage,
-    prefix: "/storage/v1/b/",
+    api: Api::Rest {
+        service: Service::Storage,
+        prefix: "/storage/v1/b/",
+    },
     get_op: "buckets.get",
-    list_op: None,
     to_items: |body| Ok(live_items(body)),
 };
 
