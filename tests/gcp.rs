@@ -435,7 +435,7 @@ fn cloud_sql_opened_to_the_internet() {
         json!({"kind": "sql#instance", "state": "RUNNABLE", "databaseVersion": "POSTGRES_15",
                "name": "orders", "project": "shop-prod", "region": "europe-west1",
                "settings": {"kind": "sql#settings", "tier": "db-custom-2-8192", "activationPolicy": "ALWAYS",
-                            "ipConfiguration": {"ipv4Enabled": true, "sslMode": ssl, "requireSsl": ssl != "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+                            "ipConfiguration": {"ipv4Enabled": true, "sslMode": ssl, "requireSsl": false,
                                                 "authorizedNetworks": networks}}})
     };
     let office = json!([{"kind": "sql#aclEntry", "name": "office", "value": "203.0.113.0/24"}]);
@@ -444,7 +444,7 @@ fn cloud_sql_opened_to_the_internet() {
         json!({"name": "orders", "project": "shop-prod", "region": "europe-west1", "database_version": "POSTGRES_15",
                "root_password": "do-not-print-me",
                "settings": [{"tier": "db-custom-2-8192", "ip_configuration": [{"ipv4_enabled": true, "ssl_mode": "ENCRYPTED_ONLY",
-                   "require_ssl": true, "private_network": "", "authorized_networks": [{"name": "office", "value": "203.0.113.0/24", "expiration_time": ""}]}]}]}),
+                   "require_ssl": false, "private_network": "", "authorized_networks": [{"name": "office", "value": "203.0.113.0/24", "expiration_time": ""}]}]}]}),
     );
     let path = "/v1/projects/shop-prod/instances/orders";
     let g = gcp(vec![(

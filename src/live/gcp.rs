@@ -2,9 +2,9 @@
 //! google provider reads it) or Application Default Credentials through `google-cloud-auth`
 //! (`GOOGLE_APPLICATION_CREDENTIALS`: service account keys, `authorized_user`, workload identity
 //! federation `external_account` files written by google-github-actions/auth; gcloud's ADC file;
-//! the metadata server). Compute and Resource Manager are read with Google's official clients
-//! (google-cloud-compute-v1, google-cloud-resourcemanager-v3); Storage bucket metadata and Cloud
-//! SQL, whose official clients are gRPC-only or absent here, as JSON over our HTTP client.
+//! the metadata server). Compute, Resource Manager and Cloud SQL are read with Google's official
+//! clients (google-cloud-compute-v1, -resourcemanager-v3, -sql-v1); Storage bucket metadata,
+//! whose official control client is gRPC-only, as JSON over our HTTP client.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use google_cloud_compute_v1::client::{Disks, Firewalls};
 use google_cloud_gax::options::RequestOptionsBuilder;
 use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt, TooManyRequests};
 use google_cloud_resourcemanager_v3::client::Projects;
+use google_cloud_sql_v1::client::SqlInstancesService;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -30,21 +31,18 @@ const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Storage,
-    SqlAdmin,
 }
 
 impl Service {
     fn host(self) -> &'static str {
         match self {
             Service::Storage => "https://storage.googleapis.com",
-            Service::SqlAdmin => "https://sqladmin.googleapis.com",
         }
     }
 
     fn name(self) -> &'static str {
         match self {
             Service::Storage => "storage",
-            Service::SqlAdmin => "sqladmin",
         }
     }
 }
@@ -100,6 +98,7 @@ pub struct GcpContext {
     firewalls: OnceCell<Firewalls>,
     disks: OnceCell<Disks>,
     projects: OnceCell<Projects>,
+    sql: OnceCell<SqlInstancesService>,
     /// DRIFTGATE_GCP_ENDPOINT: one base URL for every service (an emulator, a proxy, a private
     /// endpoint); the paths of the services do not overlap.
     endpoint: Option<String>,
@@ -148,6 +147,7 @@ impl GcpContext {
             firewalls: OnceCell::new(),
             disks: OnceCell::new(),
             projects: OnceCell::new(),
+            sql: OnceCell::new(),
             endpoint: var("DRIFTGATE_GCP_ENDPOINT")
                 .map(|u| u.trim().trim_end_matches('/').to_string()),
             calls: CallCounter::default(),
@@ -315,6 +315,60 @@ impl GcpContext {
             .map_err(|e| api_error(&what, self.login, e))
     }
 
+    /// A Cloud SQL instance (`projects/P/instances/I`) with the official Cloud SQL Admin client,
+    /// as JSON. `None`: no such instance.
+    pub async fn sql_instance(&self, id: &str) -> Result<Option<Value>> {
+        self.calls.add("sqladmin", "instances.get");
+        let what = format!("Google Cloud sqladmin.instances.get {id}");
+        let parts: Vec<&str> = id.split('/').collect();
+        let ["projects", project, "instances", instance] = parts.as_slice() else {
+            return Err(Error::new(what, "not projects/PROJECT/instances/NAME"));
+        };
+        let client = self
+            .sql
+            .get_or_try_init(|| async {
+                let b = SqlInstancesService::builder()
+                    .with_credentials(self.credentials.clone())
+                    .with_retry_policy(retry_policy());
+                let b = match &self.endpoint {
+                    Some(e) => b.with_endpoint(e.clone()),
+                    None => b,
+                };
+                b.build()
+                    .await
+                    .map_err(|e| setup_error("Cloud SQL Admin", e))
+            })
+            .await?;
+        let call = client.get().set_project(*project).set_instance(*instance);
+        let instance = match call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await {
+            Ok(i) => i,
+            Err(e) if e.http_status_code() == Some(404) => return Ok(None),
+            Err(e) => return Err(api_error(&what, self.login, e)),
+        };
+        // This client's models serialize enums as numbers, unlike the API's JSON: build the
+        // answer's `ipConfiguration` from the typed fields instead.
+        let ip = instance
+            .settings
+            .as_ref()
+            .and_then(|s| s.ip_configuration.as_ref());
+        let networks: Vec<Value> = ip
+            .map(|i| {
+                i.authorized_networks
+                    .iter()
+                    .map(|a| serde_json::json!({ "value": a.value }))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(serde_json::json!({"settings": {"ipConfiguration": {
+            "ipv4Enabled": ip.and_then(|i| i.ipv4_enabled),
+            "requireSsl": ip.and_then(|i| i.require_ssl),
+            "sslMode": ip
+                .and_then(|i| i.ssl_mode.name())
+                .filter(|n| *n != "SSL_MODE_UNSPECIFIED"),
+            "authorizedNetworks": networks,
+        }}})))
+    }
+
     async fn firewalls(&self) -> Result<&Firewalls> {
         self.firewalls
             .get_or_try_init(|| async {
@@ -367,7 +421,8 @@ fn retry_policy() -> impl google_cloud_gax::retry_policy::RetryPolicy {
     TooManyRequests::new(Aip194Strict).with_attempt_limit(ATTEMPTS)
 }
 
-/// An answer of an official client as the API's JSON (the models serialize to it), `None` for 404.
+/// An answer of the Compute or Resource Manager client as the API's JSON (their models serialize
+/// to it: enums as names), `None` for 404.
 fn json_of<T: serde::Serialize>(
     answer: std::result::Result<T, google_cloud_gax::error::Error>,
 ) -> std::result::Result<Option<Value>, google_cloud_gax::error::Error> {

@@ -82,7 +82,9 @@ pub enum Api {
     /// The official Compute client (`projects/P/global/firewalls/N`,
     /// `projects/P/zones/Z/disks/N`), listing the collection when it holds many of the ids.
     Compute { list_op: &'static str },
-    /// JSON GET of `{prefix}{id}` from `service` (`/storage/v1/b/`, `/v1/` for Cloud SQL).
+    /// The official Cloud SQL Admin client (`projects/P/instances/I`).
+    Sql,
+    /// JSON GET of `{prefix}{id}` from `service` (`/storage/v1/b/`).
     Rest {
         service: Service,
         prefix: &'static str,
@@ -156,6 +158,7 @@ pub fn fetch_objects<'a>(
 async fn get_one(gcp: &GcpContext, id: String, read: &GcpRead) -> Result<Option<(String, Value)>> {
     let body = match read.api {
         Api::Compute { .. } => gcp.compute_get(&id, read.get_op).await?,
+        Api::Sql => gcp.sql_instance(&id).await?,
         Api::Rest { service, prefix } => {
             gcp.get(service, &format!("{prefix}{id}"), read.get_op)
                 .await?

@@ -12,7 +12,6 @@ use crate::kinds::{
     bad, set_setting, setting, Cloud, Declarer, ExpectedItem, ExpectedObject, Family, Item,
     LiveObject,
 };
-use crate::live::gcp::Service;
 use crate::live::Clouds;
 use crate::state::Resource;
 
@@ -65,10 +64,7 @@ fn items(public_ip: bool, networks: Vec<String>, ssl: String) -> Vec<(&'static s
 }
 
 const READ: GcpRead = GcpRead {
-    api: Api::Rest {
-        service: Service::SqlAdmin,
-        prefix: "/v1/",
-    },
+    api: Api::Sql,
     get_op: "instances.get",
     to_items: live_items,
 };
