@@ -63,8 +63,9 @@ pub const BATCH: usize = 100;
 /// From this many objects of a type, Resource Graph reads them (one query per 100) instead of
 /// one GET each.
 pub const GRAPH_MIN: usize = 10;
-/// GETs in flight at once within one batch.
-const GET_CONCURRENCY: usize = 8;
+/// GETs in flight at once within one batch (batches themselves run `--concurrency` at once; ARM
+/// throttles per identity, and 429s are retried after `Retry-After`).
+const GET_CONCURRENCY: usize = 4;
 
 /// Reads the objects with these ids: through Resource Graph when there are enough of them and the
 /// type is there, by GET otherwise and for every id Resource Graph does not know (it may lag
