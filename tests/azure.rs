@@ -114,7 +114,11 @@ fn nsg_state(rules: Value) -> State {
 
 #[test]
 fn recorded_nsg_matches_its_state_spelling_and_sends_the_token() {
-    let nsg = recorded_nsg();
+    // Tags edited in the portal, rule names and descriptions differing: none of it is security.
+    let mut nsg = recorded_nsg();
+    nsg["tags"] = json!({"owner": "someone-else", "data": "public"});
+    nsg["properties"]["securityRules"][1]["name"] = json!("renamed-in-portal");
+    nsg["properties"]["securityRules"][1]["properties"]["description"] = json!("edited");
     let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(nsg)])]);
     let run = az.check(&nsg_state(state_rules()));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

@@ -82,7 +82,11 @@ fn live_firewall() -> Value {
 
 #[test]
 fn firewall_spellings_agree_and_the_token_is_sent() {
-    let g = gcp(vec![(FW_PATH, vec![Reply::json(live_firewall())])]);
+    // A description and logging changed in the console: not security.
+    let mut live = live_firewall();
+    live["description"] = json!("edited in the console");
+    live["logConfig"] = json!({"enable": true, "metadata": "INCLUDE_ALL_METADATA"});
+    let g = gcp(vec![(FW_PATH, vec![Reply::json(live)])]);
     let run = g.check(&state_firewall());
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
