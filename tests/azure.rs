@@ -769,3 +769,61 @@ fn state_in_the_azurerm_backend() {
         run.stderr
     );
 }
+
+#[test]
+fn key_vault_access_policies() {
+    let kv = fixture("c7n_cassette_keyvault_get.json")["interactions"][2]["response"]["body"]
+        ["data"]
+        .clone();
+    let kv_id = kv["id"].as_str().unwrap().to_string();
+    let tenant = "00000000-0000-0000-0000-000000000003";
+    let app = "11111111-2222-3333-4444-555555555555";
+    // The vault's `access_policy` is the provider's refreshed copy (stale: it still lists a
+    // policy whose resource was destroyed); the access policy resource says what is expected.
+    let state = State::new()
+        .add(
+            "azurerm_key_vault.kv",
+            json!({"id": kv_id, "location": "southcentralus", "purge_protection_enabled": false,
+                   "access_policy": [{"tenant_id": tenant, "object_id": "gone", "application_id": "",
+                                      "key_permissions": ["Get"], "secret_permissions": [], "certificate_permissions": [],
+                                      "storage_permissions": []}]}),
+        )
+        .add(
+            "azurerm_key_vault_access_policy.app",
+            json!({"key_vault_id": kv_id, "tenant_id": tenant, "object_id": app, "application_id": "",
+                   "key_permissions": [], "secret_permissions": ["Get", "List"], "certificate_permissions": [],
+                   "storage_permissions": []}),
+        );
+    let with_policies = |policies: Value| {
+        let mut v = kv.clone();
+        v["properties"]["accessPolicies"] = policies;
+        v
+    };
+    let declared =
+        json!([{"tenantId": tenant, "objectId": app, "permissions": {"secrets": ["get", "list"]}}]);
+    let az = azure(vec![(
+        kv_id.as_str(),
+        vec![Reply::json(with_policies(declared))],
+    )]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // In the portal: the app may now also set secrets, and a user was given everything on keys.
+    let widened = json!([
+        {"tenantId": tenant, "objectId": app, "permissions": {"secrets": ["get", "list", "set"]}},
+        {"tenantId": tenant, "objectId": "99999999-0000-0000-0000-000000000001", "permissions": {"keys": ["all"]}}
+    ]);
+    let az = azure(vec![(
+        kv_id.as_str(),
+        vec![Reply::json(with_policies(widened))],
+    )]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
+        [
+            "azurerm_key_vault.kv unmanaged weakens AZ-KEYVAULT-ACCESS",
+            "azurerm_key_vault_access_policy.app changed weakens AZ-KEYVAULT-ACCESS",
+        ]
+    );
+}

@@ -1,5 +1,10 @@
 //! Key vaults: `azurerm_key_vault`'s purge protection, soft-delete retention, public network
-//! access, RBAC authorization and network ACLs. (Access policies are not compared yet.)
+//! access, RBAC authorization, network ACLs, and access policies (inline `access_policy` blocks
+//! and `azurerm_key_vault_access_policy` resources, merged per vault; beside the resources, the
+//! vault's own `access_policy` is the provider's refreshed copy and is not used).
+//!
+//! An access policy's slot is its principal (tenant, object, application); its meaning is the
+//! set of permissions per kind, compared without case (`Get` vs `get`, `WrapKey` vs `wrapKey`).
 
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
@@ -92,6 +97,23 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
         .map(|s| vec![s.to_string()])
         // ARM's default: trusted Azure services may pass.
         .unwrap_or_else(|| vec!["AzureServices".to_string()]);
+    for policy in prop(body, "accessPolicies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = |k: &str| policy.get(k).and_then(Value::as_str).unwrap_or_default();
+        let permissions = policy.get("permissions");
+        out.push((
+            "access_policy",
+            access_item(
+                text("tenantId"),
+                text("objectId"),
+                text("applicationId"),
+                &|kind, _| str_list(permissions.and_then(|p| p.get(kind))),
+            ),
+        ));
+    }
     out.extend(
         network_items(
             action,
@@ -103,6 +125,96 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
         .map(|i| ("network_acls", rename(i))),
     );
     Ok(out)
+}
+
+const PERMISSION_KINDS: [(&str, &str); 4] = [
+    ("keys", "key_permissions"),
+    ("secrets", "secret_permissions"),
+    ("certificates", "certificate_permissions"),
+    ("storage", "storage_permissions"),
+];
+
+/// One access policy. `perms(arm_kind, state_name)` gives the permissions of a kind.
+fn access_item(
+    tenant: &str,
+    object: &str,
+    application: &str,
+    perms: &dyn Fn(&str, &str) -> Vec<String>,
+) -> Item {
+    let mut permissions = serde_json::Map::new();
+    let mut text = Vec::new();
+    for (kind, state_name) in PERMISSION_KINDS {
+        let mut p: Vec<String> = perms(kind, state_name)
+            .iter()
+            .map(|x| x.to_ascii_lowercase())
+            .collect();
+        p.sort();
+        p.dedup();
+        if !p.is_empty() {
+            text.push(format!("{kind}: {}", p.join(",")));
+        }
+        permissions.insert(kind.to_string(), json!(p));
+    }
+    let who = format!(
+        "{}/{}/{}",
+        tenant.to_ascii_lowercase(),
+        object.to_ascii_lowercase(),
+        application.to_ascii_lowercase()
+    );
+    let permissions = Value::Object(permissions);
+    Item {
+        identity: Some(who.clone()),
+        key: format!("{who}|{permissions}"),
+        value: json!({"tenant_id": tenant, "object_id": object, "application_id": application,
+                      "permissions": permissions}),
+        summary: format!(
+            "object {object} may {}",
+            if text.is_empty() {
+                "nothing".to_string()
+            } else {
+                text.join("; ")
+            }
+        ),
+        facts: crate::kinds::Facts {
+            grants: true,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels: vec![],
+        },
+    }
+}
+
+/// Every permission of an access policy item, as `kind:permission`.
+fn granted(item: &Item) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    if let Some(Value::Object(m)) = item.value.get("permissions") {
+        for (kind, list) in m {
+            for p in str_list(Some(list)) {
+                out.insert(format!("{kind}:{p}"));
+            }
+        }
+    }
+    out
+}
+
+fn state_access_item(v: &Value) -> std::result::Result<Item, String> {
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let object = text("object_id");
+    if object.is_empty() {
+        return Err("an access policy without `object_id`".into());
+    }
+    Ok(access_item(
+        &text("tenant_id"),
+        &object,
+        &text("application_id"),
+        &|_, state_name| str_list(v.get(state_name)),
+    ))
 }
 
 /// Storage calls the block `network_rules`, Key Vault `network_acls`.
@@ -130,12 +242,16 @@ impl Family for KeyVaults {
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
-        &["azurerm_key_vault"]
+        &["azurerm_key_vault", "azurerm_key_vault_access_policy"]
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
-        let mut out = Vec::new();
-        for r in resources {
+        let mut vaults: std::collections::BTreeMap<String, ExpectedObject> =
+            std::collections::BTreeMap::new();
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "azurerm_key_vault")
+        {
             let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
             let mut obj = owned_object(self.name(), id, r);
             expect_specs(&mut obj, r, &specs());
@@ -165,9 +281,45 @@ impl Family for KeyVaults {
                 }
                 None => obj.ignore.push("network_acls"),
             }
-            out.push(obj);
+            match r.attr("access_policy").and_then(Value::as_array) {
+                Some(policies) => {
+                    for p in policies {
+                        obj.items.push(ExpectedItem {
+                            attribute: "access_policy",
+                            item: state_access_item(p).map_err(|e| bad(r, &e))?,
+                            by: Declarer::of(r, true),
+                        });
+                    }
+                }
+                None => obj.ignore.push("access_policy"),
+            }
+            vaults.insert(id.to_ascii_lowercase(), obj);
         }
-        Ok(out)
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "azurerm_key_vault_access_policy")
+        {
+            let vault = r
+                .attr_str("key_vault_id")
+                .ok_or_else(|| bad(r, "has no `key_vault_id`"))?;
+            let obj = vaults.entry(vault.to_ascii_lowercase()).or_insert_with(|| {
+                // The vault is managed elsewhere: only the policies declared here are ours.
+                let mut o = owned_object("azure_key_vault", vault, r);
+                o.owner = None;
+                o.tags = Default::default();
+                o
+            });
+            obj.ignore.retain(|a| *a != "access_policy");
+            obj.items.push(ExpectedItem {
+                attribute: "access_policy",
+                item: state_access_item(&r.attributes).map_err(|e| bad(r, &e))?,
+                by: Declarer::of(r, false),
+            });
+        }
+        Ok(vaults
+            .into_values()
+            .map(crate::kinds::aws::drop_computed_inline)
+            .collect())
     }
 
     fn batch_size(&self) -> usize {
@@ -191,6 +343,14 @@ impl Family for KeyVaults {
                 _ => Effect::Unknown,
             };
         }
+        if attribute == "access_policy" {
+            let (e, a) = (granted(expected), granted(actual));
+            return match (a.is_superset(&e), e.is_superset(&a)) {
+                (true, false) => Effect::Weakens,
+                (false, true) => Effect::Strengthens,
+                _ => Effect::Unknown,
+            };
+        }
         setting_effect(expected, actual)
     }
 }
@@ -198,6 +358,55 @@ impl Family for KeyVaults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_policies_by_principal_without_case() {
+        let text = std::fs::read_to_string(
+            "tests/fixtures/shared/azure/azure_specs_KeyVault_getVault.json",
+        )
+        .unwrap();
+        let spec: Value = serde_json::from_str(&text).unwrap();
+        let body = &spec["responses"]["200"]["body"];
+        let live: Vec<Item> = live_items(body)
+            .unwrap()
+            .into_iter()
+            .filter(|(a, _)| *a == "access_policy")
+            .map(|(_, i)| i)
+            .collect();
+        assert_eq!(live.len(), 1);
+        // The same policy as `azurerm_key_vault_access_policy` records it: capitalized, reordered.
+        let id = body["id"].as_str().unwrap();
+        let zero = "00000000-0000-0000-0000-000000000000";
+        let policy = Resource {
+            address: "azurerm_key_vault_access_policy.app".into(),
+            resource_type: "azurerm_key_vault_access_policy".into(),
+            provider: "p".into(),
+            attributes: json!({"key_vault_id": id, "tenant_id": zero, "object_id": zero, "application_id": "",
+                "key_permissions": ["Purge", "Encrypt", "Decrypt", "WrapKey", "UnwrapKey", "Sign", "Verify", "Get",
+                    "List", "Create", "Update", "Import", "Delete", "Backup", "Restore", "Recover"],
+                "secret_permissions": ["Get", "List", "Set", "Delete", "Backup", "Restore", "Recover", "Purge"],
+                "certificate_permissions": ["Get", "List", "Delete", "Create", "Import", "Update", "ManageContacts",
+                    "GetIssuers", "ListIssuers", "SetIssuers", "DeleteIssuers", "ManageIssuers", "Recover", "Purge"],
+                "storage_permissions": []}),
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        };
+        let objs = KeyVaults.expected(&[&policy]).unwrap();
+        assert!(objs[0].owner.is_none());
+        assert_eq!(objs[0].items[0].item, live[0]);
+        // Fewer permissions in the code than live: the live policy grants more.
+        let mut narrower = policy.clone();
+        narrower.attributes["secret_permissions"] = json!(["Get"]);
+        let expected = &KeyVaults.expected(&[&narrower]).unwrap()[0].items[0].item;
+        assert_eq!(
+            KeyVaults.effect_of_change("access_policy", expected, &live[0]),
+            Effect::Weakens
+        );
+        assert_eq!(
+            KeyVaults.effect_of_change("access_policy", &live[0], expected),
+            Effect::Strengthens
+        );
+    }
 
     #[test]
     fn recorded_vaults_read_with_arm_defaults() {
