@@ -47,6 +47,25 @@ impl Service {
     }
 }
 
+/// The official client in `$ctx.$field`, built on first use with the run's credentials, retry
+/// policy and endpoint override. (A macro: each client has its own builder type.)
+macro_rules! lazy_client {
+    ($ctx:expr, $field:ident, $client:ty, $api:expr) => {
+        $ctx.$field
+            .get_or_try_init(|| async {
+                let b = <$client>::builder()
+                    .with_credentials($ctx.credentials.clone())
+                    .with_retry_policy(retry_policy());
+                let b = match &$ctx.endpoint {
+                    Some(e) => b.with_endpoint(e.clone()),
+                    None => b,
+                };
+                b.build().await.map_err(|e| setup_error($api, e))
+            })
+            .await
+    };
+}
+
 /// `GOOGLE_OAUTH_ACCESS_TOKEN` as credentials: the token as given, never refreshed.
 #[derive(Clone)]
 struct StaticToken(String);
@@ -324,21 +343,7 @@ impl GcpContext {
         let ["projects", project, "instances", instance] = parts.as_slice() else {
             return Err(Error::new(what, "not projects/PROJECT/instances/NAME"));
         };
-        let client = self
-            .sql
-            .get_or_try_init(|| async {
-                let b = SqlInstancesService::builder()
-                    .with_credentials(self.credentials.clone())
-                    .with_retry_policy(retry_policy());
-                let b = match &self.endpoint {
-                    Some(e) => b.with_endpoint(e.clone()),
-                    None => b,
-                };
-                b.build()
-                    .await
-                    .map_err(|e| setup_error("Cloud SQL Admin", e))
-            })
-            .await?;
+        let client = lazy_client!(self, sql, SqlInstancesService, "Cloud SQL Admin")?;
         let call = client.get().set_project(*project).set_instance(*instance);
         let instance = match call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await {
             Ok(i) => i,
@@ -370,50 +375,15 @@ impl GcpContext {
     }
 
     async fn firewalls(&self) -> Result<&Firewalls> {
-        self.firewalls
-            .get_or_try_init(|| async {
-                let b = Firewalls::builder()
-                    .with_credentials(self.credentials.clone())
-                    .with_retry_policy(retry_policy());
-                let b = match &self.endpoint {
-                    Some(e) => b.with_endpoint(e.clone()),
-                    None => b,
-                };
-                b.build().await.map_err(|e| setup_error("Compute", e))
-            })
-            .await
+        lazy_client!(self, firewalls, Firewalls, "Compute")
     }
 
     async fn disks(&self) -> Result<&Disks> {
-        self.disks
-            .get_or_try_init(|| async {
-                let b = Disks::builder()
-                    .with_credentials(self.credentials.clone())
-                    .with_retry_policy(retry_policy());
-                let b = match &self.endpoint {
-                    Some(e) => b.with_endpoint(e.clone()),
-                    None => b,
-                };
-                b.build().await.map_err(|e| setup_error("Compute", e))
-            })
-            .await
+        lazy_client!(self, disks, Disks, "Compute")
     }
 
     async fn projects(&self) -> Result<&Projects> {
-        self.projects
-            .get_or_try_init(|| async {
-                let b = Projects::builder()
-                    .with_credentials(self.credentials.clone())
-                    .with_retry_policy(retry_policy());
-                let b = match &self.endpoint {
-                    Some(e) => b.with_endpoint(e.clone()),
-                    None => b,
-                };
-                b.build()
-                    .await
-                    .map_err(|e| setup_error("Resource Manager", e))
-            })
-            .await
+        lazy_client!(self, projects, Projects, "Resource Manager")
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::storage_account::network_items;
 use super::{
     enabled, expect_specs, fetch_each, is_false, is_true, live_specs, owned_object, prop, same,
-    ArmRead, Spec,
+    unowned_object, ArmRead, Spec,
 };
 use crate::diff::Effect;
 use crate::error::Result;
@@ -304,10 +304,7 @@ impl Family for KeyVaults {
                 .ok_or_else(|| bad(r, "has no `key_vault_id`"))?;
             let obj = vaults.entry(vault.to_ascii_lowercase()).or_insert_with(|| {
                 // The vault is managed elsewhere: only the policies declared here are ours.
-                let mut o = owned_object("azure_key_vault", vault, r);
-                o.owner = None;
-                o.tags = Default::default();
-                o
+                unowned_object("azure_key_vault", vault, r)
             });
             obj.ignore.retain(|a| *a != "access_policy");
             obj.items.push(ExpectedItem {

@@ -37,6 +37,15 @@ pub fn owned_object(family: &'static str, id: &str, r: &Resource) -> ExpectedObj
     }
 }
 
+/// An object managed elsewhere (only a part, such as rules, is declared here): live content
+/// nobody declares is not ours to judge.
+pub fn unowned_object(family: &'static str, id: &str, r: &Resource) -> ExpectedObject {
+    let mut o = owned_object(family, id, r);
+    o.owner = None;
+    o.tags = Default::default();
+    o
+}
+
 /// The Azure region shown in reports (`westeurope`), or `global` for resources without one.
 pub fn location(r: &Resource) -> String {
     r.attr_str("location")

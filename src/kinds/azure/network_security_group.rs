@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{fetch_each, owned_object, prop, ArmRead};
+use super::{fetch_each, owned_object, prop, unowned_object, ArmRead};
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::aws::{cidr, cidr_contains, str_list};
@@ -488,10 +488,7 @@ impl Family for NetworkSecurityGroups {
             .map_err(|e| bad(r, &e))?;
             let obj = nsgs.entry(nsg.to_ascii_lowercase()).or_insert_with(|| {
                 // The NSG is managed elsewhere: only the rules declared here are ours to judge.
-                let mut o = owned_object("azure_network_security_group", nsg, r);
-                o.owner = None;
-                o.tags = BTreeMap::new();
-                o
+                unowned_object("azure_network_security_group", nsg, r)
             });
             obj.items.push(ExpectedItem {
                 attribute: "security_rule",

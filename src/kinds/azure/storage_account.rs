@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{
     block, enabled, expect_specs, fetch_each, is_false, is_true, live_specs, owned_object, prop,
-    same, ArmRead, Spec,
+    same, unowned_object, ArmRead, Spec,
 };
 use crate::diff::Effect;
 use crate::error::Result;
@@ -240,10 +240,7 @@ impl Family for StorageAccounts {
                 .ok_or_else(|| bad(r, "has no `storage_account_id`"))?;
             let obj = accounts.entry(id.to_ascii_lowercase()).or_insert_with(|| {
                 // The account is managed elsewhere: only its network rules are ours.
-                let mut o = owned_object("azure_storage_account", id, r);
-                o.owner = None;
-                o.tags = BTreeMap::new();
-                o
+                unowned_object("azure_storage_account", id, r)
             });
             obj.ignore.retain(|a| *a != "network_rules");
             push_rules(obj, &r.attributes, Declarer::of(r, false)).map_err(|e| bad(r, &e))?;
