@@ -250,16 +250,24 @@ impl GcpContext {
             ["projects", p, "global", "firewalls", name] => {
                 let client = self.firewalls().await?;
                 let call = client.get().set_project(*p).set_firewall(*name);
-                json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+                json_of(
+                    &what,
+                    self.login,
+                    call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
+                )
             }
             ["projects", p, "zones", z, "disks", name] => {
                 let client = self.disks().await?;
                 let call = client.get().set_project(*p).set_zone(*z).set_disk(*name);
-                json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+                json_of(
+                    &what,
+                    self.login,
+                    call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
+                )
             }
             _ => return Err(Error::new(what, "not a firewall or disk path")),
         };
-        answer.map_err(|e| api_error(&what, self.login, e))
+        answer
     }
 
     /// Every object of a Compute collection (`projects/P/global/firewalls`,
@@ -284,7 +292,11 @@ impl GcpContext {
                         .set_project(*p)
                         .set_max_results(500_u32)
                         .set_page_token(token.clone());
-                    json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+                    json_of(
+                        &what,
+                        self.login,
+                        call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
+                    )
                 }
                 ["projects", p, "zones", z, "disks"] => {
                     let client = self.disks().await?;
@@ -294,11 +306,14 @@ impl GcpContext {
                         .set_zone(*z)
                         .set_max_results(500_u32)
                         .set_page_token(token.clone());
-                    json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
+                    json_of(
+                        &what,
+                        self.login,
+                        call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
+                    )
                 }
                 _ => return Err(Error::new(what, "not a firewall or disk collection")),
-            }
-            .map_err(|e| api_error(&what, self.login, e))?;
+            }?;
             let Some(page) = page else { return Ok(out) };
             for item in page
                 .get("items")
@@ -330,8 +345,11 @@ impl GcpContext {
             .set_options(
                 google_cloud_iam_v1::model::GetPolicyOptions::new().set_requested_policy_version(3),
             );
-        json_of(call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await)
-            .map_err(|e| api_error(&what, self.login, e))
+        json_of(
+            &what,
+            self.login,
+            call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
+        )
     }
 
     /// A Cloud SQL instance (`projects/P/instances/I`) with the official Cloud SQL Admin client,
@@ -394,12 +412,16 @@ fn retry_policy() -> impl google_cloud_gax::retry_policy::RetryPolicy {
 /// An answer of the Compute or Resource Manager client as the API's JSON (their models serialize
 /// to it: enums as names), `None` for 404.
 fn json_of<T: serde::Serialize>(
+    what: &str,
+    login: &str,
     answer: std::result::Result<T, google_cloud_gax::error::Error>,
-) -> std::result::Result<Option<Value>, google_cloud_gax::error::Error> {
+) -> Result<Option<Value>> {
     match answer {
-        Ok(v) => Ok(Some(serde_json::to_value(v).unwrap_or(Value::Null))),
+        Ok(v) => serde_json::to_value(v)
+            .map(Some)
+            .map_err(|e| Error::new(what, format!("cannot read the answer: {e}"))),
         Err(e) if e.http_status_code() == Some(404) => Ok(None),
-        Err(e) => Err(e),
+        Err(e) => Err(api_error(what, login, e)),
     }
 }
 
