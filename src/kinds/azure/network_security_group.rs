@@ -625,6 +625,21 @@ mod tests {
     }
 
     #[test]
+    fn application_security_groups_by_id_without_case() {
+        let asg = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Network/applicationSecurityGroups/web";
+        let tf = json!({"protocol": "Tcp", "source_port_range": "*", "destination_port_range": "443",
+            "source_address_prefix": "", "source_application_security_group_ids": [asg],
+            "destination_address_prefix": "*", "access": "Allow", "priority": 200, "direction": "Inbound"});
+        let arm = json!({"protocol": "Tcp", "sourcePortRange": "*", "destinationPortRange": "443",
+            "sourceApplicationSecurityGroups": [{"id": asg.to_lowercase()}], "sourceAddressPrefixes": [],
+            "destinationAddressPrefix": "*", "access": "Allow", "priority": 200, "direction": "Inbound"});
+        let a = Raw { v: &tf, arm: false }.rule().unwrap().item();
+        let b = Raw { v: &arm, arm: true }.rule().unwrap().item();
+        assert_eq!(a.key, b.key);
+        assert!(!a.facts.open_to_internet(), "an ASG is not the internet");
+    }
+
+    #[test]
     fn effects() {
         let item = |src: &str, port: &str, access: &str| {
             Raw {
