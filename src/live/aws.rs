@@ -12,6 +12,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::error::{Error, Result};
+use crate::live::CallCounter;
 
 /// Retry and timeout settings; the defaults suit a CI step against a real account.
 #[derive(Debug, Clone)]
@@ -41,7 +42,7 @@ pub struct AwsContext {
     /// whatever `--concurrency` says (the SDK's backoff handles the rest).
     iam_permits: tokio::sync::Semaphore,
     ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
-    calls: Mutex<BTreeMap<(String, String), u64>>,
+    calls: CallCounter,
     max_attempts: u32,
 }
 
@@ -62,7 +63,7 @@ impl AwsContext {
             config,
             iam_permits: tokio::sync::Semaphore::new(IAM_CONCURRENCY),
             ec2: Mutex::new(HashMap::new()),
-            calls: Mutex::new(BTreeMap::new()),
+            calls: CallCounter::default(),
             max_attempts: settings.max_attempts,
         }
     }
@@ -143,22 +144,12 @@ impl AwsContext {
 
     /// Counts one API request (one page), for the report's `summary.api_calls`.
     pub fn count(&self, service: &str, operation: &str) {
-        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        *calls
-            .entry((service.to_string(), operation.to_string()))
-            .or_default() += 1;
+        self.calls.add(service, operation);
     }
 
     /// `{service: {operation: n}}`.
     pub fn calls(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
-        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        for ((service, op), n) in calls.iter() {
-            out.entry(service.clone())
-                .or_default()
-                .insert(op.clone(), *n);
-        }
-        out
+        self.calls.snapshot()
     }
 
     /// The account the credentials belong to. Reading another account's resource would make it
