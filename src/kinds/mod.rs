@@ -15,6 +15,7 @@ pub mod gcp;
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::BoxFuture;
+use ipnet::IpNet;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -261,6 +262,68 @@ pub fn tags_of(r: &Resource) -> BTreeMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+// ---- Normalization shared by every cloud ----
+
+/// Canonical CIDR: host bits cleared, IPv6 compressed and lower-case, so `10.0.0.1/8`,
+/// `10.0.0.0/8` and ` 10.0.0.0/8` compare equal, as EC2 stores them.
+pub fn cidr(raw: &str) -> std::result::Result<String, String> {
+    let net: IpNet = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a CIDR block"))?;
+    Ok(net.trunc().to_string())
+}
+
+/// Does `outer` contain every address of `inner`? Both canonical.
+pub fn cidr_contains(outer: &str, inner: &str) -> bool {
+    match (outer.parse::<IpNet>(), inner.parse::<IpNet>()) {
+        (Ok(o), Ok(i)) => o.contains(&i),
+        _ => false,
+    }
+}
+
+/// Integers appear as numbers, and in some old states as strings.
+pub fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A list attribute of strings; `null` and missing are empty; empty strings are skipped
+/// (the provider writes `""` for "not set").
+pub fn str_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// When separate resources manage an attribute of an object (a direction of a security group or
+/// ACL, an NSG's rules, a storage account's network rules, a key vault's access policies), the
+/// owner's inline copy in the state is not configuration but the provider's copy of the live
+/// items at the last refresh (the attribute is optional and computed). That copy goes stale when a rule
+/// resource is destroyed, and it absorbs console rules on the next apply; so for that direction
+/// the rule resources alone say what is expected. (Mixing inline blocks and rule resources in one
+/// direction is unsupported by the provider, which fights itself on every apply.)
+pub fn drop_computed_inline(mut obj: ExpectedObject) -> ExpectedObject {
+    let separate: Vec<&'static str> = obj
+        .items
+        .iter()
+        .filter(|i| !i.by.inline)
+        .map(|i| i.attribute)
+        .collect();
+    obj.items
+        .retain(|i| !(i.by.inline && separate.contains(&i.attribute)));
+    obj
 }
 
 /// The first element of a nested block (`settings[0]`), Terraform's shape for single blocks.

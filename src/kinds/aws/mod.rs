@@ -14,10 +14,10 @@ pub mod s3_bucket;
 pub mod s3_public_access;
 pub mod security_group;
 
-use ipnet::IpNet;
 use serde_json::Value;
 
-use super::{arn_region_account, ExpectedObject, Ports};
+use super::{arn_region_account, Ports};
+pub use super::{as_int, cidr, cidr_contains, drop_computed_inline, str_list};
 use crate::state::Resource;
 
 /// Canonical IP protocol name: `tcp`/`6` → `tcp`, `-1`/`all` → `all`, other numbers as numbers.
@@ -37,24 +37,6 @@ pub fn protocol(raw: &str) -> Result<String, String> {
         },
     };
     Ok(canonical.to_string())
-}
-
-/// Canonical CIDR: host bits cleared, IPv6 compressed and lower-case, so `10.0.0.1/8`,
-/// `10.0.0.0/8` and ` 10.0.0.0/8` compare equal, as EC2 stores them.
-pub fn cidr(raw: &str) -> Result<String, String> {
-    let net: IpNet = raw
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{raw}` is not a CIDR block"))?;
-    Ok(net.trunc().to_string())
-}
-
-/// Does `outer` contain every address of `inner`? Both canonical.
-pub fn cidr_contains(outer: &str, inner: &str) -> bool {
-    match (outer.parse::<IpNet>(), inner.parse::<IpNet>()) {
-        (Ok(o), Ok(i)) => o.contains(&i),
-        _ => false,
-    }
 }
 
 /// The ports a rule of this protocol covers. EC2 ignores ports for protocols other than TCP and
@@ -116,47 +98,6 @@ pub fn kms_key_id(key: &str) -> &str {
 
 pub fn int_attr(r: &Resource, name: &str) -> Option<i64> {
     r.attr(name).and_then(as_int)
-}
-
-/// Integers appear as numbers, and in some old states as strings.
-pub fn as_int(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A list attribute of strings; `null` and missing are empty; empty strings are skipped
-/// (the provider writes `""` for "not set").
-pub fn str_list(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// When separate rule resources manage a direction of a group or ACL, the owner's inline
-/// `ingress`/`egress` in the state is not configuration but the provider's copy of the live rules
-/// at the last refresh (the attribute is optional and computed). That copy goes stale when a rule
-/// resource is destroyed, and it absorbs console rules on the next apply; so for that direction
-/// the rule resources alone say what is expected. (Mixing inline blocks and rule resources in one
-/// direction is unsupported by the provider, which fights itself on every apply.)
-pub fn drop_computed_inline(mut obj: ExpectedObject) -> ExpectedObject {
-    let separate: Vec<&'static str> = obj
-        .items
-        .iter()
-        .filter(|i| !i.by.inline)
-        .map(|i| i.attribute)
-        .collect();
-    obj.items
-        .retain(|i| !(i.by.inline && separate.contains(&i.attribute)));
-    obj
 }
 
 /// Reads objects by id with a call that fails as a whole when one id does not exist (EC2's

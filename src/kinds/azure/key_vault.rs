@@ -16,7 +16,7 @@ use super::{
 };
 use crate::diff::Effect;
 use crate::error::Result;
-use crate::kinds::aws::str_list;
+use crate::kinds::str_list;
 use crate::kinds::{
     bad, setting_effect, Cloud, Declarer, ExpectedItem, ExpectedObject, Family, Item, LiveObject,
 };
@@ -315,7 +315,7 @@ impl Family for KeyVaults {
         }
         Ok(vaults
             .into_values()
-            .map(crate::kinds::aws::drop_computed_inline)
+            .map(crate::kinds::drop_computed_inline)
             .collect())
     }
 

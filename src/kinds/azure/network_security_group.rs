@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use super::{fetch_each, owned_object, prop, unowned_object, ArmRead};
 use crate::diff::Effect;
 use crate::error::Result;
-use crate::kinds::aws::{cidr, cidr_contains, str_list};
 use crate::kinds::{
     bad, Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject, Ports,
 };
+use crate::kinds::{cidr, cidr_contains, str_list};
 use crate::live::Clouds;
 use crate::state::Resource;
 
@@ -87,7 +87,7 @@ impl Raw<'_> {
     fn rule(&self) -> std::result::Result<Rule, String> {
         let priority = self
             .field("priority", "priority")
-            .and_then(crate::kinds::aws::as_int)
+            .and_then(crate::kinds::as_int)
             .ok_or("a security rule has no priority")?;
         let direction = self.text("direction", "direction").unwrap_or_default();
         let inbound = match direction.to_ascii_lowercase().as_str() {
@@ -500,7 +500,7 @@ impl Family for NetworkSecurityGroups {
         // copy of all rules (optional + computed), stale after a rule resource is destroyed.
         Ok(nsgs
             .into_values()
-            .map(crate::kinds::aws::drop_computed_inline)
+            .map(crate::kinds::drop_computed_inline)
             .collect())
     }
 

@@ -16,11 +16,11 @@ use super::{
 };
 use crate::diff::Effect;
 use crate::error::Result;
-use crate::kinds::aws::{cidr, str_list};
 use crate::kinds::{
     bad, set_setting, setting, setting_effect, Cloud, Declarer, ExpectedItem, ExpectedObject,
     Family, Item, LiveObject,
 };
+use crate::kinds::{cidr, str_list};
 use crate::live::Clouds;
 use crate::state::Resource;
 
@@ -249,7 +249,7 @@ impl Family for StorageAccounts {
         // the provider's refreshed copy, stale after that resource changes.
         Ok(accounts
             .into_values()
-            .map(crate::kinds::aws::drop_computed_inline)
+            .map(crate::kinds::drop_computed_inline)
             .collect())
     }
 

@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 use super::{fetch_objects, owned_object, project_of, Api, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
-use crate::kinds::aws::{cidr, cidr_contains, str_list};
 use crate::kinds::{
     bad, set_setting, setting, Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item,
     LiveObject, Ports,
 };
+use crate::kinds::{cidr, cidr_contains, str_list};
 use crate::live::Clouds;
 use crate::state::Resource;
 
@@ -153,7 +153,7 @@ impl Rule {
             target_accounts: canonical(list("target_service_accounts", "targetServiceAccounts")),
             priority: v
                 .get("priority")
-                .and_then(crate::kinds::aws::as_int)
+                .and_then(crate::kinds::as_int)
                 .unwrap_or(1000),
             disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
         })

@@ -125,7 +125,7 @@ fn bindings(policy: &Value) -> std::result::Result<Vec<Binding>, String> {
             .get("role")
             .and_then(Value::as_str)
             .ok_or("a binding without a role")?;
-        let mut members = crate::kinds::aws::str_list(b.get("members"));
+        let mut members = crate::kinds::str_list(b.get("members"));
         // Policies written by hand may repeat a member; it is one grant.
         members.sort();
         members.dedup();
@@ -202,7 +202,7 @@ impl Family for IamPolicies {
             } else if r.resource_type.ends_with("_iam_binding") {
                 let role = role()?;
                 let id = binding_id(&t, role, &condition);
-                let members = crate::kinds::aws::str_list(r.attr("members"));
+                let members = crate::kinds::str_list(r.attr("members"));
                 // No members: the role is held by nobody, which is still a declaration.
                 objs.entry(id.clone())
                     .or_insert_with(|| new_object(id.clone(), None))

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::{block, fetch_objects, owned_object, Api, GcpRead};
 use crate::diff::Effect;
 use crate::error::Result;
-use crate::kinds::aws::cidr;
+use crate::kinds::cidr;
 use crate::kinds::{
     bad, set_setting, setting, Cloud, Declarer, ExpectedItem, ExpectedObject, Family, Item,
     LiveObject,
