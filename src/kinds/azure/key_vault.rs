@@ -9,10 +9,9 @@
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::storage_account::network_items;
 use super::{
-    enabled, expect_specs, fetch_each, is_false, is_true, live_specs, owned_object, prop, same,
-    unowned_object, ArmRead, Spec,
+    block, enabled, expect_specs, fetch_each, is_false, is_true, live_specs, network_rules,
+    owned_object, prop, same, unowned_object, ArmRead, Spec,
 };
 use crate::diff::Effect;
 use crate::error::Result;
@@ -77,26 +76,6 @@ fn specs() -> Vec<Spec> {
 
 fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
     let mut out = live_specs(body, &specs());
-    let acls = prop(body, "networkAcls");
-    let field = |k: &str| acls.and_then(|a| a.get(k));
-    let values = |k: &str, inner: &str| -> Vec<String> {
-        field(k)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| r.get(inner).and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let action = field("defaultAction")
-        .and_then(Value::as_str)
-        .unwrap_or("Allow");
-    let bypass = field("bypass")
-        .and_then(Value::as_str)
-        .map(|s| vec![s.to_string()])
-        // ARM's default: trusted Azure services may pass.
-        .unwrap_or_else(|| vec!["AzureServices".to_string()]);
     for policy in prop(body, "accessPolicies")
         .and_then(Value::as_array)
         .into_iter()
@@ -114,16 +93,12 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
             ),
         ));
     }
-    out.extend(
-        network_items(
-            action,
-            bypass,
-            values("ipRules", "value"),
-            values("virtualNetworkRules", "id"),
-        )
-        .into_iter()
-        .map(|i| ("network_acls", rename(i))),
-    );
+    // ARM's default bypass for vaults: trusted Azure services may pass.
+    out.extend(network_rules::live(
+        "network_acls",
+        prop(body, "networkAcls"),
+        &["AzureServices"],
+    ));
     Ok(out)
 }
 
@@ -217,17 +192,6 @@ fn state_access_item(v: &Value) -> std::result::Result<Item, String> {
     ))
 }
 
-/// Storage calls the block `network_rules`, Key Vault `network_acls`.
-fn rename(mut item: Item) -> Item {
-    let renamed = |s: &str| s.replacen("network_rules.", "network_acls.", 1);
-    item.identity = item.identity.map(|s| renamed(&s));
-    item.summary = renamed(&item.summary);
-    if let Value::Object(m) = &item.value {
-        item.value = Value::Object(m.iter().map(|(k, v)| (renamed(k), v.clone())).collect());
-    }
-    item
-}
-
 impl Family for KeyVaults {
     fn name(&self) -> &'static str {
         "azure_key_vault"
@@ -255,29 +219,10 @@ impl Family for KeyVaults {
             let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
             let mut obj = owned_object(self.name(), id, r);
             expect_specs(&mut obj, r, &specs());
-            match r
-                .attr("network_acls")
-                .and_then(Value::as_array)
-                .and_then(|a| a.first())
-            {
+            match block(r.attr("network_acls")) {
                 Some(acls) => {
-                    let action = acls
-                        .get("default_action")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| bad(r, "`network_acls` has no `default_action`"))?;
-                    let items = network_items(
-                        action,
-                        str_list(acls.get("bypass")),
-                        str_list(acls.get("ip_rules")),
-                        str_list(acls.get("virtual_network_subnet_ids")),
-                    );
-                    for item in items {
-                        obj.items.push(ExpectedItem {
-                            attribute: "network_acls",
-                            item: rename(item),
-                            by: Declarer::of(r, true),
-                        });
-                    }
+                    network_rules::expect(&mut obj, "network_acls", acls, Declarer::of(r, true))
+                        .map_err(|e| bad(r, &format!("`network_acls`: {e}")))?
                 }
                 None => obj.ignore.push("network_acls"),
             }

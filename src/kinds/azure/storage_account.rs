@@ -11,16 +11,14 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{
-    block, enabled, expect_specs, fetch_each, is_false, is_true, live_specs, owned_object, prop,
-    same, unowned_object, ArmRead, Spec,
+    block, enabled, expect_specs, fetch_each, is_false, is_true, live_specs, network_rules,
+    owned_object, prop, same, unowned_object, ArmRead, Spec,
 };
 use crate::diff::Effect;
 use crate::error::Result;
 use crate::kinds::{
-    bad, set_setting, setting, setting_effect, Cloud, Declarer, ExpectedItem, ExpectedObject,
-    Family, Item, LiveObject,
+    bad, setting_effect, Cloud, Declarer, ExpectedObject, Family, Item, LiveObject,
 };
-use crate::kinds::{cidr, str_list};
 use crate::live::Clouds;
 use crate::state::Resource;
 
@@ -89,109 +87,13 @@ fn specs() -> Vec<Spec> {
     ]
 }
 
-/// An IP rule as Azure and Terraform both accept it: `1.2.3.4` or `1.2.3.0/24`.
-fn ip_rule(raw: &str) -> String {
-    let raw = raw.trim();
-    if raw.contains('/') {
-        cidr(raw).unwrap_or_else(|_| raw.to_string())
-    } else {
-        format!("{raw}/32")
-    }
-}
-
-fn bypass_list(items: Vec<String>) -> Vec<String> {
-    items
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty() && s != "none")
-        .collect()
-}
-
-pub(super) fn network_items(
-    default_action: &str,
-    bypass: Vec<String>,
-    ips: Vec<String>,
-    subnets: Vec<String>,
-) -> Vec<Item> {
-    let deny = default_action.eq_ignore_ascii_case("deny");
-    vec![
-        setting(
-            "network_rules.default_action",
-            json!(if deny { "Deny" } else { "Allow" }),
-            !deny,
-        ),
-        set_setting("network_rules.bypass", bypass_list(bypass), true),
-        set_setting(
-            "network_rules.ip_rules",
-            ips.iter().map(|s| ip_rule(s)).collect(),
-            true,
-        ),
-        set_setting(
-            "network_rules.virtual_network_subnet_ids",
-            subnets.iter().map(|s| s.to_ascii_lowercase()).collect(),
-            true,
-        ),
-    ]
-}
-
-/// The network rules of a `network_rules` block or an `azurerm_storage_account_network_rules`.
-fn push_rules(
-    obj: &mut ExpectedObject,
-    rules: &Value,
-    by: Declarer,
-) -> std::result::Result<(), String> {
-    let action = rules
-        .get("default_action")
-        .and_then(Value::as_str)
-        .ok_or("no `default_action`")?;
-    for item in network_items(
-        action,
-        str_list(rules.get("bypass")),
-        str_list(rules.get("ip_rules")),
-        str_list(rules.get("virtual_network_subnet_ids")),
-    ) {
-        obj.items.push(ExpectedItem {
-            attribute: "network_rules",
-            item,
-            by: by.clone(),
-        });
-    }
-    Ok(())
-}
-
 fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
     let mut out = live_specs(body, &specs());
-    let acls = prop(body, "networkAcls");
-    let field = |k: &str| acls.and_then(|a| a.get(k));
-    let ips = field("ipRules")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("value").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let subnets = field("virtualNetworkRules")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let bypass = field("bypass")
-        .and_then(Value::as_str)
-        .map(|s| vec![s.to_string()])
-        .unwrap_or_default();
-    let action = field("defaultAction")
-        .and_then(Value::as_str)
-        .unwrap_or("Allow");
-    out.extend(
-        network_items(action, bypass, ips, subnets)
-            .into_iter()
-            .map(|i| ("network_rules", i)),
-    );
+    out.extend(network_rules::live(
+        "network_rules",
+        prop(body, "networkAcls"),
+        &[],
+    ));
     Ok(out)
 }
 
@@ -225,8 +127,10 @@ impl Family for StorageAccounts {
             let mut obj = owned_object(self.name(), id, r);
             expect_specs(&mut obj, r, &specs());
             match block(r.attr("network_rules")) {
-                Some(rules) => push_rules(&mut obj, rules, Declarer::of(r, true))
-                    .map_err(|e| bad(r, &format!("`network_rules`: {e}")))?,
+                Some(rules) => {
+                    network_rules::expect(&mut obj, "network_rules", rules, Declarer::of(r, true))
+                        .map_err(|e| bad(r, &format!("`network_rules`: {e}")))?
+                }
                 None => obj.ignore.push("network_rules"),
             }
             accounts.insert(id.to_ascii_lowercase(), obj);
@@ -243,7 +147,8 @@ impl Family for StorageAccounts {
                 unowned_object("azure_storage_account", id, r)
             });
             obj.ignore.retain(|a| *a != "network_rules");
-            push_rules(obj, &r.attributes, Declarer::of(r, false)).map_err(|e| bad(r, &e))?;
+            network_rules::expect(obj, "network_rules", &r.attributes, Declarer::of(r, false))
+                .map_err(|e| bad(r, &e))?;
         }
         // With a separate network rules resource, the account's `network_rules` in the state is
         // the provider's refreshed copy, stale after that resource changes.
@@ -329,7 +234,7 @@ mod tests {
         assert_eq!(
             setting_effect(
                 &get("https_traffic_only_enabled"),
-                &setting("x", json!(true), false)
+                &crate::kinds::setting("x", json!(true), false)
             ),
             Effect::Strengthens
         );
@@ -412,20 +317,23 @@ mod tests {
 
     #[test]
     fn network_rule_spellings_and_effects() {
-        let a = network_items(
+        let a = network_rules::items(
+            "network_rules",
             "Deny",
             vec!["AzureServices".into(), "Logging".into()],
             vec!["1.2.3.4".into()],
             vec![],
         );
-        let b = network_items(
+        let b = network_rules::items(
+            "network_rules",
             "deny",
             vec!["Logging, AzureServices".into()],
             vec!["1.2.3.4/32".into()],
             vec![],
         );
         assert_eq!(a, b);
-        let wider = network_items(
+        let wider = network_rules::items(
+            "network_rules",
             "Deny",
             vec![],
             vec!["1.2.3.4".into(), "0.0.0.0/0".into()],
@@ -433,7 +341,7 @@ mod tests {
         );
         assert_eq!(setting_effect(&a[2], &wider[2]), Effect::Weakens);
         assert_eq!(setting_effect(&wider[2], &a[2]), Effect::Strengthens);
-        let open = network_items("Allow", vec![], vec![], vec![]);
+        let open = network_rules::items("network_rules", "Allow", vec![], vec![], vec![]);
         assert_eq!(setting_effect(&a[0], &open[0]), Effect::Weakens);
     }
 }
