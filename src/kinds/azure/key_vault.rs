@@ -351,6 +351,36 @@ mod tests {
     }
 
     #[test]
+    fn network_acls_as_the_provider_records_them() {
+        // azurerm keeps `bypass` as one string here (a set of strings on storage accounts).
+        let vault = Resource {
+            address: "azurerm_key_vault.kv".into(),
+            resource_type: "azurerm_key_vault".into(),
+            provider: "p".into(),
+            attributes: json!({"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
+                "network_acls": [{"bypass": "AzureServices", "default_action": "Deny",
+                    "ip_rules": ["203.0.113.7/32"], "virtual_network_subnet_ids": []}]}),
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        };
+        let expected: Vec<Item> = KeyVaults.expected(&[&vault]).unwrap()[0]
+            .items
+            .iter()
+            .filter(|i| i.attribute == "network_acls")
+            .map(|i| i.item.clone())
+            .collect();
+        let arm = json!({"properties": {"networkAcls": {"bypass": "AzureServices", "defaultAction": "Deny",
+            "ipRules": [{"value": "203.0.113.7"}], "virtualNetworkRules": []}}});
+        let live: Vec<Item> = live_items(&arm)
+            .unwrap()
+            .into_iter()
+            .filter(|(a, _)| *a == "network_acls")
+            .map(|(_, i)| i)
+            .collect();
+        assert_eq!(expected, live);
+    }
+
+    #[test]
     fn recorded_vaults_read_with_arm_defaults() {
         let text =
             std::fs::read_to_string("tests/fixtures/shared/azure/c7n_cassette_keyvault_get.json")

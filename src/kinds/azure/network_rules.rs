@@ -68,10 +68,15 @@ pub fn expect(
         .get("default_action")
         .and_then(Value::as_str)
         .ok_or("no `default_action`")?;
+    // A set of strings for storage accounts; one string (`AzureServices` or `None`) for vaults.
+    let bypass = match block.get("bypass") {
+        Some(Value::String(s)) => vec![s.clone()],
+        other => str_list(other),
+    };
     for item in items(
         attribute,
         action,
-        str_list(block.get("bypass")),
+        bypass,
         str_list(block.get("ip_rules")),
         str_list(block.get("virtual_network_subnet_ids")),
     ) {
