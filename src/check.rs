@@ -163,16 +163,10 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         });
     }
     if needed.contains(&Cloud::Azure) {
-        clouds.azure = Some(match azure {
-            Some(a) => a,
-            None => AzureContext::load()?,
-        });
+        clouds.azure = Some(azure.map_or_else(AzureContext::load, Ok)?);
     }
     if needed.contains(&Cloud::Gcp) {
-        clouds.gcp = Some(match gcp {
-            Some(g) => g,
-            None => GcpContext::load()?,
-        });
+        clouds.gcp = Some(gcp.map_or_else(GcpContext::load, Ok)?);
     }
     let default_region = clouds.aws.as_ref().and_then(AwsContext::default_region);
     let regions = resolve_regions(&expected, &snapshot.resources, default_region)?;
@@ -180,17 +174,12 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         check_account(aws, &expected, &regions).await?;
     }
 
-    let mut plan: BTreeMap<&'static str, (&'static dyn Family, live::RegionIds)> = BTreeMap::new();
-    for ((family, obj), region) in expected.iter().zip(&regions) {
-        let ids = plan
-            .entry(family.name())
-            .or_insert((*family, BTreeMap::new()));
-        ids.1
-            .entry(region.clone())
-            .or_default()
-            .push(obj.cloud_id.clone());
-    }
-    let plan: live::Plan = plan.into_values().collect();
+    let plan = live::plan(
+        expected
+            .iter()
+            .zip(&regions)
+            .map(|((family, obj), region)| (*family, region, &obj.cloud_id)),
+    );
     if opts.progress {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for (f, _) in &expected {
@@ -207,21 +196,44 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         );
     }
     let mut live = live::read(&clouds, &plan, opts.concurrency).await?;
-    let compare_all = |live: &live::LiveSet| {
-        let mut drifts = Vec::new();
-        for ((family, obj), region) in expected.iter().zip(&regions) {
-            let live_obj = live.get(&(family.name(), obj.cloud_id.clone()));
-            drifts.extend(diff::compare(*family, obj, region, live_obj));
-        }
-        drifts
+    let key = |i: usize| (expected[i].0.name(), expected[i].1.cloud_id.clone());
+    let compare = |i: usize, live: &live::LiveSet| {
+        let (family, obj) = &expected[i];
+        diff::compare(*family, obj, &regions[i], live.get(&key(i)))
     };
-    let mut drifts = compare_all(&live);
+    let mut per_object: Vec<Vec<diff::Drift>> =
+        (0..expected.len()).map(|i| compare(i, &live)).collect();
+    // Resource Graph can lag behind ARM by seconds: an Azure object that shows drift is read
+    // again directly before it can block (a console fix made a minute ago must not fail the
+    // build).
     if let Some(azure) = clouds.azure.as_ref().filter(|a| a.graph_reads() > 0) {
-        if !drifts.is_empty() {
-            confirm_azure(azure, &clouds, &expected, &regions, &mut live, opts).await?;
-            drifts = compare_all(&live);
+        let suspects: Vec<usize> = (0..expected.len())
+            .filter(|&i| expected[i].0.cloud() == Cloud::Azure && !per_object[i].is_empty())
+            .collect();
+        if !suspects.is_empty() {
+            if opts.progress {
+                eprintln!(
+                    "driftgate: confirming {} Azure object(s) with drift by reading them directly…",
+                    suspects.len()
+                );
+            }
+            azure.disable_graph();
+            let plan = live::plan(
+                suspects
+                    .iter()
+                    .map(|&i| (expected[i].0, &regions[i], &expected[i].1.cloud_id)),
+            );
+            let fresh = live::read(&clouds, &plan, opts.concurrency).await?;
+            for &i in &suspects {
+                live.remove(&key(i));
+            }
+            live.extend(fresh);
+            for &i in &suspects {
+                per_object[i] = compare(i, &live);
+            }
         }
     }
+    let drifts = per_object.into_iter().flatten().collect();
     let mut findings = verdict::judge(drifts, &policies);
 
     // Trackers are asked only when something would block: no drift, no dependency on them.
@@ -275,53 +287,6 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     report.checked = checked;
     report.policies = policies.policies;
     Ok(report)
-}
-
-/// Resource Graph can lag behind ARM by seconds: an Azure object that shows drift is read again
-/// directly before it can block (a console fix made a minute ago must not fail the build).
-async fn confirm_azure(
-    azure: &AzureContext,
-    clouds: &live::Clouds,
-    expected: &[(&'static dyn Family, ExpectedObject)],
-    regions: &[String],
-    live: &mut live::LiveSet,
-    opts: &CheckOptions,
-) -> Result<()> {
-    let mut plan: BTreeMap<&'static str, (&'static dyn Family, live::RegionIds)> = BTreeMap::new();
-    let mut keys = Vec::new();
-    for ((family, obj), region) in expected.iter().zip(regions) {
-        if family.cloud() != Cloud::Azure {
-            continue;
-        }
-        let key = (family.name(), obj.cloud_id.clone());
-        if diff::compare(*family, obj, region, live.get(&key)).is_empty() {
-            continue;
-        }
-        plan.entry(family.name())
-            .or_insert((*family, BTreeMap::new()))
-            .1
-            .entry(region.clone())
-            .or_default()
-            .push(obj.cloud_id.clone());
-        keys.push(key);
-    }
-    if keys.is_empty() {
-        return Ok(());
-    }
-    if opts.progress {
-        eprintln!(
-            "driftgate: confirming {} Azure object(s) with drift by reading them directly…",
-            keys.len()
-        );
-    }
-    azure.disable_graph();
-    let plan: live::Plan = plan.into_values().collect();
-    let fresh = live::read(clouds, &plan, opts.concurrency).await?;
-    for key in keys {
-        live.remove(&key);
-    }
-    live.extend(fresh);
-    Ok(())
 }
 
 /// A downloaded state, or an error naming its URL when there is none.

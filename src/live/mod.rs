@@ -96,6 +96,23 @@ pub type Plan<'a> = Vec<(&'a dyn Family, RegionIds)>;
 /// Live objects by (family name, cloud id). Absent ids do not exist.
 pub type LiveSet = HashMap<(&'static str, String), LiveObject>;
 
+/// The plan for these objects: (family, region, cloud id) grouped by family and region.
+pub fn plan<'a>(
+    objects: impl IntoIterator<Item = (&'a dyn Family, &'a String, &'a String)>,
+) -> Plan<'a> {
+    let mut by_family: BTreeMap<&'static str, (&'a dyn Family, RegionIds)> = BTreeMap::new();
+    for (family, region, id) in objects {
+        by_family
+            .entry(family.name())
+            .or_insert((family, BTreeMap::new()))
+            .1
+            .entry(region.clone())
+            .or_default()
+            .push(id.clone());
+    }
+    by_family.into_values().collect()
+}
+
 pub async fn read(clouds: &Clouds, plan: &Plan<'_>, concurrency: usize) -> Result<LiveSet> {
     let mut batches = Vec::new();
     for (family, regions) in plan {
