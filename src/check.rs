@@ -1,18 +1,20 @@
-//! `driftgate check`: runs the stages in order (state → policy → kinds → live → diff → verdict)
+//! `driftgate check`: runs the stages in order (state → policy → families → read → diff → verdict)
 //! and returns the report. The only place that knows the order; each stage is plain data in and out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+use crate::clients::aws::{AwsContext, AwsSettings};
+use crate::clients::azure::AzureContext;
+use crate::clients::gcp::GcpContext;
+use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::kinds::{self, Cloud, Declarer, ExpectedObject, Family};
-use crate::live::azure::AzureContext;
-use crate::live::gcp::GcpContext;
-use crate::live::{self, aws::AwsContext, aws::AwsSettings};
+use crate::families::{self, Family};
+use crate::model::{Cloud, Declarer, Drift, ExpectedObject};
 use crate::policy::PolicySet;
 use crate::report::{Report, Summary};
 use crate::state::{self, Resource};
-use crate::{breakglass, diff, verdict};
+use crate::{breakglass, diff, read, verdict};
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -32,9 +34,9 @@ pub struct CheckOptions {
 }
 
 pub fn known_types() -> BTreeSet<&'static str> {
-    kinds::all()
+    families::all()
         .iter()
-        .flat_map(|f| f.resource_types().iter().copied())
+        .flat_map(|f| f.about().resource_types.iter().copied())
         .collect()
 }
 
@@ -102,11 +104,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
 
     // The security view of every object the states manage, per family.
     let mut expected: Vec<(&'static dyn Family, ExpectedObject)> = Vec::new();
-    for family in kinds::all() {
-        let mine: Vec<&Resource> = snapshot
-            .resources
-            .iter()
-            .filter(|r| family.resource_types().contains(&r.resource_type.as_str()))
+    for family in families::all() {
+        let mine: Vec<&Resource> = families::resources_of(family, &snapshot.resources)
+            .into_iter()
             .filter(|r| checked_types.contains(r.resource_type.as_str()))
             .collect();
         if !mine.is_empty() {
@@ -154,8 +154,8 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
 
     // Credentials are loaded only now, and only for the clouds the states hold resources of: a
     // local state without Azure resources needs no Azure login.
-    let needed: BTreeSet<Cloud> = expected.iter().map(|(f, _)| f.cloud()).collect();
-    let mut clouds = live::Clouds::default();
+    let needed: BTreeSet<Cloud> = expected.iter().map(|(f, _)| f.about().cloud).collect();
+    let mut clouds = Clouds::default();
     if needed.contains(&Cloud::Aws) {
         clouds.aws = Some(match aws {
             Some(a) => a,
@@ -174,7 +174,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         check_account(aws, &expected, &regions).await?;
     }
 
-    let plan = live::plan(
+    let plan = read::plan(
         expected
             .iter()
             .zip(&regions)
@@ -183,7 +183,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     if opts.progress {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for (f, _) in &expected {
-            *counts.entry(f.label()).or_default() += 1;
+            *counts.entry(f.about().label).or_default() += 1;
         }
         let what: Vec<String> = counts.iter().map(|(f, n)| format!("{n} {f}")).collect();
         let region_set: BTreeSet<&String> = regions.iter().collect();
@@ -195,20 +195,19 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             cloud_names.join(", ")
         );
     }
-    let mut live = live::read(&clouds, &plan, opts.concurrency).await?;
-    let key = |i: usize| (expected[i].0.name(), expected[i].1.cloud_id.clone());
-    let compare = |i: usize, live: &live::LiveSet| {
+    let mut live = read::read(&clouds, &plan, opts.concurrency).await?;
+    let key = |i: usize| (expected[i].0.about().name, expected[i].1.cloud_id.clone());
+    let compare = |i: usize, live: &read::LiveSet| {
         let (family, obj) = &expected[i];
         diff::compare(*family, obj, &regions[i], live.get(&key(i)))
     };
-    let mut per_object: Vec<Vec<diff::Drift>> =
-        (0..expected.len()).map(|i| compare(i, &live)).collect();
+    let mut per_object: Vec<Vec<Drift>> = (0..expected.len()).map(|i| compare(i, &live)).collect();
     // Resource Graph can lag behind ARM by seconds: an Azure object that shows drift is read
     // again directly before it can block (a console fix made a minute ago must not fail the
     // build).
     if let Some(azure) = clouds.azure.as_ref().filter(|a| a.graph_reads() > 0) {
         let suspects: Vec<usize> = (0..expected.len())
-            .filter(|&i| expected[i].0.cloud() == Cloud::Azure && !per_object[i].is_empty())
+            .filter(|&i| expected[i].0.about().cloud == Cloud::Azure && !per_object[i].is_empty())
             .collect();
         if !suspects.is_empty() {
             if opts.progress {
@@ -218,12 +217,12 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
                 );
             }
             azure.disable_graph();
-            let plan = live::plan(
+            let plan = read::plan(
                 suspects
                     .iter()
                     .map(|&i| (expected[i].0, &regions[i], &expected[i].1.cloud_id)),
             );
-            let fresh = live::read(&clouds, &plan, opts.concurrency).await?;
+            let fresh = read::read(&clouds, &plan, opts.concurrency).await?;
             for &i in &suspects {
                 live.remove(&key(i));
             }
@@ -350,7 +349,7 @@ fn resolve_regions(
 ) -> Result<Vec<String>> {
     let mut by_provider: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for r in resources {
-        if let (Some(region), _) = kinds::aws::region_account(r) {
+        if let (Some(region), _) = families::aws::region_account(r) {
             by_provider
                 .entry(r.provider.as_str())
                 .or_default()
@@ -462,7 +461,7 @@ mod tests {
     const WEST: &str = "provider[\"registry.terraform.io/hashicorp/aws\"].west";
 
     fn regions(resources: &[Resource], default: Option<&str>) -> Result<Vec<String>> {
-        let family = kinds::all()[0];
+        let family = families::all()[0];
         let rules: Vec<&Resource> = resources
             .iter()
             .filter(|r| r.resource_type == "aws_security_group_rule")

@@ -2,56 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::kinds::{Declarer, ExpectedItem, ExpectedObject, Facts, Family, Item, LiveObject};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriftKind {
-    /// A setting or rule of a managed object differs from the state.
-    Changed,
-    /// What a resource declares does not exist live: a deleted group, a revoked rule resource.
-    Missing,
-    /// Live content that no Terraform resource declares, on an object the state manages.
-    Unmanaged,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Effect {
-    /// Live allows more than the state: the next apply would close it, but until then it is open.
-    Weakens,
-    /// Live allows less (a console fix): the next apply would revert the fix.
-    Strengthens,
-    /// Neither is wider (a different rule), or the object is gone.
-    Unknown,
-}
-
-/// One difference between state and live, before policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Drift {
-    pub address: String,
-    pub resource_type: String,
-    pub cloud_id: String,
-    pub region: String,
-    pub kind: DriftKind,
-    /// `None` when the whole object is missing.
-    pub attribute: Option<String>,
-    pub expected: Value,
-    pub actual: Value,
-    pub expected_summary: Option<String>,
-    pub actual_summary: Option<String>,
-    pub effect: Effect,
-    /// Facts of the item as it is live (or as declared, when it is gone live).
-    pub facts: Option<Facts>,
-    pub is_default_object: bool,
-    pub tags: BTreeMap<String, String>,
-    pub sources: Vec<String>,
-    /// The attribute is marked sensitive in the state: never print its values.
-    pub sensitive: bool,
-}
+use crate::families::Family;
+use crate::model::{
+    Declarer, Drift, DriftKind, Effect, ExpectedItem, ExpectedObject, Item, LiveObject,
+};
 
 /// The drifts of one object. `live` is `None` when the object does not exist.
 pub fn compare(
@@ -105,7 +61,7 @@ pub fn compare(
                 d.expected = json!({ "id": expected.cloud_id });
                 d.expected_summary = Some(format!(
                     "{} {}",
-                    family.label().trim_end_matches("(s)"),
+                    family.about().label.trim_end_matches("(s)"),
                     expected.cloud_id
                 ));
                 d.actual_summary = Some("does not exist".into());
@@ -227,7 +183,8 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::aws::{network_acl::NetworkAcls, security_group::SecurityGroups};
+    use crate::families::aws::network_acl::NetworkAcls;
+    use crate::families::aws::security_group::SecurityGroups;
     use crate::state::Resource;
     use serde_json::json;
 

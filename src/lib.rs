@@ -1,21 +1,44 @@
 //! driftgate: fails a CI pipeline when security-critical cloud resources drift from Terraform state.
 //!
-//! Stages, each a module with plain data in and out (see docs/architecture.md):
-//! [`state`] → [`policy`] → [`kinds`] (expected view) → [`live`] (live view) → [`diff`] →
-//! [`verdict`] (with [`risk`]) → [`report`]. [`check`] runs them in order.
+//! The modules below are listed floor by floor, ground first. A module imports only from floors
+//! below its own (`tests/architecture.rs` enforces it; docs/architecture.md draws it). [`check`]
+//! runs the stages in order: [`state`] → [`families`] (expected view) → [`read`] (live view) →
+//! [`diff`] → [`verdict`] (with [`policy`] and [`risk`]) → [`breakglass`] → [`report`].
+
+// Ground: the plain data every stage shares, and the error type.
+pub mod error;
+pub mod model;
+
+// Plumbing that knows no resource: HTTP, the config file, the Terraform source index.
+pub mod config;
+pub mod http;
+pub mod source;
+
+// The cloud clients: credentials, SDK clients, call counting, error messages.
+pub mod clients;
+
+// Inputs: Terraform states, policies.
+pub mod policy;
+pub mod state;
+
+// One file per resource family: state view, live read, effect of a change.
+pub mod families;
+
+// Generic stages over the families' data: the read plan and batches, the comparison, the score.
+pub mod diff;
+pub mod read;
+pub mod risk;
+
+// Judgement: findings, then the break-glass tickets that may cover them.
+pub mod verdict;
 
 pub mod breakglass;
-pub mod check;
-pub mod ci;
-pub mod config;
-pub mod diff;
-pub mod error;
-pub mod http;
-pub mod kinds;
-pub mod live;
-pub mod policy;
+
+// Output: reports, CI integration, the reconciliation ticket.
 pub mod report;
-pub mod risk;
-pub mod source;
-pub mod state;
-pub mod verdict;
+
+pub mod ci;
+pub mod ticket_open;
+
+// The order of the stages.
+pub mod check;

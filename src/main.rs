@@ -5,8 +5,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use driftgate::check::{self, CheckOptions};
+use driftgate::clients::aws::AwsSettings;
 use driftgate::error::Error;
-use driftgate::live::aws::AwsSettings;
 use driftgate::report::{console, gitlab, json, junit, markdown, sarif, Report};
 
 /// Fails the pipeline when security-critical cloud resources drift from Terraform state.
@@ -313,7 +313,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
-    use driftgate::breakglass::{open, parse_duration, TrackerSpec};
+    use driftgate::breakglass::{parse_duration, TrackerSpec};
+    use driftgate::ticket_open as open;
     let spec = TrackerSpec::parse(&args.tickets)?;
     let max_age =
         parse_duration(&args.ticket_max_age).map_err(|e| Error::new("--ticket-max-age", e))?;

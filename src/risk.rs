@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::diff::{Drift, Effect};
+use crate::model::{Drift, Effect};
 use crate::policy::Severity;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

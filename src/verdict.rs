@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::diff::{Drift, DriftKind, Effect};
+use crate::model::{Drift, DriftKind, Effect};
 use crate::policy::{Enforcement, PolicySet, Severity};
 use crate::risk::{self, Risk};
 
@@ -164,13 +164,13 @@ pub fn decide(findings: &[Finding]) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::{Facts, Ports};
+    use crate::model::{Facts, Ports};
     use std::collections::BTreeSet;
 
     fn policies(extra: Option<&str>) -> PolicySet {
-        let known: BTreeSet<&str> = crate::kinds::all()
+        let known: BTreeSet<&str> = crate::families::all()
             .iter()
-            .flat_map(|f| f.resource_types().iter().copied())
+            .flat_map(|f| f.about().resource_types.iter().copied())
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let files: Vec<String> = extra

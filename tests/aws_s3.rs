@@ -343,7 +343,8 @@ impl aws_smithy_runtime_api::client::dns::ResolveDns for Loopback {
 
 #[tokio::test]
 async fn account_public_access_block() {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+    use aws_smithy_http_client::tls::Provider;
     let m = moto().await;
     let creds =
         aws_sdk_s3control::config::Credentials::new("testing", "testing", None, None, "tests");

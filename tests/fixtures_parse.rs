@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use driftgate::kinds;
+use driftgate::families;
 use driftgate::state::{self, Resource};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -44,11 +44,8 @@ fn every_fixture_state_parses() {
         }
         let (_, resources) = result.unwrap_or_else(|e| panic!("{e}"));
         parsed += 1;
-        for family in kinds::all() {
-            let mine: Vec<&Resource> = resources
-                .iter()
-                .filter(|r| family.resource_types().contains(&r.resource_type.as_str()))
-                .collect();
+        for family in families::all() {
+            let mine: Vec<&Resource> = families::resources_of(family, &resources);
             if !mine.is_empty() {
                 let objs = family
                     .expected(&mine)

@@ -2,22 +2,18 @@
 //! a real state fixture (driftctl's security group state) with a live side made to drift.
 //! Review changes with `cargo insta review` (or accept with INSTA_UPDATE=always).
 
-use driftgate::diff;
-use driftgate::kinds::{self, LiveObject};
+use driftgate::model::LiveObject;
 use driftgate::policy::PolicySet;
 use driftgate::report::{console, gitlab, json, junit, markdown, sarif, Report, Summary};
 use driftgate::state::{self, Resource};
-use driftgate::{check, verdict};
+use driftgate::{check, diff, families, verdict};
 use serde_json::json;
 
 fn report() -> Report {
     let path = "tests/fixtures/shared/driftctl/state/aws_vpc_security_group/terraform.tfstate";
     let (source, resources) = state::parse(path, &std::fs::read(path).unwrap()).unwrap();
-    let family = kinds::all()[0];
-    let mine: Vec<&Resource> = resources
-        .iter()
-        .filter(|r| family.resource_types().contains(&r.resource_type.as_str()))
-        .collect();
+    let family = families::all()[0];
+    let mine: Vec<&Resource> = families::resources_of(family, &resources);
     let objects = family.expected(&mine).unwrap();
 
     // Live = state, except: the default group gained SSH from the world; group "foo" lost its

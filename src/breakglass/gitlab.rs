@@ -32,7 +32,7 @@ fn request(client: &Client, url: &str, token: &Token) -> reqwest::RequestBuilder
 }
 
 /// `group/project` is addressed URL-encoded as one path segment; numeric ids as they are.
-pub(super) fn project_segment(project: &str) -> String {
+pub fn project_segment(project: &str) -> String {
     project
         .bytes()
         .map(|b| match b {

@@ -12,7 +12,6 @@ pub mod github;
 pub mod gitlab;
 use crate::http;
 pub mod jira;
-pub mod open;
 
 use std::time::Duration;
 
@@ -427,7 +426,7 @@ pub(crate) mod tests_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::{DriftKind, Effect};
+    use crate::model::{DriftKind, Effect};
     use crate::policy::{Enforcement, Severity};
     use crate::risk::Risk;
 

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::diff::{Drift, DriftKind, Effect};
 use crate::error::{Error, Result};
+use crate::model::{Drift, DriftKind, Effect};
 
 const BUILTIN: &[(&str, &str)] = &[
     ("policies/aws.yaml", include_str!("../../policies/aws.yaml")),
@@ -214,7 +214,7 @@ impl PolicySet {
                 ));
             }
             for c in p.when.cidr_any.iter_mut().flatten() {
-                *c = crate::kinds::aws::cidr(c)
+                *c = crate::model::cidr(c)
                     .map_err(|e| Error::new(at_id(&p.id), format!("policy `{}`: {e}", p.id)))?;
             }
             p.origin = origin.to_string();
@@ -267,13 +267,13 @@ impl PolicySet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::{Facts, Ports};
+    use crate::model::{Facts, Ports};
     use serde_json::Value;
 
     fn known() -> BTreeSet<&'static str> {
-        crate::kinds::all()
+        crate::families::all()
             .iter()
-            .flat_map(|f| f.resource_types().iter().copied())
+            .flat_map(|f| f.about().resource_types.iter().copied())
             .collect()
     }
 

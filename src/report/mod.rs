@@ -100,7 +100,7 @@ impl Report {
 
 /// What happened, in a few words.
 pub fn kind_text(f: &Finding) -> &'static str {
-    use crate::diff::DriftKind;
+    use crate::model::DriftKind;
     match (f.kind, f.attribute.is_some()) {
         (DriftKind::Missing, false) => "deleted outside Terraform",
         (DriftKind::Missing, true) => "declared in Terraform, absent live",
@@ -110,8 +110,8 @@ pub fn kind_text(f: &Finding) -> &'static str {
     }
 }
 
-pub fn effect_text(e: crate::diff::Effect) -> &'static str {
-    use crate::diff::Effect;
+pub fn effect_text(e: crate::model::Effect) -> &'static str {
+    use crate::model::Effect;
     match e {
         Effect::Weakens => "weakens security",
         Effect::Strengthens => "stricter than the code: the next apply reverts it",

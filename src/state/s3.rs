@@ -3,8 +3,8 @@
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
+use crate::clients::aws::AwsContext;
 use crate::error::{Error, Result};
-use crate::live::aws::AwsContext;
 
 pub async fn read(
     aws: &AwsContext,

@@ -1,0 +1,264 @@
+//! The AWS side of live reads: one SDK configuration from the standard chain (environment,
+//! profiles, web identity, IMDS; `AWS_ENDPOINT_URL`), clients per region, call counting, and
+//! errors that say which call failed where. Families do the actual reads with these clients.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::clients::CallCounter;
+use crate::error::{Error, Result};
+
+/// Retry and timeout settings; the defaults suit a CI step against a real account.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    /// Attempts per call, including the first; the SDK backs off exponentially with jitter on
+    /// throttling and transient errors.
+    pub max_attempts: u32,
+    pub attempt_timeout: Duration,
+    pub call_timeout: Duration,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        AwsSettings {
+            max_attempts: 6,
+            attempt_timeout: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+const IAM_CONCURRENCY: usize = 4;
+
+pub struct AwsContext {
+    config: SdkConfig,
+    /// IAM has no batch reads and a low request rate limit: at most this many IAM reads at once,
+    /// whatever `--concurrency` says (the SDK's backoff handles the rest).
+    iam_permits: tokio::sync::Semaphore,
+    ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
+    calls: CallCounter,
+    max_attempts: u32,
+}
+
+impl AwsContext {
+    pub async fn load(settings: &AwsSettings) -> Self {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(settings.attempt_timeout)
+                    .operation_timeout(settings.call_timeout)
+                    .build(),
+            )
+            .load()
+            .await;
+        AwsContext {
+            config,
+            iam_permits: tokio::sync::Semaphore::new(IAM_CONCURRENCY),
+            ec2: Mutex::new(HashMap::new()),
+            calls: CallCounter::default(),
+            max_attempts: settings.max_attempts,
+        }
+    }
+
+    /// `AWS_REGION` / `AWS_DEFAULT_REGION` / the profile's region: for resources whose state
+    /// records no region of their own.
+    pub fn default_region(&self) -> Option<String> {
+        self.config.region().map(|r| r.to_string())
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let mut clients = self.ec2.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_ec2::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_string()))
+                    .build();
+                aws_sdk_ec2::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// Waits for a turn to read IAM; hold the permit for the duration of the read.
+    pub async fn iam_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.iam_permits.acquire().await.ok()
+    }
+
+    pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {
+        let conf = aws_sdk_iam::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_iam::Client::from_conf(conf)
+    }
+
+    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        let conf = aws_sdk_rds::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_rds::Client::from_conf(conf)
+    }
+
+    pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        let conf = aws_sdk_kms::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_kms::Client::from_conf(conf)
+    }
+
+    /// S3 Control client for `region`. With an endpoint override, requests go to
+    /// `ACCOUNT.HOST`; when HOST is an IP address that name cannot resolve, so the client resolves
+    /// names ending in an IPv4 address to that address (others as usual).
+    pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
+        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()));
+        if self.config.endpoint_url().is_some() {
+            use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+            use aws_smithy_http_client::tls::Provider;
+            let client = aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build_with_resolver(IpSuffixResolver);
+            conf = conf.http_client(client);
+        }
+        aws_sdk_s3control::Client::from_conf(conf.build())
+    }
+
+    /// S3 client for `region`. With an endpoint override (S3-compatible stores, emulators) it
+    /// addresses buckets by path, since `bucket.host` names rarely resolve there.
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .force_path_style(
+                self.config.endpoint_url().is_some()
+                    || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
+            )
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// Counts one API request (one page), for the report's `summary.api_calls`.
+    pub fn count(&self, service: &str, operation: &str) {
+        self.calls.add(service, operation);
+    }
+
+    /// `{service: {operation: n}}`.
+    pub fn calls(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.calls.snapshot()
+    }
+
+    /// The account the credentials belong to. Reading another account's resource would make it
+    /// look deleted, so the caller compares this with the account in each resource's ARN.
+    pub async fn caller_account(&self, region: &str) -> Result<String> {
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(conf);
+        self.count("sts", "GetCallerIdentity");
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.error("sts", "GetCallerIdentity", region, e))?;
+        out.account().map(str::to_string).ok_or_else(|| {
+            Error::new(
+                format!("AWS sts GetCallerIdentity in {region}"),
+                "the answer has no account id",
+            )
+        })
+    }
+
+    /// A clear, credential-free message for a failed call, with a hint at the usual cause.
+    pub fn error<E, R>(
+        &self,
+        service: &str,
+        operation: &str,
+        region: &str,
+        err: SdkError<E, R>,
+    ) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let input = format!("AWS {service} {operation} in {region}");
+        let code = err.code().unwrap_or_default().to_string();
+        let detail = match &err {
+            SdkError::ServiceError(_) => format!(
+                "{}: {}",
+                if code.is_empty() {
+                    "service error"
+                } else {
+                    &code
+                },
+                err.message().unwrap_or("no message")
+            ),
+            _ => DisplayErrorContext(&err).to_string(),
+        };
+        let lower = detail.to_ascii_lowercase();
+        let hint = if matches!(err, SdkError::TimeoutError(_))
+            || lower.contains("timeout")
+            || lower.contains("timed out")
+        {
+            format!(" (timed out; {} attempts allowed)", self.max_attempts)
+        } else if code.contains("Throttl")
+            || code == "RequestLimitExceeded"
+            || lower.contains("rate exceeded")
+        {
+            format!(
+                " (still throttled after {} attempts with backoff)",
+                self.max_attempts
+            )
+        } else if lower.contains("credential")
+            || code == "AuthFailure"
+            || code.contains("InvalidClientTokenId")
+        {
+            " (check the AWS credentials in the environment: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+             AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)"
+                .to_string()
+        } else if code == "PermanentRedirect"
+            || code == "AuthorizationHeaderMalformed"
+            || code == "IllegalLocationConstraintException"
+        {
+            " (the bucket is in another region than the one driftgate inferred: give the resource a \
+             `region` (provider v6) or run with AWS_REGION set to the bucket's region)"
+                .to_string()
+        } else if code == "UnauthorizedOperation" || code.contains("AccessDenied") {
+            format!(" (the credentials lack {service}:{operation}; see the README for the read-only policy)")
+        } else {
+            String::new()
+        };
+        Error::new(input, format!("{detail}{hint}"))
+    }
+}
+
+/// Resolves `anything.1.2.3.4` to 1.2.3.4 and other names through the system resolver.
+#[derive(Debug, Clone)]
+struct IpSuffixResolver;
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for IpSuffixResolver {
+    fn resolve_dns<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDnsError};
+        let labels: Vec<&str> = name.rsplitn(5, '.').collect();
+        if labels.len() >= 4 {
+            let tail = format!("{}.{}.{}.{}", labels[3], labels[2], labels[1], labels[0]);
+            if let Ok(ip) = tail.parse::<std::net::Ipv4Addr>() {
+                return DnsFuture::ready(Ok(vec![std::net::IpAddr::V4(ip)]));
+            }
+        }
+        DnsFuture::new(async move {
+            tokio::net::lookup_host((name, 0))
+                .await
+                .map(|addrs| addrs.map(|a| a.ip()).collect())
+                .map_err(ResolveDnsError::new)
+        })
+    }
+}

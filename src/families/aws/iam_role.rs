@@ -1,0 +1,456 @@
+//! IAM roles: `aws_iam_role` (trust policy, permissions boundary, managed policy attachments),
+//! `aws_iam_role_policy_attachment` and the `roles` of `aws_iam_policy_attachment`, merged per role like security group rules: attachments
+//! declared by separate resources make the role's own `managed_policy_arns` a refreshed copy that
+//! is not used (see `drop_computed_inline`). Inline policies are the `aws_iam_role_policy` family.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use super::iam::{iam_region, statement_item};
+use super::policy_document::statements;
+use super::str_list;
+use crate::clients::Clouds;
+use crate::error::{Error, Result};
+use crate::families::{arn_region_account, bad, tags_of, About, Family};
+use crate::model::{
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+};
+use crate::state::Resource;
+
+pub const IAM_ROLES: About = About {
+    name: "iam_role",
+    cloud: Cloud::Aws,
+    label: "IAM role(s)",
+    resource_types: &[
+        "aws_iam_role",
+        "aws_iam_role_policy_attachment",
+        "aws_iam_policy_attachment",
+        "aws_iam_role_policy",
+    ],
+    batch_size: 1,
+};
+
+pub struct IamRoles;
+
+/// An attached managed policy; AdministratorAccess carries the `full-admin` label.
+pub(super) fn attachment(arn: &str) -> Item {
+    let labels = if arn.ends_with(":policy/AdministratorAccess") {
+        vec!["full-admin"]
+    } else {
+        vec![]
+    };
+    Item {
+        identity: None,
+        key: arn.to_string(),
+        value: json!({ "policy_arn": arn }),
+        summary: format!("managed policy {arn}"),
+        facts: Facts {
+            grants: true,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels,
+        },
+    }
+}
+
+pub(super) fn boundary(arn: Option<&str>) -> Item {
+    Item {
+        identity: Some("permissions_boundary".into()),
+        key: arn.unwrap_or("").to_string(),
+        value: json!({ "permissions_boundary": arn }),
+        summary: match arn {
+            Some(a) => format!("permissions boundary {a}"),
+            None => "no permissions boundary".into(),
+        },
+        // A boundary restricts: having one "denies" what it does not allow.
+        facts: Facts {
+            grants: false,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels: vec![],
+        },
+    }
+}
+
+/// A role's inline policy as one slot (by name): its content is the set of its statements.
+fn inline_policy(name: &str, doc: &Value, who: &str) -> Result<Item> {
+    let mut st = statements(doc)
+        .map_err(|e| Error::new(who.to_string(), format!("inline policy {name}: {e}")))?;
+    st.sort_by(|a, b| a.key.cmp(&b.key));
+    let admin = st.iter().any(|s| {
+        statement_item(s.clone())
+            .facts
+            .labels
+            .contains(&"full-admin")
+    });
+    let key = format!(
+        "{name}|{}",
+        st.iter()
+            .map(|s| s.key.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    let summary = format!(
+        "inline policy {name}: {}",
+        st.iter()
+            .map(|s| s.summary.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    Ok(Item {
+        identity: Some(name.to_string()),
+        key,
+        value: json!({ "name": name, "statements": st.iter().map(|s| json!({"allow": s.allow, "statement": s.value})).collect::<Vec<_>>() }),
+        summary,
+        facts: Facts {
+            grants: true,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels: if admin { vec!["full-admin"] } else { vec![] },
+        },
+    })
+}
+
+fn trust_items(doc: &Value, who: &str) -> Result<Vec<Item>> {
+    Ok(statements(doc)
+        .map_err(|e| Error::new(who.to_string(), format!("assume_role_policy: {e}")))?
+        .into_iter()
+        .map(statement_item)
+        .collect())
+}
+
+impl Family for IamRoles {
+    fn about(&self) -> &'static About {
+        &IAM_ROLES
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut roles: BTreeMap<String, ExpectedObject> = BTreeMap::new();
+        let new_object = |name: &str| ExpectedObject {
+            family: IAM_ROLES.name,
+            cloud_id: name.to_string(),
+            region: Some(iam_region(None)),
+            account: None,
+            owner: None,
+            items: Vec::new(),
+            tags: BTreeMap::new(),
+            is_default: false,
+            ignore: Vec::new(),
+            tolerated: Vec::new(),
+        };
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_iam_role")
+        {
+            let name = r
+                .attr_str("name")
+                .or_else(|| r.attr_str("id"))
+                .ok_or_else(|| bad(r, "has no `name`"))?;
+            let obj = roles
+                .entry(name.to_string())
+                .or_insert_with(|| new_object(name));
+            if obj.owner.is_some() {
+                return Err(bad(
+                    r,
+                    &format!("manages IAM role {name}, which another resource manages too"),
+                ));
+            }
+            let arn = r.attr_str("arn");
+            obj.region = Some(iam_region(arn));
+            obj.account = arn.and_then(arn_region_account).and_then(|(_, a)| a);
+            obj.owner = Some(Declarer::of(r, true));
+            obj.tags = tags_of(r);
+            let by = Declarer::of(r, true);
+            let doc = r
+                .attr("assume_role_policy")
+                .ok_or_else(|| bad(r, "has no `assume_role_policy`"))?;
+            for item in trust_items(doc, &r.address)? {
+                obj.items.push(ExpectedItem {
+                    attribute: "assume_role_policy",
+                    item,
+                    by: by.clone(),
+                });
+            }
+            obj.items.push(ExpectedItem {
+                attribute: "permissions_boundary",
+                item: boundary(r.attr_str("permissions_boundary")),
+                by: by.clone(),
+            });
+            for block in r
+                .attr("inline_policy")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(name) = block
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                else {
+                    continue;
+                };
+                let doc = block.get("policy").cloned().unwrap_or(Value::Null);
+                obj.items.push(ExpectedItem {
+                    attribute: "inline_policy",
+                    item: inline_policy(name, &doc, &r.address)?,
+                    by: by.clone(),
+                });
+            }
+            for arn in str_list(r.attr("managed_policy_arns")) {
+                obj.items.push(ExpectedItem {
+                    attribute: "managed_policy",
+                    item: attachment(&arn),
+                    by: by.clone(),
+                });
+            }
+        }
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_iam_role_policy_attachment")
+        {
+            let role = r.attr_str("role").ok_or_else(|| bad(r, "has no `role`"))?;
+            let arn = r
+                .attr_str("policy_arn")
+                .ok_or_else(|| bad(r, "has no `policy_arn`"))?;
+            let obj = roles
+                .entry(role.to_string())
+                .or_insert_with(|| new_object(role));
+            obj.items.push(ExpectedItem {
+                attribute: "managed_policy",
+                item: attachment(arn),
+                by: Declarer::of(r, false),
+            });
+        }
+        // The exclusive `aws_iam_policy_attachment` declares attachments for its `roles` too.
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_iam_policy_attachment")
+        {
+            let arn = r
+                .attr_str("policy_arn")
+                .ok_or_else(|| bad(r, "has no `policy_arn`"))?;
+            for role in str_list(r.attr("roles")) {
+                roles
+                    .entry(role.clone())
+                    .or_insert_with(|| new_object(&role))
+                    .items
+                    .push(ExpectedItem {
+                        attribute: "managed_policy",
+                        item: attachment(arn),
+                        by: Declarer::of(r, false),
+                    });
+            }
+        }
+        // Inline policies declared by `aws_iam_role_policy` are compared by that family; here
+        // they are only known names, and the role's own `inline_policy` is then a stale copy.
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_iam_role_policy")
+        {
+            let (Some(role), Some(name)) = (r.attr_str("role"), r.attr_str("name")) else {
+                continue;
+            };
+            let obj = roles
+                .entry(role.to_string())
+                .or_insert_with(|| new_object(role));
+            obj.items.retain(|i| i.attribute != "inline_policy");
+            obj.tolerated.push(("inline_policy", name.to_string()));
+        }
+        // A role known only from inline policy names (managed elsewhere) has nothing to check.
+        Ok(roles
+            .into_values()
+            .filter(|o| o.owner.is_some() || !o.items.is_empty())
+            .map(super::drop_computed_inline)
+            .collect())
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            let aws = clouds.aws()?;
+            let _turn = aws.iam_turn().await;
+            let client = aws.iam(region);
+            let mut out = Vec::new();
+            for name in ids {
+                aws.count("iam", "GetRole");
+                let role = match client.get_role().role_name(name).send().await {
+                    Ok(r) => r,
+                    Err(e) if e.code() == Some("NoSuchEntity") => continue,
+                    Err(e) => return Err(aws.error("iam", "GetRole", region, e)),
+                };
+                let Some(role) = role.role() else {
+                    return Err(Error::new(
+                        format!("AWS IAM role {name}"),
+                        "GetRole answered without a role",
+                    ));
+                };
+                let who = format!("AWS IAM role {name}");
+                let mut items = Vec::new();
+                let doc = Value::String(
+                    role.assume_role_policy_document()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+                for item in trust_items(&doc, &who)? {
+                    items.push(("assume_role_policy", item));
+                }
+                let b = role
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn());
+                items.push(("permissions_boundary", boundary(b)));
+                let mut pages = client
+                    .list_attached_role_policies()
+                    .role_name(name)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    aws.count("iam", "ListAttachedRolePolicies");
+                    let page =
+                        page.map_err(|e| aws.error("iam", "ListAttachedRolePolicies", region, e))?;
+                    for p in page.attached_policies() {
+                        if let Some(arn) = p.policy_arn() {
+                            items.push(("managed_policy", attachment(arn)));
+                        }
+                    }
+                }
+                let mut names = Vec::new();
+                let mut pages = client
+                    .list_role_policies()
+                    .role_name(name)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    aws.count("iam", "ListRolePolicies");
+                    let page = page.map_err(|e| aws.error("iam", "ListRolePolicies", region, e))?;
+                    names.extend(page.policy_names().iter().cloned());
+                }
+                for policy in names {
+                    aws.count("iam", "GetRolePolicy");
+                    let doc = client
+                        .get_role_policy()
+                        .role_name(name)
+                        .policy_name(&policy)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("iam", "GetRolePolicy", region, e))?;
+                    let doc = Value::String(doc.policy_document().to_string());
+                    items.push(("inline_policy", inline_policy(&policy, &doc, &who)?));
+                }
+                out.push(LiveObject {
+                    cloud_id: name.clone(),
+                    items,
+                    is_default: false,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        if attribute == "inline_policy" {
+            // Allow statements gained weaken; lost ones strengthen (deny statements the reverse).
+            let set = |i: &Item| -> Vec<(bool, String)> {
+                i.value["statements"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| {
+                                (
+                                    s["allow"].as_bool().unwrap_or(true),
+                                    s["statement"].to_string(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let (e, a) = (set(expected), set(actual));
+            let gained: Vec<&(bool, String)> = a.iter().filter(|s| !e.contains(s)).collect();
+            let lost: Vec<&(bool, String)> = e.iter().filter(|s| !a.contains(s)).collect();
+            let weakens =
+                gained.iter().any(|(allow, _)| *allow) || lost.iter().any(|(allow, _)| !*allow);
+            let strengthens =
+                gained.iter().any(|(allow, _)| !*allow) || lost.iter().any(|(allow, _)| *allow);
+            return match (weakens, strengthens) {
+                (true, _) => Effect::Weakens,
+                (false, true) => Effect::Strengthens,
+                _ => Effect::Unknown,
+            };
+        }
+        match (attribute, expected.key.is_empty(), actual.key.is_empty()) {
+            // Losing the boundary lifts its limits; gaining one imposes them.
+            ("permissions_boundary", false, true) => Effect::Weakens,
+            ("permissions_boundary", true, false) => Effect::Strengthens,
+            _ => Effect::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn res(address: &str, t: &str, attrs: Value) -> Resource {
+        Resource {
+            address: address.into(),
+            resource_type: t.into(),
+            provider: "p".into(),
+            attributes: attrs,
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        }
+    }
+
+    #[test]
+    fn attachments_from_resources_replace_the_roles_copy() {
+        let role = res(
+            "aws_iam_role.app",
+            "aws_iam_role",
+            json!({"name": "app", "arn": "arn:aws:iam::123456789012:role/app",
+                   "assume_role_policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}",
+                   "permissions_boundary": null,
+                   // The refreshed copy still lists a policy whose attachment was destroyed.
+                   "managed_policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/Stale"]}),
+        );
+        let att = res(
+            "aws_iam_role_policy_attachment.ro",
+            "aws_iam_role_policy_attachment",
+            json!({"role": "app", "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess", "id": "app-x"}),
+        );
+        let objs = IamRoles.expected(&[&role, &att]).unwrap();
+        let policies: Vec<&str> = objs[0]
+            .items
+            .iter()
+            .filter(|i| i.attribute == "managed_policy")
+            .map(|i| i.item.key.as_str())
+            .collect();
+        assert_eq!(policies, ["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
+        assert_eq!(objs[0].account.as_deref(), Some("123456789012"));
+        assert_eq!(
+            attachment("arn:aws:iam::aws:policy/AdministratorAccess")
+                .facts
+                .labels,
+            ["full-admin"]
+        );
+        let none = boundary(None);
+        let some = boundary(Some("arn:aws:iam::1:policy/b"));
+        assert_eq!(
+            IamRoles.effect_of_change("permissions_boundary", &some, &none),
+            Effect::Weakens
+        );
+        assert_eq!(
+            IamRoles.effect_of_change("permissions_boundary", &none, &some),
+            Effect::Strengthens
+        );
+    }
+}

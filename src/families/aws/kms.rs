@@ -1,0 +1,230 @@
+//! KMS keys: `aws_kms_key` — the key policy (a set of statements), automatic rotation, and whether
+//! the key is enabled. `deletion_window_in_days` exists only in the state and is never compared.
+//! Rotation applies to symmetric encryption keys only, so it is compared only for them.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_kms::error::ProvideErrorMetadata;
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use super::iam::statement_item;
+use super::policy_document::statements;
+use super::region_account;
+use crate::clients::Clouds;
+use crate::error::{Error, Result};
+use crate::families::{bad, tags_of, About, Family};
+use crate::model::{
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+};
+use crate::state::Resource;
+
+pub const KMS_KEYS: About = About {
+    name: "kms_key",
+    cloud: Cloud::Aws,
+    label: "KMS key(s)",
+    resource_types: &["aws_kms_key"],
+    batch_size: 1,
+};
+
+pub struct KmsKeys;
+
+fn flag(name: &str, on: bool) -> Item {
+    Item {
+        identity: Some(name.to_string()),
+        key: on.to_string(),
+        value: json!({ name: on }),
+        summary: format!("{name} = {on}"),
+        facts: Facts {
+            grants: false,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels: vec![],
+        },
+    }
+}
+
+fn policy_items(doc: &Value, who: &str) -> Result<Vec<(&'static str, Item)>> {
+    Ok(statements(doc)
+        .map_err(|e| Error::new(who.to_string(), format!("key policy: {e}")))?
+        .into_iter()
+        .map(|s| ("policy", statement_item(s)))
+        .collect())
+}
+
+impl Family for KmsKeys {
+    fn about(&self) -> &'static About {
+        &KMS_KEYS
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut out = BTreeMap::new();
+        for r in resources {
+            let id = r
+                .attr_str("key_id")
+                .or_else(|| r.attr_str("id"))
+                .ok_or_else(|| bad(r, "has no `key_id`"))?;
+            let by = Declarer::of(r, true);
+            let mut items = Vec::new();
+            let mut ignore = Vec::new();
+            match r.attr("policy") {
+                Some(doc) => items.extend(policy_items(doc, &r.address)?),
+                None => ignore.push("policy"),
+            }
+            let spec = r
+                .attr_str("key_spec")
+                .or_else(|| r.attr_str("customer_master_key_spec"))
+                .unwrap_or("SYMMETRIC_DEFAULT");
+            let usage = r.attr_str("key_usage").unwrap_or("ENCRYPT_DECRYPT");
+            if spec == "SYMMETRIC_DEFAULT" && usage == "ENCRYPT_DECRYPT" {
+                let rotation = r
+                    .attr("enable_key_rotation")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                items.push(("enable_key_rotation", flag("enable_key_rotation", rotation)));
+            }
+            let enabled = r
+                .attr("is_enabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            items.push(("is_enabled", flag("is_enabled", enabled)));
+            let (region, account) = region_account(r);
+            let obj = ExpectedObject {
+                family: KMS_KEYS.name,
+                cloud_id: id.to_string(),
+                region,
+                account,
+                owner: Some(by.clone()),
+                items: items
+                    .into_iter()
+                    .map(|(attribute, item)| ExpectedItem {
+                        attribute,
+                        item,
+                        by: by.clone(),
+                    })
+                    .collect(),
+                tags: tags_of(r),
+                is_default: false,
+                ignore,
+                tolerated: Vec::new(),
+            };
+            if out.insert(id.to_string(), obj).is_some() {
+                return Err(bad(
+                    r,
+                    &format!("manages KMS key {id}, which another resource manages too"),
+                ));
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            let aws = clouds.aws()?;
+            let client = aws.kms(region);
+            let mut out = Vec::new();
+            for id in ids {
+                aws.count("kms", "DescribeKey");
+                let meta = match client.describe_key().key_id(id).send().await {
+                    Ok(d) => d.key_metadata,
+                    Err(e) if e.code() == Some("NotFoundException") => continue,
+                    Err(e) => return Err(aws.error("kms", "DescribeKey", region, e)),
+                };
+                let Some(meta) = meta else {
+                    return Err(Error::new(
+                        format!("AWS KMS key {id}"),
+                        "DescribeKey answered without metadata",
+                    ));
+                };
+                // A key pending deletion is as good as gone for the state: report it missing.
+                if meta.key_state().map(|s| s.as_str()) == Some("PendingDeletion") {
+                    continue;
+                }
+                aws.count("kms", "GetKeyPolicy");
+                let policy = client
+                    .get_key_policy()
+                    .key_id(id)
+                    .policy_name("default")
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("kms", "GetKeyPolicy", region, e))?;
+                let mut items = policy_items(
+                    &Value::String(policy.policy().unwrap_or_default().to_string()),
+                    &format!("AWS KMS key {id}"),
+                )?;
+                let symmetric = meta
+                    .key_spec()
+                    .map(|s| s.as_str())
+                    .unwrap_or("SYMMETRIC_DEFAULT")
+                    == "SYMMETRIC_DEFAULT"
+                    && meta
+                        .key_usage()
+                        .map(|u| u.as_str())
+                        .unwrap_or("ENCRYPT_DECRYPT")
+                        == "ENCRYPT_DECRYPT";
+                if symmetric {
+                    aws.count("kms", "GetKeyRotationStatus");
+                    let rotation = client
+                        .get_key_rotation_status()
+                        .key_id(id)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("kms", "GetKeyRotationStatus", region, e))?;
+                    items.push((
+                        "enable_key_rotation",
+                        flag("enable_key_rotation", rotation.key_rotation_enabled()),
+                    ));
+                }
+                items.push(("is_enabled", flag("is_enabled", meta.enabled())));
+                out.push(LiveObject {
+                    cloud_id: id.clone(),
+                    items,
+                    is_default: false,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        match (attribute, expected.key.as_str(), actual.key.as_str()) {
+            ("enable_key_rotation", "true", "false") => Effect::Weakens,
+            ("enable_key_rotation", "false", "true") => Effect::Strengthens,
+            _ => Effect::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_keys() {
+        let path = "tests/fixtures/shared/driftctl/state/aws_kms_key/terraform.tfstate";
+        let (_, resources) = crate::state::parse(path, &std::fs::read(path).unwrap()).unwrap();
+        let refs: Vec<&Resource> = resources.iter().collect();
+        let objs = KmsKeys.expected(&refs).unwrap();
+        assert_eq!(objs.len(), 3);
+        for o in &objs {
+            let rotation = o.items.iter().any(|i| i.attribute == "enable_key_rotation");
+            // Only the symmetric encryption key has a rotation slot.
+            assert_eq!(
+                rotation,
+                o.cloud_id == "5d765f32-bfdc-4610-b6ab-f82db5d0601b",
+                "{}",
+                o.cloud_id
+            );
+            assert!(o
+                .items
+                .iter()
+                .all(|i| i.attribute != "deletion_window_in_days"));
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! AWS resource families and the normalization they share (protocols, CIDRs, ports).
+
+pub mod ebs;
+pub mod iam;
+pub mod iam_principal;
+pub mod iam_role;
+pub mod kms;
+pub mod network_acl;
+pub mod policy_document;
+pub mod rds;
+pub mod s3_account;
+pub mod s3_acl;
+pub mod s3_bucket;
+pub mod s3_public_access;
+pub mod security_group;
+
+use serde_json::Value;
+
+use super::arn_region_account;
+pub use super::{as_int, drop_computed_inline, str_list};
+use crate::model::Ports;
+pub use crate::model::{cidr, cidr_contains};
+use crate::state::Resource;
+
+/// Canonical IP protocol name: `tcp`/`6` → `tcp`, `-1`/`all` → `all`, other numbers as numbers.
+/// EC2 answers with numbers for NACLs and names or numbers for security groups; Terraform keeps
+/// whatever the configuration said.
+pub fn protocol(raw: &str) -> Result<String, String> {
+    let p = raw.trim().to_ascii_lowercase();
+    let canonical = match p.as_str() {
+        "-1" | "all" => "all",
+        "tcp" | "6" => "tcp",
+        "udp" | "17" => "udp",
+        "icmp" | "1" => "icmp",
+        "icmpv6" | "58" => "icmpv6",
+        other => match other.parse::<u8>() {
+            Ok(n) => return Ok(n.to_string()),
+            Err(_) => return Err(format!("unknown IP protocol `{raw}`")),
+        },
+    };
+    Ok(canonical.to_string())
+}
+
+/// The ports a rule of this protocol covers. EC2 ignores ports for protocols other than TCP and
+/// UDP (ICMP uses the two numbers as type and code), so they must not take part in comparison.
+pub fn ports(protocol: &str, from: Option<i64>, to: Option<i64>) -> Ports {
+    match protocol {
+        "all" => Ports::All,
+        "tcp" | "udp" => {
+            let from = from.unwrap_or(0);
+            let to = to.unwrap_or(65535);
+            // The EC2 API answers -1/-1 for "all ports" in some legacy rules.
+            if from <= 0 && (to == -1 || to >= 65535) {
+                Ports::Range(0, 65535)
+            } else {
+                Ports::Range(from as i32, to as i32)
+            }
+        }
+        _ => Ports::None,
+    }
+}
+
+/// ICMP type and code (-1 = any) for ICMP protocols, else nothing.
+pub fn icmp(protocol: &str, kind: Option<i64>, code: Option<i64>) -> Option<(i64, i64)> {
+    matches!(protocol, "icmp" | "icmpv6").then(|| (kind.unwrap_or(-1), code.unwrap_or(-1)))
+}
+
+pub fn ports_text(p: Ports) -> String {
+    match p {
+        Ports::All => "all ports".into(),
+        Ports::Range(0, 65535) => "ports 0-65535".into(),
+        Ports::Range(a, b) if a == b => format!("port {a}"),
+        Ports::Range(a, b) => format!("ports {a}-{b}"),
+        Ports::None => String::new(),
+    }
+}
+
+pub fn ports_json(p: Ports) -> (Value, Value) {
+    match p {
+        Ports::Range(a, b) => (Value::from(a), Value::from(b)),
+        _ => (Value::Null, Value::Null),
+    }
+}
+
+/// Region and account of an AWS resource: provider v6's per-resource `region`, else its ARN.
+pub fn region_account(r: &Resource) -> (Option<String>, Option<String>) {
+    let (arn_region, arn_account) = r
+        .attr_str("arn")
+        .and_then(arn_region_account)
+        .unwrap_or((None, None));
+    let region = r.attr_str("region").map(str::to_string).or(arn_region);
+    let account = arn_account.or_else(|| r.attr_str("owner_id").map(str::to_string));
+    (region, account)
+}
+
+/// KMS keys are written as ARNs or bare ids; both name the same key: the id.
+pub fn kms_key_id(key: &str) -> &str {
+    key.rsplit_once(":key/").map(|(_, id)| id).unwrap_or(key)
+}
+
+pub fn int_attr(r: &Resource, name: &str) -> Option<i64> {
+    r.attr(name).and_then(as_int)
+}
+
+/// Reads objects by id with a call that fails as a whole when one id does not exist (EC2's
+/// `Describe*` with ids answers `*.NotFound`). `call` answers `None` for that case; the batch is
+/// then halved until the missing ids are isolated, so a batch without deleted objects costs one
+/// call and each deleted object about 2·log2(batch) more. Ids never returned are missing.
+pub async fn read_by_ids<T, F, Fut>(ids: &[String], call: F) -> crate::error::Result<Vec<T>>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<Option<Vec<T>>>>,
+{
+    let mut out = Vec::new();
+    let mut pending = vec![ids.to_vec()];
+    while let Some(batch) = pending.pop() {
+        match call(batch.clone()).await? {
+            Some(found) => out.extend(found),
+            None if batch.len() > 1 => {
+                let (a, b) = batch.split_at(batch.len() / 2);
+                pending.push(a.to_vec());
+                pending.push(b.to_vec());
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// EC2's answer to a read of an id that does not exist (`InvalidGroup.NotFound`,
+/// `InvalidNetworkAclID.NotFound`; moto says `InvalidRouteTableID.NotFound` for ACLs).
+pub fn is_not_found(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.ends_with(".NotFound"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn read_by_ids_isolates_missing_ids() {
+        let ids: Vec<String> = (0..200).map(|i| format!("sg-{i}")).collect();
+        let missing = ["sg-7", "sg-150"];
+        let calls = std::cell::Cell::new(0);
+        let found = read_by_ids(&ids, |batch| {
+            calls.set(calls.get() + 1);
+            let any_missing = batch.iter().any(|id| missing.contains(&id.as_str()));
+            async move { Ok((!any_missing).then_some(batch)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(found.len(), 198);
+        assert!(!found.iter().any(|id| missing.contains(&id.as_str())));
+        assert!(calls.get() <= 1 + 2 * 2 * 8, "{} calls", calls.get());
+
+        let calls = std::cell::Cell::new(0);
+        let all = read_by_ids(&ids, |batch| {
+            calls.set(calls.get() + 1);
+            async move { Ok(Some(batch)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((all.len(), calls.get()), (200, 1));
+    }
+
+    #[test]
+    fn protocols_normalize() {
+        for (raw, want) in [
+            ("-1", "all"),
+            ("all", "all"),
+            ("ALL", "all"),
+            ("tcp", "tcp"),
+            ("6", "tcp"),
+            ("TCP", "tcp"),
+            ("17", "udp"),
+            ("1", "icmp"),
+            ("58", "icmpv6"),
+            ("50", "50"),
+        ] {
+            assert_eq!(protocol(raw).unwrap(), want, "{raw}");
+        }
+        assert!(protocol("tcpx").is_err());
+        assert!(protocol("300").is_err());
+    }
+
+    #[test]
+    fn cidrs_normalize() {
+        assert_eq!(cidr("10.0.0.1/8").unwrap(), "10.0.0.0/8");
+        assert_eq!(cidr(" 0.0.0.0/0").unwrap(), "0.0.0.0/0");
+        assert_eq!(cidr("2001:DB8:0:0::/64").unwrap(), "2001:db8::/64");
+        assert_eq!(cidr("::/0").unwrap(), "::/0");
+        assert!(cidr("10.0.0.0").is_err());
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr_contains("0.0.0.0/0", "10.0.0.0/8"));
+        assert!(!cidr_contains("10.0.0.0/8", "0.0.0.0/0"));
+        assert!(!cidr_contains("::/0", "10.0.0.0/8"));
+    }
+
+    #[test]
+    fn ports_ignore_what_ec2_ignores() {
+        assert_eq!(ports("all", Some(0), Some(0)), Ports::All);
+        assert_eq!(ports("all", None, None), Ports::All);
+        assert_eq!(ports("tcp", Some(22), Some(22)), Ports::Range(22, 22));
+        assert_eq!(ports("tcp", Some(-1), Some(-1)), Ports::Range(0, 65535));
+        assert_eq!(ports("50", Some(10), Some(55)), Ports::None);
+        assert_eq!(ports("icmp", Some(8), Some(0)), Ports::None);
+        assert_eq!(icmp("icmp", Some(8), Some(0)), Some((8, 0)));
+        assert_eq!(icmp("tcp", Some(8), Some(0)), None);
+    }
+}

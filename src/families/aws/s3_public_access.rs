@@ -1,0 +1,185 @@
+//! S3 Block Public Access on buckets: `aws_s3_bucket_public_access_block`. Each of the four
+//! settings is a slot; turning one off weakens. A bucket whose configuration was deleted (or a
+//! deleted bucket) is `missing`: without the block, ACLs and policies can make it public.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use futures::future::BoxFuture;
+use serde_json::json;
+
+use super::region_account;
+use crate::clients::Clouds;
+use crate::error::Result;
+use crate::families::{bad, About, Family};
+use crate::model::{
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+};
+use crate::state::Resource;
+
+pub const BUCKET_PUBLIC_ACCESS_BLOCKS: About = About {
+    name: "s3_bucket_public_access_block",
+    cloud: Cloud::Aws,
+    label: "bucket public access block(s)",
+    resource_types: &["aws_s3_bucket_public_access_block"],
+    batch_size: 1,
+};
+
+pub struct BucketPublicAccessBlocks;
+
+pub(super) const SETTINGS: [&str; 4] = [
+    "block_public_acls",
+    "block_public_policy",
+    "ignore_public_acls",
+    "restrict_public_buckets",
+];
+
+pub(super) fn setting(name: &'static str, on: bool) -> Item {
+    Item {
+        identity: Some(name.to_string()),
+        key: on.to_string(),
+        value: json!({ name: on }),
+        summary: format!("{name} = {on}"),
+        // An enabled setting restricts; a disabled one lets public access through.
+        facts: Facts {
+            grants: !on,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels: vec![],
+        },
+    }
+}
+
+impl Family for BucketPublicAccessBlocks {
+    fn about(&self) -> &'static About {
+        &BUCKET_PUBLIC_ACCESS_BLOCKS
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut out = BTreeMap::new();
+        for r in resources {
+            let bucket = r
+                .attr_str("bucket")
+                .or_else(|| r.attr_str("id"))
+                .ok_or_else(|| bad(r, "has no `bucket`"))?;
+            let by = Declarer::of(r, true);
+            let mut items = Vec::new();
+            for name in SETTINGS {
+                let on = r.attr(name).and_then(|v| v.as_bool()).unwrap_or(false);
+                items.push(ExpectedItem {
+                    attribute: name,
+                    item: setting(name, on),
+                    by: by.clone(),
+                });
+            }
+            let obj = ExpectedObject {
+                family: BUCKET_PUBLIC_ACCESS_BLOCKS.name,
+                cloud_id: bucket.to_string(),
+                region: region_account(r).0,
+                account: None,
+                owner: Some(by),
+                items,
+                tags: BTreeMap::new(),
+                is_default: false,
+                ignore: Vec::new(),
+                tolerated: Vec::new(),
+            };
+            if out.insert(bucket.to_string(), obj).is_some() {
+                return Err(bad(r, &format!("manages the public access block of {bucket}, which another resource manages too")));
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            let aws = clouds.aws()?;
+            let client = aws.s3(region);
+            let mut out = Vec::new();
+            for bucket in ids {
+                aws.count("s3", "GetPublicAccessBlock");
+                let conf = match client.get_public_access_block().bucket(bucket).send().await {
+                    Ok(o) => o.public_access_block_configuration,
+                    Err(e)
+                        if matches!(
+                            e.code(),
+                            Some("NoSuchPublicAccessBlockConfiguration" | "NoSuchBucket")
+                        ) =>
+                    {
+                        continue
+                    }
+                    Err(e) => return Err(aws.error("s3", "GetPublicAccessBlock", region, e)),
+                };
+                let Some(c) = conf else { continue };
+                let values = [
+                    c.block_public_acls(),
+                    c.block_public_policy(),
+                    c.ignore_public_acls(),
+                    c.restrict_public_buckets(),
+                ];
+                let items = SETTINGS
+                    .iter()
+                    .zip(values)
+                    .map(|(name, v)| (*name, setting(name, v.unwrap_or(false))))
+                    .collect();
+                out.push(LiveObject {
+                    cloud_id: bucket.clone(),
+                    items,
+                    is_default: false,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        match (expected.key.as_str(), actual.key.as_str()) {
+            ("true", "false") => Effect::Weakens,
+            ("false", "true") => Effect::Strengthens,
+            _ => Effect::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_state() {
+        let path = "tests/fixtures/shared/driftctl/state/aws_s3_bucket_public_access_block/terraform.tfstate";
+        let (_, resources) = crate::state::parse(path, &std::fs::read(path).unwrap()).unwrap();
+        let refs: Vec<&Resource> = resources.iter().collect();
+        let objs = BucketPublicAccessBlocks.expected(&refs).unwrap();
+        assert_eq!(objs[0].cloud_id, "elie-dev-driftctl");
+        let keys: Vec<(&str, &str)> = objs[0]
+            .items
+            .iter()
+            .map(|i| (i.attribute, i.item.key.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("block_public_acls", "true"),
+                ("block_public_policy", "true"),
+                ("ignore_public_acls", "false"),
+                ("restrict_public_buckets", "false")
+            ]
+        );
+        let f = BucketPublicAccessBlocks;
+        assert_eq!(
+            f.effect_of_change(
+                "x",
+                &setting("block_public_acls", true),
+                &setting("block_public_acls", false)
+            ),
+            Effect::Weakens
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! The resource firewall that storage accounts (`network_rules`) and key vaults (`network_acls`)
+//! share: default action, trusted-service bypass, allowed IP ranges, allowed subnets. Both
+//! sides become four settings named `<attribute>.…`, compared as sets without case.
+
+use serde_json::Value;
+
+use crate::families::{set_setting, setting, str_list};
+use crate::model::{cidr, Declarer, ExpectedItem, ExpectedObject, Item};
+
+/// An IP rule as Azure and Terraform both accept it: `1.2.3.4` or `1.2.3.0/24`.
+fn ip_rule(raw: &str) -> String {
+    let raw = raw.trim();
+    if raw.contains('/') {
+        cidr(raw).unwrap_or_else(|_| raw.to_string())
+    } else {
+        format!("{raw}/32")
+    }
+}
+
+/// `AzureServices, Logging` (ARM) and `["AzureServices", "Logging"]` (Terraform) alike.
+fn bypass_list(items: Vec<String>) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty() && s != "none")
+        .collect()
+}
+
+pub fn items(
+    attribute: &str,
+    default_action: &str,
+    bypass: Vec<String>,
+    ips: Vec<String>,
+    subnets: Vec<String>,
+) -> Vec<Item> {
+    let deny = default_action.eq_ignore_ascii_case("deny");
+    vec![
+        setting(
+            &format!("{attribute}.default_action"),
+            serde_json::json!(if deny { "Deny" } else { "Allow" }),
+            !deny,
+        ),
+        set_setting(&format!("{attribute}.bypass"), bypass_list(bypass), true),
+        set_setting(
+            &format!("{attribute}.ip_rules"),
+            ips.iter().map(|s| ip_rule(s)).collect(),
+            true,
+        ),
+        set_setting(
+            &format!("{attribute}.virtual_network_subnet_ids"),
+            subnets.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            true,
+        ),
+    ]
+}
+
+/// The expected firewall from a state block (`network_rules[0]`, `network_acls[0]`, or the
+/// attributes of an `azurerm_storage_account_network_rules`).
+pub fn expect(
+    obj: &mut ExpectedObject,
+    attribute: &'static str,
+    block: &Value,
+    by: Declarer,
+) -> std::result::Result<(), String> {
+    let action = block
+        .get("default_action")
+        .and_then(Value::as_str)
+        .ok_or("no `default_action`")?;
+    // A set of strings for storage accounts; one string (`AzureServices` or `None`) for vaults.
+    let bypass = match block.get("bypass") {
+        Some(Value::String(s)) => vec![s.clone()],
+        other => str_list(other),
+    };
+    for item in items(
+        attribute,
+        action,
+        bypass,
+        str_list(block.get("ip_rules")),
+        str_list(block.get("virtual_network_subnet_ids")),
+    ) {
+        obj.items.push(ExpectedItem {
+            attribute,
+            item,
+            by: by.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The live firewall from ARM's `networkAcls` (absent: open, as ARM defaults it);
+/// `bypass_default` is what an absent `bypass` means for the type.
+pub fn live(
+    attribute: &'static str,
+    acls: Option<&Value>,
+    bypass_default: &[&str],
+) -> Vec<(&'static str, Item)> {
+    let field = |k: &str| acls.and_then(|a| a.get(k));
+    let values = |k: &str, inner: &str| -> Vec<String> {
+        field(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.get(inner).and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let action = field("defaultAction")
+        .and_then(Value::as_str)
+        .unwrap_or("Allow");
+    let bypass = match field("bypass").and_then(Value::as_str) {
+        Some(s) => vec![s.to_string()],
+        None => bypass_default.iter().map(|s| s.to_string()).collect(),
+    };
+    items(
+        attribute,
+        action,
+        bypass,
+        values("ipRules", "value"),
+        values("virtualNetworkRules", "id"),
+    )
+    .into_iter()
+    .map(|i| (attribute, i))
+    .collect()
+}

@@ -1,0 +1,337 @@
+//! Storage accounts: `azurerm_storage_account`'s access settings (public network access, anonymous
+//! blob access, minimum TLS, HTTPS only, shared key access) and its network rules.
+//!
+//! ARM leaves a property out when it was never set; each absent property is read as the value the
+//! azurerm provider reads it as, so an account that was never touched does not drift against a
+//! state written by the provider.
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use super::{
+    block, enabled, expect_specs, fetch_each, is_false, is_true, live_specs, network_rules,
+    owned_object, prop, same, unowned_object, ArmRead, Spec,
+};
+use crate::clients::Clouds;
+use crate::error::Result;
+use crate::families::{bad, setting_effect, About, Family};
+use crate::model::{Cloud, Declarer, Effect, ExpectedObject, Item, LiveObject};
+use crate::state::Resource;
+
+pub const STORAGE_ACCOUNTS: About = About {
+    name: "azure_storage_account",
+    cloud: Cloud::Azure,
+    label: "storage account(s)",
+    resource_types: &[
+        "azurerm_storage_account",
+        "azurerm_storage_account_network_rules",
+    ],
+    batch_size: super::BATCH,
+};
+
+pub struct StorageAccounts;
+
+const API_VERSION: &str = "2023-05-01";
+
+const READ: ArmRead = ArmRead {
+    api_version: API_VERSION,
+    operation: "storageAccounts.get",
+    graph_type: Some("microsoft.storage/storageaccounts"),
+    to_items: live_items,
+};
+
+fn old_tls(v: &Value) -> bool {
+    matches!(v.as_str(), Some("TLS1_0" | "TLS1_1"))
+}
+
+fn specs() -> Vec<Spec> {
+    vec![
+        Spec {
+            attribute: "public_network_access_enabled",
+            state: &["public_network_access_enabled"],
+            arm: "publicNetworkAccess",
+            arm_default: json!("Enabled"),
+            from_arm: enabled,
+            weak: is_true,
+        },
+        Spec {
+            attribute: "allow_nested_items_to_be_public",
+            state: &[
+                "allow_nested_items_to_be_public",
+                "allow_blob_public_access",
+            ],
+            // Accounts older than the property answer without it, and anonymous access is then
+            // allowed (the provider reads it so too).
+            arm: "allowBlobPublicAccess",
+            arm_default: json!(true),
+            from_arm: same,
+            weak: is_true,
+        },
+        Spec {
+            attribute: "min_tls_version",
+            state: &["min_tls_version"],
+            arm: "minimumTlsVersion",
+            arm_default: json!("TLS1_0"),
+            from_arm: same,
+            weak: old_tls,
+        },
+        Spec {
+            attribute: "https_traffic_only_enabled",
+            state: &["https_traffic_only_enabled", "enable_https_traffic_only"],
+            arm: "supportsHttpsTrafficOnly",
+            arm_default: json!(true),
+            from_arm: same,
+            weak: is_false,
+        },
+        Spec {
+            attribute: "shared_access_key_enabled",
+            state: &["shared_access_key_enabled"],
+            arm: "allowSharedKeyAccess",
+            arm_default: json!(true),
+            from_arm: same,
+            weak: is_true,
+        },
+    ]
+}
+
+fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
+    let mut out = live_specs(body, &specs());
+    out.extend(network_rules::live(
+        "network_rules",
+        prop(body, "networkAcls"),
+        &[],
+    ));
+    Ok(out)
+}
+
+impl Family for StorageAccounts {
+    fn about(&self) -> &'static About {
+        &STORAGE_ACCOUNTS
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut accounts: BTreeMap<String, ExpectedObject> = BTreeMap::new();
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "azurerm_storage_account")
+        {
+            let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
+            let mut obj = owned_object(self.about().name, id, r);
+            expect_specs(&mut obj, r, &specs());
+            match block(r.attr("network_rules")) {
+                Some(rules) => {
+                    network_rules::expect(&mut obj, "network_rules", rules, Declarer::of(r, true))
+                        .map_err(|e| bad(r, &format!("`network_rules`: {e}")))?
+                }
+                None => obj.ignore.push("network_rules"),
+            }
+            accounts.insert(id.to_ascii_lowercase(), obj);
+        }
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "azurerm_storage_account_network_rules")
+        {
+            let id = r
+                .attr_str("storage_account_id")
+                .ok_or_else(|| bad(r, "has no `storage_account_id`"))?;
+            let obj = accounts.entry(id.to_ascii_lowercase()).or_insert_with(|| {
+                // The account is managed elsewhere: only its network rules are ours.
+                unowned_object(STORAGE_ACCOUNTS.name, id, r)
+            });
+            obj.ignore.retain(|a| *a != "network_rules");
+            network_rules::expect(obj, "network_rules", &r.attributes, Declarer::of(r, false))
+                .map_err(|e| bad(r, &e))?;
+        }
+        // With a separate network rules resource, the account's `network_rules` in the state is
+        // the provider's refreshed copy, stale after that resource changes.
+        Ok(accounts
+            .into_values()
+            .map(crate::families::drop_computed_inline)
+            .collect())
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        _region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        fetch_each(clouds, ids, &READ)
+    }
+
+    fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        setting_effect(expected, actual)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(path: &str) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn recorded_account_and_its_state_agree_where_both_speak() {
+        // The pytest-terraform export: genuine azurerm state attributes of one account.
+        let tf =
+            fixture("tests/fixtures/shared/tfstate/c7n_azurerm_storage_account.tf_resources.json");
+        let r = Resource {
+            address: "azurerm_storage_account.test".into(),
+            resource_type: "azurerm_storage_account".into(),
+            provider: "p".into(),
+            attributes: tf["resources"]["azurerm_storage_account"]["test"].clone(),
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        };
+        let objs = StorageAccounts.expected(&[&r]).unwrap();
+        let summaries: Vec<&str> = objs[0]
+            .items
+            .iter()
+            .map(|i| i.item.summary.as_str())
+            .collect();
+        assert_eq!(
+            summaries,
+            [
+                "public_network_access_enabled = true",
+                "allow_nested_items_to_be_public = false",
+                "min_tls_version = TLS1_2",
+                "https_traffic_only_enabled = true",
+                "shared_access_key_enabled = true"
+            ]
+        );
+        assert_eq!(objs[0].ignore, ["network_rules"]);
+        assert_eq!(objs[0].region.as_deref(), Some("eastus"));
+
+        // The spec example omits most properties: read as the provider reads them.
+        let spec =
+            fixture("tests/fixtures/shared/azure/azure_specs_StorageAccountGetProperties.json");
+        let live = live_items(&spec["responses"]["200"]["body"]).unwrap();
+        let get = |a: &str| {
+            live.iter()
+                .find(|(_, i)| i.identity.as_deref() == Some(a))
+                .unwrap()
+                .1
+                .clone()
+        };
+        assert_eq!(get("https_traffic_only_enabled").key, "false");
+        assert_eq!(get("min_tls_version").key, "TLS1_0");
+        assert_eq!(get("network_rules.default_action").key, "Allow");
+        assert_eq!(get("network_rules.bypass").key, "[\"azureservices\"]");
+        assert_eq!(
+            setting_effect(
+                &get("https_traffic_only_enabled"),
+                &crate::families::setting("x", json!(true), false)
+            ),
+            Effect::Strengthens
+        );
+    }
+
+    #[test]
+    fn resource_graph_rows_read_like_arm() {
+        // A recorded pair: the same account listed by ARM and returned by Resource Graph.
+        let pair =
+            fixture("tests/fixtures/shared/azure/c7n_cassette_resource_graph_vs_arm_storage.json");
+        let arm = &pair["interactions"][0]["response"]["body"]["data"]["value"][0];
+        let table = &pair["interactions"][1]["response"]["body"]["data"]["data"];
+        let columns: Vec<&str> = table["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        let row: serde_json::Map<String, Value> = columns
+            .iter()
+            .zip(table["rows"][0].as_array().unwrap())
+            .map(|(c, v)| (c.to_string(), v.clone()))
+            .collect();
+        assert_eq!(row["id"], arm["id"]);
+        assert_eq!(
+            live_items(&Value::Object(row)).unwrap(),
+            live_items(arm).unwrap()
+        );
+    }
+
+    #[test]
+    fn separate_network_rules_replace_the_accounts_copy() {
+        let id =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/logs";
+        let res = |t: &str, attrs: Value| Resource {
+            address: format!("{t}.x"),
+            resource_type: t.into(),
+            provider: "p".into(),
+            attributes: attrs,
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        };
+        // The account's copy still says Allow (refreshed before the rules resource changed).
+        let account = res(
+            "azurerm_storage_account",
+            json!({"id": id, "location": "westeurope",
+            "min_tls_version": "TLS1_2", "network_rules": [{"default_action": "Allow", "bypass": ["AzureServices"],
+            "ip_rules": [], "virtual_network_subnet_ids": []}]}),
+        );
+        let rules = res(
+            "azurerm_storage_account_network_rules",
+            json!({"storage_account_id": id.to_uppercase(),
+            "default_action": "Deny", "bypass": ["AzureServices"], "ip_rules": ["198.51.100.0/24"],
+            "virtual_network_subnet_ids": []}),
+        );
+        let objs = StorageAccounts.expected(&[&account, &rules]).unwrap();
+        assert_eq!(objs.len(), 1);
+        assert_eq!(
+            objs[0].owner.as_ref().unwrap().address,
+            "azurerm_storage_account.x"
+        );
+        let network: Vec<(&str, &str)> = objs[0]
+            .items
+            .iter()
+            .filter(|i| i.attribute == "network_rules")
+            .map(|i| (i.item.summary.as_str(), i.by.address.as_str()))
+            .collect();
+        assert_eq!(
+            network[0],
+            (
+                "network_rules.default_action = Deny",
+                "azurerm_storage_account_network_rules.x"
+            )
+        );
+        assert_eq!(network.len(), 4);
+        // Only the rules resource: the account's other settings are not ours.
+        let objs = StorageAccounts.expected(&[&rules]).unwrap();
+        assert!(objs[0].owner.is_none() && objs[0].items.len() == 4);
+    }
+
+    #[test]
+    fn network_rule_spellings_and_effects() {
+        let a = network_rules::items(
+            "network_rules",
+            "Deny",
+            vec!["AzureServices".into(), "Logging".into()],
+            vec!["1.2.3.4".into()],
+            vec![],
+        );
+        let b = network_rules::items(
+            "network_rules",
+            "deny",
+            vec!["Logging, AzureServices".into()],
+            vec!["1.2.3.4/32".into()],
+            vec![],
+        );
+        assert_eq!(a, b);
+        let wider = network_rules::items(
+            "network_rules",
+            "Deny",
+            vec![],
+            vec!["1.2.3.4".into(), "0.0.0.0/0".into()],
+            vec![],
+        );
+        assert_eq!(setting_effect(&a[2], &wider[2]), Effect::Weakens);
+        assert_eq!(setting_effect(&wider[2], &a[2]), Effect::Strengthens);
+        let open = network_rules::items("network_rules", "Allow", vec![], vec![], vec![]);
+        assert_eq!(setting_effect(&a[0], &open[0]), Effect::Weakens);
+    }
+}

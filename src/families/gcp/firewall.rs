@@ -1,0 +1,421 @@
+//! VPC firewall rules: `google_compute_firewall`. One firewall is one rule with several parts:
+//! its `allow`/`deny` protocol and port entries (a set), the ranges, tags and service accounts it
+//! applies to, priority and `disabled`.
+//!
+//! Normalized: protocol names and numbers (`tcp`/`6`), port lists (`["22", "80-81"]`, an empty
+//! list meaning all ports), CIDR host bits, the order of every list.
+
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use super::{fetch_objects, owned_object, project_of, Api, GcpRead};
+use crate::clients::Clouds;
+use crate::error::Result;
+use crate::families::{bad, set_setting, setting, str_list, About, Family};
+use crate::model::{
+    cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item,
+    LiveObject, Ports,
+};
+use crate::state::Resource;
+
+pub const FIREWALLS: About = About {
+    name: "gcp_firewall",
+    cloud: Cloud::Gcp,
+    label: "firewall rule(s)",
+    resource_types: &["google_compute_firewall"],
+    batch_size: super::BATCH,
+};
+
+pub struct Firewalls;
+
+const READ: GcpRead = GcpRead {
+    api: Api::Compute {
+        list_op: "firewalls.list",
+    },
+    get_op: "firewalls.get",
+    to_items: live_items,
+};
+
+fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
+    Ok(Rule::from(body, true)?.items())
+}
+
+/// A protocol and its port ranges (empty: every port).
+type Entry = (String, Vec<(i32, i32)>);
+
+/// The parts of one firewall, in either spelling (state snake_case, API camelCase).
+#[derive(Debug, Clone, PartialEq)]
+struct Rule {
+    ingress: bool,
+    allow: bool,
+    /// (protocol, port ranges; empty = all ports).
+    entries: Vec<Entry>,
+    ranges: Vec<String>,
+    source_tags: Vec<String>,
+    target_tags: Vec<String>,
+    source_accounts: Vec<String>,
+    target_accounts: Vec<String>,
+    priority: i64,
+    disabled: bool,
+}
+
+fn protocol(raw: &str) -> std::result::Result<String, String> {
+    let p = raw.trim().to_ascii_lowercase();
+    Ok(match p.as_str() {
+        "all" => "all".into(),
+        "tcp" | "6" => "tcp".into(),
+        "udp" | "17" => "udp".into(),
+        "icmp" | "1" => "icmp".into(),
+        "esp" | "50" => "esp".into(),
+        "ah" | "51" => "ah".into(),
+        "sctp" | "132" => "sctp".into(),
+        "ipip" | "4" => "ipip".into(),
+        other => match other.parse::<u8>() {
+            Ok(n) => n.to_string(),
+            Err(_) => return Err(format!("unknown protocol `{raw}`")),
+        },
+    })
+}
+
+fn port_ranges(ports: &[String]) -> std::result::Result<Vec<(i32, i32)>, String> {
+    let mut out = Vec::new();
+    for p in ports {
+        let n = |s: &str| {
+            s.trim()
+                .parse::<u16>()
+                .map(i32::from)
+                .map_err(|_| format!("`{p}` is not a port or port range"))
+        };
+        let r = match p.split_once('-') {
+            Some((a, b)) => (n(a)?, n(b)?),
+            None => (n(p)?, n(p)?),
+        };
+        out.push(r);
+    }
+    out.sort();
+    out.dedup();
+    if out.contains(&(0, 65535)) {
+        out.clear();
+    }
+    Ok(out)
+}
+
+fn entries(list: Option<&Value>, proto_key: &str) -> std::result::Result<Vec<Entry>, String> {
+    let mut out = Vec::new();
+    for e in list.and_then(Value::as_array).into_iter().flatten() {
+        let proto = protocol(e.get(proto_key).and_then(Value::as_str).unwrap_or_default())?;
+        let ports = port_ranges(&str_list(e.get("ports")))?;
+        out.push((proto, ports));
+    }
+    Ok(out)
+}
+
+fn canonical(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+impl Rule {
+    fn from(v: &Value, api: bool) -> std::result::Result<Rule, String> {
+        let k = |snake: &'static str, camel: &'static str| if api { camel } else { snake };
+        let list = |snake, camel| str_list(v.get(k(snake, camel)));
+        let direction = v
+            .get("direction")
+            .and_then(Value::as_str)
+            .unwrap_or("INGRESS");
+        let ingress = !direction.eq_ignore_ascii_case("EGRESS");
+        let allowed = entries(v.get(k("allow", "allowed")), k("protocol", "IPProtocol"))?;
+        let denied = entries(v.get(k("deny", "denied")), k("protocol", "IPProtocol"))?;
+        if !allowed.is_empty() && !denied.is_empty() {
+            return Err("a firewall has both allow and deny entries".into());
+        }
+        let source_tags = list("source_tags", "sourceTags");
+        let source_accounts = list("source_service_accounts", "sourceServiceAccounts");
+        let mut ranges = if ingress {
+            list("source_ranges", "sourceRanges")
+        } else {
+            list("destination_ranges", "destinationRanges")
+        };
+        // The API's defaults: an egress rule without destination ranges, and an ingress rule
+        // without any source, apply to 0.0.0.0/0 (the API then answers with it; the state may
+        // keep the empty list).
+        if ranges.is_empty() && (!ingress || (source_tags.is_empty() && source_accounts.is_empty()))
+        {
+            ranges.push("0.0.0.0/0".to_string());
+        }
+        Ok(Rule {
+            ingress,
+            allow: denied.is_empty(),
+            entries: if denied.is_empty() { allowed } else { denied },
+            ranges: canonical(
+                ranges
+                    .iter()
+                    .map(|c| cidr(c))
+                    .collect::<std::result::Result<_, _>>()?,
+            ),
+            source_tags: canonical(source_tags),
+            target_tags: canonical(list("target_tags", "targetTags")),
+            source_accounts: canonical(source_accounts),
+            target_accounts: canonical(list("target_service_accounts", "targetServiceAccounts")),
+            priority: v
+                .get("priority")
+                .and_then(crate::families::as_int)
+                .unwrap_or(1000),
+            disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+
+    fn direction(&self) -> &'static str {
+        if self.ingress {
+            "ingress"
+        } else {
+            "egress"
+        }
+    }
+
+    fn ports(&self) -> Vec<Ports> {
+        self.entries
+            .iter()
+            .flat_map(|(proto, ranges)| match proto.as_str() {
+                "all" | "tcp" | "udp" | "sctp" if ranges.is_empty() => vec![Ports::All],
+                "all" | "tcp" | "udp" | "sctp" => {
+                    ranges.iter().map(|(a, b)| Ports::Range(*a, *b)).collect()
+                }
+                _ => vec![],
+            })
+            .collect()
+    }
+
+    /// The facts every part of this rule shares: a disabled rule allows nothing.
+    fn facts(&self) -> Facts {
+        Facts {
+            grants: self.allow && !self.disabled,
+            direction: Some(self.direction()),
+            ports: self.ports(),
+            cidrs: self.ranges.clone(),
+            labels: vec![],
+        }
+    }
+
+    fn items(&self) -> Vec<(&'static str, Item)> {
+        let action: &'static str = if self.allow { "allow" } else { "deny" };
+        let mut out = Vec::new();
+        for (proto, ranges) in &self.entries {
+            let ports: Vec<String> = ranges
+                .iter()
+                .map(|(a, b)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
+                .collect();
+            let port_text = if ports.is_empty() {
+                "all ports".to_string()
+            } else {
+                ports.join(",")
+            };
+            let mut facts = self.facts();
+            facts.ports = Rule {
+                entries: vec![(proto.clone(), ranges.clone())],
+                ..self.clone()
+            }
+            .ports();
+            out.push((
+                action,
+                Item {
+                    identity: None,
+                    key: format!("{action}|{proto}|{}", ports.join(",")),
+                    value: json!({"protocol": proto, "ports": ports}),
+                    summary: format!("{action} {proto} {port_text}"),
+                    facts,
+                },
+            ));
+        }
+        let ranges_attr = if self.ingress {
+            "source_ranges"
+        } else {
+            "destination_ranges"
+        };
+        let mut ranges = set_setting(ranges_attr, self.ranges.clone(), self.allow);
+        ranges.facts = self.facts();
+        out.push((ranges_attr, ranges));
+        for (attr, values) in [
+            ("source_tags", &self.source_tags),
+            ("target_tags", &self.target_tags),
+            ("source_service_accounts", &self.source_accounts),
+            ("target_service_accounts", &self.target_accounts),
+        ] {
+            out.push((attr, set_setting(attr, values.clone(), self.allow)));
+        }
+        out.push((
+            "direction",
+            setting("direction", json!(self.direction()), false),
+        ));
+        out.push(("priority", setting("priority", json!(self.priority), false)));
+        // Disabling an allow rule allows less; disabling a deny rule allows more.
+        out.push((
+            "disabled",
+            setting(
+                "disabled",
+                json!(self.disabled),
+                self.disabled != self.allow,
+            ),
+        ));
+        out
+    }
+}
+
+/// Does every range of `inner` fall inside some range of `outer`?
+fn ranges_cover(outer: &[String], inner: &[String]) -> bool {
+    inner
+        .iter()
+        .all(|i| outer.iter().any(|o| cidr_contains(o, i)))
+}
+
+fn list_of(item: &Item, attr: &str) -> Vec<String> {
+    str_list(item.value.get(attr))
+}
+
+impl Family for Firewalls {
+    fn about(&self) -> &'static About {
+        &FIREWALLS
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut out = Vec::new();
+        for r in resources {
+            let id = r.attr_str("id").ok_or_else(|| bad(r, "has no `id`"))?;
+            if project_of(id).is_none() {
+                return Err(bad(r, "`id` is not projects/PROJECT/global/firewalls/NAME"));
+            }
+            let rule = Rule::from(&r.attributes, false).map_err(|e| bad(r, &e))?;
+            let mut obj = owned_object(self.about().name, id, "global".into(), r);
+            obj.tags = Default::default();
+            for (attribute, item) in rule.items() {
+                obj.items.push(ExpectedItem {
+                    attribute,
+                    item,
+                    by: Declarer::of(r, true),
+                });
+            }
+            out.push(obj);
+        }
+        Ok(out)
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        _region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        fetch_objects(clouds, ids, &READ)
+    }
+
+    fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        if attribute == "source_ranges" || attribute == "destination_ranges" {
+            let (e, a) = (list_of(expected, attribute), list_of(actual, attribute));
+            let allow = expected.facts.grants || actual.facts.grants;
+            return match (ranges_cover(&a, &e), ranges_cover(&e, &a), allow) {
+                (true, false, true) | (false, true, false) => Effect::Weakens,
+                (false, true, true) | (true, false, false) => Effect::Strengthens,
+                _ => Effect::Unknown,
+            };
+        }
+        crate::families::setting_effect(expected, actual)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_firewall() -> Resource {
+        let text = std::fs::read_to_string(
+            "tests/fixtures/shared/tfstate/driftctl_google_compute_firewall.tfstate",
+        )
+        .unwrap();
+        let (_, resources) = crate::state::parse("fw.tfstate", text.as_bytes()).unwrap();
+        resources.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn state_and_api_spellings_agree() {
+        let r = state_firewall();
+        let objs = Firewalls.expected(&[&r]).unwrap();
+        let summaries: Vec<&str> = objs[0]
+            .items
+            .iter()
+            .map(|i| i.item.summary.as_str())
+            .collect();
+        assert_eq!(
+            summaries[..2],
+            ["allow tcp 80,1000-2000,8080", "allow icmp all ports"]
+        );
+        // The same firewall as the Compute API spells it, entries and ports reordered.
+        let api = json!({"direction": "INGRESS", "priority": 1000, "disabled": false,
+            "sourceTags": ["web"], "allowed": [{"IPProtocol": "icmp"},
+            {"IPProtocol": "tcp", "ports": ["8080", "1000-2000", "80"]}]});
+        let live = Rule::from(&api, true).unwrap().items();
+        let mut a: Vec<String> = objs[0].items.iter().map(|i| i.item.key.clone()).collect();
+        let mut b: Vec<String> = live.iter().map(|(_, i)| i.key.clone()).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn recorded_firewall_open_to_the_world() {
+        let text = std::fs::read_to_string(
+            "tests/fixtures/shared/gcp/c7n_flight_compute_firewalls_get.json",
+        )
+        .unwrap();
+        let flight: Value = serde_json::from_str(&text).unwrap();
+        let items = Rule::from(&flight["body"], true).unwrap().items();
+        let allow = &items[0].1;
+        assert_eq!(allow.summary, "allow all all ports");
+        assert!(allow.facts.open_to_internet() && allow.facts.ports.iter().any(|p| p.includes(22)));
+        let f = Firewalls;
+        let ranges = |v: &[&str]| {
+            let mut i = set_setting(
+                "source_ranges",
+                v.iter().map(|s| s.to_string()).collect(),
+                true,
+            );
+            i.facts.grants = true;
+            i
+        };
+        assert_eq!(
+            f.effect_of_change(
+                "source_ranges",
+                &ranges(&["10.0.0.0/8"]),
+                &ranges(&["0.0.0.0/0"])
+            ),
+            Effect::Weakens
+        );
+        assert_eq!(
+            f.effect_of_change(
+                "source_ranges",
+                &ranges(&["0.0.0.0/0"]),
+                &ranges(&["10.1.0.0/16"])
+            ),
+            Effect::Strengthens
+        );
+        assert_eq!(port_ranges(&["0-65535".into()]).unwrap(), vec![]);
+        // Egress without destination ranges reaches everything, as the API fills it in.
+        let state = json!({"direction": "EGRESS", "allow": [{"protocol": "tcp", "ports": ["25"]}], "destination_ranges": []});
+        let api = json!({"direction": "EGRESS", "allowed": [{"IPProtocol": "tcp", "ports": ["25"]}], "destinationRanges": ["0.0.0.0/0"]});
+        assert_eq!(
+            Rule::from(&state, false).unwrap(),
+            Rule::from(&api, true).unwrap()
+        );
+        assert!(Rule::from(&state, false)
+            .unwrap()
+            .facts()
+            .open_to_internet());
+        assert!(protocol("bogus").is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! Cloud SQL instances: `google_sql_database_instance`'s `settings.ip_configuration` (public IP,
+//! authorized networks, SSL mode).
+
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+
+use super::{block, fetch_objects, owned_object, Api, GcpRead};
+use crate::clients::Clouds;
+use crate::error::Result;
+use crate::families::{bad, set_setting, setting, About, Family};
+use crate::model::{cidr, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject};
+use crate::state::Resource;
+
+pub const SQL_INSTANCES: About = About {
+    name: "gcp_sql_instance",
+    cloud: Cloud::Gcp,
+    label: "Cloud SQL instance(s)",
+    resource_types: &["google_sql_database_instance"],
+    batch_size: super::BATCH,
+};
+
+pub struct SqlInstances;
+
+const SSL_ORDER: [&str; 3] = [
+    "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+    "ENCRYPTED_ONLY",
+    "TRUSTED_CLIENT_CERTIFICATE_REQUIRED",
+];
+
+/// The SSL mode, from `ssl_mode` or the older `require_ssl` flag.
+fn ssl_mode(mode: Option<&str>, require: Option<bool>) -> String {
+    match mode.filter(|m| !m.is_empty()) {
+        Some(m) => m.to_ascii_uppercase(),
+        None if require == Some(true) => "TRUSTED_CLIENT_CERTIFICATE_REQUIRED".into(),
+        None => "ALLOW_UNENCRYPTED_AND_ENCRYPTED".into(),
+    }
+}
+
+fn items(public_ip: bool, networks: Vec<String>, ssl: String) -> Vec<(&'static str, Item)> {
+    let networks: Vec<String> = networks
+        .iter()
+        .map(|n| {
+            if n.contains('/') {
+                cidr(n).unwrap_or_else(|_| n.clone())
+            } else {
+                format!("{n}/32")
+            }
+        })
+        .collect();
+    let mut nets = set_setting(
+        "ip_configuration.authorized_networks",
+        networks.clone(),
+        public_ip,
+    );
+    nets.facts.cidrs = if public_ip { networks } else { vec![] };
+    let weak_ssl = ssl == SSL_ORDER[0];
+    vec![
+        (
+            "ip_configuration",
+            setting("ip_configuration.ipv4_enabled", json!(public_ip), public_ip),
+        ),
+        ("ip_configuration", nets),
+        (
+            "ip_configuration",
+            setting("ip_configuration.ssl_mode", json!(ssl), weak_ssl),
+        ),
+    ]
+}
+
+const READ: GcpRead = GcpRead {
+    api: Api::Sql,
+    get_op: "instances.get",
+    to_items: live_items,
+};
+
+fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
+    let ip = body.get("settings").and_then(|s| s.get("ipConfiguration"));
+    let get = |k: &str| ip.and_then(|i| i.get(k));
+    let networks = get("authorizedNetworks")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.get("value").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let public = get("ipv4Enabled").and_then(Value::as_bool).unwrap_or(true);
+    let ssl = ssl_mode(
+        get("sslMode").and_then(Value::as_str),
+        get("requireSsl").and_then(Value::as_bool),
+    );
+    Ok(items(public, networks, ssl))
+}
+
+impl Family for SqlInstances {
+    fn about(&self) -> &'static About {
+        &SQL_INSTANCES
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut out = Vec::new();
+        for r in resources {
+            let name = r.attr_str("name").ok_or_else(|| bad(r, "has no `name`"))?;
+            let project = r
+                .attr_str("project")
+                .ok_or_else(|| bad(r, "has no `project`"))?;
+            let id = format!("projects/{project}/instances/{name}");
+            let region = r.attr_str("region").unwrap_or("global").to_string();
+            let mut obj = owned_object(self.about().name, &id, region, r);
+            let Some(ip) = block(block(r.attr("settings")).and_then(|s| s.get("ip_configuration")))
+            else {
+                obj.ignore.push("ip_configuration");
+                out.push(obj);
+                continue;
+            };
+            let networks = ip
+                .get("authorized_networks")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.get("value").and_then(Value::as_str).map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let public = ip
+                .get("ipv4_enabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            let ssl = ssl_mode(
+                ip.get("ssl_mode").and_then(Value::as_str),
+                ip.get("require_ssl").and_then(Value::as_bool),
+            );
+            for (attribute, item) in items(public, networks, ssl) {
+                obj.items.push(ExpectedItem {
+                    attribute,
+                    item,
+                    by: Declarer::of(r, true),
+                });
+            }
+            out.push(obj);
+        }
+        Ok(out)
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        _region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        fetch_objects(clouds, ids, &READ)
+    }
+
+    fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {
+        let rank = |i: &Item| {
+            i.value
+                .get("ip_configuration.ssl_mode")
+                .and_then(Value::as_str)
+                .and_then(|m| SSL_ORDER.iter().position(|x| *x == m))
+        };
+        if let (Some(e), Some(a)) = (rank(expected), rank(actual)) {
+            return if a < e {
+                Effect::Weakens
+            } else {
+                Effect::Strengthens
+            };
+        }
+        crate::families::setting_effect(expected, actual)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssl_and_networks() {
+        assert_eq!(
+            ssl_mode(None, Some(true)),
+            "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+        );
+        let strict = items(true, vec!["10.0.0.0/8".into()], "ENCRYPTED_ONLY".into());
+        let loose = items(
+            true,
+            vec!["10.0.0.0/8".into(), "0.0.0.0/0".into()],
+            ssl_mode(None, None),
+        );
+        let f = SqlInstances;
+        assert_eq!(
+            f.effect_of_change("ip_configuration", &strict[1].1, &loose[1].1),
+            Effect::Weakens
+        );
+        assert!(loose[1].1.facts.open_to_internet());
+        assert_eq!(
+            f.effect_of_change("ip_configuration", &strict[2].1, &loose[2].1),
+            Effect::Weakens
+        );
+        assert_eq!(
+            items(true, vec!["1.2.3.4".into()], "ENCRYPTED_ONLY".into()),
+            items(true, vec!["1.2.3.4/32".into()], "ENCRYPTED_ONLY".into())
+        );
+    }
+}

@@ -1,0 +1,289 @@
+//! Resource families. Each family turns state resources into the *security view* of the live
+//! objects they manage ([`ExpectedObject`]), reads the same view from the cloud ([`LiveObject`]),
+//! and knows how to judge a change of one item. Everything else (diffing, policy, verdict,
+//! reports) is generic over this plain data.
+//!
+//! A family covers several Terraform types when they manage one live object together: a security
+//! group's rules come from the group's inline blocks and from separate rule resources.
+//!
+//! A family file starts with its [`About`] (what it is), then holds only its real logic: the
+//! state view (`expected`), the live read (`fetch`) and the effect of a change. Adding a family:
+//! write its file, list it in [`all`], add its policy entry (docs/architecture.md walks through
+//! one).
+
+pub mod aws;
+pub mod azure;
+pub mod gcp;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use crate::clients::Clouds;
+use crate::error::Result;
+use crate::model::{Cloud, Declarer, Effect, ExpectedObject, Facts, Item, LiveObject};
+use crate::state::Resource;
+
+/// Every family driftgate can check.
+pub fn all() -> Vec<&'static dyn Family> {
+    vec![
+        &aws::security_group::SecurityGroups,
+        &aws::network_acl::NetworkAcls,
+        &aws::iam::IamPolicies,
+        &aws::iam::IamInlinePolicies,
+        &aws::iam_role::IamRoles,
+        &aws::iam_principal::IamPrincipals,
+        &aws::s3_public_access::BucketPublicAccessBlocks,
+        &aws::s3_account::AccountPublicAccessBlocks,
+        &aws::s3_bucket::BucketPolicies,
+        &aws::s3_bucket::BucketEncryption,
+        &aws::s3_acl::BucketAcls,
+        &aws::ebs::EbsVolumes,
+        &aws::ebs::EbsDefaultKmsKey,
+        &aws::kms::KmsKeys,
+        &aws::rds::DbInstances,
+        &aws::rds::DbClusters,
+        &aws::ebs::EbsEncryptionByDefault,
+        &azure::network_security_group::NetworkSecurityGroups,
+        &azure::storage_account::StorageAccounts,
+        &azure::key_vault::KeyVaults,
+        &azure::managed_disk::ManagedDisks,
+        &azure::role_assignment::RoleAssignments,
+        &gcp::firewall::Firewalls,
+        &gcp::iam::IamPolicies,
+        &gcp::storage_bucket::StorageBuckets,
+        &gcp::compute_disk::ComputeDisks,
+        &gcp::sql_instance::SqlInstances,
+    ]
+}
+
+// `Declarer` is plain data in `model`; how one is made from a state resource is the families'
+// business (the state sits above `model`).
+impl Declarer {
+    pub fn of(r: &Resource, inline: bool) -> Self {
+        Declarer {
+            address: r.address.clone(),
+            resource_type: r.resource_type.clone(),
+            sources: r.sources.clone(),
+            inline,
+            sensitive_paths: r.sensitive_paths.clone(),
+            provider: r.provider.clone(),
+        }
+    }
+}
+
+/// What a family is, declared once at the top of its file.
+#[derive(Debug)]
+pub struct About {
+    /// Short stable name (`security_group`), a key in maps and messages.
+    pub name: &'static str,
+    /// The cloud whose API the family reads.
+    pub cloud: Cloud,
+    /// What the objects are called in progress lines: `security group(s)`.
+    pub label: &'static str,
+    /// The Terraform types this family reads from the state.
+    pub resource_types: &'static [&'static str],
+    /// How many ids one read may carry.
+    pub batch_size: usize,
+}
+
+/// A family's logic. New per-family pieces (a fix written into HCL, exposure, reading the view
+/// from a plan or an AWS Config item) join as methods here, with a default for families that do
+/// not have them yet, so each family's knowledge stays in its one file.
+pub trait Family: Send + Sync {
+    fn about(&self) -> &'static About;
+    /// The security view of every object the given resources (all of this family's types) manage.
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>>;
+    /// Reads the objects with these ids in one region (Azure and Google Cloud read by full
+    /// resource id and take the region for display only). Ids that do not exist are absent from
+    /// the result (they are reported as missing); anything that prevents knowing is an error.
+    fn fetch<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>>;
+    /// The effect of one slot changing from `expected` to `actual`.
+    fn effect_of_change(&self, _attribute: &str, _expected: &Item, _actual: &Item) -> Effect {
+        Effect::Unknown
+    }
+}
+
+/// The state resources of `resources` that this family reads.
+pub fn resources_of<'r>(family: &dyn Family, resources: &'r [Resource]) -> Vec<&'r Resource> {
+    let types = family.about().resource_types;
+    resources
+        .iter()
+        .filter(|r| types.contains(&r.resource_type.as_str()))
+        .collect()
+}
+
+/// An error about a state resource, naming its address and state files.
+pub fn bad(r: &Resource, msg: &str) -> crate::error::Error {
+    crate::error::Error::new(
+        format!("{} (state {})", r.address, r.sources.join(", ")),
+        msg.to_string(),
+    )
+}
+
+/// `region` and `account` of an ARN such as `arn:aws:ec2:us-east-1:123456789012:security-group/sg-1`.
+pub fn arn_region_account(arn: &str) -> Option<(Option<String>, Option<String>)> {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let _partition = parts.next()?;
+    let _service = parts.next()?;
+    let region = parts.next()?;
+    let account = parts.next()?;
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Some((non_empty(region), non_empty(account)))
+}
+
+/// `tags` of a resource as plain strings (`tags_all` includes provider default tags).
+pub fn tags_of(r: &Resource) -> BTreeMap<String, String> {
+    let tags = r.attr("tags_all").or_else(|| r.attr("tags"));
+    tags.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---- Normalization shared by every cloud ----
+
+/// Integers appear as numbers, and in some old states as strings.
+pub fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A list attribute of strings; `null` and missing are empty; empty strings are skipped
+/// (the provider writes `""` for "not set").
+pub fn str_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// When separate resources manage an attribute of an object (a direction of a security group or
+/// ACL, an NSG's rules, a storage account's network rules, a key vault's access policies), the
+/// owner's inline copy in the state is not configuration but the provider's copy of the live
+/// items at the last refresh (the attribute is optional and computed). That copy goes stale when a rule
+/// resource is destroyed, and it absorbs console rules on the next apply; so for that direction
+/// the rule resources alone say what is expected. (Mixing inline blocks and rule resources in one
+/// direction is unsupported by the provider, which fights itself on every apply.)
+pub fn drop_computed_inline(mut obj: ExpectedObject) -> ExpectedObject {
+    let separate: Vec<&'static str> = obj
+        .items
+        .iter()
+        .filter(|i| !i.by.inline)
+        .map(|i| i.attribute)
+        .collect();
+    obj.items
+        .retain(|i| !(i.by.inline && separate.contains(&i.attribute)));
+    obj
+}
+
+/// The first element of a nested block (`settings[0]`), Terraform's shape for single blocks.
+pub fn block(v: Option<&Value>) -> Option<&Value> {
+    v.and_then(Value::as_array).and_then(|a| a.first())
+}
+
+/// One named setting as an item (`min_tls_version = "TLS1_2"`). `weak`: this value lets access
+/// through or turns a protection off; [`setting_effect`] judges a change by it.
+pub fn setting(name: &str, value: Value, weak: bool) -> Item {
+    let key = match &value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Item {
+        identity: Some(name.to_string()),
+        summary: format!("{name} = {key}"),
+        key,
+        value: serde_json::json!({ name: value }),
+        facts: Facts {
+            grants: weak,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels: vec![],
+        },
+    }
+}
+
+/// A list-valued setting (allowed IP ranges, subnet ids) compared as a set; `weak`: the list
+/// widens access (an allow-list that applies), so growing it weakens.
+pub fn set_setting(name: &str, mut values: Vec<String>, weak: bool) -> Item {
+    values.sort();
+    values.dedup();
+    let mut item = setting(name, serde_json::json!(values), weak);
+    item.summary = format!("{name} = [{}]", values.join(", "));
+    item
+}
+
+/// The effect of a setting changing: to a weak value weakens, from one strengthens. For list
+/// settings, a strict superset of an allow-list weakens and a subset strengthens.
+pub fn setting_effect(expected: &Item, actual: &Item) -> Effect {
+    match (expected.facts.grants, actual.facts.grants) {
+        (false, true) => return Effect::Weakens,
+        (true, false) => return Effect::Strengthens,
+        _ => {}
+    }
+    let list = |i: &Item| -> Option<BTreeSet<String>> {
+        i.value.as_object()?.values().next()?.as_array().map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+    };
+    match (list(expected), list(actual)) {
+        (Some(e), Some(a)) if expected.facts.grants && a.is_superset(&e) && a != e => {
+            Effect::Weakens
+        }
+        (Some(e), Some(a)) if expected.facts.grants && a.is_subset(&e) && a != e => {
+            Effect::Strengthens
+        }
+        _ => Effect::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Ports;
+
+    #[test]
+    fn arn_parts() {
+        assert_eq!(
+            arn_region_account("arn:aws:ec2:eu-west-3:047081014315:security-group/sg-9e0204ff"),
+            Some((Some("eu-west-3".into()), Some("047081014315".into())))
+        );
+        assert_eq!(
+            arn_region_account("arn:aws:iam::123456789012:role/x"),
+            Some((None, Some("123456789012".into())))
+        );
+        assert_eq!(arn_region_account("sg-1"), None);
+    }
+
+    #[test]
+    fn port_coverage() {
+        assert!(Ports::All.includes(22));
+        assert!(Ports::Range(0, 65535).includes(3389));
+        assert!(!Ports::Range(80, 443).includes(22));
+        assert!(!Ports::None.includes(22));
+    }
+}

@@ -1,0 +1,205 @@
+//! The plain data every stage shares: what an object's security view is made of (items, facts,
+//! declarers), the expected and live views of one object, and the drift between them. The ground
+//! floor: it imports nothing of the project, so any stage can read it and it can be read first.
+
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The port coverage of a rule, for policies such as "admin ports open to the world".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ports {
+    /// Every port (protocol "all").
+    All,
+    Range(i32, i32),
+    /// The protocol has no ports (ICMP, ESP, ...).
+    None,
+}
+
+impl Ports {
+    pub fn includes(&self, port: i32) -> bool {
+        match *self {
+            Ports::All => true,
+            Ports::Range(from, to) => from <= port && port <= to,
+            Ports::None => false,
+        }
+    }
+}
+
+/// What policies and risk scoring may ask about one item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Facts {
+    /// The item allows something (an allow rule); false for a deny entry.
+    pub grants: bool,
+    pub direction: Option<&'static str>,
+    /// The port ranges the item covers (an Azure rule may list several); empty: none.
+    pub ports: Vec<Ports>,
+    /// Canonical CIDRs the item applies to (`0.0.0.0/0` means the whole IPv4 internet).
+    pub cidrs: Vec<String>,
+    /// Named properties policies can ask for (`full-admin`: allows every action on every resource).
+    pub labels: Vec<&'static str>,
+}
+
+impl Facts {
+    pub fn open_to_internet(&self) -> bool {
+        self.cidrs.iter().any(|c| c == "0.0.0.0/0" || c == "::/0")
+    }
+}
+
+/// One comparable piece of an object's security view: a rule, an ACL entry, one setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Items with the same identity are the same slot (an ACL rule number, a setting's name):
+    /// if their keys differ, the slot changed. Items without identity are set members.
+    pub identity: Option<String>,
+    /// Canonical meaning: equal keys mean equal security effect, whatever the text said.
+    pub key: String,
+    /// Structured form for the JSON report.
+    pub value: Value,
+    /// One line for humans: `tcp 22 from 0.0.0.0/0`.
+    pub summary: String,
+    pub facts: Facts,
+}
+
+/// The Terraform resource that declares an item or manages an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declarer {
+    pub address: String,
+    pub resource_type: String,
+    pub sources: Vec<String>,
+    /// The item comes from a block inside the object's own resource (inline rules), not from a
+    /// resource of its own. A separate resource is the more precise place to point at.
+    pub inline: bool,
+    pub sensitive_paths: Vec<String>,
+    /// The provider configuration (`provider["registry.terraform.io/hashicorp/aws"].west`): resources
+    /// of one configuration share a region, which helps resources that record none.
+    pub provider: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedItem {
+    pub attribute: &'static str,
+    pub item: Item,
+    pub by: Declarer,
+}
+
+/// What the state says one live object should look like.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedObject {
+    pub family: &'static str,
+    pub cloud_id: String,
+    /// From the resource's ARN or `region` attribute; `None` means "the default region".
+    pub region: Option<String>,
+    /// From the ARN or owner attribute, to refuse reading it with another account's credentials.
+    pub account: Option<String>,
+    /// The resource that manages the object as a whole. Without one (only rule resources point at
+    /// an object managed elsewhere), live items that no resource declares are not ours to judge.
+    pub owner: Option<Declarer>,
+    pub items: Vec<ExpectedItem>,
+    pub tags: BTreeMap<String, String>,
+    /// A default object (default security group, default ACL): stricter policies apply.
+    pub is_default: bool,
+    /// Attributes the state does not record for this object: their live items are not compared
+    /// (only what the state knows is drift).
+    pub ignore: Vec<&'static str>,
+    /// Slots (attribute, identity) that live may have without drift: declared by resources of
+    /// another family, which compares them (a role's inline policies declared by
+    /// `aws_iam_role_policy`). Their absence is that family's drift, not this one's.
+    pub tolerated: Vec<(&'static str, String)>,
+}
+
+/// The same view, read from the cloud.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveObject {
+    pub cloud_id: String,
+    pub items: Vec<(&'static str, Item)>,
+    pub is_default: bool,
+}
+
+/// Which provider's credentials a family reads with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    Aws,
+    Azure,
+    Gcp,
+}
+
+impl Cloud {
+    pub fn title(self) -> &'static str {
+        match self {
+            Cloud::Aws => "AWS",
+            Cloud::Azure => "Azure",
+            Cloud::Gcp => "Google Cloud",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// A setting or rule of a managed object differs from the state.
+    Changed,
+    /// What a resource declares does not exist live: a deleted group, a revoked rule resource.
+    Missing,
+    /// Live content that no Terraform resource declares, on an object the state manages.
+    Unmanaged,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Live allows more than the state: the next apply would close it, but until then it is open.
+    Weakens,
+    /// Live allows less (a console fix): the next apply would revert the fix.
+    Strengthens,
+    /// Neither is wider (a different rule), or the object is gone.
+    Unknown,
+}
+
+/// One difference between state and live, before policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    pub address: String,
+    pub resource_type: String,
+    pub cloud_id: String,
+    pub region: String,
+    pub kind: DriftKind,
+    /// `None` when the whole object is missing.
+    pub attribute: Option<String>,
+    pub expected: Value,
+    pub actual: Value,
+    pub expected_summary: Option<String>,
+    pub actual_summary: Option<String>,
+    pub effect: Effect,
+    /// Facts of the item as it is live (or as declared, when it is gone live).
+    pub facts: Option<Facts>,
+    pub is_default_object: bool,
+    pub tags: BTreeMap<String, String>,
+    pub sources: Vec<String>,
+    /// The attribute is marked sensitive in the state: never print its values.
+    pub sensitive: bool,
+}
+
+// ---- Canonical forms ----
+
+/// Canonical CIDR: host bits cleared, IPv6 compressed and lower-case, so `10.0.0.1/8`,
+/// `10.0.0.0/8` and ` 10.0.0.0/8` compare equal, as EC2 stores them.
+pub fn cidr(raw: &str) -> std::result::Result<String, String> {
+    let net: IpNet = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a CIDR block"))?;
+    Ok(net.trunc().to_string())
+}
+
+/// Does `outer` contain every address of `inner`? Both canonical.
+pub fn cidr_contains(outer: &str, inner: &str) -> bool {
+    match (outer.parse::<IpNet>(), inner.parse::<IpNet>()) {
+        (Ok(o), Ok(i)) => o.contains(&i),
+        _ => false,
+    }
+}
