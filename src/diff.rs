@@ -9,12 +9,15 @@ use crate::model::{
     Declarer, Drift, DriftKind, Effect, ExpectedItem, ExpectedObject, Item, LiveObject,
 };
 
+/// Where an item sits in an object's view: (attribute, identity, key).
+type Slot<'a> = (&'static str, Option<&'a str>, &'a str);
+
 /// The drifts of one object. `live` is `None` when the object does not exist.
-pub fn compare(
+pub fn compare<'a>(
     family: &dyn Family,
-    expected: &ExpectedObject,
+    expected: &'a ExpectedObject,
     region: &str,
-    live: Option<&LiveObject>,
+    live: Option<&'a LiveObject>,
 ) -> Vec<Drift> {
     let base = |by: &Declarer, kind: DriftKind, attribute: Option<&str>| Drift {
         address: by.address.clone(),
@@ -70,12 +73,18 @@ pub fn compare(
             .collect();
     };
 
-    // Expected items by (attribute, key); several resources may declare the same rule. A separate
-    // rule resource is the more precise place to point at than the owner's inline copy.
-    let mut declared: BTreeMap<(&str, &str), Vec<&ExpectedItem>> = BTreeMap::new();
+    // Expected items by slot: (attribute, identity, key); several resources may declare the same
+    // rule. The identity is part of the slot: two settings under one attribute whose values
+    // happen to be equal (`ip_rules = []` and `virtual_network_subnet_ids = []`) must never
+    // stand in for each other. A separate rule resource is the more precise place to point at
+    // than the owner's inline copy.
+    let slot = |attribute: &'static str, item: &'a Item| {
+        (attribute, item.identity.as_deref(), item.key.as_str())
+    };
+    let mut declared: BTreeMap<Slot<'a>, Vec<&ExpectedItem>> = BTreeMap::new();
     for e in &expected.items {
         declared
-            .entry((e.attribute, e.item.key.as_str()))
+            .entry(slot(e.attribute, &e.item))
             .or_default()
             .push(e);
     }
@@ -92,10 +101,7 @@ pub fn compare(
             })
         })
         .collect();
-    let live_keys: BTreeSet<(&str, &str)> = live_items
-        .iter()
-        .map(|(a, i)| (*a, i.key.as_str()))
-        .collect();
+    let live_keys: BTreeSet<Slot<'a>> = live_items.iter().map(|(a, i)| slot(a, i)).collect();
     let live_by_identity: BTreeMap<(&str, &str), &Item> = live_items
         .iter()
         .filter_map(|(a, i)| i.identity.as_deref().map(|id| ((*a, id), i)))
@@ -107,10 +113,11 @@ pub fn compare(
         .collect();
 
     let mut drifts = Vec::new();
-    for ((attribute, key), declarers) in &declared {
-        if live_keys.contains(&(*attribute, *key)) {
+    for (key, declarers) in &declared {
+        if live_keys.contains(key) {
             continue;
         }
+        let attribute = &key.0;
         let first = declarers
             .iter()
             .find(|d| !d.by.inline)
@@ -154,13 +161,13 @@ pub fn compare(
 
     // Live items nobody declares: judged only when the state manages the object itself.
     if let Some(owner) = &expected.owner {
-        for (attribute, item) in live_items.iter().map(|x| (&x.0, &x.1)) {
-            if declared.contains_key(&(*attribute, item.key.as_str())) {
+        for (attribute, item) in live_items.iter().map(|x| (x.0, &x.1)) {
+            if declared.contains_key(&slot(attribute, item)) {
                 continue;
             }
             // Same slot with other content: already reported above as changed.
             if let Some(id) = item.identity.as_deref() {
-                if declared_identities.contains(&(*attribute, id)) {
+                if declared_identities.contains(&(attribute, id)) {
                     continue;
                 }
             }
@@ -409,5 +416,53 @@ mod tests {
         assert_eq!(d[0].effect, Effect::Weakens);
         assert_eq!(d[0].expected["cidr_block"], "10.0.0.0/8");
         assert_eq!(d[0].actual["cidr_block"], "0.0.0.0/0");
+    }
+
+    #[test]
+    fn equal_keys_under_one_attribute_never_match_across_identities() {
+        // A private-endpoint storage account: `ip_rules = []`, `virtual_network_subnet_ids = []`
+        // (equal keys). Public IPs allow-listed live must not be hidden by the empty subnet list.
+        use crate::families::azure::{network_rules, storage_account::StorageAccounts};
+        let state = res(
+            "azurerm_storage_account.a",
+            "azurerm_storage_account",
+            json!({"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a"}),
+        );
+        let mut expected =
+            crate::families::azure::owned_object("azure_storage_account", "a", &state);
+        let by = Declarer::of(&state, true);
+        for item in network_rules::items("network_rules", "Deny", vec![], vec![], vec![]) {
+            expected.items.push(ExpectedItem {
+                attribute: "network_rules",
+                item,
+                by: by.clone(),
+            });
+        }
+        let live = |ips: Vec<String>, bypass: Vec<String>| LiveObject {
+            cloud_id: "a".into(),
+            items: network_rules::items("network_rules", "Deny", bypass, ips, vec![])
+                .into_iter()
+                .map(|i| ("network_rules", i))
+                .collect(),
+            is_default: false,
+        };
+        let same = live(vec![], vec![]);
+        assert_eq!(
+            compare(&StorageAccounts, &expected, "westeurope", Some(&same)),
+            vec![]
+        );
+        let opened = live(vec!["203.0.113.7".into()], vec![]);
+        let d = compare(&StorageAccounts, &expected, "westeurope", Some(&opened));
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].kind, DriftKind::Changed);
+        assert_eq!(d[0].effect, Effect::Weakens);
+        assert_eq!(
+            d[0].actual_summary.as_deref(),
+            Some("network_rules.ip_rules = [203.0.113.7/32]")
+        );
+        let bypassed = live(vec![], vec!["AzureServices".into()]);
+        let d = compare(&StorageAccounts, &expected, "westeurope", Some(&bypassed));
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].effect, Effect::Weakens);
     }
 }
