@@ -42,6 +42,13 @@ fn never(_: &Value) -> bool {
     false
 }
 
+fn retention_days(v: &Value) -> Value {
+    match v.as_i64() {
+        None | Some(0) => json!(90),
+        Some(_) => v.clone(),
+    }
+}
+
 fn specs() -> Vec<Spec> {
     vec![
         Spec {
@@ -50,6 +57,7 @@ fn specs() -> Vec<Spec> {
             arm: "enablePurgeProtection",
             arm_default: json!(false),
             from_arm: same,
+            from_state: same,
             weak: is_false,
         },
         Spec {
@@ -57,7 +65,9 @@ fn specs() -> Vec<Spec> {
             state: &["soft_delete_retention_days"],
             arm: "softDeleteRetentionInDays",
             arm_default: json!(90),
-            from_arm: same,
+            // The provider reads an absent or zero retention as 90 days.
+            from_arm: retention_days,
+            from_state: same,
             weak: never,
         },
         Spec {
@@ -66,6 +76,7 @@ fn specs() -> Vec<Spec> {
             arm: "publicNetworkAccess",
             arm_default: json!("Enabled"),
             from_arm: enabled,
+            from_state: same,
             weak: is_true,
         },
         Spec {
@@ -74,6 +85,7 @@ fn specs() -> Vec<Spec> {
             arm: "enableRbacAuthorization",
             arm_default: json!(false),
             from_arm: same,
+            from_state: same,
             weak: never,
         },
     ]
@@ -397,5 +409,12 @@ mod tests {
             f.effect_of_change("soft_delete_retention_days", &days(90), &days(7)),
             Effect::Weakens
         );
+    }
+
+    #[test]
+    fn zero_or_absent_retention_reads_as_ninety_days() {
+        assert_eq!(retention_days(&json!(0)), json!(90));
+        assert_eq!(retention_days(&Value::Null), json!(90));
+        assert_eq!(retention_days(&json!(7)), json!(7));
     }
 }

@@ -38,6 +38,13 @@ fn allow_all(v: &Value) -> bool {
         .is_some_and(|s| s.eq_ignore_ascii_case("AllowAll"))
 }
 
+fn access_policy(v: &Value) -> Value {
+    match v.as_str() {
+        None | Some("") => json!("AllowAll"),
+        Some(_) => v.clone(),
+    }
+}
+
 fn specs() -> Vec<Spec> {
     vec![
         Spec {
@@ -46,6 +53,7 @@ fn specs() -> Vec<Spec> {
             arm: "publicNetworkAccess",
             arm_default: json!("Enabled"),
             from_arm: enabled,
+            from_state: same,
             weak: is_true,
         },
         Spec {
@@ -53,7 +61,9 @@ fn specs() -> Vec<Spec> {
             state: &["network_access_policy"],
             arm: "networkAccessPolicy",
             arm_default: json!("AllowAll"),
-            from_arm: same,
+            // The provider writes `""` when ARM leaves the policy out; ARM applies `AllowAll`.
+            from_arm: access_policy,
+            from_state: access_policy,
             weak: allow_all,
         },
     ]
@@ -171,5 +181,17 @@ mod tests {
         ));
         assert_eq!(setting_effect(&cmk, &key_item(None)), Effect::Weakens);
         assert_eq!(key_item(Some("")), key_item(None));
+    }
+
+    #[test]
+    fn unset_network_access_policy_is_allow_all_on_both_sides() {
+        // The provider writes `""` when ARM leaves the policy out; ARM applies AllowAll.
+        assert_eq!(access_policy(&json!("")), json!("AllowAll"));
+        assert_eq!(access_policy(&Value::Null), json!("AllowAll"));
+        assert_eq!(access_policy(&json!("DenyAll")), json!("DenyAll"));
+        let items = live_items(&json!({"properties": {}})).unwrap();
+        assert!(items
+            .iter()
+            .any(|(_, i)| i.summary == "network_access_policy = AllowAll"));
     }
 }

@@ -153,8 +153,11 @@ pub struct Spec {
     pub arm: &'static str,
     /// ARM leaves unset properties out: what that means (as the azurerm provider reads it).
     pub arm_default: Value,
-    /// ARM's value in the state's spelling (`"Enabled"` → `true`).
+    /// ARM's value in the state's spelling (`"Enabled"` → `true`), as the provider reads it.
     pub from_arm: fn(&Value) -> Value,
+    /// The state's value in canonical form, where the provider writes one meaning two ways
+    /// (`""` for an unset policy that ARM applies as its default).
+    pub from_state: fn(&Value) -> Value,
     pub weak: fn(&Value) -> bool,
 }
 
@@ -186,9 +189,10 @@ pub fn expect_specs(obj: &mut ExpectedObject, r: &Resource, specs: &[Spec]) {
             obj.ignore.push(spec.attribute);
             continue;
         };
+        let v = (spec.from_state)(v);
         obj.items.push(ExpectedItem {
             attribute: spec.attribute,
-            item: setting(spec.attribute, v.clone(), (spec.weak)(v)),
+            item: setting(spec.attribute, v.clone(), (spec.weak)(&v)),
             by: by.clone(),
         });
     }

@@ -16,8 +16,8 @@ use super::{
 };
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, setting_effect, About, Family};
-use crate::model::{Cloud, Declarer, Effect, ExpectedObject, Item, LiveObject};
+use crate::families::{bad, set_setting, setting_effect, About, Family};
+use crate::model::{Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject};
 use crate::state::Resource;
 
 pub const STORAGE_ACCOUNTS: About = About {
@@ -54,6 +54,7 @@ fn specs() -> Vec<Spec> {
             arm: "publicNetworkAccess",
             arm_default: json!("Enabled"),
             from_arm: enabled,
+            from_state: same,
             weak: is_true,
         },
         Spec {
@@ -62,11 +63,12 @@ fn specs() -> Vec<Spec> {
                 "allow_nested_items_to_be_public",
                 "allow_blob_public_access",
             ],
-            // Accounts older than the property answer without it, and anonymous access is then
-            // allowed (the provider reads it so too).
+            // Accounts older than the property answer without it; azurerm (v3 and v4) reads the
+            // absent value as `false` (`pointer.From`), so that is what its state says.
             arm: "allowBlobPublicAccess",
-            arm_default: json!(true),
+            arm_default: json!(false),
             from_arm: same,
+            from_state: same,
             weak: is_true,
         },
         Spec {
@@ -75,14 +77,18 @@ fn specs() -> Vec<Spec> {
             arm: "minimumTlsVersion",
             arm_default: json!("TLS1_0"),
             from_arm: same,
+            from_state: same,
             weak: old_tls,
         },
         Spec {
             attribute: "https_traffic_only_enabled",
             state: &["https_traffic_only_enabled", "enable_https_traffic_only"],
+            // Absent reads as `false` in azurerm v3 and v4 (`pointer.From`), not as ARM's
+            // create-time default `true`.
             arm: "supportsHttpsTrafficOnly",
-            arm_default: json!(true),
+            arm_default: json!(false),
             from_arm: same,
+            from_state: same,
             weak: is_false,
         },
         Spec {
@@ -91,18 +97,85 @@ fn specs() -> Vec<Spec> {
             arm: "allowSharedKeyAccess",
             arm_default: json!(true),
             from_arm: same,
+            from_state: same,
             weak: is_true,
         },
     ]
 }
 
+/// The identity of the resource-instance rules (`private_link_access`, ARM `resourceAccessRules`):
+/// resources, possibly of another tenant, let through the firewall by identity.
+const PRIVATE_LINK: &str = "network_rules.private_link_access";
+
+/// One allowed resource instance: `resource id@tenant`, without case (ARM ids keep no case).
+fn private_link_entry(resource: &str, tenant: &str) -> String {
+    format!(
+        "{}@{}",
+        resource.trim().to_ascii_lowercase(),
+        tenant.trim().to_ascii_lowercase()
+    )
+}
+
+/// The expected `private_link_access` of a network rules block; `None` when the state does not
+/// record it (provider versions before the attribute existed).
+fn expected_private_link(block: &Value) -> std::result::Result<Option<Item>, String> {
+    let Some(list) = block.get("private_link_access") else {
+        return Ok(None);
+    };
+    let mut entries = Vec::new();
+    for e in list.as_array().into_iter().flatten() {
+        let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
+        if text("endpoint_resource_id").is_empty() {
+            return Err("a `private_link_access` entry has no `endpoint_resource_id`".into());
+        }
+        entries.push(private_link_entry(
+            text("endpoint_resource_id"),
+            text("endpoint_tenant_id"),
+        ));
+    }
+    Ok(Some(set_setting(PRIVATE_LINK, entries, true)))
+}
+
+fn live_private_link(acls: Option<&Value>) -> Item {
+    let entries = acls
+        .and_then(|a| a.get("resourceAccessRules"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default();
+            private_link_entry(text("resourceId"), text("tenantId"))
+        })
+        .collect();
+    set_setting(PRIVATE_LINK, entries, true)
+}
+
+/// The account's firewall from a state block: the rules both firewalls share, and the resource
+/// instances only storage accounts let through.
+fn expect_network_rules(
+    obj: &mut ExpectedObject,
+    block: &Value,
+    by: Declarer,
+) -> std::result::Result<(), String> {
+    network_rules::expect(obj, "network_rules", block, by.clone())?;
+    match expected_private_link(block)? {
+        Some(item) => obj.items.push(ExpectedItem {
+            attribute: "network_rules",
+            item,
+            by,
+        }),
+        None => obj
+            .tolerated
+            .push(("network_rules", PRIVATE_LINK.to_string())),
+    }
+    Ok(())
+}
+
 fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
     let mut out = live_specs(body, &specs());
-    out.extend(network_rules::live(
-        "network_rules",
-        prop(body, "networkAcls"),
-        &[],
-    ));
+    let acls = prop(body, "networkAcls");
+    out.extend(network_rules::live("network_rules", acls, &[]));
+    out.push(("network_rules", live_private_link(acls)));
     Ok(out)
 }
 
@@ -121,10 +194,8 @@ impl Family for StorageAccounts {
             let mut obj = owned_object(self.about().name, id, r);
             expect_specs(&mut obj, r, &specs());
             match block(r.attr("network_rules")) {
-                Some(rules) => {
-                    network_rules::expect(&mut obj, "network_rules", rules, Declarer::of(r, true))
-                        .map_err(|e| bad(r, &format!("`network_rules`: {e}")))?
-                }
+                Some(rules) => expect_network_rules(&mut obj, rules, Declarer::of(r, true))
+                    .map_err(|e| bad(r, &format!("`network_rules`: {e}")))?,
                 None => obj.ignore.push("network_rules"),
             }
             accounts.insert(id.to_ascii_lowercase(), obj);
@@ -141,7 +212,7 @@ impl Family for StorageAccounts {
                 unowned_object(STORAGE_ACCOUNTS.name, id, r)
             });
             obj.ignore.retain(|a| *a != "network_rules");
-            network_rules::expect(obj, "network_rules", &r.attributes, Declarer::of(r, false))
+            expect_network_rules(obj, &r.attributes, Declarer::of(r, false))
                 .map_err(|e| bad(r, &e))?;
         }
         // With a separate network rules resource, the account's `network_rules` in the state is
@@ -333,5 +404,93 @@ mod tests {
         assert_eq!(setting_effect(&wider[2], &a[2]), Effect::Strengthens);
         let open = network_rules::items("network_rules", "Allow", vec![], vec![], vec![]);
         assert_eq!(setting_effect(&a[0], &open[0]), Effect::Weakens);
+    }
+
+    fn account(attrs: Value) -> Resource {
+        Resource {
+            address: "azurerm_storage_account.a".into(),
+            resource_type: "azurerm_storage_account".into(),
+            provider: "p".into(),
+            attributes: attrs,
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        }
+    }
+
+    fn drifts(state: &Resource, arm: &Value) -> Vec<crate::model::Drift> {
+        let objs = StorageAccounts.expected(&[state]).unwrap();
+        let live = LiveObject {
+            cloud_id: objs[0].cloud_id.clone(),
+            items: live_items(arm).unwrap(),
+            is_default: false,
+        };
+        crate::diff::compare(&StorageAccounts, &objs[0], "westeurope", Some(&live))
+    }
+
+    const ID: &str =
+        "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a";
+
+    #[test]
+    fn absent_arm_properties_read_as_the_provider_reads_them() {
+        // azurerm v3/v4 read an absent `supportsHttpsTrafficOnly` and `allowBlobPublicAccess` as
+        // false (`pointer.From`): the state it wrote says false, and that is no drift.
+        let state = account(json!({"id": ID, "https_traffic_only_enabled": false,
+            "allow_nested_items_to_be_public": false, "min_tls_version": "TLS1_0",
+            "public_network_access_enabled": true, "shared_access_key_enabled": true}));
+        let arm = json!({"id": ID, "properties": {}});
+        assert_eq!(drifts(&state, &arm), vec![]);
+        // Explicitly turned on live: drift, weakening for public blob access.
+        let arm = json!({"id": ID, "properties": {"allowBlobPublicAccess": true,
+            "supportsHttpsTrafficOnly": true}});
+        let d = drifts(&state, &arm);
+        assert_eq!(d.len(), 2, "{d:#?}");
+        let blob = d
+            .iter()
+            .find(|d| d.actual_summary.as_deref() == Some("allow_nested_items_to_be_public = true"))
+            .unwrap();
+        assert_eq!(blob.effect, Effect::Weakens);
+    }
+
+    #[test]
+    fn resource_instance_rules_let_through_are_drift() {
+        let rules = json!([{"default_action": "Deny", "bypass": [], "ip_rules": [],
+            "virtual_network_subnet_ids": [], "private_link_access": [{
+            "endpoint_resource_id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Synapse/workspaces/w",
+            "endpoint_tenant_id": "11111111-1111-1111-1111-111111111111"}]}]);
+        let state = account(json!({"id": ID, "network_rules": rules}));
+        let arm = |extra: Value| {
+            let mut rules = vec![json!({"tenantId": "11111111-1111-1111-1111-111111111111",
+                "resourceId": "/subscriptions/S/resourceGroups/G/providers/Microsoft.Synapse/workspaces/W"})];
+            if !extra.is_null() {
+                rules.push(extra);
+            }
+            json!({"id": ID, "properties": {"networkAcls": {"defaultAction": "Deny",
+                "bypass": "None", "ipRules": [], "virtualNetworkRules": [],
+                "resourceAccessRules": rules}}})
+        };
+        // The same rule with ARM's id case: no drift.
+        assert_eq!(drifts(&state, &arm(Value::Null)), vec![]);
+        // A resource of another tenant let through live: weakens.
+        let d = drifts(
+            &state,
+            &arm(json!({"tenantId": "22222222-2222-2222-2222-222222222222",
+            "resourceId": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Sql/servers/*"})),
+        );
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].effect, Effect::Weakens);
+        assert!(d[0]
+            .actual_summary
+            .as_deref()
+            .unwrap()
+            .contains("microsoft.sql/servers/*@2222"));
+        // A state without the attribute (older provider) does not judge it.
+        let old = account(
+            json!({"id": ID, "network_rules": [{"default_action": "Deny",
+            "bypass": [], "ip_rules": [], "virtual_network_subnet_ids": []}]}),
+        );
+        assert_eq!(
+            drifts(&old, &arm(json!({"tenantId": "t", "resourceId": "r"}))),
+            vec![]
+        );
     }
 }
