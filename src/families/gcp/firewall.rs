@@ -50,7 +50,11 @@ struct Rule {
     allow: bool,
     /// (protocol, port ranges; empty = all ports).
     entries: Vec<Entry>,
-    ranges: Vec<String>,
+    /// Source and destination ranges, with the API's defaults filled in. Compute applies both
+    /// in either direction: an ingress rule's destination ranges narrow which of the instances'
+    /// addresses it reaches.
+    sources: Vec<String>,
+    destinations: Vec<String>,
     source_tags: Vec<String>,
     target_tags: Vec<String>,
     source_accounts: Vec<String>,
@@ -132,28 +136,33 @@ impl Rule {
         }
         let source_tags = list("source_tags", "sourceTags");
         let source_accounts = list("source_service_accounts", "sourceServiceAccounts");
-        let mut ranges = if ingress {
-            list("source_ranges", "sourceRanges")
-        } else {
-            list("destination_ranges", "destinationRanges")
-        };
-        // The API's defaults: an egress rule without destination ranges, and an ingress rule
-        // without any source, apply to 0.0.0.0/0 (the API then answers with it; the state may
-        // keep the empty list).
-        if ranges.is_empty() && (!ingress || (source_tags.is_empty() && source_accounts.is_empty()))
+        let mut sources = list("source_ranges", "sourceRanges");
+        let mut destinations = list("destination_ranges", "destinationRanges");
+        // The API's defaults: a rule without destination ranges reaches every destination, and
+        // one without any source (no ranges, and for ingress no source tags or accounts) comes
+        // from everywhere: 0.0.0.0/0 (the API may answer with it; the state may keep the empty
+        // list).
+        if sources.is_empty()
+            && (!ingress || (source_tags.is_empty() && source_accounts.is_empty()))
         {
-            ranges.push("0.0.0.0/0".to_string());
+            sources.push("0.0.0.0/0".to_string());
         }
+        if destinations.is_empty() {
+            destinations.push("0.0.0.0/0".to_string());
+        }
+        let canonical_ranges = |v: Vec<String>| -> std::result::Result<Vec<String>, String> {
+            Ok(canonical(
+                v.iter()
+                    .map(|c| cidr(c))
+                    .collect::<std::result::Result<_, _>>()?,
+            ))
+        };
         Ok(Rule {
             ingress,
             allow: denied.is_empty(),
             entries: if denied.is_empty() { allowed } else { denied },
-            ranges: canonical(
-                ranges
-                    .iter()
-                    .map(|c| cidr(c))
-                    .collect::<std::result::Result<_, _>>()?,
-            ),
+            sources: canonical_ranges(sources)?,
+            destinations: canonical_ranges(destinations)?,
             source_tags: canonical(source_tags),
             target_tags: canonical(list("target_tags", "targetTags")),
             source_accounts: canonical(source_accounts),
@@ -193,7 +202,12 @@ impl Rule {
             grants: self.allow && !self.disabled,
             direction: Some(self.direction()),
             ports: self.ports(),
-            cidrs: self.ranges.clone(),
+            // The remote side: where ingress comes from, where egress goes.
+            cidrs: if self.ingress {
+                self.sources.clone()
+            } else {
+                self.destinations.clone()
+            },
             labels: vec![],
         }
     }
@@ -234,14 +248,14 @@ impl Rule {
                 },
             ));
         }
-        let ranges_attr = if self.ingress {
-            "source_ranges"
-        } else {
-            "destination_ranges"
-        };
-        let mut ranges = set_setting(ranges_attr, self.ranges.clone(), self.allow);
-        ranges.facts = self.facts();
-        out.push((ranges_attr, ranges));
+        for (attr, values) in [
+            ("source_ranges", &self.sources),
+            ("destination_ranges", &self.destinations),
+        ] {
+            let mut ranges = set_setting(attr, values.clone(), self.allow);
+            ranges.facts = self.facts();
+            out.push((attr, ranges));
+        }
         for (attr, values) in [
             ("source_tags", &self.source_tags),
             ("target_tags", &self.target_tags),
@@ -316,16 +330,27 @@ impl Family for Firewalls {
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
-        if attribute == "source_ranges" || attribute == "destination_ranges" {
-            let (e, a) = (list_of(expected, attribute), list_of(actual, attribute));
-            let allow = expected.facts.grants || actual.facts.grants;
-            return match (ranges_cover(&a, &e), ranges_cover(&e, &a), allow) {
-                (true, false, true) | (false, true, false) => Effect::Weakens,
-                (false, true, true) | (true, false, false) => Effect::Strengthens,
-                _ => Effect::Unknown,
-            };
+        let allow = expected.facts.grants || actual.facts.grants;
+        let (e, a) = (list_of(expected, attribute), list_of(actual, attribute));
+        // Which of the two is wider, for an allow rule (a deny rule's effect is the reverse).
+        let wider = match attribute {
+            "source_ranges" | "destination_ranges" => (ranges_cover(&a, &e), ranges_cover(&e, &a)),
+            // No targets means every instance of the network: removing the last target tag
+            // widens the rule to all of them.
+            "target_tags" | "target_service_accounts" => {
+                let covers = |outer: &[String], inner: &[String]| {
+                    outer.is_empty()
+                        || (!inner.is_empty() && inner.iter().all(|i| outer.contains(i)))
+                };
+                (covers(&a, &e), covers(&e, &a))
+            }
+            _ => return crate::families::setting_effect(expected, actual),
+        };
+        match (wider, allow) {
+            ((true, false), true) | ((false, true), false) => Effect::Weakens,
+            ((false, true), true) | ((true, false), false) => Effect::Strengthens,
+            _ => Effect::Unknown,
         }
-        crate::families::setting_effect(expected, actual)
     }
 }
 
@@ -417,5 +442,81 @@ mod tests {
             .facts()
             .open_to_internet());
         assert!(protocol("bogus").is_err());
+    }
+
+    fn drifts(state: Value, api: Value) -> Vec<crate::model::Drift> {
+        let r = Resource {
+            address: "google_compute_firewall.ssh".into(),
+            resource_type: "google_compute_firewall".into(),
+            provider: "p".into(),
+            attributes: state,
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        };
+        let objs = Firewalls.expected(&[&r]).unwrap();
+        let live = LiveObject {
+            cloud_id: objs[0].cloud_id.clone(),
+            items: live_items(&api).unwrap(),
+            is_default: false,
+        };
+        crate::diff::compare(&Firewalls, &objs[0], "global", Some(&live))
+    }
+
+    const ID: &str = "projects/p/global/firewalls/ssh";
+
+    #[test]
+    fn ingress_destination_ranges_are_compared() {
+        let state = json!({"id": ID, "direction": "INGRESS", "allow": [{"protocol": "tcp",
+            "ports": ["22"]}], "source_ranges": ["0.0.0.0/0"], "destination_ranges": ["10.0.0.5/32"]});
+        let api = |dest: Value| {
+            json!({"direction": "INGRESS", "allowed": [{"IPProtocol": "tcp",
+            "ports": ["22"]}], "sourceRanges": ["0.0.0.0/0"], "destinationRanges": dest})
+        };
+        assert_eq!(drifts(state.clone(), api(json!(["10.0.0.5/32"]))), vec![]);
+        let d = drifts(state.clone(), api(json!(["10.0.0.0/16"])));
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].attribute.as_deref(), Some("destination_ranges"));
+        assert_eq!(d[0].effect, Effect::Weakens);
+        // Facts name the remote side, so "SSH from the world" policies still see it.
+        assert!(d[0].facts.as_ref().unwrap().open_to_internet());
+        // Destination ranges removed: the rule reaches every address again.
+        let d = drifts(state, api(Value::Null));
+        assert_eq!(d[0].effect, Effect::Weakens);
+        // No destination ranges on either side: the API's default, no drift.
+        let plain = json!({"id": ID, "direction": "INGRESS", "allow": [{"protocol": "tcp"}],
+            "source_ranges": ["10.0.0.0/8"], "destination_ranges": []});
+        let api = json!({"direction": "INGRESS", "allowed": [{"IPProtocol": "tcp"}],
+            "sourceRanges": ["10.0.0.0/8"]});
+        assert_eq!(drifts(plain, api), vec![]);
+    }
+
+    #[test]
+    fn fewer_targets_can_mean_wider() {
+        let state = |tags: Value| {
+            json!({"id": ID, "direction": "INGRESS",
+            "allow": [{"protocol": "tcp", "ports": ["22"]}], "source_ranges": ["0.0.0.0/0"],
+            "target_tags": tags})
+        };
+        let api = |tags: Value| {
+            json!({"direction": "INGRESS", "allowed": [{"IPProtocol": "tcp",
+            "ports": ["22"]}], "sourceRanges": ["0.0.0.0/0"], "targetTags": tags})
+        };
+        let effect = |s: Value, a: Value| {
+            let d = drifts(state(s), api(a));
+            assert_eq!(d.len(), 1, "{d:#?}");
+            d[0].effect
+        };
+        // Targets removed: the rule applies to every instance of the network.
+        assert_eq!(effect(json!(["bastion"]), Value::Null), Effect::Weakens);
+        assert_eq!(
+            effect(json!(["bastion"]), json!(["bastion", "web"])),
+            Effect::Weakens
+        );
+        assert_eq!(effect(Value::Null, json!(["bastion"])), Effect::Strengthens);
+        assert_eq!(
+            effect(json!(["bastion", "web"]), json!(["web"])),
+            Effect::Strengthens
+        );
+        assert_eq!(effect(json!(["bastion"]), json!(["web"])), Effect::Unknown);
     }
 }

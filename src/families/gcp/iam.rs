@@ -69,18 +69,41 @@ fn condition_text(c: Option<&Value>) -> String {
         .unwrap_or_default()
 }
 
-fn member_item(role: &str, member: &str, condition: &str) -> Item {
-    // Compared without case in the type prefix and e-mail addresses (IAM treats them so); ids
-    // keep their case. Shown as written.
-    let canonical = match member.split_once(':') {
-        Some((kind, rest)) if rest.contains('@') => format!(
-            "{}:{}",
-            kind.to_ascii_lowercase(),
-            rest.to_ascii_lowercase()
-        ),
-        Some((kind, rest)) => format!("{}:{rest}", kind.to_ascii_lowercase()),
-        None => member.to_string(),
+/// Principals whose identifiers IAM compares with case (the provider's
+/// `iamMemberIsCaseSensitive`): workload and workforce identity subjects, and the two public
+/// members.
+fn case_sensitive(member: &str) -> bool {
+    member.contains("allAuthenticatedUsers")
+        || member.contains("allUsers")
+        || ["principal:", "principalSet:", "principalHierarchy:"]
+            .iter()
+            .any(|p| member.starts_with(p))
+}
+
+/// A member as IAM compares it: without case (`user:`, `group:`,
+/// `serviceAccount:`, `domain:`, also behind `deleted:`), except for case-sensitive principals,
+/// which are kept exactly as written (the provider normalizes the same way).
+fn canonical_member(member: &str) -> String {
+    let (deleted, rest) = match member.strip_prefix("deleted:") {
+        Some(rest) => ("deleted:", rest),
+        None => ("", member),
     };
+    if case_sensitive(rest) {
+        return member.to_string();
+    }
+    match rest.split_once(':') {
+        Some((kind, id)) => format!(
+            "{deleted}{}:{}",
+            kind.to_ascii_lowercase(),
+            id.to_ascii_lowercase()
+        ),
+        None => member.to_string(),
+    }
+}
+
+fn member_item(role: &str, member: &str, condition: &str) -> Item {
+    // Shown as written, compared as IAM compares.
+    let canonical = canonical_member(member);
     let mut labels = Vec::new();
     if member == "allUsers" || member == "allAuthenticatedUsers" {
         labels.push("public");
@@ -370,5 +393,30 @@ mod tests {
             n += bindings(&asset["iam_policy"]).unwrap().len();
         }
         assert!(n > 10);
+    }
+
+    #[test]
+    fn member_case_follows_iam() {
+        assert_eq!(
+            canonical_member("user:Alice@Example.com"),
+            "user:alice@example.com"
+        );
+        assert_eq!(canonical_member("domain:Example.COM"), "domain:example.com");
+        assert_eq!(
+            canonical_member("deleted:serviceAccount:Ci@P.iam.gserviceaccount.com?uid=1"),
+            "deleted:serviceAccount:ci@p.iam.gserviceaccount.com?uid=1"
+        );
+        // Workload identity subjects are case-sensitive: another case is another subject.
+        let a = "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/subject/repo:Acme/App:ref:refs/heads/main";
+        let b = a.replace("Acme/App", "acme/app");
+        assert_eq!(canonical_member(a), a);
+        assert_ne!(
+            member_item("roles/owner", a, "").key,
+            member_item("roles/owner", &b, "").key
+        );
+        let set =
+            "principalSet://iam.googleapis.com/locations/global/workforcePools/P/group/Admins";
+        assert_eq!(canonical_member(set), set);
+        assert_eq!(canonical_member("allUsers"), "allUsers");
     }
 }
