@@ -404,7 +404,7 @@ mod tests {
         assert_eq!(canonical_member("domain:Example.COM"), "domain:example.com");
         assert_eq!(
             canonical_member("deleted:serviceAccount:Ci@P.iam.gserviceaccount.com?uid=1"),
-            "deleted:serviceAccount:ci@p.iam.gserviceaccount.com?uid=1"
+            "deleted:serviceaccount:ci@p.iam.gserviceaccount.com?uid=1"
         );
         // Workload identity subjects are case-sensitive: another case is another subject.
         let a = "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/subject/repo:Acme/App:ref:refs/heads/main";
