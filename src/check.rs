@@ -339,21 +339,26 @@ fn not_consulted(settings: &breakglass::Settings) -> breakglass::BreakGlass {
 }
 
 /// Each object's region: its own (ARN, provider v6 `region`); else the one region of the other
-/// resources of its provider configuration; else, for the root's unaliased provider, the
-/// environment's region (AWS_REGION, profile); else an error naming the resource. Guessing the
-/// region of a resource behind a provider alias would make it look deleted.
+/// resources of its provider configuration *in the same state* (a provider configuration belongs
+/// to its root module: two states' root providers are two configurations, whatever their names);
+/// else, for the root's unaliased provider, the environment's region (AWS_REGION, profile); else
+/// an error naming the resource. Guessing the region of a resource behind a provider alias would
+/// make it look deleted, and so would picking one of several candidate regions.
 fn resolve_regions(
     expected: &[(&dyn Family, ExpectedObject)],
     resources: &[Resource],
     default: Option<String>,
 ) -> Result<Vec<String>> {
-    let mut by_provider: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    // (state, provider configuration) → the regions its resources record.
+    let mut by_config: BTreeMap<(&str, &str), BTreeSet<String>> = BTreeMap::new();
     for r in resources {
         if let (Some(region), _) = families::aws::region_account(r) {
-            by_provider
-                .entry(r.provider.as_str())
-                .or_default()
-                .insert(region);
+            for source in &r.sources {
+                by_config
+                    .entry((source.as_str(), r.provider.as_str()))
+                    .or_default()
+                    .insert(region.clone());
+            }
         }
     }
     expected
@@ -367,20 +372,42 @@ fn resolve_regions(
                 .iter()
                 .chain(obj.items.iter().map(|i| &i.by))
                 .collect();
-            let providers: BTreeSet<&str> = declarers.iter().map(|d| d.provider.as_str()).collect();
-            let known: BTreeSet<&String> = providers
+            let configs: BTreeSet<(&str, &str)> = declarers
                 .iter()
-                .filter_map(|p| by_provider.get(p))
+                .flat_map(|d| d.sources.iter().map(|s| (s.as_str(), d.provider.as_str())))
+                .collect();
+            let known: BTreeSet<&String> = configs
+                .iter()
+                .filter_map(|c| by_config.get(c))
                 .flatten()
                 .collect();
-            if known.len() == 1 {
-                return Ok(known.into_iter().next().cloned().unwrap_or_default());
-            }
             let who = declarers
                 .first()
                 .map(|d| d.address.clone())
                 .unwrap_or_else(|| obj.cloud_id.clone());
-            if known.is_empty() && providers.iter().all(|p| is_root_default_provider(p)) {
+            let providers: BTreeSet<&str> = configs.iter().map(|(_, p)| *p).collect();
+            let states: BTreeSet<&str> = configs.iter().map(|(s, _)| *s).collect();
+            let list = |set: BTreeSet<&str>| set.into_iter().collect::<Vec<_>>().join(", ");
+            match known.len() {
+                1 => return Ok(known.into_iter().next().cloned().unwrap_or_default()),
+                0 => {}
+                _ => {
+                    return Err(Error::new(
+                        who,
+                        format!(
+                            "cannot tell which AWS region {} is in: the state records no ARN or \
+                             region for it, and the other resources of its provider \
+                             configuration ({} in {}) are in several regions ({}); give the \
+                             resource's own region in the state (provider v6 `region`)",
+                            obj.cloud_id,
+                            list(providers),
+                            list(states),
+                            known.into_iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ))
+                }
+            }
+            if providers.iter().all(|p| is_root_default_provider(p)) {
                 return default.clone().ok_or_else(|| {
                     Error::new(
                         who,
@@ -398,7 +425,7 @@ fn resolve_regions(
                     "cannot tell which AWS region {} is in: the state records no ARN or region for \
                      it, and its provider configuration ({}) is not the default one",
                     obj.cloud_id,
-                    providers.into_iter().collect::<Vec<_>>().join(", ")
+                    list(providers)
                 ),
             ))
         })
@@ -520,5 +547,100 @@ mod tests {
         assert!(!is_root_default_provider(
             "module.m.provider[\"registry.terraform.io/hashicorp/aws\"]"
         ));
+    }
+
+    #[test]
+    fn provider_configurations_belong_to_their_state() {
+        // `--state 'envs/*/terraform.tfstate'`: two root modules, each with the root provider.
+        let in_state = |mut r: Resource, s: &str| {
+            r.sources = vec![s.into()];
+            r
+        };
+        let rule = |s: &str| {
+            in_state(
+                res(
+                    "aws_security_group_rule.r",
+                    "aws_security_group_rule",
+                    ROOT,
+                    json!({"type": "ingress", "security_group_id": format!("sg-{s}"),
+                           "protocol": "tcp", "from_port": 1, "to_port": 1,
+                           "cidr_blocks": ["10.0.0.0/8"]}),
+                ),
+                s,
+            )
+        };
+        let vpc = |s: &str, region: &str| {
+            in_state(
+                res(
+                    "aws_vpc.v",
+                    "aws_vpc",
+                    ROOT,
+                    json!({"arn": format!("arn:aws:ec2:{region}:1:vpc/vpc-1")}),
+                ),
+                s,
+            )
+        };
+        let all = [
+            rule("east"),
+            vpc("east", "us-east-1"),
+            rule("west"),
+            vpc("west", "eu-west-1"),
+        ];
+        assert_eq!(
+            regions(&all, Some("us-east-1")).unwrap(),
+            ["us-east-1", "eu-west-1"]
+        );
+        // A state with no regional resource does not borrow another state's region.
+        let all = [rule("east"), vpc("east", "us-east-1"), rule("other")];
+        assert_eq!(
+            regions(&all, Some("ap-south-1")).unwrap(),
+            ["us-east-1", "ap-south-1"]
+        );
+        // Within one state, two candidate regions are refused, never picked.
+        let all = [
+            rule("east"),
+            vpc("east", "us-east-1"),
+            vpc("east", "us-west-2"),
+        ];
+        let e = regions(&all, Some("us-east-1")).unwrap_err().to_string();
+        assert!(e.contains("several regions (us-east-1, us-west-2)"), "{e}");
+    }
+
+    #[test]
+    fn a_region_attribute_that_is_not_the_resources_own_is_not_used() {
+        // Provider v5: `region` of an aggregate authorization is the aggregator's region; its ARN
+        // tells where it lives.
+        let auth = |attrs: serde_json::Value| {
+            res(
+                "aws_config_aggregate_authorization.a",
+                "aws_config_aggregate_authorization",
+                ROOT,
+                attrs,
+            )
+        };
+        let v5 = auth(json!({"region": "eu-west-1", "account_id": "2",
+            "arn": "arn:aws:config:us-east-1:1:aggregation-authorization/2/eu-west-1"}));
+        assert_eq!(
+            families::aws::region_account(&v5).0.as_deref(),
+            Some("us-east-1")
+        );
+        let rule = res(
+            "aws_security_group_rule.r",
+            "aws_security_group_rule",
+            ROOT,
+            json!({"type": "ingress", "security_group_id": "sg-1", "protocol": "tcp",
+                   "from_port": 1, "to_port": 1, "cidr_blocks": ["10.0.0.0/8"]}),
+        );
+        assert_eq!(regions(&[rule.clone(), v5], None).unwrap(), ["us-east-1"]);
+        // Without an ARN, v5's `region` says nothing about the resource.
+        let bare = auth(json!({"region": "eu-west-1", "account_id": "2"}));
+        assert_eq!(families::aws::region_account(&bare).0, None);
+        // v6 moved that meaning to `authorized_aws_region`: `region` is then its own.
+        let v6 = auth(json!({"region": "ap-south-1", "authorized_aws_region": "eu-west-1"}));
+        assert_eq!(
+            families::aws::region_account(&v6).0.as_deref(),
+            Some("ap-south-1")
+        );
+        assert_eq!(regions(&[rule, v6], None).unwrap(), ["ap-south-1"]);
     }
 }

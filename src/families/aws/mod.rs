@@ -82,13 +82,40 @@ pub fn ports_json(p: Ports) -> (Value, Value) {
     }
 }
 
-/// Region and account of an AWS resource: provider v6's per-resource `region`, else its ARN.
+/// Types whose provider-v5 `region` attribute names another region than the resource's own, with
+/// the attribute provider v6 moved that meaning to (its presence says the state is v6, where
+/// `region` is the resource's region like everywhere else).
+const REGION_MEANS_ANOTHER: &[(&str, &str)] = &[
+    // The aggregator's region that is authorized to collect from this account.
+    (
+        "aws_config_aggregate_authorization",
+        "authorized_aws_region",
+    ),
+    // The region a stack instance is deployed to; the stack set lives in the provider's.
+    (
+        "aws_cloudformation_stack_set_instance",
+        "stack_set_instance_region",
+    ),
+];
+
+/// Region and account of an AWS resource. The ARN wins; a `region` attribute counts only where it
+/// is the resource's own region (provider v6's per-resource `region`, v5's computed bucket
+/// region), never for types where v5 used it for something else.
 pub fn region_account(r: &Resource) -> (Option<String>, Option<String>) {
     let (arn_region, arn_account) = r
         .attr_str("arn")
         .and_then(arn_region_account)
         .unwrap_or((None, None));
-    let region = r.attr_str("region").map(str::to_string).or(arn_region);
+    let attribute_is_own = REGION_MEANS_ANOTHER
+        .iter()
+        .find(|(t, _)| *t == r.resource_type)
+        .is_none_or(|(_, v6)| r.attr(v6).is_some());
+    let region = arn_region.or_else(|| {
+        attribute_is_own
+            .then(|| r.attr_str("region").filter(|s| !s.is_empty()))
+            .flatten()
+            .map(str::to_string)
+    });
     let account = arn_account.or_else(|| r.attr_str("owner_id").map(str::to_string));
     (region, account)
 }
