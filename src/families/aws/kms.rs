@@ -1,5 +1,7 @@
 //! KMS keys: `aws_kms_key` — the key policy (a set of statements), automatic rotation, and whether
-//! the key is enabled. `deletion_window_in_days` exists only in the state and is never compared.
+//! the key is enabled — and `aws_kms_key_policy`, which owns a key's whole policy: beside it the
+//! key's own `policy` is the computed copy (the default policy at creation, refreshed since) and
+//! is not configuration. `deletion_window_in_days` exists only in the state and is never compared.
 //! Rotation applies to symmetric encryption keys only, so it is compared only for them.
 
 use std::collections::BTreeMap;
@@ -10,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::iam::statement_item;
 use super::policy_document::statements;
-use super::region_account;
+use super::{arn_region_account, kms_key_id, region_account};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{bad, tags_of, About, Family};
@@ -23,7 +25,7 @@ pub const KMS_KEYS: About = About {
     name: "kms_key",
     cloud: Cloud::Aws,
     label: "KMS key(s)",
-    resource_types: &["aws_kms_key"],
+    resource_types: &["aws_kms_key", "aws_kms_key_policy"],
     batch_size: 1,
 };
 
@@ -60,7 +62,10 @@ impl Family for KmsKeys {
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = BTreeMap::new();
-        for r in resources {
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_kms_key")
+        {
             let id = r
                 .attr_str("key_id")
                 .or_else(|| r.attr_str("id"))
@@ -114,6 +119,53 @@ impl Family for KmsKeys {
                     r,
                     &format!("manages KMS key {id}, which another resource manages too"),
                 ));
+            }
+        }
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_kms_key_policy")
+        {
+            let raw = r
+                .attr_str("key_id")
+                .ok_or_else(|| bad(r, "has no `key_id`"))?;
+            let id = kms_key_id(raw);
+            let doc = r.attr("policy").ok_or_else(|| bad(r, "has no `policy`"))?;
+            let by = Declarer::of(r, false);
+            let obj = out.entry(id.to_string()).or_insert_with(|| {
+                // The key is managed elsewhere: only its policy is ours, all of it.
+                let (region, account) =
+                    arn_region_account(raw).unwrap_or_else(|| region_account(r));
+                ExpectedObject {
+                    family: KMS_KEYS.name,
+                    cloud_id: id.to_string(),
+                    region,
+                    account,
+                    owner: Some(by.clone()),
+                    items: Vec::new(),
+                    tags: Default::default(),
+                    is_default: false,
+                    ignore: vec!["enable_key_rotation", "is_enabled"],
+                    tolerated: Vec::new(),
+                }
+            });
+            if obj
+                .items
+                .iter()
+                .any(|i| i.attribute == "policy" && !i.by.inline)
+            {
+                return Err(bad(
+                    r,
+                    &format!("sets the policy of KMS key {id}, which another resource sets too"),
+                ));
+            }
+            obj.items.retain(|i| i.attribute != "policy");
+            obj.ignore.retain(|a| *a != "policy");
+            for (attribute, item) in policy_items(doc, &r.address)? {
+                obj.items.push(ExpectedItem {
+                    attribute,
+                    item,
+                    by: by.clone(),
+                });
             }
         }
         Ok(out.into_values().collect())
@@ -226,5 +278,68 @@ mod tests {
                 .iter()
                 .all(|i| i.attribute != "deletion_window_in_days"));
         }
+    }
+
+    fn res(address: &str, t: &str, attrs: Value) -> Resource {
+        Resource {
+            address: address.into(),
+            resource_type: t.into(),
+            provider: "p".into(),
+            attributes: attrs,
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        }
+    }
+
+    fn doc(principal: &str) -> String {
+        json!({"Version": "2012-10-17", "Statement": [{"Sid": "x", "Effect": "Allow",
+            "Principal": {"AWS": principal}, "Action": "kms:*", "Resource": "*"}]})
+        .to_string()
+    }
+
+    #[test]
+    fn a_key_policy_resource_beats_the_keys_computed_copy() {
+        let arn = "arn:aws:kms:eu-west-1:111122223333:key/k-1";
+        let key = res(
+            "aws_kms_key.k",
+            "aws_kms_key",
+            json!({"key_id": "k-1", "arn": arn, "policy": doc("arn:aws:iam::111122223333:root"),
+                   "enable_key_rotation": true}),
+        );
+        let policy = res(
+            "aws_kms_key_policy.k",
+            "aws_kms_key_policy",
+            json!({"key_id": arn, "policy": doc("arn:aws:iam::111122223333:role/admin")}),
+        );
+        let objs = KmsKeys.expected(&[&key, &policy]).unwrap();
+        assert_eq!(objs.len(), 1);
+        let policies: Vec<&ExpectedItem> = objs[0]
+            .items
+            .iter()
+            .filter(|i| i.attribute == "policy")
+            .collect();
+        assert_eq!(policies.len(), 1);
+        assert_eq!(policies[0].by.address, "aws_kms_key_policy.k");
+        assert!(
+            policies[0].item.summary.contains("role/admin"),
+            "{}",
+            policies[0].item.summary
+        );
+        assert!(objs[0]
+            .items
+            .iter()
+            .any(|i| i.attribute == "enable_key_rotation"));
+        assert!(!objs[0].ignore.contains(&"policy"));
+
+        // A key managed elsewhere: its whole policy is the policy resource's, nothing else is.
+        let objs = KmsKeys.expected(&[&policy]).unwrap();
+        assert_eq!(objs[0].cloud_id, "k-1");
+        assert_eq!(objs[0].region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            objs[0].owner.as_ref().unwrap().address,
+            "aws_kms_key_policy.k"
+        );
+        assert!(objs[0].ignore.contains(&"is_enabled"));
+        assert!(KmsKeys.expected(&[&policy, &policy]).is_err());
     }
 }
