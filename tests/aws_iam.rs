@@ -488,3 +488,117 @@ async fn role_inline_policies() {
         ]
     );
 }
+
+const DOC: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+/// The exclusive resources of provider 5.63+ own a role's, user's or group's whole set of
+/// managed policies (or inline policy names): beside them the role's `managed_policy_arns = []`
+/// copy is not configuration, and a user (which has no copy) is not drift either.
+#[tokio::test]
+async fn exclusive_attachments_and_inline_policy_names() {
+    let m = moto().await;
+    let iam = iam(&m).await;
+    let role = unique("excl-role");
+    let user = unique("excl-user");
+    iam.create_role()
+        .role_name(&role)
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let mut arns = Vec::new();
+    for name in [unique("read"), unique("admin")] {
+        let doc = DOC;
+        let p = iam
+            .create_policy()
+            .policy_name(&name)
+            .policy_document(doc)
+            .send()
+            .await
+            .unwrap();
+        arns.push(p.policy().unwrap().arn().unwrap().to_string());
+    }
+    let (ro, admin) = (arns[0].as_str(), arns[1].as_str());
+    iam.attach_role_policy()
+        .role_name(&role)
+        .policy_arn(ro)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name(&user)
+        .policy_arn(ro)
+        .send()
+        .await
+        .unwrap();
+    iam.put_user_policy()
+        .user_name(&user)
+        .policy_name("declared")
+        .policy_document(DOC)
+        .send()
+        .await
+        .unwrap();
+    let user_arn = format!("arn:aws:iam::123456789012:user/{user}");
+    let state = State::new()
+        .add(
+            "aws_iam_role.app",
+            json!({"name": role, "arn": format!("arn:aws:iam::123456789012:role/{role}"),
+                   "assume_role_policy": TRUST, "permissions_boundary": null,
+                   "managed_policy_arns": [], "inline_policy": []}),
+        )
+        .add(
+            "aws_iam_role_policy_attachments_exclusive.app",
+            json!({"role_name": role, "policy_arns": [ro]}),
+        )
+        .add(
+            "aws_iam_user.ci",
+            json!({"name": user, "arn": user_arn, "permissions_boundary": null}),
+        )
+        .add(
+            "aws_iam_user_policy_attachments_exclusive.ci",
+            json!({"user_name": user, "policy_arns": [ro]}),
+        )
+        .add(
+            "aws_iam_user_policies_exclusive.ci",
+            json!({"user_name": user, "policy_names": ["declared"]}),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "iam.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // By hand: AdministratorAccess on the role and the user, and a second inline user policy.
+    iam.attach_role_policy()
+        .role_name(&role)
+        .policy_arn(admin)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name(&user)
+        .policy_arn(admin)
+        .send()
+        .await
+        .unwrap();
+    iam.put_user_policy()
+        .user_name(&user)
+        .policy_name("backdoor")
+        .policy_document(DOC.replace("s3:GetObject", "*"))
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        drift_lines(
+            &run,
+            &["address", "kind", "attribute", "effect", "actual_text"]
+        ),
+        [
+            format!("aws_iam_role.app unmanaged managed_policy weakens managed policy {admin}"),
+            "aws_iam_user.ci unmanaged inline_policy weakens inline policy backdoor".to_string(),
+            format!("aws_iam_user.ci unmanaged managed_policy weakens managed policy {admin}"),
+        ]
+    );
+}

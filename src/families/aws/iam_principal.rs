@@ -2,12 +2,17 @@
 //! to users and groups, from `aws_iam_user_policy_attachment`, `aws_iam_group_policy_attachment`
 //! and the exclusive `aws_iam_policy_attachment` (its `users` and `groups`). A policy attached by
 //! hand to a user or group the state manages is drift; AdministratorAccess is critical.
-//! Inline policies are the `aws_iam_user_policy`/`aws_iam_group_policy` family.
+//! The exclusive resources (provider 5.63+) own a whole attribute: `aws_iam_user_policy_attachments_exclusive`
+//! and `aws_iam_group_policy_attachments_exclusive` every attached managed policy,
+//! `aws_iam_user_policies_exclusive` and `aws_iam_group_policies_exclusive` every inline policy
+//! name (an inline policy they do not list is drift). The content of inline policies is the
+//! `aws_iam_user_policy`/`aws_iam_group_policy` family's.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
+use serde_json::json;
 
 use super::iam::iam_region;
 use super::iam_role::{attachment, boundary};
@@ -15,7 +20,9 @@ use super::str_list;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{arn_region_account, bad, tags_of, About, Family};
-use crate::model::{Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject};
+use crate::model::{
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+};
 use crate::state::Resource;
 
 pub const IAM_PRINCIPALS: About = About {
@@ -28,6 +35,10 @@ pub const IAM_PRINCIPALS: About = About {
         "aws_iam_user_policy_attachment",
         "aws_iam_group_policy_attachment",
         "aws_iam_policy_attachment",
+        "aws_iam_user_policy_attachments_exclusive",
+        "aws_iam_group_policy_attachments_exclusive",
+        "aws_iam_user_policies_exclusive",
+        "aws_iam_group_policies_exclusive",
     ],
     batch_size: 1,
 };
@@ -44,8 +55,29 @@ fn new_object(id: &str) -> ExpectedObject {
         items: Vec::new(),
         tags: BTreeMap::new(),
         is_default: false,
-        ignore: Vec::new(),
+        // Inline policy names are judged only where an exclusive resource owns them.
+        ignore: vec!["inline_policy"],
         tolerated: Vec::new(),
+    }
+}
+
+/// Every attribute of a user's or group's view.
+const PRINCIPAL_ATTRIBUTES: [&str; 3] = ["permissions_boundary", "managed_policy", "inline_policy"];
+
+/// An inline policy of a user or group, by name (its content is another family's).
+fn inline_name(name: &str) -> Item {
+    Item {
+        identity: Some(name.to_string()),
+        key: name.to_string(),
+        value: json!({ "policy_name": name }),
+        summary: format!("inline policy {name}"),
+        facts: Facts {
+            grants: true,
+            direction: None,
+            ports: vec![],
+            cidrs: vec![],
+            labels: vec![],
+        },
     }
 }
 
@@ -130,6 +162,40 @@ impl Family for IamPrincipals {
                     });
             }
         }
+        for r in resources.iter() {
+            let (kind, owns) = match r.resource_type.as_str() {
+                "aws_iam_user_policy_attachments_exclusive" => ("user", "managed_policy"),
+                "aws_iam_group_policy_attachments_exclusive" => ("group", "managed_policy"),
+                "aws_iam_user_policies_exclusive" => ("user", "inline_policy"),
+                "aws_iam_group_policies_exclusive" => ("group", "inline_policy"),
+                _ => continue,
+            };
+            let name_attr = if kind == "user" {
+                "user_name"
+            } else {
+                "group_name"
+            };
+            let name = r
+                .attr_str(name_attr)
+                .ok_or_else(|| bad(r, &format!("has no `{name_attr}`")))?;
+            let id = format!("{kind}/{name}");
+            let obj = objs.entry(id.clone()).or_insert_with(|| new_object(&id));
+            let by = Declarer::of(r, false);
+            super::iam_role::own_attribute(obj, owns, &by, &PRINCIPAL_ATTRIBUTES);
+            if owns == "managed_policy" {
+                for arn in str_list(r.attr("policy_arns")) {
+                    obj.items.push(ExpectedItem {
+                        attribute: "managed_policy",
+                        item: attachment(&arn),
+                        by: by.clone(),
+                    });
+                }
+            } else {
+                for name in str_list(r.attr("policy_names")) {
+                    obj.tolerated.push(("inline_policy", name));
+                }
+            }
+        }
         Ok(objs.into_values().collect())
     }
 
@@ -180,7 +246,39 @@ impl Family for IamPrincipals {
                                 .map(|a| ("managed_policy", attachment(a))),
                         );
                     }
+                    let mut pages = client
+                        .list_user_policies()
+                        .user_name(name)
+                        .into_paginator()
+                        .send();
+                    while let Some(page) = pages.next().await {
+                        aws.count("iam", "ListUserPolicies");
+                        let page =
+                            page.map_err(|e| aws.error("iam", "ListUserPolicies", region, e))?;
+                        items.extend(
+                            page.policy_names()
+                                .iter()
+                                .map(|n| ("inline_policy", inline_name(n))),
+                        );
+                    }
                 } else {
+                    let mut pages = client
+                        .list_group_policies()
+                        .group_name(name)
+                        .into_paginator()
+                        .send();
+                    while let Some(page) = pages.next().await {
+                        aws.count("iam", "ListGroupPolicies");
+                        match page {
+                            Ok(page) => items.extend(
+                                page.policy_names()
+                                    .iter()
+                                    .map(|n| ("inline_policy", inline_name(n))),
+                            ),
+                            Err(e) if e.code() == Some("NoSuchEntity") => continue 'ids,
+                            Err(e) => return Err(aws.error("iam", "ListGroupPolicies", region, e)),
+                        }
+                    }
                     let mut pages = client
                         .list_attached_group_policies()
                         .group_name(name)

@@ -28,6 +28,8 @@ pub const IAM_ROLES: About = About {
         "aws_iam_role",
         "aws_iam_role_policy_attachment",
         "aws_iam_policy_attachment",
+        "aws_iam_role_policy_attachments_exclusive",
+        "aws_iam_role_policies_exclusive",
         "aws_iam_role_policy",
     ],
     batch_size: 1,
@@ -36,6 +38,34 @@ pub const IAM_ROLES: About = About {
 pub struct IamRoles;
 
 /// An attached managed policy; AdministratorAccess carries the `full-admin` label.
+/// Every attribute of a role's view.
+const ROLE_ATTRIBUTES: [&str; 4] = [
+    "assume_role_policy",
+    "permissions_boundary",
+    "inline_policy",
+    "managed_policy",
+];
+
+/// An exclusive resource owns `attribute` of an IAM principal: the principal's own inline copy of
+/// it is dropped, and on a principal no resource manages, the exclusive resource becomes the
+/// owner of that attribute alone (live entries it does not list are drift; the principal's other
+/// attributes are someone else's).
+pub(super) fn own_attribute(
+    obj: &mut ExpectedObject,
+    attribute: &'static str,
+    by: &Declarer,
+    all: &[&'static str],
+) {
+    obj.items
+        .retain(|i| !(i.attribute == attribute && i.by.inline));
+    if obj.owner.is_none() {
+        obj.owner = Some(by.clone());
+        obj.ignore = all.iter().copied().filter(|a| *a != attribute).collect();
+    } else {
+        obj.ignore.retain(|a| *a != attribute);
+    }
+}
+
 pub(super) fn attachment(arn: &str) -> Item {
     let labels = if arn.ends_with(":policy/AdministratorAccess") {
         vec!["full-admin"]
@@ -261,6 +291,40 @@ impl Family for IamRoles {
                 .or_insert_with(|| new_object(role));
             obj.items.retain(|i| i.attribute != "inline_policy");
             obj.tolerated.push(("inline_policy", name.to_string()));
+        }
+        // The exclusive resources (provider 5.63+) own a whole attribute of the role: every
+        // managed policy attached, every inline policy name. Beside them the role's own copy
+        // (`managed_policy_arns`, `inline_policy`) is the provider's refreshed copy, and what
+        // they do not list is drift even on a role managed elsewhere.
+        for r in resources.iter().filter(|r| {
+            matches!(
+                r.resource_type.as_str(),
+                "aws_iam_role_policy_attachments_exclusive" | "aws_iam_role_policies_exclusive"
+            )
+        }) {
+            let role = r
+                .attr_str("role_name")
+                .ok_or_else(|| bad(r, "has no `role_name`"))?;
+            let obj = roles
+                .entry(role.to_string())
+                .or_insert_with(|| new_object(role));
+            let by = Declarer::of(r, false);
+            if r.resource_type == "aws_iam_role_policy_attachments_exclusive" {
+                own_attribute(obj, "managed_policy", &by, &ROLE_ATTRIBUTES);
+                for arn in str_list(r.attr("policy_arns")) {
+                    obj.items.push(ExpectedItem {
+                        attribute: "managed_policy",
+                        item: attachment(&arn),
+                        by: by.clone(),
+                    });
+                }
+            } else {
+                own_attribute(obj, "inline_policy", &by, &ROLE_ATTRIBUTES);
+                // Their content is the `aws_iam_role_policy` family's to compare.
+                for name in str_list(r.attr("policy_names")) {
+                    obj.tolerated.push(("inline_policy", name));
+                }
+            }
         }
         // A role known only from inline policy names (managed elsewhere) has nothing to check.
         Ok(roles
