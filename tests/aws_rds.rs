@@ -92,3 +92,65 @@ async fn db_instance_public_access_and_deletion() {
     assert_eq!(run.code, 1);
     assert_eq!(run.drifts()[0]["policy"], "AWS-RDS-MISSING");
 }
+
+/// An Aurora writer made publicly accessible: `aws_rds_cluster_instance` is a DB instance of its
+/// own, and only its public access is its own (encryption and groups are the cluster's).
+#[tokio::test]
+async fn cluster_instance_public_access() {
+    let m = moto().await;
+    let rds = moto_client!(aws_sdk_rds, &m.url);
+    let cluster = unique("aurora");
+    rds.create_db_cluster()
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-postgresql")
+        .master_username("app")
+        .master_user_password("s3cr3t-Pa55word")
+        .storage_encrypted(true)
+        .send()
+        .await
+        .unwrap();
+    let writer = format!("{cluster}-1");
+    rds.create_db_instance()
+        .db_instance_identifier(&writer)
+        .db_cluster_identifier(&cluster)
+        .db_instance_class("db.r6g.large")
+        .engine("aurora-postgresql")
+        .publicly_accessible(false)
+        .send()
+        .await
+        .unwrap();
+    let live = rds
+        .describe_db_instances()
+        .db_instance_identifier(&writer)
+        .send()
+        .await
+        .unwrap();
+    let db = &live.db_instances()[0];
+    let state = State::new().add(
+        "aws_rds_cluster_instance.writer",
+        json!({"arn": db.db_instance_arn(), "id": writer, "identifier": writer,
+               "cluster_identifier": cluster, "engine": "aurora-postgresql",
+               "instance_class": "db.r6g.large", "publicly_accessible": false,
+               // Computed copies of the cluster's settings: never compared here.
+               "storage_encrypted": false, "kms_key_id": "", "tags": {}, "tags_all": {}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "aurora.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["summary"]["resources_checked"], 1);
+
+    rds.modify_db_instance()
+        .db_instance_identifier(&writer)
+        .publicly_accessible(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "attribute", "effect", "severity"]),
+        ["aws_rds_cluster_instance.writer changed publicly_accessible weakens critical"]
+    );
+}
