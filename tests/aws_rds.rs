@@ -150,7 +150,10 @@ async fn cluster_instance_public_access() {
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
-        drift_lines(&run, &["address", "kind", "attribute", "effect", "severity"]),
+        drift_lines(
+            &run,
+            &["address", "kind", "attribute", "effect", "severity"]
+        ),
         ["aws_rds_cluster_instance.writer changed publicly_accessible weakens critical"]
     );
 }

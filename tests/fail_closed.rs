@@ -207,6 +207,14 @@ fn no_credentials() {
         &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
     );
     assert_exit2(&run, "check the AWS credentials");
+    assert!(
+        run.stderr.contains("no AWS credentials found"),
+        "{}",
+        run.stderr
+    );
+    // One line a newcomer can read, not the SDK's debug dump of the provider chain.
+    assert!(!run.stderr.contains("DispatchFailure"), "{}", run.stderr);
+    assert!(run.stderr.len() < 600, "{}", run.stderr);
 }
 
 #[test]

@@ -590,3 +590,21 @@ fn state_in_the_gcs_backend() {
         run.stderr
     );
 }
+
+#[test]
+fn without_credentials_says_what_to_set_at_once() {
+    let g = gcp(vec![]);
+    let state = state_firewall();
+    let run = g.run(&state, &[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr
+            .contains("GOOGLE_APPLICATION_CREDENTIALS is not set")
+            && run.stderr.contains("GOOGLE_OAUTH_ACCESS_TOKEN"),
+        "{}",
+        run.stderr
+    );
+    // Not the end of seconds of metadata-server retries.
+    assert!(!run.stderr.contains("transient"), "{}", run.stderr);
+}

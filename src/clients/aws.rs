@@ -198,7 +198,23 @@ impl AwsContext {
                 },
                 err.message().unwrap_or("no message")
             ),
-            _ => DisplayErrorContext(&err).to_string(),
+            _ => {
+                let text = DisplayErrorContext(&err).to_string();
+                if text.contains("no credentials found in chain") {
+                    "no AWS credentials found (tried the environment, profiles, web identity, \
+                     the ECS and EC2 instance metadata endpoints)"
+                        .to_string()
+                } else {
+                    // The context ends with a Debug dump of the same chain: noise in a CI log.
+                    match text
+                        .find(" (DispatchFailure(")
+                        .or_else(|| text.find(" (ConstructionFailure("))
+                    {
+                        Some(i) => text[..i].to_string(),
+                        None => text,
+                    }
+                }
+            }
         };
         let lower = detail.to_ascii_lowercase();
         let hint = if matches!(err, SdkError::TimeoutError(_))

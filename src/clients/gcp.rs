@@ -144,6 +144,18 @@ impl GcpContext {
                      to its path (google-github-actions/auth does this)",
                 ));
             }
+            if adc_file().is_none() && !metadata_server_answers() {
+                // ADC would fall back to the metadata server and retry it for seconds, to end in
+                // "transient errors": say what is missing instead.
+                return Err(Error::new(
+                    "Google Cloud credentials",
+                    "none found: GOOGLE_APPLICATION_CREDENTIALS is not set, there is no \
+                     `gcloud auth application-default login`, and no metadata server answers \
+                     (not on Google Cloud). Set GOOGLE_APPLICATION_CREDENTIALS to a service \
+                     account key or workload identity federation file \
+                     (google-github-actions/auth writes one), or GOOGLE_OAUTH_ACCESS_TOKEN",
+                ));
+            }
             let creds = Builder::default()
                 .with_scopes([SCOPE])
                 .build()
@@ -449,4 +461,45 @@ fn setup_error(api: &str, e: impl std::fmt::Display) -> Error {
         "Google Cloud",
         format!("cannot set up the {api} client: {e}"),
     )
+}
+
+/// The file Application Default Credentials would read: `GOOGLE_APPLICATION_CREDENTIALS`, or the
+/// one `gcloud auth application-default login` writes. `None`: ADC would ask the metadata server.
+fn adc_file() -> Option<std::path::PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(path) = var("GOOGLE_APPLICATION_CREDENTIALS") {
+        return Some(path.into());
+    }
+    let config = var("CLOUDSDK_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            if cfg!(windows) {
+                var("APPDATA").map(|a| std::path::PathBuf::from(a).join("gcloud"))
+            } else {
+                var("HOME").map(|h| std::path::PathBuf::from(h).join(".config/gcloud"))
+            }
+        })?;
+    let file = config.join("application_default_credentials.json");
+    file.is_file().then_some(file)
+}
+
+/// Does a metadata server accept connections (`GCE_METADATA_HOST`, else Google's name for it)?
+/// Off Google Cloud the name does not resolve or nothing answers within a second.
+fn metadata_server_answers() -> bool {
+    use std::net::ToSocketAddrs;
+    let host = std::env::var("GCE_METADATA_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| "metadata.google.internal".to_string());
+    let with_port = if host.contains(':') {
+        host
+    } else {
+        format!("{host}:80")
+    };
+    let Ok(addrs) = with_port.to_socket_addrs() else {
+        return false;
+    };
+    addrs.into_iter().any(|a| {
+        std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(1)).is_ok()
+    })
 }

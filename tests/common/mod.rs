@@ -526,6 +526,10 @@ pub fn driftgate_env(
             "ACTIONS_",
             "CLOUDSDK_",
             "DRIFTGATE_",
+            "GCE_",
+            "IDENTITY_",
+            "MSI_",
+            "IMDS_",
         ];
         if foreign.iter().any(|p| k.starts_with(p)) || k == "NO_COLOR" || k == "CI" {
             cmd.env_remove(k);
@@ -538,7 +542,13 @@ pub fn driftgate_env(
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", REGION)
         .env("AWS_ENDPOINT_URL", endpoint)
+        // No SDK may probe a cloud metadata endpoint: AWS IMDS is off, and Google's metadata
+        // server and Azure's managed identity endpoint point at a closed loopback port.
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("GCE_METADATA_HOST", "127.0.0.1:9")
+        .env("GCE_METADATA_IP", "127.0.0.1:9")
+        .env("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
+        .env("IDENTITY_HEADER", "driftgate-test")
         .args(args);
     for (k, v) in env {
         match v {
