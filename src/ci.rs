@@ -63,20 +63,51 @@ pub fn github(report: &Report, json_report: Option<&str>) -> Result<()> {
         return Ok(());
     }
     eprint!("{}", annotations(report));
-    append(
-        "GITHUB_OUTPUT",
-        &format!(
-            "verdict={}\nblocking={}\nreport={}\n",
-            report.verdict.as_str(),
-            report.summary.blocking,
-            json_report.unwrap_or("")
-        ),
-    )
+    let mut outputs = String::new();
+    for (name, value) in [
+        ("verdict", report.verdict.as_str().to_string()),
+        ("blocking", report.summary.blocking.to_string()),
+        ("report", json_report.unwrap_or("").to_string()),
+    ] {
+        outputs.push_str(&output_line(name, &value));
+    }
+    append("GITHUB_OUTPUT", &outputs)
+}
+
+/// One `GITHUB_OUTPUT` entry. A value with a line break would start another `name=value` line
+/// (the runner takes the last one), so such a value gets the delimiter form, with a delimiter the
+/// value does not contain.
+fn output_line(name: &str, value: &str) -> String {
+    if !value.contains(['\n', '\r']) {
+        return format!("{name}={value}\n");
+    }
+    let mut n: u64 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default()
+        ^ u64::from(std::process::id());
+    let mut delimiter = format!("ghadelimiter_{n:016x}");
+    while value.contains(&delimiter) {
+        n = n.wrapping_mul(6364136223846793005).wrapping_add(1);
+        delimiter = format!("ghadelimiter_{n:016x}");
+    }
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_cannot_forge_another_line() {
+        assert_eq!(output_line("verdict", "fail"), "verdict=fail\n");
+        let forged = output_line("report", "drift.json\nverdict=pass");
+        let lines: Vec<&str> = forged.lines().collect();
+        assert_eq!(lines.len(), 4, "{forged}");
+        let delimiter = lines[0].strip_prefix("report<<").unwrap();
+        assert_eq!(lines[3], delimiter);
+        assert_eq!(&lines[1..3], ["drift.json", "verdict=pass"]);
+    }
 
     #[test]
     fn workflow_command_escaping() {

@@ -217,7 +217,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
     };
     let outputs = output_specs
         .iter()
-        .map(|o| parse_output(o))
+        .map(|o| parse_output(o, args.outputs.is_empty()))
         .collect::<Result<Vec<_>, _>>()?;
     let concurrency = in_range(
         "concurrency",
@@ -383,17 +383,42 @@ fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
     Ok(v)
 }
 
-fn parse_output(spec: &str) -> Result<(Format, String), Error> {
-    let bad = || {
-        Error::new(
-            format!("--output {spec}"),
-            "expected FORMAT=PATH with FORMAT console, json, sarif, junit, markdown or gitlab",
-        )
+/// `from_config`: the spec comes from `.driftgate.yaml`, which lives on the branch under check, so
+/// its path must stay inside the working directory (a pull request must not write elsewhere on the
+/// runner).
+fn parse_output(spec: &str, from_config: bool) -> Result<(Format, String), Error> {
+    let what = if from_config {
+        format!("config `output` {spec:?}")
+    } else {
+        format!("--output {spec:?}")
     };
-    let (format, path) = spec.split_once('=').ok_or_else(bad)?;
-    let format = Format::from_str(format, true).map_err(|_| bad())?;
+    let bad = |msg: &str| Error::new(what.clone(), msg.to_string());
+    let usage = "expected FORMAT=PATH with FORMAT console, json, sarif, junit, markdown or gitlab";
+    let (format, path) = spec.split_once('=').ok_or_else(|| bad(usage))?;
+    let format = Format::from_str(format, true).map_err(|_| bad(usage))?;
     if path.is_empty() {
-        return Err(bad());
+        return Err(bad(usage));
+    }
+    // A path is also written to GITHUB_OUTPUT and shown in logs: no line breaks or other control
+    // characters that could forge another output line.
+    if path.chars().any(char::is_control) {
+        return Err(bad("the path contains a control character (a line break?)"));
+    }
+    if from_config {
+        let p = std::path::Path::new(path);
+        let escapes = p.is_absolute()
+            || p.components().any(|c| {
+                matches!(
+                    c,
+                    std::path::Component::ParentDir | std::path::Component::Prefix(_)
+                )
+            });
+        if escapes {
+            return Err(bad(
+                "a report path from the config file must stay inside the working directory \
+                 (relative, without `..`); give other paths with --output",
+            ));
+        }
     }
     Ok((format, path.to_string()))
 }

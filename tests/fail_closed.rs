@@ -391,3 +391,42 @@ async fn sensitive_attributes_are_never_printed() {
         );
     }
 }
+
+/// `.driftgate.yaml` is on the branch under check: its report paths must not forge GitHub step
+/// outputs (a line break in a path) nor write outside the working directory.
+#[test]
+fn config_report_paths_are_refused_when_hostile() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    for (yaml, needle) in [
+        (
+            "output: [\"json=drift.json\\nverdict=pass\"]\n",
+            "control character",
+        ),
+        (
+            "output: [json=../../outside.json]\n",
+            "inside the working directory",
+        ),
+        (
+            "output: [json=/tmp/outside.json]\n",
+            "inside the working directory",
+        ),
+    ] {
+        let config = dir.path().join("config.yaml");
+        std::fs::write(&config, yaml).unwrap();
+        let run = driftgate_env(
+            UNUSED_ENDPOINT,
+            &[
+                "check",
+                "--config",
+                config.to_str().unwrap(),
+                "--state",
+                state.to_str().unwrap(),
+            ],
+            None,
+            &[("GITHUB_ACTIONS", Some("true"))],
+        );
+        assert_exit2(&run, needle);
+        assert!(run.stderr.contains("config `output`"), "{}", run.stderr);
+    }
+}
