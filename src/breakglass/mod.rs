@@ -295,27 +295,32 @@ pub fn apply(
     };
     // The tracker's clock decides; the latest answer's Date is the best "now" we have.
     let server_now = fetched.iter().filter_map(|f| f.server_time).max();
-    let now = match server_now {
-        Some(t) => {
-            out.clock = "tracker";
-            let skew = runner_now.duration_since(t);
-            out.clock_skew_seconds = Some(skew.as_secs());
-            if skew.abs() > SKEW_WARNING {
-                out.warnings.push(format!(
-                    "the runner's clock is {}s {} the tracker's; ticket ages use the tracker's clock",
+    let now =
+        match server_now {
+            Some(t) => {
+                out.clock = "tracker";
+                let skew = runner_now.duration_since(t);
+                out.clock_skew_seconds = Some(skew.as_secs());
+                if skew.abs() > SKEW_WARNING {
+                    out.warnings.push(format!(
+                    "the runner's clock is {}s {} the tracker's; a ticket counts only while it is \
+                     inside its window by both clocks",
                     skew.as_secs().abs(),
                     if skew.is_positive() { "ahead of" } else { "behind" }
                 ));
+                }
+                t
             }
-            t
-        }
-        None => {
-            out.warnings
-                .push("no tracker sent a Date header; ticket ages use the runner's clock".into());
-            runner_now
-        }
-    };
+            None => {
+                out.warnings.push(
+                    "no tracker sent a Date header; ticket ages use the runner's clock".into(),
+                );
+                runner_now
+            }
+        };
 
+    // Time left is counted on the later of the two clocks.
+    let later = now.max(runner_now);
     let tickets: Vec<&RawTicket> = fetched
         .iter()
         .flat_map(|f| &f.tickets)
@@ -333,9 +338,13 @@ pub fn apply(
         let naming: Vec<usize> = (0..tickets.len())
             .filter(|&i| names(tickets[i], &f.address))
             .collect();
+        // Inside the window by the tracker's clock *and* the runner's: a stale or wrong `Date`
+        // must not revive an old ticket (the stricter clock wins).
         let valid = |t: &RawTicket| {
-            let age = now.duration_since(t.created_at);
-            age < max_age && age >= -SKEW_WARNING && t.approved != Some(false)
+            [now, runner_now].iter().all(|clock| {
+                let age = clock.duration_since(t.created_at);
+                age < max_age && age >= -SKEW_WARNING
+            }) && t.approved != Some(false)
         };
         // The youngest valid ticket gives the longest remaining window.
         let best = naming
@@ -345,7 +354,7 @@ pub fn apply(
             .max_by_key(|t| t.created_at);
         match best {
             Some(t) => {
-                f.ticket = Some(ticket_of(t, max_age, now));
+                f.ticket = Some(ticket_of(t, max_age, later));
                 f.blocking = false;
             }
             None => {
@@ -353,13 +362,13 @@ pub fn apply(
                     .iter()
                     .map(|&i| tickets[i])
                     .filter(|t| t.approved != Some(false))
-                    .map(|t| ticket_of(t, max_age, now))
+                    .map(|t| ticket_of(t, max_age, later))
                     .collect();
                 f.unapproved_tickets = naming
                     .iter()
                     .map(|&i| tickets[i])
                     .filter(|t| t.approved == Some(false))
-                    .map(|t| ticket_of(t, max_age, now))
+                    .map(|t| ticket_of(t, max_age, later))
                     .collect();
             }
         }
@@ -385,18 +394,31 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like 48h, 90m or 2d"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
         _ => return Err(format!("`{s}`: unit must be s, m, h or d")),
     };
+    let secs = n
+        .checked_mul(scale)
+        .filter(|s| *s <= MAX_WINDOW_SECS)
+        .ok_or_else(|| {
+            format!(
+                "`{s}` is longer than the longest ticket window driftgate accepts ({} days): a \
+             break-glass exception is for an emergency, not a standing waiver",
+                MAX_WINDOW_SECS / 86400
+            )
+        })?;
     if secs == 0 {
         return Err("the ticket window must be longer than zero".into());
     }
     Ok(Duration::from_secs(secs))
 }
+
+/// The longest ticket window: 30 days.
+const MAX_WINDOW_SECS: u64 = 30 * 86400;
 
 /// Asks every tracker for its open labelled tickets.
 pub async fn fetch_all(settings: &Settings) -> Result<Vec<Fetched>> {
@@ -504,6 +526,22 @@ mod tests {
         assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172800));
         assert!(parse_duration("0h").is_err());
         assert!(parse_duration("48 hours").is_err());
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            Duration::from_secs(30 * 86400)
+        );
+        for huge in [
+            "31d",
+            "999999999999999d",
+            "18446744073709551615s",
+            "99999999999999999999h",
+        ] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(
+                e.contains("longest") || e.contains("not a duration"),
+                "{huge}: {e}"
+            );
+        }
     }
 
     pub(crate) fn finding(address: &str) -> Finding {
@@ -634,19 +672,41 @@ mod tests {
     }
 
     #[test]
-    fn the_trackers_clock_decides_and_skew_is_reported() {
+    fn both_clocks_must_agree_and_skew_is_reported() {
         let t = ticket("#12", "aws_security_group.web", "2026-11-27T12:00:00Z");
         let mut f = vec![finding("aws_security_group.web")];
-        // The runner thinks it is 3 days later; the tracker says 24h: the tracker wins.
+        // The runner says 3 days; the tracker's (stale) Date says 24h: the stricter wins.
+        let fetched = vec![Fetched {
+            tickets: vec![t.clone()],
+            server_time: Some(ts("2026-11-28T12:00:00Z")),
+        }];
+        let bg = apply(&mut f, &fetched, &settings(), ts("2026-11-30T12:00:00Z"));
+        assert!(f[0].blocking);
+        assert!(f[0].expired_tickets[0].seconds_left < 0);
+        assert_eq!(bg.clock, "tracker");
+        assert_eq!(bg.clock_skew_seconds, Some(2 * 86400));
+        assert!(bg.warnings[0].contains("ahead of"), "{:?}", bg.warnings);
+        assert!(bg.warnings[0].contains("both clocks"), "{:?}", bg.warnings);
+        // A Date 30 days stale cannot revive a 30-day-old ticket.
+        let mut f = vec![finding("aws_security_group.web")];
+        let stale = vec![Fetched {
+            tickets: vec![ticket(
+                "#13",
+                "aws_security_group.web",
+                "2026-10-30T12:00:00Z",
+            )],
+            server_time: Some(ts("2026-10-31T12:00:00Z")),
+        }];
+        apply(&mut f, &stale, &settings(), ts("2026-11-30T12:00:00Z"));
+        assert!(f[0].blocking);
+        // Both clocks inside the window: covered.
+        let mut f = vec![finding("aws_security_group.web")];
         let fetched = vec![Fetched {
             tickets: vec![t],
             server_time: Some(ts("2026-11-28T12:00:00Z")),
         }];
-        let bg = apply(&mut f, &fetched, &settings(), ts("2026-11-30T12:00:00Z"));
+        apply(&mut f, &fetched, &settings(), ts("2026-11-28T12:01:00Z"));
         assert!(!f[0].blocking);
-        assert_eq!(bg.clock, "tracker");
-        assert_eq!(bg.clock_skew_seconds, Some(2 * 86400));
-        assert!(bg.warnings[0].contains("ahead of"), "{:?}", bg.warnings);
         // No Date header: the runner's clock, said so.
         let fetched = vec![Fetched {
             tickets: vec![],
