@@ -222,9 +222,33 @@ impl Client {
         make: impl Fn(&str) -> RequestBuilder,
         mut each: impl FnMut(&Value) -> std::result::Result<bool, String>,
     ) -> Result<(bool, Option<Timestamp>)> {
+        let origin = origin_of(&first);
+        let mut seen = std::collections::HashSet::new();
         let mut next = Some(first);
         let mut date = None;
         while let Some(page) = next.take() {
+            // A tracker that links a page to itself (or in a circle) would be read forever, and
+            // one that links to another host would receive the token.
+            if !seen.insert(page.clone()) {
+                return Err(Error::new(
+                    what,
+                    "the `Link: rel=\"next\"` pages run in a circle (a page links back to one \
+                     already read)",
+                ));
+            }
+            if seen.len() > MAX_PAGES {
+                return Err(Error::new(
+                    what,
+                    format!("more than {MAX_PAGES} pages: stopped (narrow the label or query)"),
+                ));
+            }
+            if origin_of(&page) != origin {
+                return Err(Error::new(
+                    what,
+                    "a `Link: rel=\"next\"` page is on another host than the tracker: not \
+                     followed (the token is sent only to the host it was configured for)",
+                ));
+            }
             let answer = self.json(what, hint, || make(&page)).await?;
             date = answer.date.or(date);
             let items = answer
@@ -240,6 +264,20 @@ impl Client {
         }
         Ok((false, date))
     }
+}
+
+/// The most pages one list may have (100 items a page: 100,000 tickets).
+const MAX_PAGES: usize = 1000;
+
+/// `scheme://host:port` of a URL, lower-case; `None` when it is not an absolute URL.
+fn origin_of(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    Some(format!(
+        "{}://{}:{}",
+        parsed.scheme(),
+        parsed.host_str()?.to_ascii_lowercase(),
+        parsed.port_or_known_default()?
+    ))
 }
 
 fn backoff(attempt: u32) -> Duration {

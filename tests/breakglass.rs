@@ -1,5 +1,10 @@
 //! Break-glass end to end: a drift in moto, tickets from loopback servers answering in GitHub's,
 //! GitLab's and Jira's REST shapes, the tracker's clock injected through its `Date` header.
+//!
+//! The tests are written at a fixed tracker clock (`NOW`); every date in them, served or
+//! asserted, is moved by one offset so that `NOW` is an hour before the real clock: a ticket
+//! counts only inside its window by the runner's clock too, and the hour makes the skew warning
+//! show.
 
 mod common;
 #[path = "common/tracker.rs"]
@@ -7,12 +12,70 @@ mod tracker;
 
 use common::*;
 use serde_json::{json, Value};
-use tracker::{serve, Reply};
+use tracker::Reply;
 
 const ADDRESS: &str = r#"module.edge.aws_security_group.this["web"]"#;
 /// The trackers' clock in these tests.
 const NOW: &str = "Sat, 28 Nov 2026 12:00:00 GMT";
 const TOKEN: &str = "ghp_secret_never_printed_0123456789";
+
+/// How far every date of these tests moves: `NOW` becomes the real clock less an hour.
+fn offset() -> jiff::SignedDuration {
+    static OFFSET: std::sync::OnceLock<jiff::SignedDuration> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        let written = jiff::fmt::rfc2822::parse(NOW).unwrap().timestamp();
+        let real = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
+        real.duration_since(written) - jiff::SignedDuration::from_hours(1)
+    })
+}
+
+/// `text` with every `2026-MM-DDTHH:MM:SS` in it moved by [`offset`] (fractions and zone offsets
+/// after it are kept).
+fn at(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("2026-") {
+        out.push_str(&rest[..i]);
+        let candidate = rest.get(i..i + 19).unwrap_or_default();
+        match candidate.parse::<jiff::civil::DateTime>() {
+            Ok(dt) if candidate.as_bytes()[10] == b'T' => {
+                let moved = dt.checked_add(offset()).unwrap();
+                out.push_str(&moved.strftime("%Y-%m-%dT%H:%M:%S").to_string());
+                rest = &rest[i + 19..];
+            }
+            _ => {
+                out.push_str("2026-");
+                rest = &rest[i + 5..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A tracker whose clock (`Date`, given at the tests' fixed clock) and bodies are moved by
+/// [`offset`].
+fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> tracker::Server {
+    let written = jiff::fmt::rfc2822::parse(date).unwrap().timestamp();
+    let moved = written.checked_add(offset()).unwrap();
+    let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+        .timestamp_to_rfc9110_string(&moved)
+        .unwrap();
+    let routes = routes
+        .into_iter()
+        .map(|(path, replies)| {
+            let replies = replies
+                .into_iter()
+                .map(|mut r| {
+                    r.body = at(&r.body);
+                    r
+                })
+                .collect();
+            (path, replies)
+        })
+        .collect();
+    tracker::serve(&date, routes)
+}
 
 /// A group in a module with for_each, and SSH opened to the world in the console.
 async fn drifted(m: &Moto, dir: &tempfile::TempDir) -> String {
@@ -89,10 +152,19 @@ async fn github_ticket_covers_within_the_window_and_blocks_after() {
     assert_eq!(report["verdict"], "warn");
     let d = &report["drifts"][0];
     assert_eq!(d["blocking"], false);
+    let mut ticket = d["ticket"].clone();
+    // Counted on the later clock, the runner's: an hour (and the test's run time) less than the
+    // tracker's 24 h.
+    let left = ticket["seconds_left"].take().as_i64().unwrap();
+    assert!(
+        (86400 - 3600 - 600..=86400 - 3600).contains(&left),
+        "{left}"
+    );
     assert_eq!(
-        d["ticket"],
+        ticket,
         json!({"tracker": "github:acme/infra", "id": "#12", "url": "https://github.com/acme/infra/issues/12",
-               "created_at": "2026-11-27T12:00:00Z", "expires_at": "2026-11-29T12:00:00Z", "seconds_left": 86400})
+               "created_at": at("2026-11-27T12:00:00Z"), "expires_at": at("2026-11-29T12:00:00Z"),
+               "seconds_left": null})
     );
     let bg = &report["breakglass"];
     assert_eq!(bg["clock"], "tracker");
@@ -134,7 +206,8 @@ async fn github_ticket_covers_within_the_window_and_blocks_after() {
         "{}",
         human.stdout
     );
-    assert!(human.stdout.contains("1d 0h left"), "{}", human.stdout);
+    // Counted on the runner's clock, an hour later than the tracker's.
+    assert!(human.stdout.contains(": 22h 5"), "{}", human.stdout);
     assert!(human.stdout.contains("verdict: WARN"), "{}", human.stdout);
 
     // 48 hours after creation by the tracker's clock: blocks again, naming the expired ticket.
@@ -257,6 +330,11 @@ async fn tracker_failures_fail_closed() {
     let m = moto().await;
     let dir = tempfile::tempdir().unwrap();
     let state = drifted(&m, &dir).await;
+    let reset_in_an_hour = (jiff::fmt::rfc2822::parse(NOW).unwrap().timestamp()
+        + offset()
+        + jiff::SignedDuration::from_hours(1))
+    .as_second()
+    .to_string();
     let cases: Vec<(Vec<Reply>, &str, usize)> = vec![
         (
             vec![Reply::status(401, "{\"message\":\"Bad credentials\"}")],
@@ -268,7 +346,8 @@ async fn tracker_failures_fail_closed() {
             vec![
                 Reply::status(403, "{\"message\":\"API rate limit exceeded\"}")
                     .header("X-RateLimit-Remaining", "0")
-                    .header("X-RateLimit-Reset", "1796000000"),
+                    // An hour after the tracker's clock: too long to wait.
+                    .header("X-RateLimit-Reset", &reset_in_an_hour),
             ],
             "rate limited (HTTP 403)",
             1,
@@ -447,7 +526,7 @@ async fn jira_ticket_with_adf_description_and_pages() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let t = &run.json()["drifts"][0]["ticket"];
     assert_eq!(t["id"], "OPS-2", "OPS-1 is done");
-    assert_eq!(t["created_at"], "2026-11-28T09:15:00Z");
+    assert_eq!(t["created_at"], at("2026-11-28T09:15:00Z"));
     let hits = server.hits();
     assert_eq!(hits.len(), 2);
     assert!(
@@ -737,4 +816,55 @@ async fn gitlab_and_jira_approvals() {
         );
         assert_eq!(run.code, code, "jira approved by {who}: {}", run.stderr);
     }
+}
+
+/// A `Link: rel="next"` that points back at itself ends the run instead of looping, and one on
+/// another host is not followed: the token goes only where it was configured to go.
+#[tokio::test]
+async fn hostile_pagination_fails_closed_without_leaking_the_token() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    let page = json!([gh_issue(
+        21,
+        "other",
+        "aws_vpc.main",
+        "2026-11-28T10:00:00Z",
+        "bob"
+    )]);
+    let server = serve(
+        NOW,
+        vec![(
+            "/repos/acme/infra/issues",
+            vec![Reply::json(page.clone())
+                .header("Link", "<{base}/repos/acme/infra/issues>; rel=\"next\"")],
+        )],
+    );
+    let env = [
+        ("GITHUB_API_URL", Some(server.url.as_str())),
+        ("GITHUB_TOKEN", Some("ghp_canary-token")),
+    ];
+    let run = check(&m, &state, &["--tickets", "github:acme/infra"], &env);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("in a circle"), "{}", run.stderr);
+    assert!(server.hits().len() <= 2, "{} requests", server.hits().len());
+
+    let elsewhere = serve(NOW, vec![("/steal", vec![Reply::json(json!([]))])]);
+    let link = format!("<{}/steal>; rel=\"next\"", elsewhere.url);
+    let server = serve(
+        NOW,
+        vec![(
+            "/repos/acme/infra/issues",
+            vec![Reply::json(page).header("Link", &link)],
+        )],
+    );
+    let env = [
+        ("GITHUB_API_URL", Some(server.url.as_str())),
+        ("GITHUB_TOKEN", Some("ghp_canary-token")),
+    ];
+    let run = check(&m, &state, &["--tickets", "github:acme/infra"], &env);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("another host"), "{}", run.stderr);
+    assert_eq!(elsewhere.hits().len(), 0);
+    assert!(!run.stderr.contains("ghp_canary"), "{}", run.stderr);
 }
