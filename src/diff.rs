@@ -9,6 +9,24 @@ use crate::model::{
     Declarer, Drift, DriftKind, Effect, ExpectedItem, ExpectedObject, Item, LiveObject,
 };
 
+/// Are the values of a drift declared by `by` marked sensitive in the state? Masked by where the
+/// value came from: a separate resource (a rule resource, an attachment) builds its item from its
+/// own attributes, so any sensitive attribute of it masks the item (its `cidr_ipv4` feeds the
+/// group's `ingress`); an item of the object's own resource comes from the attribute of that name.
+fn is_sensitive(by: &Declarer, attribute: Option<&str>) -> bool {
+    if by.sensitive_paths.is_empty() {
+        return false;
+    }
+    if !by.inline {
+        return true;
+    }
+    attribute.is_some_and(|a| {
+        by.sensitive_paths
+            .iter()
+            .any(|p| p == a || p.starts_with(&format!("{a}.")) || a.starts_with(&format!("{p}.")))
+    })
+}
+
 /// Where an item sits in an object's view: (attribute, identity, key).
 type Slot<'a> = (&'static str, Option<&'a str>, &'a str);
 
@@ -35,11 +53,7 @@ pub fn compare<'a>(
         is_default_object: expected.is_default || live.is_some_and(|l| l.is_default),
         tags: expected.tags.clone(),
         sources: by.sources.clone(),
-        sensitive: attribute.is_some_and(|a| {
-            by.sensitive_paths
-                .iter()
-                .any(|p| p == a || p.starts_with(&format!("{a}.")))
-        }),
+        sensitive: is_sensitive(by, attribute),
     };
 
     let Some(live) = live else {

@@ -392,6 +392,78 @@ async fn sensitive_attributes_are_never_printed() {
     }
 }
 
+/// A value marked sensitive on a separate rule resource (`cidr_blocks`, `cidr_ipv4`) never reaches
+/// any output, though the drift is named on the group's `ingress`.
+#[tokio::test]
+async fn sensitive_values_of_rule_resources_are_never_printed() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "rule-secrets").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc = State::new()
+        .add(
+            "aws_security_group_rule.office",
+            sg_rule_attrs("ingress", &sg, "tcp", 22, 22, &["198.51.100.77/32"]),
+        )
+        .add(
+            "aws_vpc_security_group_ingress_rule.vpn",
+            vpc_rule_attrs(&sg, "tcp", Some(443), Some(443), "198.51.100.88/32"),
+        )
+        .json();
+    doc["resources"][0]["instances"][0]["sensitive_attributes"] =
+        json!([[{"type": "get_attr", "value": "cidr_blocks"}]]);
+    doc["resources"][1]["instances"][0]["sensitive_attributes"] =
+        json!([[{"type": "get_attr", "value": "cidr_ipv4"}]]);
+    let state = write(&dir, "s.tfstate", doc.to_string().as_bytes());
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let summary = out.join("summary.md");
+    let github_output = out.join("github_output");
+    let st = state.to_str().unwrap();
+    let outputs: Vec<String> = ["json", "sarif", "junit", "markdown", "gitlab"]
+        .iter()
+        .map(|f| format!("{f}={}", out.join(f).display()))
+        .collect();
+    let mut args = vec!["check", "--state", st];
+    for o in &outputs {
+        args.extend(["--output", o.as_str()]);
+    }
+    let run = driftgate_env(
+        &m.url,
+        &args,
+        None,
+        &[
+            ("GITHUB_ACTIONS", Some("true")),
+            ("GITHUB_STEP_SUMMARY", summary.to_str()),
+            ("GITHUB_OUTPUT", github_output.to_str()),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let dry = driftgate(
+        &m.url,
+        &[
+            "ticket",
+            "open",
+            "--tickets",
+            "github:acme/infra",
+            "--state",
+            st,
+            "--dry-run",
+        ],
+        None,
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let mut texts = vec![run.stdout.clone(), run.stderr.clone(), dry.stdout.clone()];
+    for entry in std::fs::read_dir(&out).unwrap() {
+        texts.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(texts[0].contains("sensitive value hidden"), "{}", texts[0]);
+    for text in &texts {
+        assert!(!text.contains("198.51.100.77"), "{text}");
+        assert!(!text.contains("198.51.100.88"), "{text}");
+    }
+}
+
 /// `.driftgate.yaml` is on the branch under check: its report paths must not forge GitHub step
 /// outputs (a line break in a path) nor write outside the working directory.
 #[test]
