@@ -67,6 +67,7 @@ pub fn parse(path: &str, text: &str) -> Result<Config> {
             .unwrap_or_default();
         Error::new(format!("config {path}{at}"), e.to_string())
     };
+    let text = crate::yaml::guard(&format!("config {path}"), text)?;
     let raw: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(located)?;
     if let Some(map) = raw.as_mapping() {
         for (key, flag) in SECURITY_KEYS {

@@ -9,10 +9,11 @@
 pub mod error;
 pub mod model;
 
-// Plumbing that knows no resource: HTTP, the config file, the Terraform source index.
+// Plumbing that knows no resource: HTTP, YAML limits, the config file, the Terraform source index.
 pub mod config;
 pub mod http;
 pub mod source;
+pub mod yaml;
 
 // The cloud clients: credentials, SDK clients, call counting, error messages.
 pub mod clients;

@@ -387,10 +387,16 @@ fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
 /// its path must stay inside the working directory (a pull request must not write elsewhere on the
 /// runner).
 fn parse_output(spec: &str, from_config: bool) -> Result<(Format, String), Error> {
-    let what = if from_config {
-        format!("config `output` {spec:?}")
+    // Shown escaped only when it holds a line break or another control character.
+    let shown = if spec.chars().any(char::is_control) {
+        format!("{spec:?}")
     } else {
-        format!("--output {spec:?}")
+        spec.to_string()
+    };
+    let what = if from_config {
+        format!("config `output` {shown}")
+    } else {
+        format!("--output {shown}")
     };
     let bad = |msg: &str| Error::new(what.clone(), msg.to_string());
     let usage = "expected FORMAT=PATH with FORMAT console, json, sarif, junit, markdown or gitlab";

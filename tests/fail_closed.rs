@@ -78,6 +78,11 @@ fn bad_state_inputs() {
         br#"{"version": 3, "terraform_version": "0.11.14", "modules": []}"#,
     );
     let hcl = write(&dir, "main.tf", b"resource \"aws_vpc\" \"main\" {}\n");
+    let numeric = write(
+        &dir,
+        "plan.json",
+        br#"{"format_version": 1.2, "terraform_version": "1.9.0", "values": {}}"#,
+    );
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec![truncated.display().to_string()],
@@ -88,6 +93,10 @@ fn bad_state_inputs() {
             "state format version 3 is not supported",
         ),
         (vec![hcl.display().to_string()], "not valid JSON"),
+        (
+            vec![numeric.display().to_string()],
+            "`format_version` is a number, expected a string",
+        ),
         (
             vec!["/nonexistent/terraform.tfstate".into()],
             "state /nonexistent/terraform.tfstate: cannot read",

@@ -160,6 +160,7 @@ impl PolicySet {
     }
 
     fn add(&mut self, origin: &str, text: &str, known_types: &BTreeSet<&str>) -> Result<()> {
+        let text = crate::yaml::guard(&format!("policy {origin}"), text)?;
         let file: PolicyFile = serde_yaml_ng::from_str(text).map_err(|e| {
             let at = e
                 .location()

@@ -310,7 +310,7 @@ pub fn parse(label: &str, bytes: &[u8]) -> Result<(StateSource, Vec<Resource>)> 
 #[derive(serde::Deserialize)]
 struct Header {
     version: Option<Value>,
-    format_version: Option<serde::de::IgnoredAny>,
+    format_version: Option<Value>,
 }
 
 pub fn parse_filtered(
@@ -345,6 +345,13 @@ pub fn parse_filtered(
         )));
     }
     let header: Header = serde_json::from_slice(bytes).map_err(syntax)?;
+    if let Some(v) = header.format_version.as_ref().filter(|v| !v.is_string()) {
+        return Err(err(format!(
+            "`format_version` is {}, expected a string such as \"1.2\" (the output of \
+             `terraform show -json`)",
+            json_kind(v)
+        )));
+    }
     if header.format_version.is_some() {
         let doc: Value = serde_json::from_slice(bytes).map_err(|e| err(e.to_string()))?;
         return show_json::parse(label, &doc).map_err(err);
