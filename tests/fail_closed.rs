@@ -117,6 +117,52 @@ fn bad_state_inputs() {
         }
         assert_exit2(&driftgate(UNUSED_ENDPOINT, &args, Some(b"{}")), needle);
     }
+    // Mangled documents never read as an empty estate ("0 resources checked", exit 0).
+    let sg = r#"{"mode": "managed", "type": "aws_security_group", "name": "a", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]", "instances": [{"schema_version": 1, "attributes": {"id": "sg-1"}}]}"#;
+    let show = |values: &str| {
+        format!(r#"{{"format_version": "1.0", "terraform_version": "1.9.0", "values": {values}}}"#)
+    };
+    let res = r#"{"address": "aws_security_group.a", "mode": "managed", "type": "aws_security_group", "name": "a", "provider_name": "registry.terraform.io/hashicorp/aws", "values": {"id": "sg-1"}}"#;
+    let mangled: Vec<(String, &str)> = vec![
+        (
+            format!(r#"{{"version": 4, "resources": [{}]}}"#, sg.replace("managed", "manged")),
+            "`resources[0].mode` is `manged`, expected `managed` or `data`",
+        ),
+        (r#"{"version": 4, "serial": 1}"#.into(), "missing field `resources`"),
+        (
+            r#"{"version": 4, "resources": [{"mode": "managed", "type": "aws_security_group", "name": "a", "provider": "p"}]}"#.into(),
+            "missing field `instances`",
+        ),
+        (
+            r#"{"version": 4, "resources": [{"mode": "managed", "type": "aws_security_group", "name": "a", "provider": "p", "instances": [{"attributes": {"id": "sg-1"}, "sensitive_attributes": {"x": 1}}]}]}"#.into(),
+            "malformed state v4",
+        ),
+        (show(&format!(r#"{{"root_module": {{"resources": {{"a": {res}}}}}}}"#)), "`values.root_module.resources` is an object, expected an array"),
+        (show(&format!("[{res}]")), "`values` is an array, expected an object"),
+        (show(&format!(r#"{{"root_module": [{res}]}}"#)), "`values.root_module` is an array"),
+        (
+            show(&format!(r#"{{"root_module": {{"resources": [{}]}}}}"#, res.replace(r#""mode": "managed""#, r#""mode": null"#))),
+            "`values.root_module.resources[0].mode` is missing or not a string",
+        ),
+        (show(r#"{"root_module": {"resources": [null]}}"#), "`values.root_module.resources[0]` is null"),
+        (
+            show(&format!(r#"{{"root_module": {{"child_modules": {{"m": {{"resources": [{res}]}}}}}}}}"#)),
+            "`values.root_module.child_modules` is an object",
+        ),
+        (
+            r#"{"format_version": "1.2", "prior_state": "values"}"#.into(),
+            "`prior_state` is a string, expected an object",
+        ),
+    ];
+    for (i, (text, needle)) in mangled.into_iter().enumerate() {
+        let path = write(&dir, &format!("mangled-{i}.json"), text.as_bytes());
+        let run = driftgate(
+            UNUSED_ENDPOINT,
+            &["check", "--state", path.to_str().unwrap()],
+            None,
+        );
+        assert_exit2(&run, needle);
+    }
     // Empty stdin is not an empty estate.
     assert_exit2(
         &driftgate(UNUSED_ENDPOINT, &["check", "--state", "-"], Some(b"")),

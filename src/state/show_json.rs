@@ -5,17 +5,50 @@ use serde_json::Value;
 
 use super::{Resource, StateSource};
 
+/// `doc[key]` when present and not null, checked to be an object; `path` names it in errors.
+fn object<'v>(doc: &'v Value, key: &str, path: &str) -> Result<Option<&'v Value>, String> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) if v.is_object() => Ok(Some(v)),
+        Some(v) => Err(format!(
+            "`{path}` is {}, expected an object",
+            super::json_kind(v)
+        )),
+    }
+}
+
+/// `doc[key]` when present and not null, checked to be an array.
+fn array<'v>(doc: &'v Value, key: &str, path: &str) -> Result<&'v [Value], String> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(a)) => Ok(a),
+        Some(v) => Err(format!(
+            "`{path}` is {}, expected an array",
+            super::json_kind(v)
+        )),
+    }
+}
+
 pub(super) fn parse(label: &str, doc: &Value) -> Result<(StateSource, Vec<Resource>), String> {
-    let (values, what) = if let Some(prior) = doc.get("prior_state") {
-        (prior.get("values"), "plan (prior_state)")
-    } else {
-        (doc.get("values"), "state")
+    // Read strictly: every field with the type Terraform writes, or an error naming its path. A
+    // document of the wrong shape must never read as an empty estate.
+    let (values, what, path) = match object(doc, "prior_state", "prior_state")? {
+        Some(prior) => (
+            object(prior, "values", "prior_state.values")?,
+            "plan (prior_state)",
+            "prior_state.values",
+        ),
+        None if doc.get("prior_state").is_some() => (None, "plan (prior_state)", ""),
+        None => (object(doc, "values", "values")?, "state", "values"),
     };
     let mut resources = Vec::new();
     // An empty state prints no `values`, and a plan made without a state has no `prior_state`:
     // both mean "no resources", not an error.
-    if let Some(root) = values.and_then(|v| v.get("root_module")) {
-        walk(label, root, &mut resources)?;
+    if let Some(values) = values {
+        let root_path = format!("{path}.root_module");
+        if let Some(root) = object(values, "root_module", &root_path)? {
+            walk(label, root, &root_path, &mut resources)?;
+        }
     }
     let source = StateSource {
         label: label.to_string(),
@@ -35,45 +68,72 @@ pub(super) fn parse(label: &str, doc: &Value) -> Result<(StateSource, Vec<Resour
     Ok((source, resources))
 }
 
-fn walk(label: &str, module: &Value, out: &mut Vec<Resource>) -> Result<(), String> {
-    for r in module
-        .get("resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+fn walk(label: &str, module: &Value, path: &str, out: &mut Vec<Resource>) -> Result<(), String> {
+    for (i, r) in array(module, "resources", &format!("{path}.resources"))?
+        .iter()
+        .enumerate()
     {
-        if r.get("mode").and_then(Value::as_str) != Some("managed") {
-            continue;
+        let at = format!("{path}.resources[{i}]");
+        if !r.is_object() {
+            return Err(format!(
+                "`{at}` is {}, expected an object",
+                super::json_kind(r)
+            ));
         }
         let field = |k: &str| {
             r.get(k)
                 .and_then(Value::as_str)
-                .ok_or_else(|| format!("a resource in `values` has no `{k}`"))
+                .ok_or_else(|| format!("`{at}.{k}` is missing or not a string"))
         };
+        match field("mode")? {
+            "managed" => {}
+            // Data sources are reads, not managed infrastructure: nothing to drift.
+            "data" => continue,
+            other => {
+                return Err(format!(
+                    "`{at}.mode` is `{other}`, expected `managed` or `data`"
+                ))
+            }
+        }
         let address = field("address")?.to_string();
         let mut sensitive_paths = Vec::new();
         if let Some(sv) = r.get("sensitive_values") {
             collect_sensitive(sv, String::new(), &mut sensitive_paths);
         }
+        let attributes = match r.get("values") {
+            Some(v @ Value::Object(_)) => v.clone(),
+            None | Some(Value::Null) => Value::Null,
+            Some(v) => {
+                return Err(format!(
+                    "`{at}.values` is {}, expected an object",
+                    super::json_kind(v)
+                ))
+            }
+        };
         out.push(Resource {
             resource_type: field("type")?.to_string(),
             // `show -json` names the provider without its configuration (aliases are only in
             // `configuration`); written as state v4 writes the root provider, so that region
             // inference treats both inputs alike.
             provider: format!("provider[\"{}\"]", field("provider_name")?),
-            attributes: r.get("values").cloned().unwrap_or(Value::Null),
+            attributes,
             sensitive_paths,
             sources: vec![label.to_string()],
             address,
         });
     }
-    for child in module
-        .get("child_modules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    for (i, child) in array(module, "child_modules", &format!("{path}.child_modules"))?
+        .iter()
+        .enumerate()
     {
-        walk(label, child, out)?;
+        let child_path = format!("{path}.child_modules[{i}]");
+        if !child.is_object() {
+            return Err(format!(
+                "`{child_path}` is {}, expected an object",
+                super::json_kind(child)
+            ));
+        }
+        walk(label, child, &child_path, out)?;
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ struct StateV4<'a> {
     terraform_version: Option<String>,
     serial: Option<u64>,
     lineage: Option<String>,
-    #[serde(default, borrow)]
+    /// Terraform always writes it (`[]` when empty): a state without it is not one.
+    #[serde(borrow)]
     resources: Vec<ResourceV4<'a>>,
 }
 
@@ -25,7 +26,7 @@ struct ResourceV4<'a> {
     resource_type: String,
     name: String,
     provider: String,
-    #[serde(default, borrow)]
+    #[serde(borrow)]
     instances: Vec<InstanceV4<'a>>,
 }
 
@@ -42,7 +43,7 @@ struct InstanceV4<'a> {
     #[serde(default)]
     attributes_flat: Option<IgnoredAny>,
     #[serde(default)]
-    sensitive_attributes: Option<Value>,
+    sensitive_attributes: Option<Vec<Value>>,
 }
 
 /// What is kept of a resource whose type is not checked: enough to place it (region, account)
@@ -65,10 +66,16 @@ pub(super) fn parse(
     let state: StateV4 =
         serde_json::from_slice(bytes).map_err(|e| format!("malformed state v4: {e}"))?;
     let mut resources = Vec::new();
-    for r in state.resources {
-        // Data sources are reads, not managed infrastructure: nothing to drift.
-        if r.mode != "managed" {
-            continue;
+    for (i, r) in state.resources.into_iter().enumerate() {
+        match r.mode.as_str() {
+            "managed" => {}
+            // Data sources are reads, not managed infrastructure: nothing to drift.
+            "data" => continue,
+            other => {
+                return Err(format!(
+                    "`resources[{i}].mode` is `{other}`, expected `managed` or `data`"
+                ))
+            }
         }
         let checked = keep(&r.resource_type);
         for inst in r.instances {
@@ -105,7 +112,7 @@ pub(super) fn parse(
             let sensitive_paths = inst
                 .sensitive_attributes
                 .as_ref()
-                .map(sensitive_paths_v4)
+                .map(|paths| sensitive_paths_v4(paths))
                 .unwrap_or_default();
             resources.push(Resource {
                 address,
@@ -130,10 +137,7 @@ pub(super) fn parse(
 
 /// `sensitive_attributes` is a list of paths, each a list of steps such as
 /// `{"type":"get_attr","value":"password"}` or `{"type":"index","value":{"value":0,"type":"number"}}`.
-fn sensitive_paths_v4(v: &Value) -> Vec<String> {
-    let Some(paths) = v.as_array() else {
-        return Vec::new();
-    };
+fn sensitive_paths_v4(paths: &[Value]) -> Vec<String> {
     paths
         .iter()
         .filter_map(|path| {
