@@ -567,15 +567,14 @@ async fn config_file_sets_only_non_security_settings() {
     let state = e.state.write(dir.path(), "s.tfstate");
     let out = dir.path().join("from-config.json");
     let config = dir.path().join("driftgate.yaml");
+    // Report paths in the config file are relative to the working directory.
     std::fs::write(
         &config,
-        format!(
-            "format: json\noutput: [\"json={}\"]\nquiet: true\n",
-            out.display()
-        ),
+        "format: json\noutput: [\"json=from-config.json\"]\nquiet: true\n",
     )
     .unwrap();
-    let run = driftgate(
+    let run = driftgate_at(
+        dir.path(),
         &m.url,
         &[
             "check",
@@ -585,6 +584,7 @@ async fn config_file_sets_only_non_security_settings() {
             state.to_str().unwrap(),
         ],
         None,
+        &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["verdict"], "pass");

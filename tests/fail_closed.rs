@@ -557,3 +557,49 @@ fn config_report_paths_are_refused_when_hostile() {
         assert!(run.stderr.contains("config `output`"), "{}", run.stderr);
     }
 }
+
+#[path = "common/cutting_proxy.rs"]
+mod cutting_proxy;
+
+/// An answer cut short with valid framing is not evidence: a `DescribeSecurityGroups` body that
+/// ends just before the item that holds SSH from the world ends the run with exit 2, never a pass.
+#[tokio::test]
+async fn a_cut_answer_with_valid_framing_fails_closed() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "cut-short").await;
+    m.allow_in(&sg, perm("tcp", 443, 443, "10.0.0.0/8")).await;
+    m.allow_in(&sg, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new()
+        .add(
+            "aws_security_group.web",
+            sg_attrs(
+                &sg,
+                &vpc,
+                "cut-short",
+                vec![sg_block("tcp", 443, 443, &["10.0.0.0/8"])],
+                vec![],
+            ),
+        )
+        .write(dir.path(), "s.tfstate");
+    // Straight to moto: the world-open SSH rule is found.
+    let run = check_json(&m.url, &[&state]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let proxy = cutting_proxy::cutting_proxy(&m.url, "DescribeSecurityGroups");
+    let run = driftgate(
+        &proxy,
+        &[
+            "check",
+            "--format",
+            "json",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-attempts",
+            "2",
+        ],
+        None,
+    );
+    assert_exit2(&run, "AWS ec2 DescribeSecurityGroups");
+    assert!(run.stderr.contains("incomplete answer"), "{}", run.stderr);
+}

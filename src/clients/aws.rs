@@ -11,6 +11,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+use crate::clients::whole_answers::WholeAnswers;
 use crate::clients::CallCounter;
 use crate::error::{Error, Result};
 
@@ -49,6 +50,7 @@ pub struct AwsContext {
 impl AwsContext {
     pub async fn load(settings: &AwsSettings) -> Self {
         let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(WholeAnswers::new(https_client(None)))
             .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
             .timeout_config(
                 TimeoutConfig::builder()
@@ -120,12 +122,7 @@ impl AwsContext {
         let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()));
         if self.config.endpoint_url().is_some() {
-            use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
-            use aws_smithy_http_client::tls::Provider;
-            let client = aws_smithy_http_client::Builder::new()
-                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-                .build_with_resolver(IpSuffixResolver);
-            conf = conf.http_client(client);
+            conf = conf.http_client(WholeAnswers::new(https_client(Some(IpSuffixResolver))));
         }
         aws_sdk_s3control::Client::from_conf(conf.build())
     }
@@ -250,6 +247,20 @@ impl AwsContext {
             String::new()
         };
         Error::new(input, format!("{detail}{hint}"))
+    }
+}
+
+/// The SDK's HTTPS client (rustls with aws-lc, as the SDK's default), with our resolver if given.
+fn https_client(
+    resolver: Option<IpSuffixResolver>,
+) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+    use aws_smithy_http_client::tls::Provider;
+    let builder =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+    match resolver {
+        Some(r) => builder.build_with_resolver(r),
+        None => builder.build_https(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod azure;
 pub mod gcp;
+pub mod whole_answers;
 
 use std::collections::BTreeMap;
 

@@ -509,7 +509,19 @@ pub fn driftgate_env(
     stdin: Option<&[u8]>,
     env: &[(&str, Option<&str>)],
 ) -> Run {
+    // A neutral working directory: no .driftgate.yaml of the checkout is picked up.
     let home = tempfile::tempdir().unwrap();
+    driftgate_at(home.path(), endpoint, args, stdin, env)
+}
+
+/// Same, run in `cwd` (also its HOME).
+pub fn driftgate_at(
+    cwd: &Path,
+    endpoint: &str,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, Option<&str>)],
+) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftgate"));
     for (k, _) in std::env::vars() {
         // The binary must see only what the test sets: no credentials, trackers or CI of the
@@ -535,9 +547,8 @@ pub fn driftgate_env(
             cmd.env_remove(k);
         }
     }
-    // A neutral working directory: no .driftgate.yaml of the checkout is picked up.
-    cmd.current_dir(home.path())
-        .env("HOME", home.path())
+    cmd.current_dir(cwd)
+        .env("HOME", cwd)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", REGION)

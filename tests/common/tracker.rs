@@ -121,10 +121,15 @@ pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
                     }
                 })
                 .unwrap_or_else(|| Reply::status(404, "{\"message\":\"Not Found\"}"));
-            let mut head = format!(
-                "HTTP/1.1 {} X\r\nContent-Type: application/json\r\n",
-                reply.status
-            );
+            let mut head = format!("HTTP/1.1 {} X\r\n", reply.status);
+            // JSON unless the reply says otherwise (the EC2 query protocol answers XML).
+            if !reply
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                head.push_str("Content-Type: application/json\r\n");
+            }
             if !reply
                 .headers
                 .iter()

@@ -1,0 +1,142 @@
+//! Only whole answers are evidence. An AWS answer cut short with valid framing (a matching
+//! `Content-Length`, a clean chunked end) deserializes into fewer items than the cloud holds: a
+//! group without its world-open rule, an empty encryption configuration. This HTTP client wraps
+//! the SDK's own and reads every successful answer to its end before the SDK sees it: an XML
+//! document must close the element it opened, a JSON document must parse. Anything else is a
+//! transport error, retried like one and then reported naming the call (exit 2).
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
+
+/// The SDK's HTTP client, with every successful answer checked whole.
+#[derive(Debug, Clone)]
+pub struct WholeAnswers {
+    inner: SharedHttpClient,
+}
+
+impl WholeAnswers {
+    pub fn new(inner: SharedHttpClient) -> SharedHttpClient {
+        SharedHttpClient::new(WholeAnswers { inner })
+    }
+}
+
+impl HttpClient for WholeAnswers {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(Checked {
+            inner: self.inner.http_connector(settings, components),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Checked {
+    inner: SharedHttpConnector,
+}
+
+impl HttpConnector for Checked {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let answer = self.inner.call(request);
+        HttpConnectorFuture::new(async move {
+            let mut response = answer.await?;
+            if !response.status().is_success() {
+                return Ok(response);
+            }
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let body = ByteStream::new(response.take_body())
+                .collect()
+                .await
+                .map_err(|e| ConnectorError::io(Box::new(e)))?
+                .into_bytes();
+            if let Err(why) = check(&content_type, &body) {
+                return Err(ConnectorError::io(why.into()));
+            }
+            *response.body_mut() = SdkBody::from(body);
+            Ok(response)
+        })
+    }
+}
+
+/// Is `body` a whole document? Checked for API answers (XML or JSON content types), by what the
+/// body holds: S3's `GetBucketPolicy` answers a JSON document where other S3 calls answer XML (and
+/// emulators label it either way). Other content (an S3 object, a state file) passes as it is.
+fn check(content_type: &str, body: &[u8]) -> Result<(), String> {
+    if !(content_type.contains("xml") || content_type.contains("json")) {
+        return Ok(());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| "an API answer that is not UTF-8")?;
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        serde_json::from_str::<serde::de::IgnoredAny>(trimmed)
+            .map_err(|e| format!("an incomplete or malformed JSON answer: {e}"))?;
+        return Ok(());
+    }
+    let root = root_element(trimmed).ok_or("an empty or cut answer (no document in it)")?;
+    // `<Root/>` alone: a whole empty document.
+    let self_closed = trimmed.ends_with("/>") && trimmed.matches('<').count() <= 2;
+    if !self_closed && !trimmed.ends_with(&format!("</{root}>")) {
+        return Err(format!(
+            "an incomplete answer: the XML document does not close <{root}> (cut short?)"
+        ));
+    }
+    Ok(())
+}
+
+/// The name of the first element, after the XML declaration and comments.
+fn root_element(text: &str) -> Option<&str> {
+    let mut rest = text.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("<?") {
+            rest = after.split_once("?>")?.1.trim_start();
+        } else if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.split_once("-->")?.1.trim_start();
+        } else {
+            break;
+        }
+    }
+    let tag = rest.strip_prefix('<')?;
+    let end = tag.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+    // `<Root/>`: a whole empty document has no closing tag to look for.
+    let name = &tag[..end];
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_and_cut_documents() {
+        let whole = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DescribeSecurityGroupsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><securityGroupInfo><item><groupId>sg-1</groupId></item></securityGroupInfo></DescribeSecurityGroupsResponse>\n";
+        assert!(check("text/xml;charset=utf-8", whole.as_bytes()).is_ok());
+        let cut = &whole[..whole.find("<item>").unwrap()];
+        assert!(check("text/xml", cut.as_bytes())
+            .unwrap_err()
+            .contains("does not close <DescribeSecurityGroupsResponse>"));
+        assert!(check("application/xml", b"").is_err());
+        assert!(check("application/x-amz-json-1.1", b"{\"KeyMetadata\": {").is_err());
+        assert!(check("application/x-amz-json-1.1", b"{\"Policy\": \"{}\"}").is_ok());
+        // An S3 object (a state file) is not an API document.
+        assert!(check("binary/octet-stream", b"{\"version\": 4").is_ok());
+        assert_eq!(root_element("<!-- c --><A><B/></A>"), Some("A"));
+        assert!(check(
+            "text/xml",
+            b"<?xml version=\"1.0\"?>\n<Empty xmlns=\"x\"/>\n"
+        )
+        .is_ok());
+    }
+}
