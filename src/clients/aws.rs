@@ -50,7 +50,7 @@ pub struct AwsContext {
 impl AwsContext {
     pub async fn load(settings: &AwsSettings) -> Self {
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(WholeAnswers::new(https_client(None)))
+            .http_client(WholeAnswers::wrap(https_client(None)))
             .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
             .timeout_config(
                 TimeoutConfig::builder()
@@ -122,7 +122,7 @@ impl AwsContext {
         let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()));
         if self.config.endpoint_url().is_some() {
-            conf = conf.http_client(WholeAnswers::new(https_client(Some(IpSuffixResolver))));
+            conf = conf.http_client(WholeAnswers::wrap(https_client(Some(IpSuffixResolver))));
         }
         aws_sdk_s3control::Client::from_conf(conf.build())
     }

@@ -22,7 +22,7 @@ pub struct WholeAnswers {
 }
 
 impl WholeAnswers {
-    pub fn new(inner: SharedHttpClient) -> SharedHttpClient {
+    pub fn wrap(inner: SharedHttpClient) -> SharedHttpClient {
         SharedHttpClient::new(WholeAnswers { inner })
     }
 }
