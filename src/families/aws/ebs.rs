@@ -143,7 +143,9 @@ impl Family for EbsVolumes {
         Box::pin(async move {
             let aws = clouds.aws()?;
             let client = aws.ec2(region);
-            let volumes = read_by_ids(ids, |batch| {
+            let what = format!("AWS ec2 DescribeVolumes in {region}");
+            let id_of = aws_sdk_ec2::types::Volume::volume_id;
+            let volumes = read_by_ids(&what, ids, id_of, |batch| {
                 let client = client.clone();
                 async move {
                     let mut pages = client

@@ -132,8 +132,15 @@ pub fn int_attr(r: &Resource, name: &str) -> Option<i64> {
 /// Reads objects by id with a call that fails as a whole when one id does not exist (EC2's
 /// `Describe*` with ids answers `*.NotFound`). `call` answers `None` for that case; the batch is
 /// then halved until the missing ids are isolated, so a batch without deleted objects costs one
-/// call and each deleted object about 2·log2(batch) more. Ids never returned are missing.
-pub async fn read_by_ids<T, F, Fut>(ids: &[String], call: F) -> crate::error::Result<Vec<T>>
+/// call and each deleted object about 2·log2(batch) more. Only that documented not-found answer
+/// makes an id missing: a successful answer that lacks an id it was asked for is an anomaly (an
+/// incomplete answer), never a deletion, and ends the read with an error naming `what`.
+pub async fn read_by_ids<T, F, Fut>(
+    what: &str,
+    ids: &[String],
+    id_of: impl Fn(&T) -> Option<&str>,
+    call: F,
+) -> crate::error::Result<Vec<T>>
 where
     F: Fn(Vec<String>) -> Fut,
     Fut: std::future::Future<Output = crate::error::Result<Option<Vec<T>>>>,
@@ -142,7 +149,27 @@ where
     let mut pending = vec![ids.to_vec()];
     while let Some(batch) = pending.pop() {
         match call(batch.clone()).await? {
-            Some(found) => out.extend(found),
+            Some(found) => {
+                let answered: std::collections::HashSet<&str> =
+                    found.iter().filter_map(&id_of).collect();
+                let absent: Vec<&str> = batch
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|id| !answered.contains(id))
+                    .collect();
+                if !absent.is_empty() {
+                    return Err(crate::error::Error::new(
+                        what,
+                        format!(
+                            "the answer to a read of {} id(s) lacks {}: an incomplete answer, not a \
+                             deletion (a deleted id is answered with a NotFound error)",
+                            batch.len(),
+                            absent.join(", ")
+                        ),
+                    ));
+                }
+                out.extend(found)
+            }
             None if batch.len() > 1 => {
                 let (a, b) = batch.split_at(batch.len() / 2);
                 pending.push(a.to_vec());
@@ -164,12 +191,18 @@ pub fn is_not_found(code: Option<&str>) -> bool {
 mod tests {
     use super::*;
 
+    // The id of a test "object" (a String); `read_by_ids` hands it `&T`.
+    #[allow(clippy::ptr_arg)]
+    fn some_str(s: &String) -> Option<&str> {
+        Some(s.as_str())
+    }
+
     #[tokio::test]
     async fn read_by_ids_isolates_missing_ids() {
         let ids: Vec<String> = (0..200).map(|i| format!("sg-{i}")).collect();
         let missing = ["sg-7", "sg-150"];
         let calls = std::cell::Cell::new(0);
-        let found = read_by_ids(&ids, |batch| {
+        let found = read_by_ids("test", &ids, some_str, |batch| {
             calls.set(calls.get() + 1);
             let any_missing = batch.iter().any(|id| missing.contains(&id.as_str()));
             async move { Ok((!any_missing).then_some(batch)) }
@@ -181,13 +214,22 @@ mod tests {
         assert!(calls.get() <= 1 + 2 * 2 * 8, "{} calls", calls.get());
 
         let calls = std::cell::Cell::new(0);
-        let all = read_by_ids(&ids, |batch| {
+        let all = read_by_ids("test", &ids, some_str, |batch| {
             calls.set(calls.get() + 1);
             async move { Ok(Some(batch)) }
         })
         .await
         .unwrap();
         assert_eq!((all.len(), calls.get()), (200, 1));
+
+        // A successful answer without an id it was asked for is an anomaly, not a deletion.
+        let e = read_by_ids("AWS ec2 X", &ids, some_str, |batch| async move {
+            Ok(Some(batch.into_iter().filter(|id| id != "sg-42").collect()))
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lacks sg-42: an incomplete answer"), "{e}");
     }
 
     #[test]

@@ -404,7 +404,13 @@ impl Family for NetworkAcls {
         Box::pin(async move {
             let aws = clouds.aws()?;
             let client = aws.ec2(region);
-            let acls = read_by_ids(ids, |batch| describe(aws, &client, region, batch)).await?;
+            let acls = read_by_ids(
+                &format!("AWS ec2 DescribeNetworkAcls in {region}"),
+                ids,
+                NetworkAcl::network_acl_id,
+                |batch| describe(aws, &client, region, batch),
+            )
+            .await?;
             let mut out = Vec::new();
             for acl in &acls {
                 if let Some(obj) = live_object(acl)? {

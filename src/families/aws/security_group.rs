@@ -430,7 +430,13 @@ impl Family for SecurityGroups {
         Box::pin(async move {
             let aws = clouds.aws()?;
             let client = aws.ec2(region);
-            let groups = read_by_ids(ids, |batch| describe(aws, &client, region, batch)).await?;
+            let groups = read_by_ids(
+                &format!("AWS ec2 DescribeSecurityGroups in {region}"),
+                ids,
+                SecurityGroup::group_id,
+                |batch| describe(aws, &client, region, batch),
+            )
+            .await?;
             let mut out = Vec::new();
             for sg in &groups {
                 if let Some(obj) = live_object(sg)? {
