@@ -518,3 +518,58 @@ async fn legacy_inline_bucket_settings() {
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
+
+#[path = "common/tracker.rs"]
+mod tracker;
+
+/// A 200 without what S3 always returns is malformed, never evidence: an empty encryption
+/// configuration is not SSE-S3, an empty Block Public Access answer is not "all off". S3 alone
+/// goes to a loopback server (`AWS_ENDPOINT_URL_S3`); STS stays on moto.
+#[tokio::test]
+async fn answers_without_what_s3_always_returns_fail_closed() {
+    let m = moto().await;
+    let xml =
+        |body: &str| tracker::Reply::status(200, body).header("Content-Type", "application/xml");
+    let cases = [
+        (
+            "aws_s3_bucket_server_side_encryption_configuration.logs",
+            json!({"id": "logs", "bucket": "logs", "expected_bucket_owner": "",
+                   "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "AES256", "kms_master_key_id": ""}], "bucket_key_enabled": false}]}),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"></ServerSideEncryptionConfiguration>",
+            "no default encryption rule",
+        ),
+        (
+            "aws_s3_bucket_public_access_block.logs",
+            json!({"id": "logs", "bucket": "logs", "block_public_acls": true, "block_public_policy": true,
+                   "ignore_public_acls": true, "restrict_public_buckets": true}),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PublicAccessBlockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>",
+            "the answer has no `block_public_policy`",
+        ),
+    ];
+    for (address, attrs, body, needle) in cases {
+        let s3 = tracker::serve(
+            "Tue, 01 Dec 2026 12:00:00 GMT",
+            vec![("/logs/", vec![xml(body)])],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = State::new()
+            .add(address, attrs)
+            .write(dir.path(), "s3.tfstate");
+        let run = driftgate_env(
+            &m.url,
+            &[
+                "check",
+                "--format",
+                "json",
+                "--state",
+                path.to_str().unwrap(),
+            ],
+            None,
+            &[("AWS_ENDPOINT_URL_S3", Some(s3.url.as_str()))],
+        );
+        assert_eq!(run.code, 2, "{needle}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+        assert!(run.stdout.is_empty());
+        assert_eq!(s3.hits().len(), 1, "{needle}");
+    }
+}

@@ -90,18 +90,16 @@ impl Family for AccountPublicAccessBlocks {
                         return Err(aws.error("s3control", "GetPublicAccessBlock", region, e))
                     }
                 };
-                let Some(c) = conf else { continue };
-                let values = [
-                    c.block_public_acls(),
-                    c.block_public_policy(),
-                    c.ignore_public_acls(),
-                    c.restrict_public_buckets(),
-                ];
-                let items = SETTINGS
-                    .iter()
-                    .zip(values)
-                    .map(|(name, v)| (*name, setting(name, v.unwrap_or(false))))
-                    .collect();
+                let values = conf.map(|c| {
+                    [
+                        c.block_public_acls(),
+                        c.block_public_policy(),
+                        c.ignore_public_acls(),
+                        c.restrict_public_buckets(),
+                    ]
+                });
+                let what = format!("AWS s3control GetPublicAccessBlock {account} in {region}");
+                let items = super::s3_public_access::live_settings(values, &what)?;
                 out.push(LiveObject {
                     cloud_id: account.clone(),
                     items,

@@ -296,18 +296,25 @@ impl Family for BucketEncryption {
                 let (algorithm, key) =
                     match client.get_bucket_encryption().bucket(bucket).send().await {
                         Ok(o) => {
+                            // S3 always answers a configuration with a default rule; without one
+                            // the answer is malformed, not "SSE-S3".
                             let default = o
                                 .server_side_encryption_configuration()
-                                .and_then(|c| c.rules().first())
-                                .and_then(|r| r.apply_server_side_encryption_by_default());
+                                .and_then(|c| {
+                                    c.rules()
+                                        .iter()
+                                        .find_map(|r| r.apply_server_side_encryption_by_default())
+                                })
+                                .ok_or_else(|| {
+                                    Error::new(
+                                        format!("AWS s3 GetBucketEncryption {bucket} in {region}"),
+                                        "the answer has no default encryption rule, which S3 \
+                                         always returns: malformed answer",
+                                    )
+                                })?;
                             (
-                                default
-                                    .map(|d| d.sse_algorithm().as_str().to_string())
-                                    .unwrap_or_else(|| "AES256".into()),
-                                default
-                                    .and_then(|d| d.kms_master_key_id())
-                                    .unwrap_or_default()
-                                    .to_string(),
+                                default.sse_algorithm().as_str().to_string(),
+                                default.kms_master_key_id().unwrap_or_default().to_string(),
                             )
                         }
                         // Every bucket is encrypted with SSE-S3 when nothing else is configured.

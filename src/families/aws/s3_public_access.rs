@@ -34,6 +34,27 @@ pub(super) const SETTINGS: [&str; 4] = [
     "restrict_public_buckets",
 ];
 
+/// The four settings of a `GetPublicAccessBlock` answer (bucket or account). S3 always answers all
+/// four: an answer without the configuration or one of them is malformed, not "all off" and not
+/// "deleted" (only the documented `NoSuchPublicAccessBlockConfiguration` error says that).
+pub(super) fn live_settings(
+    values: Option<[Option<bool>; 4]>,
+    what: &str,
+) -> crate::error::Result<Vec<(&'static str, Item)>> {
+    let malformed = |missing: &str| {
+        crate::error::Error::new(
+            what,
+            format!("the answer has no `{missing}`, which S3 always returns: malformed answer"),
+        )
+    };
+    let values = values.ok_or_else(|| malformed("PublicAccessBlockConfiguration"))?;
+    SETTINGS
+        .iter()
+        .zip(values)
+        .map(|(name, v)| Ok((*name, setting(name, v.ok_or_else(|| malformed(name))?))))
+        .collect()
+}
+
 pub(super) fn setting(name: &'static str, on: bool) -> Item {
     Item {
         identity: Some(name.to_string()),
@@ -116,18 +137,16 @@ impl Family for BucketPublicAccessBlocks {
                     }
                     Err(e) => return Err(aws.error("s3", "GetPublicAccessBlock", region, e)),
                 };
-                let Some(c) = conf else { continue };
-                let values = [
-                    c.block_public_acls(),
-                    c.block_public_policy(),
-                    c.ignore_public_acls(),
-                    c.restrict_public_buckets(),
-                ];
-                let items = SETTINGS
-                    .iter()
-                    .zip(values)
-                    .map(|(name, v)| (*name, setting(name, v.unwrap_or(false))))
-                    .collect();
+                let what = format!("AWS s3 GetPublicAccessBlock {bucket} in {region}");
+                let values = conf.map(|c| {
+                    [
+                        c.block_public_acls(),
+                        c.block_public_policy(),
+                        c.ignore_public_acls(),
+                        c.restrict_public_buckets(),
+                    ]
+                });
+                let items = live_settings(values, &what)?;
                 out.push(LiveObject {
                     cloud_id: bucket.clone(),
                     items,
