@@ -602,4 +602,23 @@ async fn a_cut_answer_with_valid_framing_fails_closed() {
     );
     assert_exit2(&run, "AWS ec2 DescribeSecurityGroups");
     assert!(run.stderr.contains("incomplete answer"), "{}", run.stderr);
+
+    // A connection reset on every attempt: retried, then exit 2 naming the call.
+    let proxy = cutting_proxy::faulty_proxy(
+        &m.url,
+        "DescribeSecurityGroups",
+        cutting_proxy::Fault::Reset,
+    );
+    let run = driftgate(
+        &proxy,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-attempts",
+            "2",
+        ],
+        None,
+    );
+    assert_exit2(&run, "AWS ec2 DescribeSecurityGroups");
 }

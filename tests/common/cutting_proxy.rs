@@ -1,14 +1,26 @@
 //! A fault-injecting loopback proxy in front of moto: it forwards every request unchanged and
-//! cuts the answer of one operation short with valid framing (the body ends just before its last
-//! `<item>`, `Content-Length` matching), as a connection dropped at the wrong moment would look.
+//! spoils the answer of one operation: cut short with valid framing (the body ends just before its
+//! last `<item>`, `Content-Length` matching), as a connection dropped at the wrong moment would
+//! look, or the connection reset before any answer.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 
+#[derive(Clone, Copy, PartialEq)]
+pub enum Fault {
+    Cut,
+    Reset,
+}
+
 /// Starts the proxy; returns its URL. `operation` is the query-protocol `Action` to cut.
 pub fn cutting_proxy(upstream: &str, operation: &'static str) -> String {
+    faulty_proxy(upstream, operation, Fault::Cut)
+}
+
+/// Starts the proxy with `fault` on `operation`; returns its URL.
+pub fn faulty_proxy(upstream: &str, operation: &'static str, fault: Fault) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let upstream = upstream.trim_start_matches("http://").to_string();
@@ -16,7 +28,7 @@ pub fn cutting_proxy(upstream: &str, operation: &'static str) -> String {
         for client in listener.incoming().flatten().take(200) {
             let upstream = upstream.clone();
             std::thread::spawn(move || {
-                let _ = relay(client, &upstream, operation);
+                let _ = relay(client, &upstream, operation, fault);
             });
         }
     });
@@ -67,10 +79,15 @@ fn write_message(out: &mut impl Write, head: &[String], body: &[u8]) -> std::io:
     out.flush()
 }
 
-fn relay(client: TcpStream, upstream: &str, operation: &str) -> std::io::Result<()> {
+fn relay(client: TcpStream, upstream: &str, operation: &str, fault: Fault) -> std::io::Result<()> {
     let mut from_client = BufReader::new(client.try_clone()?);
     let (head, body) = read_message(&mut from_client)?;
-    let cut = String::from_utf8_lossy(&body).contains(&format!("Action={operation}"));
+    let targeted = String::from_utf8_lossy(&body).contains(&format!("Action={operation}"));
+    if targeted && fault == Fault::Reset {
+        // Closing with unread data makes the kernel send a reset.
+        return client.shutdown(std::net::Shutdown::Both);
+    }
+    let cut = targeted && fault == Fault::Cut;
     let server = TcpStream::connect(upstream)?;
     write_message(&mut server.try_clone()?, &head, &body)?;
     let (answer_head, mut answer) = read_message(&mut BufReader::new(server))?;
