@@ -868,3 +868,79 @@ async fn hostile_pagination_fails_closed_without_leaking_the_token() {
     assert_eq!(elsewhere.hits().len(), 0);
     assert!(!run.stderr.contains("ghp_canary"), "{}", run.stderr);
 }
+
+/// Tracker answers fuzzed (seeded byte flips, cuts and inserted tokens in a GitHub issues page):
+/// every run ends in a verdict or exit 2 naming the tracker, never an internal error (a panic).
+/// A cut or mangled page must never cover a drift: when the ticket is not read whole, it blocks.
+#[tokio::test]
+async fn mangled_tracker_answers_never_panic_nor_cover() {
+    let m = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = drifted(&m, &dir).await;
+    let page = json!([gh_issue(
+        12,
+        "INC-1: SSH for debugging",
+        ADDRESS,
+        "2026-11-28T10:00:00Z",
+        "alice"
+    )])
+    .to_string();
+    let mut seed: u64 = 0x5DEE_CE66_D1CE_5EED;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let tokens = ["{", "}", "[", "]", "\"", ",", "null", "1", ":", "\\u0000"];
+    let mut outcomes = std::collections::BTreeMap::new();
+    for case in 0..60 {
+        let mut body: Vec<u8> = page.clone().into_bytes();
+        let at = (next() as usize) % body.len();
+        match next() % 3 {
+            0 => body[at] ^= 1 << (next() % 8),
+            1 => body.truncate(at),
+            _ => {
+                let t = tokens[(next() as usize) % tokens.len()].as_bytes();
+                body.splice(at..at, t.iter().copied());
+            }
+        }
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let server = serve(
+            NOW,
+            vec![("/repos/acme/infra/issues", vec![Reply::status(200, &text)])],
+        );
+        let env = [("GITHUB_API_URL", Some(server.url.as_str()))];
+        let run = check(&m, &state, &["--tickets", "github:acme/infra"], &env);
+        assert!(
+            !run.stderr.contains("internal error"),
+            "case {case} panicked on {text}:\n{}",
+            run.stderr
+        );
+        assert!(
+            (0..=2).contains(&run.code),
+            "case {case}: exit {}",
+            run.code
+        );
+        if run.code == 2 {
+            assert!(
+                run.stderr.contains("github:acme/infra"),
+                "case {case}: {}",
+                run.stderr
+            );
+        }
+        // Covered only when the ticket was read as it is (a flip inside free text may leave it
+        // valid): then it names the address whole.
+        if run.code == 0 {
+            let escaped = json!(ADDRESS).to_string();
+            assert!(
+                text.contains(escaped.trim_matches('"')),
+                "case {case}: covered by {text}"
+            );
+        }
+        *outcomes.entry(run.code).or_insert(0) += 1;
+    }
+    // The generator reaches refusals and verdicts both.
+    assert!(outcomes.get(&2).copied().unwrap_or(0) > 5, "{outcomes:?}");
+    assert!(outcomes.keys().any(|c| *c != 2), "{outcomes:?}");
+}
