@@ -262,7 +262,11 @@ impl Rule {
             ("source_service_accounts", &self.source_accounts),
             ("target_service_accounts", &self.target_accounts),
         ] {
-            out.push((attr, set_setting(attr, values.clone(), self.allow)));
+            // The rule's facts: widening who it applies to (targets) or where it comes from
+            // (source tags) of a world-open SSH rule is as critical as widening its ranges.
+            let mut item = set_setting(attr, values.clone(), self.allow);
+            item.facts = self.facts();
+            out.push((attr, item));
         }
         out.push((
             "direction",
@@ -508,6 +512,10 @@ mod tests {
         };
         // Targets removed: the rule applies to every instance of the network.
         assert_eq!(effect(json!(["bastion"]), Value::Null), Effect::Weakens);
+        let d = drifts(state(json!(["bastion"])), api(Value::Null));
+        let facts = d[0].facts.as_ref().unwrap();
+        assert!(facts.open_to_internet() && facts.ports.iter().any(|p| p.includes(22)));
+        assert_eq!(facts.direction, Some("ingress"));
         assert_eq!(
             effect(json!(["bastion"]), json!(["bastion", "web"])),
             Effect::Weakens
