@@ -37,7 +37,6 @@ pub const IAM_ROLES: About = About {
 
 pub struct IamRoles;
 
-/// An attached managed policy; AdministratorAccess carries the `full-admin` label.
 /// Every attribute of a role's view.
 const ROLE_ATTRIBUTES: [&str; 4] = [
     "assume_role_policy",
@@ -66,6 +65,7 @@ pub(super) fn own_attribute(
     }
 }
 
+/// An attached managed policy; AdministratorAccess carries the `full-admin` label.
 pub(super) fn attachment(arn: &str) -> Item {
     let labels = if arn.ends_with(":policy/AdministratorAccess") {
         vec!["full-admin"]
