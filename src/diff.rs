@@ -210,14 +210,7 @@ mod tests {
     use serde_json::json;
 
     fn res(address: &str, t: &str, attrs: Value) -> Resource {
-        Resource {
-            address: address.into(),
-            resource_type: t.into(),
-            provider: "p".into(),
-            attributes: attrs,
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        }
+        Resource::for_test(address, t, attrs)
     }
 
     fn block(proto: &str, from: i64, to: i64, cidrs: &[&str]) -> Value {

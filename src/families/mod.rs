@@ -119,6 +119,22 @@ pub fn resources_of<'r>(family: &dyn Family, resources: &'r [Resource]) -> Vec<&
         .collect()
 }
 
+/// The drifts of the one object `state` declares against a live view, for unit tests.
+#[cfg(test)]
+pub(crate) fn drifts_against(
+    family: &dyn Family,
+    state: &Resource,
+    live: Vec<(&'static str, Item)>,
+) -> Vec<crate::model::Drift> {
+    let objs = family.expected(&[state]).unwrap();
+    let live = LiveObject {
+        cloud_id: objs[0].cloud_id.clone(),
+        items: live,
+        is_default: false,
+    };
+    crate::diff::compare(family, &objs[0], "test-region", Some(&live))
+}
+
 /// An error about a state resource, naming its address and state files.
 pub fn bad(r: &Resource, msg: &str) -> crate::error::Error {
     crate::error::Error::new(

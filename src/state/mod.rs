@@ -32,6 +32,19 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// A resource of one state (`s`) and one provider configuration (`p`), for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(address: &str, resource_type: &str, attributes: Value) -> Resource {
+        Resource {
+            address: address.into(),
+            resource_type: resource_type.into(),
+            provider: "p".into(),
+            attributes,
+            sensitive_paths: vec![],
+            sources: vec!["s".into()],
+        }
+    }
+
     pub fn attr(&self, name: &str) -> Option<&Value> {
         self.attributes.get(name).filter(|v| !v.is_null())
     }

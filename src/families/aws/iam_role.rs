@@ -465,14 +465,7 @@ mod tests {
     use super::*;
 
     fn res(address: &str, t: &str, attrs: Value) -> Resource {
-        Resource {
-            address: address.into(),
-            resource_type: t.into(),
-            provider: "p".into(),
-            attributes: attrs,
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        }
+        Resource::for_test(address, t, attrs)
     }
 
     #[test]

@@ -447,14 +447,7 @@ mod tests {
     use serde_json::json;
 
     fn res(t: &str, attrs: Value) -> Resource {
-        Resource {
-            address: format!("{t}.x"),
-            resource_type: t.into(),
-            provider: "p".into(),
-            attributes: attrs,
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        }
+        Resource::for_test(&format!("{t}.x"), t, attrs)
     }
 
     #[test]

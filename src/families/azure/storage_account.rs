@@ -250,14 +250,11 @@ mod tests {
         // The pytest-terraform export: genuine azurerm state attributes of one account.
         let tf =
             fixture("tests/fixtures/shared/tfstate/c7n_azurerm_storage_account.tf_resources.json");
-        let r = Resource {
-            address: "azurerm_storage_account.test".into(),
-            resource_type: "azurerm_storage_account".into(),
-            provider: "p".into(),
-            attributes: tf["resources"]["azurerm_storage_account"]["test"].clone(),
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        };
+        let r = Resource::for_test(
+            "azurerm_storage_account.test",
+            "azurerm_storage_account",
+            tf["resources"]["azurerm_storage_account"]["test"].clone(),
+        );
         let objs = StorageAccounts.expected(&[&r]).unwrap();
         let summaries: Vec<&str> = objs[0]
             .items
@@ -330,14 +327,7 @@ mod tests {
     fn separate_network_rules_replace_the_accounts_copy() {
         let id =
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/logs";
-        let res = |t: &str, attrs: Value| Resource {
-            address: format!("{t}.x"),
-            resource_type: t.into(),
-            provider: "p".into(),
-            attributes: attrs,
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        };
+        let res = |t: &str, attrs: Value| Resource::for_test(&format!("{t}.x"), t, attrs);
         // The account's copy still says Allow (refreshed before the rules resource changed).
         let account = res(
             "azurerm_storage_account",
@@ -407,24 +397,15 @@ mod tests {
     }
 
     fn account(attrs: Value) -> Resource {
-        Resource {
-            address: "azurerm_storage_account.a".into(),
-            resource_type: "azurerm_storage_account".into(),
-            provider: "p".into(),
-            attributes: attrs,
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        }
+        Resource::for_test(
+            "azurerm_storage_account.a",
+            "azurerm_storage_account",
+            attrs,
+        )
     }
 
     fn drifts(state: &Resource, arm: &Value) -> Vec<crate::model::Drift> {
-        let objs = StorageAccounts.expected(&[state]).unwrap();
-        let live = LiveObject {
-            cloud_id: objs[0].cloud_id.clone(),
-            items: live_items(arm).unwrap(),
-            is_default: false,
-        };
-        crate::diff::compare(&StorageAccounts, &objs[0], "westeurope", Some(&live))
+        crate::families::drifts_against(&StorageAccounts, state, live_items(arm).unwrap())
     }
 
     const ID: &str =

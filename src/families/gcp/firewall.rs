@@ -248,22 +248,16 @@ impl Rule {
                 },
             ));
         }
+        // Every list carries the rule's facts: widening where a world-open SSH rule comes from,
+        // where it goes or which instances it applies to is as critical as widening its ranges.
         for (attr, values) in [
             ("source_ranges", &self.sources),
             ("destination_ranges", &self.destinations),
-        ] {
-            let mut ranges = set_setting(attr, values.clone(), self.allow);
-            ranges.facts = self.facts();
-            out.push((attr, ranges));
-        }
-        for (attr, values) in [
             ("source_tags", &self.source_tags),
             ("target_tags", &self.target_tags),
             ("source_service_accounts", &self.source_accounts),
             ("target_service_accounts", &self.target_accounts),
         ] {
-            // The rule's facts: widening who it applies to (targets) or where it comes from
-            // (source tags) of a world-open SSH rule is as critical as widening its ranges.
             let mut item = set_setting(attr, values.clone(), self.allow);
             item.facts = self.facts();
             out.push((attr, item));
@@ -449,21 +443,12 @@ mod tests {
     }
 
     fn drifts(state: Value, api: Value) -> Vec<crate::model::Drift> {
-        let r = Resource {
-            address: "google_compute_firewall.ssh".into(),
-            resource_type: "google_compute_firewall".into(),
-            provider: "p".into(),
-            attributes: state,
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        };
-        let objs = Firewalls.expected(&[&r]).unwrap();
-        let live = LiveObject {
-            cloud_id: objs[0].cloud_id.clone(),
-            items: live_items(&api).unwrap(),
-            is_default: false,
-        };
-        crate::diff::compare(&Firewalls, &objs[0], "global", Some(&live))
+        let r = Resource::for_test(
+            "google_compute_firewall.ssh",
+            "google_compute_firewall",
+            state,
+        );
+        crate::families::drifts_against(&Firewalls, &r, live_items(&api).unwrap())
     }
 
     const ID: &str = "projects/p/global/firewalls/ssh";

@@ -327,14 +327,7 @@ mod tests {
     use super::*;
 
     fn res(t: &str, attrs: Value) -> Resource {
-        Resource {
-            address: format!("{t}.x"),
-            resource_type: t.into(),
-            provider: "p".into(),
-            attributes: attrs,
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        }
+        Resource::for_test(&format!("{t}.x"), t, attrs)
     }
 
     #[test]
