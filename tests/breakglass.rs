@@ -7,6 +7,8 @@
 //! show.
 
 mod common;
+#[path = "common/mutate.rs"]
+mod mutate;
 #[path = "common/tracker.rs"]
 mod tracker;
 
@@ -920,28 +922,13 @@ async fn mangled_tracker_answers_never_panic_nor_cover() {
     ];
     let escaped = json!(ADDRESS).to_string();
     let named = escaped.trim_matches('"');
-    let mut seed: u64 = 0x5DEE_CE66_D1CE_5EED;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = mutate::Rng(0x5DEE_CE66_D1CE_5EED);
     let tokens = ["{", "}", "[", "]", "\"", ",", "null", "1", ":", "\\u0000"];
     for (tracker, path, page, url_var, suffix) in trackers {
         let page = page.to_string();
         let mut outcomes = std::collections::BTreeMap::new();
         for case in 0..40 {
-            let mut body: Vec<u8> = page.clone().into_bytes();
-            let at = (next() as usize) % body.len();
-            match next() % 3 {
-                0 => body[at] ^= 1 << (next() % 8),
-                1 => body.truncate(at),
-                _ => {
-                    let t = tokens[(next() as usize) % tokens.len()].as_bytes();
-                    body.splice(at..at, t.iter().copied());
-                }
-            }
+            let body = mutate::mutate(page.as_bytes(), &mut rng, &tokens);
             let text = String::from_utf8_lossy(&body).into_owned();
             let server = serve(NOW, vec![(path, vec![Reply::status(200, &text)])]);
             let url = format!("{}{suffix}", server.url);

@@ -7,20 +7,10 @@
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// xorshift64*: small, seeded, good enough to pick mutations.
-struct Rng(u64);
+#[path = "common/mutate.rs"]
+mod mutate;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use mutate::{mutate, Rng};
 
 const TOKENS: &[&str] = &[
     "{",
@@ -44,34 +34,6 @@ const TOKENS: &[&str] = &[
     "\"version\": 3",
 ];
 
-fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
-    let mut out = seed.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(out.len() + 1);
-        match rng.below(5) {
-            0 if !out.is_empty() => {
-                let i = at.min(out.len() - 1);
-                out[i] ^= 1 << rng.below(8);
-            }
-            1 => out.truncate(at),
-            2 if at < out.len() => {
-                let end = (at + rng.below(64)).min(out.len());
-                let piece = out[at..end].to_vec();
-                out.splice(at..at, piece);
-            }
-            3 if at < out.len() => {
-                let end = (at + rng.below(32)).min(out.len());
-                out.drain(at..end);
-            }
-            _ => {
-                let token = TOKENS[rng.below(TOKENS.len())].as_bytes();
-                out.splice(at..at, token.iter().copied());
-            }
-        }
-    }
-    out
-}
-
 /// Runs `parse` on `cases` mutations of each seed; every error must name `label`.
 fn fuzz(
     seeds: &[&str],
@@ -84,7 +46,7 @@ fn fuzz(
         let seed = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (n as u64 + 1));
         for case in 0..cases {
-            let input = mutate(&seed, &mut rng);
+            let input = mutate(&seed, &mut rng, TOKENS);
             match catch_unwind(AssertUnwindSafe(|| parse(&input))) {
                 Ok(Ok(())) => ok += 1,
                 Ok(Err(e)) => {
