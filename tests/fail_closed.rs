@@ -558,8 +558,8 @@ fn config_report_paths_are_refused_when_hostile() {
     }
 }
 
-#[path = "common/cutting_proxy.rs"]
-mod cutting_proxy;
+#[path = "common/fault_proxy.rs"]
+mod fault_proxy;
 
 /// An answer cut short with valid framing is not evidence: a `DescribeSecurityGroups` body that
 /// ends just before the item that holds SSH from the world ends the run with exit 2, never a pass.
@@ -586,7 +586,7 @@ async fn a_cut_answer_with_valid_framing_fails_closed() {
     // Straight to moto: the world-open SSH rule is found.
     let run = check_json(&m.url, &[&state]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    let proxy = cutting_proxy::cutting_proxy(&m.url, "DescribeSecurityGroups");
+    let proxy = fault_proxy::cutting_proxy(&m.url, "DescribeSecurityGroups");
     let run = driftgate(
         &proxy,
         &[
@@ -604,11 +604,13 @@ async fn a_cut_answer_with_valid_framing_fails_closed() {
     assert!(run.stderr.contains("incomplete answer"), "{}", run.stderr);
 
     // A connection reset on every attempt: retried, then exit 2 naming the call.
-    let proxy = cutting_proxy::faulty_proxy(
+    let proxy = fault_proxy::fault_proxy(
         &m.url,
+        "ec2",
         "DescribeSecurityGroups",
-        cutting_proxy::Fault::Reset,
-    );
+        fault_proxy::Fault::Reset,
+    )
+    .url;
     let run = driftgate(
         &proxy,
         &[

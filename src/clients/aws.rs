@@ -11,7 +11,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use crate::clients::whole_answers::WholeAnswers;
+use crate::clients::whole_answers::{AlwaysAnswered, WholeAnswers};
 use crate::clients::CallCounter;
 use crate::error::{Error, Result};
 
@@ -83,6 +83,7 @@ impl AwsContext {
             .or_insert_with(|| {
                 let conf = aws_sdk_ec2::config::Builder::from(&self.config)
                     .region(Region::new(region.to_string()))
+                    .interceptor(AlwaysAnswered)
                     .build();
                 aws_sdk_ec2::Client::from_conf(conf)
             })
@@ -97,6 +98,7 @@ impl AwsContext {
     pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {
         let conf = aws_sdk_iam::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
             .build();
         aws_sdk_iam::Client::from_conf(conf)
     }
@@ -104,6 +106,7 @@ impl AwsContext {
     pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
         let conf = aws_sdk_rds::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
             .build();
         aws_sdk_rds::Client::from_conf(conf)
     }
@@ -111,6 +114,7 @@ impl AwsContext {
     pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
             .build();
         aws_sdk_kms::Client::from_conf(conf)
     }
@@ -120,7 +124,8 @@ impl AwsContext {
     /// names ending in an IPv4 address to that address (others as usual).
     pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
         let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
-            .region(Region::new(region.to_string()));
+            .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered);
         if self.config.endpoint_url().is_some() {
             conf = conf.http_client(WholeAnswers::wrap(https_client(Some(IpSuffixResolver))));
         }
@@ -132,6 +137,7 @@ impl AwsContext {
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
             .force_path_style(
                 self.config.endpoint_url().is_some()
                     || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
@@ -155,6 +161,7 @@ impl AwsContext {
     pub async fn caller_account(&self, region: &str) -> Result<String> {
         let conf = aws_sdk_sts::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
             .build();
         let sts = aws_sdk_sts::Client::from_conf(conf);
         self.count("sts", "GetCallerIdentity");

@@ -4,16 +4,26 @@
 //! the SDK's own and reads every successful answer to its end before the SDK sees it: an XML
 //! document must close the element it opened, a JSON document must parse. Anything else is a
 //! transport error, retried like one and then reported naming the call (exit 2).
+//!
+//! A whole document can still be empty: `<GetKeyRotationStatusResponse/>` deserializes into
+//! "rotation off", `{}` from `GetBucketPolicy` into a policy without statements. `AlwaysAnswered`, an
+//! interceptor on every AWS client, refuses a successful answer that lacks what its operation
+//! always returns (the response elements the API reference marks as always present) before the SDK
+//! fills the gaps with defaults.
 
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
+use aws_smithy_types::config_bag::ConfigBag;
 
 /// The SDK's HTTP client, with every successful answer checked whole.
 #[derive(Debug, Clone)]
@@ -108,6 +118,122 @@ fn check(content_type: &str, body: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// What every successful answer of an operation driftgate calls holds: XML element names (query
+/// and REST-XML protocols) or top-level JSON keys (KMS; the policy document `GetBucketPolicy`
+/// answers). Lists count even when empty (`<securityGroupInfo/>`): AWS always writes them.
+const ALWAYS_ANSWERED: &[(&str, &[&str])] = &[
+    ("DescribeSecurityGroups", &["securityGroupInfo"]),
+    ("DescribeNetworkAcls", &["networkAclSet"]),
+    ("DescribeVolumes", &["volumeSet"]),
+    ("GetEbsDefaultKmsKeyId", &["kmsKeyId"]),
+    ("GetEbsEncryptionByDefault", &["ebsEncryptionByDefault"]),
+    ("GetRole", &["Role", "Arn", "AssumeRolePolicyDocument"]),
+    ("GetUser", &["User", "Arn"]),
+    ("GetPolicy", &["Policy", "Arn", "DefaultVersionId"]),
+    ("GetPolicyVersion", &["PolicyVersion", "Document"]),
+    ("GetRolePolicy", &["PolicyDocument"]),
+    ("GetUserPolicy", &["PolicyDocument"]),
+    ("GetGroupPolicy", &["PolicyDocument"]),
+    (
+        "ListAttachedRolePolicies",
+        &["AttachedPolicies", "IsTruncated"],
+    ),
+    (
+        "ListAttachedUserPolicies",
+        &["AttachedPolicies", "IsTruncated"],
+    ),
+    (
+        "ListAttachedGroupPolicies",
+        &["AttachedPolicies", "IsTruncated"],
+    ),
+    ("ListRolePolicies", &["PolicyNames", "IsTruncated"]),
+    ("ListUserPolicies", &["PolicyNames", "IsTruncated"]),
+    ("ListGroupPolicies", &["PolicyNames", "IsTruncated"]),
+    ("DescribeKey", &["KeyMetadata"]),
+    ("GetKeyPolicy", &["Policy"]),
+    ("GetKeyRotationStatus", &["KeyRotationEnabled"]),
+    ("DescribeDBInstances", &["DBInstances"]),
+    ("DescribeDBClusters", &["DBClusters"]),
+    ("GetBucketAcl", &["Owner", "AccessControlList"]),
+    (
+        "GetBucketEncryption",
+        &["ServerSideEncryptionConfiguration"],
+    ),
+    ("GetBucketPolicy", &["Statement"]),
+    (
+        "GetPublicAccessBlock",
+        &[
+            "BlockPublicAcls",
+            "IgnorePublicAcls",
+            "BlockPublicPolicy",
+            "RestrictPublicBuckets",
+        ],
+    ),
+    ("GetCallerIdentity", &["Account"]),
+];
+
+/// Refuses a successful answer without the fields its operation always returns.
+#[derive(Debug)]
+pub struct AlwaysAnswered;
+
+impl Intercept for AlwaysAnswered {
+    fn name(&self) -> &'static str {
+        "AlwaysAnswered"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        if !response.status().is_success() {
+            return Ok(());
+        }
+        let Some(operation) = cfg.load::<Metadata>().map(|m| m.name().to_string()) else {
+            return Ok(());
+        };
+        let Some((_, fields)) = ALWAYS_ANSWERED.iter().find(|(op, _)| *op == operation) else {
+            return Ok(());
+        };
+        // Streamed bodies (object downloads) are not API answers; every other body was read whole.
+        let Some(body) = response.body().bytes() else {
+            return Ok(());
+        };
+        match absent(body, fields) {
+            None => Ok(()),
+            Some(field) => Err(format!(
+                "a malformed answer: it has no `{field}`, which every {operation} answer holds"
+            )
+            .into()),
+        }
+    }
+}
+
+/// The first of `fields` that `body` does not hold.
+fn absent<'a>(body: &[u8], fields: &[&'a str]) -> Option<&'a str> {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        let doc: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(trimmed).unwrap_or_default();
+        return fields.iter().find(|f| !doc.contains_key(**f)).copied();
+    }
+    fields
+        .iter()
+        .find(|f| {
+            let open = format!("<{f}");
+            !text.match_indices(&open).any(|(i, _)| {
+                matches!(
+                    text[i + open.len()..].chars().next(),
+                    Some('>' | '/' | ' ' | '\t' | '\n' | '\r')
+                )
+            })
+        })
+        .copied()
+}
+
 /// The name of the first element, after the XML declaration and comments.
 fn root_element(text: &str) -> Option<&str> {
     let mut rest = text.trim_start();
@@ -156,5 +282,22 @@ mod tests {
             b"<?xml version=\"1.0\"?>\n<Empty xmlns=\"x\"/>\n"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn answers_without_what_they_always_hold() {
+        let fields: &[&str] = &["AttachedPolicies", "IsTruncated"];
+        let listed = b"<ListAttachedRolePoliciesResponse><ListAttachedRolePoliciesResult><AttachedPolicies/><IsTruncated>false</IsTruncated></ListAttachedRolePoliciesResult></ListAttachedRolePoliciesResponse>";
+        assert_eq!(absent(listed, fields), None);
+        // `<IsTruncatedX>` is another element.
+        let other = b"<R><AttachedPolicies></AttachedPolicies><IsTruncatedX>1</IsTruncatedX></R>";
+        assert_eq!(absent(other, fields), Some("IsTruncated"));
+        assert_eq!(
+            absent(b"<ListAttachedRolePoliciesResponse/>", fields),
+            Some("AttachedPolicies")
+        );
+        let rotation: &[&str] = &["KeyRotationEnabled"];
+        assert_eq!(absent(b"{}", rotation), Some("KeyRotationEnabled"));
+        assert_eq!(absent(b"{\"KeyRotationEnabled\": false}", rotation), None);
     }
 }

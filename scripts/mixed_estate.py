@@ -1,0 +1,347 @@
+"""A mixed AWS estate in moto and its Terraform state, shaped the way terraform-provider-aws records
+each resource: security groups with inline ingress and an egress rule resource, network ACLs, IAM
+roles with an attached managed policy, managed policies, buckets with Block Public Access and
+default encryption, KMS keys, EBS volumes, RDS instances, and the account-wide settings (EBS
+encryption by default, the account's Block Public Access).
+
+Used by the benchmark (scripts/bench.py, at 10,000 state resources) and by the fault-injection
+test (tests/fault_matrix.rs, a few of each), so both exercise every AWS family driftgate reads.
+
+    mixed_estate.py ENDPOINT STATE_OUT [--prefix P] [--account ID] [--scale N | counts...] [--drift]
+
+`--account ID` seeds another moto account (moto's `x-moto-account-id` header): an estate whose
+account-wide settings (EBS encryption by default, the account's Block Public Access) no other test
+shares. The script then creates an access key in that account and prints it: moto maps requests
+signed with it to the account, so driftgate needs no emulator-specific header. `--drift` changes
+one object of every family the way a console user would (each change one driftgate must report).
+"""
+
+import argparse
+import concurrent.futures
+import json
+import sys
+import time
+
+import boto3
+
+REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+PROVIDER = 'provider["registry.terraform.io/hashicorp/aws"]'
+TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "", "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "", "Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": ["*"]}]}
+
+# The counts of one unit of --scale 1 (the benchmark's 10,000-resource estate is --scale 1).
+UNIT = {"groups": 4000, "rules": 2000, "acls": 40, "roles": 1500, "policies": 1000, "buckets": 500,
+        "keys": 200, "volumes": 500, "databases": 50}
+
+
+def sg_block(proto, from_port, to_port, cidrs):
+    return {"cidr_blocks": cidrs, "description": "", "from_port": from_port, "ipv6_cidr_blocks": [],
+            "prefix_list_ids": [], "protocol": proto, "security_groups": [], "self": False, "to_port": to_port}
+
+
+def instance(attrs, index=None):
+    inst = {"schema_version": 0, "attributes": attrs, "sensitive_attributes": []}
+    if index is not None:
+        inst["index_key"] = index
+    return inst
+
+
+def resource(rtype, name, instances, module=None):
+    r = {"mode": "managed", "type": rtype, "name": name, "provider": PROVIDER, "instances": instances}
+    if module:
+        r["module"] = module
+    if instances and "index_key" in instances[0]:
+        r["each"] = "map" if isinstance(instances[0]["index_key"], str) else "list"
+    return r
+
+
+class Estate:
+    def __init__(self, endpoint, account, prefix, workers=8):
+        self.account = account or DEFAULT_ACCOUNT
+        self.prefix = prefix
+        self.pool = concurrent.futures.ThreadPoolExecutor(workers)
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        region_name=REGION)
+        kw = {"endpoint_url": endpoint}
+        self.ec2 = session.client("ec2", **kw)
+        self.iam = session.client("iam", **kw)
+        self.s3 = session.client("s3", **kw)
+        # S3 Control puts the account id in front of the host (`ID.127.0.0.1`): not on loopback.
+        self.s3control = session.client("s3control", **kw)
+        self.s3control.meta.events.register("before-sign.s3-control.*", self._unprefixed)
+        self.kms = session.client("kms", **kw)
+        self.rds = session.client("rds", **kw)
+        if account:
+            for client in (self.ec2, self.iam, self.s3, self.s3control, self.kms, self.rds):
+                client.meta.events.register("before-sign", self._in_account)
+        self.resources = []
+        self.first = {}
+
+    def _unprefixed(self, request, **_):
+        request.url = request.url.replace(f"//{self.account}.", "//", 1)
+
+    def _in_account(self, request, **_):
+        request.headers["x-moto-account-id"] = self.account
+
+    def access_key(self):
+        """An access key of the estate's account, for driftgate (moto maps it to the account)."""
+        user = f"{self.prefix}-driftgate"
+        self.iam.create_user(UserName=user)
+        key = self.iam.create_access_key(UserName=user)["AccessKey"]
+        return {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+
+    def each(self, fn, n):
+        return list(self.pool.map(fn, range(n)))
+
+    def network(self, groups, rules, acls):
+        vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        self.first["vpc"] = vpc
+
+        def group(i):
+            gid = self.ec2.create_security_group(GroupName=f"{self.prefix}-sg-{i}", Description="Managed by Terraform",
+                                                 VpcId=vpc)["GroupId"]
+            self.ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[
+                {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+            self.ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+            egress = []
+            if i < rules:
+                cidr = f"10.{i % 250}.0.0/16"
+                self.ec2.authorize_security_group_egress(GroupId=gid, IpPermissions=[
+                    {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": cidr}]}])
+                # Egress is managed by the rule resource: the inline copy is the provider's refresh.
+                egress = [sg_block("tcp", 5432, 5432, [cidr])]
+            sg = instance({"arn": f"arn:aws:ec2:{REGION}:{self.account}:security-group/{gid}", "id": gid,
+                           "name": f"{self.prefix}-sg-{i}", "description": "Managed by Terraform",
+                           "owner_id": self.account, "vpc_id": vpc, "tags": {}, "tags_all": {},
+                           "revoke_rules_on_delete": False, "egress": egress,
+                           "ingress": [sg_block("tcp", 443, 443, ["10.0.0.0/8"])]}, f"svc-{i}")
+            rule = egress and instance({
+                "type": "egress", "security_group_id": gid, "protocol": "tcp", "from_port": 5432, "to_port": 5432,
+                "cidr_blocks": egress[0]["cidr_blocks"], "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+                "self": False, "source_security_group_id": None, "id": f"sgrule-{i}", "description": ""}, f"svc-{i}")
+            return gid, sg, rule
+
+        made = self.each(group, groups)
+        self.first["group"] = made[0][0] if made else None
+        self.resources.append(resource("aws_security_group", "this", [m[1] for m in made], "module.services"))
+        self.resources.append(resource("aws_security_group_rule", "db", [m[2] for m in made if m[2]],
+                                       "module.services"))
+
+        def acl(i):
+            aid = self.ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+            self.ec2.create_network_acl_entry(NetworkAclId=aid, RuleNumber=100, Protocol="6", RuleAction="allow",
+                                              Egress=False, CidrBlock="10.0.0.0/8", PortRange={"From": 443, "To": 443})
+            return aid, instance({
+                "arn": f"arn:aws:ec2:{REGION}:{self.account}:network-acl/{aid}", "id": aid, "owner_id": self.account,
+                "vpc_id": vpc, "subnet_ids": [], "tags": {}, "tags_all": {}, "egress": [],
+                "ingress": [{"action": "allow", "cidr_block": "10.0.0.0/8", "from_port": 443, "to_port": 443,
+                             "icmp_code": 0, "icmp_type": 0, "ipv6_cidr_block": "", "protocol": "6",
+                             "rule_no": 100}]}, i)
+
+        made = self.each(acl, acls)
+        self.first["acl"] = made[0][0] if made else None
+        self.resources.append(resource("aws_network_acl", "tier", [m[1] for m in made]))
+
+    def identity(self, roles, policies):
+        def policy(i):
+            name = f"{self.prefix}-policy-{i}"
+            arn = self.iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+            return arn, instance({"arn": arn, "id": arn, "name": name, "name_prefix": "", "path": "/",
+                                  "description": "", "policy": json.dumps(POLICY), "policy_id": f"ANPA{i:016d}",
+                                  "tags": {}, "tags_all": {}}, f"p{i}")
+
+        made = self.each(policy, policies)
+        arns = [m[0] for m in made]
+        self.first["policy"] = arns[0] if arns else None
+        self.resources.append(resource("aws_iam_policy", "this", [m[1] for m in made], "module.iam"))
+
+        def role(i):
+            name = f"{self.prefix}-role-{i}"
+            arn = self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+            attached = []
+            if arns:
+                attached = [arns[i % len(arns)]]
+                self.iam.attach_role_policy(RoleName=name, PolicyArn=attached[0])
+            return name, instance({"arn": arn, "id": name, "name": name, "name_prefix": "", "path": "/",
+                                   "description": "", "assume_role_policy": json.dumps(TRUST),
+                                   "force_detach_policies": False, "max_session_duration": 3600,
+                                   "permissions_boundary": None, "managed_policy_arns": attached,
+                                   "inline_policy": [], "tags": {}, "tags_all": {}}, f"r{i}")
+
+        made = self.each(role, roles)
+        self.first["role"] = made[0][0] if made else None
+        self.resources.append(resource("aws_iam_role", "this", [m[1] for m in made], "module.iam"))
+
+    def storage(self, buckets):
+        def bucket(i):
+            name = f"{self.prefix}-bucket-{i}"
+            self.s3.create_bucket(Bucket=name)
+            self.s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True})
+            self.s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]})
+            pab = instance({"id": name, "bucket": name, "block_public_acls": True, "block_public_policy": True,
+                            "ignore_public_acls": True, "restrict_public_buckets": True, "skip_destroy": None},
+                           f"b{i}")
+            sse = instance({"id": name, "bucket": name, "expected_bucket_owner": "", "rule": [
+                {"apply_server_side_encryption_by_default": [{"sse_algorithm": "AES256", "kms_master_key_id": ""}],
+                 "bucket_key_enabled": False}]}, f"b{i}")
+            return name, pab, sse
+
+        made = self.each(bucket, buckets)
+        self.first["bucket"] = made[0][0] if made else None
+        self.resources.append(resource("aws_s3_bucket_public_access_block", "this", [m[1] for m in made],
+                                       "module.buckets"))
+        self.resources.append(resource("aws_s3_bucket_server_side_encryption_configuration", "this",
+                                       [m[2] for m in made], "module.buckets"))
+
+    def keys(self, keys):
+        def key(i):
+            meta = self.kms.create_key(Description=f"{self.prefix} key {i}")["KeyMetadata"]
+            kid = meta["KeyId"]
+            self.kms.enable_key_rotation(KeyId=kid)
+            policy = self.kms.get_key_policy(KeyId=kid, PolicyName="default")["Policy"]
+            return kid, instance({"arn": meta["Arn"], "id": kid, "key_id": kid, "description": meta["Description"],
+                                  "customer_master_key_spec": "SYMMETRIC_DEFAULT", "key_usage": "ENCRYPT_DECRYPT",
+                                  "deletion_window_in_days": 30, "enable_key_rotation": True, "is_enabled": True,
+                                  "multi_region": False, "policy": policy, "tags": {}, "tags_all": {}}, f"k{i}")
+
+        made = self.each(key, keys)
+        self.first["key"] = made[0][0] if made else None
+        self.resources.append(resource("aws_kms_key", "this", [m[1] for m in made], "module.keys"))
+
+    def volumes(self, volumes):
+        def volume(i):
+            v = self.ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8, VolumeType="gp3", Encrypted=True)
+            vid = v["VolumeId"]
+            return vid, instance({"arn": f"arn:aws:ec2:{REGION}:{self.account}:volume/{vid}", "id": vid,
+                                  "availability_zone": f"{REGION}a", "encrypted": True,
+                                  "kms_key_id": v.get("KmsKeyId", ""), "size": 8, "type": "gp3",
+                                  "iops": v.get("Iops", 0), "multi_attach_enabled": False, "snapshot_id": "",
+                                  "tags": {}, "tags_all": {}}, f"v{i}")
+
+        made = self.each(volume, volumes)
+        self.resources.append(resource("aws_ebs_volume", "data", [m[1] for m in made], "module.fleet"))
+
+    def databases(self, databases):
+        def database(i):
+            name = f"{self.prefix}-db-{i}"
+            db = self.rds.create_db_instance(DBInstanceIdentifier=name, Engine="postgres",
+                                             DBInstanceClass="db.t3.micro", MasterUsername="app",
+                                             MasterUserPassword="not-a-secret-1", AllocatedStorage=20,
+                                             StorageEncrypted=True, PubliclyAccessible=False)["DBInstance"]
+            return name, instance({"arn": db["DBInstanceArn"], "id": db["DbiResourceId"], "identifier": name,
+                                   "resource_id": db["DbiResourceId"], "engine": "postgres",
+                                   "instance_class": "db.t3.micro", "allocated_storage": 20,
+                                   "publicly_accessible": False, "storage_encrypted": True,
+                                   "kms_key_id": db.get("KmsKeyId", ""), "deletion_protection": False,
+                                   "iam_database_authentication_enabled": False, "username": "app",
+                                   # The provider records the groups RDS chose (the VPC's default).
+                                   "vpc_security_group_ids": [g["VpcSecurityGroupId"]
+                                                              for g in db.get("VpcSecurityGroups", [])],
+                                   "tags": {}, "tags_all": {}}, f"d{i}")
+
+        made = self.each(database, databases)
+        self.first["database"] = made[0][0] if made else None
+        self.resources.append(resource("aws_db_instance", "this", [m[1] for m in made], "module.data"))
+
+    def account_settings(self):
+        self.ec2.enable_ebs_encryption_by_default()
+        self.s3control.put_public_access_block(AccountId=self.account, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True})
+        self.resources.append(resource("aws_ebs_encryption_by_default", "this", [
+            instance({"id": "terraform-20260101000000000000000001", "enabled": True})]))
+        self.resources.append(resource("aws_s3_account_public_access_block", "this", [
+            instance({"id": self.account, "account_id": self.account, "block_public_acls": True,
+                      "block_public_policy": True, "ignore_public_acls": True,
+                      "restrict_public_buckets": True})]))
+
+    def drift(self):
+        """One console change per family, each one driftgate must report."""
+        f = self.first
+        if f.get("group"):
+            self.ec2.authorize_security_group_ingress(GroupId=f["group"], IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        if f.get("acl"):
+            self.ec2.create_network_acl_entry(NetworkAclId=f["acl"], RuleNumber=90, Protocol="6", RuleAction="allow",
+                                              Egress=False, CidrBlock="0.0.0.0/0", PortRange={"From": 22, "To": 22})
+        if f.get("policy"):
+            wide = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            self.iam.create_policy_version(PolicyArn=f["policy"], PolicyDocument=json.dumps(wide), SetAsDefault=True)
+        if f.get("role"):
+            trust = {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]}
+            self.iam.update_assume_role_policy(RoleName=f["role"], PolicyDocument=json.dumps(trust))
+        if f.get("bucket"):
+            self.s3.put_public_access_block(Bucket=f["bucket"], PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+                "RestrictPublicBuckets": True})
+            # (Deleting the configuration would not do: S3 then encrypts with SSE-S3, as declared.)
+            self.s3.put_bucket_encryption(Bucket=f["bucket"], ServerSideEncryptionConfiguration={"Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
+        if f.get("key"):
+            self.kms.disable_key_rotation(KeyId=f["key"])
+        if f.get("database"):
+            self.rds.modify_db_instance(DBInstanceIdentifier=f["database"], PubliclyAccessible=True,
+                                        ApplyImmediately=True)
+        self.ec2.disable_ebs_encryption_by_default()
+        self.s3control.put_public_access_block(AccountId=self.account, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True})
+
+    def state(self):
+        resources = [r for r in self.resources if r["instances"]]
+        return {"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": f"mixed-{self.prefix}",
+                "outputs": {}, "resources": resources}
+
+
+def build(endpoint, counts, account=None, prefix="mixed", drift=False, workers=8):
+    """Seeds the estate; returns (state document, number of state resources, seconds, credentials:
+    None in the default account)."""
+    t0 = time.monotonic()
+    e = Estate(endpoint, account, prefix, workers)
+    e.network(counts["groups"], counts["rules"], counts["acls"])
+    e.identity(counts["roles"], counts["policies"])
+    e.storage(counts["buckets"])
+    e.keys(counts["keys"])
+    e.volumes(counts["volumes"])
+    e.databases(counts["databases"])
+    e.account_settings()
+    if drift:
+        e.drift()
+    state = e.state()
+    n = sum(len(r["instances"]) for r in state["resources"])
+    seconds = time.monotonic() - t0
+    return state, n, seconds, e.access_key() if account else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("endpoint")
+    ap.add_argument("state_out")
+    ap.add_argument("--prefix", default="mixed")
+    ap.add_argument("--account", default=None)
+    ap.add_argument("--scale", type=float, default=None, help="multiple of the 10,000-resource estate")
+    for k, v in UNIT.items():
+        ap.add_argument(f"--{k}", type=int, default=None, help=f"default {v} x scale")
+    ap.add_argument("--drift", action="store_true")
+    args = ap.parse_args()
+    if args.account is not None and not (len(args.account) == 12 and args.account.isdigit()):
+        sys.exit("--account must be a 12-digit account id")
+    scale = 1.0 if args.scale is None else args.scale
+    counts = {k: getattr(args, k) if getattr(args, k) is not None else max(1, round(v * scale))
+              for k, v in UNIT.items()}
+    state, n, seconds, credentials = build(args.endpoint, counts, args.account, args.prefix, args.drift)
+    with open(args.state_out, "w") as f:
+        json.dump(state, f)
+    print(json.dumps({"resources": n, "seconds": round(seconds, 1), "counts": counts, "credentials": credentials}))
+
+
+if __name__ == "__main__":
+    main()
