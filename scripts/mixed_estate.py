@@ -8,6 +8,7 @@ Used by the benchmark (scripts/bench.py, at 10,000 state resources) and by the f
 test (tests/fault_matrix.rs, a few of each), so both exercise every AWS family driftgate reads.
 
     mixed_estate.py ENDPOINT STATE_OUT [--prefix P] [--account ID] [--scale N | counts...] [--drift]
+                    [--state-bucket B]
 
 `--account ID` seeds another moto account (moto's `x-moto-account-id` header): an estate whose
 account-wide settings (EBS encryption by default, the account's Block Public Access) no other test
@@ -175,6 +176,37 @@ class Estate:
         made = self.each(role, roles)
         self.first["role"] = made[0][0] if made else None
         self.resources.append(resource("aws_iam_role", "this", [m[1] for m in made], "module.iam"))
+        if made:
+            # The inline policy of the first role is its own resource (the role's copy tolerates it).
+            self.iam.put_role_policy(RoleName=made[0][0], PolicyName="inline", PolicyDocument=json.dumps(POLICY))
+            self.resources.append(resource("aws_iam_role_policy", "inline", [instance({
+                "id": f"{made[0][0]}:inline", "name": "inline", "name_prefix": "", "role": made[0][0],
+                "policy": json.dumps(POLICY)})], "module.iam"))
+        self.people(arns[0] if arns else None)
+
+    def people(self, policy_arn):
+        """A user with an inline and an attached policy, and a group with an inline policy."""
+        user, group = f"{self.prefix}-user", f"{self.prefix}-group"
+        arn = self.iam.create_user(UserName=user)["User"]["Arn"]
+        self.iam.put_user_policy(UserName=user, PolicyName="inline", PolicyDocument=json.dumps(POLICY))
+        garn = self.iam.create_group(GroupName=group)["Group"]["Arn"]
+        self.iam.put_group_policy(GroupName=group, PolicyName="inline", PolicyDocument=json.dumps(POLICY))
+        self.resources += [
+            resource("aws_iam_user", "ci", [instance({"arn": arn, "id": user, "name": user, "path": "/",
+                                                      "permissions_boundary": None, "force_destroy": False,
+                                                      "tags": {}, "tags_all": {}})]),
+            resource("aws_iam_user_policy", "ci", [instance({"id": f"{user}:inline", "name": "inline",
+                                                             "name_prefix": "", "user": user,
+                                                             "policy": json.dumps(POLICY)})]),
+            resource("aws_iam_group", "ops", [instance({"arn": garn, "id": group, "name": group, "path": "/"})]),
+            resource("aws_iam_group_policy", "ops", [instance({"id": f"{group}:inline", "name": "inline",
+                                                               "name_prefix": "", "group": group,
+                                                               "policy": json.dumps(POLICY)})]),
+        ]
+        if policy_arn:
+            self.iam.attach_user_policy(UserName=user, PolicyArn=policy_arn)
+            self.resources.append(resource("aws_iam_user_policy_attachment", "ci", [instance({
+                "id": f"{user}-20260101000000000000000001", "user": user, "policy_arn": policy_arn})]))
 
     def storage(self, buckets):
         def bucket(i):
@@ -195,6 +227,17 @@ class Estate:
 
         made = self.each(bucket, buckets)
         self.first["bucket"] = made[0][0] if made else None
+        if made:
+            name = made[0][0]
+            tls = {"Version": "2012-10-17", "Statement": [{
+                "Sid": "TLS", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+            self.s3.put_bucket_policy(Bucket=name, Policy=json.dumps(tls))
+            self.resources.append(resource("aws_s3_bucket_policy", "this", [instance({
+                "id": name, "bucket": name, "policy": json.dumps(tls)})]))
+            self.resources.append(resource("aws_s3_bucket_acl", "this", [instance({
+                "id": f"{name},private", "bucket": name, "acl": "private", "expected_bucket_owner": ""})]))
         self.resources.append(resource("aws_s3_bucket_public_access_block", "this", [m[1] for m in made],
                                        "module.buckets"))
         self.resources.append(resource("aws_s3_bucket_server_side_encryption_configuration", "this",
@@ -249,6 +292,18 @@ class Estate:
         made = self.each(database, databases)
         self.first["database"] = made[0][0] if made else None
         self.resources.append(resource("aws_db_instance", "this", [m[1] for m in made], "module.data"))
+        if databases:
+            name = f"{self.prefix}-cluster"
+            c = self.rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql",
+                                           MasterUsername="app", MasterUserPassword="not-a-secret-1",
+                                           StorageEncrypted=True)["DBCluster"]
+            self.resources.append(resource("aws_rds_cluster", "this", [instance({
+                "arn": c["DBClusterArn"], "id": name, "cluster_identifier": name, "engine": "aurora-postgresql",
+                "cluster_resource_id": c.get("DbClusterResourceId", ""), "storage_encrypted": True,
+                "kms_key_id": c.get("KmsKeyId", ""), "master_username": "app", "deletion_protection": False,
+                "publicly_accessible": c.get("PubliclyAccessible", False),
+                "vpc_security_group_ids": [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])],
+                "tags": {}, "tags_all": {}})], "module.data"))
 
     def account_settings(self):
         self.ec2.enable_ebs_encryption_by_default()
@@ -301,9 +356,9 @@ class Estate:
                 "outputs": {}, "resources": resources}
 
 
-def build(endpoint, counts, account=None, prefix="mixed", drift=False, workers=8):
+def build(endpoint, counts, account=None, prefix="mixed", drift=False, workers=8, state_bucket=None):
     """Seeds the estate; returns (state document, number of state resources, seconds, credentials:
-    None in the default account)."""
+    None in the default account, the state's s3:// URL when `state_bucket` is given)."""
     t0 = time.monotonic()
     e = Estate(endpoint, account, prefix, workers)
     e.network(counts["groups"], counts["rules"], counts["acls"])
@@ -318,7 +373,13 @@ def build(endpoint, counts, account=None, prefix="mixed", drift=False, workers=8
     state = e.state()
     n = sum(len(r["instances"]) for r in state["resources"])
     seconds = time.monotonic() - t0
-    return state, n, seconds, e.access_key() if account else None
+    url = None
+    if state_bucket:
+        # A remote state, as the S3 backend keeps it.
+        e.s3.create_bucket(Bucket=state_bucket)
+        e.s3.put_object(Bucket=state_bucket, Key=f"{prefix}/terraform.tfstate", Body=json.dumps(state).encode())
+        url = f"s3://{state_bucket}/{prefix}/terraform.tfstate"
+    return state, n, seconds, e.access_key() if account else None, url
 
 
 def main():
@@ -331,16 +392,19 @@ def main():
     for k, v in UNIT.items():
         ap.add_argument(f"--{k}", type=int, default=None, help=f"default {v} x scale")
     ap.add_argument("--drift", action="store_true")
+    ap.add_argument("--state-bucket", default=None, help="also upload the state to this bucket (S3 backend)")
     args = ap.parse_args()
     if args.account is not None and not (len(args.account) == 12 and args.account.isdigit()):
         sys.exit("--account must be a 12-digit account id")
     scale = 1.0 if args.scale is None else args.scale
     counts = {k: getattr(args, k) if getattr(args, k) is not None else max(1, round(v * scale))
               for k, v in UNIT.items()}
-    state, n, seconds, credentials = build(args.endpoint, counts, args.account, args.prefix, args.drift)
+    state, n, seconds, credentials, url = build(args.endpoint, counts, args.account, args.prefix, args.drift,
+                                                state_bucket=args.state_bucket)
     with open(args.state_out, "w") as f:
         json.dump(state, f)
-    print(json.dumps({"resources": n, "seconds": round(seconds, 1), "counts": counts, "credentials": credentials}))
+    print(json.dumps({"resources": n, "seconds": round(seconds, 1), "counts": counts, "credentials": credentials,
+                      "state_url": url}))
 
 
 if __name__ == "__main__":

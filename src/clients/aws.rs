@@ -210,11 +210,20 @@ impl AwsContext {
                         .to_string()
                 } else {
                     // The context ends with a Debug dump of the same chain: noise in a CI log.
-                    match text
-                        .find(" (DispatchFailure(")
-                        .or_else(|| text.find(" (ConstructionFailure("))
+                    let text = match [
+                        " (DispatchFailure(",
+                        " (ConstructionFailure(",
+                        " (ResponseError(",
+                    ]
+                    .iter()
+                    .find_map(|dump| text.find(dump))
                     {
                         Some(i) => text[..i].to_string(),
+                        None => text,
+                    };
+                    // A refused answer (clients/whole_answers.rs) says itself what is wrong.
+                    match text.split_once("interceptor encountered an error: ") {
+                        Some((_, why)) => why.to_string(),
                         None => text,
                     }
                 }

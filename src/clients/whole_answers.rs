@@ -118,9 +118,12 @@ fn check(content_type: &str, body: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// What every successful answer of an operation driftgate calls holds: XML element names (query
-/// and REST-XML protocols) or top-level JSON keys (KMS; the policy document `GetBucketPolicy`
-/// answers). Lists count even when empty (`<securityGroupInfo/>`): AWS always writes them.
+/// What every successful answer of an operation driftgate calls holds: the elements that carry
+/// the data the families read, as XML element names (query and REST-XML protocols) or top-level
+/// JSON keys (KMS; the policy document `GetBucketPolicy` answers). List wrappers count even when
+/// empty (`<securityGroupInfo/>`): AWS writes them for an empty list. (The service models mark
+/// almost no output member required, so this is a list of our own; pagination flags such as
+/// `IsTruncated` are left out, since emulators omit them where AWS writes `false`.)
 const ALWAYS_ANSWERED: &[(&str, &[&str])] = &[
     ("DescribeSecurityGroups", &["securityGroupInfo"]),
     ("DescribeNetworkAcls", &["networkAclSet"]),
@@ -134,21 +137,12 @@ const ALWAYS_ANSWERED: &[(&str, &[&str])] = &[
     ("GetRolePolicy", &["PolicyDocument"]),
     ("GetUserPolicy", &["PolicyDocument"]),
     ("GetGroupPolicy", &["PolicyDocument"]),
-    (
-        "ListAttachedRolePolicies",
-        &["AttachedPolicies", "IsTruncated"],
-    ),
-    (
-        "ListAttachedUserPolicies",
-        &["AttachedPolicies", "IsTruncated"],
-    ),
-    (
-        "ListAttachedGroupPolicies",
-        &["AttachedPolicies", "IsTruncated"],
-    ),
-    ("ListRolePolicies", &["PolicyNames", "IsTruncated"]),
-    ("ListUserPolicies", &["PolicyNames", "IsTruncated"]),
-    ("ListGroupPolicies", &["PolicyNames", "IsTruncated"]),
+    ("ListAttachedRolePolicies", &["AttachedPolicies"]),
+    ("ListAttachedUserPolicies", &["AttachedPolicies"]),
+    ("ListAttachedGroupPolicies", &["AttachedPolicies"]),
+    ("ListRolePolicies", &["PolicyNames"]),
+    ("ListUserPolicies", &["PolicyNames"]),
+    ("ListGroupPolicies", &["PolicyNames"]),
     ("DescribeKey", &["KeyMetadata"]),
     ("GetKeyPolicy", &["Policy"]),
     ("GetKeyRotationStatus", &["KeyRotationEnabled"]),
@@ -286,7 +280,7 @@ mod tests {
 
     #[test]
     fn answers_without_what_they_always_hold() {
-        let fields: &[&str] = &["AttachedPolicies", "IsTruncated"];
+        let fields: &[&str] = &["AttachedPolicies"];
         let listed = b"<ListAttachedRolePoliciesResponse><ListAttachedRolePoliciesResult><AttachedPolicies/><IsTruncated>false</IsTruncated></ListAttachedRolePoliciesResult></ListAttachedRolePoliciesResponse>";
         assert_eq!(absent(listed, fields), None);
         // `<IsTruncatedX>` is another element.

@@ -41,12 +41,22 @@ pub async fn read(
                 _ => "",
             };
             let inner = aws.error("s3", "GetObject", &region, e);
-            Error::new(format!("state {url}"), format!("{}{hint}", inner.message))
+            Error::new(
+                format!("state {url}"),
+                format!("{}: {}{hint}", inner.input, inner.message),
+            )
         })?;
     let bytes = out.body.collect().await.map_err(|e| {
+        // The chain says what went wrong (a checksum that does not match, a cut connection).
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            why = format!("{why}: {cause}");
+            source = cause.source();
+        }
         Error::new(
             format!("state {url}"),
-            format!("reading the object failed: {e}"),
+            format!("AWS s3 GetObject in {region}: reading the object failed: {why}"),
         )
     })?;
     Ok((url.to_string(), bytes.into_bytes().to_vec()))
