@@ -770,7 +770,9 @@ async fn state_from_the_s3_backend_with_a_workspace() {
     let run = driftgate(&m.url, &["check", "--state", &url], None);
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(
-        run.stderr.contains(&format!("state {url}: NoSuchKey")),
+        run.stderr.contains(&format!(
+            "state {url}: AWS s3 GetObject in us-east-1: NoSuchKey"
+        )),
         "{}",
         run.stderr
     );

@@ -543,7 +543,7 @@ async fn answers_without_what_s3_always_returns_fail_closed() {
             json!({"id": "logs", "bucket": "logs", "block_public_acls": true, "block_public_policy": true,
                    "ignore_public_acls": true, "restrict_public_buckets": true}),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PublicAccessBlockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>",
-            "the answer has no `block_public_policy`",
+            "it has no `IgnorePublicAcls`, which every GetPublicAccessBlock answer holds",
         ),
     ];
     for (address, attrs, body, needle) in cases {

@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn answers_without_what_they_always_hold() {
-        let fields: &[&str] = &["AttachedPolicies"];
+        let fields: &[&str] = &["AttachedPolicies", "IsTruncated"];
         let listed = b"<ListAttachedRolePoliciesResponse><ListAttachedRolePoliciesResult><AttachedPolicies/><IsTruncated>false</IsTruncated></ListAttachedRolePoliciesResult></ListAttachedRolePoliciesResponse>";
         assert_eq!(absent(listed, fields), None);
         // `<IsTruncatedX>` is another element.
