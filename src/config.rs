@@ -22,6 +22,7 @@ pub struct Config {
     pub concurrency: Option<u16>,
     pub max_attempts: Option<u32>,
     pub timeout: Option<u64>,
+    pub iam_reads: Option<String>,
     pub quiet: Option<bool>,
     pub source_dir: Option<String>,
 }

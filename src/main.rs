@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use driftgate::check::{self, CheckOptions};
-use driftgate::clients::aws::AwsSettings;
+use driftgate::clients::aws::{AwsSettings, IamReads};
 use driftgate::error::Error;
 use driftgate::report::{console, gitlab, json, junit, markdown, sarif, Report};
 
@@ -85,6 +85,13 @@ enum Color {
     Never,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum IamReadsArg {
+    Auto,
+    Account,
+    Object,
+}
+
 #[derive(clap::Args)]
 struct CheckArgs {
     /// Terraform state: a v4 state file, `terraform show -json` output, `-` for stdin, a glob
@@ -122,6 +129,11 @@ struct CheckArgs {
     /// reads: 30 s.)
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: Option<u64>,
+    /// How IAM roles, users, groups and policies are read: `account` lists the whole account with
+    /// GetAccountAuthorizationDetails (1,000 entities a call), `object` reads each (2–4 calls),
+    /// `auto` lists the account when more than 10 objects of a kind are checked [default: auto].
+    #[arg(long, value_enum)]
+    iam_reads: Option<IamReadsArg>,
     /// Terraform source to point findings at (SARIF, annotations, Code Quality) [default: .].
     #[arg(long, value_name = "DIR")]
     source_dir: Option<String>,
@@ -234,6 +246,16 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         20,
     )?;
     let timeout = in_range("timeout", args.timeout.or(config.timeout), 30, 1, 600)?;
+    let iam_reads = match (args.iam_reads, config.iam_reads.as_deref()) {
+        (Some(r), _) => r,
+        (None, Some(r)) => IamReadsArg::from_str(r.trim(), true).map_err(|_| {
+            Error::new(
+                "config `iam_reads`",
+                format!("`{r}` is not auto, account or object"),
+            )
+        })?,
+        (None, None) => IamReadsArg::Auto,
+    };
     let quiet = args.quiet || config.quiet == Some(true);
     let breakglass = if args.tickets.is_empty() {
         if args.require_approval.is_some() {
@@ -267,6 +289,11 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
             max_attempts,
             attempt_timeout: Duration::from_secs(timeout),
             call_timeout: Duration::from_secs(timeout * 4),
+            iam_reads: match iam_reads {
+                IamReadsArg::Auto => IamReads::Auto,
+                IamReadsArg::Account => IamReads::Account,
+                IamReadsArg::Object => IamReads::Object,
+            },
         },
         progress: !quiet,
         breakglass,

@@ -61,7 +61,7 @@ async fn policy_documents() {
         );
     let dir = tempfile::tempdir().unwrap();
     let path = state.write(dir.path(), "iam.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let report = run.json();
     assert_eq!(report["summary"]["objects_checked"], 2);
@@ -85,7 +85,7 @@ async fn policy_documents() {
         .send()
         .await
         .unwrap();
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let got = drift_lines(&run, &["address", "kind", "effect", "policy"]);
     assert_eq!(
@@ -116,7 +116,7 @@ async fn policy_documents() {
         .send()
         .await
         .unwrap();
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 1);
     assert!(run
         .drifts()
@@ -184,7 +184,7 @@ async fn roles_trust_boundary_and_attachments() {
         );
     let dir = tempfile::tempdir().unwrap();
     let path = state.write(dir.path(), "roles.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 
     // The console: a new trusted account, the boundary removed, an admin policy attached.
@@ -214,7 +214,7 @@ async fn roles_trust_boundary_and_attachments() {
         .send()
         .await
         .unwrap();
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let got = drift_lines(&run, &["attribute", "kind", "effect", "policy"]);
     assert_eq!(
@@ -246,7 +246,7 @@ async fn roles_trust_boundary_and_attachments() {
         .send()
         .await
         .unwrap();
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert!(run
         .drifts()
         .iter()
@@ -288,7 +288,7 @@ async fn user_and_group_inline_policies() {
         .add("aws_iam_group_policy.ecr", tf("group", &group));
     let dir = tempfile::tempdir().unwrap();
     let path = state.write(dir.path(), "principals.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
         run.json()["summary"]["api_calls"]["iam"]["GetUserPolicy"],
@@ -304,7 +304,7 @@ async fn user_and_group_inline_policies() {
         .send()
         .await
         .unwrap();
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let d = run
         .drifts()
@@ -356,7 +356,7 @@ async fn users_and_groups_attachments_and_boundary() {
     };
     let dir = tempfile::tempdir().unwrap();
     let path = state(Value::Null).write(dir.path(), "principals.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 
     // An admin policy attached to the user by hand, the group's declared attachment removed, and
@@ -380,7 +380,7 @@ async fn users_and_groups_attachments_and_boundary() {
         .await
         .unwrap();
     let path = state(json!(policy_arn)).write(dir.path(), "principals2.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let got = drift_lines(&run, &["address", "kind", "effect", "policy"]);
     assert_eq!(
@@ -431,7 +431,7 @@ async fn role_inline_policies() {
         .add("aws_iam_role_policy.elsewhere", json!({"id": format!("{role}:managed-elsewhere"), "role": role, "name": "managed-elsewhere", "policy": doc}));
     let dir = tempfile::tempdir().unwrap();
     let path = state.write(dir.path(), "role.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     // With an aws_iam_role_policy on the role, the role's inline_policy is a copy: only the
     // separate resource's content is compared, and `queue` is then undeclared.
     let got: Vec<String> = run
@@ -460,7 +460,7 @@ async fn role_inline_policies() {
                "inline_policy": [{"name": "queue", "policy": doc}, {"name": "managed-elsewhere", "policy": doc}]}),
     );
     let path = state.write(dir.path(), "role2.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let admin =
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
@@ -478,7 +478,7 @@ async fn role_inline_policies() {
         .send()
         .await
         .unwrap();
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     let got = drift_lines(&run, &["attribute", "kind", "effect", "policy"]);
     assert_eq!(
         got,
@@ -565,7 +565,7 @@ async fn exclusive_attachments_and_inline_policy_names() {
         );
     let dir = tempfile::tempdir().unwrap();
     let path = state.write(dir.path(), "iam.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 
     // By hand: AdministratorAccess on the role and the user, and a second inline user policy.
@@ -588,7 +588,7 @@ async fn exclusive_attachments_and_inline_policy_names() {
         .send()
         .await
         .unwrap();
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
         drift_lines(

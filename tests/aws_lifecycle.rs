@@ -63,12 +63,33 @@ async fn iam_objects_deleted() {
         .add("aws_iam_user.u", json!({"arn": format!("arn:aws:iam::{ACCOUNT}:user/{user}"), "id": user, "name": user, "permissions_boundary": null}));
     let dir = tempfile::tempdir().unwrap();
     let path = state.write(dir.path(), "iam.tfstate");
-    let run = check_json(&m.url, &[&path]);
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     iam.delete_policy().policy_arn(&arn).send().await.unwrap();
     iam.delete_role().role_name(&role).send().await.unwrap();
     iam.delete_user().user_name(&user).send().await.unwrap();
-    let run = check_json(&m.url, &[&path]);
+    // The account listing lacks them: each is confirmed gone by one direct read, then reported
+    // once, as the per-object reads report it.
+    let listed = driftgate(
+        &m.url,
+        &[
+            "check",
+            "--format",
+            "json",
+            "--iam-reads",
+            "account",
+            "--state",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    let calls = &listed.json()["summary"]["api_calls"]["iam"];
+    for confirming in ["GetPolicy", "GetRole", "GetUser"] {
+        assert_eq!(calls[confirming], 1, "{calls}");
+    }
+    // One listing each for roles, users and groups, and managed policies.
+    assert_eq!(calls["GetAccountAuthorizationDetails"], 3, "{calls}");
+    let run = check_json_both_iam_reads(&m.url, &[&path]);
     assert_eq!(
         drift_lines(&run, &["address", "kind", "effect", "policy"]),
         [

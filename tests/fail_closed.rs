@@ -558,6 +558,30 @@ fn config_report_paths_are_refused_when_hostile() {
     }
 }
 
+/// `iam_reads` in the config file is one of its three values, or an error naming the key.
+#[test]
+fn config_iam_reads_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "iam_reads: sideways\n").unwrap();
+    let run = driftgate(
+        UNUSED_ENDPOINT,
+        &[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_exit2(
+        &run,
+        "config `iam_reads`: `sideways` is not auto, account or object",
+    );
+}
+
 #[path = "common/fault_proxy.rs"]
 mod fault_proxy;
 

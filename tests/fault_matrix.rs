@@ -72,26 +72,34 @@ fn seed(endpoint: &str, dir: &Path, account: &str, drift: bool) -> Estate {
     }
 }
 
-fn check(estate: &Estate, endpoint: &str) -> Run {
+/// A check with short timeouts (a stalled attempt is cut after 2 s), or, with `patient`, ones
+/// that leave room for every backoff of a call throttled on each attempt.
+fn check_with(estate: &Estate, endpoint: &str, extra: &[&str], patient: bool) -> Run {
+    let mut args = vec![
+        "check",
+        "--format",
+        "json",
+        "--state",
+        estate.state.to_str().unwrap(),
+        "--max-attempts",
+        "3",
+        "--timeout",
+        if patient { "15" } else { "2" },
+    ];
+    args.extend(extra);
     driftgate_env(
         endpoint,
-        &[
-            "check",
-            "--format",
-            "json",
-            "--state",
-            estate.state.to_str().unwrap(),
-            "--max-attempts",
-            "3",
-            "--timeout",
-            "2",
-        ],
+        &args,
         None,
         &[
             ("AWS_ACCESS_KEY_ID", Some(&estate.key_id)),
             ("AWS_SECRET_ACCESS_KEY", Some(&estate.secret)),
         ],
     )
+}
+
+fn check(estate: &Estate, endpoint: &str, extra: &[&str]) -> Run {
+    check_with(estate, endpoint, extra, false)
 }
 
 /// What a verdict consists of: the exit code and every drift's identity and judgement.
@@ -120,11 +128,18 @@ fn operations(run: &Run) -> Vec<(String, String)> {
     ops
 }
 
-/// Runs `estate` with `fault` on each operation; returns the failures as readable lines.
-fn judge(estate: &Estate, m: &Moto, baseline: &Run, faults: &[Fault]) -> Vec<String> {
+/// Runs `estate` (with `extra` arguments) with `fault` on each operation of `ops`; returns the
+/// failures as readable lines.
+fn judge(
+    estate: &Estate,
+    m: &Moto,
+    (baseline, extra): (&Run, &[&str]),
+    ops: Vec<(String, String)>,
+    faults: &[Fault],
+) -> Vec<String> {
     let expected = outcome(baseline);
     let mut cases = Vec::new();
-    for (service, op) in operations(baseline) {
+    for (service, op) in ops {
         for fault in faults {
             cases.push((service.clone(), op.clone(), *fault));
         }
@@ -139,7 +154,9 @@ fn judge(estate: &Estate, m: &Moto, baseline: &Run, faults: &[Fault]) -> Vec<Str
                     break;
                 };
                 let proxy = fault_proxy(&m.url, service, op, *fault);
-                let run = check(estate, &proxy.url);
+                let started = std::time::Instant::now();
+                let run = check(estate, &proxy.url, extra);
+                eprintln!("{service} {op} {fault:?}: {:.1} s", started.elapsed().as_secs_f64());
                 let case = format!("{service} {op} under {fault:?}");
                 let mut wrong = Vec::new();
                 if proxy.hits.load(std::sync::atomic::Ordering::SeqCst) == 0 {
@@ -185,6 +202,12 @@ fn judge(estate: &Estate, m: &Moto, baseline: &Run, faults: &[Fault]) -> Vec<Str
     failures.into_inner().unwrap()
 }
 
+const GAAD: &str = "GetAccountAuthorizationDetails";
+
+fn gaad_service() -> String {
+    "iam".to_string()
+}
+
 /// Operations moto does not implement (their faults are tested against loopback servers).
 const NOT_IN_MOTO: &[&str] = &["GetEbsDefaultKmsKeyId"];
 
@@ -224,7 +247,7 @@ async fn every_operation_under_every_fault() {
     let drifted = seed(&m.url, dir.path(), "210987654321", true);
     let clean = seed(&m.url, dir.path(), "210987654322", false);
 
-    let baseline = check(&drifted, &m.url);
+    let baseline = check(&drifted, &m.url, &[]);
     assert_eq!(baseline.code, 1, "{}\n{}", baseline.stdout, baseline.stderr);
     // One console change per family, each reported (scripts/mixed_estate.py --drift).
     let addresses: BTreeSet<String> = baseline
@@ -249,7 +272,7 @@ async fn every_operation_under_every_fault() {
             "no drift on {family}: {addresses:?}"
         );
     }
-    let quiet = check(&clean, &m.url);
+    let quiet = check(&clean, &m.url, &[]);
     assert_eq!(quiet.code, 0, "{}\n{}", quiet.stdout, quiet.stderr);
     // Every operation a family counts (`count("service", "Operation")` in src/) is exercised.
     let mut exercised: BTreeSet<(String, String)> = operations(&quiet).into_iter().collect();
@@ -270,9 +293,44 @@ async fn every_operation_under_every_fault() {
         Fault::Throttle(2),
         Fault::StallOnce(Duration::from_millis(2500)),
     ];
-    let mut failures = judge(&drifted, &m, &baseline, &every);
+    let mut failures = judge(
+        &drifted,
+        &m,
+        (&baseline, &[]),
+        operations(&baseline),
+        &every,
+    );
     // Faults that could invent drift, on the clean estate.
-    failures.extend(judge(&clean, &m, &quiet, &[Fault::Cut, Fault::Empty]));
+    failures.extend(judge(
+        &clean,
+        &m,
+        (&quiet, &[]),
+        operations(&quiet),
+        &[Fault::Cut, Fault::Empty],
+    ));
+    // IAM through the account listing: the same verdict, and the same faults on the listing
+    // (an empty or partial listing is made good by direct reads, never read as deletions).
+    let listing = ["--iam-reads", "account"];
+    let listed = check(&drifted, &m.url, &listing);
+    assert_eq!(outcome(&listed), outcome(&baseline), "{}", listed.stderr);
+    let gaad = (gaad_service(), GAAD.to_string());
+    failures.extend(judge(&drifted, &m, (&listed, &listing), vec![gaad], &every));
+    // Throttled on every attempt: retried with backoff, then exit 2 naming the call.
+    let proxy = fault_proxy(&m.url, &gaad_service(), GAAD, Fault::Throttle(usize::MAX));
+    let run = check_with(&drifted, &proxy.url, &listing, true);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "AWS iam GetAccountAuthorizationDetails in us-east-1: Throttling: Rate exceeded \
+             (still throttled after 3 attempts with backoff)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Three attempts of the listing that failed first; the other listings in flight (roles,
+    // users and groups, policies) may be cut short by that failure.
+    let hits = proxy.hits.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((3..=9).contains(&hits), "{hits} listing attempts");
     assert!(
         failures.is_empty(),
         "{} case(s) went wrong:\n{}",

@@ -2,8 +2,10 @@
 //! profiles, web identity, IMDS; `AWS_ENDPOINT_URL`), clients per region, call counting, and
 //! errors that say which call failed where. Families do the actual reads with these clients.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -23,6 +25,7 @@ pub struct AwsSettings {
     pub max_attempts: u32,
     pub attempt_timeout: Duration,
     pub call_timeout: Duration,
+    pub iam_reads: IamReads,
 }
 
 impl Default for AwsSettings {
@@ -31,9 +34,26 @@ impl Default for AwsSettings {
             max_attempts: 6,
             attempt_timeout: Duration::from_secs(30),
             call_timeout: Duration::from_secs(120),
+            iam_reads: IamReads::Auto,
         }
     }
 }
+
+/// How IAM objects are read (`--iam-reads`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IamReads {
+    /// The account listing above a handful of objects of a kind, per object below.
+    #[default]
+    Auto,
+    /// Always the account listing (`GetAccountAuthorizationDetails`).
+    Account,
+    /// Always per object (`GetRole`, `GetPolicy`…): for credentials without
+    /// `iam:GetAccountAuthorizationDetails`.
+    Object,
+}
+
+/// A value computed once per run, of any type (see `AwsContext::once`).
+type Memo = Arc<tokio::sync::OnceCell<Arc<dyn Any + Send + Sync>>>;
 
 const IAM_CONCURRENCY: usize = 4;
 
@@ -45,6 +65,9 @@ pub struct AwsContext {
     ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
     calls: CallCounter,
     max_attempts: u32,
+    iam_reads: IamReads,
+    /// Reads shared by several families (an account-wide IAM listing), by name.
+    memo: Mutex<HashMap<String, Memo>>,
 }
 
 impl AwsContext {
@@ -67,7 +90,38 @@ impl AwsContext {
             ec2: Mutex::new(HashMap::new()),
             calls: CallCounter::default(),
             max_attempts: settings.max_attempts,
+            iam_reads: settings.iam_reads,
+            memo: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn iam_reads(&self) -> IamReads {
+        self.iam_reads
+    }
+
+    /// The value of `key` for this run: computed by the first caller (`init`), shared with every
+    /// later or concurrent one. A failed `init` is not kept (the run ends on it anyway).
+    pub async fn once<T, F>(&self, key: &str, init: F) -> Result<Arc<T>>
+    where
+        T: Any + Send + Sync,
+        F: Future<Output = Result<T>>,
+    {
+        let cell = {
+            let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+            memo.entry(key.to_string()).or_default().clone()
+        };
+        let value = cell
+            .get_or_try_init(|| async {
+                init.await
+                    .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
+            })
+            .await?;
+        value.clone().downcast::<T>().map_err(|_| {
+            Error::new(
+                "driftgate",
+                format!("internal error: the shared read {key} holds another type"),
+            )
+        })
     }
 
     /// `AWS_REGION` / `AWS_DEFAULT_REGION` / the profile's region: for resources whose state
@@ -214,6 +268,7 @@ impl AwsContext {
                         " (DispatchFailure(",
                         " (ConstructionFailure(",
                         " (ResponseError(",
+                        " (TimeoutError(",
                     ]
                     .iter()
                     .find_map(|dump| text.find(dump))

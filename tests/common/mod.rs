@@ -597,6 +597,40 @@ pub fn check_json(endpoint: &str, states: &[&Path]) -> Run {
     driftgate(endpoint, &args, None)
 }
 
+/// `check_json` twice: IAM read per object and through the account listing
+/// (`--iam-reads object|account`). Both must give the same exit code and the same drifts, to the
+/// letter; the listing run must have listed. Returns the per-object run.
+pub fn check_json_both_iam_reads(endpoint: &str, states: &[&Path]) -> Run {
+    let run = |mode: &str| {
+        let mut args = vec!["check", "--format", "json", "--iam-reads", mode];
+        let paths: Vec<String> = states.iter().map(|s| s.display().to_string()).collect();
+        for p in &paths {
+            args.extend(["--state", p.as_str()]);
+        }
+        driftgate(endpoint, &args, None)
+    };
+    let (per_object, listed) = (run("object"), run("account"));
+    assert_eq!(
+        per_object.code, listed.code,
+        "per object:\n{}\n{}\nlisted:\n{}\n{}",
+        per_object.stdout, per_object.stderr, listed.stdout, listed.stderr
+    );
+    if per_object.code == 2 {
+        return per_object;
+    }
+    assert_eq!(
+        per_object.json()["drifts"],
+        listed.json()["drifts"],
+        "the IAM listing reads differently from per-object reads"
+    );
+    let calls = &listed.json()["summary"]["api_calls"]["iam"];
+    assert!(
+        calls.get("GetAccountAuthorizationDetails").is_some(),
+        "the listing run did not list: {calls}"
+    );
+    per_object
+}
+
 /// A JSON file under tests/fixtures/shared (`azure/…`, `gcp/…`, `tfstate/…`).
 pub fn shared_fixture(rel: &str) -> Value {
     let path = format!("{}/tests/fixtures/shared/{rel}", env!("CARGO_MANIFEST_DIR"));

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use super::iam_entities;
 use super::policy_document::{statements, Statement};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
@@ -25,7 +25,8 @@ pub const IAM_POLICIES: About = About {
     cloud: Cloud::Aws,
     label: "IAM policy(ies)",
     resource_types: &["aws_iam_policy"],
-    batch_size: 1,
+    // Every policy at once: the reads choose between a listing and per-policy calls.
+    batch_size: usize::MAX,
 };
 
 pub const IAM_INLINE_POLICIES: About = About {
@@ -37,7 +38,7 @@ pub const IAM_INLINE_POLICIES: About = About {
         "aws_iam_user_policy",
         "aws_iam_group_policy",
     ],
-    batch_size: 1,
+    batch_size: usize::MAX,
 };
 
 pub struct IamPolicies;
@@ -119,12 +120,6 @@ fn live_document(id: &str, doc: &str) -> Result<Vec<(&'static str, Item)>> {
         .collect())
 }
 
-fn not_found<E: ProvideErrorMetadata>(
-    e: &aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>,
-) -> bool {
-    e.code() == Some("NoSuchEntity")
-}
-
 impl Family for IamPolicies {
     fn about(&self) -> &'static About {
         &IAM_POLICIES
@@ -169,44 +164,11 @@ impl Family for IamPolicies {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let aws = clouds.aws()?;
-            let _turn = aws.iam_turn().await;
-            let client = aws.iam(region);
             let mut out = Vec::new();
-            for arn in ids {
-                aws.count("iam", "GetPolicy");
-                let policy = match client.get_policy().policy_arn(arn).send().await {
-                    Ok(p) => p,
-                    Err(e) if not_found(&e) => continue,
-                    Err(e) => return Err(aws.error("iam", "GetPolicy", region, e)),
-                };
-                let version = policy
-                    .policy()
-                    .and_then(|p| p.default_version_id())
-                    .ok_or_else(|| {
-                        Error::new(
-                            format!("AWS IAM {arn}"),
-                            "GetPolicy answered without a default version",
-                        )
-                    })?;
-                aws.count("iam", "GetPolicyVersion");
-                let doc = match client
-                    .get_policy_version()
-                    .policy_arn(arn)
-                    .version_id(version)
-                    .send()
-                    .await
-                {
-                    Ok(v) => v
-                        .policy_version()
-                        .and_then(|v| v.document())
-                        .unwrap_or_default()
-                        .to_string(),
-                    Err(e) if not_found(&e) => continue,
-                    Err(e) => return Err(aws.error("iam", "GetPolicyVersion", region, e)),
-                };
+            for (arn, doc) in iam_entities::policies(aws, region, ids).await? {
                 out.push(LiveObject {
-                    cloud_id: arn.clone(),
-                    items: live_document(arn, &doc)?,
+                    items: live_document(&arn, &doc)?,
+                    cloud_id: arn,
                     is_default: false,
                 });
             }
@@ -272,70 +234,13 @@ impl Family for IamInlinePolicies {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let aws = clouds.aws()?;
-            let _turn = aws.iam_turn().await;
-            let client = aws.iam(region);
             let mut out = Vec::new();
-            for id in ids {
-                let parsed = id
-                    .split_once('/')
-                    .and_then(|(k, rest)| rest.split_once(':').map(|(p, n)| (k, p, n)));
-                let Some((kind, principal, name)) = parsed else {
-                    return Err(Error::new(
-                        format!("AWS IAM {id}"),
-                        "not a kind/principal:policy id",
-                    ));
-                };
-                let doc = match kind {
-                    "role" => {
-                        aws.count("iam", "GetRolePolicy");
-                        match client
-                            .get_role_policy()
-                            .role_name(principal)
-                            .policy_name(name)
-                            .send()
-                            .await
-                        {
-                            Ok(p) => Some(p.policy_document().to_string()),
-                            Err(e) if not_found(&e) => None,
-                            Err(e) => return Err(aws.error("iam", "GetRolePolicy", region, e)),
-                        }
-                    }
-                    "user" => {
-                        aws.count("iam", "GetUserPolicy");
-                        match client
-                            .get_user_policy()
-                            .user_name(principal)
-                            .policy_name(name)
-                            .send()
-                            .await
-                        {
-                            Ok(p) => Some(p.policy_document().to_string()),
-                            Err(e) if not_found(&e) => None,
-                            Err(e) => return Err(aws.error("iam", "GetUserPolicy", region, e)),
-                        }
-                    }
-                    _ => {
-                        aws.count("iam", "GetGroupPolicy");
-                        match client
-                            .get_group_policy()
-                            .group_name(principal)
-                            .policy_name(name)
-                            .send()
-                            .await
-                        {
-                            Ok(p) => Some(p.policy_document().to_string()),
-                            Err(e) if not_found(&e) => None,
-                            Err(e) => return Err(aws.error("iam", "GetGroupPolicy", region, e)),
-                        }
-                    }
-                };
-                if let Some(doc) = doc {
-                    out.push(LiveObject {
-                        cloud_id: id.clone(),
-                        items: live_document(id, &doc)?,
-                        is_default: false,
-                    });
-                }
+            for (id, doc) in iam_entities::inline_policies(aws, region, ids).await? {
+                out.push(LiveObject {
+                    items: live_document(&id, &doc)?,
+                    cloud_id: id,
+                    is_default: false,
+                });
             }
             Ok(out)
         })

@@ -10,15 +10,15 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::json;
 
 use super::iam::iam_region;
+use super::iam_entities;
 use super::iam_role::{attachment, boundary};
 use super::str_list;
 use crate::clients::Clouds;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::families::{arn_region_account, bad, tags_of, About, Family};
 use crate::model::{
     Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
@@ -40,7 +40,8 @@ pub const IAM_PRINCIPALS: About = About {
         "aws_iam_user_policies_exclusive",
         "aws_iam_group_policies_exclusive",
     ],
-    batch_size: 1,
+    // Every user and group at once: the reads choose between a listing and per-object calls.
+    batch_size: usize::MAX,
 };
 
 pub struct IamPrincipals;
@@ -207,106 +208,23 @@ impl Family for IamPrincipals {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let aws = clouds.aws()?;
-            let _turn = aws.iam_turn().await;
-            let client = aws.iam(region);
             let mut out = Vec::new();
-            'ids: for id in ids {
-                let Some((kind, name)) = id.split_once('/') else {
-                    return Err(Error::new(
-                        format!("AWS IAM {id}"),
-                        "not a user/NAME or group/NAME id",
-                    ));
-                };
+            for (id, principal) in iam_entities::principals(aws, region, ids).await? {
                 let mut items = Vec::new();
-                if kind == "user" {
-                    aws.count("iam", "GetUser");
-                    let user = match client.get_user().user_name(name).send().await {
-                        Ok(u) => u,
-                        Err(e) if e.code() == Some("NoSuchEntity") => continue 'ids,
-                        Err(e) => return Err(aws.error("iam", "GetUser", region, e)),
-                    };
-                    let b = user
-                        .user()
-                        .and_then(|u| u.permissions_boundary())
-                        .and_then(|b| b.permissions_boundary_arn());
-                    items.push(("permissions_boundary", boundary(b)));
-                    let mut pages = client
-                        .list_attached_user_policies()
-                        .user_name(name)
-                        .into_paginator()
-                        .send();
-                    while let Some(page) = pages.next().await {
-                        aws.count("iam", "ListAttachedUserPolicies");
-                        let page = page
-                            .map_err(|e| aws.error("iam", "ListAttachedUserPolicies", region, e))?;
-                        items.extend(
-                            page.attached_policies()
-                                .iter()
-                                .filter_map(|p| p.policy_arn())
-                                .map(|a| ("managed_policy", attachment(a))),
-                        );
-                    }
-                    let mut pages = client
-                        .list_user_policies()
-                        .user_name(name)
-                        .into_paginator()
-                        .send();
-                    while let Some(page) = pages.next().await {
-                        aws.count("iam", "ListUserPolicies");
-                        let page =
-                            page.map_err(|e| aws.error("iam", "ListUserPolicies", region, e))?;
-                        items.extend(
-                            page.policy_names()
-                                .iter()
-                                .map(|n| ("inline_policy", inline_name(n))),
-                        );
-                    }
-                } else {
-                    let mut pages = client
-                        .list_group_policies()
-                        .group_name(name)
-                        .into_paginator()
-                        .send();
-                    while let Some(page) = pages.next().await {
-                        aws.count("iam", "ListGroupPolicies");
-                        match page {
-                            Ok(page) => items.extend(
-                                page.policy_names()
-                                    .iter()
-                                    .map(|n| ("inline_policy", inline_name(n))),
-                            ),
-                            Err(e) if e.code() == Some("NoSuchEntity") => continue 'ids,
-                            Err(e) => return Err(aws.error("iam", "ListGroupPolicies", region, e)),
-                        }
-                    }
-                    let mut pages = client
-                        .list_attached_group_policies()
-                        .group_name(name)
-                        .into_paginator()
-                        .send();
-                    while let Some(page) = pages.next().await {
-                        aws.count("iam", "ListAttachedGroupPolicies");
-                        match page {
-                            Ok(page) => items.extend(
-                                page.attached_policies()
-                                    .iter()
-                                    .filter_map(|p| p.policy_arn())
-                                    .map(|a| ("managed_policy", attachment(a))),
-                            ),
-                            Err(e) if e.code() == Some("NoSuchEntity") => continue 'ids,
-                            Err(e) => {
-                                return Err(aws.error(
-                                    "iam",
-                                    "ListAttachedGroupPolicies",
-                                    region,
-                                    e,
-                                ))
-                            }
-                        }
-                    }
+                if id.starts_with("user/") {
+                    items.push((
+                        "permissions_boundary",
+                        boundary(principal.boundary.as_deref()),
+                    ));
+                }
+                for arn in &principal.attached {
+                    items.push(("managed_policy", attachment(arn)));
+                }
+                for name in &principal.inline {
+                    items.push(("inline_policy", inline_name(name)));
                 }
                 out.push(LiveObject {
-                    cloud_id: id.clone(),
+                    cloud_id: id,
                     items,
                     is_default: false,
                 });

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::iam::{iam_region, statement_item};
+use super::iam_entities;
 use super::policy_document::statements;
 use super::str_list;
 use crate::clients::Clouds;
@@ -32,7 +32,8 @@ pub const IAM_ROLES: About = About {
         "aws_iam_role_policies_exclusive",
         "aws_iam_role_policy",
     ],
-    batch_size: 1,
+    // Every role at once: the reads choose between a listing and per-role calls (iam_entities).
+    batch_size: usize::MAX,
 };
 
 pub struct IamRoles;
@@ -342,76 +343,23 @@ impl Family for IamRoles {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let aws = clouds.aws()?;
-            let _turn = aws.iam_turn().await;
-            let client = aws.iam(region);
             let mut out = Vec::new();
-            for name in ids {
-                aws.count("iam", "GetRole");
-                let role = match client.get_role().role_name(name).send().await {
-                    Ok(r) => r,
-                    Err(e) if e.code() == Some("NoSuchEntity") => continue,
-                    Err(e) => return Err(aws.error("iam", "GetRole", region, e)),
-                };
-                let Some(role) = role.role() else {
-                    return Err(Error::new(
-                        format!("AWS IAM role {name}"),
-                        "GetRole answered without a role",
-                    ));
-                };
+            for (name, role) in iam_entities::roles(aws, region, ids).await? {
                 let who = format!("AWS IAM role {name}");
                 let mut items = Vec::new();
-                let doc = Value::String(
-                    role.assume_role_policy_document()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-                for item in trust_items(&doc, &who)? {
+                for item in trust_items(&Value::String(role.trust), &who)? {
                     items.push(("assume_role_policy", item));
                 }
-                let b = role
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn());
-                items.push(("permissions_boundary", boundary(b)));
-                let mut pages = client
-                    .list_attached_role_policies()
-                    .role_name(name)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    aws.count("iam", "ListAttachedRolePolicies");
-                    let page =
-                        page.map_err(|e| aws.error("iam", "ListAttachedRolePolicies", region, e))?;
-                    for p in page.attached_policies() {
-                        if let Some(arn) = p.policy_arn() {
-                            items.push(("managed_policy", attachment(arn)));
-                        }
-                    }
+                items.push(("permissions_boundary", boundary(role.boundary.as_deref())));
+                for arn in &role.attached {
+                    items.push(("managed_policy", attachment(arn)));
                 }
-                let mut names = Vec::new();
-                let mut pages = client
-                    .list_role_policies()
-                    .role_name(name)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    aws.count("iam", "ListRolePolicies");
-                    let page = page.map_err(|e| aws.error("iam", "ListRolePolicies", region, e))?;
-                    names.extend(page.policy_names().iter().cloned());
-                }
-                for policy in names {
-                    aws.count("iam", "GetRolePolicy");
-                    let doc = client
-                        .get_role_policy()
-                        .role_name(name)
-                        .policy_name(&policy)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("iam", "GetRolePolicy", region, e))?;
-                    let doc = Value::String(doc.policy_document().to_string());
+                for (policy, doc) in role.inline {
+                    let doc = Value::String(doc);
                     items.push(("inline_policy", inline_policy(&policy, &doc, &who)?));
                 }
                 out.push(LiveObject {
-                    cloud_id: name.clone(),
+                    cloud_id: name,
                     items,
                     is_default: false,
                 });

@@ -2,6 +2,7 @@
 
 pub mod ebs;
 pub mod iam;
+pub mod iam_entities;
 pub mod iam_principal;
 pub mod iam_role;
 pub mod kms;
