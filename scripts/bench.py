@@ -2,6 +2,13 @@
 in moto, and parse time and memory for a large state file. Run through scripts/bench.sh.
 
     bench.py BINARY ENDPOINT [--groups N] [--state-mb M] [--azure-nsgs N] [--gcp-firewalls N]
+             [--mixed-scale X]
+
+The mixed estate (scripts/mixed_estate.py: groups, rule resources, ACLs, roles, policies, buckets
+with two settings each, KMS keys, volumes, databases; 10,000 state resources at --mixed-scale 1)
+is checked by driftgate and, in the same run, read the way a refresh reads it: one read per
+resource (the calls terraform-provider-aws makes for each type), with boto3 at parallelism 10.
+The two are compared in calls and wall time.
 
 The Azure and Google Cloud estates are served by a loopback server in this process (no emulator
 exists): ARM GETs and Resource Graph queries for NSGs shaped like the recorded ARM answer in
@@ -12,6 +19,7 @@ Numbers are printed as a table and as JSON (last line). Not a test: nothing is a
 """
 
 import argparse
+import concurrent.futures
 import http.server
 import json
 import os
@@ -25,6 +33,9 @@ import time
 import urllib.parse
 
 import boto3
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mixed_estate  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -227,6 +238,64 @@ def measure(binary, path, env):
             "api_calls": calls, "api_calls_detail": report["summary"]["api_calls"]}
 
 
+def refresh_pattern(endpoint, state, parallelism=10):
+    """One read per state resource, as a refresh does them: (calls, seconds)."""
+    kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
+              aws_secret_access_key="testing")
+    ec2, iam, s3 = boto3.client("ec2", **kw), boto3.client("iam", **kw), boto3.client("s3", **kw)
+    kms, rds, s3c = boto3.client("kms", **kw), boto3.client("rds", **kw), boto3.client("s3control", **kw)
+    s3c.meta.events.register("before-sign.s3-control.*",
+                             lambda request, **_: setattr(request, "url", request.url.replace(f"//{ACCOUNT}.", "//", 1)))
+    reads = {
+        "aws_security_group": lambda a: [lambda: ec2.describe_security_groups(GroupIds=[a["id"]])],
+        "aws_security_group_rule": lambda a: [lambda: ec2.describe_security_groups(GroupIds=[a["security_group_id"]])],
+        "aws_network_acl": lambda a: [lambda: ec2.describe_network_acls(NetworkAclIds=[a["id"]])],
+        "aws_iam_role": lambda a: [lambda: iam.get_role(RoleName=a["name"]),
+                                   lambda: iam.list_role_policies(RoleName=a["name"]),
+                                   lambda: iam.list_attached_role_policies(RoleName=a["name"])],
+        "aws_iam_policy": lambda a: [lambda: iam.get_policy(PolicyArn=a["arn"]),
+                                     lambda: iam.get_policy_version(PolicyArn=a["arn"], VersionId="v1")],
+        "aws_s3_bucket_public_access_block": lambda a: [lambda: s3.get_public_access_block(Bucket=a["bucket"])],
+        "aws_s3_bucket_server_side_encryption_configuration":
+            lambda a: [lambda: s3.get_bucket_encryption(Bucket=a["bucket"])],
+        "aws_kms_key": lambda a: [lambda: kms.describe_key(KeyId=a["id"]),
+                                  lambda: kms.get_key_policy(KeyId=a["id"], PolicyName="default"),
+                                  lambda: kms.get_key_rotation_status(KeyId=a["id"])],
+        "aws_ebs_volume": lambda a: [lambda: ec2.describe_volumes(VolumeIds=[a["id"]])],
+        "aws_db_instance": lambda a: [lambda: rds.describe_db_instances(DBInstanceIdentifier=a["identifier"])],
+        "aws_ebs_encryption_by_default": lambda a: [lambda: ec2.get_ebs_encryption_by_default()],
+        "aws_s3_account_public_access_block":
+            lambda a: [lambda: s3c.get_public_access_block(AccountId=a["account_id"])],
+    }
+    calls = [call for r in state["resources"] if r["type"] in reads
+             for inst in r["instances"] for call in reads[r["type"]](inst["attributes"])]
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(parallelism) as pool:
+        list(pool.map(lambda c: c(), calls))
+    return len(calls), time.monotonic() - t0
+
+
+def mixed(binary, endpoint, env, tmp, scale):
+    counts = {k: max(1, round(v * scale)) for k, v in mixed_estate.UNIT.items()}
+    state, resources, seed_s, _, _ = mixed_estate.build(endpoint, counts, prefix="bench")
+    path = os.path.join(tmp, "mixed.tfstate")
+    with open(path, "w") as f:
+        json.dump(state, f)
+    size = os.path.getsize(path)
+    result = measure(binary, path, env)
+    refresh_calls, refresh_s = refresh_pattern(endpoint, state)
+    iam = result["api_calls_detail"].get("iam", {})
+    iam_entities = counts["roles"] + counts["policies"] + 2 + 1  # + user and group, + role policy
+    result.update({
+        "state_resources": resources, "state_mib": round(size / 2**20, 1), "moto_seed_s": round(seed_s, 1),
+        "iam_calls": sum(iam.values()), "iam_entities": iam_entities,
+        "refresh_pattern_calls": refresh_calls, "refresh_pattern_wall_s": round(refresh_s, 2),
+        "calls_ratio": round(refresh_calls / max(result["api_calls"], 1), 1),
+        "wall_ratio": round(refresh_s / max(result["wall_s"], 0.01), 1),
+    })
+    return result
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -235,6 +304,7 @@ def main():
     ap.add_argument("--state-mb", type=int, default=100)
     ap.add_argument("--azure-nsgs", type=int, default=2500)
     ap.add_argument("--gcp-firewalls", type=int, default=2500)
+    ap.add_argument("--mixed-scale", type=float, default=1.0, help="mixed estate size (1 = 10,000 resources; 0 skips)")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=args.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing",
@@ -267,6 +337,8 @@ def main():
         results["azure"] = measure(args.binary, az_path, cloud_env)
         results["gcp"] = measure(args.binary, gcp_path, cloud_env)
         server.shutdown()
+        if args.mixed_scale > 0:
+            results["mixed"] = mixed(args.binary, args.endpoint, env, tmp, args.mixed_scale)
 
     e, p = results["estate"], results["parse"]
     print(f"estate: {e['resources']} state resources, {e['objects']} live objects -> {e['api_calls']} API calls "
@@ -278,6 +350,14 @@ def main():
         c = results[cloud]
         print(f"{cloud}: {c['resources']} {what} -> {c['api_calls']} API calls {c['api_calls_detail']}, {c['wall_s']} s, "
               f"peak RSS {c['peak_rss_mib']} MiB, verdict {c['verdict']}")
+    if "mixed" in results:
+        x = results["mixed"]
+        print(f"mixed: {x['state_resources']} state resources ({x['state_mib']} MiB) -> {x['api_calls']} API calls, "
+              f"{x['wall_s']} s, peak RSS {x['peak_rss_mib']} MiB, verdict {x['verdict']}; IAM {x['iam_calls']} calls "
+              f"for {x['iam_entities']} entities; one read per resource (boto3, 10 at once): "
+              f"{x['refresh_pattern_calls']} calls, {x['refresh_pattern_wall_s']} s -> {x['calls_ratio']}x the calls, "
+              f"{x['wall_ratio']}x the wall time")
+        print(f"       by operation: {x['api_calls_detail']}")
     print(json.dumps(results))
 
 
