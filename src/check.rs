@@ -180,6 +180,14 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             .zip(&regions)
             .map(|((family, obj), region)| (*family, region, &obj.cloud_id)),
     );
+    if let Some(aws) = &clouds.aws {
+        for (family, _) in expected
+            .iter()
+            .filter(|(f, _)| f.about().cloud == Cloud::Aws)
+        {
+            aws.plan(family.about().name, 1);
+        }
+    }
     if opts.progress {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for (f, _) in &expected {

@@ -131,7 +131,7 @@ struct CheckArgs {
     timeout: Option<u64>,
     /// How IAM roles, users, groups and policies are read: `account` lists the whole account with
     /// GetAccountAuthorizationDetails (1,000 entities a call), `object` reads each (2–4 calls),
-    /// `auto` lists the account when more than 10 objects of a kind are checked [default: auto].
+    /// `auto` lists the account when the run checks more than 10 IAM objects [default: auto].
     #[arg(long, value_enum)]
     iam_reads: Option<IamReadsArg>,
     /// Terraform source to point findings at (SARIF, annotations, Code Quality) [default: .].

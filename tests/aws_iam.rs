@@ -602,3 +602,60 @@ async fn exclusive_attachments_and_inline_policy_names() {
         ]
     );
 }
+
+/// `--iam-reads auto` chooses for the whole run: more than 10 IAM objects in all (here 9 roles, a
+/// user and a group) and every IAM family reads from the account listing, the two principals too;
+/// 10 or fewer and each object is read directly.
+#[tokio::test]
+async fn auto_lists_the_account_above_ten_iam_objects_in_all() {
+    let m = moto().await;
+    let iam = iam(&m).await;
+    let trust_tf = json!({"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "ec2.amazonaws.com"}}]});
+    let mut state = State::new();
+    for i in 0..9 {
+        let role = unique("auto");
+        iam.create_role()
+            .role_name(&role)
+            .assume_role_policy_document(TRUST)
+            .send()
+            .await
+            .unwrap();
+        state = state.add(
+            &format!("aws_iam_role.r{i}"),
+            json!({"arn": format!("arn:aws:iam::{ACCOUNT}:role/{role}"), "id": role, "name": role, "path": "/",
+                   "assume_role_policy": trust_tf.to_string(), "permissions_boundary": null,
+                   "managed_policy_arns": [], "inline_policy": [], "tags": {}, "tags_all": {}}),
+        );
+    }
+    let user = unique("auto-user");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let group = unique("auto-group");
+    iam.create_group().group_name(&group).send().await.unwrap();
+    let ten = state.clone().add(
+        "aws_iam_user.u",
+        json!({"arn": format!("arn:aws:iam::{ACCOUNT}:user/{user}"), "id": user, "name": user, "path": "/",
+               "permissions_boundary": null}),
+    );
+    let eleven = ten.clone().add(
+        "aws_iam_group.g",
+        json!({"arn": format!("arn:aws:iam::{ACCOUNT}:group/{group}"), "id": group, "name": group, "path": "/"}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let calls = |state: &State, name: &str| {
+        let path = state.write(dir.path(), name);
+        let run = check_json(&m.url, &[&path]);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        run.json()["summary"]["api_calls"]["iam"].clone()
+    };
+    let listed = calls(&eleven, "eleven.tfstate");
+    assert_eq!(listed["GetAccountAuthorizationDetails"], 2, "{listed}");
+    assert_eq!(listed.as_object().unwrap().len(), 1, "{listed}");
+    let direct = calls(&ten, "ten.tfstate");
+    assert!(
+        direct.get("GetAccountAuthorizationDetails").is_none(),
+        "{direct}"
+    );
+    assert_eq!(direct["GetRole"], 9, "{direct}");
+    assert_eq!(direct["GetUser"], 1, "{direct}");
+}

@@ -68,6 +68,10 @@ pub struct AwsContext {
     iam_reads: IamReads,
     /// Reads shared by several families (an account-wide IAM listing), by name.
     memo: Mutex<HashMap<String, Memo>>,
+    /// How many objects each family reads in this run, known before the reads start: a family
+    /// may choose how to read by the size of the whole run (IAM lists the account for all its
+    /// families once the run checks more than a handful of IAM objects in all).
+    planned: Mutex<BTreeMap<&'static str, usize>>,
 }
 
 impl AwsContext {
@@ -92,7 +96,20 @@ impl AwsContext {
             max_attempts: settings.max_attempts,
             iam_reads: settings.iam_reads,
             memo: Mutex::new(HashMap::new()),
+            planned: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Records that the run reads `count` objects of `family`.
+    pub fn plan(&self, family: &'static str, count: usize) {
+        let mut planned = self.planned.lock().unwrap_or_else(|p| p.into_inner());
+        *planned.entry(family).or_default() += count;
+    }
+
+    /// Objects the run reads of these families.
+    pub fn planned(&self, families: &[&str]) -> usize {
+        let planned = self.planned.lock().unwrap_or_else(|p| p.into_inner());
+        families.iter().filter_map(|f| planned.get(f)).sum()
     }
 
     pub fn iam_reads(&self) -> IamReads {

@@ -344,7 +344,7 @@ pub fn acl_rule_attrs(
 
 /// A state v4 document. Instances added under the same module/type/name become one resource
 /// with several instances (count or for_each), as Terraform writes them.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct State {
     resources: Vec<Value>,
 }

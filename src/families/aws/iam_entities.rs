@@ -2,9 +2,9 @@
 //! families: per object (`GetRole`, `ListAttachedRolePolicies`, `GetPolicy` + `GetPolicyVersion`…,
 //! two to four calls each) or for the whole account at once with `GetAccountAuthorizationDetails`
 //! (pages of up to 1,000 entities with their trust and inline policies, attachments, boundaries and
-//! policy versions). `--iam-reads auto` lists the account when a family reads more than
-//! `LISTING_ABOVE` objects; the listing is read once per run and entity kind and shared by every
-//! family that needs it.
+//! policy versions). `--iam-reads auto` lists the account when the run checks more than
+//! `LISTING_ABOVE` IAM objects in all; each listing is read once per run and entity kind and
+//! shared by every family that needs it.
 //!
 //! A listing is a snapshot: an object the state declares and the listing lacks (created or renamed
 //! since, or named in another case) is read directly before it is called missing.
@@ -19,7 +19,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use crate::clients::aws::{AwsContext, IamReads};
 use crate::error::{Error, Result};
 
-/// Above this many objects of one family, `auto` lists the account instead of reading each:
+/// Above this many IAM objects in a run, `auto` lists the account instead of reading each:
 /// per-object reads cost 2–4 calls each, a listing page holds 1,000 entities.
 pub const LISTING_ABOVE: usize = 10;
 
@@ -101,9 +101,20 @@ impl Part {
     }
 }
 
+/// The IAM families, whose objects count together for `auto`.
+const IAM_FAMILIES: [&str; 4] = [
+    super::iam::IAM_POLICIES.name,
+    super::iam::IAM_INLINE_POLICIES.name,
+    super::iam_role::IAM_ROLES.name,
+    super::iam_principal::IAM_PRINCIPALS.name,
+];
+
+/// Listing or per-object reads, for the whole run: once the run checks more than a handful of
+/// IAM objects in all, every IAM family lists (a listing costs the same whoever asks first, and a
+/// family of two users should not add per-object calls beside it).
 fn listed(aws: &AwsContext, count: usize) -> bool {
     match aws.iam_reads() {
-        IamReads::Auto => count > LISTING_ABOVE,
+        IamReads::Auto => count.max(aws.planned(&IAM_FAMILIES)) > LISTING_ABOVE,
         IamReads::Account => true,
         IamReads::Object => false,
     }
