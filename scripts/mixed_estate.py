@@ -1,6 +1,6 @@
 """A mixed AWS estate in moto and its Terraform state, shaped the way terraform-provider-aws records
 each resource: security groups with inline ingress and an egress rule resource, network ACLs, IAM
-roles with an attached managed policy, managed policies, buckets with Block Public Access and
+roles with an attached managed policy, instances guarded by one of the groups, managed policies, buckets with Block Public Access and
 default encryption, KMS keys, EBS volumes, RDS instances, and the account-wide settings (EBS
 encryption by default, the account's Block Public Access).
 
@@ -35,7 +35,7 @@ POLICY = {"Version": "2012-10-17", "Statement": [
 
 # The counts of one unit of --scale 1 (the benchmark's 10,000-resource estate is --scale 1).
 UNIT = {"groups": 4000, "rules": 2000, "acls": 40, "roles": 1500, "policies": 1000, "buckets": 500,
-        "keys": 200, "volumes": 500, "databases": 50}
+        "keys": 200, "volumes": 500, "databases": 50, "instances": 50}
 
 
 def sg_block(proto, from_port, to_port, cidrs):
@@ -80,6 +80,7 @@ class Estate:
                 client.meta.events.register("before-sign", self._in_account)
         self.resources = []
         self.first = {}
+        self.groups = []
 
     def _unprefixed(self, request, **_):
         request.url = request.url.replace(f"//{self.account}.", "//", 1)
@@ -128,6 +129,7 @@ class Estate:
 
         made = self.each(group, groups)
         self.first["group"] = made[0][0] if made else None
+        self.groups = [m[0] for m in made]
         self.resources.append(resource("aws_security_group", "this", [m[1] for m in made], "module.services"))
         self.resources.append(resource("aws_security_group_rule", "db", [m[2] for m in made if m[2]],
                                        "module.services"))
@@ -146,6 +148,29 @@ class Estate:
         made = self.each(acl, acls)
         self.first["acl"] = made[0][0] if made else None
         self.resources.append(resource("aws_network_acl", "tier", [m[1] for m in made]))
+
+    def instances(self, count):
+        """Instances guarded by the first group, as `aws_instance` records them."""
+        if not count or not self.groups:
+            return
+        subnet = self.ec2.create_subnet(VpcId=self.first["vpc"], CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        image = self.ec2.describe_images()["Images"][0]["ImageId"]
+        launched = []
+        for start in range(0, count, 100):
+            n = min(100, count - start)
+            launched += self.ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=n, MaxCount=n,
+                                               SubnetId=subnet, SecurityGroupIds=[self.groups[0]])["Instances"]
+        made = []
+        for i, inst in enumerate(launched):
+            iid = inst["InstanceId"]
+            made.append(instance({
+                "id": iid, "arn": f"arn:aws:ec2:{REGION}:{self.account}:instance/{iid}", "ami": image,
+                "instance_type": "t3.micro", "subnet_id": subnet,
+                "primary_network_interface_id": inst["NetworkInterfaces"][0]["NetworkInterfaceId"],
+                "vpc_security_group_ids": [self.groups[0]], "security_groups": [], "tags": {}, "tags_all": {}},
+                f"h{i}"))
+        self.first["eni"] = launched[0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        self.resources.append(resource("aws_instance", "host", made, "module.fleet"))
 
     def identity(self, roles, policies):
         def policy(i):
@@ -345,6 +370,10 @@ class Estate:
         if f.get("database"):
             self.rds.modify_db_instance(DBInstanceIdentifier=f["database"], PubliclyAccessible=True,
                                         ApplyImmediately=True)
+        if f.get("eni") and len(self.groups) > 1:
+            # A second group attached to an instance by hand.
+            self.ec2.modify_network_interface_attribute(NetworkInterfaceId=f["eni"],
+                                                        Groups=[self.groups[0], self.groups[1]])
         self.ec2.disable_ebs_encryption_by_default()
         self.s3control.put_public_access_block(AccountId=self.account, PublicAccessBlockConfiguration={
             "BlockPublicAcls": False, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
@@ -362,6 +391,7 @@ def build(endpoint, counts, account=None, prefix="mixed", drift=False, workers=8
     t0 = time.monotonic()
     e = Estate(endpoint, account, prefix, workers)
     e.network(counts["groups"], counts["rules"], counts["acls"])
+    e.instances(counts["instances"])
     e.identity(counts["roles"], counts["policies"])
     e.storage(counts["buckets"])
     e.keys(counts["keys"])

@@ -47,7 +47,7 @@ fn seed(endpoint: &str, dir: &Path, account: &str, drift: bool) -> Estate {
             "--groups", "3", "--rules", "2", "--acls", "2", "--roles", "2",
         ])
         .args(["--policies", "2", "--buckets", "2", "--keys", "2"])
-        .args(["--volumes", "2", "--databases", "1"]);
+        .args(["--volumes", "2", "--databases", "1", "--instances", "2"]);
     if drift {
         cmd.arg("--drift");
     } else {
@@ -256,6 +256,7 @@ async fn every_operation_under_every_fault() {
         .map(|d| d["address"].as_str().unwrap().to_string())
         .collect();
     for family in [
+        "aws_instance",
         "aws_security_group",
         "aws_network_acl",
         "aws_iam_policy",

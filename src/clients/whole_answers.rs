@@ -128,6 +128,7 @@ const ALWAYS_ANSWERED: &[(&str, &[&str])] = &[
     ("DescribeSecurityGroups", &["securityGroupInfo"]),
     ("DescribeNetworkAcls", &["networkAclSet"]),
     ("DescribeVolumes", &["volumeSet"]),
+    ("DescribeNetworkInterfaces", &["networkInterfaceSet"]),
     ("GetEbsDefaultKmsKeyId", &["kmsKeyId"]),
     ("GetEbsEncryptionByDefault", &["ebsEncryptionByDefault"]),
     ("GetRole", &["Role", "Arn", "AssumeRolePolicyDocument"]),

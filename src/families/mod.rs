@@ -29,6 +29,7 @@ use crate::state::Resource;
 pub fn all() -> Vec<&'static dyn Family> {
     vec![
         &aws::security_group::SecurityGroups,
+        &aws::sg_attachment::SgAttachments,
         &aws::network_acl::NetworkAcls,
         &aws::iam::IamPolicies,
         &aws::iam::IamInlinePolicies,

@@ -14,6 +14,7 @@ pub mod s3_acl;
 pub mod s3_bucket;
 pub mod s3_public_access;
 pub mod security_group;
+pub mod sg_attachment;
 
 use serde_json::Value;
 

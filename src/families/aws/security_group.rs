@@ -317,7 +317,7 @@ fn live_bad(group_id: &str, msg: &str) -> Error {
     )
 }
 
-fn live_object(sg: &SecurityGroup) -> Result<Option<LiveObject>> {
+pub(super) fn live_object(sg: &SecurityGroup) -> Result<Option<LiveObject>> {
     let Some(id) = sg.group_id() else {
         return Ok(None);
     };
@@ -434,7 +434,7 @@ impl Family for SecurityGroups {
                 &format!("AWS ec2 DescribeSecurityGroups in {region}"),
                 ids,
                 SecurityGroup::group_id,
-                |batch| describe(aws, &client, region, batch),
+                |batch| describe_groups(aws, &client, region, batch),
             )
             .await?;
             let mut out = Vec::new();
@@ -453,7 +453,7 @@ impl Family for SecurityGroups {
 /// One `DescribeSecurityGroups` by ids; `None` when one of them does not exist. (A `group-id`
 /// filter would tolerate missing ids, but filters are evaluated against every group of the
 /// region: moto needs ~20 s for 200 ids among 2,500 groups, lookups by id a fraction of a second.)
-async fn describe(
+pub(super) async fn describe_groups(
     aws: &AwsContext,
     client: &aws_sdk_ec2::Client,
     region: &str,

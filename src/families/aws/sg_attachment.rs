@@ -1,0 +1,333 @@
+//! Which security groups guard a network interface: `aws_instance` (`vpc_security_group_ids`, on
+//! its primary interface), `aws_network_interface` (`security_groups`) and
+//! `aws_network_interface_sg_attachment` (one group each). A group attached by hand guards the
+//! interface as surely as a rule edited by hand, and changes no rule of any group.
+//!
+//! Every attachment is a slot of the interface it applies to, so an instance and the attachment
+//! resources on its primary interface meet on one object. Where attachment resources manage an
+//! interface, the instance's or interface's own list is the provider's copy of the live groups and
+//! does not decide (the provider documents the two as conflicting). A live group that no resource
+//! declares is `unmanaged` on the interface's owner; it weakens when the group allows any traffic,
+//! and its facts are those of its widest rule (read in the same `DescribeSecurityGroups` batch for
+//! all interfaces), so "admin ports from the internet" policies apply to an attached group too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::NetworkInterface;
+use futures::future::BoxFuture;
+use serde_json::json;
+
+use super::security_group::{describe_groups, live_object};
+use super::{read_by_ids, region_account};
+use crate::clients::aws::AwsContext;
+use crate::clients::Clouds;
+use crate::error::{Error, Result};
+use crate::families::{bad, drop_computed_inline, str_list, About, Family};
+use crate::model::{Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject};
+use crate::state::Resource;
+
+pub const SG_ATTACHMENTS: About = About {
+    name: "sg_attachment",
+    cloud: Cloud::Aws,
+    label: "network interface(s) and their security groups",
+    resource_types: &[
+        "aws_instance",
+        "aws_network_interface",
+        "aws_network_interface_sg_attachment",
+    ],
+    batch_size: 200,
+};
+
+pub struct SgAttachments;
+
+const ATTRIBUTE: &str = "security_groups";
+
+/// A group attached to an interface. `rules`: the facts of the group's widest live rule (none
+/// for a declared group, whose rules its own family compares).
+fn attachment(group: &str, facts: Option<Facts>) -> Item {
+    Item {
+        identity: Some(group.to_string()),
+        key: group.to_string(),
+        value: json!({ "security_group_id": group }),
+        summary: format!("security group {group}"),
+        facts: facts.unwrap_or(Facts {
+            grants: true,
+            direction: None,
+            ports: Vec::new(),
+            cidrs: Vec::new(),
+            labels: Vec::new(),
+        }),
+    }
+}
+
+/// The interface a resource's groups guard, and the groups it declares.
+fn declared(r: &Resource) -> Result<(String, Vec<String>)> {
+    let need = |name: &str| {
+        r.attr_str(name)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| bad(r, &format!("has no `{name}`")))
+    };
+    match r.resource_type.as_str() {
+        "aws_instance" => Ok((
+            need("primary_network_interface_id")?,
+            str_list(r.attr("vpc_security_group_ids")),
+        )),
+        "aws_network_interface" => Ok((need("id")?, str_list(r.attr("security_groups")))),
+        "aws_network_interface_sg_attachment" => Ok((
+            need("network_interface_id")?,
+            vec![need("security_group_id")?],
+        )),
+        other => Err(bad(r, &format!("unexpected type {other}"))),
+    }
+}
+
+/// The facts of a group's widest rule: open to the internet on an admin port, then open to the
+/// internet, then any inbound rule, then any rule. A group without rules allows nothing.
+fn widest(rules: &[(&'static str, Item)]) -> Facts {
+    let rank = |f: &Facts| {
+        let inbound = f.direction == Some("ingress");
+        let admin = f.ports.iter().any(|p| p.includes(22) || p.includes(3389));
+        (
+            f.grants,
+            inbound && f.open_to_internet() && admin,
+            inbound && f.open_to_internet(),
+            inbound,
+        )
+    };
+    rules
+        .iter()
+        .map(|(_, i)| i.facts.clone())
+        .max_by_key(|f| rank(f))
+        .unwrap_or(Facts {
+            grants: false,
+            direction: None,
+            ports: Vec::new(),
+            cidrs: Vec::new(),
+            labels: Vec::new(),
+        })
+}
+
+impl Family for SgAttachments {
+    fn about(&self) -> &'static About {
+        &SG_ATTACHMENTS
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut interfaces: BTreeMap<String, ExpectedObject> = BTreeMap::new();
+        for r in resources {
+            let (eni, groups) = declared(r)?;
+            let obj = interfaces
+                .entry(eni.clone())
+                .or_insert_with(|| ExpectedObject {
+                    family: SG_ATTACHMENTS.name,
+                    cloud_id: eni.clone(),
+                    region: None,
+                    account: None,
+                    owner: None,
+                    items: Vec::new(),
+                    tags: BTreeMap::new(),
+                    is_default: false,
+                    ignore: Vec::new(),
+                    tolerated: Vec::new(),
+                });
+            let (region, account) = region_account(r);
+            obj.region = obj.region.take().or(region);
+            obj.account = obj.account.take().or(account);
+            let separate = r.resource_type == "aws_network_interface_sg_attachment";
+            if !separate {
+                if let Some(prev) = &obj.owner {
+                    return Err(bad(
+                        r,
+                        &format!(
+                            "declares the groups of {eni}, which {} declares too",
+                            prev.address
+                        ),
+                    ));
+                }
+                obj.owner = Some(Declarer::of(r, true));
+            }
+            for group in groups {
+                obj.items.push(ExpectedItem {
+                    attribute: ATTRIBUTE,
+                    item: attachment(&group, None),
+                    by: Declarer::of(r, !separate),
+                });
+            }
+        }
+        Ok(interfaces.into_values().map(drop_computed_inline).collect())
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
+        Box::pin(async move {
+            let aws = clouds.aws()?;
+            let interfaces = read_by_ids(
+                &format!("AWS ec2 DescribeNetworkInterfaces in {region}"),
+                ids,
+                NetworkInterface::network_interface_id,
+                |batch| describe_interfaces(aws, region, batch),
+            )
+            .await?;
+            // The attached groups' rules, for the effect of an attachment nobody declared.
+            let groups: BTreeSet<String> = interfaces
+                .iter()
+                .flat_map(|i| i.groups())
+                .filter_map(|g| g.group_id().map(str::to_string))
+                .collect();
+            let groups: Vec<String> = groups.into_iter().collect();
+            let client = aws.ec2(region);
+            let mut rules = BTreeMap::new();
+            for batch in groups.chunks(200) {
+                let found = read_by_ids(
+                    &format!("AWS ec2 DescribeSecurityGroups in {region}"),
+                    batch,
+                    aws_sdk_ec2::types::SecurityGroup::group_id,
+                    |b| describe_groups(aws, &client, region, b),
+                )
+                .await?;
+                for sg in &found {
+                    if let Some(obj) = live_object(sg)? {
+                        rules.insert(obj.cloud_id.clone(), widest(&obj.items));
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            for eni in &interfaces {
+                let Some(id) = eni.network_interface_id() else {
+                    continue;
+                };
+                let mut items = Vec::new();
+                for g in eni.groups() {
+                    let group = g.group_id().ok_or_else(|| {
+                        Error::new(
+                            format!("AWS ec2 DescribeNetworkInterfaces in {region}"),
+                            format!("interface {id} lists a security group without an id"),
+                        )
+                    })?;
+                    items.push((ATTRIBUTE, attachment(group, rules.get(group).cloned())));
+                }
+                out.push(LiveObject {
+                    cloud_id: id.to_string(),
+                    items,
+                    is_default: false,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// One `DescribeNetworkInterfaces` by ids; `None` when one of them does not exist.
+async fn describe_interfaces(
+    aws: &AwsContext,
+    region: &str,
+    ids: Vec<String>,
+) -> Result<Option<Vec<NetworkInterface>>> {
+    let client = aws.ec2(region);
+    let mut pages = client
+        .describe_network_interfaces()
+        .set_network_interface_ids(Some(ids))
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        aws.count("ec2", "DescribeNetworkInterfaces");
+        match page {
+            Ok(page) => out.extend(page.network_interfaces().iter().cloned()),
+            Err(e) if e.code() == Some("InvalidNetworkInterfaceID.NotFound") => return Ok(None),
+            Err(e) => return Err(aws.error("ec2", "DescribeNetworkInterfaces", region, e)),
+        }
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::families::drifts_against;
+    use crate::model::{DriftKind, Effect};
+
+    fn instance(groups: &[&str]) -> Resource {
+        Resource::for_test(
+            "aws_instance.web",
+            "aws_instance",
+            json!({"id": "i-1", "arn": "arn:aws:ec2:us-east-1:123456789012:instance/i-1",
+                   "primary_network_interface_id": "eni-1", "vpc_security_group_ids": groups}),
+        )
+    }
+
+    fn open(cidr: &str, port: i32) -> Facts {
+        Facts {
+            grants: true,
+            direction: Some("ingress"),
+            ports: vec![crate::model::Ports::Range(port, port)],
+            cidrs: vec![cidr.to_string()],
+            labels: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_extra_group_attached_by_hand_weakens() {
+        let live = vec![
+            (ATTRIBUTE, attachment("sg-app", None)),
+            (
+                ATTRIBUTE,
+                attachment("sg-debug", Some(open("0.0.0.0/0", 22))),
+            ),
+        ];
+        let d = drifts_against(&SgAttachments, &instance(&["sg-app"]), live);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].kind, DriftKind::Unmanaged);
+        assert_eq!(d[0].effect, Effect::Weakens);
+        assert_eq!(d[0].address, "aws_instance.web");
+        assert!(d[0].facts.as_ref().unwrap().open_to_internet());
+    }
+
+    #[test]
+    fn a_declared_group_detached_is_a_change_on_its_declarer() {
+        let d = drifts_against(
+            &SgAttachments,
+            &instance(&["sg-app", "sg-db"]),
+            vec![(ATTRIBUTE, attachment("sg-app", None))],
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].kind, DriftKind::Changed);
+        assert_eq!(d[0].effect, Effect::Strengthens);
+        assert_eq!(d[0].address, "aws_instance.web");
+    }
+
+    #[test]
+    fn attachment_resources_outrank_the_instance_copy() {
+        // The instance's list is the provider's refreshed copy (it includes sg-extra, managed by
+        // the attachment resource); the attachment resource decides.
+        let inst = instance(&["sg-app", "sg-extra"]);
+        let att = Resource::for_test(
+            "aws_network_interface_sg_attachment.extra",
+            "aws_network_interface_sg_attachment",
+            json!({"id": "sg-extra_eni-1", "network_interface_id": "eni-1", "security_group_id": "sg-extra"}),
+        );
+        let objs = SgAttachments.expected(&[&inst, &att]).unwrap();
+        assert_eq!(objs.len(), 1);
+        let declared: Vec<&str> = objs[0].items.iter().map(|i| i.item.key.as_str()).collect();
+        assert_eq!(declared, ["sg-extra"]);
+        assert_eq!(objs[0].owner.as_ref().unwrap().address, "aws_instance.web");
+    }
+
+    #[test]
+    fn the_widest_rule_speaks_for_the_group() {
+        let rules = vec![
+            ("ingress", attachment("r1", Some(open("10.0.0.0/8", 22)))),
+            ("ingress", attachment("r2", Some(open("0.0.0.0/0", 443)))),
+            ("ingress", attachment("r3", Some(open("0.0.0.0/0", 3389)))),
+        ];
+        let f = widest(&rules);
+        assert!(f.open_to_internet() && f.ports[0].includes(3389));
+        assert!(!widest(&[]).grants);
+    }
+}
