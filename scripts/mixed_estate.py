@@ -1,6 +1,6 @@
 """A mixed AWS estate in moto and its Terraform state, shaped the way terraform-provider-aws records
 each resource: security groups with inline ingress and an egress rule resource, network ACLs, IAM
-roles with an attached managed policy, instances guarded by one of the groups, managed policies, buckets with Block Public Access and
+roles with an attached managed policy, instances and load balancers guarded by one of the groups, managed policies, buckets with Block Public Access and
 default encryption, KMS keys, EBS volumes, RDS instances, and the account-wide settings (EBS
 encryption by default, the account's Block Public Access).
 
@@ -35,7 +35,7 @@ POLICY = {"Version": "2012-10-17", "Statement": [
 
 # The counts of one unit of --scale 1 (the benchmark's 10,000-resource estate is --scale 1).
 UNIT = {"groups": 4000, "rules": 2000, "acls": 40, "roles": 1500, "policies": 1000, "buckets": 500,
-        "keys": 200, "volumes": 500, "databases": 50, "instances": 50}
+        "keys": 200, "volumes": 500, "databases": 50, "instances": 50, "balancers": 20}
 
 
 def sg_block(proto, from_port, to_port, cidrs):
@@ -75,8 +75,9 @@ class Estate:
         self.s3control.meta.events.register("before-sign.s3-control.*", self._unprefixed)
         self.kms = session.client("kms", **kw)
         self.rds = session.client("rds", **kw)
+        self.elbv2 = session.client("elbv2", **kw)
         if account:
-            for client in (self.ec2, self.iam, self.s3, self.s3control, self.kms, self.rds):
+            for client in (self.ec2, self.iam, self.s3, self.s3control, self.kms, self.rds, self.elbv2):
                 client.meta.events.register("before-sign", self._in_account)
         self.resources = []
         self.first = {}
@@ -171,6 +172,26 @@ class Estate:
                 f"h{i}"))
         self.first["eni"] = launched[0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
         self.resources.append(resource("aws_instance", "host", made, "module.fleet"))
+
+    def balancers(self, count):
+        """Internet-facing application load balancers guarded by the first group."""
+        if not count or not self.groups:
+            return
+        subnets = [self.ec2.create_subnet(VpcId=self.first["vpc"], CidrBlock=cidr, AvailabilityZone=az)
+                   ["Subnet"]["SubnetId"] for cidr, az in (("10.0.2.0/24", "us-east-1a"), ("10.0.3.0/24", "us-east-1b"))]
+
+        def balancer(i):
+            name = f"{self.prefix}-lb-{i}"[-32:].strip("-")
+            lb = self.elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[self.groups[0]],
+                                                 Scheme="internet-facing")["LoadBalancers"][0]
+            arn = lb["LoadBalancerArn"]
+            return arn, instance({"arn": arn, "id": arn, "name": name, "internal": False,
+                                  "load_balancer_type": "application", "security_groups": [self.groups[0]],
+                                  "subnets": subnets, "tags": {}, "tags_all": {}}, f"lb{i}")
+
+        made = self.each(balancer, count)
+        self.first["balancer"] = made[0][0]
+        self.resources.append(resource("aws_lb", "edge", [m[1] for m in made], "module.edge"))
 
     def identity(self, roles, policies):
         def policy(i):
@@ -370,6 +391,8 @@ class Estate:
         if f.get("database"):
             self.rds.modify_db_instance(DBInstanceIdentifier=f["database"], PubliclyAccessible=True,
                                         ApplyImmediately=True)
+        if f.get("balancer") and len(self.groups) > 1:
+            self.elbv2.set_security_groups(LoadBalancerArn=f["balancer"], SecurityGroups=self.groups[:2])
         if f.get("eni") and len(self.groups) > 1:
             # A second group attached to an instance by hand.
             self.ec2.modify_network_interface_attribute(NetworkInterfaceId=f["eni"],
@@ -392,6 +415,7 @@ def build(endpoint, counts, account=None, prefix="mixed", drift=False, workers=8
     e = Estate(endpoint, account, prefix, workers)
     e.network(counts["groups"], counts["rules"], counts["acls"])
     e.instances(counts["instances"])
+    e.balancers(counts["balancers"])
     e.identity(counts["roles"], counts["policies"])
     e.storage(counts["buckets"])
     e.keys(counts["keys"])

@@ -200,3 +200,81 @@ async fn attachment_resources_decide_over_the_instance_copy() {
         ["aws_network_interface.gone missing"]
     );
 }
+
+/// An internet-facing load balancer: an extra world-open group attached by hand weakens; a
+/// deleted load balancer is one missing drift. Read 20 ARNs per `DescribeLoadBalancers`.
+#[tokio::test]
+async fn load_balancer_groups() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let mut subnets = Vec::new();
+    for (cidr, az) in [("10.0.1.0/24", "us-east-1a"), ("10.0.2.0/24", "us-east-1b")] {
+        let s = m
+            .ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    let web = m.group(&vpc, &unique("lb-web")).await;
+    m.allow_in(&web, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let admin = m.group(&vpc, &unique("lb-admin")).await;
+    m.allow_in(&admin, perm("tcp", 3389, 3389, "0.0.0.0/0"))
+        .await;
+    let elb = moto_client!(aws_sdk_elasticloadbalancingv2, &m.url);
+    let lb = elb
+        .create_load_balancer()
+        .name(unique("edge").chars().take(32).collect::<String>())
+        .set_subnets(Some(subnets.clone()))
+        .security_groups(&web)
+        .send()
+        .await
+        .unwrap();
+    let arn = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let path = State::new()
+        .add(
+            "aws_lb.edge",
+            json!({"arn": arn, "id": arn, "name": "edge", "internal": false, "load_balancer_type": "application",
+                   "security_groups": [web], "subnets": subnets, "tags": {}, "tags_all": {}}),
+        )
+        .write(dir.path(), "lb.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["elbv2"]["DescribeLoadBalancers"],
+        1
+    );
+
+    elb.set_security_groups()
+        .load_balancer_arn(&arn)
+        .security_groups(&web)
+        .security_groups(&admin)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy", "severity"]),
+        ["aws_lb.edge unmanaged weakens AWS-SG-ATTACHMENT-ADMIN critical"]
+    );
+
+    elb.delete_load_balancer()
+        .load_balancer_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind"]),
+        ["aws_lb.edge missing"]
+    );
+}

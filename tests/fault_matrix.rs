@@ -47,7 +47,8 @@ fn seed(endpoint: &str, dir: &Path, account: &str, drift: bool) -> Estate {
             "--groups", "3", "--rules", "2", "--acls", "2", "--roles", "2",
         ])
         .args(["--policies", "2", "--buckets", "2", "--keys", "2"])
-        .args(["--volumes", "2", "--databases", "1", "--instances", "2"]);
+        .args(["--volumes", "2", "--databases", "1", "--instances", "2"])
+        .args(["--balancers", "2"]);
     if drift {
         cmd.arg("--drift");
     } else {
@@ -257,6 +258,7 @@ async fn every_operation_under_every_fault() {
         .collect();
     for family in [
         "aws_instance",
+        "aws_lb",
         "aws_security_group",
         "aws_network_acl",
         "aws_iam_policy",

@@ -182,6 +182,14 @@ impl AwsContext {
         aws_sdk_rds::Client::from_conf(conf)
     }
 
+    pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+        let conf = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
+            .build();
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(conf)
+    }
+
     pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))

@@ -129,6 +129,7 @@ const ALWAYS_ANSWERED: &[(&str, &[&str])] = &[
     ("DescribeNetworkAcls", &["networkAclSet"]),
     ("DescribeVolumes", &["volumeSet"]),
     ("DescribeNetworkInterfaces", &["networkInterfaceSet"]),
+    ("DescribeLoadBalancers", &["LoadBalancers"]),
     ("GetEbsDefaultKmsKeyId", &["kmsKeyId"]),
     ("GetEbsEncryptionByDefault", &["ebsEncryptionByDefault"]),
     ("GetRole", &["Role", "Arn", "AssumeRolePolicyDocument"]),

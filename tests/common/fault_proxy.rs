@@ -139,6 +139,11 @@ fn operation(head: &[String], body: &[u8]) -> Option<(String, String)> {
         .split('/')
         .nth(3)?
         .to_string();
+    // Signing names that differ from the SDK's service names.
+    let signed = match signed.as_str() {
+        "elasticloadbalancing" => "elbv2".to_string(),
+        _ => signed,
+    };
     if let Some(t) = header(head, "x-amz-target") {
         return Some((signed, t.rsplit('.').next()?.to_string()));
     }

@@ -1,7 +1,8 @@
-//! Which security groups guard a network interface: `aws_instance` (`vpc_security_group_ids`, on
-//! its primary interface), `aws_network_interface` (`security_groups`) and
-//! `aws_network_interface_sg_attachment` (one group each). A group attached by hand guards the
-//! interface as surely as a rule edited by hand, and changes no rule of any group.
+//! Which security groups guard a network interface or a load balancer: `aws_instance`
+//! (`vpc_security_group_ids`, on its primary interface), `aws_network_interface`
+//! (`security_groups`), `aws_network_interface_sg_attachment` (one group each), and `aws_lb` /
+//! `aws_alb` (`security_groups`). A group attached by hand guards the object as surely as a rule
+//! edited by hand, and changes no rule of any group.
 //!
 //! Every attachment is a slot of the interface it applies to, so an instance and the attachment
 //! resources on its primary interface meet on one object. Where attachment resources manage an
@@ -15,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::NetworkInterface;
+use aws_sdk_elasticloadbalancingv2::types::LoadBalancer;
 use futures::future::BoxFuture;
 use serde_json::json;
 
@@ -30,11 +32,13 @@ use crate::state::Resource;
 pub const SG_ATTACHMENTS: About = About {
     name: "sg_attachment",
     cloud: Cloud::Aws,
-    label: "network interface(s) and their security groups",
+    label: "network interface(s) and load balancer(s) with their security groups",
     resource_types: &[
         "aws_instance",
         "aws_network_interface",
         "aws_network_interface_sg_attachment",
+        "aws_lb",
+        "aws_alb",
     ],
     batch_size: 200,
 };
@@ -75,6 +79,8 @@ fn declared(r: &Resource) -> Result<(String, Vec<String>)> {
             str_list(r.attr("vpc_security_group_ids")),
         )),
         "aws_network_interface" => Ok((need("id")?, str_list(r.attr("security_groups")))),
+        // A load balancer is its own object, named by its ARN (its `id`).
+        "aws_lb" | "aws_alb" => Ok((need("arn")?, str_list(r.attr("security_groups")))),
         "aws_network_interface_sg_attachment" => Ok((
             need("network_interface_id")?,
             vec![need("security_group_id")?],
@@ -167,60 +173,127 @@ impl Family for SgAttachments {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let aws = clouds.aws()?;
-            let interfaces = read_by_ids(
+            let (balancers, interfaces): (Vec<String>, Vec<String>) =
+                ids.iter().cloned().partition(|id| id.starts_with("arn:"));
+            // (object id, attached group ids)
+            let mut attached: Vec<(String, Vec<String>)> = Vec::new();
+            let found = read_by_ids(
                 &format!("AWS ec2 DescribeNetworkInterfaces in {region}"),
-                ids,
+                &interfaces,
                 NetworkInterface::network_interface_id,
                 |batch| describe_interfaces(aws, region, batch),
             )
             .await?;
-            // The attached groups' rules, for the effect of an attachment nobody declared.
-            let groups: BTreeSet<String> = interfaces
-                .iter()
-                .flat_map(|i| i.groups())
-                .filter_map(|g| g.group_id().map(str::to_string))
-                .collect();
-            let groups: Vec<String> = groups.into_iter().collect();
-            let client = aws.ec2(region);
-            let mut rules = BTreeMap::new();
-            for batch in groups.chunks(200) {
-                let found = read_by_ids(
-                    &format!("AWS ec2 DescribeSecurityGroups in {region}"),
-                    batch,
-                    aws_sdk_ec2::types::SecurityGroup::group_id,
-                    |b| describe_groups(aws, &client, region, b),
-                )
-                .await?;
-                for sg in &found {
-                    if let Some(obj) = live_object(sg)? {
-                        rules.insert(obj.cloud_id.clone(), widest(&obj.items));
-                    }
-                }
-            }
-            let mut out = Vec::new();
-            for eni in &interfaces {
+            for eni in &found {
                 let Some(id) = eni.network_interface_id() else {
                     continue;
                 };
-                let mut items = Vec::new();
-                for g in eni.groups() {
-                    let group = g.group_id().ok_or_else(|| {
-                        Error::new(
-                            format!("AWS ec2 DescribeNetworkInterfaces in {region}"),
-                            format!("interface {id} lists a security group without an id"),
-                        )
-                    })?;
-                    items.push((ATTRIBUTE, attachment(group, rules.get(group).cloned())));
-                }
-                out.push(LiveObject {
-                    cloud_id: id.to_string(),
-                    items,
-                    is_default: false,
-                });
+                let groups = eni
+                    .groups()
+                    .iter()
+                    .map(|g| g.group_id().map(str::to_string));
+                attached.push((id.to_string(), every_id(id, groups, region)?));
             }
-            Ok(out)
+            // DescribeLoadBalancers takes 20 ARNs a call.
+            for batch in balancers.chunks(20) {
+                let found = read_by_ids(
+                    &format!("AWS elbv2 DescribeLoadBalancers in {region}"),
+                    batch,
+                    LoadBalancer::load_balancer_arn,
+                    |b| describe_balancers(aws, region, b),
+                )
+                .await?;
+                for lb in &found {
+                    let Some(arn) = lb.load_balancer_arn() else {
+                        continue;
+                    };
+                    attached.push((arn.to_string(), lb.security_groups().to_vec()));
+                }
+            }
+            let rules = group_rules(aws, region, &attached).await?;
+            Ok(attached
+                .into_iter()
+                .map(|(id, groups)| LiveObject {
+                    cloud_id: id,
+                    items: groups
+                        .iter()
+                        .map(|g| (ATTRIBUTE, attachment(g, rules.get(g).cloned())))
+                        .collect(),
+                    is_default: false,
+                })
+                .collect())
         })
     }
+}
+
+/// Group ids of an interface; a group listed without one is a malformed answer.
+fn every_id(
+    eni: &str,
+    groups: impl Iterator<Item = Option<String>>,
+    region: &str,
+) -> Result<Vec<String>> {
+    groups
+        .map(|g| {
+            g.ok_or_else(|| {
+                Error::new(
+                    format!("AWS ec2 DescribeNetworkInterfaces in {region}"),
+                    format!("interface {eni} lists a security group without an id"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The widest rule of every attached group, from `DescribeSecurityGroups` in batches of 200 (for
+/// the effect of an attachment nobody declared).
+async fn group_rules(
+    aws: &AwsContext,
+    region: &str,
+    attached: &[(String, Vec<String>)],
+) -> Result<BTreeMap<String, Facts>> {
+    let groups: BTreeSet<String> = attached.iter().flat_map(|(_, g)| g.clone()).collect();
+    let groups: Vec<String> = groups.into_iter().collect();
+    let client = aws.ec2(region);
+    let mut rules = BTreeMap::new();
+    for batch in groups.chunks(200) {
+        let found = read_by_ids(
+            &format!("AWS ec2 DescribeSecurityGroups in {region}"),
+            batch,
+            aws_sdk_ec2::types::SecurityGroup::group_id,
+            |b| describe_groups(aws, &client, region, b),
+        )
+        .await?;
+        for sg in &found {
+            if let Some(obj) = live_object(sg)? {
+                rules.insert(obj.cloud_id.clone(), widest(&obj.items));
+            }
+        }
+    }
+    Ok(rules)
+}
+
+/// One `DescribeLoadBalancers` by ARNs; `None` when one of them does not exist.
+async fn describe_balancers(
+    aws: &AwsContext,
+    region: &str,
+    arns: Vec<String>,
+) -> Result<Option<Vec<LoadBalancer>>> {
+    let client = aws.elbv2(region);
+    let mut pages = client
+        .describe_load_balancers()
+        .set_load_balancer_arns(Some(arns))
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        aws.count("elbv2", "DescribeLoadBalancers");
+        match page {
+            Ok(page) => out.extend(page.load_balancers().iter().cloned()),
+            Err(e) if e.code() == Some("LoadBalancerNotFound") => return Ok(None),
+            Err(e) => return Err(aws.error("elbv2", "DescribeLoadBalancers", region, e)),
+        }
+    }
+    Ok(Some(out))
 }
 
 /// One `DescribeNetworkInterfaces` by ids; `None` when one of them does not exist.
