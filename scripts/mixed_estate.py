@@ -1,6 +1,6 @@
 """A mixed AWS estate in moto and its Terraform state, shaped the way terraform-provider-aws records
 each resource: security groups with inline ingress and an egress rule resource, network ACLs, IAM
-roles with an attached managed policy, instances and load balancers guarded by one of the groups, managed policies, buckets with Block Public Access and
+roles with an attached managed policy, instances, load balancers and launch templates guarded by one of the groups, managed policies, buckets with Block Public Access and
 default encryption, KMS keys, EBS volumes, RDS instances, and the account-wide settings (EBS
 encryption by default, the account's Block Public Access).
 
@@ -35,7 +35,8 @@ POLICY = {"Version": "2012-10-17", "Statement": [
 
 # The counts of one unit of --scale 1 (the benchmark's 10,000-resource estate is --scale 1).
 UNIT = {"groups": 4000, "rules": 2000, "acls": 40, "roles": 1500, "policies": 1000, "buckets": 500,
-        "keys": 200, "volumes": 500, "databases": 50, "instances": 50, "balancers": 20}
+        "keys": 200, "volumes": 500, "databases": 50, "instances": 50, "balancers": 20,
+        "templates": 20}
 
 
 def sg_block(proto, from_port, to_port, cidrs):
@@ -172,6 +173,28 @@ class Estate:
                 f"h{i}"))
         self.first["eni"] = launched[0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
         self.resources.append(resource("aws_instance", "host", made, "module.fleet"))
+
+    def templates(self, count):
+        """Launch templates whose interface is guarded by the first group."""
+        if not count or not self.groups:
+            return
+
+        def template(i):
+            name = f"{self.prefix}-lt-{i}"
+            lt = self.ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={
+                "ImageId": "ami-12c6146b",
+                "NetworkInterfaces": [{"DeviceIndex": 0, "Groups": [self.groups[0]]}]})["LaunchTemplate"]
+            lid = lt["LaunchTemplateId"]
+            return lid, instance({
+                "id": lid, "arn": f"arn:aws:ec2:{REGION}:{self.account}:launch-template/{lid}", "name": name,
+                "image_id": "ami-12c6146b", "latest_version": 1, "default_version": 1,
+                "vpc_security_group_ids": [], "security_group_names": [],
+                "network_interfaces": [{"device_index": 0, "security_groups": [self.groups[0]]}],
+                "tags": {}, "tags_all": {}}, f"lt{i}")
+
+        made = self.each(template, count)
+        self.first["template"] = made[0][0]
+        self.resources.append(resource("aws_launch_template", "fleet", [m[1] for m in made], "module.fleet"))
 
     def balancers(self, count):
         """Internet-facing application load balancers guarded by the first group."""
@@ -391,6 +414,10 @@ class Estate:
         if f.get("database"):
             self.rds.modify_db_instance(DBInstanceIdentifier=f["database"], PubliclyAccessible=True,
                                         ApplyImmediately=True)
+        if f.get("template") and len(self.groups) > 1:
+            self.ec2.create_launch_template_version(LaunchTemplateId=f["template"], LaunchTemplateData={
+                "ImageId": "ami-12c6146b",
+                "NetworkInterfaces": [{"DeviceIndex": 0, "Groups": self.groups[:2]}]})
         if f.get("balancer") and len(self.groups) > 1:
             self.elbv2.set_security_groups(LoadBalancerArn=f["balancer"], SecurityGroups=self.groups[:2])
         if f.get("eni") and len(self.groups) > 1:
@@ -416,6 +443,7 @@ def build(endpoint, counts, account=None, prefix="mixed", drift=False, workers=8
     e.network(counts["groups"], counts["rules"], counts["acls"])
     e.instances(counts["instances"])
     e.balancers(counts["balancers"])
+    e.templates(counts["templates"])
     e.identity(counts["roles"], counts["policies"])
     e.storage(counts["buckets"])
     e.keys(counts["keys"])

@@ -278,3 +278,84 @@ async fn load_balancer_groups() {
         ["aws_lb.edge missing"]
     );
 }
+
+/// A launch template: its latest version's groups, top level and per interface, against the
+/// state; a new version with a world-open group on an interface weakens.
+#[tokio::test]
+async fn launch_template_latest_version() {
+    use aws_sdk_ec2::types::{
+        LaunchTemplateInstanceNetworkInterfaceSpecificationRequest as Nic,
+        RequestLaunchTemplateData as Data,
+    };
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let app = m.group(&vpc, &unique("lt-app")).await;
+    let open = m.group(&vpc, &unique("lt-open")).await;
+    m.allow_in(&open, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let nic = |groups: &[&str]| {
+        let mut n = Nic::builder().device_index(0);
+        for g in groups {
+            n = n.groups(*g);
+        }
+        n.build()
+    };
+    let lt = m
+        .ec2
+        .create_launch_template()
+        .launch_template_name(unique("fleet"))
+        .launch_template_data(
+            Data::builder()
+                .image_id("ami-12c6146b")
+                .network_interfaces(nic(&[&app]))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = lt
+        .launch_template()
+        .unwrap()
+        .launch_template_id()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let path = State::new()
+        .add(
+            "aws_launch_template.fleet",
+            json!({"id": id, "arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/{id}"),
+                   "name": "fleet", "image_id": "ami-12c6146b", "latest_version": 1, "default_version": 1,
+                   "vpc_security_group_ids": [], "security_group_names": [],
+                   "network_interfaces": [{"device_index": 0, "security_groups": [app],
+                                           "associate_public_ip_address": "", "delete_on_termination": ""}],
+                   "tags": {}, "tags_all": {}}),
+        )
+        .write(dir.path(), "lt.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["ec2"]["DescribeLaunchTemplateVersions"],
+        1
+    );
+
+    // A new version made in the console, its interface guarded by a world-open group.
+    m.ec2
+        .create_launch_template_version()
+        .launch_template_id(&id)
+        .launch_template_data(
+            Data::builder()
+                .image_id("ami-12c6146b")
+                .network_interfaces(nic(&[&app, &open]))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy", "actual_text"]),
+        [format!(
+            "aws_launch_template.fleet unmanaged weakens AWS-SG-ATTACHMENT-ADMIN security group {open} on interface 0"
+        )]
+    );
+}

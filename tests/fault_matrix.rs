@@ -48,7 +48,7 @@ fn seed(endpoint: &str, dir: &Path, account: &str, drift: bool) -> Estate {
         ])
         .args(["--policies", "2", "--buckets", "2", "--keys", "2"])
         .args(["--volumes", "2", "--databases", "1", "--instances", "2"])
-        .args(["--balancers", "2"]);
+        .args(["--balancers", "2", "--templates", "2"]);
     if drift {
         cmd.arg("--drift");
     } else {
@@ -257,6 +257,7 @@ async fn every_operation_under_every_fault() {
         .map(|d| d["address"].as_str().unwrap().to_string())
         .collect();
     for family in [
+        "aws_launch_template",
         "aws_instance",
         "aws_lb",
         "aws_security_group",

@@ -130,6 +130,7 @@ const ALWAYS_ANSWERED: &[(&str, &[&str])] = &[
     ("DescribeVolumes", &["volumeSet"]),
     ("DescribeNetworkInterfaces", &["networkInterfaceSet"]),
     ("DescribeLoadBalancers", &["LoadBalancers"]),
+    ("DescribeLaunchTemplateVersions", &["launchTemplateVersionSet"]),
     ("GetEbsDefaultKmsKeyId", &["kmsKeyId"]),
     ("GetEbsEncryptionByDefault", &["ebsEncryptionByDefault"]),
     ("GetRole", &["Role", "Arn", "AssumeRolePolicyDocument"]),

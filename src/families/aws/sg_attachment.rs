@@ -18,6 +18,7 @@ use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::NetworkInterface;
 use aws_sdk_elasticloadbalancingv2::types::LoadBalancer;
 use futures::future::BoxFuture;
+use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::json;
 
 use super::security_group::{describe_groups, live_object};
@@ -39,6 +40,7 @@ pub const SG_ATTACHMENTS: About = About {
         "aws_network_interface_sg_attachment",
         "aws_lb",
         "aws_alb",
+        "aws_launch_template",
     ],
     batch_size: 200,
 };
@@ -47,14 +49,27 @@ pub struct SgAttachments;
 
 const ATTRIBUTE: &str = "security_groups";
 
-/// A group attached to an interface. `rules`: the facts of the group's widest live rule (none
-/// for a declared group, whose rules its own family compares).
-fn attachment(group: &str, facts: Option<Facts>) -> Item {
+/// A group attached to an object, or (launch templates) to one of the interfaces it describes.
+/// `facts`: those of the group's widest live rule (none for a declared group, whose rules its
+/// own family compares).
+fn attachment(group: &str, interface: Option<i64>, facts: Option<Facts>) -> Item {
+    let (key, value, summary) = match interface {
+        None => (
+            group.to_string(),
+            json!({ "security_group_id": group }),
+            format!("security group {group}"),
+        ),
+        Some(n) => (
+            format!("interface {n} {group}"),
+            json!({ "device_index": n, "security_group_id": group }),
+            format!("security group {group} on interface {n}"),
+        ),
+    };
     Item {
-        identity: Some(group.to_string()),
-        key: group.to_string(),
-        value: json!({ "security_group_id": group }),
-        summary: format!("security group {group}"),
+        identity: Some(key.clone()),
+        key,
+        value,
+        summary,
         facts: facts.unwrap_or(Facts {
             grants: true,
             direction: None,
@@ -65,8 +80,31 @@ fn attachment(group: &str, facts: Option<Facts>) -> Item {
     }
 }
 
-/// The interface a resource's groups guard, and the groups it declares.
-fn declared(r: &Resource) -> Result<(String, Vec<String>)> {
+/// The groups of a launch template's interfaces (`network_interfaces[].security_groups`), by
+/// device index.
+fn template_interfaces(r: &Resource) -> Vec<(Option<i64>, String)> {
+    let blocks = r
+        .attr("network_interfaces")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, b) in blocks.iter().enumerate() {
+        let index = b
+            .get("device_index")
+            .and_then(crate::families::as_int)
+            .unwrap_or(i as i64);
+        for g in str_list(b.get("security_groups")) {
+            out.push((Some(index), g));
+        }
+    }
+    out
+}
+
+/// The object a resource's groups guard, and the groups it declares (with the device index of a
+/// launch template's interface).
+fn declared(r: &Resource) -> Result<(String, Vec<(Option<i64>, String)>)> {
+    let plain = |groups: Vec<String>| groups.into_iter().map(|g| (None, g)).collect::<Vec<_>>();
     let need = |name: &str| {
         r.attr_str(name)
             .filter(|s| !s.is_empty())
@@ -76,15 +114,21 @@ fn declared(r: &Resource) -> Result<(String, Vec<String>)> {
     match r.resource_type.as_str() {
         "aws_instance" => Ok((
             need("primary_network_interface_id")?,
-            str_list(r.attr("vpc_security_group_ids")),
+            plain(str_list(r.attr("vpc_security_group_ids"))),
         )),
-        "aws_network_interface" => Ok((need("id")?, str_list(r.attr("security_groups")))),
+        "aws_network_interface" => Ok((need("id")?, plain(str_list(r.attr("security_groups"))))),
         // A load balancer is its own object, named by its ARN (its `id`).
-        "aws_lb" | "aws_alb" => Ok((need("arn")?, str_list(r.attr("security_groups")))),
+        "aws_lb" | "aws_alb" => Ok((need("arn")?, plain(str_list(r.attr("security_groups"))))),
         "aws_network_interface_sg_attachment" => Ok((
             need("network_interface_id")?,
-            vec![need("security_group_id")?],
+            vec![(None, need("security_group_id")?)],
         )),
+        // Its latest version, as the provider reads it back.
+        "aws_launch_template" => {
+            let mut groups = plain(str_list(r.attr("vpc_security_group_ids")));
+            groups.extend(template_interfaces(r));
+            Ok((need("id")?, groups))
+        }
         other => Err(bad(r, &format!("unexpected type {other}"))),
     }
 }
@@ -154,10 +198,10 @@ impl Family for SgAttachments {
                 }
                 obj.owner = Some(Declarer::of(r, true));
             }
-            for group in groups {
+            for (interface, group) in groups {
                 obj.items.push(ExpectedItem {
                     attribute: ATTRIBUTE,
-                    item: attachment(&group, None),
+                    item: attachment(&group, interface, None),
                     by: Declarer::of(r, !separate),
                 });
             }
@@ -173,10 +217,12 @@ impl Family for SgAttachments {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let aws = clouds.aws()?;
-            let (balancers, interfaces): (Vec<String>, Vec<String>) =
+            let (balancers, rest): (Vec<String>, Vec<String>) =
                 ids.iter().cloned().partition(|id| id.starts_with("arn:"));
-            // (object id, attached group ids)
-            let mut attached: Vec<(String, Vec<String>)> = Vec::new();
+            let (templates, interfaces): (Vec<String>, Vec<String>) =
+                rest.into_iter().partition(|id| id.starts_with("lt-"));
+            // (object id, attached groups with the interface of a launch template)
+            let mut attached: Vec<(String, Vec<(Option<i64>, String)>)> = Vec::new();
             let found = read_by_ids(
                 &format!("AWS ec2 DescribeNetworkInterfaces in {region}"),
                 &interfaces,
@@ -192,7 +238,11 @@ impl Family for SgAttachments {
                     .groups()
                     .iter()
                     .map(|g| g.group_id().map(str::to_string));
-                attached.push((id.to_string(), every_id(id, groups, region)?));
+                let groups = every_id(id, groups, region)?;
+                attached.push((
+                    id.to_string(),
+                    groups.into_iter().map(|g| (None, g)).collect(),
+                ));
             }
             // DescribeLoadBalancers takes 20 ARNs a call.
             for batch in balancers.chunks(20) {
@@ -207,9 +257,17 @@ impl Family for SgAttachments {
                     let Some(arn) = lb.load_balancer_arn() else {
                         continue;
                     };
-                    attached.push((arn.to_string(), lb.security_groups().to_vec()));
+                    let groups = lb.security_groups().iter().map(|g| (None, g.clone()));
+                    attached.push((arn.to_string(), groups.collect()));
                 }
             }
+            // Launch templates have no batch read of their latest versions: one call each.
+            let latest: Vec<Option<(String, Vec<(Option<i64>, String)>)>> = stream::iter(templates)
+                .map(|id| async move { latest_version(aws, region, &id).await })
+                .buffered(4)
+                .try_collect()
+                .await?;
+            attached.extend(latest.into_iter().flatten());
             let rules = group_rules(aws, region, &attached).await?;
             Ok(attached
                 .into_iter()
@@ -217,7 +275,7 @@ impl Family for SgAttachments {
                     cloud_id: id,
                     items: groups
                         .iter()
-                        .map(|g| (ATTRIBUTE, attachment(g, rules.get(g).cloned())))
+                        .map(|(n, g)| (ATTRIBUTE, attachment(g, *n, rules.get(g).cloned())))
                         .collect(),
                     is_default: false,
                 })
@@ -249,9 +307,12 @@ fn every_id(
 async fn group_rules(
     aws: &AwsContext,
     region: &str,
-    attached: &[(String, Vec<String>)],
+    attached: &[(String, Vec<(Option<i64>, String)>)],
 ) -> Result<BTreeMap<String, Facts>> {
-    let groups: BTreeSet<String> = attached.iter().flat_map(|(_, g)| g.clone()).collect();
+    let groups: BTreeSet<String> = attached
+        .iter()
+        .flat_map(|(_, g)| g.iter().map(|(_, g)| g.clone()))
+        .collect();
     let groups: Vec<String> = groups.into_iter().collect();
     let client = aws.ec2(region);
     let mut rules = BTreeMap::new();
@@ -270,6 +331,47 @@ async fn group_rules(
         }
     }
     Ok(rules)
+}
+
+/// The groups of a launch template's latest version; `None` when the template does not exist.
+async fn latest_version(
+    aws: &AwsContext,
+    region: &str,
+    id: &str,
+) -> Result<Option<(String, Vec<(Option<i64>, String)>)>> {
+    let client = aws.ec2(region);
+    aws.count("ec2", "DescribeLaunchTemplateVersions");
+    let answer = match client
+        .describe_launch_template_versions()
+        .launch_template_id(id)
+        .versions("$Latest")
+        .send()
+        .await
+    {
+        Ok(a) => a,
+        Err(e) if e.code() == Some("InvalidLaunchTemplateId.NotFound") => return Ok(None),
+        Err(e) => return Err(aws.error("ec2", "DescribeLaunchTemplateVersions", region, e)),
+    };
+    let Some(data) = answer
+        .launch_template_versions()
+        .first()
+        .and_then(|v| v.launch_template_data())
+    else {
+        return Err(Error::new(
+            format!("AWS ec2 DescribeLaunchTemplateVersions in {region}"),
+            format!("launch template {id} answered without its latest version's data"),
+        ));
+    };
+    let mut groups: Vec<(Option<i64>, String)> = data
+        .security_group_ids()
+        .iter()
+        .map(|g| (None, g.clone()))
+        .collect();
+    for (i, nic) in data.network_interfaces().iter().enumerate() {
+        let index = nic.device_index().map_or(i as i64, i64::from);
+        groups.extend(nic.groups().iter().map(|g| (Some(index), g.clone())));
+    }
+    Ok(Some((id.to_string(), groups)))
 }
 
 /// One `DescribeLoadBalancers` by ARNs; `None` when one of them does not exist.
@@ -348,10 +450,10 @@ mod tests {
     #[test]
     fn an_extra_group_attached_by_hand_weakens() {
         let live = vec![
-            (ATTRIBUTE, attachment("sg-app", None)),
+            (ATTRIBUTE, attachment("sg-app", None, None)),
             (
                 ATTRIBUTE,
-                attachment("sg-debug", Some(open("0.0.0.0/0", 22))),
+                attachment("sg-debug", None, Some(open("0.0.0.0/0", 22))),
             ),
         ];
         let d = drifts_against(&SgAttachments, &instance(&["sg-app"]), live);
@@ -367,7 +469,7 @@ mod tests {
         let d = drifts_against(
             &SgAttachments,
             &instance(&["sg-app", "sg-db"]),
-            vec![(ATTRIBUTE, attachment("sg-app", None))],
+            vec![(ATTRIBUTE, attachment("sg-app", None, None))],
         );
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].kind, DriftKind::Changed);
@@ -395,9 +497,18 @@ mod tests {
     #[test]
     fn the_widest_rule_speaks_for_the_group() {
         let rules = vec![
-            ("ingress", attachment("r1", Some(open("10.0.0.0/8", 22)))),
-            ("ingress", attachment("r2", Some(open("0.0.0.0/0", 443)))),
-            ("ingress", attachment("r3", Some(open("0.0.0.0/0", 3389)))),
+            (
+                "ingress",
+                attachment("r1", None, Some(open("10.0.0.0/8", 22))),
+            ),
+            (
+                "ingress",
+                attachment("r2", None, Some(open("0.0.0.0/0", 443))),
+            ),
+            (
+                "ingress",
+                attachment("r3", None, Some(open("0.0.0.0/0", 3389))),
+            ),
         ];
         let f = widest(&rules);
         assert!(f.open_to_internet() && f.ports[0].includes(3389));
