@@ -130,7 +130,10 @@ const ALWAYS_ANSWERED: &[(&str, &[&str])] = &[
     ("DescribeVolumes", &["volumeSet"]),
     ("DescribeNetworkInterfaces", &["networkInterfaceSet"]),
     ("DescribeLoadBalancers", &["LoadBalancers"]),
-    ("DescribeLaunchTemplateVersions", &["launchTemplateVersionSet"]),
+    (
+        "DescribeLaunchTemplateVersions",
+        &["launchTemplateVersionSet"],
+    ),
     ("GetEbsDefaultKmsKeyId", &["kmsKeyId"]),
     ("GetEbsEncryptionByDefault", &["ebsEncryptionByDefault"]),
     ("GetRole", &["Role", "Arn", "AssumeRolePolicyDocument"]),

@@ -49,6 +49,13 @@ pub struct SgAttachments;
 
 const ATTRIBUTE: &str = "security_groups";
 
+/// A group, with the device index of the launch template interface it guards (`None`: the
+/// object itself).
+type Slot = (Option<i64>, String);
+
+/// An object read live, with the groups attached to it.
+type Attached = (String, Vec<Slot>);
+
 /// A group attached to an object, or (launch templates) to one of the interfaces it describes.
 /// `facts`: those of the group's widest live rule (none for a declared group, whose rules its
 /// own family compares).
@@ -82,7 +89,7 @@ fn attachment(group: &str, interface: Option<i64>, facts: Option<Facts>) -> Item
 
 /// The groups of a launch template's interfaces (`network_interfaces[].security_groups`), by
 /// device index.
-fn template_interfaces(r: &Resource) -> Vec<(Option<i64>, String)> {
+fn template_interfaces(r: &Resource) -> Vec<Slot> {
     let blocks = r
         .attr("network_interfaces")
         .and_then(serde_json::Value::as_array)
@@ -103,7 +110,7 @@ fn template_interfaces(r: &Resource) -> Vec<(Option<i64>, String)> {
 
 /// The object a resource's groups guard, and the groups it declares (with the device index of a
 /// launch template's interface).
-fn declared(r: &Resource) -> Result<(String, Vec<(Option<i64>, String)>)> {
+fn declared(r: &Resource) -> Result<Attached> {
     let plain = |groups: Vec<String>| groups.into_iter().map(|g| (None, g)).collect::<Vec<_>>();
     let need = |name: &str| {
         r.attr_str(name)
@@ -222,7 +229,7 @@ impl Family for SgAttachments {
             let (templates, interfaces): (Vec<String>, Vec<String>) =
                 rest.into_iter().partition(|id| id.starts_with("lt-"));
             // (object id, attached groups with the interface of a launch template)
-            let mut attached: Vec<(String, Vec<(Option<i64>, String)>)> = Vec::new();
+            let mut attached: Vec<Attached> = Vec::new();
             let found = read_by_ids(
                 &format!("AWS ec2 DescribeNetworkInterfaces in {region}"),
                 &interfaces,
@@ -262,7 +269,7 @@ impl Family for SgAttachments {
                 }
             }
             // Launch templates have no batch read of their latest versions: one call each.
-            let latest: Vec<Option<(String, Vec<(Option<i64>, String)>)>> = stream::iter(templates)
+            let latest: Vec<Option<Attached>> = stream::iter(templates)
                 .map(|id| async move { latest_version(aws, region, &id).await })
                 .buffered(4)
                 .try_collect()
@@ -307,7 +314,7 @@ fn every_id(
 async fn group_rules(
     aws: &AwsContext,
     region: &str,
-    attached: &[(String, Vec<(Option<i64>, String)>)],
+    attached: &[Attached],
 ) -> Result<BTreeMap<String, Facts>> {
     let groups: BTreeSet<String> = attached
         .iter()
@@ -334,11 +341,7 @@ async fn group_rules(
 }
 
 /// The groups of a launch template's latest version; `None` when the template does not exist.
-async fn latest_version(
-    aws: &AwsContext,
-    region: &str,
-    id: &str,
-) -> Result<Option<(String, Vec<(Option<i64>, String)>)>> {
+async fn latest_version(aws: &AwsContext, region: &str, id: &str) -> Result<Option<Attached>> {
     let client = aws.ec2(region);
     aws.count("ec2", "DescribeLaunchTemplateVersions");
     let answer = match client
@@ -362,7 +365,7 @@ async fn latest_version(
             format!("launch template {id} answered without its latest version's data"),
         ));
     };
-    let mut groups: Vec<(Option<i64>, String)> = data
+    let mut groups: Vec<Slot> = data
         .security_group_ids()
         .iter()
         .map(|g| (None, g.clone()))
