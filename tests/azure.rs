@@ -827,3 +827,58 @@ fn key_vault_access_policies() {
         ]
     );
 }
+
+/// NSG associations: the recorded NIC (its NSG id in the state spelled with another case) is
+/// clean; a subnet whose NSG was removed by hand weakens (blocks); a NIC given another NSG is a
+/// change; NIC and subnet deleted are missing (a warning).
+#[test]
+fn nsg_associations_removed_swapped_and_deleted() {
+    let nic = fixture("azure_specs_NetworkInterfaceGet.json")["responses"]["200"]["body"].clone();
+    let nic_id = nic["id"].as_str().unwrap().to_string();
+    let nsg = nic["properties"]["networkSecurityGroup"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let subnet_id = format!(
+        "{}/virtualNetworks/rg1-vnet/subnets/default",
+        nsg.split("/networkSecurityGroups/").next().unwrap()
+    );
+    // The documented shape of a subnet GET, without its NSG.
+    let subnet = json!({"id": subnet_id, "name": "default", "type": "Microsoft.Network/virtualNetworks/subnets",
+        "properties": {"addressPrefix": "10.0.0.0/16", "provisioningState": "Succeeded"}});
+    let state = State::new()
+        .add(
+            "azurerm_network_interface_security_group_association.web",
+            json!({"id": format!("{nic_id}|{nsg}"), "network_interface_id": nic_id,
+                   "network_security_group_id": nsg.replace("/resourceGroups/rg1/", "/resourceGroups/RG1/")}),
+        )
+        .add(
+            "azurerm_subnet_network_security_group_association.app",
+            json!({"id": subnet_id, "subnet_id": subnet_id, "network_security_group_id": nsg}),
+        );
+    let az = azure(vec![
+        (nic_id.as_str(), vec![Reply::json(nic.clone())]),
+        (subnet_id.as_str(), vec![Reply::json(subnet)]),
+    ]);
+    let run = az.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy", "severity"]),
+        ["azurerm_subnet_network_security_group_association.app missing weakens AZ-NSG-ASSOCIATION-REMOVED high"]
+    );
+    let calls = &run.json()["summary"]["api_calls"]["arm"];
+    assert_eq!(calls["networkInterfaces.get"], 1, "{calls}");
+    assert_eq!(calls["subnets.get"], 1, "{calls}");
+
+    let mut swapped = nic.clone();
+    swapped["properties"]["networkSecurityGroup"]["id"] = json!(nsg.replace("/nsg", "/allow-all"));
+    let az = azure(vec![(nic_id.as_str(), vec![Reply::json(swapped)])]);
+    let run = az.check(&state);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
+        [
+            "azurerm_network_interface_security_group_association.web changed unknown AZ-NSG-ASSOCIATION",
+            "azurerm_subnet_network_security_group_association.app missing unknown AZ-NSG-ASSOCIATION-MISSING",
+        ]
+    );
+}

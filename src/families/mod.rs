@@ -47,6 +47,8 @@ pub fn all() -> Vec<&'static dyn Family> {
         &aws::rds::DbClusters,
         &aws::ebs::EbsEncryptionByDefault,
         &azure::network_security_group::NetworkSecurityGroups,
+        &azure::nsg_association::NicAssociations,
+        &azure::nsg_association::SubnetAssociations,
         &azure::storage_account::StorageAccounts,
         &azure::key_vault::KeyVaults,
         &azure::managed_disk::ManagedDisks,

@@ -9,6 +9,7 @@ pub mod key_vault;
 pub mod managed_disk;
 pub mod network_rules;
 pub mod network_security_group;
+pub mod nsg_association;
 pub mod role_assignment;
 pub mod storage_account;
 
