@@ -116,16 +116,17 @@ def estate(endpoint, groups):
 
 
 def big_state(path, megabytes):
-    """A state of about `megabytes` MB: instances of a type no policy covers (so driftgate parses
+    """A state of about `megabytes` MB: instances of a type no family reads (so driftgate parses
     everything and reads nothing), with realistic attribute bulk."""
-    pad = {"user_data": "#!/bin/bash\n" + "echo configure\n" * 40, "tags": {f"k{i}": f"v{i}" for i in range(20)}}
-    one = len(json.dumps(instance({"id": "i-0123456789abcdef0", **pad}, "x")))
+    pad = {"kms_key_id": "", "retention_in_days": 30, "skip_destroy": False,
+           "description": "#!/bin/bash\n" + "echo configure\n" * 40, "tags": {f"k{i}": f"v{i}" for i in range(20)}}
+    one = len(json.dumps(instance({"id": "/aws/app/0123456789abcdef0", **pad}, "x")))
     count = megabytes * 1024 * 1024 // one
-    instances = [instance({"id": f"i-{n:017x}", "ami": "ami-0abc", "instance_type": "t3.micro", **pad}, f"host-{n}")
+    instances = [instance({"id": f"/aws/app/{n:017x}", "name": f"/aws/app/{n:017x}", **pad}, f"log-{n}")
                  for n in range(count)]
     state = {"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": "bench", "outputs": {},
-             "resources": [{"module": "module.fleet", "mode": "managed", "type": "aws_instance", "name": "this",
-                            "each": "map", "provider": PROVIDER, "instances": instances}]}
+             "resources": [{"module": "module.logs", "mode": "managed", "type": "aws_cloudwatch_log_group",
+                            "name": "this", "each": "map", "provider": PROVIDER, "instances": instances}]}
     with open(path, "w") as f:
         json.dump(state, f)
     return count, os.path.getsize(path)

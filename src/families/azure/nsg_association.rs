@@ -36,8 +36,25 @@ pub const SUBNET_ASSOCIATIONS: About = About {
     batch_size: super::BATCH,
 };
 
-pub struct NicAssociations;
-pub struct SubnetAssociations;
+/// One association family: the resource attribute that names the NIC or subnet, and how to read
+/// it.
+pub struct Associations {
+    about: &'static About,
+    target: &'static str,
+    read: &'static ArmRead,
+}
+
+pub const NIC_NSG: Associations = Associations {
+    about: &NIC_ASSOCIATIONS,
+    target: "network_interface_id",
+    read: &NIC_READ,
+};
+
+pub const SUBNET_NSG: Associations = Associations {
+    about: &SUBNET_ASSOCIATIONS,
+    target: "subnet_id",
+    read: &SUBNET_READ,
+};
 
 const API_VERSION: &str = "2023-09-01";
 const ATTRIBUTE: &str = "network_security_group_id";
@@ -92,47 +109,33 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
     }
 }
 
-fn expected_associations(
-    family: &'static str,
-    target: &str,
-    resources: &[&Resource],
-) -> Result<Vec<ExpectedObject>> {
-    let mut out: Vec<ExpectedObject> = Vec::new();
-    for r in resources {
-        let need = |name: &str| {
-            r.attr_str(name)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| bad(r, &format!("has no `{name}`")))
-        };
-        let id = need(target)?;
-        let nsg = need(ATTRIBUTE)?;
-        if out.iter().any(|o| o.cloud_id.eq_ignore_ascii_case(id)) {
-            return Err(bad(r, &format!("associates a second NSG with {id}")));
+impl Family for Associations {
+    fn about(&self) -> &'static About {
+        self.about
+    }
+
+    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
+        let mut out: Vec<ExpectedObject> = Vec::new();
+        for r in resources {
+            let need = |name: &str| {
+                r.attr_str(name)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| bad(r, &format!("has no `{name}`")))
+            };
+            let id = need(self.target)?;
+            let nsg = need(ATTRIBUTE)?;
+            if out.iter().any(|o| o.cloud_id.eq_ignore_ascii_case(id)) {
+                return Err(bad(r, &format!("associates a second NSG with {id}")));
+            }
+            let mut obj = unowned_object(self.about.name, id, r);
+            obj.items.push(ExpectedItem {
+                attribute: ATTRIBUTE,
+                item: association(nsg),
+                by: Declarer::of(r, false),
+            });
+            out.push(obj);
         }
-        let by = Declarer::of(r, false);
-        let mut obj = unowned_object(family, id, r);
-        obj.items.push(ExpectedItem {
-            attribute: ATTRIBUTE,
-            item: association(nsg),
-            by,
-        });
-        out.push(obj);
-    }
-    Ok(out)
-}
-
-/// Another NSG in the slot: what it allows is for that NSG's own rules to say.
-fn swapped(_attribute: &str, _expected: &Item, _actual: &Item) -> Effect {
-    Effect::Unknown
-}
-
-impl Family for NicAssociations {
-    fn about(&self) -> &'static About {
-        &NIC_ASSOCIATIONS
-    }
-
-    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
-        expected_associations(NIC_ASSOCIATIONS.name, "network_interface_id", resources)
+        Ok(out)
     }
 
     fn fetch<'a>(
@@ -141,34 +144,12 @@ impl Family for NicAssociations {
         _region: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_each(clouds, ids, &NIC_READ)
+        fetch_each(clouds, ids, self.read)
     }
 
-    fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
-        swapped(attribute, expected, actual)
-    }
-}
-
-impl Family for SubnetAssociations {
-    fn about(&self) -> &'static About {
-        &SUBNET_ASSOCIATIONS
-    }
-
-    fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
-        expected_associations(SUBNET_ASSOCIATIONS.name, "subnet_id", resources)
-    }
-
-    fn fetch<'a>(
-        &'a self,
-        clouds: &'a Clouds,
-        _region: &'a str,
-        ids: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
-        fetch_each(clouds, ids, &SUBNET_READ)
-    }
-
-    fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
-        swapped(attribute, expected, actual)
+    /// Another NSG in the slot: what it allows is for that NSG's own rules to say.
+    fn effect_of_change(&self, _attribute: &str, _expected: &Item, _actual: &Item) -> Effect {
+        Effect::Unknown
     }
 }
 
@@ -199,18 +180,18 @@ mod tests {
         let spec: Value = serde_json::from_str(&text).unwrap();
         let live = live_items(&spec["responses"]["200"]["body"]).unwrap();
         assert_eq!(live.len(), 1);
-        assert!(drifts_against(&NicAssociations, &state(), live).is_empty());
+        assert!(drifts_against(&NIC_NSG, &state(), live).is_empty());
     }
 
     #[test]
     fn removed_weakens_and_swapped_is_unknown() {
-        let d = drifts_against(&NicAssociations, &state(), Vec::new());
+        let d = drifts_against(&NIC_NSG, &state(), Vec::new());
         assert_eq!(
             (d[0].kind, d[0].effect),
             (DriftKind::Missing, Effect::Weakens)
         );
         let other = association(&NSG.replace("/nsg", "/allow-all"));
-        let d = drifts_against(&NicAssociations, &state(), vec![(ATTRIBUTE, other)]);
+        let d = drifts_against(&NIC_NSG, &state(), vec![(ATTRIBUTE, other)]);
         assert_eq!(
             (d[0].kind, d[0].effect),
             (DriftKind::Changed, Effect::Unknown)
