@@ -112,6 +112,27 @@ async fn groups_attached_detached_and_swapped() {
     );
     assert_eq!(d["actual_text"], format!("security group {debug}"));
 
+    // A group with only AWS's default allow-all egress: a difference, not "admin ports open to
+    // the internet" (its widest rule is outbound).
+    let outbound = m
+        .ec2
+        .create_security_group()
+        .group_name(unique("outbound"))
+        .description("console default")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    set_groups(&m, &h.eni, &[&app, &outbound]).await;
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy", "severity"]),
+        ["aws_instance.web unmanaged weakens AWS-SG-ATTACHMENT medium"]
+    );
+
     // Back as declared: clean again.
     set_groups(&m, &h.eni, &[&app]).await;
     assert_eq!(check_json(&m.url, &[&path]).code, 0);
