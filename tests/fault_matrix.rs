@@ -74,7 +74,8 @@ fn seed(endpoint: &str, dir: &Path, account: &str, drift: bool) -> Estate {
 }
 
 /// A check with short timeouts (a stalled attempt is cut after 2 s), or, with `patient`, ones
-/// that leave room for every backoff of a call throttled on each attempt.
+/// that leave room for every backoff of a call throttled on each attempt, and for the adaptive
+/// retry mode of S3 (after a throttle it slows the client down for seconds).
 fn check_with(estate: &Estate, endpoint: &str, extra: &[&str], patient: bool) -> Run {
     let mut args = vec![
         "check",
@@ -156,7 +157,9 @@ fn judge(
                 };
                 let proxy = fault_proxy(&m.url, service, op, *fault);
                 let started = std::time::Instant::now();
-                let run = check(estate, &proxy.url, extra);
+                // S3 retries in the SDK's adaptive mode, which waits seconds after a throttle.
+                let adaptive = service == "s3" && matches!(fault, Fault::Throttle(_));
+                let run = check_with(estate, &proxy.url, extra, adaptive);
                 eprintln!("{service} {op} {fault:?}: {:.1} s", started.elapsed().as_secs_f64());
                 let case = format!("{service} {op} under {fault:?}");
                 let mut wrong = Vec::new();

@@ -217,6 +217,13 @@ impl AwsContext {
         let conf = aws_sdk_s3::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
             .interceptor(AlwaysAnswered)
+            // S3 has no batch reads: a large estate sends it one call per bucket setting,
+            // `--concurrency` at once. The SDK's adaptive mode slows this client down once S3
+            // answers `SlowDown` and ramps up again after, instead of a fixed rate limit. (Measured
+            // on the fault matrix: after a throttle early in a small run it can cost tens of
+            // seconds, since its rate is learnt from the few calls sent so far; IAM therefore
+            // stays on standard retries, its reads being few now that the account is listed.)
+            .retry_config(RetryConfig::adaptive().with_max_attempts(self.max_attempts))
             .force_path_style(
                 self.config.endpoint_url().is_some()
                     || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
