@@ -189,11 +189,7 @@ pub fn compare<'a>(
             d.actual = item.value.clone();
             d.expected_summary = Some("absent".into());
             d.actual_summary = Some(item.summary.clone());
-            d.effect = if item.facts.grants {
-                Effect::Weakens
-            } else {
-                Effect::Strengthens
-            };
+            d.effect = family.effect_of_unmanaged(expected, live, attribute, item);
             d.facts = Some(item.facts.clone());
             drifts.push(d);
         }

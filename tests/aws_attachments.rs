@@ -133,6 +133,18 @@ async fn groups_attached_detached_and_swapped() {
         ["aws_instance.web unmanaged weakens AWS-SG-ATTACHMENT medium"]
     );
 
+    // A group that allows only part of what the declared one does: a difference the code does
+    // not know, of no weakening effect.
+    let narrower = m.group(&vpc, &unique("narrower")).await;
+    m.allow_in(&narrower, perm("tcp", 443, 443, "10.1.0.0/16"))
+        .await;
+    set_groups(&m, &h.eni, &[&app, &narrower]).await;
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy"]),
+        ["aws_instance.web unmanaged unknown AWS-SG-ATTACHMENT"]
+    );
+
     // Back as declared: clean again.
     set_groups(&m, &h.eni, &[&app]).await;
     assert_eq!(check_json(&m.url, &[&path]).code, 0);

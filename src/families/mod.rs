@@ -111,6 +111,22 @@ pub trait Family: Send + Sync {
     fn effect_of_change(&self, _attribute: &str, _expected: &Item, _actual: &Item) -> Effect {
         Effect::Unknown
     }
+    /// The effect of a live item no resource declares: an allow allows more, a deny less. A
+    /// family whose items only add to what others already allow says so here (an attached
+    /// security group that allows nothing its object's declared groups do not).
+    fn effect_of_unmanaged(
+        &self,
+        _expected: &ExpectedObject,
+        _live: &LiveObject,
+        _attribute: &str,
+        item: &Item,
+    ) -> Effect {
+        if item.facts.grants {
+            Effect::Weakens
+        } else {
+            Effect::Strengthens
+        }
+    }
 }
 
 /// The state resources of `resources` that this family reads.

@@ -27,7 +27,9 @@ use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{bad, drop_computed_inline, str_list, About, Family};
-use crate::model::{Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject};
+use crate::model::{
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+};
 use crate::state::Resource;
 
 pub const SG_ATTACHMENTS: About = About {
@@ -48,6 +50,10 @@ pub const SG_ATTACHMENTS: About = About {
 pub struct SgAttachments;
 
 const ATTRIBUTE: &str = "security_groups";
+
+/// The live rules of each attached group (`GROUP KEY`), carried beside the attachments for the
+/// effect of a group nobody declared; never compared (every object ignores the attribute).
+const RULES: &str = "attached_group_rules";
 
 /// A group, with the device index of the launch template interface it guards (`None`: the
 /// object itself).
@@ -166,9 +172,101 @@ fn widest(rules: &[(&'static str, Item)]) -> Facts {
         })
 }
 
+/// One live rule of an attached group, as carried in `RULES`.
+fn rule_of(group: &str, key: &str) -> Item {
+    Item {
+        identity: Some(format!("{group} {key}")),
+        key: key.to_string(),
+        value: json!({ "security_group_id": group, "rule": key }),
+        summary: format!("{group}: {key}"),
+        facts: Facts {
+            grants: true,
+            direction: None,
+            ports: Vec::new(),
+            cidrs: Vec::new(),
+            labels: Vec::new(),
+        },
+    }
+}
+
+/// Does rule `wide` (a security group rule key, `direction|protocol|ports|peer`) allow all that
+/// `narrow` allows? Same direction; protocol `all` or the same; ports `all`, or a range around
+/// `narrow`'s (ICMP types only when equal); the same peer, or a CIDR containing `narrow`'s.
+fn covers(wide: &str, narrow: &str) -> bool {
+    if wide == narrow {
+        return true;
+    }
+    let parts = |k: &str| -> Option<[String; 4]> {
+        let mut it = k.splitn(4, '|').map(str::to_string);
+        Some([it.next()?, it.next()?, it.next()?, it.next()?])
+    };
+    let (Some([wd, wp, wports, wpeer]), Some([nd, np, nports, npeer])) =
+        (parts(wide), parts(narrow))
+    else {
+        return false;
+    };
+    let range = |p: &str| -> Option<(i64, i64)> {
+        let (a, b) = p.split_once('-')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    };
+    let protocol = wp == "all" || wp == np;
+    let ports = wp == "all"
+        || wports == "all"
+        || wports == nports
+        || matches!((range(&wports), range(&nports)), (Some((a, b)), Some((c, d))) if a <= c && d <= b);
+    let peer = wpeer == npeer
+        || match (wpeer.strip_prefix("cidr:"), npeer.strip_prefix("cidr:")) {
+            (Some(w), Some(n)) => crate::model::cidr_contains(w, n),
+            _ => false,
+        };
+    wd == nd && protocol && ports && peer
+}
+
 impl Family for SgAttachments {
     fn about(&self) -> &'static About {
         &SG_ATTACHMENTS
+    }
+
+    /// A group attached by hand weakens when it allows anything the declared groups that are
+    /// attached do not (their live rules; a detached declared group's are not read, so it does
+    /// not count). One that adds nothing is a difference of unknown effect, still reported.
+    fn effect_of_unmanaged(
+        &self,
+        expected: &ExpectedObject,
+        live: &LiveObject,
+        attribute: &str,
+        item: &Item,
+    ) -> Effect {
+        if attribute != ATTRIBUTE {
+            return Effect::Unknown;
+        }
+        let group_of = |i: &Item| i.value["security_group_id"].as_str().map(str::to_string);
+        let interface = item.value.get("device_index").cloned();
+        let declared: BTreeSet<String> = expected
+            .items
+            .iter()
+            .filter(|e| e.item.value.get("device_index").cloned() == interface)
+            .filter_map(|e| group_of(&e.item))
+            .collect();
+        let rules_of = |group: &str| -> Vec<&str> {
+            live.items
+                .iter()
+                .filter(|(a, i)| *a == RULES && group_of(i).as_deref() == Some(group))
+                .map(|(_, i)| i.key.as_str())
+                .collect()
+        };
+        let Some(group) = group_of(item) else {
+            return Effect::Unknown;
+        };
+        let allowed: Vec<&str> = declared.iter().flat_map(|g| rules_of(g)).collect();
+        let adds = rules_of(&group)
+            .into_iter()
+            .any(|r| !allowed.iter().any(|a| covers(a, r)));
+        if adds {
+            Effect::Weakens
+        } else {
+            Effect::Unknown
+        }
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
@@ -186,7 +284,7 @@ impl Family for SgAttachments {
                     items: Vec::new(),
                     tags: BTreeMap::new(),
                     is_default: false,
-                    ignore: Vec::new(),
+                    ignore: vec![RULES],
                     tolerated: Vec::new(),
                 });
             let (region, account) = region_account(r);
@@ -276,17 +374,27 @@ impl Family for SgAttachments {
                 .await?;
             attached.extend(latest.into_iter().flatten());
             let rules = group_rules(aws, region, &attached).await?;
-            Ok(attached
-                .into_iter()
-                .map(|(id, groups)| LiveObject {
+            let mut out = Vec::new();
+            for (id, groups) in attached {
+                let mut items = Vec::new();
+                let mut seen = BTreeSet::new();
+                for (n, g) in &groups {
+                    let (facts, keys) = match rules.get(g) {
+                        Some((f, k)) => (Some(f.clone()), k.as_slice()),
+                        None => (None, &[][..]),
+                    };
+                    items.push((ATTRIBUTE, attachment(g, *n, facts)));
+                    if seen.insert(g.clone()) {
+                        items.extend(keys.iter().map(|k| (RULES, rule_of(g, k))));
+                    }
+                }
+                out.push(LiveObject {
                     cloud_id: id,
-                    items: groups
-                        .iter()
-                        .map(|(n, g)| (ATTRIBUTE, attachment(g, *n, rules.get(g).cloned())))
-                        .collect(),
+                    items,
                     is_default: false,
-                })
-                .collect())
+                });
+            }
+            Ok(out)
         })
     }
 }
@@ -309,20 +417,20 @@ fn every_id(
         .collect()
 }
 
-/// The widest rule of every attached group, from `DescribeSecurityGroups` in batches of 200 (for
-/// the effect of an attachment nobody declared).
+/// The widest rule and the rule keys of every attached group, from `DescribeSecurityGroups` in
+/// batches of 200 (for the effect of an attachment nobody declared).
 async fn group_rules(
     aws: &AwsContext,
     region: &str,
     attached: &[Attached],
-) -> Result<BTreeMap<String, Facts>> {
+) -> Result<BTreeMap<String, (Facts, Vec<String>)>> {
     let groups: BTreeSet<String> = attached
         .iter()
         .flat_map(|(_, g)| g.iter().map(|(_, g)| g.clone()))
         .collect();
     let groups: Vec<String> = groups.into_iter().collect();
     let client = aws.ec2(region);
-    let mut rules = BTreeMap::new();
+    let mut rules: BTreeMap<String, (Facts, Vec<String>)> = BTreeMap::new();
     for batch in groups.chunks(200) {
         let found = read_by_ids(
             &format!("AWS ec2 DescribeSecurityGroups in {region}"),
@@ -333,7 +441,8 @@ async fn group_rules(
         .await?;
         for sg in &found {
             if let Some(obj) = live_object(sg)? {
-                rules.insert(obj.cloud_id.clone(), widest(&obj.items));
+                let keys = obj.items.iter().map(|(_, i)| i.key.clone()).collect();
+                rules.insert(obj.cloud_id.clone(), (widest(&obj.items), keys));
             }
         }
     }
@@ -451,20 +560,69 @@ mod tests {
     }
 
     #[test]
-    fn an_extra_group_attached_by_hand_weakens() {
-        let live = vec![
-            (ATTRIBUTE, attachment("sg-app", None, None)),
-            (
-                ATTRIBUTE,
-                attachment("sg-debug", None, Some(open("0.0.0.0/0", 22))),
-            ),
-        ];
-        let d = drifts_against(&SgAttachments, &instance(&["sg-app"]), live);
+    fn an_extra_group_attached_by_hand_weakens_when_it_adds_access() {
+        let live = |extra: &str| {
+            vec![
+                (ATTRIBUTE, attachment("sg-app", None, None)),
+                (
+                    RULES,
+                    rule_of("sg-app", "ingress|tcp|443-443|cidr:10.0.0.0/8"),
+                ),
+                (
+                    ATTRIBUTE,
+                    attachment("sg-x", None, Some(open("0.0.0.0/0", 22))),
+                ),
+                (RULES, rule_of("sg-x", extra)),
+            ]
+        };
+        let d = drifts_against(
+            &SgAttachments,
+            &instance(&["sg-app"]),
+            live("ingress|tcp|22-22|cidr:0.0.0.0/0"),
+        );
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].kind, DriftKind::Unmanaged);
         assert_eq!(d[0].effect, Effect::Weakens);
         assert_eq!(d[0].address, "aws_instance.web");
         assert!(d[0].facts.as_ref().unwrap().open_to_internet());
+        // A group that allows only what the declared group already allows: still a difference,
+        // but not a weakening.
+        let d = drifts_against(
+            &SgAttachments,
+            &instance(&["sg-app"]),
+            live("ingress|tcp|443-443|cidr:10.1.0.0/16"),
+        );
+        assert_eq!((d.len(), d[0].effect), (1, Effect::Unknown), "{d:?}");
+    }
+
+    #[test]
+    fn rule_coverage() {
+        let all = "ingress|all|all|cidr:0.0.0.0/0";
+        assert!(covers(all, "ingress|tcp|22-22|cidr:10.0.0.0/8"));
+        assert!(covers(
+            "ingress|tcp|0-1024|cidr:10.0.0.0/8",
+            "ingress|tcp|22-22|cidr:10.1.0.0/16"
+        ));
+        assert!(!covers(
+            "ingress|tcp|0-1024|cidr:10.0.0.0/8",
+            "ingress|udp|53-53|cidr:10.1.0.0/16"
+        ));
+        assert!(!covers(
+            "ingress|tcp|22-22|cidr:10.0.0.0/8",
+            "ingress|tcp|22-22|cidr:0.0.0.0/0"
+        ));
+        assert!(!covers(
+            "egress|all|all|cidr:0.0.0.0/0",
+            "ingress|tcp|22-22|cidr:10.0.0.0/8"
+        ));
+        assert!(!covers(
+            "ingress|tcp|22-22|sg:sg-1",
+            "ingress|tcp|22-22|sg:sg-2"
+        ));
+        assert!(!covers(
+            "ingress|icmp|icmp:8:0|cidr:0.0.0.0/0",
+            "ingress|icmp|icmp:0:0|cidr:0.0.0.0/0"
+        ));
     }
 
     #[test]
