@@ -42,7 +42,8 @@ impl Default for AwsSettings {
 /// How IAM objects are read (`--iam-reads`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IamReads {
-    /// The account listing above a handful of objects of a kind, per object below.
+    /// The account listing when the run checks more than a handful of IAM objects in all, per
+    /// object below.
     #[default]
     Auto,
     /// Always the account listing (`GetAccountAuthorizationDetails`).
