@@ -181,11 +181,8 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             .map(|((family, obj), region)| (*family, region, &obj.cloud_id)),
     );
     if let Some(aws) = &clouds.aws {
-        for (family, _) in expected
-            .iter()
-            .filter(|(f, _)| f.about().cloud == Cloud::Aws)
-        {
-            aws.plan(family.about().name, 1);
+        for (family, regions) in plan.iter().filter(|(f, _)| f.about().cloud == Cloud::Aws) {
+            aws.plan(family.about().name, regions.values().map(Vec::len).sum());
         }
     }
     if opts.progress {

@@ -206,11 +206,8 @@ fn judge(
     failures.into_inner().unwrap()
 }
 
-const GAAD: &str = "GetAccountAuthorizationDetails";
-
-fn gaad_service() -> String {
-    "iam".to_string()
-}
+/// The IAM account listing, as `summary.api_calls` names it.
+const GAAD: (&str, &str) = ("iam", "GetAccountAuthorizationDetails");
 
 /// Operations moto does not implement (their faults are tested against loopback servers).
 const NOT_IN_MOTO: &[&str] = &["GetEbsDefaultKmsKeyId"];
@@ -320,10 +317,10 @@ async fn every_operation_under_every_fault() {
     let listing = ["--iam-reads", "account"];
     let listed = check(&drifted, &m.url, &listing);
     assert_eq!(outcome(&listed), outcome(&baseline), "{}", listed.stderr);
-    let gaad = (gaad_service(), GAAD.to_string());
+    let gaad = (GAAD.0.to_string(), GAAD.1.to_string());
     failures.extend(judge(&drifted, &m, (&listed, &listing), vec![gaad], &every));
     // Throttled on every attempt: retried with backoff, then exit 2 naming the call.
-    let proxy = fault_proxy(&m.url, &gaad_service(), GAAD, Fault::Throttle(usize::MAX));
+    let proxy = fault_proxy(&m.url, GAAD.0, GAAD.1, Fault::Throttle(usize::MAX));
     let run = check_with(&drifted, &proxy.url, &listing, true);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(

@@ -53,7 +53,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn parse(kind: &str) -> Option<Kind> {
+    fn parse(kind: &str) -> Option<Kind> {
         match kind {
             "role" => Some(Kind::Role),
             "user" => Some(Kind::User),
@@ -299,10 +299,9 @@ pub async fn principals(
     let read = |id: String| async move { read_principal(aws, region, &id).await };
     if listed(aws, ids.len()) {
         let all = listing(aws, region, Part::UsersAndGroups).await?;
-        let find = |id: &str| match id.split_once('/') {
-            Some(("user", name)) => all.users.get(name).cloned(),
-            Some(("group", name)) => all.groups.get(name).cloned(),
-            _ => None,
+        let find = |id: &str| match principal_id(id)? {
+            (Kind::User, name) => all.users.get(name).cloned(),
+            (_, name) => all.groups.get(name).cloned(),
         };
         return from_listing(ids, find, read).await;
     }
@@ -358,8 +357,16 @@ pub async fn inline_policies(
     per_object(ids.to_vec(), read).await
 }
 
+/// `user/ci` → (user, ci); `group/ops` → (group, ops).
+fn principal_id(id: &str) -> Option<(Kind, &str)> {
+    let (kind, name) = id.split_once('/')?;
+    Kind::parse(kind)
+        .filter(|k| *k != Kind::Role)
+        .map(|k| (k, name))
+}
+
 /// `role/app:jobs` → (role, app, jobs). IAM names cannot contain ':' or '/'.
-pub fn inline_id(id: &str) -> Option<(Kind, &str, &str)> {
+fn inline_id(id: &str) -> Option<(Kind, &str, &str)> {
     let (kind, rest) = id.split_once('/')?;
     let (principal, name) = rest.split_once(':')?;
     Some((Kind::parse(kind)?, principal, name))
@@ -432,19 +439,16 @@ async fn read_role(aws: &AwsContext, region: &str, name: &str) -> Result<Option<
 }
 
 async fn read_principal(aws: &AwsContext, region: &str, id: &str) -> Result<Option<Principal>> {
-    let (kind, name) = match id.split_once('/') {
-        Some((kind @ ("user" | "group"), name)) => (kind, name),
-        _ => {
-            return Err(Error::new(
-                format!("AWS IAM {id}"),
-                "not a user/NAME or group/NAME id",
-            ))
-        }
+    let Some((kind, name)) = principal_id(id) else {
+        return Err(Error::new(
+            format!("AWS IAM {id}"),
+            "not a user/NAME or group/NAME id",
+        ));
     };
     let _turn = aws.iam_turn().await;
     let client = aws.iam(region);
     let mut out = Principal::default();
-    if kind == "user" {
+    if kind == Kind::User {
         aws.count("iam", "GetUser");
         let user = match client.get_user().user_name(name).send().await {
             Ok(u) => u,
