@@ -1,6 +1,7 @@
 """A mixed AWS estate in moto and its Terraform state, shaped the way terraform-provider-aws records
 each resource: security groups with inline ingress and an egress rule resource, network ACLs, IAM
-roles with an attached managed policy, instances, load balancers and launch templates guarded by one of the groups, managed policies, buckets with Block Public Access and
+roles with an attached managed policy, instances, load balancers, launch templates, Lambda functions and
+ElastiCache clusters guarded by one of the groups, managed policies, buckets with Block Public Access and
 default encryption, KMS keys, EBS volumes, RDS instances, and the account-wide settings (EBS
 encryption by default, the account's Block Public Access).
 
@@ -36,7 +37,10 @@ POLICY = {"Version": "2012-10-17", "Statement": [
 # The counts of one unit of --scale 1 (the benchmark's 10,000-resource estate is --scale 1).
 UNIT = {"groups": 4000, "rules": 2000, "acls": 40, "roles": 1500, "policies": 1000, "buckets": 500,
         "keys": 200, "volumes": 500, "databases": 50, "instances": 50, "balancers": 20,
-        "templates": 20}
+        "templates": 20, "functions": 20, "caches": 10}
+
+# A zip archive with no files: moto keeps a function's code without running it.
+EMPTY_ZIP = b"PK\x05\x06" + b"\0" * 18
 
 
 def sg_block(proto, from_port, to_port, cidrs):
@@ -77,8 +81,11 @@ class Estate:
         self.kms = session.client("kms", **kw)
         self.rds = session.client("rds", **kw)
         self.elbv2 = session.client("elbv2", **kw)
+        self.awslambda = session.client("lambda", **kw)
+        self.elasticache = session.client("elasticache", **kw)
         if account:
-            for client in (self.ec2, self.iam, self.s3, self.s3control, self.kms, self.rds, self.elbv2):
+            for client in (self.ec2, self.iam, self.s3, self.s3control, self.kms, self.rds, self.elbv2,
+                           self.awslambda, self.elasticache):
                 client.meta.events.register("before-sign", self._in_account)
         self.resources = []
         self.first = {}
@@ -215,6 +222,50 @@ class Estate:
         made = self.each(balancer, count)
         self.first["balancer"] = made[0][0]
         self.resources.append(resource("aws_lb", "edge", [m[1] for m in made], "module.edge"))
+
+    def functions(self, count):
+        """Lambda functions in the VPC, guarded by the first group."""
+        if not count or not self.groups:
+            return
+        subnet = self.ec2.create_subnet(VpcId=self.first["vpc"], CidrBlock="10.0.4.0/24")["Subnet"]["SubnetId"]
+        role = self.iam.create_role(RoleName=f"{self.prefix}-fn", AssumeRolePolicyDocument=json.dumps(TRUST))
+        role_arn = role["Role"]["Arn"]
+
+        def function(i):
+            name = f"{self.prefix}-fn-{i}"
+            f = self.awslambda.create_function(
+                FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="index.handler",
+                Code={"ZipFile": EMPTY_ZIP}, VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": [self.groups[0]]})
+            arn = f["FunctionArn"]
+            return name, instance({
+                "id": name, "function_name": name, "arn": arn, "qualified_arn": f"{arn}:$LATEST",
+                "role": role_arn, "runtime": "python3.12", "handler": "index.handler",
+                "vpc_config": [{"security_group_ids": [self.groups[0]], "subnet_ids": [subnet],
+                                "vpc_id": f["VpcConfig"]["VpcId"], "ipv6_allowed_for_dual_stack": False}],
+                "tags": {}, "tags_all": {}}, f"fn{i}")
+
+        made = self.each(function, count)
+        self.first["function"] = made[0][0]
+        self.first["function_gone"] = made[-1][0] if len(made) > 1 else None
+        self.resources.append(resource("aws_lambda_function", "worker", [m[1] for m in made], "module.workers"))
+
+    def caches(self, count):
+        """ElastiCache clusters. moto keeps their security groups but leaves `SecurityGroups` out of
+        its answers, so the state records none, as the provider would read them back from moto."""
+        if not count:
+            return
+
+        def cache(i):
+            cid = f"{self.prefix}-c{i}"[-40:].strip("-")
+            c = self.elasticache.create_cache_cluster(CacheClusterId=cid, Engine="redis",
+                                                      CacheNodeType="cache.t3.micro", NumCacheNodes=1)
+            arn = c["CacheCluster"]["ARN"]
+            return cid, instance({"id": cid, "cluster_id": cid, "arn": arn, "engine": "redis",
+                                  "node_type": "cache.t3.micro", "num_cache_nodes": 1, "security_group_ids": [],
+                                  "tags": {}, "tags_all": {}}, f"c{i}")
+
+        made = self.each(cache, count)
+        self.resources.append(resource("aws_elasticache_cluster", "cache", [m[1] for m in made], "module.cache"))
 
     def identity(self, roles, policies):
         def policy(i):
@@ -420,6 +471,13 @@ class Estate:
                 "NetworkInterfaces": [{"DeviceIndex": 0, "Groups": self.groups[:2]}]})
         if f.get("balancer") and len(self.groups) > 1:
             self.elbv2.set_security_groups(LoadBalancerArn=f["balancer"], SecurityGroups=self.groups[:2])
+        if f.get("function") and len(self.groups) > 1:
+            config = self.awslambda.get_function_configuration(FunctionName=f["function"])["VpcConfig"]
+            self.awslambda.update_function_configuration(FunctionName=f["function"], VpcConfig={
+                "SubnetIds": config["SubnetIds"], "SecurityGroupIds": self.groups[:2]})
+        if f.get("function_gone"):
+            self.awslambda.delete_function(FunctionName=f["function_gone"])
+        # (No cache change: moto answers without a cluster's groups, and lists a deleted one.)
         if f.get("eni") and len(self.groups) > 1:
             # A second group attached to an instance by hand.
             self.ec2.modify_network_interface_attribute(NetworkInterfaceId=f["eni"],
@@ -444,6 +502,8 @@ def build(endpoint, counts, account=None, prefix="mixed", drift=False, workers=8
     e.instances(counts["instances"])
     e.balancers(counts["balancers"])
     e.templates(counts["templates"])
+    e.functions(counts["functions"])
+    e.caches(counts["caches"])
     e.identity(counts["roles"], counts["policies"])
     e.storage(counts["buckets"])
     e.keys(counts["keys"])

@@ -158,12 +158,7 @@ pub fn compare<'a>(
                 };
                 let mut d = base(&first.by, kind, Some(attribute));
                 d.actual_summary = Some("absent".into());
-                // A missing allow rule allows less; a missing deny entry allows more.
-                d.effect = if item.facts.grants {
-                    Effect::Strengthens
-                } else {
-                    Effect::Weakens
-                };
+                d.effect = family.effect_of_missing(expected, live, attribute, item);
                 d.facts = Some(item.facts.clone());
                 d
             }

@@ -47,6 +47,36 @@ impl Facts {
     pub fn open_to_internet(&self) -> bool {
         self.cidrs.iter().any(|c| c == "0.0.0.0/0" || c == "::/0")
     }
+
+    /// Facts that allow nothing (a group without rules).
+    pub fn none() -> Facts {
+        Facts {
+            grants: false,
+            direction: None,
+            ports: Vec::new(),
+            cidrs: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    /// The widest of several rules' facts, to speak for what attaching all of them opens: open
+    /// to the internet on an admin port, then open to the internet, then any inbound rule, then
+    /// any allow. None: allows nothing.
+    pub fn widest(all: impl IntoIterator<Item = Facts>) -> Facts {
+        let rank = |f: &Facts| {
+            let inbound = f.direction == Some("ingress");
+            let admin = f.ports.iter().any(|p| p.includes(22) || p.includes(3389));
+            (
+                f.grants,
+                inbound && f.open_to_internet() && admin,
+                inbound && f.open_to_internet(),
+                inbound,
+            )
+        };
+        all.into_iter()
+            .max_by_key(|f| rank(f))
+            .unwrap_or_else(Facts::none)
+    }
 }
 
 /// One comparable piece of an object's security view: a rule, an ACL entry, one setting.

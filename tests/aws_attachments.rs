@@ -2,9 +2,12 @@
 //! instance passes; a world-open group attached by hand blocks (critical); a declared group
 //! swapped for another is a change on its declarer plus an unmanaged group; an attachment
 //! resource outranks the instance's stale copy; a detached attachment resource is reported on
-//! itself; a deleted interface is one missing drift.
+//! itself; a deleted interface is one missing drift. Load balancers, launch templates, Lambda
+//! functions (moto) and ElastiCache (a loopback stand-in for its query API) the same way.
 
 mod common;
+#[path = "common/tracker.rs"]
+mod tracker;
 
 use common::*;
 use serde_json::json;
@@ -390,5 +393,298 @@ async fn launch_template_latest_version() {
         [format!(
             "aws_launch_template.fleet unmanaged weakens AWS-SG-ATTACHMENT-ADMIN security group {open} on interface 0"
         )]
+    );
+}
+
+/// A zip archive with no files (its end-of-central-directory record alone): moto keeps the code
+/// without running it.
+const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
+async fn function(m: &Moto, name: &str, subnet: &str, groups: &[&str]) -> String {
+    let iam = moto_client!(aws_sdk_iam, &m.url);
+    let role = iam
+        .create_role()
+        .role_name(unique("fn-role"))
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    let lambda = moto_client!(aws_sdk_lambda, &m.url);
+    let mut vpc = aws_sdk_lambda::types::VpcConfig::builder().subnet_ids(subnet);
+    for g in groups {
+        vpc = vpc.security_group_ids(*g);
+    }
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(role.role().unwrap().arn())
+        .handler("index.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(EMPTY_ZIP))
+                .build(),
+        )
+        .vpc_config(vpc.build())
+        .send()
+        .await
+        .unwrap()
+        .function_arn()
+        .unwrap()
+        .to_string()
+}
+
+fn function_attrs(name: &str, arn: &str, subnet: &str, groups: &[&str]) -> serde_json::Value {
+    json!({"id": name, "function_name": name, "arn": arn, "qualified_arn": format!("{arn}:$LATEST"),
+           "runtime": "python3.12", "handler": "index.handler",
+           "vpc_config": [{"security_group_ids": groups, "subnet_ids": [subnet], "vpc_id": "vpc-123abc",
+                           "ipv6_allowed_for_dual_stack": false}],
+           "tags": {}, "tags_all": {}})
+}
+
+#[tokio::test]
+async fn lambda_function_groups_read_one_by_one_and_listed() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let subnet = subnet(&m, &vpc).await;
+    let app = m.group(&vpc, &unique("fn-app")).await;
+    m.allow_in(&app, perm("tcp", 443, 443, "10.0.0.0/8")).await;
+    let debug = m.group(&vpc, &unique("fn-debug")).await;
+    m.allow_in(&debug, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let name = unique("fn");
+    let arn = function(&m, &name, &subnet, &[&app]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = State::new()
+        .add(
+            "aws_lambda_function.api",
+            function_attrs(&name, &arn, &subnet, &[&app]),
+        )
+        .write(dir.path(), "fn.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["lambda"],
+        json!({"GetFunctionConfiguration": 1})
+    );
+
+    // A world-open SSH group added to the function's VPC config by hand.
+    let lambda = moto_client!(aws_sdk_lambda, &m.url);
+    lambda
+        .update_function_configuration()
+        .function_name(&name)
+        .vpc_config(
+            aws_sdk_lambda::types::VpcConfig::builder()
+                .subnet_ids(&subnet)
+                .security_group_ids(&app)
+                .security_group_ids(&debug)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy", "actual_text"]),
+        [format!(
+            "aws_lambda_function.api unmanaged weakens AWS-SG-ATTACHMENT-ADMIN security group {debug}"
+        )]
+    );
+
+    // Many functions: one listing reads them all; the one deleted is confirmed by a direct read.
+    let mut state = State::new().add(
+        "aws_lambda_function.api",
+        function_attrs(&name, &arn, &subnet, &[&app, &debug]),
+    );
+    let mut gone = String::new();
+    for i in 0..11 {
+        let n = unique(&format!("fleet{i}"));
+        let a = function(&m, &n, &subnet, &[&app]).await;
+        state = state.add(
+            &format!("aws_lambda_function.fleet[{i}]"),
+            function_attrs(&n, &a, &subnet, &[&app]),
+        );
+        if i == 0 {
+            lambda
+                .delete_function()
+                .function_name(&n)
+                .send()
+                .await
+                .unwrap();
+            gone = n;
+        }
+    }
+    let path = state.write(dir.path(), "fleet.tfstate");
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "policy"]),
+        ["aws_lambda_function.fleet[0] missing AWS-SG-ATTACHMENT-MISSING"],
+        "{gone}"
+    );
+    let calls = &run.json()["summary"]["api_calls"]["lambda"];
+    assert_eq!(calls["GetFunctionConfiguration"], 1, "{calls}");
+    assert!(calls["ListFunctions"].as_u64().unwrap() >= 1, "{calls}");
+}
+
+/// One cache cluster as `DescribeCacheClusters` lists it (query protocol XML).
+fn cache_cluster_xml(id: &str, group: Option<&str>, groups: &[&str]) -> String {
+    let members: String = groups
+        .iter()
+        .map(|g| {
+            format!(
+                "<member><SecurityGroupId>{g}</SecurityGroupId><Status>active</Status></member>"
+            )
+        })
+        .collect();
+    let rg = group
+        .map(|g| format!("<ReplicationGroupId>{g}</ReplicationGroupId>"))
+        .unwrap_or_default();
+    format!(
+        "<CacheCluster><CacheClusterId>{id}</CacheClusterId><CacheNodeType>cache.t3.micro</CacheNodeType>\
+         <Engine>redis</Engine><CacheClusterStatus>available</CacheClusterStatus><NumCacheNodes>1</NumCacheNodes>\
+         {rg}<SecurityGroups>{members}</SecurityGroups>\
+         <ARN>arn:aws:elasticache:{REGION}:{ACCOUNT}:cluster:{id}</ARN></CacheCluster>"
+    )
+}
+
+fn query_xml(operation: &str, result: &str) -> tracker::Reply {
+    tracker::Reply::status(
+        200,
+        &format!(
+            "<{operation}Response xmlns=\"http://elasticache.amazonaws.com/doc/2015-02-02/\">\
+             <{operation}Result>{result}</{operation}Result>\
+             <ResponseMetadata><RequestId>5f2ca1f4-0000-4000-8000-000000000001</RequestId></ResponseMetadata>\
+             </{operation}Response>"
+        ),
+    )
+    .header("Content-Type", "text/xml")
+}
+
+fn cache_attrs(kind: &str, id: &str, groups: &[&str]) -> serde_json::Value {
+    let arn_kind = if kind == "cluster" {
+        "cluster"
+    } else {
+        "replicationgroup"
+    };
+    let mut a = json!({"id": id, "arn": format!("arn:aws:elasticache:{REGION}:{ACCOUNT}:{arn_kind}:{id}"),
+                       "engine": "redis", "node_type": "cache.t3.micro", "security_group_ids": groups,
+                       "subnet_group_name": "cache", "tags": {}, "tags_all": {}});
+    if kind == "cluster" {
+        a["cluster_id"] = json!(id);
+    } else {
+        a["replication_group_id"] = json!(id);
+    }
+    a
+}
+
+/// ElastiCache through a loopback stand-in for its query API: moto 5.2.5 stores a cluster's
+/// security groups but leaves `SecurityGroups` out of its answers, and its replication groups
+/// have no member clusters. The stand-in answers with the documented XML; the attached groups'
+/// rules come from moto.
+#[tokio::test]
+async fn cache_clusters_and_replication_groups() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let app = m.group(&vpc, &unique("cache-app")).await;
+    m.allow_in(&app, perm("tcp", 6379, 6379, "10.0.0.0/8"))
+        .await;
+    let debug = m.group(&vpc, &unique("cache-debug")).await;
+    m.allow_in(&debug, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let listing = [
+        cache_cluster_xml("sessions", None, &[&app, &debug]),
+        cache_cluster_xml("queue-001", Some("queue"), &[&app]),
+        cache_cluster_xml("queue-002", Some("queue"), &[&app]),
+    ]
+    .concat();
+    let not_found = tracker::Reply::status(
+        404,
+        "<ErrorResponse xmlns=\"http://elasticache.amazonaws.com/doc/2015-02-02/\"><Error><Type>Sender</Type>\
+         <Code>CacheClusterNotFound</Code><Message>CacheCluster not found: old-cache</Message></Error>\
+         <RequestId>5f2ca1f4-0000-4000-8000-000000000002</RequestId></ErrorResponse>",
+    )
+    .header("Content-Type", "text/xml");
+    let no_group = tracker::Reply::status(
+        404,
+        "<ErrorResponse xmlns=\"http://elasticache.amazonaws.com/doc/2015-02-02/\"><Error><Type>Sender</Type>\
+         <Code>ReplicationGroupNotFoundFault</Code><Message>ReplicationGroup retired not found.</Message></Error>\
+         <RequestId>5f2ca1f4-0000-4000-8000-000000000003</RequestId></ErrorResponse>",
+    )
+    .header("Content-Type", "text/xml");
+    let stand_in = |group_answer: tracker::Reply| {
+        tracker::serve(
+            "Wed, 02 Dec 2026 10:00:00 GMT",
+            vec![
+                ("/#CacheClusterId=old-cache", vec![not_found.clone()]),
+                ("/#ReplicationGroupId=retired", vec![group_answer]),
+                (
+                    "/#Action=DescribeCacheClusters",
+                    vec![query_xml(
+                        "DescribeCacheClusters",
+                        &format!("<CacheClusters>{listing}</CacheClusters>"),
+                    )],
+                ),
+            ],
+        )
+    };
+    let cache = stand_in(no_group);
+    let dir = tempfile::tempdir().unwrap();
+    let path = State::new()
+        .add(
+            "aws_elasticache_cluster.sessions",
+            cache_attrs("cluster", "sessions", &[&app]),
+        )
+        .add(
+            "aws_elasticache_replication_group.queue",
+            cache_attrs("group", "queue", &[&app]),
+        )
+        // A member of the replication group: its groups are the group's, only copied back.
+        .add("aws_elasticache_cluster.queue_replica", {
+            let mut a = cache_attrs("cluster", "queue-002", &[&app, &debug]);
+            a["replication_group_id"] = json!("queue");
+            a
+        })
+        .add(
+            "aws_elasticache_cluster.old",
+            cache_attrs("cluster", "old-cache", &[&app]),
+        )
+        .add(
+            "aws_elasticache_replication_group.retired",
+            cache_attrs("group", "retired", &[&app]),
+        )
+        .write(dir.path(), "cache.tfstate");
+    let p = path.display().to_string();
+    let run_with = |cache: &tracker::Server| {
+        driftgate_env(
+            &m.url,
+            &["check", "--format", "json", "--state", &p],
+            None,
+            &[("AWS_ENDPOINT_URL_ELASTICACHE", Some(cache.url.as_str()))],
+        )
+    };
+    let run = run_with(&cache);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy", "actual_text"]),
+        [
+            "aws_elasticache_cluster.old missing unknown AWS-SG-ATTACHMENT-MISSING does not exist".to_string(),
+            format!(
+                "aws_elasticache_cluster.sessions unmanaged weakens AWS-SG-ATTACHMENT-ADMIN security group {debug}"
+            ),
+            "aws_elasticache_replication_group.retired missing unknown AWS-SG-ATTACHMENT-MISSING does not exist".to_string(),
+        ]
+    );
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["elasticache"],
+        json!({"DescribeCacheClusters": 2, "DescribeReplicationGroups": 1})
+    );
+
+    // A 200 answer without its `ReplicationGroups`: not "no such group", exit 2 naming the call.
+    let empty = query_xml("DescribeReplicationGroups", "");
+    let run = run_with(&stand_in(empty));
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("DescribeReplicationGroups"),
+        "{}",
+        run.stderr
     );
 }

@@ -608,3 +608,141 @@ fn without_credentials_says_what_to_set_at_once() {
     // Not the end of seconds of metadata-server retries.
     assert!(!run.stderr.contains("transient"), "{}", run.stderr);
 }
+
+/// Fingerprints as Compute answers them, in URL-safe base64 (`--KE24GB4T0=`): Cloud Asset
+/// recorded them in standard base64, which the official Compute client rightly refuses.
+fn url_safe_fingerprints(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                match v {
+                    Value::String(s) if k.ends_with("ingerprint") => {
+                        *s = s.replace('+', "-").replace('/', "_");
+                    }
+                    _ => url_safe_fingerprints(v),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(url_safe_fingerprints),
+        _ => {}
+    }
+}
+
+/// The recorded instance (cloud-custodian's asset flight), with `tags.items` and service account
+/// as given.
+fn live_instance(tags: &[&str], email: &str) -> Value {
+    let flight = fixture("gcp/c7n_flight_cloudasset_batchGetAssetsHistory_instance.json");
+    let mut body = flight["body"]["assets"][0]["asset"]["resource"]["data"].clone();
+    url_safe_fingerprints(&mut body);
+    if !tags.is_empty() {
+        body["tags"]["items"] = json!(tags);
+    }
+    body["serviceAccounts"][0]["email"] = json!(email);
+    body
+}
+
+const RECORDED_ACCOUNT: &str = "1098479648729-compute@developer.gserviceaccount.com";
+const INSTANCE_PATH: &str =
+    "/compute/v1/projects/cloud-custodian/zones/us-central1-a/instances/instance-1";
+
+/// The project's firewalls: the recorded one (all protocols from the internet to one service
+/// account), SSH from the internet to tag `debug`, HTTPS to tag `web`, a deny of PostgreSQL to
+/// tag `locked`.
+fn project_firewalls() -> Reply {
+    let recorded = fixture("gcp/c7n_flight_compute_firewalls_get.json")["body"].clone();
+    let with = |name: &str, patch: Value| {
+        let mut f = recorded.clone();
+        f["name"] = json!(name);
+        f.as_object_mut().unwrap().remove("targetServiceAccounts");
+        for (k, v) in patch.as_object().unwrap() {
+            f[k] = v.clone();
+        }
+        f
+    };
+    Reply::json(json!({"kind": "compute#firewallList", "items": [
+        recorded.clone(),
+        with("debug-ssh", json!({"targetTags": ["debug"], "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}]})),
+        with("web-https", json!({"targetTags": ["web"], "allowed": [{"IPProtocol": "tcp", "ports": ["443"]}]})),
+        with("lock-db", json!({"targetTags": ["locked"], "allowed": null,
+                               "denied": [{"IPProtocol": "tcp", "ports": ["5432"]}]})),
+    ]}))
+}
+
+fn instance_state(tags: &[&str]) -> State {
+    let live = live_instance(&[], RECORDED_ACCOUNT);
+    State::new().add(
+        "google_compute_instance.web",
+        json!({"id": "projects/cloud-custodian/zones/us-central1-a/instances/instance-1",
+               "name": "instance-1", "project": "cloud-custodian", "zone": "us-central1-a",
+               "machine_type": "n1-standard-1", "tags": tags,
+               "service_account": [{"email": RECORDED_ACCOUNT, "scopes": live["serviceAccounts"][0]["scopes"]}],
+               "network_interface": [{"network": live["networkInterfaces"][0]["network"],
+                                      "subnetwork": live["networkInterfaces"][0]["subnetwork"]}],
+               "labels": {"quarantined": "testing"}}),
+    )
+}
+
+fn instance_run(state_tags: &[&str], live_tags: &[&str], email: &str) -> Run {
+    let g = gcp(vec![
+        (
+            INSTANCE_PATH,
+            vec![Reply::json(live_instance(live_tags, email))],
+        ),
+        (
+            "/compute/v1/projects/cloud-custodian/global/firewalls",
+            vec![project_firewalls()],
+        ),
+    ]);
+    g.check(&instance_state(state_tags))
+}
+
+#[test]
+fn instance_tags_and_service_account_decide_which_firewalls_apply() {
+    let run = instance_run(&["web"], &["web"], RECORDED_ACCOUNT);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["compute"],
+        json!({"firewalls.list": 1, "instances.get": 1})
+    );
+
+    // "Just for debugging": the tag an SSH-from-anywhere firewall targets.
+    let run = instance_run(&["web"], &["web", "debug"], RECORDED_ACCOUNT);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "effect", "policy", "severity"]),
+        ["google_compute_instance.web unmanaged weakens GCP-INSTANCE-FW-ADMIN-INTERNET critical"]
+    );
+
+    // A tag no firewall targets: a difference of unknown effect, still blocked at medium.
+    let run = instance_run(&["web"], &["web", "spare"], RECORDED_ACCOUNT);
+    assert_eq!(
+        drift_lines(&run, &["kind", "effect", "policy"]),
+        ["unmanaged unknown GCP-INSTANCE-TARGETS"]
+    );
+
+    // The tag a deny firewall targets removed: PostgreSQL is no longer denied.
+    let run = instance_run(&["web", "locked"], &["web"], RECORDED_ACCOUNT);
+    assert_eq!(
+        drift_lines(&run, &["kind", "effect", "policy", "expected_text"]),
+        ["changed weakens GCP-INSTANCE-TARGETS network tag locked"]
+    );
+
+    // The declared tag removed: only an allow firewall targeted it.
+    let run = instance_run(&["web"], &[], RECORDED_ACCOUNT);
+    assert_eq!(
+        drift_lines(&run, &["kind", "policy"]),
+        ["changed GCP-INSTANCE-TARGETS"]
+    );
+
+    // Swapped onto the account the recorded firewall opens to the internet on every port.
+    let run = instance_run(
+        &["web"],
+        &["web"],
+        "604150802624-compute@developer.gserviceaccount.com",
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["kind", "effect", "attribute", "policy"]),
+        ["changed weakens service_account GCP-INSTANCE-FW-ADMIN-INTERNET"]
+    );
+}

@@ -191,6 +191,22 @@ impl AwsContext {
         aws_sdk_elasticloadbalancingv2::Client::from_conf(conf)
     }
 
+    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+        let conf = aws_sdk_lambda::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
+            .build();
+        aws_sdk_lambda::Client::from_conf(conf)
+    }
+
+    pub fn elasticache(&self, region: &str) -> aws_sdk_elasticache::Client {
+        let conf = aws_sdk_elasticache::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
+            .build();
+        aws_sdk_elasticache::Client::from_conf(conf)
+    }
+
     pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))

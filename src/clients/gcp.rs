@@ -12,7 +12,7 @@ use std::time::Duration;
 use google_cloud_auth::credentials::{
     Builder, CacheableResource, Credentials, CredentialsProvider, EntityTag,
 };
-use google_cloud_compute_v1::client::{Disks, Firewalls};
+use google_cloud_compute_v1::client::{Disks, Firewalls, Instances};
 use google_cloud_gax::options::RequestOptionsBuilder;
 use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt, TooManyRequests};
 use google_cloud_resourcemanager_v3::client::Projects;
@@ -118,6 +118,7 @@ pub struct GcpContext {
     disks: OnceCell<Disks>,
     projects: OnceCell<Projects>,
     sql: OnceCell<SqlInstancesService>,
+    instances: OnceCell<Instances>,
     /// DRIFTGATE_GCP_ENDPOINT: one base URL for every service (an emulator, a proxy, a private
     /// endpoint); the paths of the services do not overlap.
     endpoint: Option<String>,
@@ -179,6 +180,7 @@ impl GcpContext {
             disks: OnceCell::new(),
             projects: OnceCell::new(),
             sql: OnceCell::new(),
+            instances: OnceCell::new(),
             endpoint: var("DRIFTGATE_GCP_ENDPOINT")
                 .map(|u| u.trim().trim_end_matches('/').to_string()),
             calls: CallCounter::default(),
@@ -253,7 +255,8 @@ impl GcpContext {
     }
 
     /// GET one Compute object by its path (`projects/P/global/firewalls/N`,
-    /// `projects/P/zones/Z/disks/N`) with the official client, as the API's JSON. `None`: 404.
+    /// `projects/P/zones/Z/disks/N`, `projects/P/zones/Z/instances/N`) with the official client,
+    /// as the API's JSON. `None`: 404.
     pub async fn compute_get(&self, id: &str, operation: &str) -> Result<Option<Value>> {
         self.calls.add("compute", operation);
         let what = format!("Google Cloud compute.{operation} {id}");
@@ -277,14 +280,27 @@ impl GcpContext {
                     call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
                 )
             }
-            _ => return Err(Error::new(what, "not a firewall or disk path")),
+            ["projects", p, "zones", z, "instances", name] => {
+                let client = self.instances().await?;
+                let call = client
+                    .get()
+                    .set_project(*p)
+                    .set_zone(*z)
+                    .set_instance(*name);
+                json_of(
+                    &what,
+                    self.login,
+                    call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
+                )
+            }
+            _ => return Err(Error::new(what, "not a firewall, disk or instance path")),
         };
         answer
     }
 
     /// Every object of a Compute collection (`projects/P/global/firewalls`,
-    /// `projects/P/zones/Z/disks`) by name, all pages. A collection whose project or zone does
-    /// not exist is empty.
+    /// `projects/P/zones/Z/disks`, `projects/P/zones/Z/instances`) by name, all pages. A
+    /// collection whose project or zone does not exist is empty.
     pub async fn compute_list(
         &self,
         parent: &str,
@@ -324,7 +340,26 @@ impl GcpContext {
                         call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
                     )
                 }
-                _ => return Err(Error::new(what, "not a firewall or disk collection")),
+                ["projects", p, "zones", z, "instances"] => {
+                    let client = self.instances().await?;
+                    let call = client
+                        .list()
+                        .set_project(*p)
+                        .set_zone(*z)
+                        .set_max_results(500_u32)
+                        .set_page_token(token.clone());
+                    json_of(
+                        &what,
+                        self.login,
+                        call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
+                    )
+                }
+                _ => {
+                    return Err(Error::new(
+                        what,
+                        "not a firewall, disk or instance collection",
+                    ))
+                }
             }?;
             let Some(page) = page else { return Ok(out) };
             for item in page
@@ -410,6 +445,10 @@ impl GcpContext {
 
     async fn disks(&self) -> Result<&Disks> {
         lazy_client!(self, disks, Disks, "Compute")
+    }
+
+    async fn instances(&self) -> Result<&Instances> {
+        lazy_client!(self, instances, Instances, "Compute")
     }
 
     async fn projects(&self) -> Result<&Projects> {

@@ -54,6 +54,7 @@ pub fn all() -> Vec<&'static dyn Family> {
         &azure::managed_disk::ManagedDisks,
         &azure::role_assignment::RoleAssignments,
         &gcp::firewall::Firewalls,
+        &gcp::instance::Instances,
         &gcp::iam::IamPolicies,
         &gcp::storage_bucket::StorageBuckets,
         &gcp::compute_disk::ComputeDisks,
@@ -125,6 +126,22 @@ pub trait Family: Send + Sync {
             Effect::Weakens
         } else {
             Effect::Strengthens
+        }
+    }
+    /// The effect of a declared item absent live: a missing allow allows less, a missing deny
+    /// more. A family whose items decide which of the live object's other rules apply says so
+    /// here (a network tag a deny firewall targets).
+    fn effect_of_missing(
+        &self,
+        _expected: &ExpectedObject,
+        _live: &LiveObject,
+        _attribute: &str,
+        item: &Item,
+    ) -> Effect {
+        if item.facts.grants {
+            Effect::Strengthens
+        } else {
+            Effect::Weakens
         }
     }
 }

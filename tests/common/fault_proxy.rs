@@ -151,6 +151,16 @@ fn operation(head: &[String], body: &[u8]) -> Option<(String, String)> {
     if let Some(action) = form.split('&').find_map(|p| p.strip_prefix("Action=")) {
         return Some((signed, action.to_string()));
     }
+    // Lambda's REST paths: `/2015-03-31/functions/` lists, `.../functions/NAME/configuration`
+    // reads one.
+    if signed == "lambda" {
+        let rest = path.strip_prefix("/2015-03-31/functions")?;
+        return match rest.trim_end_matches('/') {
+            "" => Some((signed, "ListFunctions".into())),
+            r if r.ends_with("/configuration") => Some((signed, "GetFunctionConfiguration".into())),
+            _ => None,
+        };
+    }
     if signed != "s3" {
         return None;
     }

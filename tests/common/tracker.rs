@@ -60,7 +60,8 @@ pub struct Server {
     pub requests: Arc<Mutex<Vec<Request>>>,
 }
 
-/// `routes`: request path (without query) → replies, served in order (the last one repeats).
+/// `routes`: request path (without query, or `PATH#NEEDLE`: see below) → replies, served in
+/// order (the last one repeats).
 /// Every reply carries `Date: {date}` unless it sets its own. `{base}` in header values and
 /// bodies becomes the server's own URL (for `Link` pagination).
 pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
@@ -109,9 +110,22 @@ pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
                 body,
             });
             let path = target.split('?').next().unwrap_or("");
+            // `PATH#NEEDLE`: the query or the form body also holds NEEDLE (`/#Action=X`, for
+            // the AWS query protocol, where every operation posts to `/`).
+            let sent = log.lock().unwrap().last().cloned();
+            let matches = |p: &str| match p.split_once('#') {
+                Some((p, needle)) => {
+                    p == path
+                        && (target.contains(needle)
+                            || sent
+                                .as_ref()
+                                .is_some_and(|r| r.body.split('&').any(|kv| kv == needle)))
+                }
+                None => p == path,
+            };
             let reply = routes
                 .iter()
-                .find(|(p, _)| p == path)
+                .find(|(p, _)| matches(p))
                 .map(|(_, replies)| {
                     let mut q = replies.lock().unwrap();
                     if q.len() > 1 {

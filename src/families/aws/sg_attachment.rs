@@ -1,8 +1,10 @@
 //! Which security groups guard a network interface or a load balancer: `aws_instance`
 //! (`vpc_security_group_ids`, on its primary interface), `aws_network_interface`
-//! (`security_groups`), `aws_network_interface_sg_attachment` (one group each), and `aws_lb` /
-//! `aws_alb` (`security_groups`). A group attached by hand guards the object as surely as a rule
-//! edited by hand, and changes no rule of any group.
+//! (`security_groups`), `aws_network_interface_sg_attachment` (one group each), `aws_lb` /
+//! `aws_alb` (`security_groups`), `aws_launch_template`, `aws_lambda_function`
+//! (`vpc_config.security_group_ids`) and `aws_elasticache_cluster` /
+//! `aws_elasticache_replication_group` (`security_group_ids`). A group attached by hand guards
+//! the object as surely as a rule edited by hand, and changes no rule of any group.
 //!
 //! Every attachment is a slot of the interface it applies to, so an instance and the attachment
 //! resources on its primary interface meet on one object. Where attachment resources manage an
@@ -35,7 +37,7 @@ use crate::state::Resource;
 pub const SG_ATTACHMENTS: About = About {
     name: "sg_attachment",
     cloud: Cloud::Aws,
-    label: "network interface(s) and load balancer(s) with their security groups",
+    label: "instance(s), interface(s), load balancer(s), functions and caches with their security groups",
     resource_types: &[
         "aws_instance",
         "aws_network_interface",
@@ -43,6 +45,9 @@ pub const SG_ATTACHMENTS: About = About {
         "aws_lb",
         "aws_alb",
         "aws_launch_template",
+        "aws_lambda_function",
+        "aws_elasticache_cluster",
+        "aws_elasticache_replication_group",
     ],
     batch_size: 200,
 };
@@ -115,8 +120,9 @@ fn template_interfaces(r: &Resource) -> Vec<Slot> {
 }
 
 /// The object a resource's groups guard, and the groups it declares (with the device index of a
-/// launch template's interface).
-fn declared(r: &Resource) -> Result<Attached> {
+/// launch template's interface). `None`: the resource declares no groups of its own (a cache
+/// cluster in a replication group has the group's, and the provider only copies them back).
+fn declared(r: &Resource) -> Result<Option<Attached>> {
     let plain = |groups: Vec<String>| groups.into_iter().map(|g| (None, g)).collect::<Vec<_>>();
     let need = |name: &str| {
         r.attr_str(name)
@@ -124,52 +130,47 @@ fn declared(r: &Resource) -> Result<Attached> {
             .map(str::to_string)
             .ok_or_else(|| bad(r, &format!("has no `{name}`")))
     };
-    match r.resource_type.as_str() {
-        "aws_instance" => Ok((
+    let attached = match r.resource_type.as_str() {
+        "aws_instance" => (
             need("primary_network_interface_id")?,
             plain(str_list(r.attr("vpc_security_group_ids"))),
-        )),
-        "aws_network_interface" => Ok((need("id")?, plain(str_list(r.attr("security_groups"))))),
-        // A load balancer is its own object, named by its ARN (its `id`).
-        "aws_lb" | "aws_alb" => Ok((need("arn")?, plain(str_list(r.attr("security_groups"))))),
-        "aws_network_interface_sg_attachment" => Ok((
+        ),
+        "aws_network_interface" => (need("id")?, plain(str_list(r.attr("security_groups")))),
+        // Load balancers, functions and caches are their own objects, named by their ARN.
+        "aws_lb" | "aws_alb" => (need("arn")?, plain(str_list(r.attr("security_groups")))),
+        "aws_network_interface_sg_attachment" => (
             need("network_interface_id")?,
             vec![(None, need("security_group_id")?)],
-        )),
+        ),
         // Its latest version, as the provider reads it back.
         "aws_launch_template" => {
             let mut groups = plain(str_list(r.attr("vpc_security_group_ids")));
             groups.extend(template_interfaces(r));
-            Ok((need("id")?, groups))
+            (need("id")?, groups)
         }
-        other => Err(bad(r, &format!("unexpected type {other}"))),
-    }
+        // A function outside a VPC has no `vpc_config` (or one with empty lists): no groups.
+        "aws_lambda_function" => {
+            let config = crate::families::block(r.attr("vpc_config"));
+            let groups = config.map(|c| str_list(c.get("security_group_ids")));
+            (need("arn")?, plain(groups.unwrap_or_default()))
+        }
+        "aws_elasticache_cluster"
+            if r.attr_str("replication_group_id")
+                .is_some_and(|g| !g.is_empty()) =>
+        {
+            return Ok(None)
+        }
+        "aws_elasticache_cluster" | "aws_elasticache_replication_group" => {
+            (need("arn")?, plain(str_list(r.attr("security_group_ids"))))
+        }
+        other => return Err(bad(r, &format!("unexpected type {other}"))),
+    };
+    Ok(Some(attached))
 }
 
-/// The facts of a group's widest rule: open to the internet on an admin port, then open to the
-/// internet, then any inbound rule, then any rule. A group without rules allows nothing.
+/// The facts of a group's widest rule (a group without rules allows nothing).
 fn widest(rules: &[(&'static str, Item)]) -> Facts {
-    let rank = |f: &Facts| {
-        let inbound = f.direction == Some("ingress");
-        let admin = f.ports.iter().any(|p| p.includes(22) || p.includes(3389));
-        (
-            f.grants,
-            inbound && f.open_to_internet() && admin,
-            inbound && f.open_to_internet(),
-            inbound,
-        )
-    };
-    rules
-        .iter()
-        .map(|(_, i)| i.facts.clone())
-        .max_by_key(|f| rank(f))
-        .unwrap_or(Facts {
-            grants: false,
-            direction: None,
-            ports: Vec::new(),
-            cidrs: Vec::new(),
-            labels: Vec::new(),
-        })
+    Facts::widest(rules.iter().map(|(_, i)| i.facts.clone()))
 }
 
 /// One live rule of an attached group, as carried in `RULES`.
@@ -272,7 +273,9 @@ impl Family for SgAttachments {
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut interfaces: BTreeMap<String, ExpectedObject> = BTreeMap::new();
         for r in resources {
-            let (eni, groups) = declared(r)?;
+            let Some((eni, groups)) = declared(r)? else {
+                continue;
+            };
             let obj = interfaces
                 .entry(eni.clone())
                 .or_insert_with(|| ExpectedObject {
@@ -322,8 +325,15 @@ impl Family for SgAttachments {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         Box::pin(async move {
             let aws = clouds.aws()?;
-            let (balancers, rest): (Vec<String>, Vec<String>) =
+            let service = |id: &String| id.split(':').nth(2).map(str::to_string);
+            let (arns, rest): (Vec<String>, Vec<String>) =
                 ids.iter().cloned().partition(|id| id.starts_with("arn:"));
+            let (functions, arns): (Vec<String>, Vec<String>) = arns
+                .into_iter()
+                .partition(|id| service(id).as_deref() == Some("lambda"));
+            let (caches, balancers): (Vec<String>, Vec<String>) = arns
+                .into_iter()
+                .partition(|id| service(id).as_deref() == Some("elasticache"));
             let (templates, interfaces): (Vec<String>, Vec<String>) =
                 rest.into_iter().partition(|id| id.starts_with("lt-"));
             // (object id, attached groups with the interface of a launch template)
@@ -373,6 +383,12 @@ impl Family for SgAttachments {
                 .try_collect()
                 .await?;
             attached.extend(latest.into_iter().flatten());
+            if !functions.is_empty() {
+                attached.extend(lambda_functions(aws, region, &functions).await?);
+            }
+            if !caches.is_empty() {
+                attached.extend(cache_clusters(aws, region, &caches).await?);
+            }
             let rules = group_rules(aws, region, &attached).await?;
             let mut out = Vec::new();
             for (id, groups) in attached {
@@ -447,6 +463,186 @@ async fn group_rules(
         }
     }
     Ok(rules)
+}
+
+/// From this many functions in a region, `ListFunctions` (50 a page) reads them instead of one
+/// `GetFunctionConfiguration` each.
+const LIST_FUNCTIONS_MIN: usize = 10;
+
+/// The groups of these functions (their `$LATEST` `VpcConfig`, as the provider reads them).
+/// Many are listed; one the listing does not show is confirmed gone by a direct read, so a
+/// function created while the pages were read is not taken for deleted.
+async fn lambda_functions(
+    aws: &AwsContext,
+    region: &str,
+    arns: &[String],
+) -> Result<Vec<Attached>> {
+    let groups_of = |config: Option<&aws_sdk_lambda::types::VpcConfigResponse>| -> Vec<Slot> {
+        config
+            .map(|c| {
+                c.security_group_ids()
+                    .iter()
+                    .map(|g| (None, g.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut found: BTreeMap<String, Vec<Slot>> = BTreeMap::new();
+    if arns.len() >= LIST_FUNCTIONS_MIN {
+        let wanted: BTreeSet<&str> = arns.iter().map(String::as_str).collect();
+        let mut pages = aws
+            .lambda(region)
+            .list_functions()
+            .max_items(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            aws.count("lambda", "ListFunctions");
+            let page = page.map_err(|e| aws.error("lambda", "ListFunctions", region, e))?;
+            for f in page.functions() {
+                let Some(arn) = f.function_arn().filter(|a| wanted.contains(a)) else {
+                    continue;
+                };
+                found.insert(arn.to_string(), groups_of(f.vpc_config()));
+            }
+        }
+    }
+    let unseen: Vec<String> = arns
+        .iter()
+        .filter(|a| !found.contains_key(*a))
+        .cloned()
+        .collect();
+    let read: Vec<Option<(String, Vec<Slot>)>> = stream::iter(unseen)
+        .map(|arn| async move {
+            aws.count("lambda", "GetFunctionConfiguration");
+            let answer = aws
+                .lambda(region)
+                .get_function_configuration()
+                .function_name(&arn)
+                .send()
+                .await;
+            match answer {
+                Ok(f) => Ok(Some((arn, groups_of(f.vpc_config())))),
+                Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+                Err(e) => Err(aws.error("lambda", "GetFunctionConfiguration", region, e)),
+            }
+        })
+        .buffered(4)
+        .try_collect()
+        .await?;
+    found.extend(read.into_iter().flatten());
+    Ok(found.into_iter().collect())
+}
+
+/// The groups of these cache clusters and replication groups (ARNs `...:cluster:ID`,
+/// `...:replicationgroup:ID`), from one listing of the region's clusters (`DescribeCacheClusters`,
+/// 100 a page): a replication group's groups are those of its member clusters (the provider reads
+/// the first; a group attached to any member guards it). An id the listing does not show is
+/// confirmed gone by a direct read.
+async fn cache_clusters(aws: &AwsContext, region: &str, arns: &[String]) -> Result<Vec<Attached>> {
+    let client = aws.elasticache(region);
+    let what = |op: &str| format!("AWS elasticache {op} in {region}");
+    let mut clusters: BTreeMap<String, Vec<Slot>> = BTreeMap::new();
+    let mut members: BTreeMap<String, Vec<Slot>> = BTreeMap::new();
+    let mut pages = client
+        .describe_cache_clusters()
+        .max_records(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        aws.count("elasticache", "DescribeCacheClusters");
+        let page =
+            page.map_err(|e| aws.error("elasticache", "DescribeCacheClusters", region, e))?;
+        for c in page.cache_clusters() {
+            let Some(id) = c.cache_cluster_id() else {
+                return Err(Error::new(
+                    what("DescribeCacheClusters"),
+                    "a cache cluster is listed without its id",
+                ));
+            };
+            let mut groups = Vec::new();
+            for g in c.security_groups() {
+                let g = g.security_group_id().ok_or_else(|| {
+                    Error::new(
+                        what("DescribeCacheClusters"),
+                        format!("cluster {id} lists a security group without an id"),
+                    )
+                })?;
+                groups.push((None, g.to_string()));
+            }
+            if let Some(rg) = c.replication_group_id().filter(|g| !g.is_empty()) {
+                let all = members.entry(rg.to_string()).or_default();
+                all.extend(groups.iter().cloned());
+                all.sort();
+                all.dedup();
+            }
+            clusters.insert(id.to_string(), groups);
+        }
+    }
+    let mut out = Vec::new();
+    for arn in arns {
+        let (kind, id) = match arn.rsplitn(3, ':').collect::<Vec<_>>().as_slice() {
+            [id, kind, _] => (kind.to_string(), id.to_string()),
+            _ => {
+                return Err(Error::new(
+                    what("read"),
+                    format!("`{arn}` is not an ElastiCache ARN"),
+                ))
+            }
+        };
+        let listed = match kind.as_str() {
+            "cluster" => clusters.get(&id),
+            "replicationgroup" => members.get(&id),
+            other => {
+                return Err(Error::new(
+                    what("read"),
+                    format!("`{arn}`: unexpected ElastiCache resource type `{other}`"),
+                ))
+            }
+        };
+        if let Some(groups) = listed {
+            out.push((arn.clone(), groups.clone()));
+            continue;
+        }
+        // Not listed: gone, or created while the pages were read.
+        let exists = if kind == "cluster" {
+            aws.count("elasticache", "DescribeCacheClusters");
+            match client
+                .describe_cache_clusters()
+                .cache_cluster_id(&id)
+                .send()
+                .await
+            {
+                Ok(_) => true,
+                Err(e) if e.code() == Some("CacheClusterNotFound") => false,
+                Err(e) => return Err(aws.error("elasticache", "DescribeCacheClusters", region, e)),
+            }
+        } else {
+            aws.count("elasticache", "DescribeReplicationGroups");
+            match client
+                .describe_replication_groups()
+                .replication_group_id(&id)
+                .send()
+                .await
+            {
+                Ok(a) => a
+                    .replication_groups()
+                    .iter()
+                    .any(|g| !g.member_clusters().is_empty()),
+                Err(e) if e.code() == Some("ReplicationGroupNotFoundFault") => false,
+                Err(e) => {
+                    return Err(aws.error("elasticache", "DescribeReplicationGroups", region, e))
+                }
+            }
+        };
+        if exists {
+            return Err(Error::new(
+                what("DescribeCacheClusters"),
+                format!("{arn} exists but its clusters were not in the listing; run again"),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// The groups of a launch template's latest version; `None` when the template does not exist.

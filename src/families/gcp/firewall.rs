@@ -280,6 +280,57 @@ impl Rule {
     }
 }
 
+/// What a live firewall (the Compute API's JSON) applies to, for the families that decide which
+/// firewalls reach an object (an instance's network tags and service account).
+#[derive(Debug, Clone)]
+pub struct Targeting {
+    pub name: String,
+    /// The network's path, `projects/P/global/networks/N`.
+    pub network: String,
+    pub allow: bool,
+    pub target_tags: Vec<String>,
+    pub target_accounts: Vec<String>,
+    /// The facts of its widest entry; a disabled firewall allows nothing and denies nothing.
+    pub facts: Facts,
+    pub disabled: bool,
+}
+
+impl Targeting {
+    pub fn from_api(body: &Value) -> std::result::Result<Targeting, String> {
+        let rule = Rule::from(body, true)?;
+        let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
+        let network = body
+            .get("network")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let facts = Facts::widest(
+            rule.items()
+                .into_iter()
+                .filter_map(|(a, i)| (a == "allow" || a == "deny").then_some(i.facts)),
+        );
+        Ok(Targeting {
+            name: name.to_string(),
+            network: network_path(network),
+            allow: rule.allow,
+            target_tags: rule.target_tags.clone(),
+            target_accounts: rule.target_accounts.clone(),
+            facts: Facts {
+                grants: rule.allow && !rule.disabled,
+                ..facts
+            },
+            disabled: rule.disabled,
+        })
+    }
+}
+
+/// A network's self link or path as `projects/P/global/networks/N`.
+pub fn network_path(link: &str) -> String {
+    match link.find("projects/") {
+        Some(i) => link[i..].trim_end_matches('/').to_string(),
+        None => link.to_string(),
+    }
+}
+
 /// Does every range of `inner` fall inside some range of `outer`?
 fn ranges_cover(outer: &[String], inner: &[String]) -> bool {
     inner

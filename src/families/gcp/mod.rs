@@ -7,6 +7,7 @@
 pub mod compute_disk;
 pub mod firewall;
 pub mod iam;
+pub mod instance;
 pub mod sql_instance;
 pub mod storage_bucket;
 
