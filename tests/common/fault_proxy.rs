@@ -221,6 +221,13 @@ fn throttled(service: &str) -> (String, Vec<u8>, &'static str) {
             b"{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}".to_vec(),
             "application/x-amz-json-1.1",
         ),
+        // restJson1 (Lambda): status 429, the error type in `X-Amzn-ErrorType` (added by the
+        // caller), as the Lambda API Reference documents TooManyRequestsException.
+        "lambda" => (
+            "HTTP/1.1 429 Too Many Requests".into(),
+            b"{\"Type\":\"User\",\"message\":\"Rate Exceeded.\",\"Reason\":\"CallerRateLimitExceeded\"}".to_vec(),
+            "application/json",
+        ),
         "s3" | "s3control" => (
             "HTTP/1.1 503 Slow Down".into(),
             b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault</RequestId></Error>".to_vec(),
@@ -301,7 +308,10 @@ fn relay(
             Fault::Reset => return client.shutdown(std::net::Shutdown::Both),
             Fault::Throttle(n) if nth < n => {
                 let (status, body, content_type) = throttled(&target.0);
-                let head = vec![status, format!("Content-Type: {content_type}")];
+                let mut head = vec![status, format!("Content-Type: {content_type}")];
+                if target.0 == "lambda" {
+                    head.push("X-Amzn-ErrorType: TooManyRequestsException".into());
+                }
                 return write_message(&mut &client, &head, &body, false);
             }
             Fault::StallOnce(stall) if nth == 0 => std::thread::sleep(stall),

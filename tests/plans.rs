@@ -1,0 +1,185 @@
+//! Plans as input, end to end against moto. `terraform show -json tfplan` of a plan made with
+//! refresh holds the refreshed (live) values in `prior_state` and what refresh changed in
+//! `resource_drift` (`change.before`: the state as recorded). driftgate must compare the recorded
+//! state with the cloud: a console change that refresh saw blocks, a group deleted outside
+//! Terraform is missing, a clean plan passes, and a `-refresh=false` plan reads as it is.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// Every resource of a `show -json` document's `values`, with its module address.
+fn resources_of(show: &Value) -> Vec<(Option<String>, Value)> {
+    fn walk(module: &Value, out: &mut Vec<(Option<String>, Value)>) {
+        let address = module["address"].as_str().map(str::to_string);
+        for r in module["resources"].as_array().into_iter().flatten() {
+            out.push((address.clone(), r.clone()));
+        }
+        for c in module["child_modules"].as_array().into_iter().flatten() {
+            walk(c, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&show["values"]["root_module"], &mut out);
+    out
+}
+
+/// The change entry Terraform writes for one resource instance (`resource_drift`,
+/// `resource_changes`).
+fn change(
+    module: &Option<String>,
+    r: &Value,
+    actions: &[&str],
+    before: &Value,
+    after: &Value,
+) -> Value {
+    let mut c = json!({"address": r["address"], "mode": "managed", "type": r["type"], "name": r["name"],
+        "provider_name": r["provider_name"],
+        "change": {"actions": actions, "before": before, "after": after, "after_unknown": {},
+                   "before_sensitive": if before.is_null() { json!(false) } else { json!({}) },
+                   "after_sensitive": if after.is_null() { json!(false) } else { json!({}) }}});
+    if let Some(m) = module {
+        c["module_address"] = json!(m);
+    }
+    if let Some(i) = r.get("index") {
+        c["index"] = i.clone();
+    }
+    c
+}
+
+/// `terraform show -json` of a plan made against the `recorded` state. `refreshed`: what refresh
+/// read (`None`: the plan was made with `-refresh=false`). The configuration is the recorded state,
+/// so the plan proposes to undo every drift.
+fn plan(recorded: &State, refreshed: Option<&State>) -> Value {
+    let recorded_show = recorded.show_json();
+    let prior = refreshed.map_or(recorded_show.clone(), State::show_json);
+    let before: Vec<(Option<String>, Value)> = resources_of(&recorded_show);
+    let after: Vec<(Option<String>, Value)> = resources_of(&prior);
+    let mut drift = Vec::new();
+    let mut changes = Vec::new();
+    for (module, r) in &before {
+        let live = after.iter().find(|(_, a)| a["address"] == r["address"]);
+        match live {
+            Some((_, a)) if a["values"] == r["values"] => {
+                changes.push(change(module, r, &["no-op"], &r["values"], &r["values"]));
+            }
+            Some((_, a)) => {
+                drift.push(change(module, r, &["update"], &r["values"], &a["values"]));
+                changes.push(change(module, r, &["update"], &a["values"], &r["values"]));
+            }
+            None => {
+                drift.push(change(module, r, &["delete"], &r["values"], &Value::Null));
+                changes.push(change(module, r, &["create"], &Value::Null, &r["values"]));
+            }
+        }
+    }
+    let mut doc = json!({
+        "format_version": "1.2", "terraform_version": "1.9.8",
+        "planned_values": recorded_show["values"],
+        "resource_changes": changes,
+        "prior_state": prior,
+        "configuration": {"provider_config": {"aws": {"name": "aws", "full_name": "registry.terraform.io/hashicorp/aws"}},
+                          "root_module": {}},
+        "relevant_attributes": [],
+        "timestamp": "2026-12-02T09:00:00Z", "applyable": true, "complete": true, "errored": false});
+    if !drift.is_empty() {
+        doc["resource_drift"] = json!(drift);
+    }
+    doc
+}
+
+fn write(dir: &std::path::Path, name: &str, doc: &Value) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_refreshed_plan_is_read_as_the_recorded_state() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let web_name = unique("plan-web");
+    let web = m.group(&vpc, &web_name).await;
+    m.allow_in(&web, perm("tcp", 443, 443, "10.0.0.0/8")).await;
+    let db_name = unique("plan-db");
+    let db = m.group(&vpc, &db_name).await;
+    let https = sg_block("tcp", 443, 443, &["10.0.0.0/8"]);
+    let recorded = State::new()
+        .add(
+            "module.edge.aws_security_group.this[\"web\"]",
+            sg_attrs(&web, &vpc, &web_name, vec![https.clone()], vec![]),
+        )
+        .add(
+            "aws_security_group.db",
+            sg_attrs(&db, &vpc, &db_name, vec![], vec![]),
+        );
+    let dir = tempfile::tempdir().unwrap();
+
+    // A plan with nothing changed outside Terraform: no `resource_drift`.
+    let clean = write(dir.path(), "clean.json", &plan(&recorded, Some(&recorded)));
+    let run = check_json(&m.url, &[&clean]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.json()["summary"]["states"][0]["format"],
+        "show-json-plan"
+    );
+
+    // SSH from anywhere added in the console, and the db group deleted; then `terraform plan`
+    // refreshes: prior_state holds the live rules and no db group.
+    m.allow_in(&web, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    m.ec2
+        .delete_security_group()
+        .group_id(&db)
+        .send()
+        .await
+        .unwrap();
+    let ssh = sg_block("tcp", 22, 22, &["0.0.0.0/0"]);
+    let refreshed = State::new().add(
+        "module.edge.aws_security_group.this[\"web\"]",
+        sg_attrs(&web, &vpc, &web_name, vec![https, ssh], vec![]),
+    );
+    let doc = plan(&recorded, Some(&refreshed));
+    let path = write(dir.path(), "refreshed.json", &doc);
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "policy"]),
+        [
+            "aws_security_group.db missing AWS-SG-MISSING",
+            "module.edge.aws_security_group.this[\"web\"] unmanaged AWS-SG-ADMIN-IPV4",
+        ]
+    );
+    let states = &run.json()["summary"]["states"][0];
+    assert_eq!(states["format"], "show-json-plan-refreshed");
+    assert_eq!(states["resources"], 2);
+
+    // The same plan made with -refresh=false: prior_state is the recorded state, the console
+    // change is found by reading the cloud.
+    let stale = write(dir.path(), "no-refresh.json", &plan(&recorded, None));
+    let run = check_json(&m.url, &[&stale]);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "policy"]),
+        [
+            "aws_security_group.db missing AWS-SG-MISSING",
+            "module.edge.aws_security_group.this[\"web\"] unmanaged AWS-SG-ADMIN-IPV4",
+        ]
+    );
+    assert_eq!(
+        run.json()["summary"]["states"][0]["format"],
+        "show-json-plan"
+    );
+
+    // A resource_drift entry Terraform would never write: exit 2 naming the field.
+    let mut broken = doc.clone();
+    broken["resource_drift"][0]["change"] = json!("update");
+    let path = write(dir.path(), "broken.json", &broken);
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`resource_drift[0].change` is a string, expected an object"),
+        "{}",
+        run.stderr
+    );
+}
