@@ -31,6 +31,18 @@ pub struct CheckOptions {
     pub breakglass: Option<breakglass::Settings>,
     /// Terraform source to point findings at (`None`: do not look).
     pub source_dir: Option<std::path::PathBuf>,
+    /// Where the live side comes from.
+    pub live: LiveSource,
+}
+
+/// The live side of the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LiveSource {
+    /// driftgate reads the cloud APIs itself.
+    #[default]
+    Api,
+    /// The values the plans' refresh read (`prior_state`): no credentials, no API calls.
+    Plan,
 }
 
 pub fn known_types() -> BTreeSet<&'static str> {
@@ -152,55 +164,19 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         return Ok(report);
     }
 
-    // Credentials are loaded only now, and only for the clouds the states hold resources of: a
-    // local state without Azure resources needs no Azure login.
-    let needed: BTreeSet<Cloud> = expected.iter().map(|(f, _)| f.about().cloud).collect();
-    let mut clouds = Clouds::default();
-    if needed.contains(&Cloud::Aws) {
-        clouds.aws = Some(match aws {
-            Some(a) => a,
-            None => AwsContext::load(&opts.aws).await,
-        });
-    }
-    if needed.contains(&Cloud::Azure) {
-        clouds.azure = Some(azure.map_or_else(AzureContext::load, Ok)?);
-    }
-    if needed.contains(&Cloud::Gcp) {
-        clouds.gcp = Some(gcp.map_or_else(GcpContext::load, Ok)?);
-    }
-    let default_region = clouds.aws.as_ref().and_then(AwsContext::default_region);
-    let regions = resolve_regions(&expected, &snapshot.resources, default_region)?;
-    if let Some(aws) = &clouds.aws {
-        check_account(aws, &expected, &regions).await?;
-    }
-
-    let plan = read::plan(
-        expected
-            .iter()
-            .zip(&regions)
-            .map(|((family, obj), region)| (*family, region, &obj.cloud_id)),
-    );
-    if let Some(aws) = &clouds.aws {
-        for (family, regions) in plan.iter().filter(|(f, _)| f.about().cloud == Cloud::Aws) {
-            aws.plan(family.about().name, regions.values().map(Vec::len).sum());
+    let (regions, mut live, clouds) = match opts.live {
+        LiveSource::Api => {
+            read_clouds(
+                opts,
+                &expected,
+                &snapshot,
+                (aws, azure, gcp),
+                resources_checked,
+            )
+            .await?
         }
-    }
-    if opts.progress {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for (f, _) in &expected {
-            *counts.entry(f.about().label).or_default() += 1;
-        }
-        let what: Vec<String> = counts.iter().map(|(f, n)| format!("{n} {f}")).collect();
-        let region_set: BTreeSet<&String> = regions.iter().collect();
-        let cloud_names: Vec<&str> = needed.iter().map(|c| c.title()).collect();
-        eprintln!(
-            "driftgate: reading {} for {resources_checked} state resource(s) in {} region(s) ({})…",
-            what.join(" and "),
-            region_set.len(),
-            cloud_names.join(", ")
-        );
-    }
-    let mut live = read::read(&clouds, &plan, opts.concurrency).await?;
+        LiveSource::Plan => refreshed_live(opts, &snapshot, &expected, &checked_types)?,
+    };
     let key = |i: usize| (expected[i].0.about().name, expected[i].1.cloud_id.clone());
     let compare = |i: usize, live: &read::LiveSet| {
         let (family, obj) = &expected[i];
@@ -291,6 +267,111 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     report.checked = checked;
     report.policies = policies.policies;
     Ok(report)
+}
+
+/// `--live api`: loads the credentials of the clouds the states hold resources of (a local state
+/// without Azure resources needs no Azure login), resolves each object's region, checks the
+/// account, and reads every object.
+async fn read_clouds(
+    opts: &CheckOptions,
+    expected: &[(&'static dyn Family, ExpectedObject)],
+    snapshot: &state::Snapshot,
+    (aws, azure, gcp): (Option<AwsContext>, Option<AzureContext>, Option<GcpContext>),
+    resources_checked: usize,
+) -> Result<(Vec<String>, read::LiveSet, Clouds)> {
+    let needed: BTreeSet<Cloud> = expected.iter().map(|(f, _)| f.about().cloud).collect();
+    let mut clouds = Clouds::default();
+    if needed.contains(&Cloud::Aws) {
+        clouds.aws = Some(match aws {
+            Some(a) => a,
+            None => AwsContext::load(&opts.aws).await,
+        });
+    }
+    if needed.contains(&Cloud::Azure) {
+        clouds.azure = Some(azure.map_or_else(AzureContext::load, Ok)?);
+    }
+    if needed.contains(&Cloud::Gcp) {
+        clouds.gcp = Some(gcp.map_or_else(GcpContext::load, Ok)?);
+    }
+    let default_region = clouds.aws.as_ref().and_then(AwsContext::default_region);
+    let regions = resolve_regions(expected, &snapshot.resources, default_region)?;
+    if let Some(aws) = &clouds.aws {
+        check_account(aws, expected, &regions).await?;
+    }
+
+    let plan = read::plan(
+        expected
+            .iter()
+            .zip(&regions)
+            .map(|((family, obj), region)| (*family, region, &obj.cloud_id)),
+    );
+    if let Some(aws) = &clouds.aws {
+        for (family, regions) in plan.iter().filter(|(f, _)| f.about().cloud == Cloud::Aws) {
+            aws.plan(family.about().name, regions.values().map(Vec::len).sum());
+        }
+    }
+    if opts.progress {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (f, _) in expected {
+            *counts.entry(f.about().label).or_default() += 1;
+        }
+        let what: Vec<String> = counts.iter().map(|(f, n)| format!("{n} {f}")).collect();
+        let region_set: BTreeSet<&String> = regions.iter().collect();
+        let cloud_names: Vec<&str> = needed.iter().map(|c| c.title()).collect();
+        eprintln!(
+            "driftgate: reading {} for {resources_checked} state resource(s) in {} region(s) ({})…",
+            what.join(" and "),
+            region_set.len(),
+            cloud_names.join(", ")
+        );
+    }
+    let live = read::read(&clouds, &plan, opts.concurrency).await?;
+    Ok((regions, live, clouds))
+}
+
+/// `--live plan`: the live side is what the plans' refresh read, with no cloud reads. Every
+/// input must be a plan: a state has no refreshed values, and reading it as live would compare
+/// the state with itself.
+fn refreshed_live(
+    opts: &CheckOptions,
+    snapshot: &state::Snapshot,
+    expected: &[(&'static dyn Family, ExpectedObject)],
+    checked_types: &BTreeSet<&str>,
+) -> Result<(Vec<String>, read::LiveSet, Clouds)> {
+    if let Some(label) = snapshot.not_plans.first() {
+        return Err(Error::new(
+            format!("state {label}"),
+            "--live plan reads the values refresh recorded in a plan, and this is not \
+             `terraform show -json` of a plan (`terraform plan -out tfplan && terraform show \
+             -json tfplan`); use --live api to read the cloud",
+        ));
+    }
+    if opts.progress {
+        eprintln!(
+            "driftgate: comparing {} object(s) with the values the plan's refresh read (no cloud \
+             reads)…",
+            expected.len()
+        );
+    }
+    let mut live = read::LiveSet::new();
+    for family in families::all() {
+        let mine: Vec<&Resource> = families::resources_of(family, &snapshot.refreshed)
+            .into_iter()
+            .filter(|r| checked_types.contains(r.resource_type.as_str()))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        for obj in family.live_from_refresh(&mine)? {
+            live.insert((family.about().name, obj.cloud_id.clone()), obj);
+        }
+    }
+    // Nothing is read from a region: the one the state records, for display only.
+    let regions = expected
+        .iter()
+        .map(|(_, o)| o.region.clone().unwrap_or_else(|| "-".into()))
+        .collect();
+    Ok((regions, live, Clouds::default()))
 }
 
 /// A downloaded state, or an error naming its URL when there is none.

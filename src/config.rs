@@ -39,6 +39,7 @@ const SECURITY_KEYS: &[(&str, &str)] = &[
     ("ticket_label", "--ticket-label"),
     ("ticket_max_age", "--ticket-max-age"),
     ("require_approval", "--require-approval"),
+    ("live", "--live"),
 ];
 
 /// Reads `path`; `None` when it is the default path and does not exist.

@@ -86,6 +86,12 @@ enum Color {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LiveArg {
+    Api,
+    Plan,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum IamReadsArg {
     Auto,
     Account,
@@ -94,11 +100,23 @@ enum IamReadsArg {
 
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// Terraform state: a v4 state file, `terraform show -json` output, `-` for stdin, a glob
-    /// ('envs/*/terraform.tfstate'), s3://BUCKET/KEY[?region=R], gs://BUCKET/OBJECT (or
-    /// gs://BUCKET/PREFIX/), or azurerm://ACCOUNT/CONTAINER/KEY. Repeatable.
-    #[arg(long = "state", value_name = "PATH", required = true)]
+    /// Terraform state: a v4 state file, `terraform show -json` output of a state or a plan
+    /// (`--plan` is the same flag), `-` for stdin, a glob ('envs/*/terraform.tfstate'),
+    /// s3://BUCKET/KEY[?region=R], gs://BUCKET/OBJECT (or gs://BUCKET/PREFIX/), or
+    /// azurerm://ACCOUNT/CONTAINER/KEY. Repeatable.
+    #[arg(
+        long = "state",
+        visible_alias = "plan",
+        value_name = "PATH",
+        required = true
+    )]
     states: Vec<String>,
+    /// Where the live side comes from: `api` reads the cloud (also what refresh cannot see);
+    /// `plan` uses the values the plan's refresh read (`terraform show -json` of a plan for
+    /// every --state; no credentials, no API calls) [default: api]. Not settable in the config
+    /// file: it decides what can be seen.
+    #[arg(long, value_enum)]
+    live: Option<LiveArg>,
     /// Terraform workspace of remote states: s3:// reads <prefix>/<workspace>/<key>, gs://…/PREFIX/
     /// reads PREFIX/<workspace>.tfstate, azurerm:// reads <key>env:<workspace>.
     #[arg(long, value_name = "NAME")]
@@ -297,6 +315,10 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         },
         progress: !quiet,
         breakglass,
+        live: match args.live.unwrap_or(LiveArg::Api) {
+            LiveArg::Api => check::LiveSource::Api,
+            LiveArg::Plan => check::LiveSource::Plan,
+        },
         source_dir: Some(std::path::PathBuf::from(
             args.source_dir
                 .clone()
@@ -355,6 +377,7 @@ fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
         progress: !args.quiet,
         breakglass: None,
         source_dir: None,
+        live: check::LiveSource::Api,
     };
     let rt = runtime()?;
     let report = rt.block_on(check::run(&opts))?;

@@ -183,3 +183,125 @@ async fn a_refreshed_plan_is_read_as_the_recorded_state() {
         run.stderr
     );
 }
+
+/// `--live plan` against a closed endpoint and without credentials: every read must come from
+/// the plan.
+fn check_live_plan(path: &std::path::Path) -> Run {
+    let p = path.display().to_string();
+    driftgate_env(
+        "http://127.0.0.1:9",
+        &["check", "--format", "json", "--live", "plan", "--plan", &p],
+        None,
+        &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
+    )
+}
+
+#[test]
+fn live_plan_judges_what_refresh_read_without_reading_the_cloud() {
+    let vpc = "vpc-0a1b2c3d4e5f60718";
+    let block = |port: i64, cidr: &str| sg_block("tcp", port, port, &[cidr]);
+    let rule = |id: &str, port: i64| {
+        let mut a = sg_rule_attrs("ingress", "sg-0api", "tcp", port, port, &["10.0.0.0/8"]);
+        a["id"] = json!(id);
+        a
+    };
+    // web: inline rules. api: its ingress managed by two rule resources (the group's own
+    // `ingress` is the provider's copy). db: a group with no rules.
+    let recorded = State::new()
+        .add(
+            "aws_security_group.web",
+            sg_attrs(
+                "sg-0web",
+                vpc,
+                "web",
+                vec![block(443, "10.0.0.0/8")],
+                vec![],
+            ),
+        )
+        .add(
+            "module.svc.aws_security_group.api",
+            sg_attrs(
+                "sg-0api",
+                vpc,
+                "api",
+                vec![block(443, "10.0.0.0/8"), block(8443, "10.0.0.0/8")],
+                vec![],
+            ),
+        )
+        .add(
+            "module.svc.aws_security_group_rule.https",
+            rule("sgrule-1", 443),
+        )
+        .add(
+            "module.svc.aws_security_group_rule.alt",
+            rule("sgrule-2", 8443),
+        )
+        .add(
+            "aws_security_group.db",
+            sg_attrs("sg-0db", vpc, "db", vec![], vec![]),
+        );
+    let dir = tempfile::tempdir().unwrap();
+
+    let clean = write(dir.path(), "clean.json", &plan(&recorded, Some(&recorded)));
+    let run = check_live_plan(&clean);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["summary"]["api_calls"], json!({}));
+    assert_eq!(run.json()["summary"]["objects_checked"], 3);
+
+    // In the console: SSH from anywhere on web and on api, api's 8443 rule revoked (refresh
+    // drops its rule resource), db deleted. The plan's refresh read all of it.
+    let refreshed = State::new()
+        .add(
+            "aws_security_group.web",
+            sg_attrs(
+                "sg-0web",
+                vpc,
+                "web",
+                vec![block(443, "10.0.0.0/8"), block(22, "0.0.0.0/0")],
+                vec![],
+            ),
+        )
+        .add(
+            "module.svc.aws_security_group.api",
+            sg_attrs(
+                "sg-0api",
+                vpc,
+                "api",
+                vec![block(443, "10.0.0.0/8"), block(22, "0.0.0.0/0")],
+                vec![],
+            ),
+        )
+        .add(
+            "module.svc.aws_security_group_rule.https",
+            rule("sgrule-1", 443),
+        );
+    let drifted = write(
+        dir.path(),
+        "drifted.json",
+        &plan(&recorded, Some(&refreshed)),
+    );
+    let run = check_live_plan(&drifted);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        drift_lines(&run, &["address", "kind", "policy"]),
+        [
+            "aws_security_group.db missing AWS-SG-MISSING",
+            "aws_security_group.web unmanaged AWS-SG-ADMIN-IPV4",
+            "module.svc.aws_security_group.api unmanaged AWS-SG-ADMIN-IPV4",
+            "module.svc.aws_security_group_rule.alt missing AWS-SG-RULES",
+        ]
+    );
+    assert_eq!(run.json()["summary"]["api_calls"], json!({}));
+
+    // A state has no refreshed values: --live plan refuses it instead of comparing it with
+    // itself.
+    let state = recorded.write(dir.path(), "terraform.tfstate");
+    let run = check_live_plan(&state);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("is not `terraform show -json` of a plan"),
+        "{}",
+        run.stderr
+    );
+}

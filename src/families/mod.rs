@@ -128,6 +128,11 @@ pub trait Family: Send + Sync {
             Effect::Strengthens
         }
     }
+    /// The live view of objects as a plan's refresh read them (`--live plan`), from the
+    /// refreshed resources of this family's types: see [`refreshed_view`].
+    fn live_from_refresh(&self, resources: &[&Resource]) -> Result<Vec<LiveObject>> {
+        refreshed_view(self, resources)
+    }
     /// The effect of a declared item absent live: a missing allow allows less, a missing deny
     /// more. A family whose items decide which of the live object's other rules apply says so
     /// here (a network tag a deny firewall targets).
@@ -144,6 +149,57 @@ pub trait Family: Send + Sync {
             Effect::Weakens
         }
     }
+}
+
+/// The live view of the objects these refreshed resources describe: each resource's own view
+/// (as `expected` makes it of that resource alone). Where a resource manages the object as a
+/// whole, its refreshed attributes hold every live item, including those that separate resources
+/// manage (a group's `ingress` lists the rule resources' rules too: the provider refreshes it
+/// from the API), so it alone speaks for the object; otherwise the separate resources' items
+/// together do.
+pub fn refreshed_view<F: Family + ?Sized>(
+    family: &F,
+    resources: &[&Resource],
+) -> Result<Vec<LiveObject>> {
+    // cloud id → (owned by a whole-object resource, items)
+    let mut by_id: BTreeMap<String, (bool, LiveObject)> = BTreeMap::new();
+    for r in resources {
+        for obj in family.expected(&[r])? {
+            let owned = obj.owner.is_some();
+            let items: Vec<(&'static str, Item)> = obj
+                .items
+                .into_iter()
+                .map(|e| (e.attribute, e.item))
+                .collect();
+            let entry = by_id.entry(obj.cloud_id.clone()).or_insert_with(|| {
+                (
+                    owned,
+                    LiveObject {
+                        cloud_id: obj.cloud_id.clone(),
+                        items: Vec::new(),
+                        is_default: obj.is_default,
+                    },
+                )
+            });
+            match (entry.0, owned) {
+                // A separate resource beside the owner: the owner's copy already holds its item.
+                (true, false) => {}
+                // The owner after separate resources: its view replaces theirs.
+                (false, true) => {
+                    *entry = (
+                        true,
+                        LiveObject {
+                            cloud_id: obj.cloud_id.clone(),
+                            items,
+                            is_default: obj.is_default,
+                        },
+                    )
+                }
+                _ => entry.1.items.extend(items),
+            }
+        }
+    }
+    Ok(by_id.into_values().map(|(_, o)| o).collect())
 }
 
 /// The state resources of `resources` that this family reads.

@@ -420,7 +420,7 @@ mod tests {
         let cases = [
             ("version: 1\npolicies:\n  - id: X\n    title: t\n    resource_types: [aws_security_group]\n    severity: huge\n", ":6:"),
             ("version: 1\npolicies:\n  - id: X\n    title: t\n    resource_typo: [aws_security_group]\n", ":5:"),
-            ("version: 1\npolicies:\n  - id: X\n    title: t\n    resource_types: [aws_lambda_function]\n    severity: low\n", "cannot check"),
+            ("version: 1\npolicies:\n  - id: X\n    title: t\n    resource_types: [aws_sqs_queue]\n    severity: low\n", "cannot check"),
             ("version: 2\npolicies: []\n", "version: 2"),
             ("version: 1\npolicies:\n  - id: X\n    title: t\n    resource_types: [aws_security_group]\n    severity: low\n    when: { cidr_any: [\"nope\"] }\n", "not a CIDR"),
             ("version: 1\npolicies: [\n", "policy "),

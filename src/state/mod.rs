@@ -77,6 +77,10 @@ pub struct StateSource {
 pub struct Snapshot {
     pub sources: Vec<StateSource>,
     pub resources: Vec<Resource>,
+    /// What the plans' refresh read (their `prior_state` as it is), for `--live plan`.
+    pub refreshed: Vec<Resource>,
+    /// Labels of the sources that are not plans (and so have no refreshed values).
+    pub not_plans: Vec<String>,
 }
 
 impl Snapshot {
@@ -307,7 +311,11 @@ pub fn read_local(loc: &Location) -> Result<(String, Vec<u8>)> {
 pub fn load(inputs: Vec<(String, Vec<u8>)>, keep: &dyn Fn(&str) -> bool) -> Result<Snapshot> {
     let mut snapshot = Snapshot::default();
     for (label, bytes) in inputs {
-        let (source, resources) = parse_filtered(&label, &bytes, keep)?;
+        let (source, resources, refreshed) = parse_document(&label, &bytes, keep)?;
+        match refreshed {
+            Some(r) => snapshot.refreshed.extend(r),
+            None => snapshot.not_plans.push(label.clone()),
+        }
         snapshot.merge(source, resources);
     }
     Ok(snapshot)
@@ -331,6 +339,15 @@ pub fn parse_filtered(
     bytes: &[u8],
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<(StateSource, Vec<Resource>)> {
+    parse_document(label, bytes, keep).map(|(source, resources, _)| (source, resources))
+}
+
+/// One state document; for a plan also the values its refresh read.
+fn parse_document(
+    label: &str,
+    bytes: &[u8],
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<(StateSource, Vec<Resource>, Option<Vec<Resource>>)> {
     let err = |msg: String| Error::new(format!("state {label}"), msg);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(err(
@@ -370,9 +387,9 @@ pub fn parse_filtered(
         return show_json::parse(label, &doc).map_err(err);
     }
     match header.version {
-        Some(Value::Number(n)) if n.as_u64() == Some(4) => {
-            v4::parse(label, bytes, keep).map_err(err)
-        }
+        Some(Value::Number(n)) if n.as_u64() == Some(4) => v4::parse(label, bytes, keep)
+            .map(|(source, resources)| (source, resources, None))
+            .map_err(err),
         Some(Value::Number(n)) => Err(err(format!(
             "state format version {n} is not supported: driftgate reads version 4, written by \
              Terraform 0.12 and later (run any `terraform` command of 0.12+ on it to upgrade)"

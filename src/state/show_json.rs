@@ -36,7 +36,11 @@ fn array<'v>(doc: &'v Value, key: &str, path: &str) -> Result<&'v [Value], Strin
     }
 }
 
-pub(super) fn parse(label: &str, doc: &Value) -> Result<(StateSource, Vec<Resource>), String> {
+/// The state a document describes, and for a plan also the values its refresh read (the
+/// resources of `prior_state` as they are), the live side of `--live plan`.
+pub(super) type Parsed = (StateSource, Vec<Resource>, Option<Vec<Resource>>);
+
+pub(super) fn parse(label: &str, doc: &Value) -> Result<Parsed, String> {
     // Read strictly: every field with the type Terraform writes, or an error naming its path. A
     // document of the wrong shape must never read as an empty estate.
     let (values, what, path) = match object(doc, "prior_state", "prior_state")? {
@@ -57,10 +61,11 @@ pub(super) fn parse(label: &str, doc: &Value) -> Result<(StateSource, Vec<Resour
             walk(label, root, &root_path, &mut resources)?;
         }
     }
-    let undone = if what == "state" {
-        0
+    let (undone, refreshed) = if what == "state" {
+        (0, None)
     } else {
-        undo_refresh(label, doc, &mut resources)?
+        let refreshed = resources.clone();
+        (undo_refresh(label, doc, &mut resources)?, Some(refreshed))
     };
     let source = StateSource {
         label: label.to_string(),
@@ -79,7 +84,7 @@ pub(super) fn parse(label: &str, doc: &Value) -> Result<(StateSource, Vec<Resour
         lineage: None,
         resources: resources.len(),
     };
-    Ok((source, resources))
+    Ok((source, resources, refreshed))
 }
 
 /// Puts back, for every managed object refresh changed or found gone, the value the state
@@ -284,7 +289,11 @@ mod tests {
             ),
             deposed,
         ]));
-        let (source, resources) = parse("plan", &doc).unwrap();
+        let (source, resources, refreshed) = parse("plan", &doc).unwrap();
+        assert_eq!(
+            refreshed.unwrap()[0].attributes["ingress"],
+            json!(["refreshed"])
+        );
         assert_eq!(source.format, "show-json-plan-refreshed");
         assert_eq!(resources.len(), 2);
         let web = &resources[0];
@@ -303,7 +312,7 @@ mod tests {
 
     #[test]
     fn without_drift_the_prior_state_is_the_recorded_state() {
-        let (source, resources) = parse("plan", &plan(Value::Null)).unwrap();
+        let (source, resources, _) = parse("plan", &plan(Value::Null)).unwrap();
         assert_eq!(source.format, "show-json-plan");
         assert_eq!(resources[0].attributes["ingress"], json!(["refreshed"]));
     }
