@@ -353,6 +353,19 @@ fn refreshed_live(
             expected.len()
         );
     }
+    // A plan made with -refresh=false looks exactly like one whose refresh found nothing: say
+    // that this run cannot tell them apart, even when quiet.
+    for s in snapshot
+        .sources
+        .iter()
+        .filter(|s| s.format == "show-json-plan")
+    {
+        eprintln!(
+            "driftgate: warning: {} holds no refresh drift: nothing changed outside Terraform, or \
+             the plan was made with -refresh=false, in which case --live plan sees nothing",
+            s.label
+        );
+    }
     let mut live = read::LiveSet::new();
     for family in families::all() {
         let mine: Vec<&Resource> = families::resources_of(family, &snapshot.refreshed)

@@ -247,6 +247,12 @@ fn live_plan_judges_what_refresh_read_without_reading_the_cloud() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.json()["summary"]["api_calls"], json!({}));
     assert_eq!(run.json()["summary"]["objects_checked"], 3);
+    assert!(
+        run.stderr
+            .contains("or the plan was made with -refresh=false"),
+        "{}",
+        run.stderr
+    );
 
     // In the console: SSH from anywhere on web and on api, api's 8443 rule revoked (refresh
     // drops its rule resource), db deleted. The plan's refresh read all of it.
