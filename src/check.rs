@@ -61,6 +61,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     let mut aws: Option<AwsContext> = None;
     let mut azure: Option<AzureContext> = None;
     let mut gcp: Option<GcpContext> = None;
+    let mut backends: Option<crate::http::Client> = None;
     let mut inputs = Vec::new();
     for loc in state::locate(
         &opts.states,
@@ -108,6 +109,18 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
                         ctx.download_blob(account, container, key).await?,
                     )?);
                 }
+            }
+            state::Location::Hcp {
+                url,
+                organization,
+                workspace,
+            } => {
+                let client = backend_client(&mut backends)?;
+                inputs.push(state::remote::read_hcp(client, url, organization, workspace).await?);
+            }
+            state::Location::Http { url } => {
+                let client = backend_client(&mut backends)?;
+                inputs.push(state::remote::read_http(client, url).await?);
             }
             _ => inputs.push(state::read_local(&loc)?),
         }
@@ -385,6 +398,15 @@ fn refreshed_live(
         .map(|(_, o)| o.region.clone().unwrap_or_else(|| "-".into()))
         .collect();
     Ok((regions, live, Clouds::default()))
+}
+
+/// The HTTP client for states behind HTTP APIs, made on first use.
+fn backend_client(slot: &mut Option<crate::http::Client>) -> Result<&crate::http::Client> {
+    if slot.is_none() {
+        *slot = Some(crate::http::Client::new("state backends")?);
+    }
+    slot.as_ref()
+        .ok_or_else(|| Error::new("state backends", "internal error: no HTTP client"))
 }
 
 /// A downloaded state, or an error naming its URL when there is none.

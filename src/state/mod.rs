@@ -4,6 +4,7 @@
 //! Accepted: state format v4 (Terraform 0.12 through 1.x, as `terraform state pull` prints it) and
 //! `terraform show -json` output of a state or a plan (detected by its `format_version`).
 
+pub mod remote;
 pub mod s3;
 mod show_json;
 mod v4;
@@ -144,6 +145,16 @@ pub enum Location {
         container: String,
         key: String,
     },
+    /// An HCP Terraform / Terraform Enterprise workspace: `tfc://organization/workspace`.
+    Hcp {
+        url: String,
+        organization: String,
+        workspace: String,
+    },
+    /// Terraform's `http` backend (GitLab-managed state): an `https://` URL.
+    Http {
+        url: String,
+    },
 }
 
 /// Turns `--state` arguments into locations: `-` is stdin (once), `s3://` URLs are parsed (with
@@ -170,13 +181,23 @@ pub fn locate(
             out.push(gcs_location(arg, rest, workspace)?);
         } else if let Some(rest) = arg.strip_prefix("azurerm://") {
             out.push(azure_location(arg, rest, workspace)?);
+        } else if let Some(rest) = arg.strip_prefix("tfc://") {
+            out.push(hcp_location(arg, rest, workspace)?);
+        } else if arg.starts_with("https://") || arg.starts_with("http://") {
+            if workspace.is_some_and(|w| w != "default") {
+                return Err(Error::new(
+                    format!("state {arg}"),
+                    "the http backend has no workspaces: give each state's own URL",
+                ));
+            }
+            out.push(Location::Http { url: arg.clone() });
         } else if let Some((scheme, _)) = arg.split_once("://") {
             return Err(Error::new(
                 format!("state {arg}"),
                 format!(
-                    "state backend `{scheme}://` is not supported (s3://, gs:// and azurerm:// \
-                     are); pull the state first (`terraform state pull > state.json`) and pass \
-                     the file"
+                    "state backend `{scheme}://` is not supported (s3://, gs://, azurerm://, \
+                     tfc:// and https:// are); pull the state first (`terraform state pull > \
+                     state.json`) and pass the file"
                 ),
             ));
         } else if arg.contains(['*', '?', '[']) && !std::path::Path::new(arg).exists() {
@@ -285,6 +306,25 @@ fn azure_location(arg: &str, rest: &str, workspace: Option<&str>) -> Result<Loca
     })
 }
 
+/// `tfc://ORGANIZATION/WORKSPACE`: the workspace is named in the URL, as in the `cloud` block.
+fn hcp_location(arg: &str, rest: &str, workspace: Option<&str>) -> Result<Location> {
+    let bad = |why: &str| Error::new(format!("state {arg}"), why.to_string());
+    let (organization, name) = rest
+        .split_once('/')
+        .filter(|(o, w)| !o.is_empty() && !w.is_empty() && !w.contains('/'))
+        .ok_or_else(|| bad("expected tfc://ORGANIZATION/WORKSPACE"))?;
+    if workspace.is_some_and(|w| w != "default") {
+        return Err(bad(
+            "name the HCP Terraform workspace in the URL (tfc://ORGANIZATION/WORKSPACE), not with --workspace",
+        ));
+    }
+    Ok(Location::Hcp {
+        url: arg.to_string(),
+        organization: organization.to_string(),
+        workspace: name.to_string(),
+    })
+}
+
 /// Reads a local location (file or stdin); S3 is read by [`s3::read`].
 pub fn read_local(loc: &Location) -> Result<(String, Vec<u8>)> {
     match loc {
@@ -300,9 +340,11 @@ pub fn read_local(loc: &Location) -> Result<(String, Vec<u8>)> {
                 .map_err(|e| Error::new(format!("state {path}"), format!("cannot read: {e}")))?;
             Ok((path.clone(), bytes))
         }
-        Location::S3 { url, .. } | Location::Gcs { url, .. } | Location::AzureBlob { url, .. } => {
-            Err(Error::new(format!("state {url}"), "not a local state"))
-        }
+        Location::S3 { url, .. }
+        | Location::Gcs { url, .. }
+        | Location::AzureBlob { url, .. }
+        | Location::Hcp { url, .. }
+        | Location::Http { url } => Err(Error::new(format!("state {url}"), "not a local state")),
     }
 }
 

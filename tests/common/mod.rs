@@ -542,6 +542,8 @@ pub fn driftgate_at(
             "IDENTITY_",
             "MSI_",
             "IMDS_",
+            "TF_",
+            "TFE_",
         ];
         if foreign.iter().any(|p| k.starts_with(p)) || k == "NO_COLOR" || k == "CI" {
             cmd.env_remove(k);
