@@ -102,8 +102,9 @@ enum IamReadsArg {
 struct CheckArgs {
     /// Terraform state: a v4 state file, `terraform show -json` output of a state or a plan
     /// (`--plan` is the same flag), `-` for stdin, a glob ('envs/*/terraform.tfstate'),
-    /// s3://BUCKET/KEY[?region=R], gs://BUCKET/OBJECT (or gs://BUCKET/PREFIX/), or
-    /// azurerm://ACCOUNT/CONTAINER/KEY. Repeatable.
+    /// s3://BUCKET/KEY[?region=R], gs://BUCKET/OBJECT (or gs://BUCKET/PREFIX/),
+    /// azurerm://ACCOUNT/CONTAINER/KEY, tfc://ORGANIZATION/WORKSPACE (HCP Terraform), or an
+    /// https:// URL of Terraform's http backend (GitLab-managed state). Repeatable.
     #[arg(
         long = "state",
         visible_alias = "plan",
