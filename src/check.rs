@@ -177,19 +177,21 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         return Ok(report);
     }
 
-    let (regions, mut live, clouds) = match opts.live {
+    let (regions, mut live, clouds, notes) = match opts.live {
         LiveSource::Api => {
-            read_clouds(
+            let (regions, live, clouds) = read_clouds(
                 opts,
                 &expected,
                 &snapshot,
                 (aws, azure, gcp),
                 resources_checked,
             )
-            .await?
+            .await?;
+            (regions, live, clouds, Vec::new())
         }
         LiveSource::Plan => refreshed_live(opts, &snapshot, &expected, &checked_types)?,
     };
+    summary.notes = notes;
     let key = |i: usize| (expected[i].0.about().name, expected[i].1.cloud_id.clone());
     let compare = |i: usize, live: &read::LiveSet| {
         let (family, obj) = &expected[i];
@@ -350,7 +352,7 @@ fn refreshed_live(
     snapshot: &state::Snapshot,
     expected: &[(&'static dyn Family, ExpectedObject)],
     checked_types: &BTreeSet<&str>,
-) -> Result<(Vec<String>, read::LiveSet, Clouds)> {
+) -> Result<(Vec<String>, read::LiveSet, Clouds, Vec<String>)> {
     if let Some(label) = snapshot.not_plans.first() {
         return Err(Error::new(
             format!("state {label}"),
@@ -367,18 +369,19 @@ fn refreshed_live(
         );
     }
     // A plan made with -refresh=false looks exactly like one whose refresh found nothing: say
-    // that this run cannot tell them apart, even when quiet.
-    for s in snapshot
+    // that this run cannot tell them apart.
+    let notes = snapshot
         .sources
         .iter()
         .filter(|s| s.format == "show-json-plan")
-    {
-        eprintln!(
-            "driftgate: warning: {} holds no refresh drift: nothing changed outside Terraform, or \
-             the plan was made with -refresh=false, in which case --live plan sees nothing",
-            s.label
-        );
-    }
+        .map(|s| {
+            format!(
+                "{} holds no refresh drift: nothing changed outside Terraform, or the plan was \
+                 made with -refresh=false, in which case --live plan sees nothing",
+                s.label
+            )
+        })
+        .collect();
     let mut live = read::LiveSet::new();
     for family in families::all() {
         let mine: Vec<&Resource> = families::resources_of(family, &snapshot.refreshed)
@@ -397,7 +400,7 @@ fn refreshed_live(
         .iter()
         .map(|(_, o)| o.region.clone().unwrap_or_else(|| "-".into()))
         .collect();
-    Ok((regions, live, Clouds::default()))
+    Ok((regions, live, Clouds::default(), notes))
 }
 
 /// The HTTP client for states behind HTTP APIs, made on first use.

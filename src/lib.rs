@@ -43,3 +43,6 @@ pub mod ticket_open;
 
 // The order of the stages.
 pub mod check;
+
+// The HCP Terraform run task endpoint: checks on request, results by callback.
+pub mod serve;

@@ -26,12 +26,55 @@ enum Command {
         #[command(subcommand)]
         action: TicketCommand,
     },
+    /// Serve the HCP Terraform / Terraform Enterprise run task endpoint: check each run's plan
+    /// (or state) on request and report the verdict by callback.
+    Serve(ServeArgs),
     /// List the policies in force (built-in plus --policy files).
     Policies {
         /// Additional policy file (YAML); same id overrides a built-in policy.
         #[arg(long = "policy", value_name = "FILE")]
         policies: Vec<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (the run task URL points here, usually through a TLS proxy).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS:PORT")]
+    listen: String,
+    /// Live side of the checks at post_plan and pre_apply: `plan` (what the plan's refresh read:
+    /// no cloud credentials on the server) or `api` (read the cloud; also needed at pre_plan and
+    /// post_apply) [default: plan].
+    #[arg(long, value_enum)]
+    live: Option<LiveArg>,
+    /// Additional policy file, as for `check`. Repeatable.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<String>,
+    /// Break-glass tracker, as for `check`. Repeatable.
+    #[arg(long = "tickets", value_name = "TRACKER")]
+    tickets: Vec<String>,
+    /// Label that marks a break-glass ticket.
+    #[arg(long, default_value = "break-glass", value_name = "LABEL")]
+    ticket_label: String,
+    /// How long after its creation a ticket covers drift.
+    #[arg(long, default_value = "48h", value_name = "DURATION")]
+    ticket_max_age: String,
+    /// Only tickets to which someone other than their author added this label count.
+    #[arg(long, value_name = "LABEL")]
+    require_approval: Option<String>,
+    /// Checks run at once; more wait in the queue.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel: u16,
+    /// Checks accepted and not yet called back; beyond, requests are answered 503 (HCP Terraform
+    /// retries them).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=10000))]
+    queue: u16,
+    /// Seconds between `running` updates of a check still going.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=540))]
+    progress_every: u64,
+    /// Seconds after which a check is reported failed (HCP Terraform gives a task ten minutes).
+    #[arg(long, default_value_t = 540, value_parser = clap::value_parser!(u64).range(1..=590))]
+    deadline: u64,
 }
 
 #[derive(Subcommand)]
@@ -212,10 +255,80 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check_command(args),
+        Command::Serve(args) => serve_command(args),
         Command::Ticket {
             action: TicketCommand::Open(args),
         } => ticket_open(args),
     }
+}
+
+fn breakglass_settings(
+    tickets: &[String],
+    label: &str,
+    max_age: &str,
+    require_approval: Option<String>,
+) -> Result<Option<driftgate::breakglass::Settings>, Error> {
+    if tickets.is_empty() {
+        if require_approval.is_some() {
+            return Err(Error::new("--require-approval", "needs --tickets"));
+        }
+        return Ok(None);
+    }
+    let max_age = driftgate::breakglass::parse_duration(max_age)
+        .map_err(|e| Error::new("--ticket-max-age", e))?;
+    if label.trim().is_empty() {
+        return Err(Error::new("--ticket-label", "must not be empty"));
+    }
+    Ok(Some(driftgate::breakglass::Settings {
+        trackers: tickets
+            .iter()
+            .map(|t| driftgate::breakglass::TrackerSpec::parse(t))
+            .collect::<Result<_, _>>()?,
+        label: label.to_string(),
+        max_age,
+        require_approval,
+    }))
+}
+
+fn serve_command(args: ServeArgs) -> Result<ExitCode, Error> {
+    let hmac_key = std::env::var("DRIFTGATE_RUN_TASK_HMAC_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .map(String::into_bytes);
+    let live = match args.live.unwrap_or(LiveArg::Plan) {
+        LiveArg::Api => check::LiveSource::Api,
+        LiveArg::Plan => check::LiveSource::Plan,
+    };
+    let opts = driftgate::serve::ServeOptions {
+        listen: args.listen,
+        hmac_key,
+        check: CheckOptions {
+            states: Vec::new(),
+            workspace: None,
+            workspace_key_prefix: "env:".into(),
+            policies: args.policies,
+            concurrency: 8,
+            aws: AwsSettings::default(),
+            progress: false,
+            breakglass: breakglass_settings(
+                &args.tickets,
+                &args.ticket_label,
+                &args.ticket_max_age,
+                args.require_approval,
+            )?,
+            source_dir: None,
+            live,
+        },
+        live,
+        parallel: usize::from(args.parallel),
+        queue: usize::from(args.queue),
+        progress_every: Duration::from_secs(args.progress_every),
+        deadline: Duration::from_secs(args.deadline),
+    };
+    // Policies are read once at start: a bad file stops the server, not each run.
+    driftgate::policy::PolicySet::load(&opts.check.policies, &check::known_types())?;
+    runtime()?.block_on(driftgate::serve::serve(opts))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
@@ -276,28 +389,12 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         (None, None) => IamReadsArg::Auto,
     };
     let quiet = args.quiet || config.quiet == Some(true);
-    let breakglass = if args.tickets.is_empty() {
-        if args.require_approval.is_some() {
-            return Err(Error::new("--require-approval", "needs --tickets"));
-        }
-        None
-    } else {
-        let max_age = driftgate::breakglass::parse_duration(&args.ticket_max_age)
-            .map_err(|e| Error::new("--ticket-max-age", e))?;
-        if args.ticket_label.trim().is_empty() {
-            return Err(Error::new("--ticket-label", "must not be empty"));
-        }
-        Some(driftgate::breakglass::Settings {
-            trackers: args
-                .tickets
-                .iter()
-                .map(|t| driftgate::breakglass::TrackerSpec::parse(t))
-                .collect::<Result<_, _>>()?,
-            label: args.ticket_label.clone(),
-            max_age,
-            require_approval: args.require_approval.clone(),
-        })
-    };
+    let breakglass = breakglass_settings(
+        &args.tickets,
+        &args.ticket_label,
+        &args.ticket_max_age,
+        args.require_approval.clone(),
+    )?;
     let opts = CheckOptions {
         states: args.states,
         workspace: args.workspace,
@@ -328,6 +425,10 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         )),
     };
     let report = runtime()?.block_on(check::run(&opts))?;
+    // Even when quiet: they say what the check could not see.
+    for note in &report.summary.notes {
+        eprintln!("driftgate: warning: {note}");
+    }
 
     for (format, path) in &outputs {
         std::fs::write(path, render(&report, *format, false))

@@ -20,6 +20,7 @@ const FLOORS: &[&[&str]] = &[
     &["report"],
     &["ci", "ticket_open"],
     &["check"],
+    &["serve"],
 ];
 
 fn floor(module: &str) -> Option<usize> {

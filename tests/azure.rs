@@ -730,6 +730,7 @@ fn state_in_the_azurerm_backend() {
                 status: 200,
                 headers: vec![],
                 body: state,
+                delay: std::time::Duration::ZERO,
             }],
         ),
         (nsg_id().as_str(), vec![Reply::json(recorded_nsg())]),

@@ -533,6 +533,7 @@ fn state_in_the_gcs_backend() {
                 status: 200,
                 headers: vec![],
                 body: state,
+                delay: std::time::Duration::ZERO,
             }],
         ),
         (FW_PATH, vec![Reply::json(live_firewall())]),

@@ -9,86 +9,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-/// Every resource of a `show -json` document's `values`, with its module address.
-fn resources_of(show: &Value) -> Vec<(Option<String>, Value)> {
-    fn walk(module: &Value, out: &mut Vec<(Option<String>, Value)>) {
-        let address = module["address"].as_str().map(str::to_string);
-        for r in module["resources"].as_array().into_iter().flatten() {
-            out.push((address.clone(), r.clone()));
-        }
-        for c in module["child_modules"].as_array().into_iter().flatten() {
-            walk(c, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(&show["values"]["root_module"], &mut out);
-    out
-}
-
-/// The change entry Terraform writes for one resource instance (`resource_drift`,
-/// `resource_changes`).
-fn change(
-    module: &Option<String>,
-    r: &Value,
-    actions: &[&str],
-    before: &Value,
-    after: &Value,
-) -> Value {
-    let mut c = json!({"address": r["address"], "mode": "managed", "type": r["type"], "name": r["name"],
-        "provider_name": r["provider_name"],
-        "change": {"actions": actions, "before": before, "after": after, "after_unknown": {},
-                   "before_sensitive": if before.is_null() { json!(false) } else { json!({}) },
-                   "after_sensitive": if after.is_null() { json!(false) } else { json!({}) }}});
-    if let Some(m) = module {
-        c["module_address"] = json!(m);
-    }
-    if let Some(i) = r.get("index") {
-        c["index"] = i.clone();
-    }
-    c
-}
-
-/// `terraform show -json` of a plan made against the `recorded` state. `refreshed`: what refresh
-/// read (`None`: the plan was made with `-refresh=false`). The configuration is the recorded state,
-/// so the plan proposes to undo every drift.
-fn plan(recorded: &State, refreshed: Option<&State>) -> Value {
-    let recorded_show = recorded.show_json();
-    let prior = refreshed.map_or(recorded_show.clone(), State::show_json);
-    let before: Vec<(Option<String>, Value)> = resources_of(&recorded_show);
-    let after: Vec<(Option<String>, Value)> = resources_of(&prior);
-    let mut drift = Vec::new();
-    let mut changes = Vec::new();
-    for (module, r) in &before {
-        let live = after.iter().find(|(_, a)| a["address"] == r["address"]);
-        match live {
-            Some((_, a)) if a["values"] == r["values"] => {
-                changes.push(change(module, r, &["no-op"], &r["values"], &r["values"]));
-            }
-            Some((_, a)) => {
-                drift.push(change(module, r, &["update"], &r["values"], &a["values"]));
-                changes.push(change(module, r, &["update"], &a["values"], &r["values"]));
-            }
-            None => {
-                drift.push(change(module, r, &["delete"], &r["values"], &Value::Null));
-                changes.push(change(module, r, &["create"], &Value::Null, &r["values"]));
-            }
-        }
-    }
-    let mut doc = json!({
-        "format_version": "1.2", "terraform_version": "1.9.8",
-        "planned_values": recorded_show["values"],
-        "resource_changes": changes,
-        "prior_state": prior,
-        "configuration": {"provider_config": {"aws": {"name": "aws", "full_name": "registry.terraform.io/hashicorp/aws"}},
-                          "root_module": {}},
-        "relevant_attributes": [],
-        "timestamp": "2026-12-02T09:00:00Z", "applyable": true, "complete": true, "errored": false});
-    if !drift.is_empty() {
-        doc["resource_drift"] = json!(drift);
-    }
-    doc
-}
-
 fn write(dir: &std::path::Path, name: &str, doc: &Value) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
@@ -117,7 +37,11 @@ async fn a_refreshed_plan_is_read_as_the_recorded_state() {
     let dir = tempfile::tempdir().unwrap();
 
     // A plan with nothing changed outside Terraform: no `resource_drift`.
-    let clean = write(dir.path(), "clean.json", &plan(&recorded, Some(&recorded)));
+    let clean = write(
+        dir.path(),
+        "clean.json",
+        &plan_json(&recorded, Some(&recorded)),
+    );
     let run = check_json(&m.url, &[&clean]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
@@ -139,7 +63,7 @@ async fn a_refreshed_plan_is_read_as_the_recorded_state() {
         "module.edge.aws_security_group.this[\"web\"]",
         sg_attrs(&web, &vpc, &web_name, vec![https, ssh], vec![]),
     );
-    let doc = plan(&recorded, Some(&refreshed));
+    let doc = plan_json(&recorded, Some(&refreshed));
     let path = write(dir.path(), "refreshed.json", &doc);
     let run = check_json(&m.url, &[&path]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
@@ -156,7 +80,7 @@ async fn a_refreshed_plan_is_read_as_the_recorded_state() {
 
     // The same plan made with -refresh=false: prior_state is the recorded state, the console
     // change is found by reading the cloud.
-    let stale = write(dir.path(), "no-refresh.json", &plan(&recorded, None));
+    let stale = write(dir.path(), "no-refresh.json", &plan_json(&recorded, None));
     let run = check_json(&m.url, &[&stale]);
     assert_eq!(
         drift_lines(&run, &["address", "kind", "policy"]),
@@ -242,7 +166,11 @@ fn live_plan_judges_what_refresh_read_without_reading_the_cloud() {
         );
     let dir = tempfile::tempdir().unwrap();
 
-    let clean = write(dir.path(), "clean.json", &plan(&recorded, Some(&recorded)));
+    let clean = write(
+        dir.path(),
+        "clean.json",
+        &plan_json(&recorded, Some(&recorded)),
+    );
     let run = check_live_plan(&clean);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.json()["summary"]["api_calls"], json!({}));
@@ -284,7 +212,7 @@ fn live_plan_judges_what_refresh_read_without_reading_the_cloud() {
     let drifted = write(
         dir.path(),
         "drifted.json",
-        &plan(&recorded, Some(&refreshed)),
+        &plan_json(&recorded, Some(&refreshed)),
     );
     let run = check_live_plan(&drifted);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);

@@ -5,6 +5,7 @@ pub mod gitlab;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod run_task;
 pub mod sarif;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,10 @@ pub struct Summary {
     /// API requests made, per service and operation: the cost of the check.
     pub api_calls: BTreeMap<String, BTreeMap<String, u64>>,
     pub duration_ms: u64,
+    /// What the reader should know about how far the check could see (printed on stderr by
+    /// `check`, in the message of a run task result).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -116,6 +116,33 @@ pub async fn read_hcp(
     workspace: &str,
 ) -> Result<(String, Vec<u8>)> {
     let (base, host) = hcp_base()?;
+    read_hcp_at(client, url, organization, workspace, base, host).await
+}
+
+/// The same from the HCP Terraform at `address` (the origin a run task request came from).
+pub async fn read_hcp_from(
+    client: &Client,
+    address: &str,
+    organization: &str,
+    workspace: &str,
+) -> Result<(String, Vec<u8>)> {
+    let base = parse_url("HCP Terraform address", address)?;
+    let host = match base.port() {
+        Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
+        None => base.host_str().unwrap_or_default().to_string(),
+    };
+    let url = format!("tfc://{organization}/{workspace}");
+    read_hcp_at(client, &url, organization, workspace, base, host).await
+}
+
+async fn read_hcp_at(
+    client: &Client,
+    url: &str,
+    organization: &str,
+    workspace: &str,
+    base: reqwest::Url,
+    host: String,
+) -> Result<(String, Vec<u8>)> {
     let token = hcp_token(&host)?;
     let what = format!("state {url}");
     let api = |path: &str| format!("{}/api/v2/{path}", base.as_str().trim_end_matches('/'));

@@ -704,3 +704,113 @@ pub fn summary(d: &Value) -> String {
         d["address"], d["kind"], d["attribute"], d["effect"]
     )
 }
+
+/// Every resource of a `show -json` document's `values`, with its module address.
+pub fn show_json_resources(show: &Value) -> Vec<(Option<String>, Value)> {
+    fn walk(module: &Value, out: &mut Vec<(Option<String>, Value)>) {
+        let address = module["address"].as_str().map(str::to_string);
+        for r in module["resources"].as_array().into_iter().flatten() {
+            out.push((address.clone(), r.clone()));
+        }
+        for c in module["child_modules"].as_array().into_iter().flatten() {
+            walk(c, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&show["values"]["root_module"], &mut out);
+    out
+}
+
+/// The change entry Terraform writes for one resource instance (`resource_drift`,
+/// `resource_changes`).
+pub fn plan_change(
+    module: &Option<String>,
+    r: &Value,
+    actions: &[&str],
+    before: &Value,
+    after: &Value,
+) -> Value {
+    let mut c = json!({"address": r["address"], "mode": "managed", "type": r["type"], "name": r["name"],
+        "provider_name": r["provider_name"],
+        "change": {"actions": actions, "before": before, "after": after, "after_unknown": {},
+                   "before_sensitive": if before.is_null() { json!(false) } else { json!({}) },
+                   "after_sensitive": if after.is_null() { json!(false) } else { json!({}) }}});
+    if let Some(m) = module {
+        c["module_address"] = json!(m);
+    }
+    if let Some(i) = r.get("index") {
+        c["index"] = i.clone();
+    }
+    c
+}
+
+/// `terraform show -json` of a plan made against the `recorded` state. `refreshed`: what refresh
+/// read (`None`: the plan was made with `-refresh=false`). The configuration is the recorded state,
+/// so the plan proposes to undo every drift.
+pub fn plan_json(recorded: &State, refreshed: Option<&State>) -> Value {
+    let recorded_show = recorded.show_json();
+    let prior = refreshed.map_or(recorded_show.clone(), State::show_json);
+    let before: Vec<(Option<String>, Value)> = show_json_resources(&recorded_show);
+    let after: Vec<(Option<String>, Value)> = show_json_resources(&prior);
+    let mut drift = Vec::new();
+    let mut changes = Vec::new();
+    for (module, r) in &before {
+        let live = after.iter().find(|(_, a)| a["address"] == r["address"]);
+        match live {
+            Some((_, a)) if a["values"] == r["values"] => {
+                changes.push(plan_change(
+                    module,
+                    r,
+                    &["no-op"],
+                    &r["values"],
+                    &r["values"],
+                ));
+            }
+            Some((_, a)) => {
+                drift.push(plan_change(
+                    module,
+                    r,
+                    &["update"],
+                    &r["values"],
+                    &a["values"],
+                ));
+                changes.push(plan_change(
+                    module,
+                    r,
+                    &["update"],
+                    &a["values"],
+                    &r["values"],
+                ));
+            }
+            None => {
+                drift.push(plan_change(
+                    module,
+                    r,
+                    &["delete"],
+                    &r["values"],
+                    &Value::Null,
+                ));
+                changes.push(plan_change(
+                    module,
+                    r,
+                    &["create"],
+                    &Value::Null,
+                    &r["values"],
+                ));
+            }
+        }
+    }
+    let mut doc = json!({
+        "format_version": "1.2", "terraform_version": "1.9.8",
+        "planned_values": recorded_show["values"],
+        "resource_changes": changes,
+        "prior_state": prior,
+        "configuration": {"provider_config": {"aws": {"name": "aws", "full_name": "registry.terraform.io/hashicorp/aws"}},
+                          "root_module": {}},
+        "relevant_attributes": [],
+        "timestamp": "2026-12-02T09:00:00Z", "applyable": true, "complete": true, "errored": false});
+    if !drift.is_empty() {
+        doc["resource_drift"] = json!(drift);
+    }
+    doc
+}

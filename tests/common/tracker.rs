@@ -15,6 +15,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// Answered after this long (a slow service).
+    pub delay: std::time::Duration,
 }
 
 impl Reply {
@@ -23,6 +25,7 @@ impl Reply {
             status: 200,
             headers: vec![],
             body: body.to_string(),
+            delay: std::time::Duration::ZERO,
         }
     }
     pub fn status(status: u16, body: &str) -> Self {
@@ -30,7 +33,12 @@ impl Reply {
             status,
             headers: vec![],
             body: body.to_string(),
+            delay: std::time::Duration::ZERO,
         }
+    }
+    pub fn after(mut self, delay: std::time::Duration) -> Self {
+        self.delay = delay;
+        self
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.to_string(), v.to_string()));
@@ -71,96 +79,102 @@ pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
     let log = requests.clone();
     let date = date.to_string();
     let base = url.clone();
-    let routes: Vec<(String, Mutex<VecDeque<Reply>>)> = routes
-        .into_iter()
-        .map(|(p, r)| (p.to_string(), Mutex::new(r.into())))
-        .collect();
+    let routes: Arc<Vec<(String, Mutex<VecDeque<Reply>>)>> = Arc::new(
+        routes
+            .into_iter()
+            .map(|(p, r)| (p.to_string(), Mutex::new(r.into())))
+            .collect(),
+    );
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { break };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let method = line.split_whitespace().next().unwrap_or("GET").to_string();
-            let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
+            let (log, routes, date, base) =
+                (log.clone(), routes.clone(), date.clone(), base.clone());
+            // One thread per connection: a slow reply (`Reply::after`) holds up only its own.
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
                 }
-                if let Some((k, v)) = h.trim_end().split_once(':') {
-                    headers.push((k.trim().to_string(), v.trim().to_string()));
-                }
-            }
-            let length: usize = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0u8; length];
-            let _ = std::io::Read::read_exact(&mut reader, &mut body);
-            let body = String::from_utf8_lossy(&body).into_owned();
-            log.lock().unwrap().push(Request {
-                method,
-                target: target.clone(),
-                headers,
-                body,
-            });
-            let path = target.split('?').next().unwrap_or("");
-            // `PATH#NEEDLE`: the query or the form body also holds NEEDLE (`/#Action=X`, for
-            // the AWS query protocol, where every operation posts to `/`).
-            let sent = log.lock().unwrap().last().cloned();
-            let matches = |p: &str| match p.split_once('#') {
-                Some((p, needle)) => {
-                    p == path
-                        && (target.contains(needle)
-                            || sent
-                                .as_ref()
-                                .is_some_and(|r| r.body.split('&').any(|kv| kv == needle)))
-                }
-                None => p == path,
-            };
-            let reply = routes
-                .iter()
-                .find(|(p, _)| matches(p))
-                .map(|(_, replies)| {
-                    let mut q = replies.lock().unwrap();
-                    if q.len() > 1 {
-                        q.pop_front().unwrap()
-                    } else {
-                        q.front().cloned().unwrap()
+                let method = line.split_whitespace().next().unwrap_or("GET").to_string();
+                let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
                     }
-                })
-                .unwrap_or_else(|| Reply::status(404, "{\"message\":\"Not Found\"}"));
-            let mut head = format!("HTTP/1.1 {} X\r\n", reply.status);
-            // JSON unless the reply says otherwise (the EC2 query protocol answers XML).
-            if !reply
-                .headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            {
-                head.push_str("Content-Type: application/json\r\n");
-            }
-            if !reply
-                .headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("date"))
-            {
-                head.push_str(&format!("Date: {date}\r\n"));
-            }
-            for (k, v) in &reply.headers {
-                head.push_str(&format!("{k}: {}\r\n", v.replace("{base}", &base)));
-            }
-            let body = reply.body.replace("{base}", &base);
-            head.push_str(&format!(
-                "Content-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            ));
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(body.as_bytes());
+                    if let Some((k, v)) = h.trim_end().split_once(':') {
+                        headers.push((k.trim().to_string(), v.trim().to_string()));
+                    }
+                }
+                let length: usize = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let sent = Request {
+                    method,
+                    target: target.clone(),
+                    headers,
+                    body,
+                };
+                log.lock().unwrap().push(sent.clone());
+                let path = target.split('?').next().unwrap_or("");
+                // `PATH#NEEDLE`: the query or the form body also holds NEEDLE (`/#Action=X`, for
+                // the AWS query protocol, where every operation posts to `/`).
+                let matches = |p: &str| match p.split_once('#') {
+                    Some((p, needle)) => {
+                        p == path
+                            && (target.contains(needle)
+                                || sent.body.split('&').any(|kv| kv == needle))
+                    }
+                    None => p == path,
+                };
+                let reply = routes
+                    .iter()
+                    .find(|(p, _)| matches(p))
+                    .map(|(_, replies)| {
+                        let mut q = replies.lock().unwrap();
+                        if q.len() > 1 {
+                            q.pop_front().unwrap()
+                        } else {
+                            q.front().cloned().unwrap()
+                        }
+                    })
+                    .unwrap_or_else(|| Reply::status(404, "{\"message\":\"Not Found\"}"));
+                std::thread::sleep(reply.delay);
+                let mut head = format!("HTTP/1.1 {} X\r\n", reply.status);
+                // JSON unless the reply says otherwise (the EC2 query protocol answers XML).
+                if !reply
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                {
+                    head.push_str("Content-Type: application/json\r\n");
+                }
+                if !reply
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("date"))
+                {
+                    head.push_str(&format!("Date: {date}\r\n"));
+                }
+                for (k, v) in &reply.headers {
+                    head.push_str(&format!("{k}: {}\r\n", v.replace("{base}", &base)));
+                }
+                let body = reply.body.replace("{base}", &base);
+                head.push_str(&format!(
+                    "Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                ));
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body.as_bytes());
+            });
         }
     });
     Server { url, requests }

@@ -1,0 +1,397 @@
+//! `driftgate serve`, the HCP Terraform run task endpoint, end to end: the real binary listening
+//! on loopback, signed run task requests in (payload version 1, as HCP Terraform sends them), and
+//! a loopback HCP Terraform answering the plan JSON download (a redirect to the archivist, as the
+//! API does) and taking the task result callbacks (`PATCH`, JSON:API `task-results`).
+
+mod common;
+#[path = "common/tracker.rs"]
+mod tracker;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use hmac::{KeyInit, Mac};
+use serde_json::{json, Value};
+use tracker::{serve, Reply, Server};
+
+const KEY: &str = "run-task-hmac-key-7f3a";
+const ACCESS_TOKEN: &str = "4QEuyyxug1f2rw.atlasv1.run-task-access-token";
+const DATE: &str = "Wed, 02 Dec 2026 10:00:00 GMT";
+
+struct Driftgate {
+    child: Child,
+    url: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Driftgate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `driftgate serve` on a free loopback port, with the HMAC key; its JSON log lines collected.
+fn start(args: &[&str], key: Option<&str>) -> Driftgate {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftgate"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("DRIFTGATE_RUN_TASK_HMAC_KEY")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("GCE_METADATA_HOST", "127.0.0.1:9")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(k) = key {
+        cmd.env("DRIFTGATE_RUN_TASK_HMAC_KEY", k);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v["event"] == "listening" {
+                    let _ = tx.send(v["address"].as_str().unwrap_or_default().to_string());
+                }
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("driftgate serve did not say where it listens");
+    Driftgate {
+        child,
+        url: format!("http://{address}"),
+        logs,
+    }
+}
+
+fn request(hcp: &Server, stage: &str, run: &str) -> Value {
+    json!({
+        "payload_version": 1,
+        "stage": stage,
+        "access_token": ACCESS_TOKEN,
+        "capabilities": {"outcomes": true},
+        "configuration_version_download_url": format!("{}/api/v2/configuration-versions/cv-ntv3HbhJqvFzamy7/download", hcp.url),
+        "configuration_version_id": "cv-ntv3HbhJqvFzamy7",
+        "is_speculative": false,
+        "organization_name": "acme",
+        "plan_json_api_url": format!("{}/api/v2/plans/plan-{run}/json-output", hcp.url),
+        "run_app_url": format!("{}/app/acme/prod/runs/{run}", hcp.url),
+        "run_created_at": "2026-12-02T09:58:13.036Z",
+        "run_created_by": "deploy-bot",
+        "run_id": run,
+        "run_message": "Triggered via VCS",
+        "task_result_callback_url": format!("{}/api/v2/task-results/{run}/callback", hcp.url),
+        "task_result_enforcement_level": "mandatory",
+        "task_result_id": format!("taskrs-{run}"),
+        "vcs_branch": "main",
+        "workspace_app_url": format!("{}/app/acme/prod", hcp.url),
+        "workspace_id": "ws-ck4G5bb1Yei5szRh",
+        "workspace_name": "prod",
+        "workspace_working_directory": ""
+    })
+}
+
+fn sign(key: &str, body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha512>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// POSTs `body` with a signature made with `key` (none: no header); (status, text).
+fn post(dg: &Driftgate, body: &Value, key: Option<&str>) -> (u16, String) {
+    let bytes = body.to_string().into_bytes();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut req = reqwest::Client::new()
+            .post(&dg.url)
+            .header("Content-Type", "application/json")
+            .header("User-Agent", "TFC/1.0 (+https://app.terraform.io; TFC)");
+        if let Some(k) = key {
+            req = req.header("X-TFC-Task-Signature", sign(k, &bytes));
+        }
+        let resp = req.body(bytes).send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    })
+}
+
+/// The callbacks HCP Terraform received for `run`, waiting until one is final.
+fn callbacks(hcp: &Server, run: &str) -> Vec<Value> {
+    let path = format!("/api/v2/task-results/{run}/callback");
+    let started = Instant::now();
+    loop {
+        let got: Vec<Value> = hcp
+            .hits()
+            .iter()
+            .filter(|h| h.method == "PATCH" && h.target == path)
+            .map(|h| {
+                assert_eq!(
+                    h.header("authorization"),
+                    Some(format!("Bearer {ACCESS_TOKEN}").as_str())
+                );
+                assert_eq!(h.header("content-type"), Some("application/vnd.api+json"));
+                serde_json::from_str(&h.body).unwrap()
+            })
+            .collect();
+        if got
+            .iter()
+            .any(|b| b["data"]["attributes"]["status"] != "running")
+        {
+            return got;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no final callback for {run}: {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn recorded() -> State {
+    let vpc = "vpc-0a1b2c3d4e5f60718";
+    State::new().add(
+        "aws_security_group.web",
+        sg_attrs(
+            "sg-0web",
+            vpc,
+            "web",
+            vec![sg_block("tcp", 443, 443, &["10.0.0.0/8"])],
+            vec![],
+        ),
+    )
+}
+
+fn drifted() -> State {
+    let vpc = "vpc-0a1b2c3d4e5f60718";
+    State::new().add(
+        "aws_security_group.web",
+        sg_attrs(
+            "sg-0web",
+            vpc,
+            "web",
+            vec![
+                sg_block("tcp", 443, 443, &["10.0.0.0/8"]),
+                sg_block("tcp", 22, 22, &["0.0.0.0/0"]),
+            ],
+            vec![],
+        ),
+    )
+}
+
+/// HCP Terraform: each run's plan JSON behind a redirect to the archivist, and the callback.
+fn hcp(plans: Vec<(&'static str, Reply)>) -> Server {
+    let mut routes: Vec<(String, Vec<Reply>)> = Vec::new();
+    for (run, reply) in plans {
+        routes.push((
+            format!("/api/v2/plans/plan-{run}/json-output"),
+            vec![Reply::status(307, "").header(
+                "Location",
+                &format!("{{base}}/_archivist/v1/object/plan-{run}"),
+            )],
+        ));
+        routes.push((format!("/_archivist/v1/object/plan-{run}"), vec![reply]));
+        routes.push((
+            format!("/api/v2/task-results/{run}/callback"),
+            vec![Reply::json(json!({}))],
+        ));
+    }
+    serve(
+        DATE,
+        routes
+            .iter()
+            .map(|(p, r)| (p.as_str(), r.clone()))
+            .collect(),
+    )
+}
+
+#[test]
+fn run_task_checks_the_plan_and_calls_back() {
+    let hcp = hcp(vec![
+        (
+            "run-drift",
+            Reply::json(plan_json(&recorded(), Some(&drifted()))),
+        ),
+        (
+            "run-clean",
+            Reply::json(plan_json(&recorded(), Some(&recorded()))),
+        ),
+        (
+            "run-broken",
+            Reply::status(500, "{\"errors\":[{\"status\":\"500\"}]}"),
+        ),
+        ("run-preplan", Reply::json(json!({}))),
+        (
+            "run-slow",
+            Reply::json(plan_json(&recorded(), Some(&recorded())))
+                .after(Duration::from_millis(2500)),
+        ),
+    ]);
+    let dg = start(&["--progress-every", "1"], Some(KEY));
+
+    // The verification request HCP Terraform sends when the run task is created.
+    let mut verify = request(&hcp, "test", "run-verify");
+    verify["access_token"] = json!("test-token");
+    assert_eq!(post(&dg, &verify, Some(KEY)).0, 200);
+
+    // A console SSH rule that the plan's refresh read: failed, one critical outcome.
+    let (status, text) = post(&dg, &request(&hcp, "post_plan", "run-drift"), Some(KEY));
+    assert_eq!((status, text.trim()), (200, "accepted"));
+    let got = callbacks(&hcp, "run-drift");
+    let last = &got.last().unwrap()["data"];
+    assert_eq!(last["type"], "task-results");
+    assert_eq!(last["attributes"]["status"], "failed", "{last}");
+    assert_eq!(
+        last["attributes"]["message"],
+        "1 blocking drift(s) in 1 object(s) checked"
+    );
+    let outcomes = last["relationships"]["outcomes"]["data"]
+        .as_array()
+        .unwrap();
+    assert_eq!(outcomes.len(), 1);
+    let o = &outcomes[0]["attributes"];
+    assert_eq!(outcomes[0]["type"], "task-result-outcomes");
+    assert!(o["outcome-id"]
+        .as_str()
+        .unwrap()
+        .starts_with("AWS-SG-ADMIN-IPV4-"));
+    assert!(o["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("aws_security_group.web: "));
+    assert_eq!(
+        o["tags"]["Severity"][0],
+        json!({"label": "Critical", "level": "error"})
+    );
+    assert_eq!(
+        o["tags"]["Status"][0],
+        json!({"label": "Blocking", "level": "error"})
+    );
+    let body = o["body"].as_str().unwrap();
+    assert!(
+        body.contains("0.0.0.0/0") && body.contains("CIS AWS Foundations"),
+        "{body}"
+    );
+
+    // A clean plan passes.
+    assert_eq!(
+        post(&dg, &request(&hcp, "pre_apply", "run-clean"), Some(KEY)).0,
+        200
+    );
+    let got = callbacks(&hcp, "run-clean");
+    let a = &got.last().unwrap()["data"]["attributes"];
+    assert_eq!(a["status"], "passed");
+    let message = a["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "no security drift in 1 object(s) checked; plan of run-clean holds no refresh drift"
+        ),
+        "{message}"
+    );
+
+    // The plan cannot be downloaded: failed, saying why, never passed.
+    assert_eq!(
+        post(&dg, &request(&hcp, "post_plan", "run-broken"), Some(KEY)).0,
+        200
+    );
+    let got = callbacks(&hcp, "run-broken");
+    let a = &got.last().unwrap()["data"]["attributes"];
+    assert_eq!(a["status"], "failed");
+    assert!(
+        a["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not complete the check")
+            && a["message"].as_str().unwrap().contains("HTTP 500"),
+        "{a}"
+    );
+
+    // At pre_plan there is no plan, and this server has no cloud credentials.
+    assert_eq!(
+        post(&dg, &request(&hcp, "pre_plan", "run-preplan"), Some(KEY)).0,
+        200
+    );
+
+    // A slow download: `running` first, then the verdict.
+    assert_eq!(
+        post(&dg, &request(&hcp, "post_plan", "run-slow"), Some(KEY)).0,
+        200
+    );
+    let got = callbacks(&hcp, "run-slow");
+    let statuses: Vec<&str> = got
+        .iter()
+        .map(|b| b["data"]["attributes"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.first(), Some(&"running"), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&"passed"), "{statuses:?}");
+
+    // Unsigned and wrongly signed requests are refused, and start nothing.
+    let before = hcp.hits().len();
+    let forged = request(&hcp, "post_plan", "run-drift");
+    assert_eq!(post(&dg, &forged, None).0, 401);
+    assert_eq!(post(&dg, &forged, Some("another-key")).0, 401);
+    let (status, _) = post(&dg, &json!({"payload_version": 1}), Some(KEY));
+    assert_eq!(status, 400);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(hcp.hits().len(), before);
+
+    // pre_plan's callback (it ran meanwhile): failed with the reason.
+    let pre_plan: Vec<Value> = hcp
+        .hits()
+        .iter()
+        .filter(|h| h.method == "PATCH" && h.target == "/api/v2/task-results/run-preplan/callback")
+        .map(|h| serde_json::from_str(&h.body).unwrap())
+        .collect();
+    let a = &pre_plan.last().unwrap()["data"]["attributes"];
+    assert_eq!(a["status"], "failed");
+    assert!(
+        a["message"]
+            .as_str()
+            .unwrap()
+            .contains("there is no plan to read"),
+        "{a}"
+    );
+
+    // The logs are JSON lines; tokens and the key appear nowhere.
+    let logs = dg.logs.lock().unwrap().clone();
+    assert!(
+        logs.iter()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{logs:?}"
+    );
+    let all = logs.join("\n");
+    assert!(!all.contains(ACCESS_TOKEN) && !all.contains(KEY), "{all}");
+    assert!(all.contains("\"event\":\"refused\""), "{all}");
+}
+
+#[test]
+fn health_and_an_unverified_server_warns() {
+    let dg = start(&[], None);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let health: Value = runtime.block_on(async {
+        reqwest::get(format!("{}/healthz", dg.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(health, json!({"status": "ok", "pending": 0}));
+    let logs = dg.logs.lock().unwrap().join("\n");
+    assert!(logs.contains("requests are not verified"), "{logs}");
+}
