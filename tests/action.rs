@@ -451,3 +451,46 @@ fn ci_files_have_the_expected_shape() {
         assert!(ok.success(), "{script}");
     }
 }
+
+/// The run task image: built from the locked sources, run unprivileged, serving by default.
+#[test]
+fn the_run_task_image_serves_unprivileged() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    let froms: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("FROM "))
+        .copied()
+        .collect();
+    assert_eq!(froms.len(), 2, "{froms:?}");
+    for f in &froms {
+        let image = f.split_whitespace().nth(1).unwrap();
+        assert!(
+            image.contains(':') && !image.ends_with(":latest"),
+            "unpinned base image {image}"
+        );
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("cargo build --release --locked")));
+    let user = lines
+        .iter()
+        .find(|l| l.starts_with("USER "))
+        .expect("no USER");
+    assert!(!user.contains("root") && !user.contains(" 0"), "{user}");
+    let entry = lines.iter().find(|l| l.starts_with("ENTRYPOINT ")).unwrap();
+    let entry: Vec<String> = serde_json::from_str(entry.trim_start_matches("ENTRYPOINT ")).unwrap();
+    assert_eq!(&entry[..2], ["driftgate", "serve"]);
+    // What the image copies must be what the build needs (Cargo.toml `include`).
+    for path in ["Cargo.toml", "Cargo.lock", "src", "policies"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("COPY ") && l.contains(path)),
+            "{path}"
+        );
+    }
+}

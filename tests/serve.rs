@@ -34,7 +34,7 @@ impl Drop for Driftgate {
     }
 }
 
-/// `driftgate serve` on a free loopback port, with the HMAC key; its JSON log lines collected.
+/// `driftgate serve` on a free loopback port, with the HMAC key and no cloud credentials.
 fn start(args: &[&str], key: Option<&str>) -> Driftgate {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftgate"));
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
@@ -42,7 +42,6 @@ fn start(args: &[&str], key: Option<&str>) -> Driftgate {
         .env_remove("DRIFTGATE_RUN_TASK_HMAC_KEY")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("GCE_METADATA_HOST", "127.0.0.1:9")
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .stdout(Stdio::null())
@@ -50,6 +49,29 @@ fn start(args: &[&str], key: Option<&str>) -> Driftgate {
     if let Some(k) = key {
         cmd.env("DRIFTGATE_RUN_TASK_HMAC_KEY", k);
     }
+    start_command(cmd)
+}
+
+/// Starts `cmd` (a `driftgate serve`), waits for its address; its JSON log lines collected.
+fn start_command(mut cmd: Command) -> Driftgate {
+    // No SDK may probe a metadata endpoint, and no setting of the machine leaks in.
+    for (k, _) in std::env::vars() {
+        if [
+            "AWS_PROFILE",
+            "GOOGLE_",
+            "ARM_",
+            "AZURE_",
+            "TFE_",
+            "DRIFTGATE_MOTO",
+        ]
+        .iter()
+        .any(|p| k.starts_with(p))
+        {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("GCE_METADATA_HOST", "127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let logs = Arc::new(Mutex::new(Vec::new()));
@@ -394,4 +416,113 @@ fn health_and_an_unverified_server_warns() {
     assert_eq!(health, json!({"status": "ok", "pending": 0}));
     let logs = dg.logs.lock().unwrap().join("\n");
     assert!(logs.contains("requests are not verified"), "{logs}");
+}
+
+/// At pre_plan the server reads the workspace's current state from HCP Terraform with its own
+/// token and the cloud with its own credentials (moto); a cloud that cannot be read is a failed
+/// task with the reason.
+#[test]
+fn pre_plan_reads_the_workspace_state_and_the_cloud() {
+    let name = unique("serve");
+    let (m, vpc, sg) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let m = moto().await;
+        let vpc = m.vpc().await;
+        let sg = m.group(&vpc, &name).await;
+        m.allow_in(&sg, perm("tcp", 443, 443, "10.0.0.0/8")).await;
+        m.allow_in(&sg, perm("tcp", 3389, 3389, "0.0.0.0/0")).await;
+        (m, vpc, sg)
+    });
+    let state = State::new().add(
+        "aws_security_group.web",
+        sg_attrs(
+            &sg,
+            &vpc,
+            &name,
+            vec![sg_block("tcp", 443, 443, &["10.0.0.0/8"])],
+            vec![],
+        ),
+    );
+    let hcp = serve(
+        DATE,
+        vec![
+            (
+                "/api/v2/organizations/acme/workspaces/prod",
+                vec![Reply::json(
+                    json!({"data": {"id": "ws-ck4G5bb1Yei5szRh", "type": "workspaces"}}),
+                )],
+            ),
+            (
+                "/api/v2/workspaces/ws-ck4G5bb1Yei5szRh/current-state-version",
+                vec![Reply::json(
+                    json!({"data": {"id": "sv-SDboVZC8TCxXEneJ", "type": "state-versions",
+                    "attributes": {"hosted-state-download-url": "{base}/_archivist/v1/object/state-prod"}}}),
+                )],
+            ),
+            (
+                "/_archivist/v1/object/state-prod",
+                vec![Reply::json(state.json())],
+            ),
+            (
+                "/api/v2/task-results/run-pre/callback",
+                vec![Reply::json(json!({}))],
+            ),
+            (
+                "/api/v2/task-results/run-down/callback",
+                vec![Reply::json(json!({}))],
+            ),
+        ],
+    );
+    let with_cloud = |endpoint: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftgate"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--live", "api"])
+            .env("DRIFTGATE_RUN_TASK_HMAC_KEY", KEY)
+            .env("TF_TOKEN_127_0_0_1", "server-state-token")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", REGION)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let dg = start_command(with_cloud(&m.url));
+    assert_eq!(
+        post(&dg, &request(&hcp, "pre_plan", "run-pre"), Some(KEY)).0,
+        200
+    );
+    let got = callbacks(&hcp, "run-pre");
+    let a = &got.last().unwrap()["data"]["attributes"];
+    assert_eq!(a["status"], "failed", "{a}");
+    assert_eq!(a["message"], "1 blocking drift(s) in 1 object(s) checked");
+    let state_reads: Vec<_> = hcp
+        .hits()
+        .into_iter()
+        .filter(|h| {
+            h.target.starts_with("/api/v2/organizations")
+                || h.target.contains("current-state-version")
+        })
+        .collect();
+    assert!(state_reads
+        .iter()
+        .all(|h| h.header("authorization") == Some("Bearer server-state-token")));
+    drop(dg);
+
+    // The cloud does not answer: failed, with the reason.
+    let dg = start_command(with_cloud("http://127.0.0.1:9"));
+    assert_eq!(
+        post(&dg, &request(&hcp, "post_apply", "run-down"), Some(KEY)).0,
+        200
+    );
+    let got = callbacks(&hcp, "run-down");
+    let a = &got.last().unwrap()["data"]["attributes"];
+    assert_eq!(a["status"], "failed");
+    assert!(
+        a["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("driftgate could not complete the check"),
+        "{a}"
+    );
 }
