@@ -103,7 +103,7 @@ fn bad_state_inputs() {
         ),
         (
             vec!["ftp://bucket/key".into()],
-            "state backend `ftp://` is not supported (s3://, gs:// and azurerm:// are)",
+            "state backend `ftp://` is not supported (s3://, gs://, azurerm://, tfc:// and https:// are)",
         ),
         (
             vec!["-".into(), "-".into()],

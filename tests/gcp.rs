@@ -747,3 +747,38 @@ fn instance_tags_and_service_account_decide_which_firewalls_apply() {
         ["changed weakens service_account GCP-INSTANCE-FW-ADMIN-INTERNET"]
     );
 }
+
+/// A Shared VPC: the instance's network and its firewalls belong to the host project.
+#[test]
+fn shared_vpc_firewalls_come_from_the_host_project() {
+    let host_network =
+        "https://www.googleapis.com/compute/v1/projects/net-host/global/networks/shared";
+    let mut instance = live_instance(&["web", "debug"], RECORDED_ACCOUNT);
+    instance["networkInterfaces"][0]["network"] = json!(host_network);
+    let Reply { body, .. } = project_firewalls();
+    let mut list: Value = serde_json::from_str(&body).unwrap();
+    for f in list["items"].as_array_mut().unwrap() {
+        f["network"] = json!(host_network);
+    }
+    let g = gcp(vec![
+        (INSTANCE_PATH, vec![Reply::json(instance)]),
+        (
+            "/compute/v1/projects/net-host/global/firewalls",
+            vec![Reply::json(list)],
+        ),
+    ]);
+    let run = g.check(&instance_state(&["web"]));
+    assert_eq!(
+        drift_lines(&run, &["kind", "effect", "policy"]),
+        ["unmanaged weakens GCP-INSTANCE-FW-ADMIN-INTERNET"],
+        "{}",
+        run.stderr
+    );
+    let listed: Vec<String> = g.server.hits().iter().map(|h| h.target.clone()).collect();
+    assert!(
+        listed
+            .iter()
+            .all(|t| !t.contains("/projects/cloud-custodian/global/firewalls")),
+        "{listed:?}"
+    );
+}

@@ -216,6 +216,20 @@ fn reaches(f: &Carried, tags: &BTreeSet<String>, email: Option<&str>) -> bool {
         || email.is_some_and(|e| f.accounts.contains(&e))
 }
 
+/// The carried firewalls that target `tag` and reach the instance through nothing else the
+/// state declares (`tags`, `email`).
+fn only_through<'a>(
+    all: &'a [Carried<'a>],
+    tag: &str,
+    tags: &BTreeSet<String>,
+    email: Option<&str>,
+) -> Vec<&'a Carried<'a>> {
+    all.iter()
+        .filter(|f| f.tags.contains(&tag))
+        .filter(|f| !reaches(f, tags, email))
+        .collect()
+}
+
 /// The effect of a firewall set newly reaching the instance (or no longer reaching it, with
 /// `gained` false): an allow firewall gained or a deny firewall lost weakens.
 fn effect_of(firewalls: &[&Carried], gained: bool) -> Effect {
@@ -243,18 +257,18 @@ impl Family for Instances {
         attribute: &str,
         item: &Item,
     ) -> Effect {
-        let (tags, email) = declared_targets(expected);
-        let all = carried(live);
-        let new: Vec<&Carried> = match attribute {
-            TAGS => all
-                .iter()
-                .filter(|f| f.tags.contains(&item.key.as_str()))
-                .filter(|f| !reaches(f, &tags, email.as_deref()))
-                .collect(),
-            ACCOUNT => return Effect::Weakens,
-            _ => return Effect::Unknown,
-        };
-        effect_of(&new, true)
+        match attribute {
+            TAGS => {
+                let (tags, email) = declared_targets(expected);
+                let all = carried(live);
+                effect_of(
+                    &only_through(&all, &item.key, &tags, email.as_deref()),
+                    true,
+                )
+            }
+            ACCOUNT => Effect::Weakens,
+            _ => Effect::Unknown,
+        }
     }
 
     /// A declared tag removed: the firewalls that reached the instance only through it no
@@ -273,12 +287,10 @@ impl Family for Instances {
         let (mut tags, email) = declared_targets(expected);
         tags.remove(&item.key);
         let all = carried(live);
-        let lost: Vec<&Carried> = all
-            .iter()
-            .filter(|f| f.tags.contains(&item.key.as_str()))
-            .filter(|f| !reaches(f, &tags, email.as_deref()))
-            .collect();
-        effect_of(&lost, false)
+        effect_of(
+            &only_through(&all, &item.key, &tags, email.as_deref()),
+            false,
+        )
     }
 
     /// Another account, or other scopes: a swap onto an account that allow firewalls target
@@ -348,11 +360,15 @@ impl Family for Instances {
         Box::pin(async move {
             let mut found = fetch_objects(clouds, ids, &READ).await?;
             let gcp = clouds.gcp()?;
-            let projects: BTreeSet<&str> = found
+            // Firewalls belong to the network's project: a Shared VPC's host project, not the
+            // instance's own.
+            let projects: BTreeSet<String> = found
                 .iter()
-                .filter_map(|o| project_of(&o.cloud_id))
+                .flat_map(|o| o.items.iter())
+                .filter(|(a, _)| *a == NETWORKS)
+                .filter_map(|(_, i)| project_of(&i.key).map(str::to_string))
                 .collect();
-            // One listing of each project's firewalls (500 a page) serves all its instances.
+            // One listing of each such project's firewalls (500 a page) serves all its instances.
             let mut firewalls: BTreeMap<String, Vec<Targeting>> = BTreeMap::new();
             for p in projects {
                 let parent = format!("projects/{p}/global/firewalls");
