@@ -75,6 +75,8 @@ struct TaskRequest {
 
 struct App {
     opts: ServeOptions,
+    /// The HCP Terraform served (`TFE_ADDRESS`, else app.terraform.io).
+    origin: reqwest::Url,
     client: Client,
     /// The queue of accepted checks, taken by the workers.
     queue: mpsc::Sender<TaskRequest>,
@@ -116,7 +118,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         );
     }
     let (sender, receiver) = mpsc::channel(opts.queue.max(1));
+    let (origin, _) = crate::state::remote::hcp_base()?;
     let app = Arc::new(App {
+        origin,
         client: Client::new("HCP Terraform")?,
         queue: sender,
         pending: AtomicUsize::new(0),
@@ -130,7 +134,8 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     log(
         "info",
         "listening",
-        json!({"address": bound.to_string(), "live": live_name(app.opts.live)}),
+        json!({"address": bound.to_string(), "live": live_name(app.opts.live),
+               "hcp_terraform": app.origin.origin().ascii_serialization()}),
     );
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown())
@@ -249,10 +254,24 @@ async fn run_task(
             ),
         );
     }
-    if reqwest::Url::parse(&req.task_result_callback_url).is_err() {
+    // Every URL of the request must be on the HCP Terraform this server serves: it sends the
+    // run's token there, and (pre_plan) reads state with its own.
+    let origin = app.origin.origin();
+    let foreign = |u: &str| reqwest::Url::parse(u).map_or(true, |u| u.origin() != origin);
+    let urls = std::iter::once(req.task_result_callback_url.as_str())
+        .chain(req.plan_json_api_url.as_deref().filter(|u| !u.is_empty()));
+    if let Some(u) = urls.into_iter().find(|u| foreign(u)) {
+        log(
+            "warn",
+            "refused",
+            json!({"reason": "a URL not on the HCP Terraform address", "url": u}),
+        );
         return (
             StatusCode::BAD_REQUEST,
-            "task_result_callback_url is missing or not a URL\n".into(),
+            format!(
+                "`{u}` is not on {} (TFE_ADDRESS): this server calls only its HCP Terraform\n",
+                origin.ascii_serialization()
+            ),
         );
     }
     let fields = json!({"run_id": req.run_id, "stage": req.stage, "workspace": req.workspace_name,
@@ -384,12 +403,10 @@ async fn check_run(app: &App, req: &TaskRequest) -> Result<crate::report::Report
                     ),
                 ));
             }
-            let callback = reqwest::Url::parse(&req.task_result_callback_url)
-                .map_err(|e| Error::new(&what, e.to_string()))?;
-            let origin = callback.origin().ascii_serialization();
-            let (label, bytes) = crate::state::remote::read_hcp_from(
+            let url = format!("tfc://{}/{}", req.organization_name, req.workspace_name);
+            let (label, bytes) = crate::state::remote::read_hcp(
                 &app.client,
-                &origin,
+                &url,
                 &req.organization_name,
                 &req.workspace_name,
             )

@@ -35,7 +35,7 @@ impl Drop for Driftgate {
 }
 
 /// `driftgate serve` on a free loopback port, with the HMAC key and no cloud credentials.
-fn start(args: &[&str], key: Option<&str>) -> Driftgate {
+fn start(args: &[&str], key: Option<&str>, env: &[(&str, &str)]) -> Driftgate {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftgate"));
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
@@ -49,12 +49,19 @@ fn start(args: &[&str], key: Option<&str>) -> Driftgate {
     if let Some(k) = key {
         cmd.env("DRIFTGATE_RUN_TASK_HMAC_KEY", k);
     }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     start_command(cmd)
 }
 
 /// Starts `cmd` (a `driftgate serve`), waits for its address; its JSON log lines collected.
 fn start_command(mut cmd: Command) -> Driftgate {
     // No SDK may probe a metadata endpoint, and no setting of the machine leaks in.
+    let set: Vec<String> = cmd
+        .get_envs()
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect();
     for (k, _) in std::env::vars() {
         if [
             "AWS_PROFILE",
@@ -62,10 +69,12 @@ fn start_command(mut cmd: Command) -> Driftgate {
             "ARM_",
             "AZURE_",
             "TFE_",
+            "TF_TOKEN_",
             "DRIFTGATE_MOTO",
         ]
         .iter()
         .any(|p| k.starts_with(p))
+            && !set.contains(&k)
         {
             cmd.env_remove(k);
         }
@@ -261,7 +270,11 @@ fn run_task_checks_the_plan_and_calls_back() {
                 .after(Duration::from_millis(2500)),
         ),
     ]);
-    let dg = start(&["--progress-every", "1"], Some(KEY));
+    let dg = start(
+        &["--progress-every", "1"],
+        Some(KEY),
+        &[("TFE_ADDRESS", hcp.url.as_str())],
+    );
 
     // The verification request HCP Terraform sends when the run task is created.
     let mut verify = request(&hcp, "test", "run-verify");
@@ -366,6 +379,14 @@ fn run_task_checks_the_plan_and_calls_back() {
     assert_eq!(post(&dg, &forged, Some("another-key")).0, 401);
     let (status, _) = post(&dg, &json!({"payload_version": 1}), Some(KEY));
     assert_eq!(status, 400);
+    // A signed request whose callback is not on this server's HCP Terraform: refused, so that
+    // neither the run's token nor the server's goes elsewhere.
+    let mut elsewhere = request(&hcp, "post_plan", "run-elsewhere");
+    elsewhere["task_result_callback_url"] =
+        json!("http://127.0.0.1:9/api/v2/task-results/run-elsewhere/callback");
+    let (status, text) = post(&dg, &elsewhere, Some(KEY));
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("is not on"), "{text}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(hcp.hits().len(), before);
 
@@ -400,7 +421,7 @@ fn run_task_checks_the_plan_and_calls_back() {
 
 #[test]
 fn health_and_an_unverified_server_warns() {
-    let dg = start(&[], None);
+    let dg = start(&[], None, &[]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -477,6 +498,7 @@ fn pre_plan_reads_the_workspace_state_and_the_cloud() {
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--live", "api"])
             .env("DRIFTGATE_RUN_TASK_HMAC_KEY", KEY)
             .env("TF_TOKEN_127_0_0_1", "server-state-token")
+            .env("TFE_ADDRESS", &hcp.url)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", REGION)

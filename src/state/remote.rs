@@ -91,7 +91,7 @@ fn hcp_token(host: &str) -> Result<String> {
 }
 
 /// The API host and base: `TFE_ADDRESS` (Terraform Enterprise) or app.terraform.io.
-fn hcp_base() -> Result<(reqwest::Url, String)> {
+pub fn hcp_base() -> Result<(reqwest::Url, String)> {
     let address = http::env("TFE_ADDRESS").unwrap_or_else(|| format!("https://{HCP_HOST}"));
     let address = if address.contains("://") {
         address
@@ -117,22 +117,6 @@ pub async fn read_hcp(
 ) -> Result<(String, Vec<u8>)> {
     let (base, host) = hcp_base()?;
     read_hcp_at(client, url, organization, workspace, base, host).await
-}
-
-/// The same from the HCP Terraform at `address` (the origin a run task request came from).
-pub async fn read_hcp_from(
-    client: &Client,
-    address: &str,
-    organization: &str,
-    workspace: &str,
-) -> Result<(String, Vec<u8>)> {
-    let base = parse_url("HCP Terraform address", address)?;
-    let host = match base.port() {
-        Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
-        None => base.host_str().unwrap_or_default().to_string(),
-    };
-    let url = format!("tfc://{organization}/{workspace}");
-    read_hcp_at(client, &url, organization, workspace, base, host).await
 }
 
 async fn read_hcp_at(
