@@ -116,17 +116,6 @@ pub async fn read_hcp(
     workspace: &str,
 ) -> Result<(String, Vec<u8>)> {
     let (base, host) = hcp_base()?;
-    read_hcp_at(client, url, organization, workspace, base, host).await
-}
-
-async fn read_hcp_at(
-    client: &Client,
-    url: &str,
-    organization: &str,
-    workspace: &str,
-    base: reqwest::Url,
-    host: String,
-) -> Result<(String, Vec<u8>)> {
     let token = hcp_token(&host)?;
     let what = format!("state {url}");
     let api = |path: &str| format!("{}/api/v2/{path}", base.as_str().trim_end_matches('/'));

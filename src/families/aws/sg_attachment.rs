@@ -487,11 +487,11 @@ async fn lambda_functions(
             })
             .unwrap_or_default()
     };
+    let client = aws.lambda(region);
     let mut found: BTreeMap<String, Vec<Slot>> = BTreeMap::new();
     if arns.len() >= LIST_FUNCTIONS_MIN {
         let wanted: BTreeSet<&str> = arns.iter().map(String::as_str).collect();
-        let mut pages = aws
-            .lambda(region)
+        let mut pages = client
             .list_functions()
             .max_items(50)
             .into_paginator()
@@ -513,18 +513,20 @@ async fn lambda_functions(
         .cloned()
         .collect();
     let read: Vec<Option<(String, Vec<Slot>)>> = stream::iter(unseen)
-        .map(|arn| async move {
-            aws.count("lambda", "GetFunctionConfiguration");
-            let answer = aws
-                .lambda(region)
-                .get_function_configuration()
-                .function_name(&arn)
-                .send()
-                .await;
-            match answer {
-                Ok(f) => Ok(Some((arn, groups_of(f.vpc_config())))),
-                Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
-                Err(e) => Err(aws.error("lambda", "GetFunctionConfiguration", region, e)),
+        .map(|arn| {
+            let client = client.clone();
+            async move {
+                aws.count("lambda", "GetFunctionConfiguration");
+                let answer = client
+                    .get_function_configuration()
+                    .function_name(&arn)
+                    .send()
+                    .await;
+                match answer {
+                    Ok(f) => Ok(Some((arn, groups_of(f.vpc_config())))),
+                    Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+                    Err(e) => Err(aws.error("lambda", "GetFunctionConfiguration", region, e)),
+                }
             }
         })
         .buffered(4)
