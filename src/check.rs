@@ -10,11 +10,11 @@ use crate::clients::gcp::GcpContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{self, Family};
-use crate::model::{Cloud, Declarer, Drift, ExpectedObject};
+use crate::model::{Cloud, Declarer, Drift, ExpectedObject, Exposure, Reach};
 use crate::policy::PolicySet;
 use crate::report::{Report, Summary};
 use crate::state::{self, Resource};
-use crate::{breakglass, diff, read, verdict};
+use crate::{breakglass, diff, exposure, read, risk, verdict};
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -33,6 +33,8 @@ pub struct CheckOptions {
     pub source_dir: Option<std::path::PathBuf>,
     /// Where the live side comes from.
     pub live: LiveSource,
+    /// How findings are scored (the data classification tags).
+    pub risk: risk::Settings,
 }
 
 /// The live side of the comparison.
@@ -228,8 +230,48 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             }
         }
     }
+    // How reachable the drifted objects are: read for them alone, so a clean run reads nothing.
+    let drifted: Vec<usize> = (0..expected.len())
+        .filter(|&i| !per_object[i].is_empty())
+        .collect();
+    if !drifted.is_empty() {
+        let reaches = match opts.live {
+            LiveSource::Api => {
+                if opts.progress {
+                    eprintln!(
+                        "driftgate: reading how {} drifted object(s) are reached…",
+                        drifted.len()
+                    );
+                }
+                let objects: Vec<exposure::Drifted> = drifted
+                    .iter()
+                    .map(|&i| exposure::Drifted {
+                        family: expected[i].0,
+                        expected: &expected[i].1,
+                        region: &regions[i],
+                        live: live.get(&key(i)),
+                    })
+                    .collect();
+                exposure::assess(&clouds, &objects, opts.concurrency).await?
+            }
+            LiveSource::Plan => drifted
+                .iter()
+                .map(|_| {
+                    Reach::new(
+                        Exposure::Unknown,
+                        "not read: --live plan makes no cloud reads",
+                    )
+                })
+                .collect(),
+        };
+        for (&i, reach) in drifted.iter().zip(reaches) {
+            for d in &mut per_object[i] {
+                d.reach = Some(reach.clone());
+            }
+        }
+    }
     let drifts = per_object.into_iter().flatten().collect();
-    let mut findings = verdict::judge(drifts, &policies);
+    let mut findings = verdict::judge(drifts, &policies, &opts.risk);
 
     // Trackers are asked only when something would block: no drift, no dependency on them.
     let bg = match &opts.breakglass {

@@ -25,6 +25,9 @@ pub struct Config {
     pub iam_reads: Option<String>,
     pub quiet: Option<bool>,
     pub source_dir: Option<String>,
+    /// Tag keys that carry data classification (ordering only: they never decide what blocks).
+    #[serde(default)]
+    pub sensitivity_tags: Vec<String>,
 }
 
 /// Keys that would let the branch under check decide what blocks, with the flag to use instead.

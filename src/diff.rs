@@ -54,6 +54,7 @@ pub fn compare<'a>(
         tags: expected.tags.clone(),
         sources: by.sources.clone(),
         sensitive: is_sensitive(by, attribute),
+        reach: None,
     };
 
     let Some(live) = live else {

@@ -25,8 +25,10 @@ pub mod state;
 // One file per resource family: state view, live read, effect of a change.
 pub mod families;
 
-// Generic stages over the families' data: the read plan and batches, the comparison, the score.
+// Generic stages over the families' data: the read plan and batches, the comparison, how
+// drifted objects are reached, the score.
 pub mod diff;
+pub mod exposure;
 pub mod read;
 pub mod risk;
 

@@ -62,6 +62,9 @@ struct ServeArgs {
     /// Only tickets to which someone other than their author added this label count.
     #[arg(long, value_name = "LABEL")]
     require_approval: Option<String>,
+    /// Tag key that holds the data classification, as for `check`. Repeatable.
+    #[arg(long = "sensitivity-tag", value_name = "KEY")]
+    sensitivity_tags: Vec<String>,
     /// Checks run at once; more wait in the queue.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel: u16,
@@ -202,6 +205,12 @@ struct CheckArgs {
     /// Config file with non-security settings only [default: .driftgate.yaml if present].
     #[arg(long, value_name = "FILE")]
     config: Option<String>,
+    /// Tag (Azure tag, Google Cloud label) key that holds the data classification used in the
+    /// risk score, e.g. data-classification; matched ignoring case, `-` and `_`; the first key an
+    /// object carries wins. Repeatable [default: data-classification, classification,
+    /// data-sensitivity, sensitivity, confidentiality].
+    #[arg(long = "sensitivity-tag", value_name = "KEY")]
+    sensitivity_tags: Vec<String>,
     /// Break-glass tracker: github:OWNER/REPO, gitlab:GROUP/PROJECT (or id), jira:PROJECTKEY. Repeatable.
     #[arg(long = "tickets", value_name = "TRACKER")]
     tickets: Vec<String>,
@@ -318,6 +327,7 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode, Error> {
             )?,
             source_dir: None,
             live,
+            risk: risk_settings(&args.sensitivity_tags, &[])?,
         },
         live,
         parallel: usize::from(args.parallel),
@@ -423,6 +433,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
                 .or(config.source_dir.clone())
                 .unwrap_or_else(|| ".".into()),
         )),
+        risk: risk_settings(&args.sensitivity_tags, &config.sensitivity_tags)?,
     };
     let report = runtime()?.block_on(check::run(&opts))?;
     // Even when quiet: they say what the check could not see.
@@ -456,6 +467,27 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::from(report.verdict.exit_code() as u8))
 }
 
+/// The tag keys of the flags, else of the config file, else the defaults.
+fn risk_settings(flags: &[String], config: &[String]) -> Result<driftgate::risk::Settings, Error> {
+    let (keys, from) = if flags.is_empty() {
+        (config, "config `sensitivity_tags`")
+    } else {
+        (flags, "--sensitivity-tag")
+    };
+    if keys.is_empty() {
+        return Ok(driftgate::risk::Settings::default());
+    }
+    if let Some(k) = keys.iter().find(|k| !k.chars().any(char::is_alphanumeric)) {
+        return Err(Error::new(
+            from,
+            format!("`{k}` is not a tag key (it has no letter or digit)"),
+        ));
+    }
+    Ok(driftgate::risk::Settings {
+        sensitivity_keys: keys.to_vec(),
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -480,6 +512,7 @@ fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
         breakglass: None,
         source_dir: None,
         live: check::LiveSource::Api,
+        risk: Default::default(),
     };
     let rt = runtime()?;
     let report = rt.block_on(check::run(&opts))?;

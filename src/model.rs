@@ -190,6 +190,59 @@ pub enum Effect {
     Unknown,
 }
 
+/// How reachable a drifted object is, from the widest to the narrowest. Read from the cloud for
+/// drifted objects only (`exposure::assess`); it ranks findings and policies may match on it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, Hash,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exposure {
+    /// Reachable from the internet now.
+    Internet,
+    /// Principals outside the account can use it (an IAM role another account or an identity
+    /// provider may assume).
+    CrossAccount,
+    /// Reachable only from named ranges outside private networks (a VPN, a partner).
+    Restricted,
+    /// Reachable only from private networks.
+    Private,
+    /// Nothing uses it: no interface, instance or subnet is attached to it, or it no longer
+    /// exists.
+    Unused,
+    /// Not read: the family has no notion of reachability, or the run made no cloud reads.
+    Unknown,
+}
+
+impl Exposure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exposure::Internet => "internet",
+            Exposure::CrossAccount => "cross-account",
+            Exposure::Restricted => "restricted",
+            Exposure::Private => "private",
+            Exposure::Unused => "unused",
+            Exposure::Unknown => "unknown",
+        }
+    }
+}
+
+/// An object's exposure and the evidence for it, in words (`sg-0a… is attached to eni-0b… with
+/// public IP 54.…`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reach {
+    pub exposure: Exposure,
+    pub reasons: Vec<String>,
+}
+
+impl Reach {
+    pub fn new(exposure: Exposure, reason: impl Into<String>) -> Reach {
+        Reach {
+            exposure,
+            reasons: vec![reason.into()],
+        }
+    }
+}
+
 /// One difference between state and live, before policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drift {
@@ -212,6 +265,8 @@ pub struct Drift {
     pub sources: Vec<String>,
     /// The attribute is marked sensitive in the state: never print its values.
     pub sensitive: bool,
+    /// How reachable the object is (`None`: not read).
+    pub reach: Option<Reach>,
 }
 
 // ---- Canonical forms ----
@@ -224,6 +279,23 @@ pub fn cidr(raw: &str) -> std::result::Result<String, String> {
         .parse()
         .map_err(|_| format!("`{raw}` is not a CIDR block"))?;
     Ok(net.trunc().to_string())
+}
+
+/// Is this canonical CIDR inside the private, shared or link-local ranges (RFC 1918, RFC 6598,
+/// loopback, link-local; IPv6 unique-local and link-local)? Traffic from such ranges cannot come
+/// from the internet.
+pub fn is_private_cidr(c: &str) -> bool {
+    const PRIVATE: [&str; 8] = [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+    ];
+    PRIVATE.iter().any(|p| cidr_contains(p, c))
 }
 
 /// Does `outer` contain every address of `inner`? Both canonical.

@@ -93,13 +93,13 @@ const REDACTED: &str = "(sensitive value hidden)";
 
 /// Judges each drift; drifts that no policy covers are not security drift and are dropped.
 /// Sorted by risk, highest first, then by address for a stable report.
-pub fn judge(drifts: Vec<Drift>, policies: &PolicySet) -> Vec<Finding> {
+pub fn judge(drifts: Vec<Drift>, policies: &PolicySet, settings: &risk::Settings) -> Vec<Finding> {
     let mut findings: Vec<Finding> = drifts
         .into_iter()
         .filter_map(|d| {
             let p = policies.judge(&d)?;
             let references = policies.references(&d);
-            let risk = risk::score(&d, p.severity);
+            let risk = risk::score(&d, p.severity, settings);
             let hide = |v: Value, text: Option<String>| {
                 if d.sensitive {
                     (Value::String(REDACTED.into()), Some(REDACTED.into()))
@@ -207,19 +207,24 @@ mod tests {
             tags: Default::default(),
             sources: vec!["s".into()],
             sensitive: false,
+            reach: None,
         }
     }
 
     #[test]
     fn verdicts() {
         let p = policies(None);
-        assert_eq!(decide(&judge(vec![], &p)), Verdict::Pass);
+        assert_eq!(
+            decide(&judge(vec![], &p, &Default::default())),
+            Verdict::Pass
+        );
         let f = judge(
             vec![
                 drift(Effect::Strengthens, "10.0.0.0/8"),
                 drift(Effect::Weakens, "0.0.0.0/0"),
             ],
             &p,
+            &Default::default(),
         );
         assert_eq!(decide(&f), Verdict::Block);
         assert_eq!(f[0].policy, "AWS-SG-ADMIN-IPV4", "highest risk first");
@@ -235,7 +240,11 @@ mod tests {
                 .map(|id| format!("  - {{id: {id}, title: t, resource_types: [aws_security_group], severity: low, enforcement: warn}}\n"))
                 .collect::<String>();
         let p = policies(Some(&warn_all));
-        let f = judge(vec![drift(Effect::Weakens, "0.0.0.0/0")], &p);
+        let f = judge(
+            vec![drift(Effect::Weakens, "0.0.0.0/0")],
+            &p,
+            &Default::default(),
+        );
         assert_eq!(decide(&f), Verdict::Warn);
         assert!(!f[0].blocking);
     }
@@ -244,7 +253,7 @@ mod tests {
     fn sensitive_values_never_reach_findings() {
         let mut d = drift(Effect::Weakens, "0.0.0.0/0");
         d.sensitive = true;
-        let f = judge(vec![d], &policies(None));
+        let f = judge(vec![d], &policies(None), &Default::default());
         let text = serde_json::to_string(&f).unwrap();
         assert!(
             !text.contains("cidr_ipv4") && !text.contains("port 22 from"),

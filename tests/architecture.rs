@@ -14,7 +14,7 @@ const FLOORS: &[&[&str]] = &[
     &["clients"],
     &["policy", "state"],
     &["families"],
-    &["diff", "read", "risk"],
+    &["diff", "exposure", "read", "risk"],
     &["verdict"],
     &["breakglass"],
     &["report"],

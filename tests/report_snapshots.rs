@@ -57,7 +57,7 @@ fn report() -> Report {
         drifts.extend(diff::compare(family, obj, "eu-west-3", Some(&live)));
     }
     let policies = PolicySet::load(&[], &check::known_types()).unwrap();
-    let findings = verdict::judge(drifts, &policies);
+    let findings = verdict::judge(drifts, &policies, &Default::default());
     let summary = Summary {
         resources_in_state: resources.len(),
         resources_checked: mine.len(),

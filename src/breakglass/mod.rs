@@ -561,8 +561,10 @@ mod tests {
             enforcement: Enforcement::Block,
             risk: Risk {
                 score: 1.0,
-                exposure: "internet",
+                exposure: crate::model::Exposure::Internet,
+                reasons: vec![],
                 sensitivity: "unclassified".into(),
+                priority: crate::risk::Priority::Normal,
             },
             blocking: true,
             ticket: None,

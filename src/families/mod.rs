@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::model::{Cloud, Declarer, Effect, ExpectedObject, Facts, Item, LiveObject};
+use crate::model::{Cloud, Declarer, Effect, ExpectedObject, Facts, Item, LiveObject, Reach};
 use crate::state::Resource;
 
 /// Every family driftgate can check.
@@ -92,6 +92,12 @@ pub struct About {
     pub batch_size: usize,
 }
 
+/// A drifted object whose exposure is asked: what the state says of it and what was read.
+pub struct Subject<'a> {
+    pub expected: &'a ExpectedObject,
+    pub live: &'a LiveObject,
+}
+
 /// A family's logic. New per-family pieces (a fix written into HCL, exposure, reading the view
 /// from a plan or an AWS Config item) join as methods here, with a default for families that do
 /// not have them yet, so each family's knowledge stays in its one file.
@@ -127,6 +133,20 @@ pub trait Family: Send + Sync {
         } else {
             Effect::Strengthens
         }
+    }
+    /// How reachable these drifted objects of one region are, by cloud id, with the evidence.
+    /// Asked only for objects that drifted and still exist, with `--live api`; reads are
+    /// batched over the objects and counted like any read, and a read that fails is an error
+    /// (policies may match on exposure). An object left out is `unknown`: the default, for
+    /// families whose objects are not reached over a network (a KMS key's rotation, a disk's
+    /// encryption).
+    fn exposure<'a>(
+        &'a self,
+        _clouds: &'a Clouds,
+        _region: &'a str,
+        _objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async { Ok(BTreeMap::new()) })
     }
     /// The live view of objects as a plan's refresh read them (`--live plan`), from the
     /// refreshed resources of this family's types: see [`refreshed_view`].
@@ -340,6 +360,29 @@ pub fn set_setting(name: &str, mut values: Vec<String>, weak: bool) -> Item {
     let mut item = setting(name, serde_json::json!(values), weak);
     item.summary = format!("{name} = [{}]", values.join(", "));
     item
+}
+
+/// The live item of a named setting (`network_rules.default_action`).
+pub fn live_setting<'a>(items: &'a [(&'static str, Item)], name: &str) -> Option<&'a Item> {
+    items
+        .iter()
+        .map(|(_, i)| i)
+        .find(|i| i.identity.as_deref() == Some(name))
+}
+
+/// The values of a list setting made by [`set_setting`].
+pub fn setting_values(item: &Item) -> Vec<String> {
+    item.value
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The effect of a setting changing: to a weak value weakens, from one strengthens. For list

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{Drift, DriftKind, Effect};
+use crate::model::{Drift, DriftKind, Effect, Exposure};
 
 const BUILTIN: &[(&str, &str)] = &[
     ("policies/aws.yaml", include_str!("../../policies/aws.yaml")),
@@ -60,6 +60,9 @@ pub struct Condition {
     pub default_object: Option<bool>,
     pub whole_object: Option<bool>,
     pub labels_any: Option<Vec<String>>,
+    /// How reachable the object is (`internet`, `cross-account`, `restricted`, `private`,
+    /// `unused`, `unknown` when it was not read).
+    pub exposure: Option<Vec<Exposure>>,
 }
 
 impl Condition {
@@ -82,6 +85,9 @@ impl Condition {
             && self.whole_object.is_none_or(|b| b == d.attribute.is_none())
             && self.labels_any.as_ref().is_none_or(|ls| {
                 facts.is_some_and(|f| f.labels.iter().any(|l| ls.iter().any(|x| x == l)))
+            })
+            && self.exposure.as_ref().is_none_or(|es| {
+                es.contains(&d.reach.as_ref().map_or(Exposure::Unknown, |r| r.exposure))
             })
     }
 }
@@ -309,6 +315,7 @@ mod tests {
             tags: Default::default(),
             sources: vec![],
             sensitive: false,
+            reach: None,
         }
     }
 

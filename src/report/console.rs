@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::Report;
+use crate::model::Exposure;
 use crate::policy::Severity;
 use crate::verdict::Verdict;
 
@@ -109,7 +110,21 @@ pub fn render_with(report: &Report, color: bool, gitlab_sections: Option<i64>) -
         let _ = writeln!(
             out,
             "    {}",
-            s.dim(&format!("{why} · risk {}", f.risk.score))
+            s.dim(&format!(
+                "{why} · risk {} · {}",
+                f.risk.score,
+                f.risk.priority.as_str()
+            ))
+        );
+        let exposure = super::exposure_text(f);
+        let _ = writeln!(
+            out,
+            "    {}",
+            match f.risk.exposure {
+                Exposure::Internet => s.red(&exposure),
+                Exposure::CrossAccount | Exposure::Restricted => s.yellow(&exposure),
+                _ => exposure,
+            }
         );
         if let Some(t) = &f.ticket {
             let _ = writeln!(

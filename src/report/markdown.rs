@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::{kind_text, Report};
+use crate::risk::Priority;
 use crate::verdict::Verdict;
 
 /// Table cells must not break the table.
@@ -38,8 +39,10 @@ pub fn render(report: &Report) -> String {
         out.push_str("No security drift.\n");
         return out;
     }
-    out.push_str("| | Resource | Attribute | Expected → Actual | Severity | Policy | Ticket |\n");
-    out.push_str("|---|---|---|---|---|---|---|\n");
+    out.push_str(
+        "| | Resource | Attribute | Expected → Actual | Severity | Exposure | Policy | Ticket |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
     for f in &report.drifts {
         let mark = match (f.blocking, f.ticket.is_some()) {
             (true, _) => "⛔",
@@ -55,14 +58,22 @@ pub fn render(report: &Report) -> String {
             Some(l) => format!("`{}`<br>{}:{}", cell(&f.address), cell(&l.file), l.line),
             None => format!("`{}`", cell(&f.address)),
         };
+        let mut exposure = format!("**{}**", f.risk.exposure.as_str());
+        for r in &f.risk.reasons {
+            exposure.push_str(&format!("<br>{}", cell(r)));
+        }
+        let severity = match f.risk.priority {
+            Priority::Urgent => format!("{} (**urgent**)", f.severity.as_str()),
+            Priority::AcceptCandidate => format!("{} (accept-candidate)", f.severity.as_str()),
+            Priority::Normal => f.severity.as_str().to_string(),
+        };
         let _ = writeln!(
             out,
-            "| {mark} | {where_} | {} ({}) | {} → {} | {} | {} | {} |",
+            "| {mark} | {where_} | {} ({}) | {} → {} | {severity} | {exposure} | {} | {} |",
             f.attribute.as_deref().unwrap_or("—"),
             kind_text(f),
             cell(f.expected_text.as_deref().unwrap_or("-")),
             cell(f.actual_text.as_deref().unwrap_or("-")),
-            f.severity.as_str(),
             f.policy,
             cell(&ticket)
         );

@@ -124,6 +124,19 @@ pub fn effect_text(e: crate::model::Effect) -> &'static str {
     }
 }
 
+/// The exposure and its evidence in one phrase: `exposure internet: sg-1 is attached to …`.
+pub fn exposure_text(f: &Finding) -> String {
+    if f.risk.reasons.is_empty() {
+        format!("Exposure {}", f.risk.exposure.as_str())
+    } else {
+        format!(
+            "Exposure {}: {}",
+            f.risk.exposure.as_str(),
+            f.risk.reasons.join("; ")
+        )
+    }
+}
+
 /// A stable identity of a drift across runs (SARIF `partialFingerprints`, GitLab `fingerprint`):
 /// the same address, attribute, kind and rule give the same value. FNV-1a, written out because
 /// it must never change between Rust versions (std's hasher may).

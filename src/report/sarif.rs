@@ -16,13 +16,21 @@ use crate::policy::Severity;
 use crate::verdict::Finding;
 
 /// GitHub's `security-severity` scale: critical ≥ 9, high 7–8.9, medium 4–6.9, low < 4.
-fn security_severity(s: Severity) -> &'static str {
+/// A rule's `security-severity` without results in this run, from its severity alone.
+fn security_severity(s: Severity) -> String {
     match s {
         Severity::Critical => "9.5",
         Severity::High => "8.0",
         Severity::Medium => "5.5",
         Severity::Low => "3.0",
     }
+    .to_string()
+}
+
+/// A finding's `security-severity`: its risk score on the 0–10 scale, as GitHub expects it (a
+/// string holding a number).
+fn finding_severity(f: &Finding) -> String {
+    format!("{:.1}", crate::risk::security_severity(f.risk.score))
 }
 
 fn text(s: impl Into<String>) -> MultiformatMessageString {
@@ -43,6 +51,7 @@ pub fn message(f: &Finding) -> String {
         f.expected_text.as_deref().unwrap_or("-"),
         f.actual_text.as_deref().unwrap_or("-"),
     );
+    m.push_str(&format!(" {}.", super::exposure_text(f)));
     if let Some(t) = &f.ticket {
         m.push_str(&format!(
             " Covered by break-glass ticket {} {} until {}.",
@@ -77,10 +86,18 @@ pub fn render(report: &Report) -> String {
                 "drift".to_string(),
             ];
             tags.extend(p.references.iter().cloned());
+            // GitHub ranks alerts by their rule's security-severity: a rule with findings in
+            // this run carries the highest of their scores (exposure and data included).
+            let worst = report
+                .drifts
+                .iter()
+                .filter(|f| f.policy == p.id)
+                .map(|f| crate::risk::security_severity(f.risk.score))
+                .max_by(f64::total_cmp);
             let mut extra = BTreeMap::new();
             extra.insert(
                 "security-severity".to_string(),
-                json!(security_severity(p.severity)),
+                json!(worst.map_or_else(|| security_severity(p.severity), |w| format!("{w:.1}"))),
             );
             extra.insert("enforcement".to_string(), json!(p.enforcement));
             let full = if p.description.is_empty() {
@@ -135,6 +152,10 @@ pub fn render(report: &Report) -> String {
             extra.insert("kind".to_string(), json!(f.kind));
             extra.insert("effect".to_string(), json!(f.effect));
             extra.insert("risk".to_string(), json!(f.risk.score));
+            extra.insert("security-severity".to_string(), json!(finding_severity(f)));
+            extra.insert("exposure".to_string(), json!(f.risk.exposure));
+            extra.insert("exposure-reasons".to_string(), json!(f.risk.reasons));
+            extra.insert("priority".to_string(), json!(f.risk.priority));
             SarifResult::builder()
                 .rule_id(f.policy.clone())
                 .level(level)

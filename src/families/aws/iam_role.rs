@@ -10,13 +10,13 @@ use serde_json::{json, Value};
 
 use super::iam::{iam_region, statement_item};
 use super::iam_entities;
-use super::policy_document::statements;
+use super::policy_document::{outside_principals, statements};
 use super::str_list;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{arn_region_account, bad, tags_of, About, Family};
+use crate::families::{arn_region_account, bad, tags_of, About, Family, Subject};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -154,6 +154,36 @@ fn trust_items(doc: &Value, who: &str) -> Result<Vec<Item>> {
         .into_iter()
         .map(statement_item)
         .collect())
+}
+
+/// The widest outside access the live trust policy gives; the account's own principals and AWS
+/// services only: private.
+fn trust_reach(o: &Subject) -> Reach {
+    let name = &o.live.cloud_id;
+    let mut found: Vec<(Exposure, String)> = o
+        .live
+        .items
+        .iter()
+        .filter(|(a, _)| *a == "assume_role_policy")
+        .filter_map(|(_, i)| {
+            outside_principals(&i.value, &i.summary, o.expected.account.as_deref())
+        })
+        .collect();
+    found.sort();
+    match found.first() {
+        Some((exposure, _)) => Reach {
+            exposure: *exposure,
+            reasons: found
+                .iter()
+                .filter(|(e, _)| e == exposure)
+                .map(|(_, why)| format!("the trust policy of role {name}: {why}"))
+                .collect(),
+        },
+        None => Reach::new(
+            Exposure::Private,
+            format!("role {name} trusts only principals of its own account and AWS services"),
+        ),
+    }
 }
 
 impl Family for IamRoles {
@@ -365,6 +395,21 @@ impl Family for IamRoles {
                 });
             }
             Ok(out)
+        })
+    }
+
+    /// From the live trust policy alone (no read): who outside the account may assume the role.
+    fn exposure<'a>(
+        &'a self,
+        _clouds: &'a Clouds,
+        _region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move {
+            Ok(objects
+                .iter()
+                .map(|o| (o.live.cloud_id.clone(), trust_reach(o)))
+                .collect())
         })
     }
 

@@ -1,5 +1,6 @@
 //! AWS resource families and the normalization they share (protocols, CIDRs, ports).
 
+pub mod bucket_access;
 pub mod ebs;
 pub mod iam;
 pub mod iam_entities;
@@ -9,6 +10,7 @@ pub mod kms;
 pub mod network_acl;
 pub mod policy_document;
 pub mod rds;
+pub mod reach;
 pub mod s3_account;
 pub mod s3_acl;
 pub mod s3_bucket;

@@ -14,16 +14,16 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{
-    as_int, icmp, int_attr, is_not_found, ports, ports_json, ports_text, protocol, read_by_ids,
-    region_account,
+    as_int, icmp, int_attr, is_not_found, ports, ports_json, ports_text, protocol, reach,
+    read_by_ids, region_account,
 };
 use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, tags_of, About, Family};
+use crate::families::{bad, tags_of, About, Family, Subject};
 use crate::model::{
-    cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item,
-    LiveObject, Ports,
+    cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
+    Item, LiveObject, Ports, Reach,
 };
 use crate::state::Resource;
 
@@ -270,6 +270,115 @@ async fn describe(
     Ok(Some(acls))
 }
 
+/// How drifted ACLs are reached: through the subnets associated with them that route to an
+/// internet gateway, then by the inbound entries that apply (an allow behind a lower-numbered
+/// deny of all traffic from everywhere never applies). No subnet: unused.
+async fn acls_reach(
+    aws: &AwsContext,
+    region: &str,
+    objects: &[Subject<'_>],
+) -> Result<BTreeMap<String, Reach>> {
+    let client = aws.ec2(region);
+    let ids: Vec<String> = objects.iter().map(|o| o.live.cloud_id.clone()).collect();
+    let acls = read_by_ids(
+        &format!("AWS ec2 DescribeNetworkAcls in {region}"),
+        &ids,
+        NetworkAcl::network_acl_id,
+        |batch| describe(aws, &client, region, batch),
+    )
+    .await?;
+    // acl → its subnets, and subnet → VPC for the routes.
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut subnets: BTreeMap<String, String> = BTreeMap::new();
+    for acl in &acls {
+        let id = acl.network_acl_id().unwrap_or_default().to_string();
+        for a in acl.associations() {
+            if let Some(s) = a.subnet_id() {
+                members.entry(id.clone()).or_default().push(s.to_string());
+                subnets.insert(s.to_string(), acl.vpc_id().unwrap_or_default().to_string());
+            }
+        }
+    }
+    let routes = if subnets.is_empty() {
+        BTreeMap::new()
+    } else {
+        reach::subnet_routes(aws, &client, region, &subnets).await?
+    };
+    let mut out = BTreeMap::new();
+    for o in objects {
+        let id = o.live.cloud_id.as_str();
+        let mine = members.get(id).cloned().unwrap_or_default();
+        if mine.is_empty() {
+            out.insert(
+                id.to_string(),
+                Reach::new(
+                    Exposure::Unused,
+                    format!("no subnet is associated with {id}"),
+                ),
+            );
+            continue;
+        }
+        let paths: Vec<String> = mine
+            .iter()
+            .filter_map(|s| {
+                let r = routes.get(s)?;
+                let (dest, igw) = match (&r.igw_v4, &r.igw_v6) {
+                    (Some(g), _) => ("0.0.0.0/0", g),
+                    (None, Some(g)) => ("::/0", g),
+                    _ => return None,
+                };
+                Some(format!(
+                    "{id} guards subnet {s}, which routes {dest} to {igw}"
+                ))
+            })
+            .collect();
+        let applying = applying_inbound(&o.live.items);
+        out.insert(
+            id.to_string(),
+            reach::judge(
+                &paths,
+                reach::ingress_admits(&applying),
+                format!(
+                    "{id} guards {} subnet(s) ({}), none routed to an internet gateway",
+                    mine.len(),
+                    mine.join(", ")
+                ),
+            ),
+        );
+    }
+    Ok(out)
+}
+
+/// The inbound allow entries that can apply: those numbered before any deny of all traffic from
+/// the whole internet of their address family.
+fn applying_inbound(items: &[(&'static str, Item)]) -> Vec<(&'static str, Item)> {
+    let mut inbound: Vec<&(&'static str, Item)> =
+        items.iter().filter(|(a, _)| *a == "ingress").collect();
+    let number = |i: &Item| i.value.get("rule_no").and_then(Value::as_i64).unwrap_or(0);
+    inbound.sort_by_key(|(_, i)| number(i));
+    let mut out = Vec::new();
+    let mut closed: Vec<&str> = Vec::new();
+    for (a, i) in inbound {
+        let world = i
+            .facts
+            .cidrs
+            .iter()
+            .find(|c| *c == "0.0.0.0/0" || *c == "::/0");
+        if !i.facts.grants {
+            if let Some(w) = world.filter(|_| i.facts.ports.contains(&Ports::All)) {
+                closed.push(w);
+            }
+            continue;
+        }
+        let v6 = i.facts.cidrs.iter().any(|c| c.contains(':'));
+        let family_closed = closed.iter().any(|c| c.contains(':') == v6);
+        if !family_closed {
+            out.push((*a, i.clone()));
+        }
+    }
+    out
+}
+
 fn live_object(acl: &NetworkAcl) -> Result<Option<LiveObject>> {
     let Some(id) = acl.network_acl_id() else {
         return Ok(None);
@@ -421,6 +530,15 @@ impl Family for NetworkAcls {
             }
             Ok(out)
         })
+    }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move { acls_reach(clouds.aws()?, region, objects).await })
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {

@@ -205,6 +205,88 @@ fn statement(s: &Value, version: &str) -> Result<Statement, String> {
     })
 }
 
+/// Who outside the account an allow statement lets in, as the widest exposure it gives and why,
+/// from its canonical value (`Statement::value`): anyone (`*`, `{"AWS": "*"}` or a `NotPrincipal`)
+/// without a condition is the internet, and so is an identity provider without one (any of its
+/// identities: a GitHub OIDC trust without a `sub` condition lets every repository in);
+/// either with conditions, another account, or an identity provider, is cross-account; the
+/// account itself and AWS services are neither (`None`).
+pub fn outside_principals(
+    statement: &Value,
+    summary: &str,
+    own_account: Option<&str>,
+) -> Option<(crate::model::Exposure, String)> {
+    use crate::model::Exposure;
+    if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+        return None;
+    }
+    let conditioned = statement.get("Condition").is_some();
+    if statement.get("NotPrincipal").is_some() {
+        let e = if conditioned {
+            Exposure::CrossAccount
+        } else {
+            Exposure::Internet
+        };
+        return Some((
+            e,
+            format!("`{summary}` lets in everyone but the principals it names"),
+        ));
+    }
+    let principals = statement.get("Principal")?.as_object()?;
+    let ids = |kind: &str| -> Vec<&str> {
+        principals
+            .get(kind)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    let anyone = principals.contains_key("*") || ids("AWS").contains(&"*");
+    if anyone {
+        return Some(if conditioned {
+            (
+                Exposure::CrossAccount,
+                format!("`{summary}` lets in any principal, narrowed by conditions"),
+            )
+        } else {
+            (
+                Exposure::Internet,
+                format!("`{summary}` lets in any principal (\"*\") with no condition"),
+            )
+        });
+    }
+    if let Some(idp) = ids("Federated").first() {
+        return Some(if conditioned {
+            (
+                Exposure::CrossAccount,
+                format!("`{summary}` trusts identity provider {idp}, narrowed by conditions"),
+            )
+        } else {
+            (
+                Exposure::Internet,
+                format!(
+                    "`{summary}` trusts identity provider {idp} with no condition: any of its \
+                     identities may use it"
+                ),
+            )
+        });
+    }
+    let others: Vec<&str> = ids("AWS")
+        .into_iter()
+        .filter(|arn| {
+            let account = arn.split(':').nth(4).unwrap_or_default();
+            own_account.is_none_or(|own| account != own)
+        })
+        .collect();
+    if let Some(other) = others.first() {
+        let account = other.split(':').nth(4).unwrap_or(other);
+        return Some((
+            Exposure::CrossAccount,
+            format!("`{summary}` lets in account {account}"),
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

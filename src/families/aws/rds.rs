@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{kms_key_id, region_account, str_list};
+use super::{kms_key_id, reach, region_account, str_list};
+use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, tags_of, About, Family};
+use crate::families::{bad, tags_of, About, Family, Subject};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -247,6 +248,138 @@ impl Family for DbInstances {
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
         change(attribute, expected, actual)
     }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move { instances_reach(clouds.aws()?, region, objects).await })
+    }
+}
+
+/// How drifted DB instances are reached: a publicly accessible instance in a subnet routed to an
+/// internet gateway, by what its security groups admit; any other is private.
+async fn instances_reach(
+    aws: &AwsContext,
+    region: &str,
+    objects: &[Subject<'_>],
+) -> Result<BTreeMap<String, Reach>> {
+    let ids: Vec<String> = objects.iter().map(|o| o.live.cloud_id.clone()).collect();
+    let mut dbs = Vec::new();
+    for batch in ids.chunks(DB_INSTANCES.batch_size) {
+        let mut pages = aws
+            .rds(region)
+            .describe_db_instances()
+            .filters(filter("db-instance-id", batch))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            aws.count("rds", "DescribeDBInstances");
+            let page = page.map_err(|e| aws.error("rds", "DescribeDBInstances", region, e))?;
+            dbs.extend(page.db_instances().iter().cloned());
+        }
+    }
+    let public: Vec<&aws_sdk_rds::types::DbInstance> = dbs
+        .iter()
+        .filter(|db| db.publicly_accessible() == Some(true))
+        .collect();
+    let mut subnets: BTreeMap<String, String> = BTreeMap::new();
+    let mut groups: Vec<String> = Vec::new();
+    for db in &public {
+        if let Some(g) = db.db_subnet_group() {
+            for s in g.subnets() {
+                if let Some(id) = s.subnet_identifier() {
+                    subnets.insert(id.to_string(), g.vpc_id().unwrap_or_default().to_string());
+                }
+            }
+        }
+        groups.extend(
+            db.vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id().map(str::to_string)),
+        );
+    }
+    groups.sort();
+    groups.dedup();
+    let ec2 = aws.ec2(region);
+    let routes = if subnets.is_empty() {
+        BTreeMap::new()
+    } else {
+        reach::subnet_routes(aws, &ec2, region, &subnets).await?
+    };
+    // The groups' inbound rules, in their live view.
+    let mut rules: BTreeMap<String, Vec<(&'static str, Item)>> = BTreeMap::new();
+    for batch in groups.chunks(200) {
+        let found =
+            super::security_group::describe_groups(aws, &ec2, region, batch.to_vec()).await?;
+        for sg in found.unwrap_or_default() {
+            if let Some(obj) = super::security_group::live_object(&sg)? {
+                rules.insert(obj.cloud_id, obj.items);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for db in &dbs {
+        let Some(id) = db.db_instance_identifier() else {
+            continue;
+        };
+        if db.publicly_accessible() != Some(true) {
+            out.insert(
+                id.to_string(),
+                Reach::new(
+                    Exposure::Private,
+                    format!("{id} is not publicly accessible: it has no public address"),
+                ),
+            );
+            continue;
+        }
+        let mine: Vec<String> = db
+            .db_subnet_group()
+            .map(|g| {
+                g.subnets()
+                    .iter()
+                    .filter_map(|s| s.subnet_identifier().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let paths: Vec<String> = mine
+            .iter()
+            .filter_map(|s| {
+                let igw = routes.get(s)?.igw_v4.as_ref()?;
+                Some(format!(
+                    "{id} is publicly accessible in subnet {s}, which routes 0.0.0.0/0 to {igw}"
+                ))
+            })
+            .collect();
+        let admitted: Vec<(&'static str, Item)> = db
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id())
+            .filter_map(|g| rules.get(g))
+            .flatten()
+            .cloned()
+            .collect();
+        out.insert(
+            id.to_string(),
+            reach::judge(
+                &paths,
+                reach::ingress_admits(&admitted).map(|(e, why)| {
+                    (
+                        e,
+                        why.replace("its inbound", "its security groups' inbound"),
+                    )
+                }),
+                format!(
+                    "{id} is publicly accessible, but none of its subnets ({}) routes to an \
+                     internet gateway",
+                    mine.join(", ")
+                ),
+            ),
+        );
+    }
+    Ok(out)
 }
 
 impl Family for DbClusters {

@@ -15,7 +15,8 @@ use super::policy_document::statements;
 use super::{kms_key_id, region_account};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, About, Family};
+use crate::families::{bad, About, Family, Subject};
+use crate::model::Reach;
 use crate::model::{
     Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
@@ -130,6 +131,17 @@ impl Family for BucketPolicies {
             }
         }
         Ok(out.into_values().collect())
+    }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move {
+            super::bucket_access::buckets_reach(clouds.aws()?, region, objects).await
+        })
     }
 
     fn fetch<'a>(
@@ -279,6 +291,17 @@ impl Family for BucketEncryption {
             }
         }
         Ok(out.into_values().collect())
+    }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move {
+            super::bucket_access::buckets_reach(clouds.aws()?, region, objects).await
+        })
     }
 
     fn fetch<'a>(

@@ -11,7 +11,8 @@ use serde_json::json;
 use super::region_account;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, Family};
+use crate::families::{bad, About, Family, Subject};
+use crate::model::Reach;
 use crate::model::{
     Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
@@ -111,6 +112,17 @@ impl Family for BucketPublicAccessBlocks {
             }
         }
         Ok(out.into_values().collect())
+    }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move {
+            super::bucket_access::buckets_reach(clouds.aws()?, region, objects).await
+        })
     }
 
     fn fetch<'a>(

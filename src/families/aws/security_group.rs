@@ -15,15 +15,16 @@ use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 use super::{
-    as_int, icmp, int_attr, is_not_found, ports, ports_json, ports_text, protocol, read_by_ids,
-    region_account, str_list,
+    as_int, icmp, int_attr, is_not_found, ports, ports_json, ports_text, protocol, reach,
+    read_by_ids, region_account, str_list,
 };
 use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, tags_of, About, Family};
+use crate::families::{bad, tags_of, About, Family, Subject};
 use crate::model::{
-    cidr, Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject, Ports,
+    cidr, Cloud, Declarer, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Ports,
+    Reach,
 };
 use crate::state::Resource;
 
@@ -448,6 +449,105 @@ impl Family for SecurityGroups {
             Ok(out)
         })
     }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move { groups_reach(clouds.aws()?, region, objects).await })
+    }
+}
+
+/// How drifted groups are reached: through the network interfaces that use them (a public
+/// address in a subnet routed to an internet gateway) and the internet-facing load balancers they
+/// guard, then by what their live inbound rules admit. No interface and no load balancer: unused.
+async fn groups_reach(
+    aws: &AwsContext,
+    region: &str,
+    objects: &[Subject<'_>],
+) -> Result<BTreeMap<String, Reach>> {
+    let ec2 = aws.ec2(region);
+    let ids: Vec<String> = objects.iter().map(|o| o.live.cloud_id.clone()).collect();
+    let interfaces = reach::interfaces_of_groups(aws, &ec2, region, &ids).await?;
+    // Only addresses that could be public need a route.
+    let subnets: BTreeMap<String, String> = interfaces
+        .iter()
+        .filter(|i| i.public_ip.is_some() || !i.ipv6.is_empty())
+        .map(|i| (i.subnet.clone(), i.vpc.clone()))
+        .collect();
+    let routes = if subnets.is_empty() {
+        BTreeMap::new()
+    } else {
+        reach::subnet_routes(aws, &ec2, region, &subnets).await?
+    };
+    let mut paths: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for i in &interfaces {
+        let path = reach::public_path(i, &routes);
+        for g in &i.groups {
+            users.entry(g.as_str()).or_default().push(i.id.as_str());
+            if let Some(p) = &path {
+                paths
+                    .entry(g.as_str())
+                    .or_default()
+                    .push(format!("{g} is attached to {p}"));
+            }
+        }
+    }
+    // Load balancers only for groups no interface already shows reachable: real internet-facing
+    // load balancers have public interfaces of their own, but not every estate shows them.
+    let unseen: std::collections::BTreeSet<&str> = ids
+        .iter()
+        .map(String::as_str)
+        .filter(|g| !paths.contains_key(g))
+        .collect();
+    let balancers = if unseen.is_empty() {
+        Vec::new()
+    } else {
+        reach::internet_facing_load_balancers(aws, region, &unseen).await?
+    };
+    for (g, lb) in &balancers {
+        if let Some(g) = ids.iter().find(|x| *x == g) {
+            paths
+                .entry(g.as_str())
+                .or_default()
+                .push(format!("{g} guards the {lb}"));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for o in objects {
+        let id = o.live.cloud_id.as_str();
+        let used = users.get(id).map_or(0, Vec::len);
+        let reach = match paths.get(id) {
+            None if used == 0 => Reach::new(
+                Exposure::Unused,
+                format!("no network interface or load balancer uses {id}"),
+            ),
+            found => {
+                let mut shown: Vec<&str> = users.get(id).cloned().unwrap_or_default();
+                let more = shown.len().saturating_sub(3);
+                shown.truncate(3);
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                reach::judge(
+                    found.map(Vec::as_slice).unwrap_or_default(),
+                    reach::ingress_admits(&o.live.items),
+                    format!(
+                        "{id} is used by {used} network interface(s) ({}{tail}), none with a \
+                         public address in a subnet routed to an internet gateway",
+                        shown.join(", ")
+                    ),
+                )
+            }
+        };
+        out.insert(id.to_string(), reach);
+    }
+    Ok(out)
 }
 
 /// One `DescribeSecurityGroups` by ids; `None` when one of them does not exist. (A `group-id`

@@ -15,8 +15,12 @@ use super::{
 };
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, setting_effect, str_list, About, Family};
-use crate::model::{Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject};
+use crate::families::{bad, setting_effect, str_list, About, Family, Subject};
+use std::collections::BTreeMap;
+
+use crate::model::{
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject, Reach,
+};
 use crate::state::Resource;
 
 pub const KEY_VAULTS: About = About {
@@ -267,6 +271,28 @@ impl Family for KeyVaults {
             .into_values()
             .map(crate::families::drop_computed_inline)
             .collect())
+    }
+
+    /// From the live settings alone (no read): public network access and the firewall.
+    fn exposure<'a>(
+        &'a self,
+        _clouds: &'a Clouds,
+        _region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move {
+            Ok(objects
+                .iter()
+                .map(|o| {
+                    let id = &o.live.cloud_id;
+                    let name = id.rsplit('/').next().unwrap_or(id);
+                    (
+                        id.clone(),
+                        network_rules::reach(name, &o.live.items, "network_acls"),
+                    )
+                })
+                .collect())
+        })
     }
 
     fn fetch<'a>(

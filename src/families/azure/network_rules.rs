@@ -4,8 +4,10 @@
 
 use serde_json::Value;
 
-use crate::families::{set_setting, setting, str_list};
-use crate::model::{cidr, Declarer, ExpectedItem, ExpectedObject, Item};
+use crate::families::{live_setting, set_setting, setting, setting_values, str_list};
+use crate::model::{
+    cidr, is_private_cidr, Declarer, ExpectedItem, ExpectedObject, Exposure, Item, Reach,
+};
 
 /// An IP rule as Azure and Terraform both accept it: `1.2.3.4` or `1.2.3.0/24`.
 fn ip_rule(raw: &str) -> String {
@@ -123,4 +125,57 @@ pub fn live(
     .into_iter()
     .map(|i| (attribute, i))
     .collect()
+}
+
+/// How a storage account or key vault is reached, from its live settings: public network access
+/// off admits only private endpoints; on, its firewall's default action and IP rules decide.
+/// `attribute`: the firewall's name in the family (`network_rules`, `network_acls`).
+pub fn reach(name: &str, items: &[(&'static str, Item)], attribute: &str) -> Reach {
+    let public = live_setting(items, "public_network_access_enabled").map(|i| i.key.as_str());
+    if public == Some("false") {
+        return Reach::new(
+            Exposure::Private,
+            format!("public network access to {name} is disabled: only private endpoints reach it"),
+        );
+    }
+    let default = live_setting(items, &format!("{attribute}.default_action"))
+        .map(|i| i.key.as_str())
+        .unwrap_or("Allow");
+    if default != "Deny" {
+        return Reach::new(
+            Exposure::Internet,
+            format!(
+                "public network access to {name} is enabled and its firewall allows by default"
+            ),
+        );
+    }
+    let ips: Vec<String> = live_setting(items, &format!("{attribute}.ip_rules"))
+        .map(setting_values)
+        .unwrap_or_default();
+    if ips.iter().any(|c| c == "0.0.0.0/0") {
+        return Reach::new(
+            Exposure::Internet,
+            format!("the firewall of {name} admits 0.0.0.0/0"),
+        );
+    }
+    let outside: Vec<&String> = ips.iter().filter(|c| !is_private_cidr(c)).collect();
+    if !outside.is_empty() {
+        let shown: Vec<&str> = outside.iter().take(3).map(|s| s.as_str()).collect();
+        return Reach::new(
+            Exposure::Restricted,
+            format!(
+                "the firewall of {name} denies by default and admits {} IP range(s) ({}{})",
+                outside.len(),
+                shown.join(", "),
+                if outside.len() > 3 { ", …" } else { "" }
+            ),
+        );
+    }
+    Reach::new(
+        Exposure::Private,
+        format!(
+            "the firewall of {name} denies by default and admits only virtual network subnets \
+             and trusted services"
+        ),
+    )
 }

@@ -7,8 +7,15 @@ use serde_json::{json, Value};
 use super::{block, fetch_objects, owned_object, Api, GcpRead};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, set_setting, setting, About, Family};
-use crate::model::{cidr, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject};
+use crate::families::{
+    bad, live_setting, set_setting, setting, setting_values, About, Family, Subject,
+};
+use std::collections::BTreeMap;
+
+use crate::model::{
+    cidr, is_private_cidr, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Item,
+    LiveObject, Reach,
+};
 use crate::state::Resource;
 
 pub const SQL_INSTANCES: About = About {
@@ -65,6 +72,47 @@ fn items(public_ip: bool, networks: Vec<String>, ssl: String) -> Vec<(&'static s
             setting("ip_configuration.ssl_mode", json!(ssl), weak_ssl),
         ),
     ]
+}
+
+/// A Cloud SQL instance without a public IP is reached from its VPC only; with one, from its
+/// authorized networks (none: only through the Cloud SQL connectors, which authenticate with IAM).
+fn sql_reach(o: &Subject) -> Reach {
+    let id = &o.live.cloud_id;
+    let name = id.rsplit('/').next().unwrap_or(id);
+    let public = live_setting(&o.live.items, "ip_configuration.ipv4_enabled")
+        .is_some_and(|i| i.key == "true");
+    if !public {
+        return Reach::new(
+            Exposure::Private,
+            format!("Cloud SQL instance {name} has no public IP"),
+        );
+    }
+    let networks = live_setting(&o.live.items, "ip_configuration.authorized_networks")
+        .map(setting_values)
+        .unwrap_or_default();
+    if networks.iter().any(|n| n == "0.0.0.0/0") {
+        return Reach::new(
+            Exposure::Internet,
+            format!("Cloud SQL instance {name} has a public IP and authorizes 0.0.0.0/0"),
+        );
+    }
+    let outside: Vec<&str> = networks
+        .iter()
+        .filter(|n| !is_private_cidr(n))
+        .map(String::as_str)
+        .collect();
+    let why = if outside.is_empty() {
+        format!(
+            "Cloud SQL instance {name} has a public IP and no authorized network: only the Cloud \
+             SQL connectors, which authenticate with IAM, reach it"
+        )
+    } else {
+        format!(
+            "Cloud SQL instance {name} has a public IP and authorizes {}",
+            outside.join(", ")
+        )
+    };
+    Reach::new(Exposure::Restricted, why)
 }
 
 const READ: GcpRead = GcpRead {
@@ -140,6 +188,21 @@ impl Family for SqlInstances {
             out.push(obj);
         }
         Ok(out)
+    }
+
+    /// From the live settings alone (no read): a public IP and the networks it admits.
+    fn exposure<'a>(
+        &'a self,
+        _clouds: &'a Clouds,
+        _region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move {
+            Ok(objects
+                .iter()
+                .map(|o| (o.live.cloud_id.clone(), sql_reach(o)))
+                .collect())
+        })
     }
 
     fn fetch<'a>(
