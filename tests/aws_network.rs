@@ -214,7 +214,12 @@ async fn world_ssh_rule_added_in_console_blocks() {
     assert_eq!(d["actual"]["from_port"], 22);
     assert_eq!(d["blocking"], true);
     assert_eq!(d["ticket"], Value::Null);
-    assert_eq!(d["risk"]["exposure"], "internet");
+    // Nothing uses the group in this estate: no interface, no load balancer.
+    assert_eq!(d["risk"]["exposure"], "unused");
+    assert_eq!(
+        d["risk"]["reasons"][0],
+        format!("no network interface or load balancer uses {}", e.web)
+    );
     assert_eq!(run.json()["verdict"], "block");
 }
 
