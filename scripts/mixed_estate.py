@@ -179,6 +179,7 @@ class Estate:
                 "vpc_security_group_ids": [self.groups[0]], "security_groups": [], "tags": {}, "tags_all": {}},
                 f"h{i}"))
         self.first["eni"] = launched[0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        self.first["subnet"] = subnet
         self.resources.append(resource("aws_instance", "host", made, "module.fleet"))
 
     def templates(self, count):
@@ -478,6 +479,16 @@ class Estate:
         if f.get("function_gone"):
             self.awslambda.delete_function(FunctionName=f["function_gone"])
         # (No cache change: moto answers without a cluster's groups, and lists a deleted one.)
+        if f.get("eni") and f.get("subnet"):
+            # The first host made reachable from the internet: an Elastic IP, and its subnet routed
+            # to an internet gateway (what driftgate reads to rank the group's drift).
+            igw = self.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+            self.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=f["vpc"])
+            table = self.ec2.create_route_table(VpcId=f["vpc"])["RouteTable"]["RouteTableId"]
+            self.ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+            self.ec2.associate_route_table(RouteTableId=table, SubnetId=f["subnet"])
+            ip = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+            self.ec2.associate_address(AllocationId=ip, NetworkInterfaceId=f["eni"])
         if f.get("eni") and len(self.groups) > 1:
             # A second group attached to an instance by hand.
             self.ec2.modify_network_interface_attribute(NetworkInterfaceId=f["eni"],

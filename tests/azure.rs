@@ -137,6 +137,48 @@ fn recorded_nsg_matches_its_state_spelling_and_sends_the_token() {
     assert!(!run.stdout.contains("test-token") && !run.stderr.contains("test-token"));
 }
 
+/// The recorded NSG's two scale set interfaces, as the spec's NIC example (given their ids): the
+/// first with a public IP, the second without; and that public IP's id.
+fn scale_set_nics(nsg: &Value) -> (Vec<(String, Value)>, String) {
+    let ids: Vec<String> = nsg["properties"]["networkInterfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .collect();
+    let example =
+        fixture("azure_specs_NetworkInterfaceGet.json")["responses"]["200"]["body"].clone();
+    let ip_id = format!("{SUB}/resourceGroups/us3-staging-dog/providers/Microsoft.Network/publicIPAddresses/vault-15");
+    let nics = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut nic = example.clone();
+            nic["id"] = json!(id);
+            nic["properties"]["virtualMachine"]["id"] = json!(format!("{SUB}/resourceGroups/us3-staging-dog/providers/Microsoft.Compute/virtualMachineScaleSets/us3-staging-dog-vault/virtualMachines/vm-{}", 15 + 2 * i));
+            let configs = nic["properties"]["ipConfigurations"].as_array_mut().unwrap();
+            if i == 0 {
+                configs[0]["properties"]["publicIPAddress"]["id"] = json!(ip_id);
+            } else {
+                configs[0]["properties"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("publicIPAddress");
+            }
+            (id.clone(), nic)
+        })
+        .collect();
+    (nics, ip_id)
+}
+
+/// The spec's public IP example with this id and an allocated address.
+fn public_ip(id: &str, address: &str) -> Value {
+    let mut ip = fixture("azure_specs_PublicIpAddressGet.json")["responses"]["200"]["body"].clone();
+    ip["id"] = json!(id);
+    ip["properties"]["ipAddress"] = json!(address);
+    ip
+}
+
 #[test]
 fn rule_opened_to_the_internet_and_added_admin_rule_block() {
     let mut nsg = recorded_nsg();
@@ -150,7 +192,18 @@ fn rule_opened_to_the_internet_and_added_admin_rule_block() {
     rdp["properties"]["destinationPortRange"] = json!("3389");
     rdp["properties"]["sourceAddressPrefix"] = json!("Internet");
     rules.push(rdp);
-    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(nsg)])]);
+    // The NSG guards two scale set instances' interfaces (as recorded); the first has a public
+    // IP (the spec's NIC and public IP examples, given those ids and an allocated address).
+    let (nics, ip_id) = scale_set_nics(&nsg);
+    let az = azure(vec![
+        (nsg_id().as_str(), vec![Reply::json(nsg)]),
+        (nics[0].0.as_str(), vec![Reply::json(nics[0].1.clone())]),
+        (nics[1].0.as_str(), vec![Reply::json(nics[1].1.clone())]),
+        (
+            ip_id.as_str(),
+            vec![Reply::json(public_ip(&ip_id, "20.62.1.10"))],
+        ),
+    ]);
     let run = az.check(&nsg_state(state_rules()));
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
@@ -159,6 +212,29 @@ fn rule_opened_to_the_internet_and_added_admin_rule_block() {
             "changed weakens AZ-NSG-RULES medium",
             "unmanaged weakens AZ-NSG-ADMIN-INTERNET critical",
         ]
+    );
+    for d in run.drifts() {
+        assert_eq!(d["risk"]["exposure"], "internet", "{d:#}");
+        let why = d["risk"]["reasons"].to_string();
+        assert!(why.contains("with public IP 20.62.1.10"), "{why}");
+        assert!(why.contains("us3-staging-dog-vault (vm-15)"), "{why}");
+    }
+    let calls = &run.json()["summary"]["api_calls"]["arm"];
+    assert_eq!(
+        calls["networkSecurityGroups.get"], 2,
+        "the read and the exposure"
+    );
+    assert_eq!(calls["networkInterfaces.get"], 2);
+    assert_eq!(calls["publicIPAddresses.get"], 1);
+    let hits = az.server.hits();
+    let nic_hit = hits
+        .iter()
+        .find(|h| h.target.starts_with(&nics[0].0))
+        .unwrap();
+    assert!(
+        nic_hit.target.ends_with("api-version=2018-10-01"),
+        "scale set interfaces are read with their own API: {}",
+        nic_hit.target
     );
     // The findings as the JSON report gives them (order, wording, risk, references).
     insta::assert_json_snapshot!("azure_nsg_findings", run.json()["drifts"], {"[].sources" => "[state file]"});

@@ -457,10 +457,54 @@ fn pab(on: bool) -> PublicAccessBlockConfiguration {
         .build()
 }
 
+/// An access key of a moto account of this test's own: the account-wide Block Public Access of
+/// the shared default account is another test's to switch, and it decides exposure.
+async fn own_account(m: &Moto, account: &str) -> (String, String) {
+    let iam = moto_client!(aws_sdk_iam, &m.url);
+    let user = unique("exposure");
+    let header = account.to_string();
+    iam.create_user()
+        .user_name(&user)
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert("x-moto-account-id", header.clone());
+        })
+        .send()
+        .await
+        .unwrap();
+    let header = account.to_string();
+    let key = iam
+        .create_access_key()
+        .user_name(&user)
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert("x-moto-account-id", header.clone());
+        })
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    (
+        key.access_key_id().to_string(),
+        key.secret_access_key().to_string(),
+    )
+}
+
 #[tokio::test]
 async fn a_bucket_whose_block_public_access_is_off_under_a_public_policy_is_on_the_internet() {
     let m = moto().await;
-    let s3 = s3_client(&m);
+    let (key, secret) = own_account(&m, "345678901234").await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                &key, &secret, None, None, "tests",
+            ))
+            .endpoint_url(&m.url)
+            .force_path_style(true)
+            .build(),
+    );
     let public = unique("site");
     let private = unique("logs");
     for b in [&public, &private] {
@@ -500,7 +544,21 @@ async fn a_bucket_whose_block_public_access_is_off_under_a_public_policy_is_on_t
         .send()
         .await
         .unwrap();
-    let run = check_json(&m.url, &[&path]);
+    let run = driftgate_env(
+        &m.url,
+        &[
+            "check",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+        ],
+        None,
+        &[
+            ("AWS_ACCESS_KEY_ID", Some(&key)),
+            ("AWS_SECRET_ACCESS_KEY", Some(&secret)),
+        ],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let drifts = run.drifts();
     for d in &drifts {

@@ -2,7 +2,7 @@
 //! a real state fixture (driftctl's security group state) with a live side made to drift.
 //! Review changes with `cargo insta review` (or accept with INSTA_UPDATE=always).
 
-use driftgate::model::LiveObject;
+use driftgate::model::{Exposure, LiveObject, Reach};
 use driftgate::policy::PolicySet;
 use driftgate::report::{console, gitlab, json, junit, markdown, sarif, Report, Summary};
 use driftgate::state::{self, Resource};
@@ -54,7 +54,29 @@ fn report() -> Report {
         {
             live.items.retain(|(a, _)| *a != "ingress");
         }
-        drifts.extend(diff::compare(family, obj, "eu-west-3", Some(&live)));
+        // How each group is reached, as the exposure stage would read it.
+        let reach = if obj.is_default {
+            Reach::new(
+                Exposure::Internet,
+                format!(
+                    "{} is attached to eni-0b1c2d3e (i-0a1b2c3d), with public IP 198.51.100.7 in \
+                     subnet subnet-1, which routes 0.0.0.0/0 to igw-1",
+                    obj.cloud_id
+                ),
+            )
+        } else {
+            Reach::new(
+                Exposure::Unused,
+                format!(
+                    "no network interface or load balancer uses {}",
+                    obj.cloud_id
+                ),
+            )
+        };
+        for mut d in diff::compare(family, obj, "eu-west-3", Some(&live)) {
+            d.reach = Some(reach.clone());
+            drifts.push(d);
+        }
     }
     let policies = PolicySet::load(&[], &check::known_types()).unwrap();
     let findings = verdict::judge(drifts, &policies, &Default::default());
@@ -207,7 +229,22 @@ fn sarif_is_valid_against_the_official_schema() {
         .iter()
         .find(|r| r["id"] == "AWS-SG-ADMIN-IPV4")
         .unwrap();
-    assert_eq!(admin["properties"]["security-severity"], "9.5");
+    // A rule with findings ranks by its worst one (critical × internet: score 12, 9.1); one
+    // without, by its severity alone (critical: 9.5).
+    assert_eq!(admin["properties"]["security-severity"], "9.1");
+    let result = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "AWS-SG-ADMIN-IPV4")
+        .unwrap();
+    assert_eq!(result["properties"]["security-severity"], "9.1");
+    assert_eq!(result["properties"]["exposure"], "internet");
+    let quiet = rules
+        .iter()
+        .find(|r| r["id"] == "AWS-SG-ADMIN-IPV6")
+        .unwrap();
+    assert_eq!(quiet["properties"]["security-severity"], "9.5");
     assert!(admin["properties"]["tags"]
         .as_array()
         .unwrap()

@@ -127,6 +127,7 @@ fn check(content_type: &str, body: &[u8]) -> Result<(), String> {
 const ALWAYS_ANSWERED: &[(&str, &[&str])] = &[
     ("DescribeSecurityGroups", &["securityGroupInfo"]),
     ("DescribeNetworkAcls", &["networkAclSet"]),
+    ("DescribeRouteTables", &["routeTableSet"]),
     ("DescribeVolumes", &["volumeSet"]),
     ("DescribeNetworkInterfaces", &["networkInterfaceSet"]),
     ("DescribeLoadBalancers", &["LoadBalancers"]),

@@ -22,7 +22,10 @@ use serde_json::Value;
 
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::model::{Cloud, Declarer, Effect, ExpectedObject, Facts, Item, LiveObject, Reach};
+use crate::model::{
+    is_private_cidr, Cloud, Declarer, Effect, ExpectedObject, Exposure, Facts, Item, LiveObject,
+    Reach,
+};
 use crate::state::Resource;
 
 /// Every family driftgate can check.
@@ -360,6 +363,92 @@ pub fn set_setting(name: &str, mut values: Vec<String>, weak: bool) -> Item {
     let mut item = setting(name, serde_json::json!(values), weak);
     item.summary = format!("{name} = [{}]", values.join(", "));
     item
+}
+
+/// What an object's live inbound rules admit, judged by their sources: the whole internet
+/// (`0.0.0.0/0`, `::/0`), named ranges outside private networks (and prefix lists, which name
+/// such ranges, as do service tags other than `Internet`), or private ranges and other groups
+/// only. `None`: they admit nothing. Shared by every cloud's network rules (security groups,
+/// ACLs, NSGs, firewalls): their inbound allow items carry `direction: ingress`.
+pub fn inbound_admits(items: &[(&'static str, Item)]) -> Option<(Exposure, String)> {
+    let inbound: Vec<&Item> = items
+        .iter()
+        .filter(|(_, i)| i.facts.direction == Some("ingress") && i.facts.grants)
+        .map(|(_, i)| i)
+        .collect();
+    if inbound.is_empty() {
+        return None;
+    }
+    let list = |rules: Vec<&Item>| {
+        let mut s: Vec<String> = rules.iter().map(|i| i.summary.clone()).collect();
+        s.sort();
+        s.dedup();
+        let more = s.len().saturating_sub(3);
+        s.truncate(3);
+        if more > 0 {
+            s.push(format!("{more} more"));
+        }
+        s.join(", ")
+    };
+    let open: Vec<&Item> = inbound
+        .iter()
+        .copied()
+        .filter(|i| i.facts.open_to_internet())
+        .collect();
+    if !open.is_empty() {
+        return Some((
+            Exposure::Internet,
+            format!("its inbound rules admit the internet ({})", list(open)),
+        ));
+    }
+    let outside: Vec<&Item> = inbound
+        .iter()
+        .copied()
+        .filter(|i| {
+            i.facts.cidrs.iter().any(|c| !is_private_cidr(c))
+                || i.value.get("prefix_list_id").is_some()
+        })
+        .collect();
+    if !outside.is_empty() {
+        return Some((
+            Exposure::Restricted,
+            format!(
+                "its inbound rules admit only named ranges outside private networks ({})",
+                list(outside)
+            ),
+        ));
+    }
+    Some((
+        Exposure::Private,
+        format!(
+            "its inbound rules admit only private ranges and security groups ({})",
+            list(inbound)
+        ),
+    ))
+}
+
+/// The reach of an object on the internet's path (`paths`: how, one sentence each) given what
+/// its inbound rules admit; of one that is not on it, private (`not_public` says why).
+pub fn reach_by_paths(
+    paths: &[String],
+    admits: Option<(Exposure, String)>,
+    not_public: String,
+) -> Reach {
+    let Some(first) = paths.first() else {
+        return Reach::new(Exposure::Private, not_public);
+    };
+    let mut lead = first.clone();
+    if paths.len() > 1 {
+        lead.push_str(&format!(" (and {} more such path(s))", paths.len() - 1));
+    }
+    let (exposure, why) = admits.unwrap_or((
+        Exposure::Private,
+        "its inbound rules admit nothing".to_string(),
+    ));
+    Reach {
+        exposure,
+        reasons: vec![lead, why],
+    }
 }
 
 /// The live item of a named setting (`network_rules.default_action`).

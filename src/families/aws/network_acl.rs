@@ -335,9 +335,9 @@ async fn acls_reach(
         let applying = applying_inbound(&o.live.items);
         out.insert(
             id.to_string(),
-            reach::judge(
+            crate::families::reach_by_paths(
                 &paths,
-                reach::ingress_admits(&applying),
+                crate::families::inbound_admits(&applying),
                 format!(
                     "{id} guards {} subnet(s) ({}), none routed to an internet gateway",
                     mine.len(),

@@ -363,9 +363,9 @@ async fn instances_reach(
             .collect();
         out.insert(
             id.to_string(),
-            reach::judge(
+            crate::families::reach_by_paths(
                 &paths,
-                reach::ingress_admits(&admitted).map(|(e, why)| {
+                crate::families::inbound_admits(&admitted).map(|(e, why)| {
                     (
                         e,
                         why.replace("its inbound", "its security groups' inbound"),

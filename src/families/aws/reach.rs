@@ -10,7 +10,6 @@ use aws_sdk_ec2::types::{Filter, NetworkInterface, RouteTable};
 
 use crate::clients::aws::AwsContext;
 use crate::error::Result;
-use crate::model::{is_private_cidr, Exposure, Item, Reach};
 
 /// Values per EC2 filter.
 const FILTER_VALUES: usize = 200;
@@ -255,84 +254,4 @@ pub async fn internet_facing_load_balancers(
         }
     }
     Ok(out)
-}
-
-/// What an object's live inbound rules admit, judged by their sources: the whole internet
-/// (`0.0.0.0/0`, `::/0`), named ranges outside private networks (and prefix lists, which name
-/// such ranges), or private ranges and other groups only. `None`: they admit nothing.
-pub fn ingress_admits(items: &[(&'static str, Item)]) -> Option<(Exposure, String)> {
-    let inbound: Vec<&Item> = items
-        .iter()
-        .filter(|(a, i)| *a == "ingress" && i.facts.grants)
-        .map(|(_, i)| i)
-        .collect();
-    if inbound.is_empty() {
-        return None;
-    }
-    let list = |rules: Vec<&Item>| {
-        let mut s: Vec<String> = rules.iter().map(|i| i.summary.clone()).collect();
-        s.sort();
-        s.dedup();
-        let more = s.len().saturating_sub(3);
-        s.truncate(3);
-        if more > 0 {
-            s.push(format!("{more} more"));
-        }
-        s.join(", ")
-    };
-    let open: Vec<&Item> = inbound
-        .iter()
-        .copied()
-        .filter(|i| i.facts.open_to_internet())
-        .collect();
-    if !open.is_empty() {
-        return Some((
-            Exposure::Internet,
-            format!("its inbound rules admit the internet ({})", list(open)),
-        ));
-    }
-    let outside: Vec<&Item> = inbound
-        .iter()
-        .copied()
-        .filter(|i| {
-            i.facts.cidrs.iter().any(|c| !is_private_cidr(c))
-                || i.value.get("prefix_list_id").is_some()
-        })
-        .collect();
-    if !outside.is_empty() {
-        return Some((
-            Exposure::Restricted,
-            format!(
-                "its inbound rules admit only named ranges outside private networks ({})",
-                list(outside)
-            ),
-        ));
-    }
-    Some((
-        Exposure::Private,
-        format!(
-            "its inbound rules admit only private ranges and security groups ({})",
-            list(inbound)
-        ),
-    ))
-}
-
-/// The reach of an object on the internet's path (`paths`: how, one sentence each) given what
-/// its inbound rules admit; of one that is not on it, private (`not_public` says why).
-pub fn judge(paths: &[String], admits: Option<(Exposure, String)>, not_public: String) -> Reach {
-    let Some(first) = paths.first() else {
-        return Reach::new(Exposure::Private, not_public);
-    };
-    let mut lead = first.clone();
-    if paths.len() > 1 {
-        lead.push_str(&format!(" (and {} more such path(s))", paths.len() - 1));
-    }
-    let (exposure, why) = admits.unwrap_or((
-        Exposure::Private,
-        "its inbound rules admit nothing".to_string(),
-    ));
-    Reach {
-        exposure,
-        reasons: vec![lead, why],
-    }
 }

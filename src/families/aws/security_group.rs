@@ -534,9 +534,9 @@ async fn groups_reach(
                 } else {
                     String::new()
                 };
-                reach::judge(
+                crate::families::reach_by_paths(
                     found.map(Vec::as_slice).unwrap_or_default(),
-                    reach::ingress_admits(&o.live.items),
+                    crate::families::inbound_admits(&o.live.items),
                     format!(
                         "{id} is used by {used} network interface(s) ({}{tail}), none with a \
                          public address in a subnet routed to an internet gateway",

@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use super::{fetch_each, owned_object, prop, unowned_object, ArmRead};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, str_list, About, Family};
+use crate::families::{bad, str_list, About, Family, Subject};
 use crate::model::{
-    cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item,
-    LiveObject, Ports,
+    cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
+    Item, LiveObject, Ports, Reach,
 };
 use crate::state::Resource;
 
@@ -432,6 +432,169 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
         .collect()
 }
 
+/// The network API version of an interface or public IP: those of scale set instances are
+/// served only by the older scale set API.
+fn network_api(id: &str) -> &'static str {
+    if id
+        .to_ascii_lowercase()
+        .contains("/providers/microsoft.compute/virtualmachinescalesets/")
+    {
+        "2018-10-01"
+    } else {
+        API_VERSION
+    }
+}
+
+fn last(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or(id)
+}
+
+/// Interfaces read once per run, by id: their public addresses, in words (`nic-1 (vm1), with
+/// public IP 20.1.2.3`), or `None` when they have none.
+#[derive(Default)]
+struct NicCache {
+    seen: BTreeMap<String, Option<Option<String>>>,
+}
+
+impl NicCache {
+    /// `None`: the interface is gone (deleted since the association was read).
+    async fn public(
+        &mut self,
+        azure: &crate::clients::azure::AzureContext,
+        nic: &str,
+    ) -> Result<Option<Option<String>>> {
+        let key = nic.to_ascii_lowercase();
+        if let Some(known) = self.seen.get(&key) {
+            return Ok(known.clone());
+        }
+        let api = network_api(nic);
+        let answer = match azure.get(nic, api, "networkInterfaces.get").await? {
+            None => None,
+            Some(body) => {
+                let mut addresses = Vec::new();
+                let configs = body
+                    .pointer("/properties/ipConfigurations")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for c in configs {
+                    let Some(ip_id) = c
+                        .pointer("/properties/publicIPAddress/id")
+                        .and_then(Value::as_str)
+                    else {
+                        continue;
+                    };
+                    let api = network_api(ip_id);
+                    let ip = azure.get(ip_id, api, "publicIPAddresses.get").await?;
+                    // A dynamic address not allocated yet (its machine stopped) reaches nothing
+                    // now; it is named anyway, since starting the machine gives it one.
+                    let address = ip
+                        .as_ref()
+                        .and_then(|b| b.pointer("/properties/ipAddress"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    match (ip, address) {
+                        (None, _) => {}
+                        (Some(_), Some(a)) => addresses.push(format!("public IP {a}")),
+                        (Some(_), None) => addresses.push(format!(
+                            "public IP {} (dynamic, not allocated now)",
+                            last(ip_id)
+                        )),
+                    }
+                }
+                let vm = body
+                    .pointer("/properties/virtualMachine/id")
+                    .and_then(Value::as_str)
+                    .map(|v| format!(" ({})", last(v)))
+                    .unwrap_or_default();
+                Some(
+                    (!addresses.is_empty())
+                        .then(|| format!("{}{vm}, with {}", last(nic), addresses.join(" and "))),
+                )
+            }
+        };
+        self.seen.insert(key, answer.clone());
+        Ok(answer)
+    }
+}
+
+/// How a drifted NSG is reached: through the interfaces associated with it and those in the
+/// subnets associated with it, by their public IPs (Azure routes the internet to any public IP
+/// by default), then by what its inbound rules admit. No interface and no subnet: unused.
+async fn nsg_reach(
+    azure: &crate::clients::azure::AzureContext,
+    nics: &mut NicCache,
+    o: &Subject<'_>,
+) -> Result<Reach> {
+    let id = &o.live.cloud_id;
+    let name = last(id);
+    let Some(nsg) = azure
+        .get(id, API_VERSION, "networkSecurityGroups.get")
+        .await?
+    else {
+        return Ok(Reach::new(
+            Exposure::Unused,
+            format!("{name} no longer exists"),
+        ));
+    };
+    let ids = |key: &str, v: &Value| -> Vec<String> {
+        v.pointer(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.get("id").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut members: Vec<(String, Option<String>)> = ids("/properties/networkInterfaces", &nsg)
+        .into_iter()
+        .map(|n| (n, None))
+        .collect();
+    let subnets = ids("/properties/subnets", &nsg);
+    for subnet in &subnets {
+        let Some(body) = azure.get(subnet, API_VERSION, "subnets.get").await? else {
+            continue;
+        };
+        for config in ids("/properties/ipConfigurations", &body) {
+            // `…/networkInterfaces/NIC/ipConfigurations/NAME`: the interface is the prefix.
+            let lower = config.to_ascii_lowercase();
+            if let Some(at) = lower.find("/ipconfigurations/") {
+                if lower[..at].contains("/networkinterfaces/") {
+                    members.push((config[..at].to_string(), Some(last(subnet).to_string())));
+                }
+            }
+        }
+    }
+    if members.is_empty() {
+        return Ok(Reach::new(
+            Exposure::Unused,
+            format!("no network interface or subnet is associated with {name}"),
+        ));
+    }
+    let mut paths = Vec::new();
+    let mut private = 0;
+    for (nic, subnet) in &members {
+        match nics.public(azure, nic).await? {
+            Some(Some(how)) => paths.push(match subnet {
+                Some(s) => format!("{name} guards subnet {s}, where {how}"),
+                None => format!("{name} guards {how}"),
+            }),
+            Some(None) => private += 1,
+            None => {}
+        }
+    }
+    Ok(crate::families::reach_by_paths(
+        &paths,
+        crate::families::inbound_admits(&o.live.items),
+        format!(
+            "{name} guards {private} network interface(s) ({} subnet(s)), none with a public IP",
+            subnets.len()
+        ),
+    ))
+}
+
 impl Family for NetworkSecurityGroups {
     fn about(&self) -> &'static About {
         &NETWORK_SECURITY_GROUPS
@@ -507,6 +670,26 @@ impl Family for NetworkSecurityGroups {
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         fetch_each(clouds, ids, &READ)
+    }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        _region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move {
+            let azure = clouds.azure()?;
+            let mut nics = NicCache::default();
+            let mut out = BTreeMap::new();
+            for o in objects {
+                out.insert(
+                    o.live.cloud_id.clone(),
+                    nsg_reach(azure, &mut nics, o).await?,
+                );
+            }
+            Ok(out)
+        })
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {
