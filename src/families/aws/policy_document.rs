@@ -386,4 +386,60 @@ mod tests {
             "{st:?}"
         );
     }
+
+    #[test]
+    fn who_a_statement_lets_in_from_outside() {
+        use crate::model::Exposure;
+        let widest = |doc: Value| {
+            statements(&doc)
+                .unwrap()
+                .iter()
+                .filter_map(|s| outside_principals(&s.value, &s.summary, Some("111122223333")))
+                .map(|(e, _)| e)
+                .min()
+        };
+        let trust = |principal: Value, condition: Option<Value>| {
+            let mut st =
+                json!({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"});
+            if let Some(c) = condition {
+                st["Condition"] = c;
+            }
+            json!({"Version": "2012-10-17", "Statement": [st]})
+        };
+        assert_eq!(widest(trust(json!("*"), None)), Some(Exposure::Internet));
+        assert_eq!(
+            widest(trust(
+                json!({"AWS": "*"}),
+                Some(json!({"StringEquals": {"aws:PrincipalOrgID": "o-1"}}))
+            )),
+            Some(Exposure::CrossAccount)
+        );
+        let github = json!({"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"});
+        assert_eq!(
+            widest(trust(github.clone(), None)),
+            Some(Exposure::Internet)
+        );
+        assert_eq!(
+            widest(trust(
+                github,
+                Some(
+                    json!({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/infra:*"}})
+                )
+            )),
+            Some(Exposure::CrossAccount)
+        );
+        assert_eq!(
+            widest(trust(json!({"AWS": "444455556666"}), None)),
+            Some(Exposure::CrossAccount)
+        );
+        // The account itself (bare id or root ARN) and AWS services are not outside.
+        assert_eq!(widest(trust(json!({"AWS": "111122223333"}), None)), None);
+        assert_eq!(
+            widest(trust(json!({"Service": "ec2.amazonaws.com"}), None)),
+            None
+        );
+        // A deny lets no one in.
+        let deny = json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*"}]});
+        assert_eq!(widest(deny), None);
+    }
 }

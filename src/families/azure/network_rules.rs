@@ -179,3 +179,37 @@ pub fn reach(name: &str, items: &[(&'static str, Item)], attribute: &str) -> Rea
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reach_from_public_access_and_firewall() {
+        let reach = |public: bool, default: &str, ips: &[&str]| {
+            let mut live: Vec<(&'static str, Item)> = vec![(
+                "public_network_access_enabled",
+                setting(
+                    "public_network_access_enabled",
+                    serde_json::json!(public),
+                    public,
+                ),
+            )];
+            for i in items(
+                "network_rules",
+                default,
+                vec![],
+                ips.iter().map(|s| s.to_string()).collect(),
+                vec![],
+            ) {
+                live.push(("network_rules", i));
+            }
+            super::reach("acct", &live, "network_rules").exposure
+        };
+        assert_eq!(reach(false, "Allow", &[]), Exposure::Private);
+        assert_eq!(reach(true, "Allow", &[]), Exposure::Internet);
+        assert_eq!(reach(true, "Deny", &["203.0.113.7"]), Exposure::Restricted);
+        assert_eq!(reach(true, "Deny", &["10.1.0.0/16"]), Exposure::Private);
+        assert_eq!(reach(true, "Deny", &[]), Exposure::Private);
+    }
+}

@@ -237,6 +237,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reach_from_public_ip_and_networks() {
+        use crate::model::{ExpectedObject, Exposure};
+        let reach = |public: bool, networks: &[&str]| {
+            let live = LiveObject {
+                cloud_id: "projects/p/instances/db".into(),
+                items: items(
+                    public,
+                    networks.iter().map(|n| n.to_string()).collect(),
+                    "ENCRYPTED_ONLY".into(),
+                ),
+                is_default: false,
+            };
+            let expected = ExpectedObject {
+                family: "gcp_sql_instance",
+                cloud_id: live.cloud_id.clone(),
+                region: None,
+                account: None,
+                owner: None,
+                items: vec![],
+                tags: Default::default(),
+                is_default: false,
+                ignore: vec![],
+                tolerated: vec![],
+            };
+            sql_reach(&Subject {
+                expected: &expected,
+                live: &live,
+            })
+            .exposure
+        };
+        assert_eq!(reach(false, &["0.0.0.0/0"]), Exposure::Private);
+        assert_eq!(
+            reach(true, &["10.0.0.0/8", "0.0.0.0/0"]),
+            Exposure::Internet
+        );
+        assert_eq!(reach(true, &["203.0.113.0/24"]), Exposure::Restricted);
+        assert_eq!(reach(true, &[]), Exposure::Restricted);
+    }
+
+    #[test]
     fn ssl_and_networks() {
         assert_eq!(
             ssl_mode(None, Some(true)),
