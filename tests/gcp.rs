@@ -115,7 +115,21 @@ fn firewall_opened_to_the_world() {
                "source_service_accounts": null,
                "target_service_accounts": ["604150802624-compute@developer.gserviceaccount.com"]}),
     );
-    let g = gcp(vec![(path, vec![Reply::json(recorded)])]);
+    // The project's instances: the recorded one runs as the firewall's target service account
+    // (its access config has no address now: it is stopped), a copy runs as another.
+    let instances = |target: &str| {
+        let mut other = live_instance(&[], RECORDED_ACCOUNT);
+        other["name"] = json!("instance-2");
+        Reply::json(json!({"kind": "compute#instanceAggregatedList", "items": {
+            "zones/us-central1-a": {"instances": [live_instance(&[], target), other]},
+            "zones/europe-west1-b": {"warning": {"code": "NO_RESULTS_ON_PAGE", "message": "none"}}}}))
+    };
+    let aggregated = "/compute/v1/projects/cloud-custodian/aggregated/instances";
+    let target = "604150802624-compute@developer.gserviceaccount.com";
+    let g = gcp(vec![
+        (path, vec![Reply::json(recorded.clone())]),
+        (aggregated, vec![instances(target)]),
+    ]);
     let run = g.check(&state);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
@@ -127,6 +141,29 @@ fn firewall_opened_to_the_world() {
             "unmanaged allow weakens GCP-FW-ADMIN-INTERNET",
         ]
     );
+    for d in run.drifts() {
+        assert_eq!(d["risk"]["exposure"], "internet", "{d:#}");
+        let why = d["risk"]["reasons"].to_string();
+        assert!(
+            why.contains("applies to instance zones/us-central1-a/instance-1, with external IP an ephemeral one")
+                && !why.contains("instance-2"),
+            "{why}"
+        );
+        assert!(why.contains("admit the internet"), "{why}");
+    }
+    let calls = &run.json()["summary"]["api_calls"]["compute"];
+    assert_eq!(calls["firewalls.get"], 2, "the read and the exposure");
+    assert_eq!(calls["instances.aggregatedList"], 1);
+    // No instance runs as the target account: nothing uses the firewall.
+    let g = gcp(vec![
+        (path, vec![Reply::json(recorded)]),
+        (aggregated, vec![instances(RECORDED_ACCOUNT)]),
+    ]);
+    let run = g.check(&state);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for d in run.drifts() {
+        assert_eq!(d["risk"]["exposure"], "unused", "{d:#}");
+    }
     // Deleted: 404.
     let g = gcp(vec![]);
     let run = g.check(&state);

@@ -299,7 +299,8 @@ impl GcpContext {
     }
 
     /// Every object of a Compute collection (`projects/P/global/firewalls`,
-    /// `projects/P/zones/Z/disks`, `projects/P/zones/Z/instances`) by name, all pages. A
+    /// `projects/P/zones/Z/disks`, `projects/P/zones/Z/instances`, and every zone's instances:
+    /// `projects/P/aggregated/instances`, named `zones/Z/NAME`) by name, all pages. A
     /// collection whose project or zone does not exist is empty.
     pub async fn compute_list(
         &self,
@@ -354,6 +355,19 @@ impl GcpContext {
                         call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
                     )
                 }
+                ["projects", p, "aggregated", "instances"] => {
+                    let client = self.instances().await?;
+                    let call = client
+                        .aggregated_list()
+                        .set_project(*p)
+                        .set_max_results(500_u32)
+                        .set_page_token(token.clone());
+                    json_of(
+                        &what,
+                        self.login,
+                        call.with_attempt_timeout(ATTEMPT_TIMEOUT).send().await,
+                    )
+                }
                 _ => {
                     return Err(Error::new(
                         what,
@@ -362,15 +376,29 @@ impl GcpContext {
                 }
             }?;
             let Some(page) = page else { return Ok(out) };
-            for item in page
-                .get("items")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(name) = item.get("name").and_then(Value::as_str) {
-                    out.insert(name.to_string(), item.clone());
+            match page.get("items") {
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        if let Some(name) = item.get("name").and_then(Value::as_str) {
+                            out.insert(name.to_string(), item.clone());
+                        }
+                    }
                 }
+                // An aggregated list: scope (`zones/Z`) → its objects, named `zones/Z/NAME` here
+                // since names repeat across zones.
+                Some(Value::Object(scopes)) => {
+                    for (scope, list) in scopes {
+                        let objects = list
+                            .as_object()
+                            .and_then(|m| m.values().find_map(Value::as_array));
+                        for item in objects.into_iter().flatten() {
+                            if let Some(name) = item.get("name").and_then(Value::as_str) {
+                                out.insert(format!("{scope}/{name}"), item.clone());
+                            }
+                        }
+                    }
+                }
+                _ => {}
             }
             match page.get("nextPageToken").and_then(Value::as_str) {
                 Some(t) if !t.is_empty() => token = t.to_string(),

@@ -5,16 +5,18 @@
 //! Normalized: protocol names and numbers (`tcp`/`6`), port lists (`["22", "80-81"]`, an empty
 //! list meaning all ports), CIDR host bits, the order of every list.
 
+use std::collections::BTreeMap;
+
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{fetch_objects, owned_object, project_of, Api, GcpRead};
+use super::{fetch_objects, last_segment, owned_object, project_of, Api, GcpRead};
 use crate::clients::Clouds;
-use crate::error::Result;
-use crate::families::{bad, set_setting, setting, str_list, About, Family};
+use crate::error::{Error, Result};
+use crate::families::{bad, set_setting, setting, str_list, About, Family, Subject};
 use crate::model::{
-    cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item,
-    LiveObject, Ports,
+    cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
+    Item, LiveObject, Ports, Reach,
 };
 use crate::state::Resource;
 
@@ -323,6 +325,160 @@ impl Targeting {
     }
 }
 
+/// An instance as far as firewalls go: the networks of its interfaces, its network tags, its
+/// service accounts, and its external addresses.
+struct Host {
+    name: String,
+    networks: Vec<String>,
+    tags: Vec<String>,
+    accounts: Vec<String>,
+    external: Vec<String>,
+}
+
+fn host(name: &str, body: &Value) -> Host {
+    let strs = |v: Option<&Value>| str_list(v);
+    let interfaces = body
+        .get("networkInterfaces")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut networks = Vec::new();
+    let mut external = Vec::new();
+    for i in &interfaces {
+        if let Some(n) = i.get("network").and_then(Value::as_str) {
+            networks.push(network_path(n));
+        }
+        for key in ["accessConfigs", "ipv6AccessConfigs"] {
+            for c in i.get(key).and_then(Value::as_array).into_iter().flatten() {
+                let ip = c
+                    .get("natIP")
+                    .or_else(|| c.get("externalIpv6"))
+                    .and_then(Value::as_str)
+                    .filter(|ip| !ip.is_empty());
+                // An access config without an address is an ephemeral one of a stopped
+                // instance: starting it gives it one, so it counts.
+                external.push(match ip {
+                    Some(ip) => ip.to_string(),
+                    None => "an ephemeral one (none assigned now)".to_string(),
+                });
+            }
+        }
+    }
+    Host {
+        name: name.to_string(),
+        networks,
+        tags: strs(body.pointer("/tags/items")),
+        accounts: body
+            .get("serviceAccounts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("email").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect(),
+        external,
+    }
+}
+
+/// Does the firewall apply to the instance: same network, and no targets (every instance of
+/// the network), a target tag it carries, or a target service account it runs as.
+fn selects(f: &Targeting, h: &Host) -> bool {
+    h.networks.contains(&f.network)
+        && ((f.target_tags.is_empty() && f.target_accounts.is_empty())
+            || f.target_tags.iter().any(|t| h.tags.contains(t))
+            || f.target_accounts.iter().any(|a| h.accounts.contains(a)))
+}
+
+/// How drifted firewalls are reached: through the instances of their project they apply to
+/// (one aggregated instance listing per project, 500 a page) and those instances' external
+/// addresses, then by what the firewall admits. No instance selected: unused.
+async fn firewalls_reach(
+    clouds: &Clouds,
+    objects: &[Subject<'_>],
+) -> Result<BTreeMap<String, Reach>> {
+    let gcp = clouds.gcp()?;
+    let mut out = BTreeMap::new();
+    let mut wanted: BTreeMap<String, Vec<(&Subject, Targeting)>> = BTreeMap::new();
+    for o in objects {
+        let id = o.live.cloud_id.as_str();
+        let Some(body) = gcp.compute_get(id, "firewalls.get").await? else {
+            out.insert(
+                id.to_string(),
+                Reach::new(Exposure::Unused, format!("{id} no longer exists")),
+            );
+            continue;
+        };
+        let f = Targeting::from_api(&body).map_err(|e| {
+            Error::new(
+                format!("Google Cloud compute.firewalls.get {id}"),
+                format!("unexpected answer from the API: {e}"),
+            )
+        })?;
+        let project = project_of(id).unwrap_or_default().to_string();
+        wanted.entry(project).or_default().push((o, f));
+    }
+    for (project, firewalls) in wanted {
+        let parent = format!("projects/{project}/aggregated/instances");
+        let hosts: Vec<Host> = gcp
+            .compute_list(&parent, "instances.aggregatedList")
+            .await?
+            .iter()
+            .map(|(name, body)| host(name, body))
+            .collect();
+        for (o, f) in firewalls {
+            let id = o.live.cloud_id.clone();
+            let selected: Vec<&Host> = hosts.iter().filter(|h| selects(&f, h)).collect();
+            let reach = if f.disabled {
+                Reach::new(
+                    Exposure::Private,
+                    format!("firewall {} is disabled: it applies to nothing", f.name),
+                )
+            } else if selected.is_empty() {
+                Reach::new(
+                    Exposure::Unused,
+                    format!(
+                        "no instance of project {project} in network {} is selected by firewall \
+                         {} (instances of Shared VPC service projects are not read)",
+                        last_segment(&f.network),
+                        f.name
+                    ),
+                )
+            } else {
+                let paths: Vec<String> = selected
+                    .iter()
+                    .filter(|h| !h.external.is_empty())
+                    .map(|h| {
+                        format!(
+                            "firewall {} applies to instance {}, with external IP {}",
+                            f.name,
+                            h.name,
+                            h.external.join(", ")
+                        )
+                    })
+                    .collect();
+                let rules: Vec<(&'static str, Item)> = o
+                    .live
+                    .items
+                    .iter()
+                    .filter(|(a, _)| *a == "allow")
+                    .cloned()
+                    .collect();
+                crate::families::reach_by_paths(
+                    &paths,
+                    crate::families::inbound_admits(&rules),
+                    format!(
+                        "firewall {} applies to {} instance(s), none with an external IP",
+                        f.name,
+                        selected.len()
+                    ),
+                )
+            };
+            out.insert(id, reach);
+        }
+    }
+    Ok(out)
+}
+
 /// A network's self link or path as `projects/P/global/networks/N`.
 pub fn network_path(link: &str) -> String {
     match link.find("projects/") {
@@ -376,6 +532,15 @@ impl Family for Firewalls {
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         fetch_objects(clouds, ids, &READ)
+    }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        _region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move { firewalls_reach(clouds, objects).await })
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
