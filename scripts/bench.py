@@ -248,6 +248,44 @@ def cloud_estates(tmp, nsgs, firewalls):
     return paths, server, bindir
 
 
+def exposure(binary, endpoint, env, path, state, e_wall):
+    """The cost of reading how drifted groups are reached: every 25th group is put on an
+    instance with an Elastic IP in a subnet routed to an internet gateway, then every group gets
+    SSH from the world in "the console", and the estate is checked again."""
+    ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name=REGION,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    groups = [i["attributes"]["id"] for i in state["resources"][0]["instances"]]
+    vpc = state["resources"][0]["instances"][0]["attributes"]["vpc_id"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.200.0/24")["Subnet"]["SubnetId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    public = groups[::25]
+    for g in public:
+        inst = ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                                 SubnetId=subnet, SecurityGroupIds=[g])["Instances"][0]
+        eni = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        ip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        ec2.associate_address(AllocationId=ip, NetworkInterfaceId=eni)
+    for g in groups:
+        ec2.authorize_security_group_ingress(GroupId=g, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    code, out, wall, rss = run(binary, ["check", "--quiet", "--format", "json", "--state", path], env)
+    report = json.loads(out)
+    calls = report["summary"]["api_calls"]
+    by = {}
+    for d in report["drifts"]:
+        by[d["risk"]["exposure"]] = by.get(d["risk"]["exposure"], 0) + 1
+    reads = {op: calls.get("ec2", {}).get(op, 0) for op in ("DescribeNetworkInterfaces", "DescribeRouteTables")}
+    reads["DescribeLoadBalancers"] = calls.get("elbv2", {}).get("DescribeLoadBalancers", 0)
+    return {"drifted_groups": len(groups), "public_groups": len(public), "exposures": by,
+            "exposure_calls": reads, "wall_s": round(wall, 2), "clean_wall_s": round(e_wall, 2),
+            "peak_rss_mib": round(rss, 1)}
+
+
 def measure(binary, path, env):
     code, out, wall, rss = run(binary, ["check", "--quiet", "--format", "json", "--state", path], env)
     report = json.loads(out)
@@ -344,6 +382,8 @@ def main():
             "api_calls": calls, "api_calls_detail": report["summary"]["api_calls"],
             "calls_saved_vs_one_per_resource": round(resources / max(calls, 1), 1), "moto_seed_s": round(seed_s, 1)}
 
+        results["exposure"] = exposure(args.binary, args.endpoint, env, path, state, e_wall=wall)
+
         big = os.path.join(tmp, "big.tfstate")
         count, size = big_state(big, args.state_mb)
         code, out, wall, rss = run(args.binary, ["check", "--quiet", "--format", "json", "--state", big], env)
@@ -366,6 +406,10 @@ def main():
           f"peak RSS {e['peak_rss_mib']} MiB, verdict {e['verdict']}")
     print(f"parse:  {p['size_mib']} MiB state, {p['instances']} instances -> {p['wall_s']} s, "
           f"peak RSS {p['peak_rss_mib']} MiB ({p['rss_per_state_size']}x the file)")
+    x = results["exposure"]
+    print(f"exposure: {x['drifted_groups']} drifted groups ({x['public_groups']} on public instances) -> "
+          f"{x['exposure_calls']} for their exposure {x['exposures']}; {x['wall_s']} s "
+          f"(clean run {x['clean_wall_s']} s), peak RSS {x['peak_rss_mib']} MiB")
     for cloud, what in (("azure", "NSGs"), ("gcp", "firewalls")):
         c = results[cloud]
         print(f"{cloud}: {c['resources']} {what} -> {c['api_calls']} API calls {c['api_calls_detail']}, {c['wall_s']} s, "

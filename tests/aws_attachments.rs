@@ -114,6 +114,23 @@ async fn groups_attached_detached_and_swapped() {
         ["aws_instance.web unmanaged weakens AWS-SG-ATTACHMENT-ADMIN critical"]
     );
     assert_eq!(d["actual_text"], format!("security group {debug}"));
+    // The host has no public address: the world-open group reaches it from private networks only.
+    assert_eq!(d["risk"]["exposure"], "private", "{d:#}");
+    // Made public (an Elastic IP, its subnet routed to an internet gateway): the same drift is
+    // on the internet, through the groups' rules together.
+    m.route_to_internet(&vpc, &subnet).await;
+    let ip = m.elastic_ip(&h.eni).await;
+    let run = check_json(&m.url, &[&path]);
+    let d = &run.drifts()[0];
+    assert_eq!(d["risk"]["exposure"], "internet", "{d:#}");
+    let why = d["risk"]["reasons"].to_string();
+    assert!(why.contains(&ip) && why.contains(&h.instance), "{why}");
+    assert!(
+        why.contains(
+            "security groups' inbound rules admit the internet (tcp port 22 from 0.0.0.0/0)"
+        ),
+        "{why}"
+    );
 
     // A group with only AWS's default allow-all egress: a difference, not "admin ports open to
     // the internet" (its widest rule is outbound).

@@ -25,56 +25,6 @@ async fn subnet(m: &Moto, vpc: &str, cidr: &str) -> String {
         .to_string()
 }
 
-/// Routes the subnet's 0.0.0.0/0 to a new internet gateway of the VPC; returns the gateway.
-async fn make_public(m: &Moto, vpc: &str, subnet: &str) -> String {
-    let igw = m
-        .ec2
-        .create_internet_gateway()
-        .send()
-        .await
-        .unwrap()
-        .internet_gateway()
-        .unwrap()
-        .internet_gateway_id()
-        .unwrap()
-        .to_string();
-    m.ec2
-        .attach_internet_gateway()
-        .internet_gateway_id(&igw)
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap();
-    let table = m
-        .ec2
-        .create_route_table()
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap()
-        .route_table()
-        .unwrap()
-        .route_table_id()
-        .unwrap()
-        .to_string();
-    m.ec2
-        .create_route()
-        .route_table_id(&table)
-        .destination_cidr_block("0.0.0.0/0")
-        .gateway_id(&igw)
-        .send()
-        .await
-        .unwrap();
-    m.ec2
-        .associate_route_table()
-        .route_table_id(&table)
-        .subnet_id(subnet)
-        .send()
-        .await
-        .unwrap();
-    igw
-}
-
 /// An instance in `subnet` with these groups; returns its primary interface.
 async fn instance(m: &Moto, subnet: &str, groups: &[&str]) -> String {
     let mut run = m
@@ -95,39 +45,6 @@ async fn instance(m: &Moto, subnet: &str, groups: &[&str]) -> String {
         .to_string()
 }
 
-/// An Elastic IP on the interface; returns the address.
-async fn elastic_ip(m: &Moto, eni: &str) -> String {
-    let ip = m
-        .ec2
-        .allocate_address()
-        .domain(aws_sdk_ec2::types::DomainType::Vpc)
-        .send()
-        .await
-        .unwrap()
-        .allocation_id()
-        .unwrap()
-        .to_string();
-    m.ec2
-        .associate_address()
-        .allocation_id(&ip)
-        .network_interface_id(eni)
-        .send()
-        .await
-        .unwrap();
-    let out = m
-        .ec2
-        .describe_network_interfaces()
-        .network_interface_ids(eni)
-        .send()
-        .await
-        .unwrap();
-    out.network_interfaces()[0]
-        .association()
-        .and_then(|a| a.public_ip())
-        .expect("moto puts the Elastic IP on the interface")
-        .to_string()
-}
-
 struct Estate {
     public: String,
     private: String,
@@ -145,7 +62,7 @@ async fn estate(m: &Moto) -> Estate {
     let vpc = m.vpc().await;
     let front = subnet(m, &vpc, "10.0.1.0/24").await;
     let back = subnet(m, &vpc, "10.0.2.0/24").await;
-    make_public(m, &vpc, &front).await;
+    m.route_to_internet(&vpc, &front).await;
     let public = m.group(&vpc, &unique("web")).await;
     let private = m.group(&vpc, &unique("db")).await;
     let idle = m.group(&vpc, &unique("old")).await;
@@ -153,7 +70,7 @@ async fn estate(m: &Moto) -> Estate {
         m.allow_in(g, perm("tcp", 443, 443, "0.0.0.0/0")).await;
     }
     let public_eni = instance(m, &front, &[&public]).await;
-    let public_ip = elastic_ip(m, &public_eni).await;
+    let public_ip = m.elastic_ip(&public_eni).await;
     instance(m, &back, &[&private]).await;
 
     let acl = m.acl(&vpc).await;

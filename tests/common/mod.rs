@@ -258,6 +258,89 @@ impl Moto {
         req.send().await.unwrap();
     }
 
+    /// Routes the subnet's 0.0.0.0/0 to a new internet gateway of the VPC; returns the gateway.
+    pub async fn route_to_internet(&self, vpc: &str, subnet: &str) -> String {
+        let igw = self
+            .ec2
+            .create_internet_gateway()
+            .send()
+            .await
+            .unwrap()
+            .internet_gateway()
+            .unwrap()
+            .internet_gateway_id()
+            .unwrap()
+            .to_string();
+        self.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(&igw)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap();
+        let table = self
+            .ec2
+            .create_route_table()
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap()
+            .route_table()
+            .unwrap()
+            .route_table_id()
+            .unwrap()
+            .to_string();
+        self.ec2
+            .create_route()
+            .route_table_id(&table)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&igw)
+            .send()
+            .await
+            .unwrap();
+        self.ec2
+            .associate_route_table()
+            .route_table_id(&table)
+            .subnet_id(subnet)
+            .send()
+            .await
+            .unwrap();
+        igw
+    }
+
+    /// An Elastic IP on the interface; returns the address.
+    pub async fn elastic_ip(&self, eni: &str) -> String {
+        let ip = self
+            .ec2
+            .allocate_address()
+            .domain(aws_sdk_ec2::types::DomainType::Vpc)
+            .send()
+            .await
+            .unwrap()
+            .allocation_id()
+            .unwrap()
+            .to_string();
+        self.ec2
+            .associate_address()
+            .allocation_id(&ip)
+            .network_interface_id(eni)
+            .send()
+            .await
+            .unwrap();
+        let out = self
+            .ec2
+            .describe_network_interfaces()
+            .network_interface_ids(eni)
+            .send()
+            .await
+            .unwrap();
+        out.network_interfaces()[0]
+            .association()
+            .and_then(|a| a.public_ip())
+            .expect("moto puts the Elastic IP on the interface")
+            .to_string()
+    }
+
     pub async fn delete_acl(&self, acl: &str) {
         self.ec2
             .delete_network_acl()

@@ -35,7 +35,7 @@ pub struct Interface {
     pub user: String,
 }
 
-fn interface(n: &NetworkInterface) -> Interface {
+pub fn interface(n: &NetworkInterface) -> Interface {
     let user = n
         .attachment()
         .and_then(|a| a.instance_id())

@@ -24,13 +24,13 @@ use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::json;
 
 use super::security_group::{describe_groups, live_object};
-use super::{read_by_ids, region_account};
+use super::{reach, read_by_ids, region_account};
 use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, drop_computed_inline, str_list, About, Family};
+use crate::families::{bad, drop_computed_inline, str_list, About, Family, Subject};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -413,6 +413,186 @@ impl Family for SgAttachments {
             Ok(out)
         })
     }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move { attachments_reach(clouds.aws()?, region, objects).await })
+    }
+}
+
+/// How drifted attachment objects are reached: an interface (an instance's primary one) through
+/// its public address and its subnet's route, a load balancer by its scheme, then by what its
+/// live groups admit together. Lambda functions and cache nodes take no connection from the
+/// internet; a launch template is reached only through the instances launched from it (which
+/// are objects of their own).
+async fn attachments_reach(
+    aws: &AwsContext,
+    region: &str,
+    objects: &[Subject<'_>],
+) -> Result<BTreeMap<String, Reach>> {
+    let service = |id: &str| id.split(':').nth(2).map(str::to_string);
+    let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut not_public: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    let mut interfaces = Vec::new();
+    let mut balancers = Vec::new();
+    for o in objects {
+        let id = o.live.cloud_id.clone();
+        match (id.starts_with("arn:"), service(&id).as_deref()) {
+            (true, Some("lambda")) => {
+                out.insert(
+                    id,
+                    Reach::new(
+                        Exposure::Private,
+                        "a Lambda function takes no connection from the internet: it is invoked \
+                         through the Lambda API",
+                    ),
+                );
+            }
+            (true, Some("elasticache")) => {
+                out.insert(
+                    id,
+                    Reach::new(
+                        Exposure::Private,
+                        "ElastiCache nodes have no public address: only their VPC reaches them",
+                    ),
+                );
+            }
+            (true, _) => balancers.push(id),
+            (false, _) if id.starts_with("lt-") => {
+                out.insert(
+                    id,
+                    Reach::new(
+                        Exposure::Unknown,
+                        "a launch template is reached through the instances launched from it, \
+                         which are checked as instances",
+                    ),
+                );
+            }
+            (false, _) => interfaces.push(id),
+        }
+    }
+    if !interfaces.is_empty() {
+        let found = read_by_ids(
+            &format!("AWS ec2 DescribeNetworkInterfaces in {region}"),
+            &interfaces,
+            NetworkInterface::network_interface_id,
+            |batch| describe_interfaces(aws, region, batch),
+        )
+        .await?;
+        let found: Vec<reach::Interface> = found.iter().map(reach::interface).collect();
+        let subnets: BTreeMap<String, String> = found
+            .iter()
+            .filter(|i| i.public_ip.is_some() || !i.ipv6.is_empty())
+            .map(|i| (i.subnet.clone(), i.vpc.clone()))
+            .collect();
+        let routes = if subnets.is_empty() {
+            BTreeMap::new()
+        } else {
+            reach::subnet_routes(aws, &aws.ec2(region), region, &subnets).await?
+        };
+        for i in &found {
+            match reach::public_path(i, &routes) {
+                Some(p) => paths
+                    .entry(i.id.clone())
+                    .or_default()
+                    .push(format!("reached at {p}")),
+                None => {
+                    not_public.insert(
+                        i.id.clone(),
+                        format!(
+                            "{} has no public address in a subnet routed to an internet gateway",
+                            i.id
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    for batch in balancers.chunks(20) {
+        let found = read_by_ids(
+            &format!("AWS elbv2 DescribeLoadBalancers in {region}"),
+            batch,
+            LoadBalancer::load_balancer_arn,
+            |b| describe_balancers(aws, region, b),
+        )
+        .await?;
+        for lb in &found {
+            let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+            let name = lb.load_balancer_name().unwrap_or_default();
+            if lb.scheme().map(|s| s.as_str()) == Some("internet-facing") {
+                paths.entry(arn).or_default().push(format!(
+                    "{name} is an internet-facing load balancer ({})",
+                    lb.dns_name().unwrap_or_default()
+                ));
+            } else {
+                not_public.insert(arn, format!("{name} is an internal load balancer"));
+            }
+        }
+    }
+    // What the objects' live groups admit, together.
+    let groups_of = |o: &Subject| -> Vec<String> {
+        o.live
+            .items
+            .iter()
+            .filter(|(a, _)| *a == ATTRIBUTE)
+            .filter_map(|(_, i)| i.value.get("security_group_id")?.as_str())
+            .map(str::to_string)
+            .collect()
+    };
+    let judged: Vec<&Subject> = objects
+        .iter()
+        .filter(|o| {
+            paths.contains_key(&o.live.cloud_id) || not_public.contains_key(&o.live.cloud_id)
+        })
+        .collect();
+    let groups: Vec<String> = judged
+        .iter()
+        .flat_map(|o| groups_of(o))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let client = aws.ec2(region);
+    let mut rules: BTreeMap<String, Vec<(&'static str, Item)>> = BTreeMap::new();
+    for batch in groups.chunks(200) {
+        let found = read_by_ids(
+            &format!("AWS ec2 DescribeSecurityGroups in {region}"),
+            batch,
+            aws_sdk_ec2::types::SecurityGroup::group_id,
+            |b| describe_groups(aws, &client, region, b),
+        )
+        .await?;
+        for sg in &found {
+            if let Some(obj) = live_object(sg)? {
+                rules.insert(obj.cloud_id, obj.items);
+            }
+        }
+    }
+    for o in judged {
+        let id = o.live.cloud_id.clone();
+        let admitted: Vec<(&'static str, Item)> = groups_of(o)
+            .iter()
+            .filter_map(|g| rules.get(g))
+            .flatten()
+            .cloned()
+            .collect();
+        let reach = crate::families::reach_by_paths(
+            paths.get(&id).map(Vec::as_slice).unwrap_or_default(),
+            crate::families::inbound_admits(&admitted).map(|(e, why)| {
+                (
+                    e,
+                    why.replace("its inbound", "its security groups' inbound"),
+                )
+            }),
+            not_public.get(&id).cloned().unwrap_or_default(),
+        );
+        out.insert(id, reach);
+    }
+    Ok(out)
 }
 
 /// Group ids of an interface; a group listed without one is a malformed answer.
