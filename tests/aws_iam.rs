@@ -238,6 +238,16 @@ async fn roles_trust_boundary_and_attachments() {
         "{trust}"
     );
     assert_eq!(trust["address"], "aws_iam_role.worker");
+    // Every drift of the role carries the role's reach: another account may assume it now.
+    for d in run.drifts() {
+        assert_eq!(d["risk"]["exposure"], "cross-account", "{d:#}");
+        assert!(
+            d["risk"]["reasons"]
+                .to_string()
+                .contains("lets in account 111122223333"),
+            "{d:#}"
+        );
+    }
 
     // The attachment declared by a resource is detached: missing on that resource.
     iam.detach_role_policy()

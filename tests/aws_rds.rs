@@ -81,6 +81,9 @@ async fn db_instance_public_access_and_deletion() {
     assert_eq!(d["effect"], "weakens");
     assert_eq!(d["policy"], "AWS-RDS-PUBLIC");
     assert_eq!(d["severity"], "critical");
+    // Publicly accessible, but in subnets no route sends to an internet gateway, behind a group
+    // that admits nothing: private.
+    assert_eq!(d["risk"]["exposure"], "private", "{d:#}");
 
     rds.delete_db_instance()
         .db_instance_identifier(&id)

@@ -368,6 +368,27 @@ fn storage_account_defaults_and_weakening() {
     );
     // The account key is sensitive state: never in any output.
     assert!(!run.stdout.contains("c2VjcmV0LWtleQ") && !run.stderr.contains("c2VjcmV0LWtleQ"));
+    // Its firewall now allows by default: every drift of the account is on the internet.
+    for d in run.drifts() {
+        assert_eq!(d["risk"]["exposure"], "internet", "{d:#}");
+    }
+
+    // Only TLS weakened, the firewall as declared (deny, one partner range): restricted.
+    let mut tls = json!({"minimumTlsVersion": "TLS1_0", "supportsHttpsTrafficOnly": true,
+        "allowBlobPublicAccess": false, "allowSharedKeyAccess": false,
+        "networkAcls": {"bypass": "AzureServices", "defaultAction": "Deny",
+                        "ipRules": [{"value": "203.0.113.7", "action": "Allow"}], "virtualNetworkRules": []}});
+    tls["publicNetworkAccess"] = json!("Enabled");
+    let (id, body) = storage_body(tls);
+    let az = azure(vec![(id.as_str(), vec![Reply::json(body)])]);
+    let run = az.check(&storage_state(&id));
+    let d = &run.drifts()[0];
+    assert_eq!(d["attribute"], "min_tls_version");
+    assert_eq!(d["risk"]["exposure"], "restricted", "{d:#}");
+    assert!(
+        d["risk"]["reasons"].to_string().contains("203.0.113.7/32"),
+        "{d:#}"
+    );
 }
 
 #[test]

@@ -501,3 +501,96 @@ async fn a_bucket_whose_block_public_access_is_off_under_a_public_policy_is_on_t
     assert_eq!(calls(&run, "s3control", "GetPublicAccessBlock"), 1);
     assert_eq!(calls(&run, "s3", "GetPublicAccessBlock"), 4);
 }
+
+/// A database made publicly accessible in a subnet routed to an internet gateway, behind a
+/// group that admits PostgreSQL from anywhere: on the internet. The same made public behind a
+/// group that admits only the VPC: private.
+#[tokio::test]
+async fn a_public_database_is_reached_through_its_subnets_and_groups() {
+    let m = moto().await;
+    let rds = moto_client!(aws_sdk_rds, &m.url);
+    let vpc = m.vpc().await;
+    let subnets = [
+        subnet(&m, &vpc, "10.0.1.0/24").await,
+        subnet(&m, &vpc, "10.0.2.0/24").await,
+    ];
+    m.route_to_internet(&vpc, &subnets[0]).await;
+    let group_name = unique("dbnet");
+    rds.create_db_subnet_group()
+        .db_subnet_group_name(&group_name)
+        .db_subnet_group_description("orders")
+        .set_subnet_ids(Some(subnets.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let open = m.group(&vpc, &unique("pg-open")).await;
+    m.allow_in(&open, perm("tcp", 5432, 5432, "0.0.0.0/0"))
+        .await;
+    let inner = m.group(&vpc, &unique("pg-inner")).await;
+    m.allow_in(&inner, perm("tcp", 5432, 5432, "10.0.0.0/16"))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = State::new();
+    let mut ids = Vec::new();
+    for (name, sg) in [("open", &open), ("inner", &inner)] {
+        let id = unique(&format!("orders-{name}"));
+        rds.create_db_instance()
+            .db_instance_identifier(&id)
+            .db_instance_class("db.t3.micro")
+            .engine("postgres")
+            .allocated_storage(20)
+            .master_username("app")
+            .master_user_password("never-printed-1")
+            .publicly_accessible(false)
+            .storage_encrypted(true)
+            .db_subnet_group_name(&group_name)
+            .vpc_security_group_ids(sg.as_str())
+            .send()
+            .await
+            .unwrap();
+        let live = rds
+            .describe_db_instances()
+            .db_instance_identifier(&id)
+            .send()
+            .await
+            .unwrap();
+        let db = &live.db_instances()[0];
+        state = state.add(
+            &format!("aws_db_instance.{name}"),
+            json!({"arn": db.db_instance_arn(), "id": db.dbi_resource_id(), "identifier": id,
+                   "engine": "postgres", "instance_class": "db.t3.micro", "publicly_accessible": false,
+                   "storage_encrypted": true, "kms_key_id": db.kms_key_id().unwrap_or(""),
+                   "vpc_security_group_ids": [sg], "db_subnet_group_name": group_name,
+                   "username": "app", "tags": {}, "tags_all": {}}),
+        );
+        ids.push(id);
+    }
+    let path = state.write(dir.path(), "rds.tfstate");
+    assert_eq!(check_json(&m.url, &[&path]).code, 0);
+    for id in &ids {
+        rds.modify_db_instance()
+            .db_instance_identifier(id)
+            .publicly_accessible(true)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+    }
+    let run = check_json(&m.url, &[&path]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let drifts = run.drifts();
+    let open = by_address(&drifts, "aws_db_instance.open");
+    assert_eq!(open["risk"]["exposure"], "internet", "{open:#}");
+    let why = open["risk"]["reasons"].to_string();
+    assert!(
+        why.contains(&format!("subnet {}", subnets[0]))
+            && why.contains("tcp port 5432 from 0.0.0.0/0"),
+        "{why}"
+    );
+    let inner = by_address(&drifts, "aws_db_instance.inner");
+    assert_eq!(inner["risk"]["exposure"], "private", "{inner:#}");
+    assert_eq!(
+        drifts[0]["address"], "aws_db_instance.open",
+        "the open one first"
+    );
+}

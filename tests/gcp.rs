@@ -513,6 +513,15 @@ fn cloud_sql_opened_to_the_internet() {
         ]
     );
     assert!(!run.stdout.contains("do-not-print-me"));
+    for d in run.drifts() {
+        assert_eq!(d["risk"]["exposure"], "internet", "{d:#}");
+        assert!(
+            d["risk"]["reasons"]
+                .to_string()
+                .contains("authorizes 0.0.0.0/0"),
+            "{d:#}"
+        );
+    }
 }
 
 #[test]
