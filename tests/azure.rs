@@ -941,9 +941,14 @@ fn nsg_associations_removed_swapped_and_deleted() {
         "{}/virtualNetworks/rg1-vnet/subnets/default",
         nsg.split("/networkSecurityGroups/").next().unwrap()
     );
-    // The documented shape of a subnet GET, without its NSG.
+    // The documented shape of a subnet GET, without its NSG, holding the NIC's configuration.
     let subnet = json!({"id": subnet_id, "name": "default", "type": "Microsoft.Network/virtualNetworks/subnets",
-        "properties": {"addressPrefix": "10.0.0.0/16", "provisioningState": "Succeeded"}});
+        "properties": {"addressPrefix": "10.0.0.0/16", "provisioningState": "Succeeded",
+                       "ipConfigurations": [{"id": nic["properties"]["ipConfigurations"][0]["id"]}]}});
+    let ip_id = nic["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let state = State::new()
         .add(
             "azurerm_network_interface_security_group_association.web",
@@ -957,6 +962,10 @@ fn nsg_associations_removed_swapped_and_deleted() {
     let az = azure(vec![
         (nic_id.as_str(), vec![Reply::json(nic.clone())]),
         (subnet_id.as_str(), vec![Reply::json(subnet)]),
+        (
+            ip_id.as_str(),
+            vec![Reply::json(public_ip(&ip_id, "40.112.1.9"))],
+        ),
     ]);
     let run = az.check(&state);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -964,9 +973,20 @@ fn nsg_associations_removed_swapped_and_deleted() {
         drift_lines(&run, &["address", "kind", "effect", "policy", "severity"]),
         ["azurerm_subnet_network_security_group_association.app missing weakens AZ-NSG-ASSOCIATION-REMOVED high"]
     );
+    // The subnet holds the NIC with a public IP, and nothing filters at the subnet any more.
+    let d = &run.drifts()[0];
+    assert_eq!(d["risk"]["exposure"], "internet", "{d:#}");
+    let why = d["risk"]["reasons"].to_string();
+    assert!(
+        why.contains("subnet default holds test-nic (vm1), with public IP 40.112.1.9")
+            && why.contains("no NSG filters default at this level"),
+        "{why}"
+    );
+    // One read each, and the subnet and its NIC again for the exposure of the drifted one.
     let calls = &run.json()["summary"]["api_calls"]["arm"];
-    assert_eq!(calls["networkInterfaces.get"], 1, "{calls}");
-    assert_eq!(calls["subnets.get"], 1, "{calls}");
+    assert_eq!(calls["networkInterfaces.get"], 2, "{calls}");
+    assert_eq!(calls["subnets.get"], 2, "{calls}");
+    assert_eq!(calls["publicIPAddresses.get"], 1, "{calls}");
 
     let mut swapped = nic.clone();
     swapped["properties"]["networkSecurityGroup"]["id"] = json!(nsg.replace("/nsg", "/allow-all"));

@@ -521,6 +521,107 @@ impl NicCache {
 /// How a drifted NSG is reached: through the interfaces associated with it and those in the
 /// subnets associated with it, by their public IPs (Azure routes the internet to any public IP
 /// by default), then by what its inbound rules admit. No interface and no subnet: unused.
+/// The ids of an ARM object's sub-resources listed under `key` (`/properties/subnets`).
+fn ids_at(key: &str, v: &Value) -> Vec<String> {
+    v.pointer(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.get("id").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The interfaces with an IP configuration in a subnet (one `subnets.get`); none when the subnet
+/// is gone.
+async fn interfaces_in_subnet(
+    azure: &crate::clients::azure::AzureContext,
+    subnet: &str,
+) -> Result<Vec<String>> {
+    let Some(body) = azure.get(subnet, API_VERSION, "subnets.get").await? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for config in ids_at("/properties/ipConfigurations", &body) {
+        // `…/networkInterfaces/NIC/ipConfigurations/NAME`: the interface is the prefix.
+        let lower = config.to_ascii_lowercase();
+        if let Some(at) = lower.find("/ipconfigurations/") {
+            if lower[..at].contains("/networkinterfaces/")
+                && !out.contains(&config[..at].to_string())
+            {
+                out.push(config[..at].to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How a NIC or subnet whose NSG association drifted is reached: its interfaces' public IPs,
+/// then what the NSG associated with it now admits. With none, nothing at this level filters:
+/// only an NSG at the other level (the subnet's or the interface's), if any, does.
+pub(super) async fn association_reach(
+    azure: &crate::clients::azure::AzureContext,
+    target: &str,
+    nsg: Option<&str>,
+) -> Result<Reach> {
+    let name = last(target);
+    let subnet = target.to_ascii_lowercase().contains("/subnets/");
+    let members = if subnet {
+        interfaces_in_subnet(azure, target).await?
+    } else {
+        vec![target.to_string()]
+    };
+    let mut nics = NicCache::default();
+    let mut paths = Vec::new();
+    for nic in &members {
+        if let Some(Some(how)) = nics.public(azure, nic).await? {
+            paths.push(if subnet {
+                format!("subnet {name} holds {how}")
+            } else {
+                format!("the interface is {how}")
+            });
+        }
+    }
+    let admits = match nsg {
+        Some(id) => match azure
+            .get(id, API_VERSION, "networkSecurityGroups.get")
+            .await?
+        {
+            Some(body) => {
+                let items = live_items(&body).map_err(|e| {
+                    crate::error::Error::new(
+                        format!("Azure networkSecurityGroups.get {id}"),
+                        format!("unexpected answer: {e}"),
+                    )
+                })?;
+                crate::families::inbound_admits(&items).map(|(e, why)| {
+                    let whose = format!("the inbound rules of {} admit", last(id));
+                    (e, why.replace("its inbound rules admit", &whose))
+                })
+            }
+            None => None,
+        },
+        None => Some((
+            Exposure::Internet,
+            format!(
+                "no NSG filters {name} at this level: only an NSG on the {} filters inbound \
+                 traffic, if there is one",
+                if subnet { "interfaces" } else { "subnet" }
+            ),
+        )),
+    };
+    Ok(crate::families::reach_by_paths(
+        &paths,
+        admits,
+        format!(
+            "{name}: {} interface(s), none with a public IP",
+            members.len()
+        ),
+    ))
+}
+
 async fn nsg_reach(
     azure: &crate::clients::azure::AzureContext,
     nics: &mut NicCache,
@@ -537,34 +638,14 @@ async fn nsg_reach(
             format!("{name} no longer exists"),
         ));
     };
-    let ids = |key: &str, v: &Value| -> Vec<String> {
-        v.pointer(key)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.get("id").and_then(Value::as_str))
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut members: Vec<(String, Option<String>)> = ids("/properties/networkInterfaces", &nsg)
+    let mut members: Vec<(String, Option<String>)> = ids_at("/properties/networkInterfaces", &nsg)
         .into_iter()
         .map(|n| (n, None))
         .collect();
-    let subnets = ids("/properties/subnets", &nsg);
+    let subnets = ids_at("/properties/subnets", &nsg);
     for subnet in &subnets {
-        let Some(body) = azure.get(subnet, API_VERSION, "subnets.get").await? else {
-            continue;
-        };
-        for config in ids("/properties/ipConfigurations", &body) {
-            // `…/networkInterfaces/NIC/ipConfigurations/NAME`: the interface is the prefix.
-            let lower = config.to_ascii_lowercase();
-            if let Some(at) = lower.find("/ipconfigurations/") {
-                if lower[..at].contains("/networkinterfaces/") {
-                    members.push((config[..at].to_string(), Some(last(subnet).to_string())));
-                }
-            }
+        for nic in interfaces_in_subnet(azure, subnet).await? {
+            members.push((nic, Some(last(subnet).to_string())));
         }
     }
     if members.is_empty() {

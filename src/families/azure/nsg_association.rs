@@ -8,15 +8,17 @@
 //! ARM ids are case-insensitive (the portal and the API spell resource groups differently): the
 //! NSG ids are compared in lower case.
 
+use std::collections::BTreeMap;
+
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::{fetch_each, unowned_object, ArmRead};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, Family};
+use crate::families::{bad, About, Family, Subject};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -145,6 +147,32 @@ impl Family for Associations {
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<LiveObject>>> {
         fetch_each(clouds, ids, self.read)
+    }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        _region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move {
+            let azure = clouds.azure()?;
+            let mut out = BTreeMap::new();
+            for o in objects {
+                let nsg = o
+                    .live
+                    .items
+                    .iter()
+                    .find(|(a, _)| *a == ATTRIBUTE)
+                    .and_then(|(_, i)| i.value.get(ATTRIBUTE))
+                    .and_then(Value::as_str);
+                let reach =
+                    super::network_security_group::association_reach(azure, &o.live.cloud_id, nsg)
+                        .await?;
+                out.insert(o.live.cloud_id.clone(), reach);
+            }
+            Ok(out)
+        })
     }
 
     /// Another NSG in the slot: what it allows is for that NSG's own rules to say.
