@@ -759,6 +759,20 @@ fn instance_tags_and_service_account_decide_which_firewalls_apply() {
         drift_lines(&run, &["address", "kind", "effect", "policy", "severity"]),
         ["google_compute_instance.web unmanaged weakens GCP-INSTANCE-FW-ADMIN-INTERNET critical"]
     );
+    // Its access config holds an ephemeral external IP (stopped now), and the debug firewall
+    // now selects it: on the internet. Read again for that: the instance, and the firewalls once.
+    let d = &run.drifts()[0];
+    assert_eq!(d["risk"]["exposure"], "internet", "{d:#}");
+    let why = d["risk"]["reasons"].to_string();
+    assert!(
+        why.contains("instance instance-1 has external IP an ephemeral one")
+            && why.contains("the firewalls that select it admit the internet (firewall debug-ssh"),
+        "{why}"
+    );
+    assert_eq!(
+        run.json()["summary"]["api_calls"]["compute"],
+        json!({"firewalls.list": 2, "instances.get": 2})
+    );
 
     // A tag no firewall targets: a difference of unknown effect, still blocked at medium.
     let run = instance_run(&["web"], &["web", "spare"], RECORDED_ACCOUNT);

@@ -327,15 +327,15 @@ impl Targeting {
 
 /// An instance as far as firewalls go: the networks of its interfaces, its network tags, its
 /// service accounts, and its external addresses.
-struct Host {
-    name: String,
-    networks: Vec<String>,
-    tags: Vec<String>,
-    accounts: Vec<String>,
-    external: Vec<String>,
+pub struct Host {
+    pub name: String,
+    pub networks: Vec<String>,
+    pub tags: Vec<String>,
+    pub accounts: Vec<String>,
+    pub external: Vec<String>,
 }
 
-fn host(name: &str, body: &Value) -> Host {
+pub fn host(name: &str, body: &Value) -> Host {
     let strs = |v: Option<&Value>| str_list(v);
     let interfaces = body
         .get("networkInterfaces")
@@ -382,7 +382,7 @@ fn host(name: &str, body: &Value) -> Host {
 
 /// Does the firewall apply to the instance: same network, and no targets (every instance of
 /// the network), a target tag it carries, or a target service account it runs as.
-fn selects(f: &Targeting, h: &Host) -> bool {
+pub fn selects(f: &Targeting, h: &Host) -> bool {
     h.networks.contains(&f.network)
         && ((f.target_tags.is_empty() && f.target_accounts.is_empty())
             || f.target_tags.iter().any(|t| h.tags.contains(t))

@@ -15,13 +15,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::firewall::{network_path, Targeting};
+use super::firewall::{host, network_path, selects, Targeting};
 use super::{fetch_objects, last_segment, owned_object, project_of, Api, GcpRead};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, str_list, About, Family};
+use crate::families::{bad, str_list, About, Family, Subject};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -162,6 +162,76 @@ fn firewall_item(f: &Targeting) -> Item {
         summary: format!("firewall {}", f.name),
         facts: f.facts.clone(),
     }
+}
+
+/// How drifted instances are reached: their external addresses (one `instances.get` each), then
+/// what the enabled allow firewalls that select them now admit (one listing per network
+/// project). Deny firewalls are not weighed against them: the exposure may be overstated, never
+/// understated.
+async fn instances_reach(
+    clouds: &Clouds,
+    objects: &[Subject<'_>],
+) -> Result<BTreeMap<String, Reach>> {
+    let gcp = clouds.gcp()?;
+    let mut listed: BTreeMap<String, Vec<Targeting>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for o in objects {
+        let id = o.live.cloud_id.clone();
+        let Some(body) = gcp.compute_get(&id, "instances.get").await? else {
+            out.insert(
+                id.clone(),
+                Reach::new(Exposure::Unused, format!("{id} no longer exists")),
+            );
+            continue;
+        };
+        let name = last_segment(&id).to_string();
+        let h = host(&name, &body);
+        for network in &h.networks {
+            let Some(project) = project_of(network).map(str::to_string) else {
+                continue;
+            };
+            if listed.contains_key(&project) {
+                continue;
+            }
+            let parent = format!("projects/{project}/global/firewalls");
+            let mut firewalls = Vec::new();
+            for (fw, body) in gcp.compute_list(&parent, "firewalls.list").await? {
+                firewalls.push(Targeting::from_api(&body).map_err(|e| {
+                    Error::new(
+                        format!("Google Cloud compute.firewalls.list {parent}"),
+                        format!("firewall {fw}: unexpected answer from the API: {e}"),
+                    )
+                })?);
+            }
+            listed.insert(project, firewalls);
+        }
+        let applying: Vec<(&'static str, Item)> = listed
+            .values()
+            .flatten()
+            .filter(|f| f.allow && !f.disabled && selects(f, &h))
+            .map(|f| (FIREWALLS, firewall_item(f)))
+            .collect();
+        let paths: Vec<String> = if h.external.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "instance {name} has external IP {}",
+                h.external.join(", ")
+            )]
+        };
+        let reach = crate::families::reach_by_paths(
+            &paths,
+            crate::families::inbound_admits(&applying).map(|(e, why)| {
+                (
+                    e,
+                    why.replace("its inbound rules", "the firewalls that select it"),
+                )
+            }),
+            format!("instance {name} has no external IP"),
+        );
+        out.insert(id, reach);
+    }
+    Ok(out)
 }
 
 /// A firewall carried in `FIREWALLS`, read back.
@@ -349,6 +419,15 @@ impl Family for Instances {
             out.push(obj);
         }
         Ok(out)
+    }
+
+    fn exposure<'a>(
+        &'a self,
+        clouds: &'a Clouds,
+        _region: &'a str,
+        objects: &'a [Subject<'a>],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Reach>>> {
+        Box::pin(async move { instances_reach(clouds, objects).await })
     }
 
     fn fetch<'a>(
