@@ -484,7 +484,7 @@ fn cloud_sql_opened_to_the_internet() {
         "google_sql_database_instance.orders",
         json!({"name": "orders", "project": "shop-prod", "region": "europe-west1", "database_version": "POSTGRES_15",
                "root_password": "do-not-print-me",
-               "settings": [{"tier": "db-custom-2-8192", "ip_configuration": [{"ipv4_enabled": true, "ssl_mode": "ENCRYPTED_ONLY",
+               "settings": [{"tier": "db-custom-2-8192", "user_labels": {"data-classification": "pii"}, "ip_configuration": [{"ipv4_enabled": true, "ssl_mode": "ENCRYPTED_ONLY",
                    "require_ssl": false, "private_network": "", "authorized_networks": [{"name": "office", "value": "203.0.113.0/24", "expiration_time": ""}]}]}]}),
     );
     let path = "/v1/projects/shop-prod/instances/orders";
@@ -515,6 +515,9 @@ fn cloud_sql_opened_to_the_internet() {
     assert!(!run.stdout.contains("do-not-print-me"));
     for d in run.drifts() {
         assert_eq!(d["risk"]["exposure"], "internet", "{d:#}");
+        // The instance's labels are its settings' user_labels: the classification counts.
+        assert_eq!(d["risk"]["sensitivity"], "pii", "{d:#}");
+        assert_eq!(d["risk"]["priority"], "urgent", "{d:#}");
         assert!(
             d["risk"]["reasons"]
                 .to_string()

@@ -155,6 +155,17 @@ impl Family for SqlInstances {
             let id = format!("projects/{project}/instances/{name}");
             let region = r.attr_str("region").unwrap_or("global").to_string();
             let mut obj = owned_object(self.about().name, &id, region, r);
+            // A Cloud SQL instance's labels are its settings' `user_labels`.
+            if let Some(labels) = block(r.attr("settings"))
+                .and_then(|s| s.get("user_labels"))
+                .and_then(Value::as_object)
+            {
+                obj.tags.extend(
+                    labels
+                        .iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))),
+                );
+            }
             let Some(ip) = block(block(r.attr("settings")).and_then(|s| s.get("ip_configuration")))
             else {
                 obj.ignore.push("ip_configuration");
