@@ -78,7 +78,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
                 region,
             } => {
                 if aws.is_none() {
-                    aws = Some(AwsContext::load(&opts.aws).await);
+                    aws = Some(AwsContext::load(&opts.aws).await?);
                 }
                 if let Some(ctx) = &aws {
                     inputs.push(state::s3::read(ctx, url, bucket, key, region.as_deref()).await?);
@@ -341,7 +341,7 @@ async fn read_clouds(
     if needed.contains(&Cloud::Aws) {
         clouds.aws = Some(match aws {
             Some(a) => a,
-            None => AwsContext::load(&opts.aws).await,
+            None => AwsContext::load(&opts.aws).await?,
         });
     }
     if needed.contains(&Cloud::Azure) {

@@ -45,7 +45,7 @@ struct ServeArgs {
     /// Live side of the checks at post_plan and pre_apply: `plan` (what the plan's refresh read:
     /// no cloud credentials on the server) or `api` (read the cloud; also needed at pre_plan and
     /// post_apply) [default: plan].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     live: Option<LiveArg>,
     /// Additional policy file, as for `check`. Repeatable.
     #[arg(long = "policy", value_name = "FILE")]
@@ -54,13 +54,23 @@ struct ServeArgs {
     #[arg(long = "tickets", value_name = "TRACKER")]
     tickets: Vec<String>,
     /// Label that marks a break-glass ticket.
-    #[arg(long, default_value = "break-glass", value_name = "LABEL")]
+    #[arg(
+        long,
+        default_value = "break-glass",
+        value_name = "LABEL",
+        requires = "tickets"
+    )]
     ticket_label: String,
     /// How long after its creation a ticket covers drift.
-    #[arg(long, default_value = "48h", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "48h",
+        value_name = "DURATION",
+        requires = "tickets"
+    )]
     ticket_max_age: String,
     /// Only tickets to which someone other than their author added this label count.
-    #[arg(long, value_name = "LABEL")]
+    #[arg(long, value_name = "LABEL", requires = "tickets")]
     require_approval: Option<String>,
     /// Tag key that holds the data classification, as for `check`. Repeatable.
     #[arg(long = "sensitivity-tag", value_name = "KEY")]
@@ -162,7 +172,7 @@ struct CheckArgs {
     /// `plan` uses the values the plan's refresh read (`terraform show -json` of a plan for
     /// every --state; no credentials, no API calls) [default: api]. Not settable in the config
     /// file: it decides what can be seen.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     live: Option<LiveArg>,
     /// Terraform workspace of remote states: s3:// reads <prefix>/<workspace>/<key>, gs://…/PREFIX/
     /// reads PREFIX/<workspace>.tfstate, azurerm:// reads <key>env:<workspace>.
@@ -175,13 +185,13 @@ struct CheckArgs {
     #[arg(long = "policy", value_name = "FILE")]
     policies: Vec<String>,
     /// Report format on stdout [default: console].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     format: Option<Format>,
     /// Also write a report to a file, as FORMAT=PATH (e.g. json=drift.json). Repeatable.
     #[arg(long = "output", value_name = "FORMAT=PATH")]
     outputs: Vec<String>,
     /// Colour in the console report [default: auto].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     color: Option<Color>,
     /// Concurrent API reads [default: 8].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -197,7 +207,7 @@ struct CheckArgs {
     /// How IAM roles, users, groups and policies are read: `account` lists the whole account with
     /// GetAccountAuthorizationDetails (1,000 entities a call), `object` reads each (2–4 calls),
     /// `auto` lists the account when the run checks more than 10 IAM objects [default: auto].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     iam_reads: Option<IamReadsArg>,
     /// Terraform source to point findings at (SARIF, annotations, Code Quality) [default: .].
     #[arg(long, value_name = "DIR")]
@@ -215,14 +225,28 @@ struct CheckArgs {
     #[arg(long = "tickets", value_name = "TRACKER")]
     tickets: Vec<String>,
     /// Label that marks a break-glass ticket.
-    #[arg(long, default_value = "break-glass", value_name = "LABEL")]
+    #[arg(
+        long,
+        default_value = "break-glass",
+        value_name = "LABEL",
+        requires = "tickets"
+    )]
     ticket_label: String,
     /// How long after its creation (by the tracker's clock) a ticket covers drift: 48h, 90m, 2d.
-    #[arg(long, default_value = "48h", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "48h",
+        value_name = "DURATION",
+        requires = "tickets"
+    )]
     ticket_max_age: String,
     /// Only tickets to which someone other than their author added this label count.
-    #[arg(long, value_name = "LABEL")]
+    #[arg(long, value_name = "LABEL", requires = "tickets")]
     require_approval: Option<String>,
+    /// Exit 2 when the states hold nothing driftgate checks (a wrong path or workspace, an
+    /// empty state): for pipelines where that can only be a mistake.
+    #[arg(long)]
+    fail_on_empty: bool,
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -277,10 +301,8 @@ fn breakglass_settings(
     max_age: &str,
     require_approval: Option<String>,
 ) -> Result<Option<driftgate::breakglass::Settings>, Error> {
+    // Ticket options without --tickets are refused by clap (`requires`).
     if tickets.is_empty() {
-        if require_approval.is_some() {
-            return Err(Error::new("--require-approval", "needs --tickets"));
-        }
         return Ok(None);
     }
     let max_age = driftgate::breakglass::parse_duration(max_age)
@@ -436,6 +458,16 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         risk: risk_settings(&args.sensitivity_tags, &config.sensitivity_tags)?,
     };
     let report = runtime()?.block_on(check::run(&opts))?;
+    if args.fail_on_empty && report.summary.objects_checked == 0 {
+        return Err(Error::new(
+            "--fail-on-empty",
+            format!(
+                "the state(s) hold {} resource(s), none that driftgate checks (`driftgate \
+                 policies` lists what is checked): is the path or the workspace right?",
+                report.summary.resources_in_state
+            ),
+        ));
+    }
     // Even when quiet: they say what the check could not see.
     for note in &report.summary.notes {
         eprintln!("driftgate: warning: {note}");

@@ -587,7 +587,7 @@ fn bad_break_glass_flags() {
         ),
         (
             vec!["--require-approval", "ok"],
-            "--require-approval: needs --tickets",
+            "the following required arguments were not provided:\n  --tickets <TRACKER>",
         ),
     ] {
         let mut a = vec!["check", "--state", state];

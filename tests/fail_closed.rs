@@ -92,14 +92,18 @@ fn bad_state_inputs() {
             vec![v3.display().to_string()],
             "state format version 3 is not supported",
         ),
-        (vec![hcl.display().to_string()], "not valid JSON"),
+        (
+            vec![hcl.display().to_string()],
+            "main.tf: this is Terraform code, not a state",
+        ),
         (
             vec![numeric.display().to_string()],
             "`format_version` is a number, expected a string",
         ),
         (
             vec!["/nonexistent/terraform.tfstate".into()],
-            "state /nonexistent/terraform.tfstate: cannot read",
+            "state /nonexistent/terraform.tfstate: no such file. A state kept in a backend can \
+             be saved with `terraform state pull > terraform.tfstate`",
         ),
         (
             vec!["ftp://bucket/key".into()],
@@ -201,6 +205,60 @@ fn bad_policy_and_flags() {
     assert_exit2(&run, "--output xml=x");
     let run = driftgate(UNUSED_ENDPOINT, &["check"], None);
     assert_eq!(run.code, 2, "usage errors are exit 2 too: {}", run.stderr);
+    // A ticket window without a tracker would decide nothing: a usage error, not ignored.
+    for flag in [
+        ["--ticket-max-age", "2h"],
+        ["--ticket-label", "incident"],
+        ["--require-approval", "approved"],
+    ] {
+        let mut args = vec!["check", "--state", state.to_str().unwrap()];
+        args.extend(flag);
+        let run = driftgate(UNUSED_ENDPOINT, &args, None);
+        assert_eq!(run.code, 2, "{flag:?}: {}", run.stderr);
+        assert!(run.stderr.contains("--tickets <TRACKER>"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_state_with_nothing_to_check_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new()
+        .add(
+            "aws_vpc.main",
+            serde_json::json!({"id": "vpc-1", "cidr_block": "10.0.0.0/16"}),
+        )
+        .write(dir.path(), "vpc.tfstate");
+    let path = state.to_str().unwrap();
+    // Formats are matched ignoring case, as users type them.
+    let run = driftgate(
+        UNUSED_ENDPOINT,
+        &["check", "--state", path, "--format", "CONSOLE"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "nothing checked: none of the 1 resource(s) in the state(s) is one driftgate checks"
+        ),
+        "the report itself says so, not only stderr: {}",
+        run.stdout
+    );
+    let run = driftgate(
+        UNUSED_ENDPOINT,
+        &["check", "--state", path, "--format", "Markdown"],
+        None,
+    );
+    assert!(run.stdout.contains("Nothing checked"), "{}", run.stdout);
+    let run = driftgate(
+        UNUSED_ENDPOINT,
+        &["check", "--state", path, "--fail-on-empty"],
+        None,
+    );
+    assert_exit2(
+        &run,
+        "--fail-on-empty: the state(s) hold 1 resource(s), none that driftgate checks",
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 
 #[test]
@@ -261,15 +319,58 @@ fn no_credentials() {
         None,
         &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
     );
-    assert_exit2(&run, "check the AWS credentials");
-    assert!(
-        run.stderr.contains("no AWS credentials found"),
+    assert_exit2(
+        &run,
+        "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE",
+    );
+    // Said once: no second hint repeating the variables.
+    assert_eq!(
+        run.stderr.matches("AWS_PROFILE").count(),
+        1,
         "{}",
         run.stderr
     );
     // One line a newcomer can read, not the SDK's debug dump of the provider chain.
     assert!(!run.stderr.contains("DispatchFailure"), "{}", run.stderr);
     assert!(run.stderr.len() < 600, "{}", run.stderr);
+}
+
+#[test]
+fn a_named_profile_that_does_not_exist_is_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = rule_only_state(&dir);
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[profile dev]\nregion = us-east-1\n[profile prod]\n",
+    )
+    .unwrap();
+    let missing = dir.path().join("credentials");
+    let run = driftgate_env(
+        UNUSED_ENDPOINT,
+        &["check", "--state", state.to_str().unwrap()],
+        None,
+        &[
+            ("AWS_PROFILE", Some("prdo")),
+            ("AWS_CONFIG_FILE", config.to_str()),
+            ("AWS_SHARED_CREDENTIALS_FILE", missing.to_str()),
+        ],
+    );
+    assert_exit2(
+        &run,
+        "AWS_PROFILE=prdo: no such profile in the AWS config files",
+    );
+    assert!(
+        run.stderr.contains("they define: dev, prod"),
+        "{}",
+        run.stderr
+    );
+    // Nothing was asked of AWS: the typo is caught before the first call.
+    assert!(
+        !run.stderr.contains("DescribeSecurityGroups"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

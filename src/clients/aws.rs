@@ -76,7 +76,8 @@ pub struct AwsContext {
 }
 
 impl AwsContext {
-    pub async fn load(settings: &AwsSettings) -> Self {
+    pub async fn load(settings: &AwsSettings) -> Result<Self> {
+        named_profile_exists().await?;
         let config = aws_config::defaults(BehaviorVersion::latest())
             .http_client(WholeAnswers::wrap(https_client(None)))
             .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
@@ -89,7 +90,7 @@ impl AwsContext {
             )
             .load()
             .await;
-        AwsContext {
+        Ok(AwsContext {
             config,
             iam_permits: tokio::sync::Semaphore::new(IAM_CONCURRENCY),
             ec2: Mutex::new(HashMap::new()),
@@ -98,7 +99,7 @@ impl AwsContext {
             iam_reads: settings.iam_reads,
             memo: Mutex::new(HashMap::new()),
             planned: Mutex::new(BTreeMap::new()),
-        }
+        })
     }
 
     /// Records that the run reads `count` objects of `family`.
@@ -308,9 +309,7 @@ impl AwsContext {
             _ => {
                 let text = DisplayErrorContext(&err).to_string();
                 if text.contains("no credentials found in chain") {
-                    "no AWS credentials found (tried the environment, profiles, web identity, \
-                     the ECS and EC2 instance metadata endpoints)"
-                        .to_string()
+                    return Error::new(input, NO_CREDENTIALS);
                 } else {
                     // The context ends with a Debug dump of the same chain: noise in a CI log.
                     let text = match [
@@ -368,6 +367,56 @@ impl AwsContext {
         };
         Error::new(input, format!("{detail}{hint}"))
     }
+}
+
+/// Said once, with what to set, instead of the SDK's account of every provider it tried.
+const NO_CREDENTIALS: &str = "no AWS credentials found: set AWS_ACCESS_KEY_ID and \
+     AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE (in \
+     GitHub Actions, aws-actions/configure-aws-credentials sets them)";
+
+/// A named `AWS_PROFILE` must exist: otherwise the SDK's chain only reports that no credentials
+/// were found, which hides the typo. Read with the SDK's own profile parser and file locations
+/// (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws`).
+async fn named_profile_exists() -> Result<()> {
+    let Some(name) = std::env::var("AWS_PROFILE")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+    else {
+        return Ok(());
+    };
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let set = aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::real(),
+        &aws_types::os_shim_internal::Env::real(),
+        &files,
+        None,
+    )
+    .await
+    .map_err(|e| {
+        Error::new(
+            format!("AWS_PROFILE={name}"),
+            format!("cannot read the AWS config files: {e}"),
+        )
+    })?;
+    if set.get_profile(&name).is_some() {
+        return Ok(());
+    }
+    let mut known: Vec<&str> = set.profiles().collect();
+    known.sort_unstable();
+    Err(Error::new(
+        format!("AWS_PROFILE={name}"),
+        format!(
+            "no such profile in the AWS config files ({} and {}); {}",
+            std::env::var("AWS_CONFIG_FILE").unwrap_or_else(|_| "~/.aws/config".into()),
+            std::env::var("AWS_SHARED_CREDENTIALS_FILE")
+                .unwrap_or_else(|_| "~/.aws/credentials".into()),
+            if known.is_empty() {
+                "they define none".to_string()
+            } else {
+                format!("they define: {}", known.join(", "))
+            }
+        ),
+    ))
 }
 
 /// The SDK's HTTPS client (rustls with aws-lc, as the SDK's default), with our resolver if given.

@@ -212,7 +212,13 @@ pub fn render_with(report: &Report, color: bool, gitlab_sections: Option<i64>) -
         Verdict::Warn => s.yellow("WARN"),
         Verdict::Block => s.red("BLOCK"),
     };
-    let detail = if sum.drifts == 0 {
+    let detail = if sum.objects_checked == 0 {
+        format!(
+            "nothing checked: none of the {} resource(s) in the state(s) is one driftgate checks \
+             (`driftgate policies` lists what is; --fail-on-empty makes this exit 2)",
+            sum.resources_in_state
+        )
+    } else if sum.drifts == 0 {
         "no security drift".to_string()
     } else {
         format!(

@@ -35,6 +35,14 @@ pub fn render(report: &Report) -> String {
         sum.objects_checked,
         sum.api_calls.values().flat_map(|m| m.values()).sum::<u64>()
     );
+    if sum.objects_checked == 0 {
+        let _ = writeln!(
+            out,
+            "Nothing checked: none of the {} resource(s) in the state(s) is one driftgate checks.",
+            sum.resources_in_state
+        );
+        return out;
+    }
     if report.drifts.is_empty() {
         out.push_str("No security drift.\n");
         return out;

@@ -325,6 +325,47 @@ fn hcp_location(arg: &str, rest: &str, workspace: Option<&str>) -> Result<Locati
     })
 }
 
+/// Where a state comes from when it is not a local file, said where one is missing or is code.
+const PULL_HINT: &str = "A state kept in a backend can be saved with `terraform state pull > \
+     terraform.tfstate` (or `tofu state pull`), or read directly: s3://BUCKET/KEY, gs://BUCKET/OBJECT, \
+     azurerm://ACCOUNT/CONTAINER/KEY, tfc://ORGANIZATION/WORKSPACE";
+
+/// The top-level blocks of Terraform code, in HCL or its JSON syntax (`.tf.json`).
+const CODE_BLOCKS: &[&str] = &[
+    "terraform",
+    "provider",
+    "resource",
+    "data",
+    "module",
+    "variable",
+    "output",
+    "locals",
+    "moved",
+    "import",
+    "removed",
+    "check",
+];
+
+/// Is this Terraform code rather than a state? By the name (`.tf`, `.tf.json`, `.hcl`,
+/// `.tfvars`) or, for text that is not JSON, by its first word being a top-level block.
+fn looks_like_code(label: &str, bytes: &[u8]) -> bool {
+    let name = label.to_ascii_lowercase();
+    if [".tf", ".tf.json", ".hcl", ".tfvars", ".tfvars.json"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+    {
+        return true;
+    }
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("//"))
+        .and_then(|l| l.split(|c: char| c.is_whitespace() || c == '{').next())
+        .unwrap_or_default();
+    CODE_BLOCKS.contains(&first)
+}
+
 /// Reads a local location (file or stdin); S3 is read by [`s3::read`].
 pub fn read_local(loc: &Location) -> Result<(String, Vec<u8>)> {
     match loc {
@@ -336,8 +377,14 @@ pub fn read_local(loc: &Location) -> Result<(String, Vec<u8>)> {
             Ok(("<stdin>".to_string(), buf))
         }
         Location::File(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Error::new(format!("state {path}"), format!("cannot read: {e}")))?;
+            let bytes = std::fs::read(path).map_err(|e| {
+                let why = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("no such file. {PULL_HINT}")
+                } else {
+                    format!("cannot read: {e}")
+                };
+                Error::new(format!("state {path}"), why)
+            })?;
             Ok((path.clone(), bytes))
         }
         Location::S3 { url, .. }
@@ -396,14 +443,27 @@ fn parse_document(
             "the file is empty; expected a Terraform state (format version 4)".into(),
         ));
     }
+    let code = || {
+        err(format!(
+            "this is Terraform code, not a state: driftgate reads the state Terraform records \
+             (or `terraform show -json` of a state or a plan). {PULL_HINT}"
+        ))
+    };
     let syntax = |e: serde_json::Error| {
+        if looks_like_code(label, bytes) {
+            return code();
+        }
         let what = if e.is_eof() {
             "the JSON ends early (truncated file?)"
         } else {
             "not valid JSON"
         };
+        // serde_json's message ends with the position; say it once, in front.
+        let text = e.to_string();
+        let at = format!(" at line {} column {}", e.line(), e.column());
+        let why = text.strip_suffix(&at).unwrap_or(&text);
         err(format!(
-            "{what} at line {} column {}: {e}",
+            "{what} at line {} column {}: {why}",
             e.line(),
             e.column()
         ))
@@ -446,6 +506,11 @@ fn parse_document(
                 .as_object()
                 .map(|o| o.keys().take(6).map(String::as_str).collect())
                 .unwrap_or_default();
+            if looks_like_code(label, bytes)
+                || (!keys.is_empty() && keys.iter().all(|k| CODE_BLOCKS.contains(k)))
+            {
+                return Err(code());
+            }
             Err(err(format!(
                 "not a Terraform state: no `version` field (top-level keys: {})",
                 if keys.is_empty() {
@@ -539,7 +604,22 @@ mod tests {
             ),
             (b"{\"version\": \"4\"}", "`version` is a string"),
             (b"{\"foo\": 1}", "no `version` field (top-level keys: foo)"),
-            (b"resource \"aws_vpc\" \"x\" {}", "not valid JSON"),
+            (
+                b"resource \"aws_vpc\" \"x\" {}",
+                "Terraform code, not a state",
+            ),
+            (
+                b"# network\n\nterraform {\n}\n",
+                "Terraform code, not a state",
+            ),
+            (
+                b"{\"resource\": {\"aws_vpc\": {\"x\": {}}}}",
+                "Terraform code, not a state",
+            ),
+            (
+                b"{\"version\": 4, \"resources\": [}",
+                "not valid JSON at line 1 column 30: expected value",
+            ),
         ];
         for (input, expected) in cases {
             let e = parse("t.tfstate", input).expect_err("must fail");
@@ -547,8 +627,33 @@ mod tests {
                 e.to_string().contains(expected),
                 "{e} should contain {expected}"
             );
+            // The position is said once.
+            assert!(e.to_string().matches(" line ").count() <= 1, "{e}");
             assert!(e.to_string().starts_with("state t.tfstate: "), "{e}");
         }
+    }
+
+    #[test]
+    fn code_and_missing_files_say_what_to_give_instead() {
+        let e = parse("infra/main.tf", b"x = 1\n")
+            .expect_err("code")
+            .to_string();
+        assert!(
+            e.starts_with("state infra/main.tf: this is Terraform code"),
+            "{e}"
+        );
+        assert!(e.contains("terraform state pull"), "{e}");
+        let e = read_local(&Location::File("/nonexistent/terraform.tfstate".into()))
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            e.starts_with("state /nonexistent/terraform.tfstate: no such file. "),
+            "{e}"
+        );
+        assert!(
+            e.contains("terraform state pull > terraform.tfstate"),
+            "{e}"
+        );
     }
 
     #[test]
