@@ -246,19 +246,28 @@ async fn run_script_in_a_simulated_runner() {
         .display()
         .to_string();
     let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
-    let (code, out, err) = runner.script(
-        "action-run.sh",
-        &[
-            ("PATH", &path),
-            ("INPUT_STATES", &format!("{}\n", state.display())),
-            ("INPUT_FORMATS", "sarif junit json gitlab markdown"),
+    let states = format!("{}\n", state.display());
+    let aws = [
+        ("PATH", path.as_str()),
+        ("AWS_ENDPOINT_URL", m.url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", REGION),
+    ];
+    let inputs = |extra: &[(&'static str, &'static str)]| {
+        let mut env: Vec<(&str, &str)> = aws.to_vec();
+        env.push(("INPUT_STATES", states.as_str()));
+        // action.yml's defaults: passed on only with a tracker.
+        env.extend([
             ("INPUT_TICKET_LABEL", "break-glass"),
             ("INPUT_TICKET_MAX_AGE", "48h"),
-            ("AWS_ENDPOINT_URL", &m.url),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", REGION),
-        ],
+        ]);
+        env.extend_from_slice(extra);
+        env
+    };
+    let (code, out, err) = runner.script(
+        "action-run.sh",
+        &inputs(&[("INPUT_FORMATS", "sarif, junit,JSON gitlab markdown")]),
     );
     assert_eq!(code, 1, "the exit code stays meaningful: {out}\n{err}");
     let outputs = runner.file("output");
@@ -268,6 +277,18 @@ async fn run_script_in_a_simulated_runner() {
         outputs.contains(&format!("sarif-file={}", sarif.display())),
         "{outputs}"
     );
+    for (output, file) in [
+        ("json-file", "driftgate.json"),
+        ("junit-file", "driftgate-junit.xml"),
+        ("markdown-file", "driftgate.md"),
+        ("gitlab-file", "driftgate-codequality.json"),
+    ] {
+        let line = format!(
+            "{output}={}",
+            runner.dir.path().join("driftgate").join(file).display()
+        );
+        assert!(outputs.lines().any(|l| l == line), "{line} in {outputs}");
+    }
     for f in [
         "driftgate.sarif",
         "driftgate.json",
@@ -281,6 +302,57 @@ async fn run_script_in_a_simulated_runner() {
     assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "AWS-SG-ADMIN-IPV4");
     assert!(runner.file("summary").contains("driftgate: BLOCK"));
     assert!(err.contains("::error file="), "{err}");
+
+    // soft-fail: the step passes, the verdict still says block.
+    std::fs::write(runner.dir.path().join("output"), "").unwrap();
+    let (code, out, _) = runner.script("action-run.sh", &inputs(&[("INPUT_SOFT_FAIL", "true")]));
+    assert_eq!(code, 0, "{out}");
+    assert!(runner.file("output").contains("verdict=block\n"));
+    assert!(
+        out.contains("::warning title=driftgate::blocking drift found; soft-fail is on"),
+        "{out}"
+    );
+
+    // An error: verdict `error`, the message as an annotation and in the summary, no report
+    // path (the upload step must not point at a file that does not exist), exit 2 even with
+    // soft-fail.
+    std::fs::write(runner.dir.path().join("output"), "").unwrap();
+    std::fs::write(runner.dir.path().join("summary"), "").unwrap();
+    let mut env = inputs(&[("INPUT_SOFT_FAIL", "true")]);
+    env.retain(|(k, _)| *k != "INPUT_STATES");
+    env.push(("INPUT_STATES", "missing/terraform.tfstate\n"));
+    let (code, out, err) = runner.script("action-run.sh", &env);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert_eq!(runner.file("output"), "verdict=error\n");
+    assert!(
+        out.contains("::error title=driftgate::state missing/terraform.tfstate: no such file."),
+        "{out}"
+    );
+    assert!(!sarif.exists(), "the earlier run's report is gone");
+    let summary = runner.file("summary");
+    assert!(summary.contains("driftgate: ERROR"), "{summary}");
+    assert!(summary.contains("terraform state pull"), "{summary}");
+    // A usage error (no `driftgate: error:` prefix) is reported too, on one annotation line.
+    let (code, out, _) = runner.script(
+        "action-run.sh",
+        &inputs(&[("INPUT_REQUIRE_APPROVAL", "ok")]),
+    );
+    assert_eq!(code, 2);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("--tickets <TRACKER>") && line.contains("%0A"),
+        "{out}"
+    );
+    let (code, out, _) =
+        runner.script("action-run.sh", &inputs(&[("INPUT_FORMATS", "sarif html")]));
+    assert_eq!(code, 2);
+    assert!(
+        out.contains("::error title=driftgate::input formats: unknown format 'html'"),
+        "{out}"
+    );
 }
 
 #[test]
