@@ -472,19 +472,36 @@ fn locate(findings: &mut [verdict::Finding], dir: &std::path::Path, progress: bo
             eprintln!("driftgate: warning: cannot parse {f} as HCL; findings declared there point at the state");
         }
     }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root = crate::repo_path::root(&cwd);
+    let name = |p: &std::path::Path| {
+        crate::repo_path::in_repo(p, &cwd, root.as_deref())
+            .unwrap_or_else(|| crate::repo_path::normalize(p).display().to_string())
+    };
+    // Code scanning drops a finding whose file is not in the repository (a state pulled to the
+    // runner's temporary directory): such findings point at the root module instead.
+    let module_file = crate::source::first_file(dir)
+        .filter(|f| crate::repo_path::in_repo(f, &cwd, root.as_deref()).is_some());
     for f in findings.iter_mut() {
         if let Some(place) = index.find(&f.address) {
-            let file = place
-                .file
-                .strip_prefix(".")
-                .unwrap_or(&place.file)
-                .display()
-                .to_string();
             f.location = Some(verdict::SourceLocation {
-                file,
+                file: name(&place.file),
                 line: place.line,
             });
+            continue;
         }
+        let state = f
+            .sources
+            .first()
+            .map(std::path::Path::new)
+            .filter(|s| !s.to_string_lossy().contains("://") && s.is_file());
+        f.fallback = match state.and_then(|s| crate::repo_path::in_repo(s, &cwd, root.as_deref())) {
+            Some(file) => Some(verdict::SourceLocation { file, line: 1 }),
+            None => module_file.as_ref().map(|m| verdict::SourceLocation {
+                file: name(m),
+                line: 1,
+            }),
+        };
     }
 }
 

@@ -9,9 +9,11 @@
 pub mod error;
 pub mod model;
 
-// Plumbing that knows no resource: HTTP, YAML limits, the config file, the Terraform source index.
+// Plumbing that knows no resource: HTTP, YAML limits, the config file, the Terraform source index,
+// file names from the repository root.
 pub mod config;
 pub mod http;
+pub mod repo_path;
 pub mod source;
 pub mod yaml;
 

@@ -104,6 +104,21 @@ impl Index {
     }
 }
 
+/// The file that stands for a module: its `main.tf`, else its first `.tf` file by name.
+pub fn first_file(dir: &Path) -> Option<PathBuf> {
+    let main = dir.join("main.tf");
+    if main.is_file() {
+        return Some(main);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "tf"))
+        .collect();
+    files.sort();
+    files.into_iter().next()
+}
+
 /// `module.a["x"].aws_sg.this[0]` → `module.a.aws_sg.this`.
 fn strip_keys(address: &str) -> String {
     let mut out = String::with_capacity(address.len());

@@ -80,9 +80,14 @@ pub struct Finding {
     pub sources: Vec<String>,
     /// Where the resource is declared in the Terraform source, when it was found.
     pub location: Option<SourceLocation>,
+    /// Where reports that must name a repository file (SARIF, annotations, Code Quality) point
+    /// when `location` is unknown: the state file if it is in the repository, else a `.tf` file
+    /// of the source directory. Set with the source; `None`: the state file as given.
+    #[serde(skip)]
+    pub fallback: Option<SourceLocation>,
 }
 
-/// A `.tf` file (relative to the working directory when under it) and a 1-based line.
+/// A file named from the repository root (see `repo_path`) and a 1-based line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceLocation {
     pub file: String,
@@ -134,6 +139,7 @@ pub fn judge(drifts: Vec<Drift>, policies: &PolicySet, settings: &risk::Settings
                 remediation: p.remediation.clone(),
                 sources: d.sources,
                 location: None,
+                fallback: None,
             })
         })
         .collect();

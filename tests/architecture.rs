@@ -9,7 +9,7 @@ use std::path::Path;
 /// The floors, ground first. A new module must be placed here (the test refuses one that is not).
 const FLOORS: &[&[&str]] = &[
     &["error", "model"],
-    &["http", "source", "yaml"],
+    &["http", "repo_path", "source", "yaml"],
     &["config"],
     &["clients"],
     &["policy", "state"],

@@ -793,3 +793,108 @@ async fn state_from_the_s3_backend_with_a_workspace() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("NoSuchBucket"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn paths_in_reports_are_named_from_the_repository_root() {
+    // `working-directory: infra`, `--source-dir live`, a local module reached through `..`, and
+    // the state pulled to a temporary directory outside the checkout: every report names files
+    // as the repository does, or code scanning and GitLab drop the findings.
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let web = m.group(&vpc, "paths-web").await;
+    let other = m.group(&vpc, "paths-other").await;
+    for g in [&web, &other] {
+        m.allow_in(g, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    }
+    let repo = tempfile::tempdir().unwrap();
+    let infra = repo.path().join("infra");
+    std::fs::create_dir_all(infra.join("live")).unwrap();
+    std::fs::create_dir_all(infra.join("modules/sg")).unwrap();
+    std::fs::write(
+        infra.join("live/main.tf"),
+        "module \"net\" {\n  source = \"../modules/sg\"\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        infra.join("modules/sg/main.tf"),
+        "variable \"vpc\" {}\n\nresource \"aws_security_group\" \"web\" {\n  vpc_id = var.vpc\n}\n",
+    )
+    .unwrap();
+    let runner_temp = tempfile::tempdir().unwrap();
+    let state = State::new()
+        .add(
+            "module.net.aws_security_group.web",
+            sg_attrs(&web, &vpc, "paths-web", vec![], vec![]),
+        )
+        .add(
+            "aws_security_group.other",
+            sg_attrs(&other, &vpc, "paths-other", vec![], vec![]),
+        )
+        .write(runner_temp.path(), "state.json");
+    let quality = runner_temp.path().join("cq.json");
+    let run = driftgate_at(
+        &infra,
+        &m.url,
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "--state",
+            state.to_str().unwrap(),
+            "--source-dir",
+            "live",
+            "--output",
+            &format!("gitlab={}", quality.display()),
+        ],
+        None,
+        &[
+            ("GITHUB_ACTIONS", Some("true")),
+            ("GITHUB_WORKSPACE", repo.path().to_str()),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let sarif: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut uris: Vec<(String, i64)> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let loc = &r["locations"][0]["physicalLocation"];
+            (
+                loc["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                loc["region"]["startLine"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    uris.sort();
+    assert_eq!(
+        uris,
+        [
+            // Not declared in the source: the root module's file stands for it, not the state
+            // in the runner's temporary directory.
+            ("infra/live/main.tf".to_string(), 1),
+            ("infra/modules/sg/main.tf".to_string(), 3),
+        ]
+    );
+    assert!(
+        run.stderr
+            .contains("::error file=infra/modules/sg/main.tf,line=3,"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("::error file=infra/live/main.tf,line=1,"),
+        "{}",
+        run.stderr
+    );
+    let cq: Value = serde_json::from_slice(&std::fs::read(&quality).unwrap()).unwrap();
+    let mut paths: Vec<&str> = cq
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["location"]["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["infra/live/main.tf", "infra/modules/sg/main.tf"]);
+}

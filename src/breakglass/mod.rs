@@ -576,6 +576,7 @@ mod tests {
             remediation: String::new(),
             sources: vec![],
             location: None,
+            fallback: None,
         }
     }
 

@@ -61,9 +61,10 @@ pub fn message(f: &Finding) -> String {
     m
 }
 
-/// Where a finding points: its source location, else its state file.
+/// Where a finding points: its source location, else a file of the repository that stands for
+/// it, else its state file.
 pub fn place(f: &Finding) -> (String, usize) {
-    match &f.location {
+    match f.location.as_ref().or(f.fallback.as_ref()) {
         Some(l) => (l.file.clone(), l.line),
         None => (
             f.sources
