@@ -105,6 +105,7 @@ impl Client {
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Option<Answer>> {
         let mut attempt = 0;
+        let mut delays = backoff();
         loop {
             attempt += 1;
             let sent = make().send().await;
@@ -113,7 +114,7 @@ impl Client {
                 Err(e)
                     if attempt < ATTEMPTS && (e.is_connect() || (idempotent && e.is_timeout())) =>
                 {
-                    tokio::time::sleep(backoff(attempt)).await;
+                    tokio::time::sleep(delays.next().unwrap_or(MAX_DELAY)).await;
                     continue;
                 }
                 Err(e) => {
@@ -183,7 +184,8 @@ impl Client {
                     && (remaining == Some("0") || headers.contains_key("retry-after")));
             let retryable = limited || (idempotent && status.is_server_error());
             if retryable && attempt < ATTEMPTS {
-                if let Some(wait) = wait_for(&headers, date, attempt) {
+                let next = delays.next().unwrap_or(MAX_DELAY);
+                if let Some(wait) = wait_for(&headers, date, next) {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -280,23 +282,44 @@ fn origin_of(url: &str) -> Option<String> {
     ))
 }
 
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500 * 2u64.pow(attempt.saturating_sub(1)))
+/// The longest delay of the schedule between attempts.
+const MAX_DELAY: Duration = Duration::from_secs(8);
+
+/// The delays between attempts when the server does not say: 0.5 s, 1 s, 2 s…, each with a
+/// random jitter of up to its own length, so that concurrent reads do not retry in step.
+fn backoff() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(500))
+        .with_factor(2.0)
+        .with_max_delay(MAX_DELAY)
+        .with_max_times(ATTEMPTS as usize)
+        .with_jitter()
+        .build()
 }
 
-/// How long to wait before the next attempt, or `None` when the server asks for too long.
-fn wait_for(headers: &HeaderMap, date: Option<Timestamp>, attempt: u32) -> Option<Duration> {
-    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-    let wait = if let Some(secs) = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok())
-    {
+/// How long to wait before the next attempt: what the server asks (`Retry-After` in seconds or
+/// as an HTTP date, GitHub's `X-RateLimit-Reset`), else `scheduled`; `None` when the server asks
+/// for too long. Dates are read against the server's own clock (`Date`) when it sent one.
+fn wait_for(headers: &HeaderMap, date: Option<Timestamp>, scheduled: Duration) -> Option<Duration> {
+    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::trim);
+    let until = |at: Timestamp| {
+        let now = date.unwrap_or_else(Timestamp::now);
+        Duration::from_secs(u64::try_from(at.as_second() - now.as_second()).unwrap_or(0))
+    };
+    let retry_after = header("retry-after");
+    let wait = if let Some(secs) = retry_after.and_then(|v| v.parse::<u64>().ok()) {
         Duration::from_secs(secs)
-    } else if let Some(reset) =
-        header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok())
-    {
-        let now = date.unwrap_or_else(Timestamp::now).as_second();
-        Duration::from_secs(u64::try_from(reset - now).unwrap_or(0))
+    } else if let Some(at) = retry_after.and_then(|v| {
+        jiff::fmt::rfc2822::DateTimeParser::new()
+            .parse_timestamp(v)
+            .ok()
+    }) {
+        until(at)
+    } else if let Some(reset) = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()) {
+        until(Timestamp::from_second(reset).ok()?)
     } else {
-        backoff(attempt)
+        scheduled
     };
     (wait <= MAX_WAIT).then_some(wait)
 }
@@ -391,5 +414,73 @@ mod tests {
             "<https://x/?page=1>; rel=\"prev\"".parse().unwrap(),
         );
         assert_eq!(next_link(&h), None);
+    }
+
+    #[test]
+    fn retry_after_in_both_forms() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            h
+        };
+        let server: Timestamp = "2026-12-02T10:00:00Z".parse().unwrap();
+        let scheduled = Duration::from_millis(700);
+        let wait = |h: &HeaderMap| wait_for(h, Some(server), scheduled);
+        assert_eq!(
+            wait(&headers(&[("retry-after", "7")])),
+            Some(Duration::from_secs(7))
+        );
+        // RFC 9110's HTTP-date, read against the server's clock, not the runner's.
+        assert_eq!(
+            wait(&headers(&[(
+                "retry-after",
+                "Wed, 02 Dec 2026 10:00:12 GMT"
+            )])),
+            Some(Duration::from_secs(12))
+        );
+        // A date already past: retry at once.
+        assert_eq!(
+            wait(&headers(&[(
+                "retry-after",
+                "Wed, 02 Dec 2026 09:59:00 GMT"
+            )])),
+            Some(Duration::ZERO)
+        );
+        // Asking for longer than a CI step should hang: fail instead.
+        assert_eq!(wait(&headers(&[("retry-after", "3600")])), None);
+        assert_eq!(
+            wait(&headers(&[(
+                "retry-after",
+                "Wed, 02 Dec 2026 11:00:00 GMT"
+            )])),
+            None
+        );
+        let reset = (server.as_second() + 20).to_string();
+        assert_eq!(
+            wait(&headers(&[("x-ratelimit-reset", reset.as_str())])),
+            Some(Duration::from_secs(20))
+        );
+        // Nothing said, or nonsense: the schedule.
+        assert_eq!(wait(&headers(&[])), Some(scheduled));
+        assert_eq!(wait(&headers(&[("retry-after", "soon")])), Some(scheduled));
+    }
+
+    #[test]
+    fn the_schedule_grows_with_jitter_and_is_bounded() {
+        let a: Vec<Duration> = backoff().collect();
+        assert_eq!(a.len(), ATTEMPTS as usize);
+        for (i, d) in a.iter().enumerate() {
+            let base = Duration::from_millis(500 * 2u64.pow(i as u32)).min(MAX_DELAY);
+            assert!(
+                *d >= base && *d <= base * 2,
+                "delay {i}: {d:?} against {base:?}"
+            );
+        }
+        // Randomized: two schedules of several delays are not the same.
+        let runs: std::collections::BTreeSet<Vec<Duration>> =
+            (0..5).map(|_| backoff().collect()).collect();
+        assert!(runs.len() > 1);
     }
 }

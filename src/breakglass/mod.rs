@@ -387,34 +387,29 @@ pub fn apply(
     out
 }
 
-/// Parses `48h`, `90m`, `2d`, `3600s` (or plain seconds).
+/// Parses `48h`, `90m`, `2d`, `1d 12h`, `48 hours`, ISO 8601 `PT48H` (jiff's span formats;
+/// a day is 24 hours here) or plain seconds.
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 48h, 90m or 2d"))?;
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return Err(format!("`{s}`: unit must be s, m, h or d")),
+    let not_one = || format!("`{s}` is not a duration like 48h, 90m or 2d");
+    let secs: f64 = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().map_err(|_| not_one())?
+    } else {
+        let span: jiff::Span = s.parse().map_err(|_| not_one())?;
+        span.total(jiff::SpanTotal::from(jiff::Unit::Second).days_are_24_hours())
+            .map_err(|_| format!("`{s}`: give the window in days, hours, minutes or seconds"))?
     };
-    let secs = n
-        .checked_mul(scale)
-        .filter(|s| *s <= MAX_WINDOW_SECS)
-        .ok_or_else(|| {
-            format!(
-                "`{s}` is longer than the longest ticket window driftgate accepts ({} days): a \
-             break-glass exception is for an emergency, not a standing waiver",
-                MAX_WINDOW_SECS / 86400
-            )
-        })?;
-    if secs == 0 {
+    if secs <= 0.0 {
         return Err("the ticket window must be longer than zero".into());
     }
-    Ok(Duration::from_secs(secs))
+    if secs > MAX_WINDOW_SECS as f64 {
+        return Err(format!(
+            "`{s}` is longer than the longest ticket window driftgate accepts ({} days): a \
+             break-glass exception is for an emergency, not a standing waiver",
+            MAX_WINDOW_SECS / 86400
+        ));
+    }
+    Ok(Duration::from_secs(secs.round() as u64))
 }
 
 /// The longest ticket window: 30 days.
@@ -525,7 +520,25 @@ mod tests {
         assert_eq!(parse_duration("90m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172800));
         assert!(parse_duration("0h").is_err());
-        assert!(parse_duration("48 hours").is_err());
+        assert!(parse_duration("-2h").is_err());
+        assert!(parse_duration("two days").is_err());
+        assert!(
+            parse_duration("1mo").is_err(),
+            "months have no fixed length"
+        );
+        assert_eq!(
+            parse_duration("48 hours").unwrap(),
+            Duration::from_secs(172800)
+        );
+        assert_eq!(
+            parse_duration("1d 12h").unwrap(),
+            Duration::from_secs(129600)
+        );
+        assert_eq!(
+            parse_duration("PT36H").unwrap(),
+            Duration::from_secs(129600)
+        );
+        assert_eq!(parse_duration("3600").unwrap(), Duration::from_secs(3600));
         assert_eq!(
             parse_duration("30d").unwrap(),
             Duration::from_secs(30 * 86400)
