@@ -2,20 +2,45 @@
 # Installs driftgate for the runner's OS and architecture (GitHub Action, step 1).
 #
 # Downloads driftgate-TARGET.tar.gz and its .sha256 from the action's GitHub release and verifies
-# the checksum: a mismatch fails the step, it is never "fixed" by building. When the release has
-# no archive (a branch or fork without releases), it builds from the action's own source with
-# cargo instead (slow: the AWS SDK takes over 15 minutes in release mode on 2 cores).
+# the checksum: a mismatch fails the step. The release is the one the action is pinned to: the
+# version in the action's own Cargo.toml (so `uses: acme/driftgate@v1`, `@v1.2.3` or `@<sha>`
+# install the driftgate of that code), unless `version` names another; never `latest` by
+# default. The repository comes from the action's checkout path (`_actions/OWNER/REPO/REF`):
+# `github.action_repository` is empty inside a composite action. Building from source happens
+# only when asked (DRIFTGATE_BUILD_FROM_SOURCE=true): it takes over 15 minutes, and a missing
+# release is a mistake to be told about, not to be hidden.
 #
-# Environment: DRIFTGATE_VERSION (tag or latest), DRIFTGATE_REPOSITORY (owner/repo of the action),
-# DRIFTGATE_RELEASE_URL (overrides https://github.com/OWNER/REPO/releases), DRIFTGATE_INSTALL_DIR,
-# DRIFTGATE_BUILD_PROFILE (cargo profile of the fallback, default release), and the runner's
-# RUNNER_OS, RUNNER_ARCH, RUNNER_TOOL_CACHE, GITHUB_ACTION_PATH, GITHUB_PATH, GITHUB_OUTPUT.
+# `--resolve` only writes the version and target to GITHUB_OUTPUT (for the cache key).
+#
+# Environment: DRIFTGATE_VERSION (a tag, `latest`, or empty for the pinned release),
+# DRIFTGATE_REPOSITORY (owner/repo, when the action path does not tell), DRIFTGATE_RELEASE_URL
+# (overrides https://github.com/OWNER/REPO/releases), DRIFTGATE_INSTALL_DIR,
+# DRIFTGATE_BUILD_FROM_SOURCE, DRIFTGATE_BUILD_PROFILE (cargo profile, default release), and the
+# runner's RUNNER_OS, RUNNER_ARCH, RUNNER_TOOL_CACHE, GITHUB_ACTION_PATH, GITHUB_PATH,
+# GITHUB_OUTPUT.
 set -euo pipefail
 
-version=${DRIFTGATE_VERSION:-latest}
-repo=${DRIFTGATE_REPOSITORY:-${GITHUB_ACTION_REPOSITORY:-}}
-base=${DRIFTGATE_RELEASE_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repo/releases}
 action_path=${GITHUB_ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}
+fail() { echo "::error title=driftgate install::$1"; exit 2; }
+
+version=${DRIFTGATE_VERSION:-}
+if [ -z "$version" ]; then
+  pinned=$(sed -n '/^\[package\]/,/^\[/s/^version *= *"\([^"]*\)".*/\1/p' "$action_path/Cargo.toml" 2>/dev/null | head -n 1)
+  [ -n "$pinned" ] || fail "cannot tell which release the action is pinned to (no version in $action_path/Cargo.toml): set the version input"
+  version="v$pinned"
+fi
+
+repo=${DRIFTGATE_REPOSITORY:-}
+if [ -z "$repo" ]; then
+  case "$action_path" in
+    */_actions/*/*/*) repo=$(printf '%s' "${action_path#*/_actions/}" | cut -d/ -f1-2) ;;
+  esac
+fi
+[ -n "$repo" ] || repo=${GITHUB_ACTION_REPOSITORY:-}
+if [ -z "${DRIFTGATE_RELEASE_URL:-}" ] && [ -z "$repo" ]; then
+  fail "cannot tell the action's repository from $action_path: set DRIFTGATE_REPOSITORY=OWNER/REPO"
+fi
+base=${DRIFTGATE_RELEASE_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repo/releases}
 
 case "${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}" in
   Linux/X64 | Linux/x86_64) target=x86_64-unknown-linux-gnu ;;
@@ -27,6 +52,12 @@ case "${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}" in
     exit 2
     ;;
 esac
+
+if [ "${1:-}" = --resolve ]; then
+  [ -n "${GITHUB_OUTPUT:-}" ] && printf 'version=%s\ntarget=%s\n' "$version" "$target" >>"$GITHUB_OUTPUT"
+  echo "driftgate: release $version for $target from $base"
+  exit 0
+fi
 
 dest=${DRIFTGATE_INSTALL_DIR:-${RUNNER_TOOL_CACHE:-$HOME/.cache}/driftgate/$version/$target}
 sha256() {
@@ -52,10 +83,12 @@ else
     tar -xzf "$tmp/$archive" -C "$dest"
     echo "driftgate: installed $version for $target (sha256 $actual)"
   else
-    echo "::warning::driftgate: no release archive at $url/$archive; building from the action's source with cargo (slow)"
+    if [ "${DRIFTGATE_BUILD_FROM_SOURCE:-false}" != true ]; then
+      fail "no release archive at $url/$archive: pin the action to a released tag, set the version input to one, or set build-from-source: true (a cargo build of 15 minutes or more)"
+    fi
+    echo "::warning::driftgate: no release archive at $url/$archive; building from the action's source with cargo, as build-from-source asks (slow)"
     if ! command -v cargo >/dev/null; then
-      echo "::error::driftgate: cargo is not installed, and no release archive exists for $version"
-      exit 2
+      fail "build-from-source: cargo is not installed on this runner"
     fi
     profile=${DRIFTGATE_BUILD_PROFILE:-release}
     (cd "$action_path" && cargo build --locked --profile "$profile" --bin driftgate)

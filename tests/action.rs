@@ -89,12 +89,22 @@ impl Runner {
     }
 
     fn script(&self, script: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+        self.script_with(script, &[], env)
+    }
+
+    fn script_with(
+        &self,
+        script: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (i32, String, String) {
         let mut cmd = Command::new("bash");
         cmd.arg(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("scripts")
                 .join(script),
         )
+        .args(args)
         .env("RUNNER_OS", "Linux")
         .env("RUNNER_ARCH", "X64")
         .env("RUNNER_TEMP", self.dir.path())
@@ -196,21 +206,96 @@ fn install_from_a_release_with_checksum() {
 }
 
 #[test]
+fn the_release_is_the_one_the_action_is_pinned_to() {
+    // As the runner checks an action out: _actions/OWNER/REPO/REF, where
+    // `github.action_repository` is empty inside a composite action.
+    let runner = Runner::new();
+    let checkout = runner.dir.path().join("work/_actions/acme/driftgate/v1");
+    std::fs::create_dir_all(&checkout).unwrap();
+    std::fs::write(
+        checkout.join("Cargo.toml"),
+        "[package]\nname = \"driftgate\"\nversion = \"1.4.2\"\n\n[dependencies]\nserde = { version = \"1\" }\n",
+    )
+    .unwrap();
+    let path = checkout.to_str().unwrap();
+    let (code, out, err) = runner.script_with(
+        "action-install.sh",
+        &["--resolve"],
+        &[("GITHUB_ACTION_PATH", path), ("DRIFTGATE_VERSION", "")],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(
+            "release v1.4.2 for x86_64-unknown-linux-gnu from https://github.com/acme/driftgate/releases"
+        ),
+        "{out}"
+    );
+    assert!(
+        runner
+            .file("output")
+            .contains("version=v1.4.2\ntarget=x86_64-unknown-linux-gnu\n"),
+        "{}",
+        runner.file("output")
+    );
+    // A version given wins; an action path that tells nothing needs the repository named.
+    let (_, out, _) = runner.script_with(
+        "action-install.sh",
+        &["--resolve"],
+        &[
+            ("GITHUB_ACTION_PATH", path),
+            ("DRIFTGATE_VERSION", "v1.0.0"),
+        ],
+    );
+    assert!(out.contains("release v1.0.0 "), "{out}");
+    let (code, out, _) = runner.script_with(
+        "action-install.sh",
+        &["--resolve"],
+        &[("GITHUB_ACTION_REPOSITORY", "")],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("set DRIFTGATE_REPOSITORY=OWNER/REPO"), "{out}");
+
+    // Installing with no version given fetches the pinned release of this checkout.
+    let (archive, sum) = release_archive(runner.dir.path());
+    let name = "driftgate-x86_64-unknown-linux-gnu.tar.gz";
+    let v = concat!("v", env!("CARGO_PKG_VERSION"));
+    let url = serve_files(BTreeMap::from([
+        (format!("/download/{v}/{name}"), archive),
+        (
+            format!("/download/{v}/{name}.sha256"),
+            format!("{sum}  {name}\n").into_bytes(),
+        ),
+    ]));
+    let (code, out, err) = runner.script("action-install.sh", &[("DRIFTGATE_RELEASE_URL", &url)]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains(&format!("installed {v} for")), "{out}");
+}
+
+#[test]
 fn install_falls_back_to_cargo_without_a_release() {
     let runner = Runner::new();
     let url = serve_files(BTreeMap::new());
     // The fallback builds the action's own source; the dev profile reuses the test build.
     let target = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| format!("{}/target", env!("CARGO_MANIFEST_DIR")));
-    let (code, out, err) = runner.script(
-        "action-install.sh",
-        &[
-            ("DRIFTGATE_RELEASE_URL", &url),
-            ("DRIFTGATE_VERSION", "v9.9.9"),
-            ("DRIFTGATE_BUILD_PROFILE", "dev"),
-            ("CARGO_TARGET_DIR", &target),
-        ],
+    let env = [
+        ("DRIFTGATE_RELEASE_URL", url.as_str()),
+        ("DRIFTGATE_VERSION", "v9.9.9"),
+        ("DRIFTGATE_BUILD_PROFILE", "dev"),
+        ("CARGO_TARGET_DIR", target.as_str()),
+    ];
+    // Not asked to build: a missing release fails the step at once, with what to do.
+    let (code, out, _) = runner.script("action-install.sh", &env);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("::error title=driftgate install::no release archive at ")
+            && out.contains("set build-from-source: true"),
+        "{out}"
     );
+    assert!(!runner.dir.path().join("toolcache/driftgate/v9.9.9").exists());
+    let mut asked = env.to_vec();
+    asked.push(("DRIFTGATE_BUILD_FROM_SOURCE", "true"));
+    let (code, out, err) = runner.script("action-install.sh", &asked);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains("::warning::driftgate: no release archive"),
@@ -371,7 +456,30 @@ fn action_yml_shape() {
     ] {
         assert!(doc["inputs"].get(input).is_some(), "input {input}");
     }
-    for output in ["verdict", "blocking-count", "sarif-file"] {
+    // Nested actions are pinned by commit: a moved tag must not change what the action runs.
+    for step in doc["runs"]["steps"].as_sequence().unwrap() {
+        if let Some(uses) = step.get("uses").and_then(|u| u.as_str()) {
+            let (_, rev) = uses.split_once('@').unwrap_or((uses, ""));
+            assert!(
+                rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{uses} is not pinned by commit"
+            );
+        }
+    }
+    assert_eq!(
+        doc["inputs"]["version"]["default"].as_str(),
+        Some(""),
+        "never latest by default"
+    );
+    for output in [
+        "verdict",
+        "blocking-count",
+        "sarif-file",
+        "json-file",
+        "junit-file",
+        "markdown-file",
+        "gitlab-file",
+    ] {
         assert!(
             doc["outputs"][output]["value"]
                 .as_str()
@@ -388,7 +496,10 @@ fn action_yml_shape() {
             );
             let script = step["run"].as_str().unwrap();
             let file = script
-                .trim_matches(|c| c == '"' || c == '\'')
+                .trim_start_matches(['"', '\''])
+                .split('"')
+                .next()
+                .unwrap_or_default()
                 .replace("$GITHUB_ACTION_PATH/", "");
             assert!(
                 Path::new(env!("CARGO_MANIFEST_DIR")).join(&file).exists(),
