@@ -292,7 +292,11 @@ fn install_falls_back_to_cargo_without_a_release() {
             && out.contains("set build-from-source: true"),
         "{out}"
     );
-    assert!(!runner.dir.path().join("toolcache/driftgate/v9.9.9").exists());
+    assert!(!runner
+        .dir
+        .path()
+        .join("toolcache/driftgate/v9.9.9")
+        .exists());
     let mut asked = env.to_vec();
     asked.push(("DRIFTGATE_BUILD_FROM_SOURCE", "true"));
     let (code, out, err) = runner.script("action-install.sh", &asked);
