@@ -44,20 +44,25 @@ mkdir -p "$out_dir"
 # Remove reports of an earlier run in the same job: an output must name this run's file or none.
 rm -f "$out_dir"/driftgate.sarif "$out_dir"/driftgate.json "$out_dir"/driftgate-junit.xml \
   "$out_dir"/driftgate.md "$out_dir"/driftgate-codequality.json
-declare -A files=()
+# Indexed arrays only: macOS ships bash 3.2, which has no associative arrays.
+names=()
+paths=()
 formats=${INPUT_FORMATS-sarif json}
 for f in ${formats//,/ }; do
   f=$(printf '%s' "$f" | tr '[:upper:]' '[:lower:]')
   case "$f" in
-    sarif) files[sarif]="$out_dir/driftgate.sarif" ;;
-    json) files[json]="$out_dir/driftgate.json" ;;
-    junit) files[junit]="$out_dir/driftgate-junit.xml" ;;
-    markdown) files[markdown]="$out_dir/driftgate.md" ;;
-    gitlab) files[gitlab]="$out_dir/driftgate-codequality.json" ;;
+    sarif) file=driftgate.sarif ;;
+    json) file=driftgate.json ;;
+    junit) file=driftgate-junit.xml ;;
+    markdown) file=driftgate.md ;;
+    gitlab) file=driftgate-codequality.json ;;
     *) fail "input formats: unknown format '$f' (sarif, json, junit, markdown, gitlab; separated by spaces or commas)" ;;
   esac
+  case " ${names[*]:-} " in *" $f "*) continue ;; esac
+  names+=("$f")
+  paths+=("$out_dir/$file")
+  args+=(--output "$f=$out_dir/$file")
 done
-for f in "${!files[@]}"; do args+=(--output "$f=${files[$f]}"); done
 
 if ! command -v driftgate >/dev/null; then
   fail "driftgate is not installed: the install step did not put it on PATH"
@@ -69,8 +74,10 @@ err_file="$out_dir/driftgate.stderr"
 { driftgate "${args[@]}" 2>&1 1>&3 3>&- | tee "$err_file" >&2 3>&-; } 3>&1
 code=${PIPESTATUS[0]}
 
-for f in "${!files[@]}"; do
-  [ -f "${files[$f]}" ] && output "$f-file" "${files[$f]}"
+i=0
+while [ "$i" -lt "${#names[@]}" ]; do
+  [ -f "${paths[$i]}" ] && output "${names[$i]}-file" "${paths[$i]}"
+  i=$((i + 1))
 done
 
 case "$code" in
