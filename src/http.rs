@@ -58,7 +58,8 @@ impl Client {
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Answer> {
         let answer = self.send(what, hint, true, false, false, make).await?;
-        answer.ok_or_else(|| Error::new(what, "HTTP 404: not found"))
+        // Trackers answer 404 for what the token may not see (a private project or repository).
+        answer.ok_or_else(|| Error::new(what, format!("HTTP 404: not found ({hint})")))
     }
 
     /// A download (a state file): the body as bytes, `None` on 404.

@@ -451,7 +451,7 @@ async fn approval_must_come_from_someone_else() {
 }
 
 #[tokio::test]
-async fn gitlab_ticket_with_job_token() {
+async fn gitlab_issues_need_an_access_token_not_the_job_token() {
     let m = moto().await;
     let dir = tempfile::tempdir().unwrap();
     let state = drifted(&m, &dir).await;
@@ -462,14 +462,19 @@ async fn gitlab_ticket_with_job_token() {
                "labels": ["break-glass", "incident"], "author": {"id": 5, "username": "carol", "name": "Carol"},
                "web_url": format!("https://gitlab.example.com/acme/infra/-/issues/{iid}")})
     };
+    // GitLab refuses job tokens on the Issues API: 401, as it answers for any endpoint not on
+    // the job token's list. Then an access token reads them.
     let server = serve(
         NOW,
         vec![(
             "/api/v4/projects/acme%2Finfra/issues",
-            vec![Reply::json(json!([
-                issue(3, "closed", "2026-11-28T10:00:00.000Z"),
-                issue(4, "opened", "2026-11-28T08:30:00.000Z")
-            ]))],
+            vec![
+                Reply::status(401, r#"{"message":"401 Unauthorized"}"#),
+                Reply::json(json!([
+                    issue(3, "closed", "2026-11-28T10:00:00.000Z"),
+                    issue(4, "opened", "2026-11-28T08:30:00.000Z")
+                ])),
+            ],
         )],
     );
     let api = format!("{}/api/v4", server.url);
@@ -479,16 +484,32 @@ async fn gitlab_ticket_with_job_token() {
         ("GITLAB_TOKEN", None),
     ];
     let run = check(&m, &state, &["--tickets", "gitlab:acme/infra"], &env);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("GitLab does not let job tokens read issues: set GITLAB_TOKEN"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("job-token-xyz"), "{}", run.stderr);
+    let env = [
+        ("CI_API_V4_URL", Some(api.as_str())),
+        ("CI_JOB_TOKEN", Some("job-token-xyz")),
+        ("GITLAB_TOKEN", Some("glpat-reporter")),
+    ];
+    let run = check(&m, &state, &["--tickets", "gitlab:acme/infra"], &env);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let t = &run.json()["drifts"][0]["ticket"];
     assert_eq!(t["id"], "#4", "the closed one does not count");
     assert_eq!(t["url"], "https://gitlab.example.com/acme/infra/-/issues/4");
     let hits = server.hits();
     assert_eq!(hits[0].header("job-token"), Some("job-token-xyz"));
+    assert_eq!(hits[1].header("private-token"), Some("glpat-reporter"));
+    assert_eq!(hits[1].header("job-token"), None, "one token at a time");
     assert!(
-        hits[0].target.contains("state=opened"),
+        hits[1].target.contains("state=opened"),
         "{}",
-        hits[0].target
+        hits[1].target
     );
 }
 

@@ -1,12 +1,20 @@
 //! GitLab issues: `GET /projects/{id}/issues?state=opened&labels=…`, paginated by `Link`;
 //! `CI_API_V4_URL` (set in GitLab CI) or `GITLAB_API_URL`, default gitlab.com; `GITLAB_TOKEN`
-//! (`PRIVATE-TOKEN`) or `CI_JOB_TOKEN` (`JOB-TOKEN`).
+//! (`PRIVATE-TOKEN`), else `CI_JOB_TOKEN` (`JOB-TOKEN`), which GitLab refuses for Issues unless
+//! the project's fine-grained job token permissions allow it (an experiment): its refusal says so.
 
 use super::{label_added_by_other, rest_issue, Fetched, IssueShape, Settings};
 use crate::error::{Error, Result};
 use crate::http::{base_url, env, Client};
 
-const HINT: &str = "check GITLAB_TOKEN (read_api scope) or CI_JOB_TOKEN access to the project";
+const HINT: &str =
+    "check that GITLAB_TOKEN (read_api scope, Reporter role or higher) can read the \
+     project's issues";
+/// GitLab lets a job token call only a few APIs (packages, releases, Terraform state…), not
+/// Issues: the hint says what to give instead rather than blame the project's settings.
+const JOB_TOKEN_HINT: &str = "only CI_JOB_TOKEN is set, and GitLab does not let job tokens read \
+     issues: set GITLAB_TOKEN to a project or group access token with the read_api scope and the \
+     Reporter role, as a masked and protected CI/CD variable";
 
 const SHAPE: IssueShape = IssueShape {
     number: "iid",
@@ -53,6 +61,10 @@ pub async fn fetch(client: &Client, project: &str, settings: &Settings) -> Resul
         (None, Some(t)) => Token::Job(t),
         _ => Token::None,
     };
+    let hint = match token {
+        Token::Job(_) => JOB_TOKEN_HINT,
+        _ => HINT,
+    };
     let name = format!("gitlab:{project}");
     let seg = project_segment(project);
     let mut url = reqwest::Url::parse(&format!("{base}/projects/{seg}/issues"))
@@ -66,7 +78,7 @@ pub async fn fetch(client: &Client, project: &str, settings: &Settings) -> Resul
     let (_, date) = client
         .each_in_pages(
             &what,
-            HINT,
+            hint,
             url.to_string(),
             |u| request(client, u, &token),
             |item| {
@@ -87,7 +99,7 @@ pub async fn fetch(client: &Client, project: &str, settings: &Settings) -> Resul
             let (found, _) = client
                 .each_in_pages(
                     &what,
-                    HINT,
+                    hint,
                     first,
                     |u| request(client, u, &token),
                     |e| {
