@@ -547,6 +547,41 @@ fn ci_files_have_the_expected_shape() {
     assert!(serde_yaml_ng::to_string(release)
         .unwrap()
         .contains("sha256"));
+    // Every job can be scheduled (no retired runner image) and ends (a timeout); every action
+    // it uses is pinned by commit.
+    for (name, job) in release["jobs"].as_mapping().unwrap() {
+        assert!(
+            job["timeout-minutes"].as_u64().is_some(),
+            "{name:?} has no timeout"
+        );
+        let labels: Vec<&str> = match job["strategy"]["matrix"]["include"].as_sequence() {
+            Some(rows) => rows.iter().filter_map(|r| r["os"].as_str()).collect(),
+            None => job["runs-on"].as_str().into_iter().collect(),
+        };
+        for label in labels {
+            assert!(
+                ![
+                    "macos-13",
+                    "macos-12",
+                    "macos-11",
+                    "ubuntu-20.04",
+                    "ubuntu-18.04",
+                    "windows-2019"
+                ]
+                .contains(&label),
+                "{name:?} runs on the retired {label}"
+            );
+        }
+        for step in job["steps"].as_sequence().unwrap() {
+            if let Some(uses) = step["uses"].as_str() {
+                let rev = uses.split_once('@').map(|(_, r)| r).unwrap_or("");
+                assert!(
+                    rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{uses} is not pinned by commit"
+                );
+            }
+        }
+    }
 
     let workflow = &yaml("examples/github/driftgate.yml")[0];
     assert_eq!(workflow["permissions"]["id-token"].as_str(), Some("write"));
