@@ -37,10 +37,13 @@ if [ -z "$repo" ]; then
   esac
 fi
 [ -n "$repo" ] || repo=${GITHUB_ACTION_REPOSITORY:-}
-if [ -z "${DRIFTGATE_RELEASE_URL:-}" ] && [ -z "$repo" ]; then
-  fail "cannot tell the action's repository from $action_path: set DRIFTGATE_REPOSITORY=OWNER/REPO"
+base=""
+if [ -n "${DRIFTGATE_RELEASE_URL:-}" ] || [ -n "$repo" ]; then
+  base=${DRIFTGATE_RELEASE_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repo/releases}
+elif [ "${DRIFTGATE_BUILD_FROM_SOURCE:-false}" != true ]; then
+  # A local `uses: ./` checkout, for one: no release to find, but it can be built if asked.
+  fail "cannot tell the action's repository from $action_path: set DRIFTGATE_REPOSITORY=OWNER/REPO, or build-from-source: true"
 fi
-base=${DRIFTGATE_RELEASE_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repo/releases}
 
 case "${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}" in
   Linux/X64 | Linux/x86_64) target=x86_64-unknown-linux-gnu ;;
@@ -71,7 +74,7 @@ else
   archive="driftgate-$target.tar.gz"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  if curl -fsSL --retry 3 -o "$tmp/$archive" "$url/$archive" &&
+  if [ -n "$base" ] && curl -fsSL --retry 3 -o "$tmp/$archive" "$url/$archive" &&
      curl -fsSL --retry 3 -o "$tmp/$archive.sha256" "$url/$archive.sha256"; then
     expected=$(cut -d' ' -f1 <"$tmp/$archive.sha256")
     actual=$(sha256 "$tmp/$archive")
@@ -86,7 +89,9 @@ else
     if [ "${DRIFTGATE_BUILD_FROM_SOURCE:-false}" != true ]; then
       fail "no release archive at $url/$archive: pin the action to a released tag, set the version input to one, or set build-from-source: true (a cargo build of 15 minutes or more)"
     fi
-    echo "::warning::driftgate: no release archive at $url/$archive; building from the action's source with cargo, as build-from-source asks (slow)"
+    where="at $url/$archive"
+    [ -n "$base" ] || where="(the action's repository is unknown)"
+    echo "::warning::driftgate: no release archive $where; building from the action's source with cargo, as build-from-source asks (slow)"
     if ! command -v cargo >/dev/null; then
       fail "build-from-source: cargo is not installed on this runner"
     fi

@@ -254,6 +254,16 @@ fn the_release_is_the_one_the_action_is_pinned_to() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("set DRIFTGATE_REPOSITORY=OWNER/REPO"), "{out}");
+    // Unless it is to be built anyway (a local `uses: ./`).
+    let (code, out, _) = runner.script_with(
+        "action-install.sh",
+        &["--resolve"],
+        &[
+            ("GITHUB_ACTION_REPOSITORY", ""),
+            ("DRIFTGATE_BUILD_FROM_SOURCE", "true"),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
 
     // Installing with no version given fetches the pinned release of this checkout.
     let (archive, sum) = release_archive(runner.dir.path());
