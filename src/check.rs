@@ -480,8 +480,9 @@ fn locate(findings: &mut [verdict::Finding], dir: &std::path::Path, progress: bo
     };
     // Code scanning drops a finding whose file is not in the repository (a state pulled to the
     // runner's temporary directory): such findings point at the root module instead.
-    let module_file = crate::source::first_file(dir)
-        .filter(|f| crate::repo_path::in_repo(f, &cwd, root.as_deref()).is_some());
+    let module_file = index
+        .root_file()
+        .and_then(|f| crate::repo_path::in_repo(f, &cwd, root.as_deref()));
     for f in findings.iter_mut() {
         if let Some(place) = index.find(&f.address) {
             f.location = Some(verdict::SourceLocation {
@@ -497,10 +498,9 @@ fn locate(findings: &mut [verdict::Finding], dir: &std::path::Path, progress: bo
             .filter(|s| !s.to_string_lossy().contains("://") && s.is_file());
         f.fallback = match state.and_then(|s| crate::repo_path::in_repo(s, &cwd, root.as_deref())) {
             Some(file) => Some(verdict::SourceLocation { file, line: 1 }),
-            None => module_file.as_ref().map(|m| verdict::SourceLocation {
-                file: name(m),
-                line: 1,
-            }),
+            None => module_file
+                .clone()
+                .map(|file| verdict::SourceLocation { file, line: 1 }),
         };
     }
 }

@@ -135,11 +135,7 @@ impl Client {
             let date = headers
                 .get(reqwest::header::DATE)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| {
-                    jiff::fmt::rfc2822::DateTimeParser::new()
-                        .parse_timestamp(v)
-                        .ok()
-                });
+                .and_then(http_date);
             if status.is_success() && raw {
                 let bytes = resp.bytes().await.map_err(|e| {
                     Error::new(
@@ -283,6 +279,13 @@ fn origin_of(url: &str) -> Option<String> {
     ))
 }
 
+/// An HTTP date (`Date`, `Retry-After`: `Wed, 02 Dec 2026 10:00:12 GMT`).
+fn http_date(v: &str) -> Option<Timestamp> {
+    jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(v)
+        .ok()
+}
+
 /// The longest delay of the schedule between attempts.
 const MAX_DELAY: Duration = Duration::from_secs(8);
 
@@ -311,11 +314,7 @@ fn wait_for(headers: &HeaderMap, date: Option<Timestamp>, scheduled: Duration) -
     let retry_after = header("retry-after");
     let wait = if let Some(secs) = retry_after.and_then(|v| v.parse::<u64>().ok()) {
         Duration::from_secs(secs)
-    } else if let Some(at) = retry_after.and_then(|v| {
-        jiff::fmt::rfc2822::DateTimeParser::new()
-            .parse_timestamp(v)
-            .ok()
-    }) {
+    } else if let Some(at) = retry_after.and_then(http_date) {
         until(at)
     } else if let Some(reset) = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok()) {
         until(Timestamp::from_second(reset).ok()?)

@@ -20,6 +20,8 @@ pub struct Place {
 #[derive(Debug, Default)]
 pub struct Index {
     places: BTreeMap<String, Place>,
+    /// The root module's `.tf` files, by name.
+    root_files: Vec<PathBuf>,
     /// Files that could not be parsed: the index is partial, and says so.
     pub unreadable: Vec<String>,
 }
@@ -45,6 +47,9 @@ impl Index {
             .filter(|p| p.extension().is_some_and(|e| e == "tf"))
             .collect();
         files.sort();
+        if depth == 0 {
+            self.root_files = files.clone();
+        }
         for file in files {
             let Ok(text) = std::fs::read_to_string(&file) else {
                 continue;
@@ -97,26 +102,21 @@ impl Index {
         }
     }
 
+    /// The file that stands for the root module: its `main.tf`, else its first `.tf` file.
+    pub fn root_file(&self) -> Option<&Path> {
+        let mut files = self.root_files.iter().filter(|f| f.is_file());
+        let first = files.clone().next();
+        files
+            .find(|f| f.file_name().is_some_and(|n| n == "main.tf"))
+            .or(first)
+            .map(PathBuf::as_path)
+    }
+
     /// The declaration of a Terraform address (instance keys are ignored: all instances of a
     /// `count`/`for_each` resource share one block).
     pub fn find(&self, address: &str) -> Option<&Place> {
         self.places.get(&strip_keys(address))
     }
-}
-
-/// The file that stands for a module: its `main.tf`, else its first `.tf` file by name.
-pub fn first_file(dir: &Path) -> Option<PathBuf> {
-    let main = dir.join("main.tf");
-    if main.is_file() {
-        return Some(main);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "tf"))
-        .collect();
-    files.sort();
-    files.into_iter().next()
 }
 
 /// `module.a["x"].aws_sg.this[0]` → `module.a.aws_sg.this`.
@@ -184,5 +184,17 @@ mod tests {
         );
         assert!(index.find("aws_security_group.other").is_none());
         assert_eq!(index.unreadable.len(), 1);
+        // main.tf stands for the module, though broken.tf sorts before it; else the first file.
+        let name = |i: &Index| {
+            i.root_file()
+                .and_then(|f| f.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+        };
+        assert_eq!(name(&index).as_deref(), Some("main.tf"));
+        assert_eq!(
+            name(&Index::build(&dir.path().join("modules/edge"))).as_deref(),
+            Some("sg.tf")
+        );
+        assert_eq!(name(&Index::build(&dir.path().join("none"))), None);
     }
 }
