@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: its variables are used by the scripts that source it
 # Sourced by the other scripts: where build output and the moto virtualenv live.
 #
 # Build output goes to a cache directory outside the clone when one can be used, so that a fresh

@@ -5,6 +5,7 @@
 #                             the PID is written to $MOTO_PID_FILE (default: a temp file)
 #   scripts/moto.sh stop      stop the server started by `start`
 set -euo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
 
 install() {

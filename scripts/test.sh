@@ -20,5 +20,8 @@ export DRIFTGATE_MOTO_URL
 # The virtualenv's Python has jsonschema (a moto dependency): the SARIF test validates with it.
 export DRIFTGATE_PYTHON="$venv_dir/bin/python"
 echo "moto at $DRIFTGATE_MOTO_URL"
+echo "== installing the CI linters (actionlint, ShellCheck, check-jsonschema, gitlab-ci-local)"
+scripts/linters.sh install
+eval "$(scripts/linters.sh env)"
 echo "== cargo test"
 cargo test --all-targets "$@"

