@@ -43,6 +43,7 @@ pub mod breakglass;
 pub mod report;
 
 pub mod ci;
+pub mod comment;
 pub mod ticket_open;
 
 // The order of the stages.

@@ -29,6 +29,9 @@ enum Command {
     /// Serve the HCP Terraform / Terraform Enterprise run task endpoint: check each run's plan
     /// (or state) on request and report the verdict by callback.
     Serve(ServeArgs),
+    /// Post a Markdown report (`check --output markdown=FILE`) as one pull request or merge
+    /// request comment, updated in place on later runs; exit 0 when posted, 2 when not.
+    Comment(CommentArgs),
     /// List the policies in force (built-in plus --policy files).
     Policies {
         /// Additional policy file (YAML); same id overrides a built-in policy.
@@ -88,6 +91,21 @@ struct ServeArgs {
     /// Seconds after which a check is reported failed (HCP Terraform gives a task ten minutes).
     #[arg(long, default_value_t = 540, value_parser = clap::value_parser!(u64).range(1..=590))]
     deadline: u64,
+}
+
+#[derive(clap::Args)]
+struct CommentArgs {
+    /// The Markdown to post.
+    #[arg(long, value_name = "FILE")]
+    body: std::path::PathBuf,
+    /// Where: github:OWNER/REPO#NUMBER (GITHUB_TOKEN, GITHUB_API_URL) or
+    /// gitlab:GROUP/PROJECT!IID (GITLAB_TOKEN, CI_API_V4_URL).
+    #[arg(long, value_name = "TARGET")]
+    on: String,
+    /// Tells the comments apart when several gates comment on one pull request (one per
+    /// Terraform directory, say).
+    #[arg(long, default_value = "driftgate", value_name = "NAME")]
+    key: String,
 }
 
 #[derive(Subcommand)]
@@ -289,6 +307,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Check(args) => check_command(args),
         Command::Serve(args) => serve_command(args),
+        Command::Comment(args) => comment_command(args),
         Command::Ticket {
             action: TicketCommand::Open(args),
         } => ticket_open(args),
@@ -525,6 +544,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::new("runtime", format!("cannot start: {e}")))
+}
+
+fn comment_command(args: CommentArgs) -> Result<ExitCode, Error> {
+    use driftgate::comment;
+    let target = comment::Target::parse(&args.on)?;
+    let name = args.body.display().to_string();
+    let report =
+        std::fs::read_to_string(&args.body).map_err(|e| Error::new(&name, e.to_string()))?;
+    if report.trim().is_empty() {
+        return Err(Error::new(&name, "is empty: there is no report to post"));
+    }
+    if args.key.is_empty() || args.key.contains("-->") || args.key.contains('\n') {
+        return Err(Error::new("--key", "must be a non-empty name on one line"));
+    }
+    let posted = runtime()?.block_on(comment::post(&target, &report, &args.key))?;
+    let verb = if posted.updated { "updated" } else { "created" };
+    match posted.url {
+        Some(url) => eprintln!("driftgate: {verb} the comment {url}"),
+        None => eprintln!("driftgate: {verb} the comment on {}", target.name()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {

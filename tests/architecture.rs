@@ -18,7 +18,7 @@ const FLOORS: &[&[&str]] = &[
     &["verdict"],
     &["breakglass"],
     &["report"],
-    &["ci", "ticket_open"],
+    &["ci", "comment", "ticket_open"],
     &["check"],
     &["serve"],
 ];

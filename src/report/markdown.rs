@@ -86,6 +86,49 @@ pub fn render(report: &Report) -> String {
             cell(&ticket)
         );
     }
+    if report.verdict == Verdict::Block {
+        out.push_str(&unblock(report));
+    }
+    out
+}
+
+/// What the reader of a blocked pull request can do next, with the settings of this run.
+fn unblock(report: &Report) -> String {
+    let mut out = String::from(
+        "\n**To unblock**, for each ⛔ resource:\n\n\
+         - **Keep the live change**: change the Terraform to declare it (the next apply would \
+         undo it otherwise), merge, apply.\n\
+         - **Drop the live change**: revert it in the cloud (or apply the code as it is), then \
+         run the check again.\n",
+    );
+    let addresses: Vec<&str> = report
+        .drifts
+        .iter()
+        .filter(|f| f.blocking)
+        .map(|f| f.address.as_str())
+        .collect();
+    match &report.breakglass {
+        Some(bg) => {
+            let approval = match &bg.require_approval {
+                Some(a) => format!(", and someone other than its author adds `{a}`"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "- **Emergency**: open a ticket in {} labelled `{}` that names the resource \
+                 (`{}`){approval}: it lets the drift pass for {} h after its creation. \
+                 `driftgate ticket open` writes it.",
+                bg.trackers.join(" or "),
+                bg.label,
+                addresses.first().copied().unwrap_or_default(),
+                bg.max_age_hours
+            );
+        }
+        None => out.push_str(
+            "- **Emergency**: this pipeline accepts no break-glass tickets (no `--tickets` \
+             tracker is configured).\n",
+        ),
+    }
     out
 }
 
