@@ -11,10 +11,29 @@ summary() { [ -n "${GITHUB_STEP_SUMMARY:-}" ] && printf '%s\n' "$@" >>"$GITHUB_S
 # Workflow command data: %, CR and LF must be escaped or the message is cut.
 escape() { local s=${1//%/%25}; s=${s//$'\r'/%0D}; printf '%s' "${s//$'\n'/%0A}"; }
 
+# The sticky pull request comment: on pull_request events when the pr-comment input is on. A
+# comment that cannot be posted (a fork's read-only token) is a warning: the verdict stands.
+comment_on=""
+if [ "${INPUT_PR_COMMENT:-true}" = true ] && [ -n "${DRIFTGATE_PR_NUMBER:-}" ] && [ -n "${GITHUB_REPOSITORY:-}" ]; then
+  comment_on="github:$GITHUB_REPOSITORY#$DRIFTGATE_PR_NUMBER"
+fi
+comment() {
+  [ -n "$comment_on" ] && [ -s "$1" ] && command -v driftgate >/dev/null || return 0
+  local said
+  if ! said=$(GITHUB_TOKEN=${INPUT_GITHUB_TOKEN:-${GITHUB_TOKEN:-}} driftgate comment --body "$1" --on "$comment_on" --key "${INPUT_COMMENT_KEY:-driftgate}" 2>&1); then
+    echo "::warning title=driftgate::$(escape "could not post the pull request comment: ${said#driftgate: error: } (give the job \`permissions: pull-requests: write\`, or set pr-comment: false)")"
+  fi
+}
+
 fail() {
   echo "::error title=driftgate::$(escape "$1")"
   output verdict error
   summary "### ❌ driftgate: ERROR — the check could not be completed" "" '```' "$1" '```' ""
+  if [ -n "$comment_on" ] && [ -n "${out_dir:-}" ]; then
+    printf '%s\n' "### ❌ driftgate: ERROR — the check could not be completed" "" '```' "$1" '```' \
+      "" "Nothing was compared, so nothing passes: fix the cause above and run the job again." >"$out_dir/driftgate-comment.md"
+    comment "$out_dir/driftgate-comment.md"
+  fi
   exit 2
 }
 
@@ -43,7 +62,7 @@ out_dir=${RUNNER_TEMP:-${TMPDIR:-/tmp}}/driftgate
 mkdir -p "$out_dir"
 # Remove reports of an earlier run in the same job: an output must name this run's file or none.
 rm -f "$out_dir"/driftgate.sarif "$out_dir"/driftgate.json "$out_dir"/driftgate-junit.xml \
-  "$out_dir"/driftgate.md "$out_dir"/driftgate-codequality.json
+  "$out_dir"/driftgate.md "$out_dir"/driftgate-codequality.json "$out_dir"/driftgate-comment.md
 # Indexed arrays only: macOS ships bash 3.2, which has no associative arrays.
 names=()
 paths=()
@@ -64,6 +83,9 @@ for f in ${formats//,/ }; do
   args+=(--output "$f=$out_dir/$file")
 done
 
+# The comment is the Markdown report, written for it whatever the formats input says.
+[ -n "$comment_on" ] && args+=(--output "markdown=$out_dir/driftgate-comment.md")
+
 if ! command -v driftgate >/dev/null; then
   fail "driftgate is not installed: the install step did not put it on PATH"
 fi
@@ -79,6 +101,10 @@ while [ "$i" -lt "${#names[@]}" ]; do
   [ -f "${paths[$i]}" ] && output "${names[$i]}-file" "${paths[$i]}"
   i=$((i + 1))
 done
+
+case "$code" in
+  0 | 1) comment "$out_dir/driftgate-comment.md" ;;
+esac
 
 case "$code" in
   0) exit 0 ;;

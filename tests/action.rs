@@ -3,6 +3,8 @@
 //! script against moto, and action.yml's shape.
 
 mod common;
+#[path = "common/tracker.rs"]
+mod tracker;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -451,6 +453,118 @@ async fn run_script_in_a_simulated_runner() {
     assert!(
         out.contains("::error title=driftgate::input formats: unknown format 'html'"),
         "{out}"
+    );
+}
+
+/// On a pull request the run posts the Markdown report as the sticky comment (whatever the
+/// formats input says); a refused comment is a warning and the verdict stands; an error is
+/// posted too.
+#[tokio::test]
+async fn the_pull_request_gets_one_comment() {
+    use tracker::{serve, Reply};
+    let m = moto().await;
+    let runner = Runner::new();
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "comment").await;
+    m.allow_in(&sg, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let state = State::new()
+        .add(
+            "aws_security_group.ssh",
+            sg_attrs(&sg, &vpc, "comment", vec![], vec![]),
+        )
+        .write(runner.dir.path(), "terraform.tfstate");
+    let comments = "/repos/acme/infra/issues/12/comments";
+    let github = serve(
+        "Wed, 02 Dec 2026 10:00:00 GMT",
+        vec![(
+            comments,
+            vec![
+                Reply::json(serde_json::json!([])),
+                Reply::json(
+                    serde_json::json!({"id": 1, "html_url": "https://github.com/acme/infra/pull/12#issuecomment-1"}),
+                ),
+                Reply::json(serde_json::json!([])),
+                Reply::status(
+                    403,
+                    r#"{"message":"Resource not accessible by integration"}"#,
+                ),
+                Reply::json(serde_json::json!([])),
+                Reply::json(serde_json::json!({"id": 2})),
+            ],
+        )],
+    );
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_driftgate"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let states = format!("{}\n", state.display());
+    let env = |states: &str| {
+        vec![
+            ("PATH", path.clone()),
+            ("AWS_ENDPOINT_URL", m.url.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", REGION.into()),
+            ("INPUT_STATES", states.to_string()),
+            ("INPUT_FORMATS", "sarif".into()),
+            ("GITHUB_REPOSITORY", "acme/infra".into()),
+            ("GITHUB_API_URL", github.url.clone()),
+            ("DRIFTGATE_PR_NUMBER", "12".into()),
+            ("INPUT_GITHUB_TOKEN", "ghs_token".into()),
+        ]
+    };
+    let run = |states: &str| {
+        let owned = env(states);
+        let pairs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        runner.script("action-run.sh", &pairs)
+    };
+
+    let (code, out, err) = run(&states);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let hits = github.hits();
+    let posted = hits
+        .iter()
+        .find(|r| r.method == "POST")
+        .expect("no comment posted");
+    assert_eq!(posted.header("authorization"), Some("Bearer ghs_token"));
+    let body: Value = serde_json::from_str(&posted.body).unwrap();
+    let body = body["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("<!-- driftgate:comment:driftgate -->"),
+        "{body}"
+    );
+    assert!(
+        body.contains("driftgate: BLOCK") && body.contains("To unblock"),
+        "{body}"
+    );
+    assert!(!out.contains("::warning"), "{out}");
+    // markdown was not among the formats: no markdown-file output for the comment's file.
+    assert!(!runner.file("output").contains("markdown-file"));
+
+    // A fork's read-only token: a warning, the verdict and exit code unchanged.
+    let (code, out, _) = run(&states);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("::warning title=driftgate::could not post the pull request comment")
+            && out.contains("pull-requests: write"),
+        "{out}"
+    );
+
+    // An error is posted as well: the pull request says why nothing was checked.
+    let (code, _, _) = run("missing.tfstate\n");
+    assert_eq!(code, 2);
+    let last = github
+        .hits()
+        .into_iter()
+        .rev()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert!(
+        last.body.contains("driftgate: ERROR") && last.body.contains("missing.tfstate"),
+        "{}",
+        last.body
     );
 }
 
