@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs driftgate for the runner's OS and architecture (GitHub Action, step 1).
 #
-# Downloads driftgate-TARGET.tar.gz and its .sha256 from the action's GitHub release and verifies
-# the checksum: a mismatch fails the step. The release is the one the action is pinned to: the
+# Downloads driftgate-TARGET.tar.gz (cargo-dist's layout: the binary under driftgate-TARGET/) and
+# its .sha256 from the action's GitHub release, verifies the checksum, and verifies the archive's
+# build provenance attestation with `gh attestation verify` (the release workflow attests every
+# archive): either failing fails the step. The release is the one the action is pinned to: the
 # version in the action's own Cargo.toml (so `uses: acme/driftgate@v1`, `@v1.2.3` or `@<sha>`
 # install the driftgate of that code), unless `version` names another; never `latest` by
 # default. The repository comes from the action's checkout path (`_actions/OWNER/REPO/REF`):
@@ -13,6 +15,8 @@
 # `--resolve` only writes the version and target to GITHUB_OUTPUT (for the cache key).
 #
 # Environment: DRIFTGATE_VERSION (a tag, `latest`, or empty for the pinned release),
+# DRIFTGATE_VERIFY_ATTESTATION (default true; needs the GitHub CLI, `gh`, which GitHub's runners
+# have, and GH_TOKEN),
 # DRIFTGATE_REPOSITORY (owner/repo, when the action path does not tell), DRIFTGATE_RELEASE_URL
 # (overrides https://github.com/OWNER/REPO/releases), DRIFTGATE_INSTALL_DIR,
 # DRIFTGATE_BUILD_FROM_SOURCE, DRIFTGATE_BUILD_PROFILE (cargo profile, default release), and the
@@ -45,9 +49,13 @@ elif [ "${DRIFTGATE_BUILD_FROM_SOURCE:-false}" != true ]; then
   fail "cannot tell the action's repository from $action_path: set DRIFTGATE_REPOSITORY=OWNER/REPO, or build-from-source: true"
 fi
 
+# A Linux runner without glibc (a self-hosted runner in an Alpine container) gets the static
+# musl build.
+libc=gnu
+ls /lib/ld-musl-* >/dev/null 2>&1 && libc=musl
 case "${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}" in
-  Linux/X64 | Linux/x86_64) target=x86_64-unknown-linux-gnu ;;
-  Linux/ARM64 | Linux/aarch64) target=aarch64-unknown-linux-gnu ;;
+  Linux/X64 | Linux/x86_64) target=x86_64-unknown-linux-$libc ;;
+  Linux/ARM64 | Linux/aarch64) target=aarch64-unknown-linux-$libc ;;
   macOS/ARM64 | Darwin/arm64) target=aarch64-apple-darwin ;;
   macOS/X64 | Darwin/x86_64) target=x86_64-apple-darwin ;;
   *)
@@ -82,8 +90,19 @@ else
       echo "::error::driftgate: checksum mismatch for $url/$archive (expected $expected, got $actual); not installing"
       exit 2
     fi
+    if [ "${DRIFTGATE_VERIFY_ATTESTATION:-true}" != false ]; then
+      command -v gh >/dev/null ||
+        fail "cannot verify the release's build provenance: the GitHub CLI (gh) is not installed on this runner (install it, or set verify-attestation: false to rely on the checksum alone)"
+      [ -n "$repo" ] || fail "cannot verify the release's build provenance without the action's repository: set DRIFTGATE_REPOSITORY=OWNER/REPO"
+      if ! said=$(gh attestation verify "$tmp/$archive" --repo "$repo" 2>&1); then
+        fail "$(printf '%s' "$url/$archive has no valid build provenance attestation from $repo; not installing: $said" | tr '\n' ' ')"
+      fi
+      echo "driftgate: build provenance verified ($repo)"
+    fi
     mkdir -p "$dest"
-    tar -xzf "$tmp/$archive" -C "$dest"
+    # cargo-dist puts the binary under driftgate-TARGET/.
+    tar -xzf "$tmp/$archive" -C "$dest" --strip-components=1 "driftgate-$target/driftgate" ||
+      fail "$url/$archive does not hold driftgate-$target/driftgate"
     echo "driftgate: installed $version for $target (sha256 $actual)"
   else
     if [ "${DRIFTGATE_BUILD_FROM_SOURCE:-false}" != true ]; then

@@ -47,11 +47,14 @@ fn serve_files(files: BTreeMap<String, Vec<u8>>) -> String {
     url
 }
 
-/// driftgate-x86_64-unknown-linux-gnu.tar.gz holding the binary under test, and its checksum.
+/// driftgate-x86_64-unknown-linux-gnu.tar.gz holding the binary under test as cargo-dist lays
+/// it out (under driftgate-TARGET/, beside the README), and its checksum.
 fn release_archive(dir: &Path) -> (Vec<u8>, String) {
     let stage = dir.join("stage");
-    std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_driftgate"), stage.join("driftgate")).unwrap();
+    let inner = stage.join("driftgate-x86_64-unknown-linux-gnu");
+    std::fs::create_dir_all(&inner).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_driftgate"), inner.join("driftgate")).unwrap();
+    std::fs::write(inner.join("README.md"), "# driftgate\n").unwrap();
     let archive = dir.join("a.tar.gz");
     let ok = Command::new("tar")
         .args([
@@ -59,7 +62,7 @@ fn release_archive(dir: &Path) -> (Vec<u8>, String) {
             archive.to_str().unwrap(),
             "-C",
             stage.to_str().unwrap(),
-            "driftgate",
+            "driftgate-x86_64-unknown-linux-gnu",
         ])
         .status()
         .unwrap();
@@ -80,9 +83,25 @@ struct Runner {
 impl Runner {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["path", "output", "summary"] {
+        for f in ["path", "output", "summary", "gh.log"] {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
+        // The GitHub CLI as the runner has it, for `gh attestation verify`: the verification
+        // itself needs GitHub's attestation API, so this one logs its arguments and answers
+        // with FAKE_GH_EXIT (what gh says on success or failure is gh's business).
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let gh = bin.join("gh");
+        std::fs::write(
+            &gh,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> '{}'\n[ \"${{FAKE_GH_EXIT:-0}}\" = 0 ] || echo 'Error: no attestations found' >&2\nexit ${{FAKE_GH_EXIT:-0}}\n",
+                dir.path().join("gh.log").display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
         Runner { dir }
     }
 
@@ -116,6 +135,14 @@ impl Runner {
         .env("GITHUB_PATH", self.dir.path().join("path"))
         .env("GITHUB_OUTPUT", self.dir.path().join("output"))
         .env("GITHUB_STEP_SUMMARY", self.dir.path().join("summary"))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                self.dir.path().join("bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
         .current_dir(self.dir.path());
         for (k, v) in env {
             cmd.env(k, v);
@@ -146,10 +173,45 @@ fn install_from_a_release_with_checksum() {
             format!("{}  {name}\n", "0".repeat(64)).into_bytes(),
         ),
     ]));
+    // Provenance that does not verify: refused, nothing installed.
+    let (code, out, _) = runner.script(
+        "action-install.sh",
+        &[
+            ("DRIFTGATE_RELEASE_URL", &url),
+            ("DRIFTGATE_REPOSITORY", "acme/driftgate"),
+            ("DRIFTGATE_VERSION", "v0.1.0"),
+            ("FAKE_GH_EXIT", "1"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("has no valid build provenance attestation from acme/driftgate")
+            && out.contains("no attestations found"),
+        "{out}"
+    );
+    assert!(!runner
+        .dir
+        .path()
+        .join("toolcache/driftgate/v0.1.0/x86_64-unknown-linux-gnu/driftgate")
+        .exists());
+    // No GitHub CLI: refused, with the way out.
+    let (code, out, _) = runner.script(
+        "action-install.sh",
+        &[
+            ("DRIFTGATE_RELEASE_URL", &url),
+            ("DRIFTGATE_REPOSITORY", "acme/driftgate"),
+            ("DRIFTGATE_VERSION", "v0.1.0"),
+            ("PATH", "/usr/bin:/bin"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("verify-attestation: false"), "{out}");
+
     let (code, out, err) = runner.script(
         "action-install.sh",
         &[
             ("DRIFTGATE_RELEASE_URL", &url),
+            ("DRIFTGATE_REPOSITORY", "acme/driftgate"),
             ("DRIFTGATE_VERSION", "v0.1.0"),
         ],
     );
@@ -157,9 +219,22 @@ fn install_from_a_release_with_checksum() {
     assert!(
         out.contains(&format!(
             "installed v0.1.0 for x86_64-unknown-linux-gnu (sha256 {sum})"
-        )),
+        )) && out.contains("build provenance verified (acme/driftgate)"),
         "{out}"
     );
+    let gh = runner.file("gh.log");
+    let verify = gh.lines().last().unwrap_or_default();
+    assert!(
+        verify.starts_with("attestation verify ")
+            && verify.ends_with(&format!("/{name} --repo acme/driftgate")),
+        "{gh}"
+    );
+    // Only the binary is installed, where PATH points.
+    assert!(!runner
+        .dir
+        .path()
+        .join("toolcache/driftgate/v0.1.0/x86_64-unknown-linux-gnu/README.md")
+        .exists());
     let installed = runner
         .dir
         .path()
@@ -278,9 +353,16 @@ fn the_release_is_the_one_the_action_is_pinned_to() {
             format!("{sum}  {name}\n").into_bytes(),
         ),
     ]));
-    let (code, out, err) = runner.script("action-install.sh", &[("DRIFTGATE_RELEASE_URL", &url)]);
+    let (code, out, err) = runner.script(
+        "action-install.sh",
+        &[
+            ("DRIFTGATE_RELEASE_URL", &url),
+            ("DRIFTGATE_VERIFY_ATTESTATION", "false"),
+        ],
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains(&format!("installed {v} for")), "{out}");
+    assert!(!out.contains("provenance"), "{out}");
 }
 
 #[test]
@@ -647,65 +729,96 @@ fn yaml(path: &str) -> Vec<serde_yaml_ng::Value> {
 
 #[test]
 fn ci_files_have_the_expected_shape() {
-    let release = &yaml(".github/workflows/release.yml")[0];
-    let targets: Vec<&str> = release["jobs"]["build"]["strategy"]["matrix"]["include"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t["target"].as_str())
-        .collect();
+    // The release targets (cargo-dist's dist-workspace.toml): every one the installers ask for,
+    // static musl builds for Alpine images, attested, archived as .tar.gz.
+    let dist =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist-workspace.toml"))
+            .unwrap();
+    let install = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/action-install.sh"),
+    )
+    .unwrap();
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/driftgate.yml"),
+    )
+    .unwrap();
     for t in [
         "x86_64-unknown-linux-gnu",
         "aarch64-unknown-linux-gnu",
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
         "aarch64-apple-darwin",
         "x86_64-apple-darwin",
     ] {
-        assert!(targets.contains(&t), "{t}");
-        // The archive names the install script asks for.
-        let install = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/action-install.sh"),
-        )
-        .unwrap();
-        assert!(install.contains(&format!("target={t}")), "{t}");
-    }
-    assert!(serde_yaml_ng::to_string(release)
-        .unwrap()
-        .contains("sha256"));
-    // Every job can be scheduled (no retired runner image) and ends (a timeout); every action
-    // it uses is pinned by commit.
-    for (name, job) in release["jobs"].as_mapping().unwrap() {
-        assert!(
-            job["timeout-minutes"].as_u64().is_some(),
-            "{name:?} has no timeout"
-        );
-        let labels: Vec<&str> = match job["strategy"]["matrix"]["include"].as_sequence() {
-            Some(rows) => rows.iter().filter_map(|r| r["os"].as_str()).collect(),
-            None => job["runs-on"].as_str().into_iter().collect(),
+        assert!(dist.contains(&format!("\"{t}\"")), "{t}");
+        let asked = if t.contains("linux") {
+            install.contains(&format!(
+                "target={}",
+                t.replace("-gnu", "-$libc").replace("-musl", "-$libc")
+            ))
+        } else {
+            install.contains(&format!("target={t}"))
         };
-        for label in labels {
-            assert!(
-                ![
-                    "macos-13",
-                    "macos-12",
-                    "macos-11",
-                    "ubuntu-20.04",
-                    "ubuntu-18.04",
-                    "windows-2019"
-                ]
-                .contains(&label),
-                "{name:?} runs on the retired {label}"
-            );
-        }
-        for step in job["steps"].as_sequence().unwrap() {
-            if let Some(uses) = step["uses"].as_str() {
-                let rev = uses.split_once('@').map(|(_, r)| r).unwrap_or("");
+        assert!(asked, "the installer does not ask for {t}");
+    }
+    assert!(template.contains("name=\"driftgate-$arch-unknown-linux-musl\""));
+    for setting in [
+        "github-attestations = true",
+        "unix-archive = \".tar.gz\"",
+        "checksum = \"sha256\"",
+    ] {
+        assert!(dist.contains(setting), "{setting}");
+    }
+    // Every job can be scheduled (no retired runner image) and ends (a timeout; a job that calls
+    // a reusable workflow has them in that workflow); every action is pinned by commit.
+    for path in [
+        ".github/workflows/release.yml",
+        ".github/workflows/container.yml",
+    ] {
+        let workflow = &yaml(path)[0];
+        for (name, job) in workflow["jobs"].as_mapping().unwrap() {
+            if let Some(called) = job["uses"].as_str() {
                 assert!(
-                    rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()),
-                    "{uses} is not pinned by commit"
+                    called.starts_with("./.github/workflows/"),
+                    "{path} {name:?}: {called}"
                 );
+                continue;
+            }
+            assert!(
+                job["timeout-minutes"].as_u64().is_some(),
+                "{path} {name:?} has no timeout"
+            );
+            let text = serde_yaml_ng::to_string(job).unwrap();
+            for label in [
+                "macos-13",
+                "macos-12",
+                "macos-11",
+                "ubuntu-20.04",
+                "ubuntu-18.04",
+                "windows-2019",
+            ] {
+                assert!(
+                    !text.contains(label),
+                    "{path} {name:?} runs on the retired {label}"
+                );
+            }
+            for step in job["steps"].as_sequence().unwrap() {
+                if let Some(uses) = step["uses"].as_str() {
+                    let rev = uses.split_once('@').map(|(_, r)| r).unwrap_or("");
+                    assert!(
+                        rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()),
+                        "{path}: {uses} is not pinned by commit"
+                    );
+                }
             }
         }
     }
+    // The container image is published by the release run, from its own musl archives.
+    let release = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows/release.yml"),
+    )
+    .unwrap();
+    assert!(release.contains("uses: ./.github/workflows/container.yml"));
 
     let workflow = &yaml("examples/github/driftgate.yml")[0];
     assert_eq!(workflow["permissions"]["id-token"].as_str(), Some("write"));
@@ -745,10 +858,8 @@ fn ci_files_have_the_expected_shape() {
         .collect();
     assert_eq!(schemes, ["s3", "azurerm", "gs"]);
 
-    for path in [
-        "examples/gitlab/driftgate.gitlab-ci.yml",
-        "templates/driftgate.yml",
-    ] {
+    {
+        let path = "templates/driftgate.yml";
         let docs = yaml(path);
         let job = &docs.last().unwrap()["driftgate"];
         assert_eq!(job["artifacts"]["when"].as_str(), Some("always"), "{path}");
@@ -762,7 +873,37 @@ fn ci_files_have_the_expected_shape() {
             "{path}"
         );
     }
-    assert!(yaml("templates/driftgate.yml")[0]["spec"]["inputs"]["tickets"].is_mapping());
+    // What decides what passes is an input (fixed at pipeline creation), never a variable that
+    // whoever runs a pipeline can set; the image's entrypoint is reset for the runner's shell.
+    let template = yaml("templates/driftgate.yml");
+    let inputs = &template[0]["spec"]["inputs"];
+    for input in [
+        "tickets",
+        "ticket_label",
+        "ticket_max_age",
+        "require_approval",
+    ] {
+        assert!(inputs[input].is_mapping(), "{input}");
+    }
+    let job = &template[1]["driftgate"];
+    assert!(job["variables"].is_null(), "the template sets no variables");
+    assert_eq!(
+        job["image"]["entrypoint"].as_sequence().map(|s| s.len()),
+        Some(1)
+    );
+    // Its defaults are this release.
+    let v = concat!("v", env!("CARGO_PKG_VERSION"));
+    assert_eq!(inputs["version"]["default"].as_str(), Some(v));
+    assert_eq!(
+        inputs["image"]["default"].as_str(),
+        Some(format!("ghcr.io/acme/driftgate:{v}").as_str())
+    );
+    let example = &yaml("examples/gitlab/.gitlab-ci.yml")[0];
+    let remote = example["include"][0]["remote"].as_str().unwrap();
+    assert!(
+        remote.ends_with(&format!("/{v}/templates/driftgate.yml")),
+        "{remote}"
+    );
 
     let atlantis = &yaml("examples/atlantis/repos.yaml")[0];
     let apply =
@@ -798,9 +939,11 @@ fn ci_files_have_the_expected_shape() {
     }
 }
 
-/// The run task image: built from the locked sources, run unprivileged, serving by default.
+/// The container image: a static build from the locked sources or the release's prebuilt
+/// binaries, pinned bases, run unprivileged, serving the run task by default, with a shell for
+/// the GitLab template (`entrypoint: [""]`).
 #[test]
-fn the_run_task_image_serves_unprivileged() {
+fn the_container_image_serves_unprivileged() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
     let lines: Vec<&str> = text
         .lines()
@@ -811,25 +954,50 @@ fn the_run_task_image_serves_unprivileged() {
         .filter(|l| l.starts_with("FROM "))
         .copied()
         .collect();
-    assert_eq!(froms.len(), 2, "{froms:?}");
     for f in &froms {
         let image = f.split_whitespace().nth(1).unwrap();
         assert!(
-            image.contains(':') && !image.ends_with(":latest"),
+            image == "scratch"
+                || image == "${DRIFTGATE_BINARY}"
+                || (image.contains(':') && !image.ends_with(":latest")),
             "unpinned base image {image}"
         );
     }
+    // The last stage is Alpine (a shell, CA certificates) and runs nothing: the multi-platform
+    // release build needs no emulation.
+    let last = lines.iter().rposition(|l| l.starts_with("FROM ")).unwrap();
+    assert!(lines[last].starts_with("FROM alpine:"), "{}", lines[last]);
+    assert!(!lines[last..].iter().any(|l| l.starts_with("RUN ")));
+    // Both ways to the binary: the source build, and the release's binaries per platform.
     assert!(lines
         .iter()
         .any(|l| l.contains("cargo build --release --locked")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("COPY dist/${TARGETARCH}/driftgate")));
+    let release = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.github/workflows/container.yml"
+    ))
+    .unwrap();
+    assert!(release.contains("build-args: DRIFTGATE_BINARY=prebuilt"));
+    for arch in ["amd64", "arm64"] {
+        assert!(release.contains(&format!("linux/{arch}")), "{arch}");
+    }
     let user = lines
         .iter()
         .find(|l| l.starts_with("USER "))
         .expect("no USER");
     assert!(!user.contains("root") && !user.contains(" 0"), "{user}");
-    let entry = lines.iter().find(|l| l.starts_with("ENTRYPOINT ")).unwrap();
-    let entry: Vec<String> = serde_json::from_str(entry.trim_start_matches("ENTRYPOINT ")).unwrap();
-    assert_eq!(&entry[..2], ["driftgate", "serve"]);
+    let json_line = |key: &str| -> Vec<String> {
+        let l = lines.iter().find(|l| l.starts_with(key)).unwrap();
+        serde_json::from_str(l.trim_start_matches(key)).unwrap()
+    };
+    assert_eq!(json_line("ENTRYPOINT "), ["driftgate"]);
+    assert_eq!(
+        json_line("CMD ")[..3],
+        ["serve", "--listen", "0.0.0.0:8080"]
+    );
     // What the image copies must be what the build needs (Cargo.toml `include`).
     for path in ["Cargo.toml", "Cargo.lock", "src", "policies"] {
         assert!(

@@ -2,10 +2,17 @@
 //! scripts/linters.sh): actionlint with ShellCheck over every GitHub workflow, SchemaStore's
 //! schemas (through check-jsonschema) over workflows, the action and the GitLab templates, and
 //! ShellCheck over the shell scripts. Each linter is also shown a broken file, so that a harness
-//! that silently checks nothing cannot pass.
+//! that silently checks nothing cannot pass. And the GitLab template run as GitLab would, under
+//! gitlab-ci-local with the shell executor, against moto and a GitLab API stand-in.
+
+mod common;
+#[path = "common/tracker.rs"]
+mod tracker;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::*;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -160,4 +167,223 @@ fn shellcheck_passes_every_script() {
         .arg("-x")
         .args(&scripts));
     assert!(out.status.success(), "ShellCheck found problems (above)");
+}
+
+/// A project that includes the template with inputs, as a user's .gitlab-ci.yml does, run by
+/// gitlab-ci-local: the job downloads the release archive (its checksum checked) because the
+/// shell has no driftgate, checks the state against moto, keeps its reports, fails on blocking
+/// drift, and writes the merge request note through the GitLab API stand-in.
+#[tokio::test]
+async fn the_gitlab_template_runs_under_gitlab_ci_local() {
+    use std::collections::BTreeMap;
+    let gcl = std::env::var("DRIFTGATE_GITLAB_CI_LOCAL").unwrap_or_else(|_| {
+        panic!("DRIFTGATE_GITLAB_CI_LOCAL is not set: run the suite with scripts/test.sh")
+    });
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "gitlab").await;
+    m.allow_in(&sg, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    State::new()
+        .add(
+            "aws_security_group.ssh",
+            sg_attrs(&sg, &vpc, "gitlab", vec![], vec![]),
+        )
+        .write(dir, "terraform.tfstate");
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::copy(
+        root().join("templates/driftgate.yml"),
+        dir.join("templates/driftgate.yml"),
+    )
+    .unwrap();
+
+    // The release archive, as the release workflow names and lays it out (the binary under
+    // test stands in for the musl build: what is tested is how the template fetches it).
+    let name = "driftgate-x86_64-unknown-linux-musl";
+    let stage = dir.join("stage").join(name);
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_driftgate"), stage.join("driftgate")).unwrap();
+    let archive = dir.join("stage/a.tar.gz");
+    assert!(Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.join("stage"))
+        .arg(name)
+        .status()
+        .unwrap()
+        .success());
+    let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let bytes = std::fs::read(&archive).unwrap();
+    std::fs::remove_dir_all(dir.join("stage")).unwrap();
+    let v = concat!("v", env!("CARGO_PKG_VERSION"));
+    let mut files = BTreeMap::new();
+    files.insert(format!("/{v}/{name}.tar.gz"), bytes);
+    files.insert(
+        format!("/{v}/{name}.tar.gz.sha256"),
+        format!("{sum}  {name}.tar.gz\n").into_bytes(),
+    );
+    let releases = serve_static(files);
+
+    let notes = "/projects/acme%2Finfra/merge_requests/7/notes";
+    let gitlab = tracker::serve(
+        "Wed, 02 Dec 2026 10:00:00 GMT",
+        vec![(
+            notes,
+            vec![
+                tracker::Reply::json(serde_json::json!([])),
+                tracker::Reply::json(serde_json::json!({"id": 1})),
+            ],
+        )],
+    );
+
+    std::fs::write(
+        dir.join(".gitlab-ci.yml"),
+        format!(
+            "include:\n  - local: templates/driftgate.yml\n    inputs:\n      states: terraform.tfstate\n      release_url: {releases}\n"
+        ),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        assert!(Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+            .status
+            .success());
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://gitlab.example.com/acme/infra.git",
+    ]);
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.email=ci@example.com",
+        "-c",
+        "user.name=ci",
+        "commit",
+        "-qm",
+        "infra",
+    ]);
+
+    // PATH without driftgate: the job must install it.
+    let vars = [
+        format!("AWS_ENDPOINT_URL={}", m.url),
+        "AWS_ACCESS_KEY_ID=testing".into(),
+        "AWS_SECRET_ACCESS_KEY=testing".into(),
+        format!("AWS_REGION={REGION}"),
+        "AWS_EC2_METADATA_DISABLED=true".into(),
+        format!("CI_API_V4_URL={}", gitlab.url),
+        "CI_MERGE_REQUEST_IID=7".into(),
+        "GITLAB_TOKEN=glpat-test".into(),
+    ];
+    let mut cmd = Command::new(&gcl);
+    cmd.arg("--force-shell-executor")
+        .arg("--home")
+        .arg(dir.join(".gcl-home"))
+        .arg("--no-color");
+    for v in &vars {
+        cmd.arg("--variable").arg(v);
+    }
+    cmd.arg("driftgate")
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k.starts_with("CI_") || k.starts_with("GITLAB_") || k == "CI" {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd.output().unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "blocking drift must fail the job:\n{log}"
+    );
+    assert!(log.contains("FAIL") && log.contains("driftgate"), "{log}");
+    assert!(log.contains("aws_security_group.ssh"), "{log}");
+    assert!(!log.contains("checksum mismatch"), "{log}");
+    // The reports GitLab's widgets read, kept although the job failed.
+    for report in [
+        "driftgate-junit.xml",
+        "gl-code-quality-report.json",
+        "drift.json",
+    ] {
+        let found = walk(dir).into_iter().any(|p| p.ends_with(report));
+        assert!(found, "{report} not written:\n{log}");
+    }
+    // The merge request note: the Markdown report with how to unblock.
+    let hits = gitlab.hits();
+    let posted = hits
+        .iter()
+        .find(|r| r.method == "POST")
+        .unwrap_or_else(|| panic!("no note posted: {hits:?}\n{log}"));
+    assert_eq!(posted.header("private-token"), Some("glpat-test"));
+    assert!(
+        posted.body.contains("driftgate: BLOCK") && posted.body.contains("To unblock"),
+        "{}",
+        posted.body
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Serves fixed files on loopback (the release downloads); anything else is 404.
+fn serve_static(files: std::collections::BTreeMap<String, Vec<u8>>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (status, body) = match files.get(&path) {
+                Some(b) => ("200 OK", b.clone()),
+                None => ("404 Not Found", b"Not Found".to_vec()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
 }
