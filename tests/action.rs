@@ -650,6 +650,52 @@ async fn the_pull_request_gets_one_comment() {
     );
 }
 
+/// Every place that names a release (downloads, installer, image, template) names this one, so
+/// a version bump cannot leave an example installing an older driftgate.
+#[test]
+fn examples_name_this_release() {
+    let v = concat!("v", env!("CARGO_PKG_VERSION"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md"), root.join("templates/driftgate.yml")];
+    for dir in std::fs::read_dir(root.join("examples")).unwrap().flatten() {
+        for f in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            files.push(f.path());
+        }
+    }
+    let mut seen = 0;
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for needle in [
+            "releases/download/",
+            "ghcr.io/acme/driftgate:",
+            "acme/driftgate/v",
+        ] {
+            for (i, _) in text.match_indices(needle) {
+                let rest = &text[i + needle.len()..];
+                if !rest.starts_with('v') {
+                    continue;
+                }
+                let version: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+                    .collect();
+                if version == "vX.Y.Z" {
+                    continue;
+                }
+                assert_eq!(version, v, "{}: {needle}{version}", file.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 6, "only {seen} release references found");
+}
+
 #[test]
 fn action_yml_shape() {
     let text =
@@ -905,26 +951,49 @@ fn ci_files_have_the_expected_shape() {
         "{remote}"
     );
 
+    // Atlantis: drift shown at plan time, after Atlantis's plan, with the Terraform (or
+    // OpenTofu) binary Atlantis planned with; checked again before apply.
     let atlantis = &yaml("examples/atlantis/repos.yaml")[0];
-    let apply =
-        serde_yaml_ng::to_string(&atlantis["workflows"]["driftgate"]["apply"]["steps"]).unwrap();
+    let flow = &atlantis["workflows"]["driftgate"];
+    let plan = serde_yaml_ng::to_string(&flow["plan"]["steps"]).unwrap();
+    assert!(
+        plan.find("- plan").unwrap() < plan.find("driftgate check").unwrap(),
+        "{plan}"
+    );
+    let apply = serde_yaml_ng::to_string(&flow["apply"]["steps"]).unwrap();
     assert!(
         apply.find("driftgate check").unwrap() < apply.find("- apply").unwrap(),
         "{apply}"
     );
-    for path in ["examples/spacelift/config.yml", "examples/env0/env0.yml"] {
+    for stage in [&plan, &apply] {
         assert!(
-            serde_yaml_ng::to_string(&yaml(path)[0])
-                .unwrap()
-                .contains("driftgate check"),
-            "{path}"
+            stage.contains("$tf$ATLANTIS_TERRAFORM_VERSION\" show -json \"$PLANFILE\""),
+            "{stage}"
         );
+        assert!(stage.contains("opentofu"), "{stage}");
     }
+    assert_eq!(
+        atlantis["repos"][0]["allowed_overrides"]
+            .as_sequence()
+            .map(|s| s.len()),
+        Some(0)
+    );
+    // Spacelift and env0: installed with the release's installer, then the gate before apply.
+    for path in ["examples/spacelift/config.yml", "examples/env0/env0.yml"] {
+        let text = serde_yaml_ng::to_string(&yaml(path)[0]).unwrap();
+        assert!(text.contains("driftgate check"), "{path}");
+        assert!(text.contains("driftgate-installer.sh"), "{path}");
+    }
+    // Terragrunt: the binary Terragrunt runs (terraform or tofu), before plan and apply; the
+    // `$${` keeps HCL from interpolating the shell's variable.
     let hcl = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/terragrunt/terragrunt.hcl"),
     )
     .unwrap();
-    hcl_edit::parser::parse_body(&hcl).unwrap();
+    let body = hcl_edit::parser::parse_body(&hcl).unwrap();
+    let text = body.to_string();
+    assert!(text.contains("$${TG_CTX_TF_PATH:-terraform}"), "{text}");
+    assert!(text.contains("commands = [\"plan\", \"apply\"]"), "{text}");
     for script in [
         "examples/shell/apply-with-driftgate.sh",
         "scripts/action-install.sh",
