@@ -7,74 +7,11 @@ mod common;
 mod tracker;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-
-/// Serves fixed files over HTTP on loopback; anything else is 404.
-fn serve_files(files: BTreeMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let (status, body) = match files.get(&path) {
-                Some(b) => ("200 OK", b.clone()),
-                None => ("404 Not Found", b"Not Found".to_vec()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-    });
-    url
-}
-
-/// driftgate-x86_64-unknown-linux-gnu.tar.gz holding the binary under test as cargo-dist lays
-/// it out (under driftgate-TARGET/, beside the README), and its checksum.
-fn release_archive(dir: &Path) -> (Vec<u8>, String) {
-    let stage = dir.join("stage");
-    let inner = stage.join("driftgate-x86_64-unknown-linux-gnu");
-    std::fs::create_dir_all(&inner).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_driftgate"), inner.join("driftgate")).unwrap();
-    std::fs::write(inner.join("README.md"), "# driftgate\n").unwrap();
-    let archive = dir.join("a.tar.gz");
-    let ok = Command::new("tar")
-        .args([
-            "-czf",
-            archive.to_str().unwrap(),
-            "-C",
-            stage.to_str().unwrap(),
-            "driftgate-x86_64-unknown-linux-gnu",
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
-    let sum = String::from_utf8_lossy(&sum.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    (std::fs::read(&archive).unwrap(), sum)
-}
 
 struct Runner {
     dir: tempfile::TempDir,
@@ -159,7 +96,7 @@ impl Runner {
 #[test]
 fn install_from_a_release_with_checksum() {
     let runner = Runner::new();
-    let (archive, sum) = release_archive(runner.dir.path());
+    let (archive, sum) = release_archive(runner.dir.path(), "x86_64-unknown-linux-gnu");
     let name = "driftgate-x86_64-unknown-linux-gnu.tar.gz";
     let url = serve_files(BTreeMap::from([
         (format!("/download/v0.1.0/{name}"), archive.clone()),
@@ -343,7 +280,7 @@ fn the_release_is_the_one_the_action_is_pinned_to() {
     assert_eq!(code, 0, "{out}");
 
     // Installing with no version given fetches the pinned release of this checkout.
-    let (archive, sum) = release_archive(runner.dir.path());
+    let (archive, sum) = release_archive(runner.dir.path(), "x86_64-unknown-linux-gnu");
     let name = "driftgate-x86_64-unknown-linux-gnu.tar.gz";
     let v = concat!("v", env!("CARGO_PKG_VERSION"));
     let url = serve_files(BTreeMap::from([

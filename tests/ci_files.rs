@@ -199,30 +199,8 @@ async fn the_gitlab_template_runs_under_gitlab_ci_local() {
     )
     .unwrap();
 
-    // The release archive, as the release workflow names and lays it out (the binary under
-    // test stands in for the musl build: what is tested is how the template fetches it).
     let name = "driftgate-x86_64-unknown-linux-musl";
-    let stage = dir.join("stage").join(name);
-    std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_driftgate"), stage.join("driftgate")).unwrap();
-    let archive = dir.join("stage/a.tar.gz");
-    assert!(Command::new("tar")
-        .arg("-czf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(dir.join("stage"))
-        .arg(name)
-        .status()
-        .unwrap()
-        .success());
-    let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
-    let sum = String::from_utf8_lossy(&sum.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    let bytes = std::fs::read(&archive).unwrap();
-    std::fs::remove_dir_all(dir.join("stage")).unwrap();
+    let (bytes, sum) = release_archive(dir, "x86_64-unknown-linux-musl");
     let v = concat!("v", env!("CARGO_PKG_VERSION"));
     let mut files = BTreeMap::new();
     files.insert(format!("/{v}/{name}.tar.gz"), bytes);
@@ -230,7 +208,7 @@ async fn the_gitlab_template_runs_under_gitlab_ci_local() {
         format!("/{v}/{name}.tar.gz.sha256"),
         format!("{sum}  {name}.tar.gz\n").into_bytes(),
     );
-    let releases = serve_static(files);
+    let releases = serve_files(files);
 
     let notes = "/projects/acme%2Finfra/merge_requests/7/notes";
     let gitlab = tracker::serve(
@@ -353,37 +331,4 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-/// Serves fixed files on loopback (the release downloads); anything else is 404.
-fn serve_static(files: std::collections::BTreeMap<String, Vec<u8>>) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let (status, body) = match files.get(&path) {
-                Some(b) => ("200 OK", b.clone()),
-                None => ("404 Not Found", b"Not Found".to_vec()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-    });
-    url
 }

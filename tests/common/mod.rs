@@ -897,3 +897,68 @@ pub fn plan_json(recorded: &State, refreshed: Option<&State>) -> Value {
     }
     doc
 }
+
+// ---- release downloads ----
+
+/// Serves fixed files over HTTP on loopback (release downloads); anything else is 404.
+pub fn serve_files(files: std::collections::BTreeMap<String, Vec<u8>>) -> String {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (status, body) = match files.get(&path) {
+                Some(b) => ("200 OK", b.clone()),
+                None => ("404 Not Found", b"Not Found".to_vec()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+/// driftgate-TARGET.tar.gz holding the binary under test as cargo-dist lays it out (under
+/// driftgate-TARGET/, beside the README), and its SHA-256. For a musl TARGET the binary under
+/// test stands in for the musl build: what is tested is how an installer fetches it.
+pub fn release_archive(dir: &Path, target: &str) -> (Vec<u8>, String) {
+    let stage = dir.join("release-stage");
+    let inner = stage.join(format!("driftgate-{target}"));
+    std::fs::create_dir_all(&inner).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_driftgate"), inner.join("driftgate")).unwrap();
+    std::fs::write(inner.join("README.md"), "# driftgate\n").unwrap();
+    let archive = stage.join("a.tar.gz");
+    let ok = Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&stage)
+        .arg(format!("driftgate-{target}"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let bytes = std::fs::read(&archive).unwrap();
+    std::fs::remove_dir_all(&stage).unwrap();
+    (bytes, sum)
+}
