@@ -96,6 +96,17 @@ impl Client {
         answer.ok_or_else(|| Error::new(what, "HTTP 404: not found"))
     }
 
+    /// Like [`Client::create`] for an answer that is not JSON (an upload): the raw body.
+    pub async fn create_raw(
+        &self,
+        what: &str,
+        hint: &str,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Answer> {
+        let answer = self.send(what, hint, false, false, true, make).await?;
+        answer.ok_or_else(|| Error::new(what, "HTTP 404: not found"))
+    }
+
     async fn send(
         &self,
         what: &str,

@@ -44,10 +44,13 @@ pub mod report;
 
 pub mod ci;
 pub mod comment;
+pub mod history;
 pub mod ticket_open;
 
 // The order of the stages.
 pub mod check;
+// The metrics of the drift history.
+pub mod metrics;
 
 // The HCP Terraform run task endpoint: checks on request, results by callback.
 pub mod serve;

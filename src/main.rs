@@ -32,6 +32,9 @@ enum Command {
     /// Post a Markdown report (`check --output markdown=FILE`) as one pull request or merge
     /// request comment, updated in place on later runs; exit 0 when posted, 2 when not.
     Comment(CommentArgs),
+    /// MTTR, recurrence and exception rate from the drift history (`check --history`); exit 0,
+    /// 1 with --fail-on-target when a target is missed, 2 when the history cannot be read.
+    Metrics(MetricsArgs),
     /// List the policies in force (built-in plus --policy files).
     Policies {
         /// Additional policy file (YAML); same id overrides a built-in policy.
@@ -91,6 +94,41 @@ struct ServeArgs {
     /// Seconds after which a check is reported failed (HCP Terraform gives a task ten minutes).
     #[arg(long, default_value_t = 540, value_parser = clap::value_parser!(u64).range(1..=590))]
     deadline: u64,
+}
+
+#[derive(clap::Args)]
+struct MetricsArgs {
+    /// The history: a directory, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
+    /// azurerm://ACCOUNT/CONTAINER/PREFIX.
+    #[arg(long, value_name = "DEST")]
+    history: String,
+    /// The window's length, back from --until (90d, 12w, 720h).
+    #[arg(long, default_value = "90d", value_name = "DURATION")]
+    since: String,
+    /// The window's end: an RFC 3339 time or a date (its end of day, UTC) [default: now].
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Report format on stdout.
+    #[arg(long, value_enum, ignore_case = true, default_value = "console")]
+    format: MetricsFormat,
+    /// Also write a report to a file: FORMAT=PATH (console, json, markdown, openmetrics).
+    /// Repeatable.
+    #[arg(long = "output", value_name = "FORMAT=PATH")]
+    outputs: Vec<String>,
+    /// Exit 1 when a target is missed (for a scheduled job).
+    #[arg(long)]
+    fail_on_target: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum MetricsFormat {
+    Console,
+    Json,
+    Markdown,
+    Openmetrics,
 }
 
 #[derive(clap::Args)]
@@ -265,6 +303,11 @@ struct CheckArgs {
     /// empty state): for pipelines where that can only be a mistake.
     #[arg(long)]
     fail_on_empty: bool,
+    /// Record this run in the drift history (a directory, s3://BUCKET/PREFIX,
+    /// gs://BUCKET/PREFIX or azurerm://ACCOUNT/CONTAINER/PREFIX) for `driftgate metrics`. A
+    /// record that cannot be written is exit 2.
+    #[arg(long, value_name = "DEST")]
+    history: Option<String>,
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -308,6 +351,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Check(args) => check_command(args),
         Command::Serve(args) => serve_command(args),
         Command::Comment(args) => comment_command(args),
+        Command::Metrics(args) => metrics_command(args),
         Command::Ticket {
             action: TicketCommand::Open(args),
         } => ticket_open(args),
@@ -476,7 +520,14 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         )),
         risk: risk_settings(&args.sensitivity_tags, &config.sensitivity_tags)?,
     };
-    let report = runtime()?.block_on(check::run(&opts))?;
+    // Parsed before the check: a mistyped destination must not cost a whole run.
+    let history = args
+        .history
+        .as_deref()
+        .map(driftgate::history::store::Dest::parse)
+        .transpose()?;
+    let rt = runtime()?;
+    let report = rt.block_on(check::run(&opts))?;
     if args.fail_on_empty && report.summary.objects_checked == 0 {
         return Err(Error::new(
             "--fail-on-empty",
@@ -500,6 +551,19 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         .iter()
         .find(|(f, _)| *f == Format::Json)
         .map(|(_, p)| p.as_str());
+    if let Some(dest) = &history {
+        let record = driftgate::history::record(
+            &report,
+            driftgate::history::pipeline_from_env(&|k| std::env::var(k).ok()),
+        );
+        let written = rt.block_on(async {
+            let store = driftgate::history::store::Store::open(dest, &opts.aws).await?;
+            driftgate::history::write(&store, dest, &record).await
+        })?;
+        if !quiet {
+            eprintln!("driftgate: recorded the run in {written}");
+        }
+    }
     driftgate::ci::github(&report, json_report)?;
     let color = match color_choice {
         Color::Always => true,
@@ -544,6 +608,87 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::new("runtime", format!("cannot start: {e}")))
+}
+
+fn metrics_command(args: MetricsArgs) -> Result<ExitCode, Error> {
+    use driftgate::history::store::{Dest, Store};
+    use driftgate::metrics::{self, render};
+    let dest = Dest::parse(&args.history)?;
+    let until = match &args.until {
+        None => jiff::Timestamp::now(),
+        Some(text) => parse_until(text)?,
+    };
+    let span: jiff::Span = args.since.trim().parse().map_err(|_| {
+        Error::new(
+            "--since",
+            format!("`{}` is not a duration like 90d, 12w or 720h", args.since),
+        )
+    })?;
+    let secs = span
+        .total(jiff::SpanTotal::from(jiff::Unit::Second).days_are_24_hours())
+        .map_err(|_| Error::new("--since", "give the window in weeks, days or hours"))?;
+    if secs <= 0.0 || secs > 3660.0 * 86400.0 {
+        return Err(Error::new(
+            "--since",
+            "must be longer than zero and at most ten years",
+        ));
+    }
+    let from = until
+        .checked_sub(jiff::SignedDuration::from_secs(secs.round() as i64))
+        .map_err(|e| Error::new("--since", e.to_string()))?;
+    let render_as = |f: MetricsFormat, m: &metrics::Metrics| match f {
+        MetricsFormat::Console => render::console(m),
+        MetricsFormat::Json => render::json(m),
+        MetricsFormat::Markdown => render::markdown(m),
+        MetricsFormat::Openmetrics => render::openmetrics(m),
+    };
+    let outputs = args
+        .outputs
+        .iter()
+        .map(|o| {
+            let usage = "expected FORMAT=PATH with FORMAT console, json, markdown or openmetrics";
+            let (f, path) = o
+                .split_once('=')
+                .filter(|(_, p)| !p.is_empty())
+                .ok_or_else(|| Error::new(format!("--output {o}"), usage))?;
+            let f = MetricsFormat::from_str(f, true)
+                .map_err(|_| Error::new(format!("--output {o}"), usage))?;
+            Ok((f, path.to_string()))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let rt = runtime()?;
+    let records = rt.block_on(async {
+        let store = Store::open(&dest, &AwsSettings::default()).await?;
+        metrics::load(&store, until, !args.quiet).await
+    })?;
+    let m = metrics::compute(&records, from, until);
+    for (f, path) in &outputs {
+        std::fs::write(path, render_as(*f, &m))
+            .map_err(|e| Error::new(format!("--output {path}"), format!("cannot write: {e}")))?;
+    }
+    print!("{}", render_as(args.format, &m));
+    if args.fail_on_target && !m.all_met() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--until`: an RFC 3339 time, or a date meaning the end of that day (UTC).
+fn parse_until(text: &str) -> Result<jiff::Timestamp, Error> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| {
+        Error::new(
+            "--until",
+            format!(
+                "`{text}` is not an RFC 3339 time (2026-12-01T00:00:00Z) or a date (2026-12-01)"
+            ),
+        )
+    })?;
+    format!("{date}T23:59:59Z")
+        .parse::<jiff::Timestamp>()
+        .map_err(|e| Error::new("--until", e.to_string()))
 }
 
 fn comment_command(args: CommentArgs) -> Result<ExitCode, Error> {

@@ -18,8 +18,8 @@ const FLOORS: &[&[&str]] = &[
     &["verdict"],
     &["breakglass"],
     &["report"],
-    &["ci", "comment", "ticket_open"],
-    &["check"],
+    &["ci", "comment", "history", "ticket_open"],
+    &["check", "metrics"],
     &["serve"],
 ];
 

@@ -451,6 +451,96 @@ impl AzureContext {
             .await
     }
 
+    fn blob_base(&self, account: &str) -> String {
+        match &self.blob_endpoint {
+            Some(b) => b.clone(),
+            None => format!("https://{account}.blob.{}", self.env.storage_suffix()),
+        }
+    }
+
+    /// Uploads a new block blob; `If-None-Match: *` makes it fail rather than replace one that
+    /// exists (history records are written once).
+    pub async fn upload_new_blob(
+        &self,
+        account: &str,
+        container: &str,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        let token = self.token_for("https://storage.azure.com/.default").await?;
+        let path: String = key
+            .split('/')
+            .map(|seg| percent_encoding::utf8_percent_encode(seg, http::COMPONENT).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!("{}/{container}/{path}", self.blob_base(account));
+        self.calls.add("blob", "PutBlob");
+        self.http
+            .create_raw(
+                &format!("Azure blob {account}/{container}/{key}"),
+                "the identity needs the Storage Blob Data Contributor role on the container",
+                || {
+                    self.http
+                        .inner
+                        .put(&url)
+                        .header("x-ms-version", "2021-08-06")
+                        .header("x-ms-blob-type", "BlockBlob")
+                        .header("If-None-Match", "*")
+                        .header("Content-Type", "application/json")
+                        .bearer_auth(&token)
+                        .body(bytes.clone())
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Names of the blobs under `prefix` (List Blobs, every page by `NextMarker`).
+    pub async fn list_blobs(
+        &self,
+        account: &str,
+        container: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>> {
+        let token = self.token_for("https://storage.azure.com/.default").await?;
+        let what = format!("Azure blob {account}/{container}/{prefix} List Blobs");
+        let hint = "the identity needs the Storage Blob Data Reader role on the container";
+        let mut names = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "{}/{container}?restype=container&comp=list&prefix={}",
+                self.blob_base(account),
+                percent_encoding::utf8_percent_encode(prefix, http::COMPONENT)
+            );
+            if let Some(m) = &marker {
+                url.push_str("&marker=");
+                url.push_str(
+                    &percent_encoding::utf8_percent_encode(m, http::COMPONENT).to_string(),
+                );
+            }
+            self.calls.add("blob", "ListBlobs");
+            let xml = self
+                .http
+                .bytes_or_missing(&what, hint, || {
+                    self.http
+                        .inner
+                        .get(&url)
+                        .header("x-ms-version", "2021-08-06")
+                        .bearer_auth(&token)
+                })
+                .await?
+                .ok_or_else(|| Error::new(&what, "no such container"))?;
+            let (page, next) = parse_blob_list(&xml).map_err(|e| Error::new(&what, e))?;
+            names.extend(page);
+            match next {
+                Some(n) if Some(&n) != marker.as_ref() => marker = Some(n),
+                Some(_) => return Err(Error::new(&what, "the same NextMarker twice")),
+                None => return Ok(names),
+            }
+        }
+    }
+
     pub fn graph_enabled(&self) -> bool {
         self.graph.load(Ordering::SeqCst)
     }
@@ -633,5 +723,63 @@ mod tests {
         );
         assert_eq!(Environment::from_name("China").unwrap(), Environment::China);
         assert!(Environment::from_name("german").is_err());
+    }
+}
+
+/// The blob names and the next marker of a List Blobs answer
+/// (`<EnumerationResults><Blobs><Blob><Name>…</Name>…</Blob></Blobs><NextMarker>…</NextMarker>`).
+fn parse_blob_list(xml: &[u8]) -> std::result::Result<(Vec<String>, Option<String>), String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    let mut names = Vec::new();
+    let mut next = None;
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => path.push(e.name().as_ref().to_vec()),
+            Ok(Event::End(_)) => {
+                path.pop();
+            }
+            Ok(Event::Text(t)) => {
+                let text = t
+                    .decode()
+                    .map_err(|e| format!("the answer is not the XML expected: {e}"))?;
+                let text = quick_xml::escape::unescape(&text)
+                    .map_err(|e| format!("the answer is not the XML expected: {e}"))?
+                    .into_owned();
+                let at: Vec<&[u8]> = path.iter().map(Vec::as_slice).collect();
+                match at.as_slice() {
+                    [b"EnumerationResults", b"Blobs", b"Blob", b"Name"] => names.push(text),
+                    [b"EnumerationResults", b"NextMarker"] if !text.is_empty() => next = Some(text),
+                    _ => {}
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(format!("the answer is not the XML expected: {e}")),
+        }
+        buf.clear();
+    }
+    Ok((names, next))
+}
+
+#[cfg(test)]
+mod blob_list_tests {
+    #[test]
+    fn names_and_marker() {
+        let xml = br#"<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="https://a.blob.core.windows.net/" ContainerName="c"><Prefix>runs/</Prefix><Blobs><Blob><Name>runs/2026/12/02/a&amp;b.json</Name><Properties><Content-Length>3</Content-Length></Properties></Blob><Blob><Name>runs/2026/12/03/c.json</Name></Blob></Blobs><NextMarker>2!72!MDAw</NextMarker></EnumerationResults>"#;
+        let (names, next) = super::parse_blob_list(xml).unwrap();
+        assert_eq!(
+            names,
+            ["runs/2026/12/02/a&b.json", "runs/2026/12/03/c.json"]
+        );
+        assert_eq!(next.as_deref(), Some("2!72!MDAw"));
+        let (_, none) = super::parse_blob_list(
+            b"<EnumerationResults><Blobs/><NextMarker/></EnumerationResults>",
+        )
+        .unwrap();
+        assert_eq!(none, None);
+        assert!(super::parse_blob_list(b"<EnumerationResults><Blobs></Wrong>").is_err());
     }
 }

@@ -234,6 +234,74 @@ impl GcpContext {
             .await
     }
 
+    /// Uploads a new object; `ifGenerationMatch=0` makes it fail rather than replace one that
+    /// exists (history records are written once).
+    pub async fn upload_new(&self, bucket: &str, object: &str, bytes: Vec<u8>) -> Result<()> {
+        let auth = self.auth_headers().await?;
+        let name = percent_encoding::utf8_percent_encode(object, http::COMPONENT);
+        let path = format!(
+            "/upload/storage/v1/b/{bucket}/o?uploadType=media&ifGenerationMatch=0&name={name}"
+        );
+        let url = self.url(Service::Storage, &path);
+        self.calls.add(Service::Storage.name(), "objects.insert");
+        self.http
+            .create(
+                &format!("Google Cloud Storage gs://{bucket}/{object}"),
+                "the identity needs storage.objects.create on the bucket \
+                 (roles/storage.objectCreator)",
+                || {
+                    self.http
+                        .inner
+                        .post(&url)
+                        .headers(auth.clone())
+                        .header("Content-Type", "application/json")
+                        .body(bytes.clone())
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Names of the objects under `prefix`, every page.
+    pub async fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        let auth = self.auth_headers().await?;
+        let what = format!("Google Cloud Storage gs://{bucket}/{prefix} objects.list");
+        let hint = "the identity needs storage.objects.list on the bucket \
+                    (roles/storage.objectViewer)";
+        let mut names = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut path = format!(
+                "/storage/v1/b/{bucket}/o?fields=items(name),nextPageToken&prefix={}",
+                percent_encoding::utf8_percent_encode(prefix, http::COMPONENT)
+            );
+            if let Some(p) = &page {
+                path.push_str("&pageToken=");
+                path.push_str(
+                    &percent_encoding::utf8_percent_encode(p, http::COMPONENT).to_string(),
+                );
+            }
+            let url = self.url(Service::Storage, &path);
+            self.calls.add(Service::Storage.name(), "objects.list");
+            let answer = self
+                .http
+                .json(&what, hint, || {
+                    self.http.inner.get(&url).headers(auth.clone())
+                })
+                .await?;
+            for item in answer.body["items"].as_array().into_iter().flatten() {
+                if let Some(n) = item["name"].as_str() {
+                    names.push(n.to_string());
+                }
+            }
+            match answer.body["nextPageToken"].as_str() {
+                Some(next) if Some(next) != page.as_deref() => page = Some(next.to_string()),
+                Some(_) => return Err(Error::new(&what, "the same nextPageToken twice")),
+                None => return Ok(names),
+            }
+        }
+    }
+
     async fn send(&self, service: Service, path: &str, operation: &str) -> Result<Option<Value>> {
         let auth = self.auth_headers().await?;
         let url = self.url(service, path);
