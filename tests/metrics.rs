@@ -448,6 +448,38 @@ async fn check_records_each_run_in_s3() {
     assert_eq!(record["findings"][0]["policy"], "AWS-SG-ADMIN-IPV4");
     assert_eq!(record["findings"][0]["severity"], "critical");
     assert_eq!(record["pipeline"]["provider"], "local");
+    // Every record matches the published schema (schemas/history-record-v1.json).
+    let py = std::env::var("DRIFTGATE_PYTHON").expect("DRIFTGATE_PYTHON (scripts/test.sh)");
+    for key in &keys {
+        let bytes = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(*key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        let file = dir.path().join("record.json");
+        std::fs::write(&file, &bytes).unwrap();
+        let out = std::process::Command::new(&py)
+            .args([
+                "-c",
+                "import json,sys,jsonschema; jsonschema.Draft202012Validator(json.load(open(sys.argv[1])), format_checker=jsonschema.FormatChecker()).validate(json.load(open(sys.argv[2])))",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/history-record-v1.json"),
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     let until = jiff::Timestamp::now().to_string();
     let out = driftgate(
@@ -497,4 +529,106 @@ async fn check_records_each_run_in_s3() {
         "{}",
         out.stderr
     );
+}
+
+/// The SQL of docs/history.md (sql/metrics.sql), run by DuckDB over the same histories as
+/// `driftgate metrics`: the same numbers.
+#[test]
+fn the_sql_gives_the_same_numbers() {
+    let py = std::env::var("DRIFTGATE_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "DRIFTGATE_PYTHON is not set: run the suite with scripts/test.sh (it provides duckdb)"
+        )
+    });
+    let sql = concat!(env!("CARGO_MANIFEST_DIR"), "/sql/metrics.sql");
+    let code = r#"
+import duckdb, json, sys
+sql = open(sys.argv[1]).read()
+for k, v in (("records", sys.argv[2] + "/runs/*/*/*/*.json"), ("from", sys.argv[3]), ("to", sys.argv[4])):
+    sql = sql.replace("{{" + k + "}}", "'" + v + "'")
+cur = duckdb.connect().execute(sql)
+row = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+print(json.dumps({k: (float(v) if v is not None and not isinstance(v, int) else v) for k, v in row.items()}))
+"#;
+    let prod = Some("L");
+    let sg = ["aws_security_group.web"];
+    let flap = finding(
+        "f9",
+        "aws_security_group.web",
+        "AWS-SG-ADMIN-IPV4",
+        "critical",
+        prod,
+    );
+    let histories = vec![
+        estate(),
+        vec![
+            run(0.0, prod, &sg, vec![flap.clone()]),
+            run(1.0, prod, &sg, vec![]),
+            run(2.0, prod, &sg, vec![flap.clone()]),
+            run(3.0, prod, &sg, vec![]),
+        ],
+        // The same drift in two workspaces: fixed in one, open in the other.
+        {
+            let dev = finding(
+                "f9",
+                "aws_security_group.web",
+                "AWS-SG-ADMIN-IPV4",
+                "critical",
+                Some("D"),
+            );
+            vec![
+                run(0.0, prod, &sg, vec![flap.clone()]),
+                run(0.5, Some("D"), &sg, vec![dev.clone()]),
+                run(5.0, prod, &sg, vec![]),
+                run(6.0, Some("D"), &sg, vec![dev]),
+            ]
+        },
+    ];
+    for (i, records) in histories.iter().enumerate() {
+        let dir = history(records);
+        let rust = metrics(dir.path(), &["--format", "json"]).json();
+        let from = rust["window"]["from"].as_str().unwrap();
+        let to = rust["window"]["to"].as_str().unwrap();
+        let out = std::process::Command::new(&py)
+            .args(["-c", code, sql, &dir.path().display().to_string(), from, to])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sql: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let open: u64 = ["critical", "high", "medium", "low"]
+            .iter()
+            .map(|s| rust["mttr_hours"][s]["open"].as_u64().unwrap())
+            .sum();
+        if i == 2 {
+            // Fixed in prod after 5 h; still open in dev, whose runs never remediate prod's.
+            assert_eq!(
+                rust["mttr_hours"]["critical"],
+                json!({"mean": 5.0, "median": 5.0, "remediated": 1, "open": 1})
+            );
+        }
+        assert_eq!(sql["runs"], rust["runs"], "history {i}");
+        assert_eq!(sql["episodes"], rust["episodes"], "history {i}");
+        assert_eq!(sql["open_episodes"], json!(open), "history {i}");
+        assert_eq!(
+            sql["mttr_critical_mean"], rust["mttr_hours"]["critical"]["mean"],
+            "history {i}"
+        );
+        assert_eq!(
+            sql["mttr_critical_median"], rust["mttr_hours"]["critical"]["median"],
+            "history {i}"
+        );
+        assert_eq!(
+            sql["mttr_high_mean"], rust["mttr_hours"]["high"]["mean"],
+            "history {i}"
+        );
+        assert_eq!(
+            sql["recurrence_rate"], rust["recurrence_rate"],
+            "history {i}"
+        );
+        assert_eq!(sql["exception_rate"], rust["exception_rate"], "history {i}");
+    }
 }

@@ -101,7 +101,13 @@ pub fn record(report: &Report, pipeline: Pipeline) -> Record {
             .find(|s| sources.contains(&s.label))
             .and_then(|s| s.lineage.clone())
     };
-    let mut checked: Vec<String> = report.checked.iter().map(|(a, _)| a.clone()).collect();
+    // A drift's address is always among the checked ones (a deleted object's too).
+    let mut checked: Vec<String> = report
+        .checked
+        .iter()
+        .map(|(a, _)| a.clone())
+        .chain(report.drifts.iter().map(|f| f.address.clone()))
+        .collect();
     checked.sort();
     checked.dedup();
     Record {

@@ -69,6 +69,10 @@ pub fn block_address(address: &str) -> String {
     out
 }
 
+fn episode_id(fingerprint: &str, lineage: Option<&str>) -> String {
+    format!("{fingerprint}\u{0}{}", lineage.unwrap_or_default())
+}
+
 fn time(s: &str) -> Option<Timestamp> {
     s.parse().ok()
 }
@@ -87,24 +91,24 @@ pub fn episodes(records: &[Record]) -> Vec<Episode> {
         let run = &records[i];
         let mut seen = std::collections::HashSet::new();
         for f in &run.findings {
-            seen.insert(f.fingerprint.as_str());
+            // Two workspaces with the same addresses and the same drift are two findings.
+            let id = episode_id(&f.fingerprint, f.lineage.as_deref());
+            seen.insert(id.clone());
             let ticket = f.ticket.as_ref();
-            let ep = open
-                .entry(f.fingerprint.clone())
-                .or_insert_with(|| Episode {
-                    fingerprint: f.fingerprint.clone(),
-                    address: f.address.clone(),
-                    policy: f.policy.clone(),
-                    severity: f.severity.clone(),
-                    lineage: f.lineage.clone(),
-                    first_seen: at,
-                    last_seen: at,
-                    remediated: None,
-                    ticketed: false,
-                    warned: false,
-                    ticket_created: None,
-                    ticket_expires: None,
-                });
+            let ep = open.entry(id).or_insert_with(|| Episode {
+                fingerprint: f.fingerprint.clone(),
+                address: f.address.clone(),
+                policy: f.policy.clone(),
+                severity: f.severity.clone(),
+                lineage: f.lineage.clone(),
+                first_seen: at,
+                last_seen: at,
+                remediated: None,
+                ticketed: false,
+                warned: false,
+                ticket_created: None,
+                ticket_expires: None,
+            });
             ep.last_seen = at;
             ep.warned |= f.enforcement == "warn";
             if let Some(t) = ticket {
@@ -126,17 +130,17 @@ pub fn episodes(records: &[Record]) -> Vec<Episode> {
         let fixed: Vec<String> = open
             .values()
             .filter(|ep| {
-                !seen.contains(ep.fingerprint.as_str())
+                !seen.contains(&episode_id(&ep.fingerprint, ep.lineage.as_deref()))
                     && checked.contains(ep.address.as_str())
                     && match ep.lineage.as_deref() {
                         Some(l) => lineages.is_empty() || lineages.contains(&l),
                         None => true,
                     }
             })
-            .map(|ep| ep.fingerprint.clone())
+            .map(|ep| episode_id(&ep.fingerprint, ep.lineage.as_deref()))
             .collect();
-        for fp in fixed {
-            if let Some(mut ep) = open.remove(&fp) {
+        for id in fixed {
+            if let Some(mut ep) = open.remove(&id) {
                 ep.remediated = Some(at);
                 done.push(ep);
             }
