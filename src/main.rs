@@ -111,7 +111,7 @@ struct MetricsArgs {
     /// Report format on stdout.
     #[arg(long, value_enum, ignore_case = true, default_value = "console")]
     format: MetricsFormat,
-    /// Also write a report to a file: FORMAT=PATH (console, json, markdown, openmetrics).
+    /// Also write a report to a file: FORMAT=PATH (console, json, markdown, openmetrics, html).
     /// Repeatable.
     #[arg(long = "output", value_name = "FORMAT=PATH")]
     outputs: Vec<String>,
@@ -129,6 +129,8 @@ enum MetricsFormat {
     Json,
     Markdown,
     Openmetrics,
+    /// One self-contained page with charts.
+    Html,
 }
 
 #[derive(clap::Args)]
@@ -641,12 +643,14 @@ fn metrics_command(args: MetricsArgs) -> Result<ExitCode, Error> {
         MetricsFormat::Json => render::json(m),
         MetricsFormat::Markdown => render::markdown(m),
         MetricsFormat::Openmetrics => render::openmetrics(m),
+        MetricsFormat::Html => metrics::html::render(m),
     };
     let outputs = args
         .outputs
         .iter()
         .map(|o| {
-            let usage = "expected FORMAT=PATH with FORMAT console, json, markdown or openmetrics";
+            let usage =
+                "expected FORMAT=PATH with FORMAT console, json, markdown, openmetrics or html";
             let (f, path) = o
                 .split_once('=')
                 .filter(|(_, p)| !p.is_empty())

@@ -226,8 +226,10 @@ pub fn key(record: &Record, suffix: u32) -> Result<String> {
 /// same second drawing the same 32 random bits) is an error, never an overwrite.
 pub async fn write(store: &store::Store, dest: &store::Dest, record: &Record) -> Result<String> {
     let key = key(record, fastrand::u32(..))?;
-    let bytes = serde_json::to_vec_pretty(record)
+    // One line: Athena's JSON SerDe and BigQuery's newline-delimited JSON read it as one row.
+    let mut bytes = serde_json::to_vec(record)
         .map_err(|e| Error::new("history record", format!("cannot serialize: {e}")))?;
+    bytes.push(b'\n');
     store.put_new(&key, bytes).await?;
     Ok(dest.name(&key))
 }

@@ -6,6 +6,7 @@
 //! about it. The numbers are computed from episodes, never from single runs, so re-running a
 //! pipeline cannot move them.
 
+pub mod html;
 pub mod render;
 
 use std::collections::{BTreeMap, HashMap};
