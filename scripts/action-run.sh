@@ -52,6 +52,7 @@ fi
 [ -n "${INPUT_REQUIRE_APPROVAL:-}" ] && args+=(--require-approval "$INPUT_REQUIRE_APPROVAL")
 [ -n "${INPUT_SOURCE_DIR:-}" ] && args+=(--source-dir "$INPUT_SOURCE_DIR")
 [ "${INPUT_FAIL_ON_EMPTY:-false}" = true ] && args+=(--fail-on-empty)
+[ -n "${INPUT_HISTORY:-}" ] && args+=(--history "$INPUT_HISTORY")
 
 case "${INPUT_SOFT_FAIL:-false}" in
   true | false) ;;
