@@ -1000,3 +1000,111 @@ fn nsg_associations_removed_swapped_and_deleted() {
         ]
     );
 }
+
+/// `check --history azurerm://…` puts each record with `If-None-Match: *` (never a replace), and
+/// `metrics` lists the blobs (XML, `NextMarker` pages) and reads them back.
+#[test]
+fn history_in_blob_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new()
+        .write(dir.path(), "empty.tfstate")
+        .display()
+        .to_string();
+    let created = Reply {
+        status: 201,
+        headers: vec![],
+        body: String::new(),
+        delay: std::time::Duration::ZERO,
+    };
+    let conflict = Reply::status(
+        409,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>BlobAlreadyExists</Code><Message>The specified blob already exists.</Message></Error>",
+    );
+    let az = azure(vec![]);
+    let store = serve(DATE, vec![("/drift/prod/runs/*", vec![created, conflict])]);
+    let check = || {
+        driftgate_env(
+            "http://127.0.0.1:9",
+            &[
+                "check",
+                "--state",
+                &state,
+                "--history",
+                "azurerm://acct/drift/prod",
+            ],
+            None,
+            &[
+                ("PATH", Some(&az.path)),
+                ("DRIFTGATE_AZURE_BLOB_ENDPOINT", Some(&store.url)),
+            ],
+        )
+    };
+    let out = check();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let put = &store.hits()[0];
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.header("if-none-match"), Some("*"));
+    assert_eq!(put.header("x-ms-blob-type"), Some("BlockBlob"));
+    assert_eq!(put.header("authorization"), Some("Bearer test-token"));
+    let target = put.target.clone();
+    let record: Value = serde_json::from_str(&put.body).unwrap();
+    assert_eq!(record["version"], 1);
+    // The blob exists already: exit 2, nothing replaced.
+    let out = check();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("azurerm://acct/drift/prod/runs/") && out.stderr.contains("409"),
+        "{}",
+        out.stderr
+    );
+
+    // Reading back, on the second page of the listing.
+    let name = target.trim_start_matches("/drift/").replace("%3A", ":");
+    let list = |marker: &str, names: &[&str]| {
+        let blobs: String = names
+            .iter()
+            .map(|n| format!("<Blob><Name>{n}</Name><Properties/></Blob>"))
+            .collect();
+        Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/xml".into())],
+            body: format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ContainerName=\"drift\"><Blobs>{blobs}</Blobs><NextMarker>{marker}</NextMarker></EnumerationResults>"),
+            delay: std::time::Duration::ZERO,
+        }
+    };
+    let reads = serve(
+        DATE,
+        vec![
+            ("/drift#marker=m2", vec![list("", &[&name])]),
+            ("/drift", vec![list("m2", &[])]),
+            (target.as_str(), vec![Reply::json(record)]),
+        ],
+    );
+    let until = jiff::Timestamp::now().to_string();
+    let out = driftgate_env(
+        "http://127.0.0.1:9",
+        &[
+            "metrics",
+            "--history",
+            "azurerm://acct/drift/prod",
+            "--until",
+            &until,
+            "--format",
+            "json",
+            "--quiet",
+        ],
+        None,
+        &[
+            ("PATH", Some(&az.path)),
+            ("DRIFTGATE_AZURE_BLOB_ENDPOINT", Some(&reads.url)),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["runs"], 1);
+    let first = &reads.hits()[0];
+    assert!(
+        first.target.contains("comp=list") && first.target.contains("prefix=prod%2Fruns%2F"),
+        "{}",
+        first.target
+    );
+}

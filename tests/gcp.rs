@@ -845,3 +845,113 @@ fn shared_vpc_firewalls_come_from_the_host_project() {
         "{listed:?}"
     );
 }
+
+/// `check --history gs://…` creates each record with `ifGenerationMatch=0` (never a replace), and
+/// `metrics` lists the prefix page by page and reads the records back.
+#[test]
+fn history_in_cloud_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new().write(dir.path(), "empty.tfstate");
+    let upload = "/upload/storage/v1/b/drift/o";
+    let writes = serve(
+        DATE,
+        vec![(
+            upload,
+            vec![
+                Reply::json(json!({"kind": "storage#object", "name": "x", "generation": "1"})),
+                Reply::status(
+                    412,
+                    r#"{"error":{"code":412,"message":"At least one of the pre-conditions you specified did not hold."}}"#,
+                ),
+            ],
+        )],
+    );
+    let env = |url: &str| {
+        vec![
+            ("DRIFTGATE_GCP_ENDPOINT", Some(url.to_string())),
+            ("GCE_METADATA_HOST", Some("127.0.0.1:9".to_string())),
+            (
+                "GOOGLE_OAUTH_ACCESS_TOKEN",
+                Some("ya29.test-token".to_string()),
+            ),
+        ]
+    };
+    let run = |url: &str, args: &[&str]| {
+        let owned = env(url);
+        let pairs: Vec<(&str, Option<&str>)> =
+            owned.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+        driftgate_env("http://127.0.0.1:9", args, None, &pairs)
+    };
+    let state = state.display().to_string();
+    let check = ["check", "--state", &state, "--history", "gs://drift/prod"];
+    let out = run(&writes.url, &check);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let put = &writes.hits()[0];
+    assert_eq!(put.method, "POST");
+    assert!(
+        put.target.contains("uploadType=media") && put.target.contains("ifGenerationMatch=0"),
+        "{}",
+        put.target
+    );
+    assert!(put.target.contains("name=prod%2Fruns%2F"), "{}", put.target);
+    assert_eq!(put.header("authorization"), Some("Bearer ya29.test-token"));
+    let record: Value = serde_json::from_str(&put.body).unwrap();
+    assert_eq!(record["version"], 1);
+    // The object exists already: exit 2, nothing replaced.
+    let out = run(&writes.url, &check);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("gs://drift/prod/runs/") && out.stderr.contains("412"),
+        "{}",
+        out.stderr
+    );
+
+    // Reading back: the name as uploaded, on the second page of the listing.
+    let name = put
+        .target
+        .split("name=")
+        .nth(1)
+        .unwrap()
+        .replace("%2F", "/")
+        .replace("%3A", ":");
+    let object = format!(
+        "/storage/v1/b/drift/o/{}",
+        name.replace('/', "%2F").replace(':', "%3A")
+    );
+    let reads = serve(
+        DATE,
+        vec![
+            (
+                "/storage/v1/b/drift/o#pageToken=p2",
+                vec![Reply::json(json!({"items": [{"name": name}]}))],
+            ),
+            (
+                "/storage/v1/b/drift/o",
+                vec![Reply::json(json!({"items": [], "nextPageToken": "p2"}))],
+            ),
+            (object.as_str(), vec![Reply::json(record.clone())]),
+        ],
+    );
+    let until = jiff::Timestamp::now().to_string();
+    let out = run(
+        &reads.url,
+        &[
+            "metrics",
+            "--history",
+            "gs://drift/prod",
+            "--until",
+            &until,
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["runs"], 1);
+    let list = &reads.hits()[0];
+    assert!(
+        list.target.contains("prefix=prod%2Fruns%2F"),
+        "{}",
+        list.target
+    );
+}

@@ -424,10 +424,7 @@ impl AzureContext {
         key: &str,
     ) -> Result<Option<Vec<u8>>> {
         let token = self.token_for("https://storage.azure.com/.default").await?;
-        let base = match &self.blob_endpoint {
-            Some(b) => b.clone(),
-            None => format!("https://{account}.blob.{}", self.env.storage_suffix()),
-        };
+        let base = self.blob_base(account);
         let path: String = key
             .split('/')
             // Blob names keep their `/` between segments.
@@ -734,30 +731,50 @@ fn parse_blob_list(xml: &[u8]) -> std::result::Result<(Vec<String>, Option<Strin
     let mut path: Vec<Vec<u8>> = Vec::new();
     let mut names = Vec::new();
     let mut next = None;
+    // An element's text arrives in pieces: text, then `&amp;` as a reference of its own, ….
+    let mut text = String::new();
     let mut buf = Vec::new();
+    let bad = |e: &dyn std::fmt::Display| format!("the answer is not the XML expected: {e}");
     loop {
         match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => path.push(e.name().as_ref().to_vec()),
-            Ok(Event::End(_)) => {
-                path.pop();
+            Ok(Event::Start(e)) => {
+                path.push(e.name().as_ref().to_vec());
+                text.clear();
             }
-            Ok(Event::Text(t)) => {
-                let text = t
-                    .decode()
-                    .map_err(|e| format!("the answer is not the XML expected: {e}"))?;
-                let text = quick_xml::escape::unescape(&text)
-                    .map_err(|e| format!("the answer is not the XML expected: {e}"))?
-                    .into_owned();
+            Ok(Event::Text(t)) => text.push_str(&t.decode().map_err(|e| bad(&e))?),
+            Ok(Event::GeneralRef(r)) => {
+                let name = r.decode().map_err(|e| bad(&e))?;
+                let resolved = match name.as_ref() {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    other => other
+                        .strip_prefix("#x")
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .or_else(|| other.strip_prefix('#').and_then(|d| d.parse().ok()))
+                        .and_then(char::from_u32),
+                };
+                text.push(resolved.ok_or_else(|| bad(&format!("unknown entity &{name};")))?);
+            }
+            Ok(Event::End(_)) => {
                 let at: Vec<&[u8]> = path.iter().map(Vec::as_slice).collect();
                 match at.as_slice() {
-                    [b"EnumerationResults", b"Blobs", b"Blob", b"Name"] => names.push(text),
-                    [b"EnumerationResults", b"NextMarker"] if !text.is_empty() => next = Some(text),
+                    [b"EnumerationResults", b"Blobs", b"Blob", b"Name"] => {
+                        names.push(std::mem::take(&mut text))
+                    }
+                    [b"EnumerationResults", b"NextMarker"] if !text.is_empty() => {
+                        next = Some(std::mem::take(&mut text))
+                    }
                     _ => {}
                 }
+                path.pop();
+                text.clear();
             }
             Ok(Event::Eof) => break,
             Ok(_) => {}
-            Err(e) => return Err(format!("the answer is not the XML expected: {e}")),
+            Err(e) => return Err(bad(&e)),
         }
         buf.clear();
     }

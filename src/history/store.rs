@@ -241,20 +241,19 @@ impl Store {
                 gcp,
                 bucket,
                 prefix,
-            } => {
-                gcp.upload_new(bucket, &dest.object(prefix, key), bytes)
-                    .await
-            }
+            } => gcp
+                .upload_new(bucket, &dest.object(prefix, key), bytes)
+                .await
+                .map_err(|e| Error::new(&what, e.message)),
             Store::Azure {
                 azure,
                 account,
                 container,
                 prefix,
-            } => {
-                azure
-                    .upload_new_blob(account, container, &dest.object(prefix, key), bytes)
-                    .await
-            }
+            } => azure
+                .upload_new_blob(account, container, &dest.object(prefix, key), bytes)
+                .await
+                .map_err(|e| Error::new(&what, e.message)),
         }
     }
 

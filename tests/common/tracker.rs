@@ -68,7 +68,7 @@ pub struct Server {
     pub requests: Arc<Mutex<Vec<Request>>>,
 }
 
-/// `routes`: request path (without query, or `PATH#NEEDLE`: see below) → replies, served in
+/// `routes`: request path (without query, `PATH#NEEDLE`, or `PREFIX*`: see below) → replies, served in
 /// order (the last one repeats).
 /// Every reply carries `Date: {date}` unless it sets its own. `{base}` in header values and
 /// bodies becomes the server's own URL (for `Link` pagination).
@@ -133,7 +133,11 @@ pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
                             && (target.contains(needle)
                                 || sent.body.split('&').any(|kv| kv == needle))
                     }
-                    None => p == path,
+                    // `PREFIX*`: any path under PREFIX (objects whose names are random).
+                    None => match p.strip_suffix('*') {
+                        Some(prefix) => path.starts_with(prefix),
+                        None => p == path,
+                    },
                 };
                 let reply = routes
                     .iter()
