@@ -354,6 +354,71 @@ def mixed(binary, endpoint, env, tmp, scale):
     return result
 
 
+def history(binary, endpoint, env, tmp, records):
+    """`driftgate metrics` over a year of history: `records` runs of 30 pipelines (a state each,
+    25 checked addresses, findings that appear, flap and get fixed), from a directory and from
+    moto's S3 (listed, then read 16 at a time)."""
+    import random
+    import boto3
+    from concurrent.futures import ThreadPoolExecutor
+    rng = random.Random(7)
+    root = os.path.join(tmp, "history")
+    start = 1_764_547_200  # 2025-12-01
+    pipelines = 30
+    per = max(records // pipelines, 1)
+    step = 365 * 86400 // per
+    bodies = []
+    for p in range(pipelines):
+        lineage = f"lineage-{p}"
+        addresses = [f"module.m{p}.aws_security_group.sg[{i}]" for i in range(25)]
+        open_now = {}
+        for r in range(per):
+            at = start + r * step + p * 60
+            # Each run: a finding may appear (5 %), an open one is fixed (30 %).
+            if rng.random() < 0.05:
+                a = rng.choice(addresses)
+                open_now[a] = rng.choice(["critical", "high", "medium"])
+            for a in list(open_now):
+                if rng.random() < 0.3:
+                    del open_now[a]
+            findings = [{
+                "fingerprint": f"{p}-{a}", "address": a, "resource_type": "aws_security_group",
+                "cloud_id": "sg-1", "policy": "AWS-SG-ADMIN-IPV4", "severity": sev, "effect": "weakens",
+                "kind": "added", "blocking": True, "enforcement": "block",
+                "risk": {"score": 9.0, "exposure": "internet", "priority": "urgent"},
+                "ticket": None, "lineage": lineage} for a, sev in open_now.items()]
+            run_at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(at))
+            key = f"runs/{time.strftime('%Y/%m/%d', time.gmtime(at))}/{run_at}-{p:04x}{r:04x}.json"
+            body = json.dumps({"version": 1, "run_at": run_at, "tool_version": "0.1.0",
+                               "pipeline": {"provider": "github-actions", "url": None, "commit": None, "ref": None},
+                               "states": [{"label": f"s3://tf/{p}.tfstate", "lineage": lineage, "serial": r}],
+                               "checked": addresses, "findings": findings, "verdict": "block" if findings else "pass"})
+            bodies.append((key, body))
+    for key, body in bodies:
+        path = os.path.join(root, key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(body + "\n")
+    until = ["--until", "2026-11-30", "--since", "365d", "--format", "json", "--quiet"]
+    code, out, wall, rss = run(binary, ["metrics", "--history", root, *until], env)
+    m = json.loads(out)
+    result = {"records": len(bodies), "episodes": m["episodes"], "dir_wall_s": round(wall, 2),
+              "dir_peak_rss_mib": round(rss, 1), "bytes": sum(len(b) for _, b in bodies)}
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    s3.create_bucket(Bucket="bench-history")
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda kb: s3.put_object(Bucket="bench-history", Key="h/" + kb[0], Body=kb[1].encode()), bodies))
+    result["s3_upload_s"] = round(time.monotonic() - t0, 1)
+    code, out, wall, rss = run(binary, ["metrics", "--history", "s3://bench-history/h", *until], env)
+    m2 = json.loads(out)
+    assert m2["episodes"] == m["episodes"], (m2["episodes"], m["episodes"])
+    result.update(s3_wall_s=round(wall, 2), s3_peak_rss_mib=round(rss, 1),
+                  s3_calls=f"{-(-len(bodies) // 1000)} ListObjectsV2 + {len(bodies)} GetObject")
+    return result
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -363,6 +428,7 @@ def main():
     ap.add_argument("--azure-nsgs", type=int, default=2500)
     ap.add_argument("--gcp-firewalls", type=int, default=2500)
     ap.add_argument("--mixed-scale", type=float, default=1.0, help="mixed estate size (1 = 10,000 resources; 0 skips)")
+    ap.add_argument("--history-records", type=int, default=10000, help="history records for `metrics` (0 skips)")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=args.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing",
@@ -399,6 +465,8 @@ def main():
         server.shutdown()
         if args.mixed_scale > 0:
             results["mixed"] = mixed(args.binary, args.endpoint, env, tmp, args.mixed_scale)
+        if args.history_records > 0:
+            results["history"] = history(args.binary, args.endpoint, env, tmp, args.history_records)
 
     e, p = results["estate"], results["parse"]
     print(f"estate: {e['resources']} state resources, {e['objects']} live objects -> {e['api_calls']} API calls "
@@ -422,6 +490,11 @@ def main():
               f"{x['refresh_pattern_calls']} calls, {x['refresh_pattern_wall_s']} s -> {x['calls_ratio']}x the calls, "
               f"{x['wall_ratio']}x the wall time")
         print(f"       by operation: {x['api_calls_detail']}")
+    if "history" in results:
+        h = results["history"]
+        print(f"metrics: {h['records']} records ({round(h['bytes'] / 2**20, 1)} MiB), {h['episodes']} episodes -> "
+              f"directory {h['dir_wall_s']} s, peak RSS {h['dir_peak_rss_mib']} MiB; S3 {h['s3_wall_s']} s "
+              f"({h['s3_calls']}), peak RSS {h['s3_peak_rss_mib']} MiB")
     print(json.dumps(results))
 
 
