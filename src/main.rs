@@ -94,6 +94,9 @@ struct ServeArgs {
     /// Seconds after which a check is reported failed (HCP Terraform gives a task ten minutes).
     #[arg(long, default_value_t = 540, value_parser = clap::value_parser!(u64).range(1..=590))]
     deadline: u64,
+    /// Record each completed check in the drift history, as `check --history` does.
+    #[arg(long, value_name = "DEST")]
+    history: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -387,6 +390,11 @@ fn breakglass_settings(
 }
 
 fn serve_command(args: ServeArgs) -> Result<ExitCode, Error> {
+    let history = args
+        .history
+        .as_deref()
+        .map(driftgate::history::store::Dest::parse)
+        .transpose()?;
     let hmac_key = std::env::var("DRIFTGATE_RUN_TASK_HMAC_KEY")
         .ok()
         .filter(|k| !k.is_empty())
@@ -421,6 +429,7 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode, Error> {
         queue: usize::from(args.queue),
         progress_every: Duration::from_secs(args.progress_every),
         deadline: Duration::from_secs(args.deadline),
+        history,
     };
     // Policies are read once at start: a bad file stops the server, not each run.
     driftgate::policy::PolicySet::load(&opts.check.policies, &check::known_types())?;

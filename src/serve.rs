@@ -48,6 +48,9 @@ pub struct ServeOptions {
     pub progress_every: Duration,
     /// A check not done by then is reported failed (HCP Terraform's limit is ten minutes).
     pub deadline: Duration,
+    /// Where each completed check is recorded (`serve --history`); a record that cannot be
+    /// written fails the check.
+    pub history: Option<crate::history::store::Dest>,
 }
 
 /// The run task request, as HCP Terraform sends it (payload version 1). Only what is used.
@@ -68,6 +71,13 @@ struct TaskRequest {
     workspace_name: String,
     #[serde(default)]
     is_speculative: bool,
+    /// For the history record's pipeline fields.
+    #[serde(default)]
+    run_app_url: Option<String>,
+    #[serde(default)]
+    vcs_commit_url: Option<String>,
+    #[serde(default)]
+    vcs_branch: Option<String>,
     /// When it was accepted: the deadline counts from then, queue time included.
     #[serde(skip)]
     accepted: Option<Instant>,
@@ -433,7 +443,7 @@ async fn check_run(app: &App, req: &TaskRequest) -> Result<crate::report::Report
     let _ = std::fs::remove_file(&path);
     // The temporary file is ours; the reader knows the run.
     let shown = path.display().to_string();
-    report.map(|mut r| {
+    let report = report.map(|mut r| {
         for note in &mut r.summary.notes {
             *note = note.replace(&shown, &label);
         }
@@ -441,7 +451,30 @@ async fn check_run(app: &App, req: &TaskRequest) -> Result<crate::report::Report
             s.label = label.clone();
         }
         r
-    })
+    })?;
+    if let Some(dest) = &app.opts.history {
+        let pipeline = crate::history::Pipeline {
+            provider: "hcp-terraform".into(),
+            url: req.run_app_url.clone().filter(|u| !u.is_empty()),
+            // `…/commit/<sha>` on GitHub, GitLab and Bitbucket.
+            commit: req
+                .vcs_commit_url
+                .as_deref()
+                .and_then(|u| u.rsplit('/').next())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            git_ref: req.vcs_branch.clone().filter(|b| !b.is_empty()),
+        };
+        let record = crate::history::record(&report, pipeline);
+        let store = crate::history::store::Store::open(dest, &app.opts.check.aws).await?;
+        let written = crate::history::write(&store, dest, &record).await?;
+        log(
+            "info",
+            "recorded",
+            json!({"run_id": req.run_id, "record": written}),
+        );
+    }
+    Ok(report)
 }
 
 /// PATCHes the task result with the request's access token.

@@ -548,3 +548,78 @@ fn pre_plan_reads_the_workspace_state_and_the_cloud() {
         "{a}"
     );
 }
+
+/// `serve --history DIR`: each completed check is recorded with the run's pipeline fields; a
+/// history that cannot be written fails the check instead of passing it unrecorded.
+#[test]
+fn run_task_checks_are_recorded() {
+    let hcp = hcp(vec![
+        (
+            "run-hist",
+            Reply::json(plan_json(&recorded(), Some(&drifted()))),
+        ),
+        (
+            "run-nowhere",
+            Reply::json(plan_json(&recorded(), Some(&recorded()))),
+        ),
+    ]);
+    let history = tempfile::tempdir().unwrap();
+    let dest = history.path().display().to_string();
+    let dg = start(
+        &["--history", &dest],
+        Some(KEY),
+        &[("TFE_ADDRESS", hcp.url.as_str())],
+    );
+    let mut req = request(&hcp, "post_plan", "run-hist");
+    req["vcs_commit_url"] = json!("https://github.com/acme/infra/commit/0123abcd");
+    assert_eq!(post(&dg, &req, Some(KEY)).0, 200);
+    let got = callbacks(&hcp, "run-hist");
+    assert_eq!(
+        got.last().unwrap()["data"]["attributes"]["status"],
+        "failed"
+    );
+    let mut files = Vec::new();
+    for day in walk(&history.path().join("runs")) {
+        files.push(day);
+    }
+    assert_eq!(files.len(), 1, "{files:?}");
+    let record: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert_eq!(record["pipeline"]["provider"], "hcp-terraform");
+    assert_eq!(
+        record["pipeline"]["url"],
+        format!("{}/app/acme/prod/runs/run-hist", hcp.url)
+    );
+    assert_eq!(record["pipeline"]["commit"], "0123abcd");
+    assert_eq!(record["pipeline"]["ref"], "main");
+    assert_eq!(record["findings"][0]["policy"], "AWS-SG-ADMIN-IPV4");
+
+    // The history cannot be written (its path is now a file): the check fails, it does not
+    // pass unrecorded.
+    let path = history.path().to_path_buf();
+    drop(history);
+    std::fs::write(&path, "not a directory").unwrap();
+    assert_eq!(
+        post(&dg, &request(&hcp, "post_plan", "run-nowhere"), Some(KEY)).0,
+        200
+    );
+    let got = callbacks(&hcp, "run-nowhere");
+    let last = &got.last().unwrap()["data"]["attributes"];
+    assert_eq!(last["status"], "failed", "{last}");
+    assert!(
+        last["message"].as_str().unwrap().contains("history"),
+        "{last}"
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
