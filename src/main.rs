@@ -554,14 +554,8 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         eprintln!("driftgate: warning: {note}");
     }
 
-    for (format, path) in &outputs {
-        std::fs::write(path, render(&report, *format, false))
-            .map_err(|e| Error::new(format!("--output {path}"), format!("cannot write: {e}")))?;
-    }
-    let json_report = outputs
-        .iter()
-        .find(|(f, _)| *f == Format::Json)
-        .map(|(_, p)| p.as_str());
+    // Recorded before any report is written: a run whose record fails is exit 2 and leaves no
+    // report behind that a later step would take for its result.
     if let Some(dest) = &history {
         let record = driftgate::history::record(
             &report,
@@ -575,6 +569,14 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
             eprintln!("driftgate: recorded the run in {written}");
         }
     }
+    for (format, path) in &outputs {
+        std::fs::write(path, render(&report, *format, false))
+            .map_err(|e| Error::new(format!("--output {path}"), format!("cannot write: {e}")))?;
+    }
+    let json_report = outputs
+        .iter()
+        .find(|(f, _)| *f == Format::Json)
+        .map(|(_, p)| p.as_str());
     driftgate::ci::github(&report, json_report)?;
     let color = match color_choice {
         Color::Always => true,

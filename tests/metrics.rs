@@ -510,7 +510,10 @@ async fn check_records_each_run_in_s3() {
         .unwrap();
     assert!((0.9..1.2).contains(&to_fix), "{to_fix}");
 
-    // A history that cannot be written is exit 2, whatever the verdict.
+    // A history that cannot be written is exit 2, whatever the verdict, and leaves no report
+    // that a later step (an upload) would take for this run's result.
+    let report = dir.path().join("report.json");
+    let output = format!("json={}", report.display());
     let out = driftgate(
         &m.url,
         &[
@@ -519,10 +522,14 @@ async fn check_records_each_run_in_s3() {
             state.to_str().unwrap(),
             "--history",
             "s3://no-such-bucket-dg/x",
+            "--output",
+            &output,
         ],
         None,
     );
     assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(!report.exists());
+    assert!(out.stdout.is_empty());
     assert!(
         out.stderr
             .contains("history s3://no-such-bucket-dg/x/runs/"),
