@@ -286,9 +286,14 @@ async fn every_operation_under_every_fault() {
     // Every operation a family counts (`count("service", "Operation")` in src/) is exercised.
     let mut exercised: BTreeSet<(String, String)> = operations(&quiet).into_iter().collect();
     exercised.extend(operations(&baseline));
+    // The drift history's writes and reads have a test of their own (below).
     let missing: Vec<_> = counted_operations()
         .into_iter()
-        .filter(|op| !exercised.contains(op) && !NOT_IN_MOTO.contains(&op.1.as_str()))
+        .filter(|op| {
+            !exercised.contains(op)
+                && !NOT_IN_MOTO.contains(&op.1.as_str())
+                && !HISTORY_OPERATIONS.contains(&op.1.as_str())
+        })
         .collect();
     assert!(
         missing.is_empty(),
@@ -340,6 +345,161 @@ async fn every_operation_under_every_fault() {
     // users and groups, policies) may be cut short by that failure.
     let hits = proxy.hits.load(std::sync::atomic::Ordering::SeqCst);
     assert!((3..=9).contains(&hits), "{hits} listing attempts");
+    assert!(
+        failures.is_empty(),
+        "{} case(s) went wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The S3 operations of the drift history (`check --history`, `metrics`), beside the check's own.
+const HISTORY_OPERATIONS: [&str; 2] = ["PutObject", "ListObjectsV2"];
+
+/// The drift history under every fault: a check either records its run exactly once and keeps
+/// its verdict, or ends with exit 2 naming the call; `metrics` either gives the numbers of the
+/// run without faults or ends with exit 2 naming the call. Never a record lost in silence, never
+/// numbers from part of the history.
+#[tokio::test]
+async fn the_history_under_every_fault() {
+    let m = moto().await;
+    let s3 = s3_client(&m);
+    let bucket = unique("faults-history");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "hist-faults").await;
+    m.allow_in(&sg, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new()
+        .add(
+            "aws_security_group.web",
+            sg_attrs(&sg, &vpc, "hist-faults", vec![], vec![]),
+        )
+        .write(dir.path(), "terraform.tfstate");
+    let check = |endpoint: &str, prefix: &str| {
+        let dest = format!("s3://{bucket}/{prefix}");
+        driftgate(
+            endpoint,
+            &[
+                "check",
+                "--format",
+                "json",
+                "--state",
+                state.to_str().unwrap(),
+                "--history",
+                &dest,
+                "--max-attempts",
+                "3",
+                "--timeout",
+                "15",
+            ],
+            None,
+        )
+    };
+    let records = |prefix: String| {
+        let s3 = s3.clone();
+        let bucket = bucket.clone();
+        async move {
+            let out = s3
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix(format!("{prefix}/runs/"))
+                .send()
+                .await
+                .unwrap();
+            out.contents().len()
+        }
+    };
+    let baseline = check(&m.url, "baseline");
+    assert_eq!(baseline.code, 1, "{}", baseline.stderr);
+    assert_eq!(records("baseline".into()).await, 1);
+    let every = [
+        Fault::Cut,
+        Fault::Empty,
+        Fault::Reset,
+        Fault::Throttle(2),
+        Fault::StallOnce(Duration::from_millis(2500)),
+    ];
+    let mut failures = Vec::new();
+    for (i, fault) in every.iter().enumerate() {
+        let prefix = format!("put-{i}");
+        let proxy = fault_proxy(&m.url, "s3", "PutObject", *fault);
+        let run = check(&proxy.url, &prefix);
+        let written = records(prefix.clone()).await;
+        let case = format!("s3 PutObject under {fault:?}");
+        if proxy.hits.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            failures.push(format!("{case}: the proxy never saw the operation"));
+        }
+        match run.code {
+            2 => {
+                if !run.stderr.contains("AWS s3 PutObject") || !run.stderr.contains("history s3://")
+                {
+                    failures.push(format!(
+                        "{case}: exit 2 without naming the call: {}",
+                        run.stderr
+                    ));
+                }
+                if !run.stdout.is_empty() {
+                    failures.push(format!("{case}: exit 2 with a report on stdout"));
+                }
+            }
+            _ if outcome(&run) != outcome(&baseline) => {
+                failures.push(format!("{case}: another verdict: {}", run.stderr));
+            }
+            _ if written != 1 => failures.push(format!("{case}: passed with {written} record(s)")),
+            _ => {}
+        }
+    }
+
+    // Reading: three records under one prefix, listed in pages of one (the fault hits a page).
+    for _ in 0..2 {
+        assert_eq!(check(&m.url, "read").code, 1);
+    }
+    let until = jiff::Timestamp::now().to_string();
+    let metrics = |endpoint: &str| {
+        let dest = format!("s3://{bucket}/read");
+        driftgate(
+            endpoint,
+            &[
+                "metrics",
+                "--history",
+                &dest,
+                "--until",
+                &until,
+                "--format",
+                "json",
+                "--quiet",
+            ],
+            None,
+        )
+    };
+    let expected = metrics(&m.url);
+    assert_eq!(expected.code, 0, "{}", expected.stderr);
+    assert_eq!(expected.json()["runs"], 2);
+    for op in ["ListObjectsV2", "GetObject"] {
+        for fault in &every {
+            let proxy = fault_proxy(&m.url, "s3", op, *fault);
+            let run = metrics(&proxy.url);
+            let case = format!("s3 {op} under {fault:?} (metrics)");
+            if proxy.hits.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                failures.push(format!("{case}: the proxy never saw the operation"));
+            }
+            let transient = matches!(fault, Fault::Throttle(_) | Fault::StallOnce(_));
+            match run.code {
+                2 if transient => failures.push(format!("{case}: not retried: {}", run.stderr)),
+                2 if !run.stderr.contains(&format!("AWS s3 {op}")) => failures.push(format!(
+                    "{case}: exit 2 without naming the call: {}",
+                    run.stderr
+                )),
+                2 => {}
+                0 if run.stdout == expected.stdout => {}
+                code => failures.push(format!(
+                    "{case}: exit {code} with other numbers:\n{}",
+                    run.stdout
+                )),
+            }
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} case(s) went wrong:\n{}",

@@ -923,11 +923,15 @@ fn history_in_cloud_storage() {
         vec![
             (
                 "/storage/v1/b/drift/o#pageToken=p2",
-                vec![Reply::json(json!({"items": [{"name": name}]}))],
+                vec![Reply::json(
+                    json!({"kind": "storage#objects", "items": [{"name": name}]}),
+                )],
             ),
             (
                 "/storage/v1/b/drift/o",
-                vec![Reply::json(json!({"items": [], "nextPageToken": "p2"}))],
+                vec![Reply::json(
+                    json!({"kind": "storage#objects", "nextPageToken": "p2"}),
+                )],
             ),
             (object.as_str(), vec![Reply::json(record.clone())]),
         ],
@@ -953,5 +957,27 @@ fn history_in_cloud_storage() {
         list.target.contains("prefix=prod%2Fruns%2F"),
         "{}",
         list.target
+    );
+    // A well-formed answer that is not a listing is not an empty history.
+    let odd = serve(
+        DATE,
+        vec![("/storage/v1/b/drift/o", vec![Reply::json(json!({}))])],
+    );
+    let out = run(
+        &odd.url,
+        &[
+            "metrics",
+            "--history",
+            "gs://drift/prod",
+            "--until",
+            &until,
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("not an object listing"),
+        "{}",
+        out.stderr
     );
 }

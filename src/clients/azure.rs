@@ -734,12 +734,21 @@ fn parse_blob_list(xml: &[u8]) -> std::result::Result<(Vec<String>, Option<Strin
     // An element's text arrives in pieces: text, then `&amp;` as a reference of its own, ….
     let mut text = String::new();
     let mut buf = Vec::new();
+    // A listing always has its `<Blobs>`, empty or not: without it, it is not one.
+    let mut listing = false;
     let bad = |e: &dyn std::fmt::Display| format!("the answer is not the XML expected: {e}");
     loop {
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e)) => {
                 path.push(e.name().as_ref().to_vec());
+                listing |=
+                    path.len() == 2 && path[0] == b"EnumerationResults" && path[1] == b"Blobs";
                 text.clear();
+            }
+            Ok(Event::Empty(e)) => {
+                listing |= path.len() == 1
+                    && path[0] == b"EnumerationResults"
+                    && e.name().as_ref() == b"Blobs";
             }
             Ok(Event::Text(t)) => text.push_str(&t.decode().map_err(|e| bad(&e))?),
             Ok(Event::GeneralRef(r)) => {
@@ -778,6 +787,9 @@ fn parse_blob_list(xml: &[u8]) -> std::result::Result<(Vec<String>, Option<Strin
         }
         buf.clear();
     }
+    if !listing {
+        return Err("the answer is not a blob listing (no EnumerationResults/Blobs)".into());
+    }
     Ok((names, next))
 }
 
@@ -798,5 +810,8 @@ mod blob_list_tests {
         .unwrap();
         assert_eq!(none, None);
         assert!(super::parse_blob_list(b"<EnumerationResults><Blobs></Wrong>").is_err());
+        // Well formed, but not a listing: never an empty one.
+        assert!(super::parse_blob_list(b"<EnumerationResults/>").is_err());
+        assert!(super::parse_blob_list(b"<Error><Code>x</Code></Error>").is_err());
     }
 }

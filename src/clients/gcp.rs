@@ -272,7 +272,7 @@ impl GcpContext {
         let mut page: Option<String> = None;
         loop {
             let mut path = format!(
-                "/storage/v1/b/{bucket}/o?fields=items(name),nextPageToken&prefix={}",
+                "/storage/v1/b/{bucket}/o?fields=kind,items(name),nextPageToken&prefix={}",
                 percent_encoding::utf8_percent_encode(prefix, http::COMPONENT)
             );
             if let Some(p) = &page {
@@ -289,6 +289,13 @@ impl GcpContext {
                     self.http.inner.get(&url).headers(auth.clone())
                 })
                 .await?;
+            // Every listing says what it is, items or none: `{}` is not an empty bucket.
+            if answer.body["kind"] != "storage#objects" {
+                return Err(Error::new(
+                    &what,
+                    "the answer is not an object listing (no `kind: storage#objects`)",
+                ));
+            }
             for item in answer.body["items"].as_array().into_iter().flatten() {
                 if let Some(n) = item["name"].as_str() {
                     names.push(n.to_string());

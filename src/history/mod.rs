@@ -230,7 +230,14 @@ pub async fn write(store: &store::Store, dest: &store::Dest, record: &Record) ->
     let mut bytes = serde_json::to_vec(record)
         .map_err(|e| Error::new("history record", format!("cannot serialize: {e}")))?;
     bytes.push(b'\n');
-    store.put_new(&key, bytes).await?;
+    if let Err(refused) = store.put_new(&key, bytes.clone()).await {
+        // A create whose answer was lost is retried (by the SDK or the HTTP client) and then
+        // refused as existing: if what is there is this record, it was written.
+        match store.get(&key).await {
+            Ok(there) if there == bytes => {}
+            _ => return Err(refused),
+        }
+    }
     Ok(dest.name(&key))
 }
 

@@ -233,7 +233,7 @@ impl Store {
                             _ => "",
                         };
                         let inner = aws.error("s3", "PutObject", region, e);
-                        Error::new(&what, format!("{}{hint}", inner.message))
+                        Error::new(&what, format!("{}: {}{hint}", inner.input, inner.message))
                     })?;
                 Ok(())
             }
@@ -297,8 +297,28 @@ impl Store {
                         .await
                         .map_err(|e| {
                             let inner = aws.error("s3", "ListObjectsV2", region, e);
-                            Error::new(format!("history {}", dest.name(sub)), inner.message)
+                            Error::new(
+                                format!("history {}", dest.name(sub)),
+                                format!("{}: {}", inner.input, inner.message),
+                            )
                         })?;
+                    // S3 always says how many keys and whether more follow: an answer without
+                    // them is a cut or empty one, and an empty listing must not look like an
+                    // empty history.
+                    let count = page.key_count();
+                    if page.is_truncated().is_none()
+                        || count.is_none_or(|c| c as usize != page.contents().len())
+                    {
+                        return Err(Error::new(
+                            format!("history {}", dest.name(sub)),
+                            format!(
+                                "AWS s3 ListObjectsV2 in {region}: the answer is incomplete \
+                                 (KeyCount {count:?} for {} key(s), IsTruncated {:?})",
+                                page.contents().len(),
+                                page.is_truncated()
+                            ),
+                        ));
+                    }
                     out.extend(
                         page.contents()
                             .iter()
@@ -368,12 +388,14 @@ impl Store {
                     .await
                     .map_err(|e| {
                         let inner = aws.error("s3", "GetObject", region, e);
-                        Error::new(&what, inner.message)
+                        Error::new(&what, format!("{}: {}", inner.input, inner.message))
                     })?;
-                let bytes =
-                    out.body.collect().await.map_err(|e| {
-                        Error::new(&what, format!("reading the object failed: {e}"))
-                    })?;
+                let bytes = out.body.collect().await.map_err(|e| {
+                    Error::new(
+                        &what,
+                        format!("AWS s3 GetObject in {region}: reading the object failed: {e}"),
+                    )
+                })?;
                 Ok(bytes.into_bytes().to_vec())
             }
             Store::Gcs {
