@@ -35,6 +35,8 @@ pub struct CheckOptions {
     pub live: LiveSource,
     /// How findings are scored (the data classification tags).
     pub risk: risk::Settings,
+    /// This run's share of the states (`--shard K/N`); `None`: all of them.
+    pub shard: Option<state::Shard>,
 }
 
 /// The live side of the comparison.
@@ -65,11 +67,30 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     let mut gcp: Option<GcpContext> = None;
     let mut backends: Option<crate::http::Client> = None;
     let mut inputs = Vec::new();
-    for loc in state::locate(
+    let mut located = state::locate(
         &opts.states,
         opts.workspace.as_deref(),
         &opts.workspace_key_prefix,
-    )? {
+    )?;
+    if let Some(shard) = opts.shard {
+        if located.contains(&state::Location::Stdin) {
+            return Err(Error::new(
+                "--shard",
+                "a sweep shares out named states; standard input (`-`) cannot be shared",
+            ));
+        }
+        let all = located.len();
+        located.retain(|l| shard.holds(l.name()));
+        if opts.progress {
+            eprintln!(
+                "driftgate: shard {}/{}: {} of {all} state(s)",
+                shard.index,
+                shard.count,
+                located.len()
+            );
+        }
+    }
+    for loc in located {
         match &loc {
             state::Location::S3 {
                 url,

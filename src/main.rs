@@ -308,6 +308,10 @@ struct CheckArgs {
     /// empty state): for pipelines where that can only be a mistake.
     #[arg(long)]
     fail_on_empty: bool,
+    /// Check only this share of the states: K/N (1-based), by a stable hash of each state's
+    /// path or URL, so N jobs of a CI matrix sweep every state once.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
     /// Record this run in the drift history (a directory, s3://BUCKET/PREFIX,
     /// gs://BUCKET/PREFIX or azurerm://ACCOUNT/CONTAINER/PREFIX) for `driftgate metrics`. A
     /// record that cannot be written is exit 2.
@@ -423,6 +427,7 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode, Error> {
             source_dir: None,
             live,
             risk: risk_settings(&args.sensitivity_tags, &[])?,
+            shard: None,
         },
         live,
         parallel: usize::from(args.parallel),
@@ -440,6 +445,11 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode, Error> {
 fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
     // Flags win over the config file, which wins over defaults.
     let config = driftgate::config::load(args.config.as_deref())?.unwrap_or_default();
+    let shard = args
+        .shard
+        .as_deref()
+        .map(driftgate::state::Shard::parse)
+        .transpose()?;
     let format = match (args.format, config.format.as_deref()) {
         (Some(f), _) => f,
         (None, Some(f)) => Format::from_str(f.trim(), true).map_err(|_| {
@@ -530,6 +540,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
                 .unwrap_or_else(|| ".".into()),
         )),
         risk: risk_settings(&args.sensitivity_tags, &config.sensitivity_tags)?,
+        shard,
     };
     // Parsed before the check: a mistyped destination must not cost a whole run.
     let history = args
@@ -745,6 +756,7 @@ fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
         source_dir: None,
         live: check::LiveSource::Api,
         risk: Default::default(),
+        shard: None,
     };
     let rt = runtime()?;
     let report = rt.block_on(check::run(&opts))?;

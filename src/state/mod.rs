@@ -157,6 +157,62 @@ pub enum Location {
     },
 }
 
+impl Location {
+    /// The state's name: its path or URL (`-` for stdin).
+    pub fn name(&self) -> &str {
+        match self {
+            Location::Stdin => "-",
+            Location::File(p) => p,
+            Location::S3 { url, .. }
+            | Location::Gcs { url, .. }
+            | Location::AzureBlob { url, .. }
+            | Location::Hcp { url, .. }
+            | Location::Http { url } => url,
+        }
+    }
+}
+
+/// `--shard K/N`: this run's share of a sweep over many states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn parse(text: &str) -> Result<Shard> {
+        let bad = || {
+            Error::new(
+                "--shard",
+                format!("`{text}` is not K/N with 1 <= K <= N <= 1000 (e.g. 3/8)"),
+            )
+        };
+        let (k, n) = text.trim().split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count || count > 1000 {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether a state belongs to this shard: by a hash of its name, so a state stays in its
+    /// shard when others are added or removed (a CI matrix re-run checks the same states), and
+    /// every state is in exactly one shard. FNV-1a, written out: it must not change between Rust
+    /// versions.
+    pub fn holds(&self, name: &str) -> bool {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in name.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
 /// Turns `--state` arguments into locations: `-` is stdin (once), `s3://` URLs are parsed (with
 /// the workspace's key when `workspace` names one other than `default`), local paths with glob
 /// characters are expanded (sorted; no match is an error), other schemes are refused.
@@ -560,6 +616,34 @@ pub(crate) fn format_address(
         _ => {}
     }
     address
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::Shard;
+
+    #[test]
+    fn every_state_in_exactly_one_shard() {
+        let names: Vec<String> = (0..300)
+            .map(|i| format!("states/acct-{i}/net.tfstate"))
+            .collect();
+        let n = 7;
+        let shards: Vec<Shard> = (1..=n).map(|k| Shard { index: k, count: n }).collect();
+        let mut sizes = vec![0; n as usize];
+        for name in &names {
+            let holders: Vec<usize> = (0..n as usize).filter(|&i| shards[i].holds(name)).collect();
+            assert_eq!(holders.len(), 1, "{name}");
+            sizes[holders[0]] += 1;
+        }
+        // Roughly even: no shard holds twice its share.
+        assert!(sizes.iter().all(|&s| s > 20 && s < 86), "{sizes:?}");
+        // Stable: the same name, the same shard, whatever else is swept.
+        assert!(Shard { index: 3, count: 7 }.holds(&names[0]) == shards[2].holds(&names[0]));
+        for bad in ["0/3", "4/3", "3", "a/b", "1/1001", "1/0"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Shard::parse(" 2/8 ").unwrap(), Shard { index: 2, count: 8 });
+    }
 }
 
 #[cfg(test)]
