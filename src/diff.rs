@@ -42,6 +42,7 @@ pub fn compare<'a>(
         resource_type: by.resource_type.clone(),
         cloud_id: expected.cloud_id.clone(),
         region: region.to_string(),
+        account: expected.account.clone(),
         kind,
         attribute: attribute.map(str::to_string),
         expected: Value::Null,

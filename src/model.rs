@@ -250,6 +250,8 @@ pub struct Drift {
     pub resource_type: String,
     pub cloud_id: String,
     pub region: String,
+    /// The cloud account that owns the object, when the state says (an AWS ARN's account).
+    pub account: Option<String>,
     pub kind: DriftKind,
     /// `None` when the whole object is missing.
     pub attribute: Option<String>,

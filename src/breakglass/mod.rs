@@ -563,6 +563,7 @@ mod tests {
             resource_type: "aws_security_group".into(),
             cloud_id: "sg-1".into(),
             region: "us-east-1".into(),
+            account: None,
             kind: DriftKind::Unmanaged,
             attribute: Some("ingress".into()),
             expected: serde_json::Value::Null,

@@ -52,6 +52,9 @@ pub struct RecordedFinding {
     pub address: String,
     pub resource_type: String,
     pub cloud_id: String,
+    /// The account that owns the object, when known.
+    #[serde(default)]
+    pub account: Option<String>,
     pub policy: String,
     pub severity: String,
     pub effect: String,
@@ -138,6 +141,7 @@ pub fn record(report: &Report, pipeline: Pipeline) -> Record {
                 address: f.address.clone(),
                 resource_type: f.resource_type.clone(),
                 cloud_id: f.cloud_id.clone(),
+                account: f.account.clone(),
                 policy: f.policy.clone(),
                 severity: f.severity.as_str().to_string(),
                 effect: name(&f.effect),

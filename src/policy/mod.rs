@@ -297,6 +297,7 @@ mod tests {
             resource_type: t.into(),
             cloud_id: "id".into(),
             region: "us-east-1".into(),
+            account: None,
             kind: DriftKind::Unmanaged,
             attribute: attr.map(str::to_string),
             expected: Value::Null,
