@@ -447,6 +447,8 @@ async fn check_records_each_run_in_s3() {
     assert_eq!(record["checked"], json!(["aws_security_group.web"]));
     assert_eq!(record["findings"][0]["policy"], "AWS-SG-ADMIN-IPV4");
     assert_eq!(record["findings"][0]["severity"], "critical");
+    // The account from the group's ARN.
+    assert_eq!(record["findings"][0]["account"], ACCOUNT);
     assert_eq!(record["pipeline"]["provider"], "local");
     // Every record matches the published schema (schemas/history-record-v1.json).
     let py = std::env::var("DRIFTGATE_PYTHON").expect("DRIFTGATE_PYTHON (scripts/test.sh)");
