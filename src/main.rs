@@ -687,6 +687,16 @@ fn metrics_command(args: MetricsArgs) -> Result<ExitCode, Error> {
         let store = Store::open(&dest, &AwsSettings::default()).await?;
         metrics::load(&store, until, !args.quiet).await
     })?;
+    // A mistyped prefix lists nothing: that is not a clean record of an estate.
+    if records.is_empty() {
+        return Err(Error::new(
+            format!("history {}", dest.name("runs/")),
+            format!(
+                "holds no history record up to {until}: is the destination right? \
+                 (`driftgate check --history` writes them)"
+            ),
+        ));
+    }
     let m = metrics::compute(&records, from, until);
     for (f, path) in &outputs {
         std::fs::write(path, render_as(*f, &m))

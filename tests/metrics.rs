@@ -277,12 +277,19 @@ fn a_critical_left_open_misses_the_target() {
     assert_eq!(m["recurrence_rate"], 0.5);
     assert_eq!(out.code, 1);
 
-    // An empty window misses nothing.
-    let dir = history(&[]);
-    std::fs::create_dir_all(dir.path().join("runs")).unwrap();
+    // An empty window misses nothing (a clean run long before it).
+    let dir = history(&[run(-2000.0, prod, &sg, vec![])]);
     let out = metrics(dir.path(), &["--format", "json", "--fail-on-target"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["episodes"], 0);
+    assert_eq!(out.json()["runs"], 0);
+    // A history with no record at all is a wrong destination, not a clean record: exit 2.
+    let dir = history(&[]);
+    std::fs::create_dir_all(dir.path().join("runs")).unwrap();
+    let out = metrics(dir.path(), &["--format", "json", "--fail-on-target"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("no history record"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
