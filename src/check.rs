@@ -649,11 +649,18 @@ async fn check_account(
     expected: &[(&dyn Family, ExpectedObject)],
     regions: &[String],
 ) -> Result<()> {
-    let Some(first) = expected.iter().position(|(_, o)| o.account.is_some()) else {
+    // Only AWS accounts: an Azure subscription or a Google project is an account of its own.
+    let aws_objects = || {
+        expected
+            .iter()
+            .enumerate()
+            .filter(|(_, (f, _))| f.about().cloud == Cloud::Aws)
+    };
+    let Some((first, _)) = aws_objects().find(|(_, (_, o))| o.account.is_some()) else {
         return Ok(());
     };
     let caller = aws.caller_account(&regions[first]).await?;
-    for (_, obj) in expected {
+    for (_, (_, obj)) in aws_objects() {
         if let Some(account) = obj.account.as_ref().filter(|a| **a != caller) {
             let who = obj
                 .owner

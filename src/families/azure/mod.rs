@@ -30,7 +30,8 @@ pub fn owned_object(family: &'static str, id: &str, r: &Resource) -> ExpectedObj
         family,
         cloud_id: id.to_string(),
         region: Some(location(r)),
-        account: None,
+        // The subscription, as an account: reports name it for every drift.
+        account: subscription(id),
         owner: Some(Declarer::of(r, true)),
         items: Vec::new(),
         tags: tags_of(r),
@@ -47,6 +48,17 @@ pub fn unowned_object(family: &'static str, id: &str, r: &Resource) -> ExpectedO
     o.owner = None;
     o.tags = Default::default();
     o
+}
+
+/// The subscription id of an ARM resource id (`/subscriptions/<id>/resourceGroups/…`).
+pub fn subscription(id: &str) -> Option<String> {
+    let mut parts = id.split('/').filter(|s| !s.is_empty());
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case("subscriptions") {
+            return parts.next().map(str::to_ascii_lowercase);
+        }
+    }
+    None
 }
 
 /// The Azure region shown in reports (`westeurope`), or `global` for resources without one.
@@ -211,4 +223,18 @@ pub fn live_specs(body: &Value, specs: &[Spec]) -> Vec<(&'static str, Item)> {
             (spec.attribute, setting(spec.attribute, v, weak))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::subscription;
+
+    #[test]
+    fn the_account_of_an_id() {
+        assert_eq!(subscription("/subscriptions/EA42F556-5106-4743-99B0-C129BFA71A47/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg"), Some("ea42f556-5106-4743-99b0-c129bfa71a47".into()));
+        assert_eq!(
+            subscription("/providers/Microsoft.Management/managementGroups/mg"),
+            None
+        );
+    }
 }

@@ -172,9 +172,9 @@ fn bindings(policy: &Value) -> std::result::Result<Vec<Binding>, String> {
 fn new_object(id: String, owner: Option<Declarer>) -> ExpectedObject {
     ExpectedObject {
         family: IAM_POLICIES.name,
+        account: super::project(&id),
         cloud_id: id,
         region: Some("global".into()),
-        account: None,
         owner,
         items: Vec::new(),
         tags: BTreeMap::new(),

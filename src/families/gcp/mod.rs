@@ -23,6 +23,18 @@ use crate::error::{Error, Result};
 use crate::model::{Declarer, ExpectedObject, Item, LiveObject};
 use crate::state::Resource;
 
+/// The project of a resource name (`projects/<p>/global/firewalls/…`, or an IAM policy's
+/// `project/<p>|<role>`).
+pub fn project(id: &str) -> Option<String> {
+    let mut parts = id.split(['/', '|']).filter(|s| !s.is_empty());
+    while let Some(p) = parts.next() {
+        if p == "projects" || p == "project" {
+            return parts.next().map(str::to_string);
+        }
+    }
+    None
+}
+
 /// A new expected object for the resource that manages it as a whole.
 pub fn owned_object(
     family: &'static str,
@@ -34,7 +46,8 @@ pub fn owned_object(
         family,
         cloud_id: id.to_string(),
         region: Some(region),
-        account: None,
+        // The project, as an account: reports name it for every drift.
+        account: project(id),
         owner: Some(Declarer::of(r, true)),
         items: Vec::new(),
         tags: labels(r),
@@ -166,4 +179,19 @@ async fn get_one(gcp: &GcpContext, id: String, read: &GcpRead) -> Result<Option<
         }
     };
     Ok(body.map(|b| (id, b)))
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::project;
+
+    #[test]
+    fn the_account_of_an_id() {
+        assert_eq!(
+            project("projects/acme-prod/global/firewalls/allow-ssh"),
+            Some("acme-prod".into())
+        );
+        assert_eq!(project("//storage.googleapis.com/b"), None);
+        assert_eq!(project("project/1044|roles/editor"), Some("1044".into()));
+    }
 }
