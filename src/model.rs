@@ -8,6 +8,17 @@ use ipnet::IpNet;
 use serde::Serialize;
 use serde_json::Value;
 
+/// FNV-1a (64 bit), written out because what it names must never change between Rust versions
+/// (std's hasher may): drift fingerprints across runs, the shard of a state in a sweep.
+pub fn stable_hash(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 /// The port coverage of a rule, for policies such as "admin ports open to the world".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

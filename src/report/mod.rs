@@ -138,8 +138,7 @@ pub fn exposure_text(f: &Finding) -> String {
 }
 
 /// A stable identity of a drift across runs (SARIF `partialFingerprints`, GitLab `fingerprint`):
-/// the same address, attribute, kind and rule give the same value. FNV-1a, written out because
-/// it must never change between Rust versions (std's hasher may).
+/// the same address, attribute, kind and rule give the same value.
 pub fn fingerprint(f: &Finding) -> String {
     let key = format!(
         "{}|{}|{:?}|{}|{}",
@@ -149,10 +148,5 @@ pub fn fingerprint(f: &Finding) -> String {
         f.expected,
         f.actual
     );
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::model::stable_hash(&key))
 }

@@ -201,15 +201,9 @@ impl Shard {
 
     /// Whether a state belongs to this shard: by a hash of its name, so a state stays in its
     /// shard when others are added or removed (a CI matrix re-run checks the same states), and
-    /// every state is in exactly one shard. FNV-1a, written out: it must not change between Rust
-    /// versions.
+    /// every state is in exactly one shard.
     pub fn holds(&self, name: &str) -> bool {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in name.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        h % u64::from(self.count) == u64::from(self.index - 1)
+        crate::model::stable_hash(name) % u64::from(self.count) == u64::from(self.index - 1)
     }
 }
 
