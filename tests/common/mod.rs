@@ -962,3 +962,17 @@ pub fn release_archive(dir: &Path, target: &str) -> (Vec<u8>, String) {
     std::fs::remove_dir_all(&stage).unwrap();
     (bytes, sum)
 }
+
+/// Every file under `dir`, at any depth (none when it does not exist).
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
