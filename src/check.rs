@@ -10,11 +10,11 @@ use crate::clients::gcp::GcpContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{self, Family};
-use crate::model::{Cloud, Declarer, Drift, ExpectedObject, Exposure, Reach};
+use crate::model::{Cloud, Drift, ExpectedObject, Exposure, Place, Reach};
 use crate::policy::PolicySet;
 use crate::report::{Report, Summary};
 use crate::state::{self, Resource};
-use crate::{breakglass, diff, exposure, read, risk, verdict};
+use crate::{breakglass, diff, exposure, place, read, risk, verdict};
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -200,9 +200,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         return Ok(report);
     }
 
-    let (regions, mut live, clouds, notes) = match opts.live {
+    let (places, mut live, clouds, notes) = match opts.live {
         LiveSource::Api => {
-            let (regions, live, clouds) = read_clouds(
+            let (places, accounts, live, clouds) = read_clouds(
                 opts,
                 &expected,
                 &snapshot,
@@ -210,15 +210,27 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
                 resources_checked,
             )
             .await?;
-            (regions, live, clouds, Vec::new())
+            // Every AWS drift names its account, also where the state recorded none.
+            for ((_, obj), account) in expected.iter_mut().zip(accounts) {
+                if obj.account.is_none() {
+                    obj.account = account;
+                }
+            }
+            (places, live, clouds, Vec::new())
         }
         LiveSource::Plan => refreshed_live(opts, &snapshot, &expected, &checked_types)?,
     };
     summary.notes = notes;
-    let key = |i: usize| (expected[i].0.about().name, expected[i].1.cloud_id.clone());
+    let key = |i: usize| -> read::LiveKey {
+        (
+            expected[i].0.about().name,
+            places[i].account.clone(),
+            expected[i].1.cloud_id.clone(),
+        )
+    };
     let compare = |i: usize, live: &read::LiveSet| {
         let (family, obj) = &expected[i];
-        diff::compare(*family, obj, &regions[i], live.get(&key(i)))
+        diff::compare(*family, obj, &places[i].region, live.get(&key(i)))
     };
     let mut per_object: Vec<Vec<Drift>> = (0..expected.len()).map(|i| compare(i, &live)).collect();
     // Resource Graph can lag behind ARM by seconds: an Azure object that shows drift is read
@@ -239,7 +251,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             let plan = read::plan(
                 suspects
                     .iter()
-                    .map(|&i| (expected[i].0, &regions[i], &expected[i].1.cloud_id)),
+                    .map(|&i| (expected[i].0, &places[i], &expected[i].1.cloud_id)),
             );
             let fresh = read::read(&clouds, &plan, opts.concurrency).await?;
             for &i in &suspects {
@@ -248,6 +260,24 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             live.extend(fresh);
             for &i in &suspects {
                 per_object[i] = compare(i, &live);
+            }
+        }
+    }
+    // Every AWS drift names its account: where the state named none, it is the credentials'.
+    if let Some(aws) = &clouds.aws {
+        let unnamed: Vec<usize> = (0..expected.len())
+            .filter(|&i| {
+                expected[i].0.about().cloud == Cloud::Aws
+                    && expected[i].1.account.is_none()
+                    && !per_object[i].is_empty()
+            })
+            .collect();
+        if let Some(&first) = unnamed.first() {
+            let caller = aws.caller_account(&places[first].region).await?;
+            for i in unnamed {
+                for d in &mut per_object[i] {
+                    d.account = Some(caller.clone());
+                }
             }
         }
     }
@@ -269,7 +299,8 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
                     .map(|&i| exposure::Drifted {
                         family: expected[i].0,
                         expected: &expected[i].1,
-                        region: &regions[i],
+                        region: &places[i].region,
+                        account: places[i].account.as_deref(),
                         live: live.get(&key(i)),
                     })
                     .collect();
@@ -320,9 +351,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         None => None,
     };
 
-    summary.regions = regions
+    summary.regions = places
         .iter()
-        .cloned()
+        .map(|p| p.region.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -348,15 +379,16 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
 }
 
 /// `--live api`: loads the credentials of the clouds the states hold resources of (a local state
-/// without Azure resources needs no Azure login), resolves each object's region, checks the
-/// account, and reads every object.
+/// without Azure resources needs no Azure login), places each object (region, and the AWS account
+/// whose role reads it), and reads every object. Returns the places, the accounts (for the
+/// drifts), the live view and the clients.
 async fn read_clouds(
     opts: &CheckOptions,
     expected: &[(&'static dyn Family, ExpectedObject)],
     snapshot: &state::Snapshot,
     (aws, azure, gcp): (Option<AwsContext>, Option<AzureContext>, Option<GcpContext>),
     resources_checked: usize,
-) -> Result<(Vec<String>, read::LiveSet, Clouds)> {
+) -> Result<(Vec<Place>, Vec<Option<String>>, read::LiveSet, Clouds)> {
     let needed: BTreeSet<Cloud> = expected.iter().map(|(f, _)| f.about().cloud).collect();
     let mut clouds = Clouds::default();
     if needed.contains(&Cloud::Aws) {
@@ -372,20 +404,42 @@ async fn read_clouds(
         clouds.gcp = Some(gcp.map_or_else(GcpContext::load, Ok)?);
     }
     let default_region = clouds.aws.as_ref().and_then(AwsContext::default_region);
-    let regions = resolve_regions(expected, &snapshot.resources, default_region)?;
-    if let Some(aws) = &clouds.aws {
-        check_account(aws, expected, &regions).await?;
-    }
+    let regions = place::regions(expected, &snapshot.resources, default_region)?;
+    let placed = place::place(
+        clouds.aws.as_ref(),
+        opts.aws.role.as_ref(),
+        expected,
+        &snapshot.resources,
+        regions,
+        opts.concurrency,
+        opts.progress,
+    )
+    .await?;
+    clouds.aws_accounts = placed
+        .assumed
+        .into_iter()
+        .map(|(account, aws)| {
+            let clients = Clouds {
+                aws: Some(aws),
+                ..Clouds::default()
+            };
+            (account, clients)
+        })
+        .collect();
+    let places = placed.places;
 
     let plan = read::plan(
         expected
             .iter()
-            .zip(&regions)
-            .map(|((family, obj), region)| (*family, region, &obj.cloud_id)),
+            .zip(&places)
+            .map(|((family, obj), place)| (*family, place, &obj.cloud_id)),
     );
-    if let Some(aws) = &clouds.aws {
-        for (family, regions) in plan.iter().filter(|(f, _)| f.about().cloud == Cloud::Aws) {
-            aws.plan(family.about().name, regions.values().map(Vec::len).sum());
+    for (family, places) in plan.iter().filter(|(f, _)| f.about().cloud == Cloud::Aws) {
+        for (place, ids) in places {
+            clouds
+                .for_account(place.account.as_deref())?
+                .aws()?
+                .plan(family.about().name, ids.len());
         }
     }
     if opts.progress {
@@ -394,17 +448,23 @@ async fn read_clouds(
             *counts.entry(f.about().label).or_default() += 1;
         }
         let what: Vec<String> = counts.iter().map(|(f, n)| format!("{n} {f}")).collect();
-        let region_set: BTreeSet<&String> = regions.iter().collect();
+        let region_set: BTreeSet<&String> = places.iter().map(|p| &p.region).collect();
+        let accounts = placed.accounts.iter().flatten().collect::<BTreeSet<_>>().len();
         let cloud_names: Vec<&str> = needed.iter().map(|c| c.title()).collect();
         eprintln!(
-            "driftgate: reading {} for {resources_checked} state resource(s) in {} region(s) ({})…",
+            "driftgate: reading {} for {resources_checked} state resource(s) in {} region(s){} ({})…",
             what.join(" and "),
             region_set.len(),
+            if accounts > 1 {
+                format!(" of {accounts} AWS accounts")
+            } else {
+                String::new()
+            },
             cloud_names.join(", ")
         );
     }
     let live = read::read(&clouds, &plan, opts.concurrency).await?;
-    Ok((regions, live, clouds))
+    Ok((places, placed.accounts, live, clouds))
 }
 
 /// `--live plan`: the live side is what the plans' refresh read, with no cloud reads. Every
@@ -415,7 +475,7 @@ fn refreshed_live(
     snapshot: &state::Snapshot,
     expected: &[(&'static dyn Family, ExpectedObject)],
     checked_types: &BTreeSet<&str>,
-) -> Result<(Vec<String>, read::LiveSet, Clouds, Vec<String>)> {
+) -> Result<(Vec<Place>, read::LiveSet, Clouds, Vec<String>)> {
     if let Some(label) = snapshot.not_plans.first() {
         return Err(Error::new(
             format!("state {label}"),
@@ -455,15 +515,18 @@ fn refreshed_live(
             continue;
         }
         for obj in family.live_from_refresh(&mine)? {
-            live.insert((family.about().name, obj.cloud_id.clone()), obj);
+            live.insert((family.about().name, None, obj.cloud_id.clone()), obj);
         }
     }
     // Nothing is read from a region: the one the state records, for display only.
-    let regions = expected
+    let places = expected
         .iter()
-        .map(|(_, o)| o.region.clone().unwrap_or_else(|| "-".into()))
+        .map(|(_, o)| Place {
+            account: None,
+            region: o.region.clone().unwrap_or_else(|| "-".into()),
+        })
         .collect();
-    Ok((regions, live, Clouds::default(), notes))
+    Ok((places, live, Clouds::default(), notes))
 }
 
 /// The HTTP client for states behind HTTP APIs, made on first use.
@@ -539,319 +602,5 @@ fn not_consulted(settings: &breakglass::Settings) -> breakglass::BreakGlass {
         clock: "runner",
         consulted: false,
         ..Default::default()
-    }
-}
-
-/// Each object's region: its own (ARN, provider v6 `region`); else the one region of the other
-/// resources of its provider configuration *in the same state* (a provider configuration belongs
-/// to its root module: two states' root providers are two configurations, whatever their names);
-/// else, for the root's unaliased provider, the environment's region (AWS_REGION, profile); else
-/// an error naming the resource. Guessing the region of a resource behind a provider alias would
-/// make it look deleted, and so would picking one of several candidate regions.
-fn resolve_regions(
-    expected: &[(&dyn Family, ExpectedObject)],
-    resources: &[Resource],
-    default: Option<String>,
-) -> Result<Vec<String>> {
-    // (state, provider configuration) → the regions its resources record.
-    let mut by_config: BTreeMap<(&str, &str), BTreeSet<String>> = BTreeMap::new();
-    for r in resources {
-        if let (Some(region), _) = families::aws::region_account(r) {
-            for source in &r.sources {
-                by_config
-                    .entry((source.as_str(), r.provider.as_str()))
-                    .or_default()
-                    .insert(region.clone());
-            }
-        }
-    }
-    expected
-        .iter()
-        .map(|(_, obj)| {
-            if let Some(region) = &obj.region {
-                return Ok(region.clone());
-            }
-            let declarers: Vec<&Declarer> = obj
-                .owner
-                .iter()
-                .chain(obj.items.iter().map(|i| &i.by))
-                .collect();
-            let configs: BTreeSet<(&str, &str)> = declarers
-                .iter()
-                .flat_map(|d| d.sources.iter().map(|s| (s.as_str(), d.provider.as_str())))
-                .collect();
-            let known: BTreeSet<&String> = configs
-                .iter()
-                .filter_map(|c| by_config.get(c))
-                .flatten()
-                .collect();
-            let who = declarers
-                .first()
-                .map(|d| d.address.clone())
-                .unwrap_or_else(|| obj.cloud_id.clone());
-            let providers: BTreeSet<&str> = configs.iter().map(|(_, p)| *p).collect();
-            let states: BTreeSet<&str> = configs.iter().map(|(s, _)| *s).collect();
-            let list = |set: BTreeSet<&str>| set.into_iter().collect::<Vec<_>>().join(", ");
-            match known.len() {
-                1 => return Ok(known.into_iter().next().cloned().unwrap_or_default()),
-                0 => {}
-                _ => {
-                    return Err(Error::new(
-                        who,
-                        format!(
-                            "cannot tell which AWS region {} is in: the state records no ARN or \
-                             region for it, and the other resources of its provider \
-                             configuration ({} in {}) are in several regions ({}); give the \
-                             resource's own region in the state (provider v6 `region`)",
-                            obj.cloud_id,
-                            list(providers),
-                            list(states),
-                            known.into_iter().cloned().collect::<Vec<_>>().join(", ")
-                        ),
-                    ))
-                }
-            }
-            if providers.iter().all(|p| is_root_default_provider(p)) {
-                return default.clone().ok_or_else(|| {
-                    Error::new(
-                        who,
-                        format!(
-                            "cannot tell which AWS region {} is in: the state records no ARN or \
-                             region for it; set AWS_REGION",
-                            obj.cloud_id
-                        ),
-                    )
-                });
-            }
-            Err(Error::new(
-                who,
-                format!(
-                    "cannot tell which AWS region {} is in: the state records no ARN or region for \
-                     it, and its provider configuration ({}) is not the default one",
-                    obj.cloud_id,
-                    list(providers)
-                ),
-            ))
-        })
-        .collect()
-}
-
-/// `provider["registry.terraform.io/hashicorp/aws"]` (or 0.12's `provider.aws`): not an alias,
-/// not configured inside a module.
-fn is_root_default_provider(p: &str) -> bool {
-    (p.starts_with("provider[") && p.ends_with("\"]")) || p == "provider.aws"
-}
-
-/// Reading a resource of account A with credentials of account B finds nothing, which would be
-/// reported as "deleted". Refuse instead.
-async fn check_account(
-    aws: &AwsContext,
-    expected: &[(&dyn Family, ExpectedObject)],
-    regions: &[String],
-) -> Result<()> {
-    // Only AWS accounts: an Azure subscription or a Google project is an account of its own.
-    let aws_objects = || {
-        expected
-            .iter()
-            .enumerate()
-            .filter(|(_, (f, _))| f.about().cloud == Cloud::Aws)
-    };
-    let Some((first, _)) = aws_objects().find(|(_, (_, o))| o.account.is_some()) else {
-        return Ok(());
-    };
-    let caller = aws.caller_account(&regions[first]).await?;
-    for (_, (_, obj)) in aws_objects() {
-        if let Some(account) = obj.account.as_ref().filter(|a| **a != caller) {
-            let who = obj
-                .owner
-                .as_ref()
-                .map(|d| d.address.as_str())
-                .unwrap_or(obj.cloud_id.as_str());
-            return Err(Error::new(
-                who.to_string(),
-                format!(
-                    "belongs to AWS account {account}, but the credentials are for account {caller}; \
-                     run driftgate with credentials for {account} (one account per run)"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn res(address: &str, t: &str, provider: &str, attrs: serde_json::Value) -> Resource {
-        Resource {
-            address: address.into(),
-            resource_type: t.into(),
-            provider: provider.into(),
-            attributes: attrs,
-            sensitive_paths: vec![],
-            sources: vec!["s".into()],
-        }
-    }
-
-    const ROOT: &str = "provider[\"registry.terraform.io/hashicorp/aws\"]";
-    const WEST: &str = "provider[\"registry.terraform.io/hashicorp/aws\"].west";
-
-    fn regions(resources: &[Resource], default: Option<&str>) -> Result<Vec<String>> {
-        let family = families::all()[0];
-        let rules: Vec<&Resource> = resources
-            .iter()
-            .filter(|r| r.resource_type == "aws_security_group_rule")
-            .collect();
-        let objs: Vec<(&dyn Family, ExpectedObject)> = family
-            .expected(&rules)
-            .unwrap()
-            .into_iter()
-            .map(|o| (family, o))
-            .collect();
-        resolve_regions(&objs, resources, default.map(str::to_string))
-    }
-
-    #[test]
-    fn region_of_a_rule_without_arn() {
-        let rule = |p: &str| {
-            res(
-                "aws_security_group_rule.r",
-                "aws_security_group_rule",
-                p,
-                json!({"type": "ingress", "security_group_id": "sg-ext", "protocol": "tcp",
-                       "from_port": 1, "to_port": 1, "cidr_blocks": ["10.0.0.0/8"]}),
-            )
-        };
-        let vpc_in = |p: &str, region: &str| {
-            res(
-                "aws_vpc.v",
-                "aws_vpc",
-                p,
-                json!({"arn": format!("arn:aws:ec2:{region}:1:vpc/vpc-1")}),
-            )
-        };
-        // Root provider, nothing else known: the environment's region.
-        assert_eq!(
-            regions(&[rule(ROOT)], Some("eu-west-1")).unwrap(),
-            ["eu-west-1"]
-        );
-        assert!(regions(&[rule(ROOT)], None)
-            .unwrap_err()
-            .to_string()
-            .contains("set AWS_REGION"));
-        // Other resources of the same provider configuration know better than the environment.
-        assert_eq!(
-            regions(&[rule(ROOT), vpc_in(ROOT, "ap-south-1")], Some("eu-west-1")).unwrap(),
-            ["ap-south-1"]
-        );
-        assert_eq!(
-            regions(&[rule(WEST), vpc_in(WEST, "us-west-2")], Some("eu-west-1")).unwrap(),
-            ["us-west-2"]
-        );
-        // An alias whose region nothing tells: refuse rather than look in the wrong region.
-        let e = regions(&[rule(WEST), vpc_in(ROOT, "us-east-1")], Some("eu-west-1")).unwrap_err();
-        assert!(e.to_string().contains("is not the default one"), "{e}");
-        assert!(is_root_default_provider("provider.aws"));
-        assert!(!is_root_default_provider("provider.aws.west"));
-        assert!(!is_root_default_provider(
-            "module.m.provider[\"registry.terraform.io/hashicorp/aws\"]"
-        ));
-    }
-
-    #[test]
-    fn provider_configurations_belong_to_their_state() {
-        // `--state 'envs/*/terraform.tfstate'`: two root modules, each with the root provider.
-        let in_state = |mut r: Resource, s: &str| {
-            r.sources = vec![s.into()];
-            r
-        };
-        let rule = |s: &str| {
-            in_state(
-                res(
-                    "aws_security_group_rule.r",
-                    "aws_security_group_rule",
-                    ROOT,
-                    json!({"type": "ingress", "security_group_id": format!("sg-{s}"),
-                           "protocol": "tcp", "from_port": 1, "to_port": 1,
-                           "cidr_blocks": ["10.0.0.0/8"]}),
-                ),
-                s,
-            )
-        };
-        let vpc = |s: &str, region: &str| {
-            in_state(
-                res(
-                    "aws_vpc.v",
-                    "aws_vpc",
-                    ROOT,
-                    json!({"arn": format!("arn:aws:ec2:{region}:1:vpc/vpc-1")}),
-                ),
-                s,
-            )
-        };
-        let all = [
-            rule("east"),
-            vpc("east", "us-east-1"),
-            rule("west"),
-            vpc("west", "eu-west-1"),
-        ];
-        assert_eq!(
-            regions(&all, Some("us-east-1")).unwrap(),
-            ["us-east-1", "eu-west-1"]
-        );
-        // A state with no regional resource does not borrow another state's region.
-        let all = [rule("east"), vpc("east", "us-east-1"), rule("other")];
-        assert_eq!(
-            regions(&all, Some("ap-south-1")).unwrap(),
-            ["us-east-1", "ap-south-1"]
-        );
-        // Within one state, two candidate regions are refused, never picked.
-        let all = [
-            rule("east"),
-            vpc("east", "us-east-1"),
-            vpc("east", "us-west-2"),
-        ];
-        let e = regions(&all, Some("us-east-1")).unwrap_err().to_string();
-        assert!(e.contains("several regions (us-east-1, us-west-2)"), "{e}");
-    }
-
-    #[test]
-    fn a_region_attribute_that_is_not_the_resources_own_is_not_used() {
-        // Provider v5: `region` of an aggregate authorization is the aggregator's region; its ARN
-        // tells where it lives.
-        let auth = |attrs: serde_json::Value| {
-            res(
-                "aws_config_aggregate_authorization.a",
-                "aws_config_aggregate_authorization",
-                ROOT,
-                attrs,
-            )
-        };
-        let v5 = auth(json!({"region": "eu-west-1", "account_id": "2",
-            "arn": "arn:aws:config:us-east-1:1:aggregation-authorization/2/eu-west-1"}));
-        assert_eq!(
-            families::aws::region_account(&v5).0.as_deref(),
-            Some("us-east-1")
-        );
-        let rule = res(
-            "aws_security_group_rule.r",
-            "aws_security_group_rule",
-            ROOT,
-            json!({"type": "ingress", "security_group_id": "sg-1", "protocol": "tcp",
-                   "from_port": 1, "to_port": 1, "cidr_blocks": ["10.0.0.0/8"]}),
-        );
-        assert_eq!(regions(&[rule.clone(), v5], None).unwrap(), ["us-east-1"]);
-        // Without an ARN, v5's `region` says nothing about the resource.
-        let bare = auth(json!({"region": "eu-west-1", "account_id": "2"}));
-        assert_eq!(families::aws::region_account(&bare).0, None);
-        // v6 moved that meaning to `authorized_aws_region`: `region` is then its own.
-        let v6 = auth(json!({"region": "ap-south-1", "authorized_aws_region": "eu-west-1"}));
-        assert_eq!(
-            families::aws::region_account(&v6).0.as_deref(),
-            Some("ap-south-1")
-        );
-        assert_eq!(regions(&[rule, v6], None).unwrap(), ["ap-south-1"]);
     }
 }

@@ -18,6 +18,8 @@ pub struct Drifted<'a> {
     pub family: &'a dyn Family,
     pub expected: &'a ExpectedObject,
     pub region: &'a str,
+    /// The other AWS account it is read in (`--aws-role`), `None` for the run's own.
+    pub account: Option<&'a str>,
     pub live: Option<&'a LiveObject>,
 }
 
@@ -27,12 +29,12 @@ pub async fn assess(
     objects: &[Drifted<'_>],
     concurrency: usize,
 ) -> Result<Vec<Reach>> {
-    // (family, region) → indices of the objects that still exist.
-    let mut groups: BTreeMap<(&'static str, &str), Vec<usize>> = BTreeMap::new();
+    // (family, account, region) → indices of the objects that still exist.
+    let mut groups: BTreeMap<(&'static str, Option<&str>, &str), Vec<usize>> = BTreeMap::new();
     for (i, o) in objects.iter().enumerate() {
         if o.live.is_some() {
             groups
-                .entry((o.family.about().name, o.region))
+                .entry((o.family.about().name, o.account, o.region))
                 .or_default()
                 .push(i);
         }
@@ -49,9 +51,10 @@ pub async fn assess(
                     })
                 })
                 .collect();
+            let clients = clouds.for_account(first.account)?;
             let reaches = first
                 .family
-                .exposure(clouds, first.region, &subjects)
+                .exposure(clients, first.region, &subjects)
                 .await?;
             Ok::<_, crate::error::Error>((members, reaches))
         })

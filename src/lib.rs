@@ -27,10 +27,11 @@ pub mod state;
 // One file per resource family: state view, live read, effect of a change.
 pub mod families;
 
-// Generic stages over the families' data: the read plan and batches, the comparison, how
-// drifted objects are reached, the score.
+// Generic stages over the families' data: where each object is read (region, account), the read
+// plan and batches, the comparison, how drifted objects are reached, the score.
 pub mod diff;
 pub mod exposure;
+pub mod place;
 pub mod read;
 pub mod risk;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use driftgate::check::{self, CheckOptions};
-use driftgate::clients::aws::{AwsSettings, IamReads};
+use driftgate::clients::aws::{AwsSettings, IamReads, RoleTemplate};
 use driftgate::error::Error;
 use driftgate::report::{console, gitlab, json, junit, markdown, sarif, Report};
 
@@ -270,6 +270,15 @@ struct CheckArgs {
     /// `auto` lists the account when the run checks more than 10 IAM objects [default: auto].
     #[arg(long, value_enum, ignore_case = true)]
     iam_reads: Option<IamReadsArg>,
+    /// Read the objects of other AWS accounts with this role of theirs: an IAM role ARN with
+    /// `{account}` for the account from each resource's ARN or owner id, e.g.
+    /// 'arn:aws:iam::{account}:role/driftgate-read' (STS AssumeRole from the run's credentials,
+    /// session name driftgate). Without it, a resource of another account is an error.
+    #[arg(long, value_name = "ARN")]
+    aws_role: Option<String>,
+    /// External id to pass when assuming --aws-role (the role's trust policy names it).
+    #[arg(long, value_name = "ID", requires = "aws_role")]
+    aws_external_id: Option<String>,
     /// Terraform source to point findings at (SARIF, annotations, Code Quality) [default: .].
     #[arg(long, value_name = "DIR")]
     source_dir: Option<String>,
@@ -526,6 +535,11 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
                 IamReadsArg::Account => IamReads::Account,
                 IamReadsArg::Object => IamReads::Object,
             },
+            role: args
+                .aws_role
+                .as_deref()
+                .map(|t| RoleTemplate::parse(t, args.aws_external_id.clone()))
+                .transpose()?,
         },
         progress: !quiet,
         breakglass,

@@ -152,6 +152,14 @@ pub struct ExpectedObject {
     pub tolerated: Vec<(&'static str, String)>,
 }
 
+/// Where an object is read: its region, and the other AWS account it belongs to when it is read
+/// with a role of that account (`--aws-role`); `None` is the run's own credentials.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Place {
+    pub account: Option<String>,
+    pub region: String,
+}
+
 /// The same view, read from the cloud.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveObject {

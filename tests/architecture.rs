@@ -14,7 +14,7 @@ const FLOORS: &[&[&str]] = &[
     &["clients"],
     &["policy", "state"],
     &["families"],
-    &["diff", "exposure", "read", "risk"],
+    &["diff", "exposure", "place", "read", "risk"],
     &["verdict"],
     &["breakglass"],
     &["report"],

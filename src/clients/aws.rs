@@ -26,6 +26,8 @@ pub struct AwsSettings {
     pub attempt_timeout: Duration,
     pub call_timeout: Duration,
     pub iam_reads: IamReads,
+    /// `--aws-role`: objects of other accounts are read with this role of theirs.
+    pub role: Option<RoleTemplate>,
 }
 
 impl Default for AwsSettings {
@@ -35,7 +37,52 @@ impl Default for AwsSettings {
             attempt_timeout: Duration::from_secs(30),
             call_timeout: Duration::from_secs(120),
             iam_reads: IamReads::Auto,
+            role: None,
         }
+    }
+}
+
+/// `--aws-role 'arn:aws:iam::{account}:role/NAME'` and `--aws-external-id`: the role driftgate
+/// assumes in each other account it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleTemplate {
+    template: String,
+    external_id: Option<String>,
+}
+
+impl RoleTemplate {
+    /// Checks the template's shape now, so a typo fails before any read.
+    pub fn parse(template: &str, external_id: Option<String>) -> Result<Self> {
+        let bad = |why: &str| Error::new(format!("--aws-role {template}"), why.to_string());
+        if template.matches("{account}").count() != 1 {
+            return Err(bad(
+                "must name the account exactly once as {account}, as in                  arn:aws:iam::{account}:role/driftgate-read",
+            ));
+        }
+        let parts: Vec<&str> = template.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", partition, "iam", "", "{account}", resource]
+                if !partition.is_empty()
+                    && resource.starts_with("role/")
+                    && resource.len() > "role/".len() => {}
+            _ => {
+                return Err(bad(
+                    "is not an IAM role ARN with {account} as its account, such as                      arn:aws:iam::{account}:role/driftgate-read (arn:aws-us-gov:… and                      arn:aws-cn:… for those partitions)",
+                ))
+            }
+        }
+        if external_id.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::new("--aws-external-id", "is empty"));
+        }
+        Ok(RoleTemplate {
+            template: template.to_string(),
+            external_id,
+        })
+    }
+
+    /// The role to assume in `account`.
+    pub fn for_account(&self, account: &str) -> String {
+        self.template.replace("{account}", account)
     }
 }
 
@@ -64,7 +111,8 @@ pub struct AwsContext {
     /// whatever `--concurrency` says (the SDK's backoff handles the rest).
     iam_permits: tokio::sync::Semaphore,
     ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
-    calls: CallCounter,
+    /// Shared by the contexts of every account one run reads, so the report counts all calls.
+    calls: Arc<CallCounter>,
     max_attempts: u32,
     iam_reads: IamReads,
     /// Reads shared by several families (an account-wide IAM listing), by name.
@@ -94,9 +142,65 @@ impl AwsContext {
             config,
             iam_permits: tokio::sync::Semaphore::new(IAM_CONCURRENCY),
             ec2: Mutex::new(HashMap::new()),
-            calls: CallCounter::default(),
+            calls: Arc::new(CallCounter::default()),
             max_attempts: settings.max_attempts,
             iam_reads: settings.iam_reads,
+            memo: Mutex::new(HashMap::new()),
+            planned: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The same clients with a role of another account (`--aws-role`): STS AssumeRole with the
+    /// session name `driftgate`, from these credentials. The role is assumed now, so a role that
+    /// cannot be assumed fails the run here, named, instead of as the first read's error; the
+    /// credentials are kept for the run and refreshed by the SDK before they expire.
+    pub async fn assume(&self, role: &RoleTemplate, account: &str, region: &str) -> Result<Self> {
+        use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+        let role_arn = role.for_account(account);
+        let mut builder = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
+            .session_name("driftgate")
+            .region(Region::new(region.to_string()))
+            .configure(&self.config);
+        if let Some(id) = &role.external_id {
+            builder = builder.external_id(id);
+        }
+        let provider = AssumedRole {
+            inner: builder.build().await,
+            first: Mutex::new(None),
+            calls: self.calls.clone(),
+        };
+        let first = provider.provide_credentials().await.map_err(|e| {
+            let text = DisplayErrorContext(&e).to_string();
+            let hint = if text.contains("AccessDenied") {
+                format!(
+                    " (the role's trust policy must allow these credentials to assume it{}, and                      these credentials need sts:AssumeRole on it)",
+                    if role.external_id.is_some() {
+                        " with this external id"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                String::new()
+            };
+            Error::new(
+                format!("AWS sts AssumeRole {role_arn} (for account {account})"),
+                format!("{}{hint}", one_line(&text)),
+            )
+        })?;
+        *provider.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(first);
+        let config = self
+            .config
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .build();
+        Ok(AwsContext {
+            config,
+            iam_permits: tokio::sync::Semaphore::new(IAM_CONCURRENCY),
+            ec2: Mutex::new(HashMap::new()),
+            calls: self.calls.clone(),
+            max_attempts: self.max_attempts,
+            iam_reads: self.iam_reads,
             memo: Mutex::new(HashMap::new()),
             planned: Mutex::new(BTreeMap::new()),
         })
@@ -263,6 +367,13 @@ impl AwsContext {
     /// The account the credentials belong to. Reading another account's resource would make it
     /// look deleted, so the caller compares this with the account in each resource's ARN.
     pub async fn caller_account(&self, region: &str) -> Result<String> {
+        let account = self
+            .once("sts GetCallerIdentity", self.ask_caller_account(region))
+            .await?;
+        Ok(account.as_ref().clone())
+    }
+
+    async fn ask_caller_account(&self, region: &str) -> Result<String> {
         let conf = aws_sdk_sts::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
             .interceptor(AlwaysAnswered)
@@ -367,6 +478,55 @@ impl AwsContext {
         };
         Error::new(input, format!("{detail}{hint}"))
     }
+}
+
+/// The credentials of an assumed role: the first set, fetched when the role was assumed to check
+/// that it can be, serves until shortly before it expires; then STS is asked again. Each AssumeRole
+/// call is counted with the run's other calls.
+#[derive(Debug)]
+struct AssumedRole {
+    inner: aws_config::sts::AssumeRoleProvider,
+    first: Mutex<Option<aws_credential_types::Credentials>>,
+    calls: Arc<CallCounter>,
+}
+
+impl aws_credential_types::provider::ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let fresh = {
+            let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
+            let margin = std::time::SystemTime::now() + Duration::from_secs(300);
+            match first.take() {
+                Some(c) if c.expiry().is_none_or(|e| e > margin) => {
+                    *first = Some(c.clone());
+                    Some(c)
+                }
+                _ => None,
+            }
+        };
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            match fresh {
+                Some(c) => Ok(c),
+                None => {
+                    self.calls.add("sts", "AssumeRole");
+                    self.inner.provide_credentials().await
+                }
+            }
+        })
+    }
+}
+
+/// An SDK error's context without its trailing Debug dump.
+fn one_line(text: &str) -> String {
+    let cut = [" (DispatchFailure(", " (ConstructionFailure(", " (ResponseError("]
+        .iter()
+        .find_map(|dump| text.find(dump))
+        .unwrap_or(text.len());
+    text[..cut].to_string()
 }
 
 /// Said once, with what to set, instead of the SDK's account of every provider it tried.

@@ -22,9 +22,25 @@ pub struct Clouds {
     pub aws: Option<AwsContext>,
     pub azure: Option<AzureContext>,
     pub gcp: Option<GcpContext>,
+    /// Other AWS accounts (`--aws-role`): account id → the clients with the role assumed there
+    /// (only `aws` set). Their calls are counted with `aws`'s.
+    pub aws_accounts: BTreeMap<String, Clouds>,
 }
 
 impl Clouds {
+    /// The clients that read objects of `account` (`None`: the run's own credentials).
+    pub fn for_account(&self, account: Option<&str>) -> Result<&Clouds> {
+        match account {
+            None => Ok(self),
+            Some(a) => self.aws_accounts.get(a).ok_or_else(|| {
+                Error::new(
+                    "driftgate",
+                    format!("internal error: no role assumed in AWS account {a}"),
+                )
+            }),
+        }
+    }
+
     pub fn aws(&self) -> Result<&AwsContext> {
         self.aws.as_ref().ok_or_else(|| not_loaded(Cloud::Aws))
     }
@@ -55,7 +71,7 @@ impl Clouds {
 }
 
 /// API calls per (service, operation), for the report's `summary.api_calls`.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct CallCounter(std::sync::Mutex<BTreeMap<(String, String), u64>>);
 
 impl CallCounter {
