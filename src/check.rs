@@ -150,15 +150,53 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     }
     let snapshot = state::load(inputs, &|t| checked_types.contains(t))?;
 
-    // The security view of every object the states manage, per family.
+    // The security view of every object the states manage, per family and AWS account: objects
+    // of two accounts are never joined (the role an attachment names is the one in its
+    // provider's account). With several accounts in the states, a resource whose account the
+    // state does not tell is in the credentials' account, so it is asked for now.
+    let several = snapshot
+        .accounts
+        .iter()
+        .flatten()
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
+    let caller = if several && opts.live == LiveSource::Api {
+        if aws.is_none() {
+            aws = Some(AwsContext::load(&opts.aws).await?);
+        }
+        match &aws {
+            Some(ctx) => Some(ctx.caller_account(&sts_region(ctx, &snapshot)).await?),
+            None => None,
+        }
+    } else {
+        None
+    };
     let mut expected: Vec<(&'static dyn Family, ExpectedObject)> = Vec::new();
+    // The account group of each expected object (`None`: one group for all).
+    let mut groups: Vec<Option<String>> = Vec::new();
+    let by_account = account_groups(&snapshot.resources, &snapshot.accounts, several, &caller);
     for family in families::all() {
-        let mine: Vec<&Resource> = families::resources_of(family, &snapshot.resources)
-            .into_iter()
-            .filter(|r| checked_types.contains(r.resource_type.as_str()))
-            .collect();
-        if !mine.is_empty() {
-            expected.extend(family.expected(&mine)?.into_iter().map(|o| (family, o)));
+        let types = family.about().resource_types;
+        for (account, members) in &by_account {
+            let mine: Vec<&Resource> = members
+                .iter()
+                .copied()
+                .filter(|r| {
+                    types.contains(&r.resource_type.as_str())
+                        && checked_types.contains(r.resource_type.as_str())
+                })
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            for mut obj in family.expected(&mine)? {
+                if family.about().cloud == Cloud::Aws && obj.account.is_none() {
+                    obj.account = account.clone();
+                }
+                expected.push((family, obj));
+                groups.push(account.clone());
+            }
         }
     }
     // A type may feed two families (aws_iam_policy_attachment: roles, users and groups); each
@@ -218,7 +256,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
             }
             (places, live, clouds, Vec::new())
         }
-        LiveSource::Plan => refreshed_live(opts, &snapshot, &expected, &checked_types)?,
+        LiveSource::Plan => {
+            refreshed_live(opts, &snapshot, &expected, &groups, several, &checked_types)?
+        }
     };
     summary.notes = notes;
     let key = |i: usize| -> read::LiveKey {
@@ -449,7 +489,12 @@ async fn read_clouds(
         }
         let what: Vec<String> = counts.iter().map(|(f, n)| format!("{n} {f}")).collect();
         let region_set: BTreeSet<&String> = places.iter().map(|p| &p.region).collect();
-        let accounts = placed.accounts.iter().flatten().collect::<BTreeSet<_>>().len();
+        let accounts = placed
+            .accounts
+            .iter()
+            .flatten()
+            .collect::<BTreeSet<_>>()
+            .len();
         let cloud_names: Vec<&str> = needed.iter().map(|c| c.title()).collect();
         eprintln!(
             "driftgate: reading {} for {resources_checked} state resource(s) in {} region(s){} ({})…",
@@ -474,6 +519,8 @@ fn refreshed_live(
     opts: &CheckOptions,
     snapshot: &state::Snapshot,
     expected: &[(&'static dyn Family, ExpectedObject)],
+    groups: &[Option<String>],
+    several: bool,
     checked_types: &BTreeSet<&str>,
 ) -> Result<(Vec<Place>, read::LiveSet, Clouds, Vec<String>)> {
     if let Some(label) = snapshot.not_plans.first() {
@@ -506,27 +553,73 @@ fn refreshed_live(
         })
         .collect();
     let mut live = read::LiveSet::new();
+    let accounts = state::aws_accounts(&snapshot.refreshed);
+    let by_account = account_groups(&snapshot.refreshed, &accounts, several, &None);
     for family in families::all() {
-        let mine: Vec<&Resource> = families::resources_of(family, &snapshot.refreshed)
-            .into_iter()
-            .filter(|r| checked_types.contains(r.resource_type.as_str()))
-            .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        for obj in family.live_from_refresh(&mine)? {
-            live.insert((family.about().name, None, obj.cloud_id.clone()), obj);
+        let types = family.about().resource_types;
+        for (account, members) in &by_account {
+            let mine: Vec<&Resource> = members
+                .iter()
+                .copied()
+                .filter(|r| {
+                    types.contains(&r.resource_type.as_str())
+                        && checked_types.contains(r.resource_type.as_str())
+                })
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            for obj in family.live_from_refresh(&mine)? {
+                live.insert(
+                    (family.about().name, account.clone(), obj.cloud_id.clone()),
+                    obj,
+                );
+            }
         }
     }
-    // Nothing is read from a region: the one the state records, for display only.
+    // Nothing is read from a region: the one the state records, for display only. The account
+    // group keys the refreshed objects as it keys the expected ones.
     let places = expected
         .iter()
-        .map(|(_, o)| Place {
-            account: None,
+        .zip(groups)
+        .map(|((_, o), account)| Place {
+            account: account.clone(),
             region: o.region.clone().unwrap_or_else(|| "-".into()),
         })
         .collect();
     Ok((places, live, Clouds::default(), notes))
+}
+
+/// Resources by AWS account, when the states hold several (`several`): each resource in its
+/// own account's group, one whose account the state does not tell in the credentials' (`caller`;
+/// without credentials, as with `--live plan`, a group of their own). One account or none: one
+/// group, `None`.
+fn account_groups<'r>(
+    resources: &'r [Resource],
+    accounts: &[Option<String>],
+    several: bool,
+    caller: &Option<String>,
+) -> BTreeMap<Option<String>, Vec<&'r Resource>> {
+    let mut groups: BTreeMap<Option<String>, Vec<&Resource>> = BTreeMap::new();
+    for (r, account) in resources.iter().zip(accounts) {
+        let group = if several {
+            account.clone().or_else(|| caller.clone())
+        } else {
+            None
+        };
+        groups.entry(group).or_default().push(r);
+    }
+    groups
+}
+
+/// A region to ask STS in: one a resource records, else the environment's, else us-east-1.
+fn sts_region(aws: &AwsContext, snapshot: &state::Snapshot) -> String {
+    snapshot
+        .resources
+        .iter()
+        .find_map(|r| families::aws::region_account(r).0)
+        .or_else(|| aws.default_region())
+        .unwrap_or_else(|| "us-east-1".into())
 }
 
 /// The HTTP client for states behind HTTP APIs, made on first use.

@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Compare the state with the live cloud; exit 0 (pass or warn), 1 (blocking drift), 2 (could not check).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Break-glass tickets.
     Ticket {
         #[command(subcommand)]
@@ -366,7 +366,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check(args) => check_command(args),
+        Command::Check(args) => check_command(*args),
         Command::Serve(args) => serve_command(args),
         Command::Comment(args) => comment_command(args),
         Command::Metrics(args) => metrics_command(args),

@@ -70,20 +70,6 @@ pub async fn place(
         let account = match &known[i] {
             Known::Own(a) | Known::Config(a) => a.clone(),
             Known::Unknown => caller.clone(),
-            Known::Several(candidates) if candidates.contains(&caller) => caller.clone(),
-            Known::Several(candidates) => {
-                return Err(Error::new(
-                    who(obj),
-                    format!(
-                        "cannot tell which AWS account {} belongs to: the state records no ARN or \
-                         owner for it, and the other resources of its provider configuration are \
-                         in several accounts ({}), none of them the credentials' account \
-                         {caller}",
-                        obj.cloud_id,
-                        candidates.iter().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                ))
-            }
         };
         placed.accounts[i] = Some(account.clone());
         if account == caller {
@@ -136,13 +122,14 @@ enum Known {
     Own(String),
     /// The one account the other resources of its provider configuration record.
     Config(String),
-    /// Those resources record several.
-    Several(BTreeSet<String>),
     Unknown,
 }
 
 /// Each object's account as the state tells it (for AWS objects; others: `Unknown`).
-fn state_accounts(expected: &[(&dyn Family, ExpectedObject)], resources: &[Resource]) -> Vec<Known> {
+fn state_accounts(
+    expected: &[(&dyn Family, ExpectedObject)],
+    resources: &[Resource],
+) -> Vec<Known> {
     let mut by_config: BTreeMap<(&str, &str), BTreeSet<String>> = BTreeMap::new();
     for r in resources {
         if let (_, Some(account)) = families::aws::region_account(r) {
@@ -169,10 +156,12 @@ fn state_accounts(expected: &[(&dyn Family, ExpectedObject)], resources: &[Resou
                 .flatten()
                 .cloned()
                 .collect();
-            match known.len() {
-                0 => Known::Unknown,
-                1 => Known::Config(known.into_iter().next().unwrap_or_default()),
-                _ => Known::Several(known),
+            // Several accounts cannot meet here: states of several accounts are grouped by
+            // account before their objects are made (check.rs), and each object is given its
+            // group's account.
+            match (known.len(), known.into_iter().next()) {
+                (1, Some(a)) => Known::Config(a),
+                _ => Known::Unknown,
             }
         })
         .collect()
@@ -291,7 +280,6 @@ fn is_root_default_provider(p: &str) -> bool {
     (p.starts_with("provider[") && p.ends_with("\"]")) || p == "provider.aws"
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,7 +352,8 @@ mod tests {
             ["us-west-2"]
         );
         // An alias whose region nothing tells: refuse rather than look in the wrong region.
-        let e = regions_of(&[rule(WEST), vpc_in(ROOT, "us-east-1")], Some("eu-west-1")).unwrap_err();
+        let e =
+            regions_of(&[rule(WEST), vpc_in(ROOT, "us-east-1")], Some("eu-west-1")).unwrap_err();
         assert!(e.to_string().contains("is not the default one"), "{e}");
         assert!(is_root_default_provider("provider.aws"));
         assert!(!is_root_default_provider("provider.aws.west"));
@@ -455,7 +444,10 @@ mod tests {
             json!({"type": "ingress", "security_group_id": "sg-1", "protocol": "tcp",
                    "from_port": 1, "to_port": 1, "cidr_blocks": ["10.0.0.0/8"]}),
         );
-        assert_eq!(regions_of(&[rule.clone(), v5], None).unwrap(), ["us-east-1"]);
+        assert_eq!(
+            regions_of(&[rule.clone(), v5], None).unwrap(),
+            ["us-east-1"]
+        );
         // Without an ARN, v5's `region` says nothing about the resource.
         let bare = auth(json!({"region": "eu-west-1", "account_id": "2"}));
         assert_eq!(families::aws::region_account(&bare).0, None);

@@ -522,10 +522,14 @@ impl aws_credential_types::provider::ProvideCredentials for AssumedRole {
 
 /// An SDK error's context without its trailing Debug dump.
 fn one_line(text: &str) -> String {
-    let cut = [" (DispatchFailure(", " (ConstructionFailure(", " (ResponseError("]
-        .iter()
-        .find_map(|dump| text.find(dump))
-        .unwrap_or(text.len());
+    let cut = [
+        " (DispatchFailure(",
+        " (ConstructionFailure(",
+        " (ResponseError(",
+    ]
+    .iter()
+    .find_map(|dump| text.find(dump))
+    .unwrap_or(text.len());
     text[..cut].to_string()
 }
 

@@ -258,19 +258,7 @@ pub fn bad(r: &Resource, msg: &str) -> crate::error::Error {
     )
 }
 
-/// `region` and `account` of an ARN such as `arn:aws:ec2:us-east-1:123456789012:security-group/sg-1`.
-pub fn arn_region_account(arn: &str) -> Option<(Option<String>, Option<String>)> {
-    let mut parts = arn.splitn(6, ':');
-    if parts.next()? != "arn" {
-        return None;
-    }
-    let _partition = parts.next()?;
-    let _service = parts.next()?;
-    let region = parts.next()?;
-    let account = parts.next()?;
-    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    Some((non_empty(region), non_empty(account)))
-}
+pub use crate::model::arn_region_account;
 
 /// `tags` of a resource as plain strings (`tags_all` includes provider default tags).
 pub fn tags_of(r: &Resource) -> BTreeMap<String, String> {

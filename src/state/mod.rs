@@ -9,7 +9,7 @@ pub mod s3;
 mod show_json;
 mod v4;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 use serde_json::Value;
@@ -82,33 +82,62 @@ pub struct Snapshot {
     pub refreshed: Vec<Resource>,
     /// Labels of the sources that are not plans (and so have no refreshed values).
     pub not_plans: Vec<String>,
+    /// The AWS account of each of `resources` (same order) as its state tells it
+    /// ([`aws_accounts`]); `None` where it does not.
+    pub accounts: Vec<Option<String>>,
 }
 
 impl Snapshot {
     /// Adds the resources of one parsed state. An instance that already came from another state
     /// (same address, same cloud id) is kept once with both sources: the same estate read twice
-    /// must not double its drift. Same address with another id (two workspaces) stays separate.
+    /// must not double its drift. Same address with another id (two workspaces) stays separate,
+    /// and so does the same address and id in another AWS account: one root module applied in
+    /// every account names its IAM roles alike, and merging them would leave all but one
+    /// unchecked.
     fn merge(&mut self, source: StateSource, resources: Vec<Resource>) {
-        let mut index: BTreeMap<(String, Option<String>), usize> = self
-            .resources
-            .iter()
-            .enumerate()
-            .map(|(i, r)| ((r.address.clone(), id_of(r)), i))
-            .collect();
-        for r in resources {
+        let accounts = aws_accounts(&resources);
+        let mut index: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            index
+                .entry((r.address.clone(), id_of(r)))
+                .or_default()
+                .push(i);
+        }
+        for (r, account) in resources.into_iter().zip(accounts) {
             let key = (r.address.clone(), id_of(&r));
-            match index.get(&key) {
-                Some(&i) => {
+            // Merged with the instance of the same account, or of an account one side cannot
+            // tell; of several candidates in other accounts, none is picked.
+            let same = index.get(&key).and_then(|seen| {
+                let known = |i: &usize| self.accounts[*i].as_ref();
+                let fits: Vec<usize> = seen
+                    .iter()
+                    .copied()
+                    .filter(|i| {
+                        known(i).is_none() || account.is_none() || known(i) == account.as_ref()
+                    })
+                    .collect();
+                match (fits.as_slice(), &account) {
+                    ([only], _) => Some(*only),
+                    (_, Some(a)) => seen.iter().copied().find(|i| known(i) == Some(a)),
+                    _ => None,
+                }
+            });
+            match same {
+                Some(i) => {
                     let existing = &mut self.resources[i];
                     for s in r.sources {
                         if !existing.sources.contains(&s) {
                             existing.sources.push(s);
                         }
                     }
+                    if self.accounts[i].is_none() {
+                        self.accounts[i] = account;
+                    }
                 }
                 None => {
-                    index.insert(key, self.resources.len());
+                    index.entry(key).or_default().push(self.resources.len());
                     self.resources.push(r);
+                    self.accounts.push(account);
                 }
             }
         }
@@ -118,6 +147,55 @@ impl Snapshot {
 
 fn id_of(r: &Resource) -> Option<String> {
     r.attr_str("id").map(str::to_string)
+}
+
+/// The AWS account of each resource of one state: its ARN's or its `owner_id`, else the one
+/// account the other resources of its provider configuration record (`None`: unknown, or
+/// several).
+pub fn aws_accounts(resources: &[Resource]) -> Vec<Option<String>> {
+    let own: Vec<Option<String>> = resources.iter().map(own_account).collect();
+    let mut by_config: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for (r, account) in resources.iter().zip(&own) {
+        if let Some(a) = account {
+            for s in &r.sources {
+                by_config
+                    .entry((s.as_str(), r.provider.as_str()))
+                    .or_default()
+                    .insert(a.as_str());
+            }
+        }
+    }
+    resources
+        .iter()
+        .zip(&own)
+        .map(|(r, account)| {
+            account.clone().or_else(|| {
+                let known: BTreeSet<&str> = r
+                    .sources
+                    .iter()
+                    .filter_map(|s| by_config.get(&(s.as_str(), r.provider.as_str())))
+                    .flatten()
+                    .copied()
+                    .collect();
+                match known.len() {
+                    1 => known.into_iter().next().map(str::to_string),
+                    _ => None,
+                }
+            })
+        })
+        .collect()
+}
+
+/// A resource's own AWS account: its ARN's, else its `owner_id` (EC2 objects).
+pub fn own_account(r: &Resource) -> Option<String> {
+    r.attr_str("arn")
+        .and_then(crate::model::arn_region_account)
+        .and_then(|(_, a)| a)
+        .or_else(|| {
+            r.attr_str("owner_id")
+                .filter(|o| o.len() == 12 && o.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string)
+        })
 }
 
 /// Where one state comes from.
@@ -644,6 +722,78 @@ mod shard_tests {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_same_address_in_two_accounts_is_two_resources() {
+        let res = |address: &str, state: &str, provider: &str, attrs: Value| Resource {
+            address: address.into(),
+            resource_type: address.split('.').next().unwrap_or_default().into(),
+            provider: provider.into(),
+            attributes: attrs,
+            sensitive_paths: vec![],
+            sources: vec![state.into()],
+        };
+        let source = |label: &str| StateSource {
+            label: label.into(),
+            format: "tfstate-v4",
+            terraform_version: None,
+            serial: None,
+            lineage: None,
+            resources: 2,
+        };
+        let role = |state: &str, account: &str| {
+            res(
+                "aws_iam_role.ci",
+                state,
+                "p",
+                json!({"id": "ci", "arn": format!("arn:aws:iam::{account}:role/ci")}),
+            )
+        };
+        // No ARN: its account is its provider configuration's.
+        let inline = |state: &str, provider: &str| {
+            res(
+                "aws_iam_role_policy.read",
+                state,
+                provider,
+                json!({"id": "ci:read"}),
+            )
+        };
+        let mut snap = Snapshot::default();
+        snap.merge(
+            source("prod"),
+            vec![role("prod", "111111111111"), inline("prod", "p")],
+        );
+        snap.merge(
+            source("staging"),
+            vec![role("staging", "222222222222"), inline("staging", "p")],
+        );
+        assert_eq!(snap.resources.len(), 4);
+        assert_eq!(
+            snap.accounts,
+            [
+                Some("111111111111".to_string()),
+                Some("111111111111".to_string()),
+                Some("222222222222".to_string()),
+                Some("222222222222".to_string())
+            ]
+        );
+        // The same estate twice (a state and its plan): merged with its own account's.
+        snap.merge(
+            source("plan"),
+            vec![role("plan", "222222222222"), inline("plan", "p")],
+        );
+        assert_eq!(snap.resources.len(), 4);
+        assert_eq!(snap.resources[2].sources, ["staging", "plan"]);
+        assert_eq!(snap.resources[3].sources, ["staging", "plan"]);
+        // An instance whose account nothing tells, with candidates in two accounts: not merged
+        // into either (a guess would leave one unchecked).
+        snap.merge(source("bare"), vec![inline("bare", "q")]);
+        assert_eq!(snap.resources.len(), 5);
+        assert_eq!(snap.accounts[4], None);
+        // An `owner_id` that is not an account id says nothing.
+        let odd = res("aws_x.y", "s", "p", json!({"owner_id": "self"}));
+        assert_eq!(own_account(&odd), None);
+    }
 
     #[test]
     fn addresses_follow_terraform_syntax() {

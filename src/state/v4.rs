@@ -56,6 +56,10 @@ struct Locator {
     arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     region: Option<String>,
+    /// The account of EC2 objects without an ARN (place.rs). Any JSON: a type that uses the name
+    /// for something else must not make the state unreadable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_id: Option<Value>,
 }
 
 pub(super) fn parse(

@@ -120,8 +120,7 @@ pub fn region_account(r: &Resource) -> (Option<String>, Option<String>) {
             .flatten()
             .map(str::to_string)
     });
-    let account = arn_account.or_else(|| r.attr_str("owner_id").map(str::to_string));
-    (region, account)
+    (region, arn_account.or_else(|| crate::state::own_account(r)))
 }
 
 /// KMS keys are written as ARNs or bare ids; both name the same key: the id.
