@@ -53,6 +53,9 @@ fi
 [ -n "${INPUT_SOURCE_DIR:-}" ] && args+=(--source-dir "$INPUT_SOURCE_DIR")
 [ "${INPUT_FAIL_ON_EMPTY:-false}" = true ] && args+=(--fail-on-empty)
 [ -n "${INPUT_HISTORY:-}" ] && args+=(--history "$INPUT_HISTORY")
+[ -n "${INPUT_AWS_ROLE:-}" ] && args+=(--aws-role "$INPUT_AWS_ROLE")
+# Passed on even without a role, so that the mistake is an error, not a dropped setting.
+[ -n "${INPUT_AWS_EXTERNAL_ID:-}" ] && args+=(--aws-external-id "$INPUT_AWS_EXTERNAL_ID")
 
 case "${INPUT_SOFT_FAIL:-false}" in
   true | false) ;;

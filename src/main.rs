@@ -97,6 +97,8 @@ struct ServeArgs {
     /// Record each completed check in the drift history, as `check --history` does.
     #[arg(long, value_name = "DEST")]
     history: Option<String>,
+    #[command(flatten)]
+    role: RoleArgs,
 }
 
 #[derive(clap::Args)]
@@ -157,6 +159,33 @@ enum TicketCommand {
     Open(OpenArgs),
 }
 
+/// How objects of other AWS accounts are read (`check`, `serve`, `ticket open`).
+#[derive(clap::Args)]
+struct RoleArgs {
+    /// Read the objects of other AWS accounts with this role of theirs: an IAM role ARN with
+    /// `{account}` for the account from each resource's ARN or owner id, e.g.
+    /// 'arn:aws:iam::{account}:role/driftgate-read' (STS AssumeRole from the run's credentials,
+    /// session name driftgate). Without it, a resource of another account is an error.
+    #[arg(long, value_name = "ARN")]
+    aws_role: Option<String>,
+    /// External id to pass when assuming --aws-role (the role's trust policy names it).
+    #[arg(long, value_name = "ID", requires = "aws_role")]
+    aws_external_id: Option<String>,
+}
+
+impl RoleArgs {
+    fn settings(&self) -> Result<AwsSettings, Error> {
+        Ok(AwsSettings {
+            role: self
+                .aws_role
+                .as_deref()
+                .map(|t| RoleTemplate::parse(t, self.aws_external_id.clone()))
+                .transpose()?,
+            ..AwsSettings::default()
+        })
+    }
+}
+
 #[derive(clap::Args)]
 struct OpenArgs {
     /// Where to open it: github:OWNER/REPO, gitlab:GROUP/PROJECT (or id), jira:PROJECTKEY.
@@ -183,6 +212,8 @@ struct OpenArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    role: RoleArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -270,15 +301,8 @@ struct CheckArgs {
     /// `auto` lists the account when the run checks more than 10 IAM objects [default: auto].
     #[arg(long, value_enum, ignore_case = true)]
     iam_reads: Option<IamReadsArg>,
-    /// Read the objects of other AWS accounts with this role of theirs: an IAM role ARN with
-    /// `{account}` for the account from each resource's ARN or owner id, e.g.
-    /// 'arn:aws:iam::{account}:role/driftgate-read' (STS AssumeRole from the run's credentials,
-    /// session name driftgate). Without it, a resource of another account is an error.
-    #[arg(long, value_name = "ARN")]
-    aws_role: Option<String>,
-    /// External id to pass when assuming --aws-role (the role's trust policy names it).
-    #[arg(long, value_name = "ID", requires = "aws_role")]
-    aws_external_id: Option<String>,
+    #[command(flatten)]
+    role: RoleArgs,
     /// Terraform source to point findings at (SARIF, annotations, Code Quality) [default: .].
     #[arg(long, value_name = "DIR")]
     source_dir: Option<String>,
@@ -425,7 +449,7 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode, Error> {
             workspace_key_prefix: "env:".into(),
             policies: args.policies,
             concurrency: 8,
-            aws: AwsSettings::default(),
+            aws: args.role.settings()?,
             progress: false,
             breakglass: breakglass_settings(
                 &args.tickets,
@@ -535,11 +559,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
                 IamReadsArg::Account => IamReads::Account,
                 IamReadsArg::Object => IamReads::Object,
             },
-            role: args
-                .aws_role
-                .as_deref()
-                .map(|t| RoleTemplate::parse(t, args.aws_external_id.clone()))
-                .transpose()?,
+            role: args.role.settings()?.role,
         },
         progress: !quiet,
         breakglass,
@@ -774,7 +794,7 @@ fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
         workspace_key_prefix: "env:".into(),
         policies: args.policies,
         concurrency: 8,
-        aws: AwsSettings::default(),
+        aws: args.role.settings()?,
         progress: !args.quiet,
         breakglass: None,
         source_dir: None,

@@ -466,6 +466,19 @@ async fn run_script_in_a_simulated_runner() {
         line.contains("--tickets <TRACKER>") && line.contains("%0A"),
         "{out}"
     );
+    // The role inputs reach driftgate, which checks them: a template without {account}.
+    let (code, out, _) = runner.script(
+        "action-run.sh",
+        &inputs(&[
+            ("INPUT_AWS_ROLE", "arn:aws:iam::123456789012:role/read"),
+            ("INPUT_AWS_EXTERNAL_ID", "ext-1"),
+        ]),
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("::error title=driftgate::--aws-role arn:aws:iam::123456789012:role/read: must name the account exactly once"),
+        "{out}"
+    );
     let (code, out, _) =
         runner.script("action-run.sh", &inputs(&[("INPUT_FORMATS", "sarif html")]));
     assert_eq!(code, 2);

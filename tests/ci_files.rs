@@ -225,7 +225,7 @@ async fn the_gitlab_template_runs_under_gitlab_ci_local() {
     std::fs::write(
         dir.join(".gitlab-ci.yml"),
         format!(
-            "include:\n  - local: templates/driftgate.yml\n    inputs:\n      states: terraform.tfstate\n      release_url: {releases}\n"
+            "include:\n  - local: templates/driftgate.yml\n    inputs:\n      states: terraform.tfstate\n      release_url: {releases}\n      aws_role: 'arn:aws:iam::{{account}}:role/driftgate-read'\n"
         ),
     )
     .unwrap();
