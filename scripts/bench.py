@@ -2,7 +2,12 @@
 in moto, and parse time and memory for a large state file. Run through scripts/bench.sh.
 
     bench.py BINARY ENDPOINT [--groups N] [--state-mb M] [--azure-nsgs N] [--gcp-firewalls N]
-             [--mixed-scale X]
+             [--mixed-scale X] [--history-records N] [--accounts N] [--account-regions R]
+             [--account-resources M]
+
+The organization (--accounts, default 20 x 2 regions x 500 resources) is one state per account and
+region in moto's accounts, checked in one run from an account that owns none of them: every
+account is read with its role (`--aws-role`).
 
 The mixed estate (scripts/mixed_estate.py: groups, rule resources, ACLs, roles, policies, buckets
 with two settings each, KMS keys, volumes, databases; 10,000 state resources at --mixed-scale 1)
@@ -419,6 +424,51 @@ def history(binary, endpoint, env, tmp, records):
     return result
 
 
+def accounts(binary, env, tmp, endpoint, count, regions, per_region):
+    """`count` accounts x `regions` regions x about `per_region` state resources each (security groups
+    with an egress rule resource, network ACLs, EBS volumes; IAM roles in the first region), one state
+    per account and region, all checked in one run from a security account that owns none of them,
+    through `--aws-role`."""
+    names = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"][:regions]
+    groups = per_region * 2 // 5  # a group and its rule resource: 4/5 of the resources
+    acls = per_region // 10
+    paths, resources = [], 0
+    t0 = time.monotonic()
+    for a in range(count):
+        account = f"{200000000000 + a:012d}"
+        for r, region in enumerate(names):
+            e = mixed_estate.Estate(endpoint, account, f"org{a}-{r}", region=region)
+            e.network(groups, groups, acls)
+            rest = per_region - 2 * groups - acls
+            if r == 0:
+                e.identity(rest // 2, 0)
+                e.volumes(rest - rest // 2)
+            else:
+                e.volumes(rest)
+            state = {"version": 4, "terraform_version": "1.9.8", "serial": 1, "lineage": f"org-{a}-{region}",
+                     "outputs": {}, "resources": e.resources}
+            resources += sum(len(x["instances"]) for x in e.resources)
+            os.makedirs(os.path.join(tmp, "org", account), exist_ok=True)
+            path = os.path.join(tmp, "org", account, f"{region}.tfstate")
+            with open(path, "w") as f:
+                json.dump(state, f)
+            paths.append(path)
+    seed_s = time.monotonic() - t0
+    args = ["check", "--quiet", "--format", "json", "--aws-role", "arn:aws:iam::{account}:role/driftgate-read"]
+    for p in paths:
+        args += ["--state", p]
+    code, out, wall, rss = run(binary, args, env)
+    report = json.loads(out)
+    detail = report["summary"]["api_calls"]
+    calls = sum(n for ops in detail.values() for n in ops.values())
+    return {"accounts": count, "regions": regions, "states": len(paths), "state_resources": resources,
+            "objects": report["summary"]["objects_checked"], "verdict": report["verdict"],
+            "drifts": report["summary"]["drifts"], "api_calls": calls, "api_calls_detail": detail,
+            "calls_per_100_resources": round(100 * calls / max(resources, 1), 2),
+            "one_read_per_resource_ratio": round(resources / max(calls, 1), 1),
+            "wall_s": round(wall, 2), "peak_rss_mib": round(rss, 1), "moto_seed_s": round(seed_s, 1)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -429,6 +479,9 @@ def main():
     ap.add_argument("--gcp-firewalls", type=int, default=2500)
     ap.add_argument("--mixed-scale", type=float, default=1.0, help="mixed estate size (1 = 10,000 resources; 0 skips)")
     ap.add_argument("--history-records", type=int, default=10000, help="history records for `metrics` (0 skips)")
+    ap.add_argument("--accounts", type=int, default=20, help="AWS accounts read with --aws-role (0 skips)")
+    ap.add_argument("--account-regions", type=int, default=2, choices=range(1, 5))
+    ap.add_argument("--account-resources", type=int, default=500, help="state resources per account and region")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ENDPOINT_URL=args.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing",
@@ -467,6 +520,9 @@ def main():
             results["mixed"] = mixed(args.binary, args.endpoint, env, tmp, args.mixed_scale)
         if args.history_records > 0:
             results["history"] = history(args.binary, args.endpoint, env, tmp, args.history_records)
+        if args.accounts > 0:
+            results["accounts"] = accounts(args.binary, env, tmp, args.endpoint, args.accounts,
+                                           args.account_regions, args.account_resources)
 
     e, p = results["estate"], results["parse"]
     print(f"estate: {e['resources']} state resources, {e['objects']} live objects -> {e['api_calls']} API calls "
@@ -495,6 +551,14 @@ def main():
         print(f"metrics: {h['records']} records ({round(h['bytes'] / 2**20, 1)} MiB), {h['episodes']} episodes -> "
               f"directory {h['dir_wall_s']} s, peak RSS {h['dir_peak_rss_mib']} MiB; S3 {h['s3_wall_s']} s "
               f"({h['s3_calls']}), peak RSS {h['s3_peak_rss_mib']} MiB")
+    if "accounts" in results:
+        x = results["accounts"]
+        print(f"accounts: {x['accounts']} accounts x {x['regions']} regions ({x['states']} states, "
+              f"{x['state_resources']} state resources, {x['objects']} objects) through --aws-role -> "
+              f"{x['api_calls']} API calls ({x['calls_per_100_resources']} per 100 resources, "
+              f"{x['one_read_per_resource_ratio']}x fewer than one per resource), {x['wall_s']} s, "
+              f"peak RSS {x['peak_rss_mib']} MiB, verdict {x['verdict']}")
+        print(f"       by operation: {x['api_calls_detail']}")
     print(json.dumps(results))
 
 

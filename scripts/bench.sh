@@ -2,7 +2,8 @@
 # Benchmark (not part of the test suite): builds driftgate (release unless DRIFTGATE_BENCH_PROFILE=dev),
 # starts moto, and runs scripts/bench.py. Arguments go to bench.py (--groups N, --state-mb M, --azure-nsgs N,
 # --gcp-firewalls N, --mixed-scale X: the 10,000-resource mixed estate at X = 1, 0 skips it;
-# --history-records N: `driftgate metrics` over N history records, 0 skips it).
+# --history-records N: `driftgate metrics` over N history records, 0 skips it; --accounts N
+# --account-regions R --account-resources M: N accounts read with --aws-role, 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh

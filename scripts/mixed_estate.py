@@ -65,12 +65,13 @@ def resource(rtype, name, instances, module=None):
 
 
 class Estate:
-    def __init__(self, endpoint, account, prefix, workers=8):
+    def __init__(self, endpoint, account, prefix, workers=8, region=REGION):
+        self.region = region
         self.account = account or DEFAULT_ACCOUNT
         self.prefix = prefix
         self.pool = concurrent.futures.ThreadPoolExecutor(workers)
         session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                        region_name=REGION)
+                                        region_name=region)
         kw = {"endpoint_url": endpoint}
         self.ec2 = session.client("ec2", **kw)
         self.iam = session.client("iam", **kw)
@@ -125,7 +126,7 @@ class Estate:
                     {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": cidr}]}])
                 # Egress is managed by the rule resource: the inline copy is the provider's refresh.
                 egress = [sg_block("tcp", 5432, 5432, [cidr])]
-            sg = instance({"arn": f"arn:aws:ec2:{REGION}:{self.account}:security-group/{gid}", "id": gid,
+            sg = instance({"arn": f"arn:aws:ec2:{self.region}:{self.account}:security-group/{gid}", "id": gid,
                            "name": f"{self.prefix}-sg-{i}", "description": "Managed by Terraform",
                            "owner_id": self.account, "vpc_id": vpc, "tags": {}, "tags_all": {},
                            "revoke_rules_on_delete": False, "egress": egress,
@@ -148,7 +149,7 @@ class Estate:
             self.ec2.create_network_acl_entry(NetworkAclId=aid, RuleNumber=100, Protocol="6", RuleAction="allow",
                                               Egress=False, CidrBlock="10.0.0.0/8", PortRange={"From": 443, "To": 443})
             return aid, instance({
-                "arn": f"arn:aws:ec2:{REGION}:{self.account}:network-acl/{aid}", "id": aid, "owner_id": self.account,
+                "arn": f"arn:aws:ec2:{self.region}:{self.account}:network-acl/{aid}", "id": aid, "owner_id": self.account,
                 "vpc_id": vpc, "subnet_ids": [], "tags": {}, "tags_all": {}, "egress": [],
                 "ingress": [{"action": "allow", "cidr_block": "10.0.0.0/8", "from_port": 443, "to_port": 443,
                              "icmp_code": 0, "icmp_type": 0, "ipv6_cidr_block": "", "protocol": "6",
@@ -173,7 +174,7 @@ class Estate:
         for i, inst in enumerate(launched):
             iid = inst["InstanceId"]
             made.append(instance({
-                "id": iid, "arn": f"arn:aws:ec2:{REGION}:{self.account}:instance/{iid}", "ami": image,
+                "id": iid, "arn": f"arn:aws:ec2:{self.region}:{self.account}:instance/{iid}", "ami": image,
                 "instance_type": "t3.micro", "subnet_id": subnet,
                 "primary_network_interface_id": inst["NetworkInterfaces"][0]["NetworkInterfaceId"],
                 "vpc_security_group_ids": [self.groups[0]], "security_groups": [], "tags": {}, "tags_all": {}},
@@ -194,7 +195,7 @@ class Estate:
                 "NetworkInterfaces": [{"DeviceIndex": 0, "Groups": [self.groups[0]]}]})["LaunchTemplate"]
             lid = lt["LaunchTemplateId"]
             return lid, instance({
-                "id": lid, "arn": f"arn:aws:ec2:{REGION}:{self.account}:launch-template/{lid}", "name": name,
+                "id": lid, "arn": f"arn:aws:ec2:{self.region}:{self.account}:launch-template/{lid}", "name": name,
                 "image_id": "ami-12c6146b", "latest_version": 1, "default_version": 1,
                 "vpc_security_group_ids": [], "security_group_names": [],
                 "network_interfaces": [{"device_index": 0, "security_groups": [self.groups[0]]}],
@@ -381,10 +382,10 @@ class Estate:
 
     def volumes(self, volumes):
         def volume(i):
-            v = self.ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8, VolumeType="gp3", Encrypted=True)
+            v = self.ec2.create_volume(AvailabilityZone=f"{self.region}a", Size=8, VolumeType="gp3", Encrypted=True)
             vid = v["VolumeId"]
-            return vid, instance({"arn": f"arn:aws:ec2:{REGION}:{self.account}:volume/{vid}", "id": vid,
-                                  "availability_zone": f"{REGION}a", "encrypted": True,
+            return vid, instance({"arn": f"arn:aws:ec2:{self.region}:{self.account}:volume/{vid}", "id": vid,
+                                  "availability_zone": f"{self.region}a", "encrypted": True,
                                   "kms_key_id": v.get("KmsKeyId", ""), "size": 8, "type": "gp3",
                                   "iops": v.get("Iops", 0), "multi_attach_enabled": False, "snapshot_id": "",
                                   "tags": {}, "tags_all": {}}, f"v{i}")
