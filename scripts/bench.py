@@ -437,7 +437,9 @@ def accounts(binary, env, tmp, endpoint, count, regions, per_region):
     for a in range(count):
         account = f"{200000000000 + a:012d}"
         for r, region in enumerate(names):
-            e = mixed_estate.Estate(endpoint, account, f"org{a}-{r}", region=region)
+            # One writer at a time: moto 5.2 can fail concurrent CreateSecurityGroup calls in a
+            # VPC (its group index changes while another request iterates it).
+            e = mixed_estate.Estate(endpoint, account, f"org{a}-{r}", workers=1, region=region)
             e.network(groups, groups, acls)
             rest = per_region - 2 * groups - acls
             if r == 0:

@@ -238,9 +238,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         return Ok(report);
     }
 
-    let (places, mut live, clouds, notes) = match opts.live {
+    let (places, read, clouds, notes) = match opts.live {
         LiveSource::Api => {
-            let (places, accounts, live, clouds) = read_clouds(
+            let (places, accounts, read, clouds) = read_clouds(
                 opts,
                 &expected,
                 &snapshot,
@@ -254,12 +254,19 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
                     obj.account = account;
                 }
             }
-            (places, live, clouds, Vec::new())
+            (places, read, clouds, Vec::new())
         }
         LiveSource::Plan => {
-            refreshed_live(opts, &snapshot, &expected, &groups, several, &checked_types)?
+            let (places, live, clouds, notes) =
+                refreshed_live(opts, &snapshot, &expected, &groups, several, &checked_types)?;
+            let read = read::Read {
+                live,
+                ..Default::default()
+            };
+            (places, read, clouds, notes)
         }
     };
+    let read::Read { mut live, captured } = read;
     summary.notes = notes;
     let key = |i: usize| -> read::LiveKey {
         (
@@ -293,13 +300,61 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
                     .iter()
                     .map(|&i| (expected[i].0, &places[i], &expected[i].1.cloud_id)),
             );
-            let fresh = read::read(&clouds, &plan, opts.concurrency).await?;
+            let fresh = read::read(&clouds, &plan, opts.concurrency, true).await?;
             for &i in &suspects {
                 live.remove(&key(i));
             }
-            live.extend(fresh);
+            live.extend(fresh.live);
             for &i in &suspects {
                 per_object[i] = compare(i, &live);
+            }
+        }
+    }
+    // AWS Config lags behind the APIs: a drift seen through it is read again directly where the
+    // run has credentials for its account, and says that it rests on the recorded item otherwise.
+    let seen: Vec<usize> = (0..expected.len())
+        .filter(|&i| !per_object[i].is_empty() && captured.contains_key(&key(i)))
+        .collect();
+    if !seen.is_empty() {
+        let confirmable: Vec<usize> = seen
+            .iter()
+            .copied()
+            .filter(|&i| {
+                clouds
+                    .try_for_account(places[i].account.as_deref())
+                    .is_some()
+            })
+            .collect();
+        if !confirmable.is_empty() {
+            if opts.progress {
+                eprintln!(
+                    "driftgate: confirming {} object(s) with drift in AWS Config by reading them \
+                     directly…",
+                    confirmable.len()
+                );
+            }
+            let plan = read::plan(
+                confirmable
+                    .iter()
+                    .map(|&i| (expected[i].0, &places[i], &expected[i].1.cloud_id)),
+            );
+            let fresh = read::read(&clouds, &plan, opts.concurrency, true).await?;
+            for &i in &confirmable {
+                live.remove(&key(i));
+            }
+            live.extend(fresh.live);
+            for &i in &confirmable {
+                per_object[i] = compare(i, &live);
+            }
+        }
+        for &i in &seen {
+            let observed = crate::model::Observed {
+                source: "aws-config",
+                captured_at: captured.get(&key(i)).cloned().unwrap_or_default(),
+                confirmed: confirmable.contains(&i),
+            };
+            for d in &mut per_object[i] {
+                d.observed = Some(observed.clone());
             }
         }
     }
@@ -428,7 +483,7 @@ async fn read_clouds(
     snapshot: &state::Snapshot,
     (aws, azure, gcp): (Option<AwsContext>, Option<AzureContext>, Option<GcpContext>),
     resources_checked: usize,
-) -> Result<(Vec<Place>, Vec<Option<String>>, read::LiveSet, Clouds)> {
+) -> Result<(Vec<Place>, Vec<Option<String>>, read::Read, Clouds)> {
     let needed: BTreeSet<Cloud> = expected.iter().map(|(f, _)| f.about().cloud).collect();
     let mut clouds = Clouds::default();
     if needed.contains(&Cloud::Aws) {
@@ -447,7 +502,7 @@ async fn read_clouds(
     let regions = place::regions(expected, &snapshot.resources, default_region)?;
     let placed = place::place(
         clouds.aws.as_ref(),
-        opts.aws.role.as_ref(),
+        &opts.aws,
         expected,
         &snapshot.resources,
         regions,
@@ -476,10 +531,12 @@ async fn read_clouds(
     );
     for (family, places) in plan.iter().filter(|(f, _)| f.about().cloud == Cloud::Aws) {
         for (place, ids) in places {
-            clouds
-                .for_account(place.account.as_deref())?
-                .aws()?
-                .plan(family.about().name, ids.len());
+            if let Some(aws) = clouds
+                .try_for_account(place.account.as_deref())
+                .and_then(|c| c.aws.as_ref())
+            {
+                aws.plan(family.about().name, ids.len());
+            }
         }
     }
     if opts.progress {
@@ -508,8 +565,8 @@ async fn read_clouds(
             cloud_names.join(", ")
         );
     }
-    let live = read::read(&clouds, &plan, opts.concurrency).await?;
-    Ok((places, placed.accounts, live, clouds))
+    let read = read::read(&clouds, &plan, opts.concurrency, false).await?;
+    Ok((places, placed.accounts, read, clouds))
 }
 
 /// `--live plan`: the live side is what the plans' refresh read, with no cloud reads. Every

@@ -56,6 +56,7 @@ pub fn compare<'a>(
         sources: by.sources.clone(),
         sensitive: is_sensitive(by, attribute),
         reach: None,
+        observed: None,
     };
 
     let Some(live) = live else {

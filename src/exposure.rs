@@ -51,7 +51,23 @@ pub async fn assess(
                     })
                 })
                 .collect();
-            let clients = clouds.for_account(first.account)?;
+            let Some(clients) = clouds.try_for_account(first.account) else {
+                // Read through an aggregator only: nothing reads its interfaces or routes.
+                let why = format!(
+                    "not read: no credentials for AWS account {} (seen through AWS Config only)",
+                    first.account.unwrap_or_default()
+                );
+                let reaches = subjects
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.expected.cloud_id.clone(),
+                            Reach::new(Exposure::Unknown, why.clone()),
+                        )
+                    })
+                    .collect();
+                return Ok((members, reaches));
+            };
             let reaches = first
                 .family
                 .exposure(clients, first.region, &subjects)

@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use driftgate::check::{self, CheckOptions};
-use driftgate::clients::aws::{AwsSettings, IamReads, RoleTemplate};
+use driftgate::clients::aws::{AwsSettings, AwsSource, IamReads, RoleTemplate};
 use driftgate::error::Error;
 use driftgate::report::{console, gitlab, json, junit, markdown, sarif, Report};
 
@@ -98,7 +98,7 @@ struct ServeArgs {
     #[arg(long, value_name = "DEST")]
     history: Option<String>,
     #[command(flatten)]
-    role: RoleArgs,
+    aws: AwsArgs,
 }
 
 #[derive(clap::Args)]
@@ -159,9 +159,17 @@ enum TicketCommand {
     Open(OpenArgs),
 }
 
-/// How objects of other AWS accounts are read (`check`, `serve`, `ticket open`).
+/// Where the live side of AWS objects comes from, and how other accounts are read (`check`,
+/// `serve`, `ticket open`).
 #[derive(clap::Args)]
-struct RoleArgs {
+struct AwsArgs {
+    /// Where AWS objects are read: `api` (each object's own API, the default), `config:NAME` (AWS
+    /// Config's configuration items through the aggregator NAME, in the credentials' region: every
+    /// account and region it collects, no role per account) or `config:local` (each account's own
+    /// recorder). A drift seen through Config is read again directly where credentials for its
+    /// account exist, and is reported unconfirmed otherwise.
+    #[arg(long, value_name = "SOURCE")]
+    aws_source: Option<String>,
     /// Read the objects of other AWS accounts with this role of theirs: an IAM role ARN with
     /// `{account}` for the account from each resource's ARN or owner id, e.g.
     /// 'arn:aws:iam::{account}:role/driftgate-read' (STS AssumeRole from the run's credentials,
@@ -173,7 +181,7 @@ struct RoleArgs {
     aws_external_id: Option<String>,
 }
 
-impl RoleArgs {
+impl AwsArgs {
     fn settings(&self) -> Result<AwsSettings, Error> {
         Ok(AwsSettings {
             role: self
@@ -181,6 +189,12 @@ impl RoleArgs {
                 .as_deref()
                 .map(|t| RoleTemplate::parse(t, self.aws_external_id.clone()))
                 .transpose()?,
+            source: self
+                .aws_source
+                .as_deref()
+                .map(AwsSource::parse)
+                .transpose()?
+                .unwrap_or_default(),
             ..AwsSettings::default()
         })
     }
@@ -213,7 +227,7 @@ struct OpenArgs {
     #[arg(long, short)]
     quiet: bool,
     #[command(flatten)]
-    role: RoleArgs,
+    aws: AwsArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -302,7 +316,7 @@ struct CheckArgs {
     #[arg(long, value_enum, ignore_case = true)]
     iam_reads: Option<IamReadsArg>,
     #[command(flatten)]
-    role: RoleArgs,
+    aws: AwsArgs,
     /// Terraform source to point findings at (SARIF, annotations, Code Quality) [default: .].
     #[arg(long, value_name = "DIR")]
     source_dir: Option<String>,
@@ -449,7 +463,7 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode, Error> {
             workspace_key_prefix: "env:".into(),
             policies: args.policies,
             concurrency: 8,
-            aws: args.role.settings()?,
+            aws: args.aws.settings()?,
             progress: false,
             breakglass: breakglass_settings(
                 &args.tickets,
@@ -544,6 +558,7 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         &args.ticket_max_age,
         args.require_approval.clone(),
     )?;
+    let aws = args.aws.settings()?;
     let opts = CheckOptions {
         states: args.states,
         workspace: args.workspace,
@@ -559,7 +574,8 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
                 IamReadsArg::Account => IamReads::Account,
                 IamReadsArg::Object => IamReads::Object,
             },
-            role: args.role.settings()?.role,
+            role: aws.role,
+            source: aws.source,
         },
         progress: !quiet,
         breakglass,
@@ -794,7 +810,7 @@ fn ticket_open(args: OpenArgs) -> Result<ExitCode, Error> {
         workspace_key_prefix: "env:".into(),
         policies: args.policies,
         concurrency: 8,
-        aws: args.role.settings()?,
+        aws: args.aws.settings()?,
         progress: !args.quiet,
         breakglass: None,
         source_dir: None,

@@ -160,6 +160,35 @@ pub struct Place {
     pub region: String,
 }
 
+/// A configuration item as AWS Config recorded it (`--aws-source config:…`): what a family turns
+/// into its live view instead of reading the object's own API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigItem {
+    pub account: String,
+    pub region: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub resource_name: Option<String>,
+    /// `configurationItemCaptureTime`, RFC 3339.
+    pub captured_at: String,
+    /// `configuration`, parsed (Config sends it as a JSON string).
+    pub configuration: Value,
+    /// `supplementaryConfiguration`: each value parsed where it is JSON, else the string as sent.
+    pub supplementary: BTreeMap<String, Value>,
+}
+
+/// Where a drift's live side was seen when it was not read directly now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observed {
+    /// `aws-config`.
+    pub source: &'static str,
+    /// When the source captured the live side (`configurationItemCaptureTime`).
+    pub captured_at: String,
+    /// Read again directly and still drifted (`false`: no credentials for that account, so the
+    /// drift rests on the recorded item alone, which may lag behind the cloud).
+    pub confirmed: bool,
+}
+
 /// The same view, read from the cloud.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveObject {
@@ -288,6 +317,8 @@ pub struct Drift {
     pub sensitive: bool,
     /// How reachable the object is (`None`: not read).
     pub reach: Option<Reach>,
+    /// `None`: the live side was read directly in this run.
+    pub observed: Option<Observed>,
 }
 
 // ---- Canonical forms ----

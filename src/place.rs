@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{stream, StreamExt, TryStreamExt};
 
-use crate::clients::aws::{AwsContext, RoleTemplate};
+use crate::clients::aws::{AwsContext, AwsSettings, AwsSource};
 use crate::error::{Error, Result};
 use crate::families::{self, Family};
 use crate::model::{Cloud, Declarer, ExpectedObject, Place};
@@ -25,17 +25,19 @@ pub struct Placed {
 
 /// Places every object: `regions` as [`regions`] resolved them; AWS accounts from the state,
 /// compared with the account of the run's credentials. An object of another account is read with
-/// `role` in that account, or refused without one (read with these credentials it would look
-/// deleted).
+/// `--aws-role` in that account, through the aggregator (`--aws-source config:NAME`), or
+/// refused (read with these credentials it would look deleted).
 pub async fn place(
     aws: Option<&AwsContext>,
-    role: Option<&RoleTemplate>,
+    settings: &AwsSettings,
     expected: &[(&dyn Family, ExpectedObject)],
     resources: &[Resource],
     regions: Vec<String>,
     concurrency: usize,
     progress: bool,
 ) -> Result<Placed> {
+    let role = settings.role.as_ref();
+    let aggregated = matches!(settings.source, AwsSource::Aggregator(_));
     let mut placed = Placed {
         places: regions
             .into_iter()
@@ -73,6 +75,12 @@ pub async fn place(
         };
         placed.accounts[i] = Some(account.clone());
         if account == caller {
+            continue;
+        }
+        // An aggregator reads every account it collects with the run's credentials; without a
+        // role, such an object can only be read through it.
+        if role.is_none() && aggregated {
+            place.account = Some(account);
             continue;
         }
         if role.is_none() {

@@ -1,13 +1,16 @@
-//! Live reads: groups the objects to read by family and region, splits them into batches of the
-//! family's size, and runs the batches concurrently with a bound. The first failure ends the
-//! read: a check with a hole in it must not pass.
+//! Live reads: groups the objects to read by family and place (account, region), splits them into
+//! batches of the family's size (of 100 configuration items through AWS Config), and runs the
+//! batches concurrently with a bound. The first failure ends the read: a check with a hole in it
+//! must not pass.
 
 use std::collections::{BTreeMap, HashMap};
 
 use futures::{stream, StreamExt, TryStreamExt};
 
+use crate::clients::aws::AwsSource;
 use crate::clients::Clouds;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::families::aws::config_items;
 use crate::families::Family;
 use crate::model::{LiveObject, Place};
 
@@ -39,33 +42,159 @@ pub fn plan<'a>(
     by_family.into_values().collect()
 }
 
-pub async fn read(clouds: &Clouds, plan: &Plan<'_>, concurrency: usize) -> Result<LiveSet> {
+/// What a read found: the live objects, and for those seen through AWS Config when each was
+/// captured (`configurationItemCaptureTime`).
+#[derive(Default)]
+pub struct Read {
+    pub live: LiveSet,
+    pub captured: HashMap<LiveKey, String>,
+}
+
+/// One batch: through the family's own API, or through AWS Config.
+enum Batch<'p> {
+    Direct(&'p dyn Family, &'p Clouds, &'p Place, &'p [String]),
+    Config(&'p dyn Family, &'static str, &'p Place, &'p [String]),
+}
+
+/// Reads the plan. `direct`: never through AWS Config (confirming what Config showed).
+pub async fn read(
+    clouds: &Clouds,
+    plan: &Plan<'_>,
+    concurrency: usize,
+    direct: bool,
+) -> Result<Read> {
+    let via_config = !direct
+        && clouds
+            .aws
+            .as_ref()
+            .is_some_and(|a| *a.source() != AwsSource::Api);
     let mut batches = Vec::new();
     for (family, places) in plan {
         for (place, ids) in places {
-            let clients = clouds.for_account(place.account.as_deref())?;
-            for chunk in ids.chunks(family.about().batch_size.max(1)) {
-                batches.push((*family, clients, place, chunk));
+            match family.config_type().filter(|_| via_config) {
+                Some(config_type) => {
+                    for chunk in ids.chunks(config_items::BATCH) {
+                        batches.push(Batch::Config(*family, config_type, place, chunk));
+                    }
+                }
+                None => {
+                    let clients = clients_of(clouds, place)?;
+                    for chunk in ids.chunks(family.about().batch_size.max(1)) {
+                        batches.push(Batch::Direct(*family, clients, place, chunk));
+                    }
+                }
             }
         }
     }
-    let results: Vec<(LiveKeyPart, Vec<LiveObject>)> = stream::iter(batches)
-        .map(|(family, clients, place, ids)| async move {
-            family
-                .fetch(clients, &place.region, ids)
-                .await
-                .map(|objs| ((family.about().name, place.account.clone()), objs))
+    let results: Vec<Found> = stream::iter(batches)
+        .map(|batch| async move {
+            match batch {
+                Batch::Direct(family, clients, place, ids) => {
+                    let objs = family.fetch(clients, &place.region, ids).await?;
+                    Ok(Found {
+                        family: family.about().name,
+                        account: place.account.clone(),
+                        objs,
+                        captured: Vec::new(),
+                    })
+                }
+                Batch::Config(family, config_type, place, ids) => {
+                    through_config(clouds, family, config_type, place, ids).await
+                }
+            }
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
-    let mut live = LiveSet::new();
-    for ((family, account), objs) in results {
-        for obj in objs {
-            live.insert((family, account.clone(), obj.cloud_id.clone()), obj);
+    let mut read = Read::default();
+    for found in results {
+        for (id, at) in found.captured {
+            read.captured
+                .insert((found.family, found.account.clone(), id), at);
+        }
+        for obj in found.objs {
+            read.live.insert(
+                (found.family, found.account.clone(), obj.cloud_id.clone()),
+                obj,
+            );
         }
     }
-    Ok(live)
+    Ok(read)
 }
 
-type LiveKeyPart = (&'static str, Option<String>);
+/// What one batch found.
+struct Found {
+    family: &'static str,
+    account: Option<String>,
+    objs: Vec<LiveObject>,
+    /// (cloud id, capture time) of the objects seen through AWS Config.
+    captured: Vec<(String, String)>,
+}
+
+/// The clients that read `place` directly.
+fn clients_of<'c>(clouds: &'c Clouds, place: &Place) -> Result<&'c Clouds> {
+    clouds
+        .try_for_account(place.account.as_deref())
+        .ok_or_else(|| {
+            let account = place.account.as_deref().unwrap_or_default();
+            Error::new(
+            format!("AWS account {account}"),
+            "no credentials to read its objects directly: give --aws-role to read every account \
+             with a role of its own",
+        )
+        })
+}
+
+/// One batch through AWS Config: the aggregator (the run's credentials) or the account's own
+/// recorder (that account's credentials). Ids Config holds no current item of are read directly,
+/// where credentials for their account exist, and otherwise end the run: never taken as in sync.
+async fn through_config(
+    clouds: &Clouds,
+    family: &dyn Family,
+    config_type: &'static str,
+    place: &Place,
+    ids: &[String],
+) -> Result<Found> {
+    let run = clouds.aws()?;
+    let aws = match run.source() {
+        AwsSource::Aggregator(_) => run,
+        _ => clients_of(clouds, place)?.aws()?,
+    };
+    let account = match &place.account {
+        Some(a) => a.clone(),
+        None => run.caller_account(&place.region).await?,
+    };
+    let recorded = config_items::read(aws, &account, &place.region, config_type, ids).await?;
+    let mut objs = family.live_from_config(&recorded.items)?;
+    let captured = recorded
+        .items
+        .iter()
+        .filter(|i| objs.iter().any(|o| o.cloud_id == i.resource_id))
+        .map(|i| (i.resource_id.clone(), i.captured_at.clone()))
+        .collect();
+    if !recorded.missing.is_empty() {
+        let missing: Vec<String> = recorded.missing.iter().map(|(id, _)| id.clone()).collect();
+        let Some(clients) = clouds.try_for_account(place.account.as_deref()) else {
+            let (id, why) = &recorded.missing[0];
+            return Err(Error::new(
+                format!(
+                    "{config_type} {id} in AWS account {account}, {}",
+                    place.region
+                ),
+                format!(
+                    "{why}, and there are no credentials for account {account} to read it \
+                     directly (give --aws-role, or record {config_type} in AWS Config)"
+                ),
+            ));
+        };
+        for chunk in missing.chunks(family.about().batch_size.max(1)) {
+            objs.extend(family.fetch(clients, &place.region, chunk).await?);
+        }
+    }
+    Ok(Found {
+        family: family.about().name,
+        account: place.account.clone(),
+        objs,
+        captured,
+    })
+}

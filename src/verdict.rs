@@ -82,6 +82,9 @@ pub struct Finding {
     pub sources: Vec<String>,
     /// Where the resource is declared in the Terraform source, when it was found.
     pub location: Option<SourceLocation>,
+    /// How the live side was seen when not by a direct read in this run (AWS Config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<crate::model::Observed>,
     /// Where reports that must name a repository file (SARIF, annotations, Code Quality) point
     /// when `location` is unknown: the state file if it is in the repository, else a `.tf` file
     /// of the source directory. Set with the source; `None`: the state file as given.
@@ -142,6 +145,7 @@ pub fn judge(drifts: Vec<Drift>, policies: &PolicySet, settings: &risk::Settings
                 remediation: p.remediation.clone(),
                 sources: d.sources,
                 location: None,
+                observed: d.observed,
                 fallback: None,
             })
         })
@@ -218,6 +222,7 @@ mod tests {
             sources: vec!["s".into()],
             sensitive: false,
             reach: None,
+            observed: None,
         }
     }
 

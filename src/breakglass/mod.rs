@@ -590,6 +590,7 @@ mod tests {
             remediation: String::new(),
             sources: vec![],
             location: None,
+            observed: None,
             fallback: None,
         }
     }

@@ -28,6 +28,49 @@ pub struct AwsSettings {
     pub iam_reads: IamReads,
     /// `--aws-role`: objects of other accounts are read with this role of theirs.
     pub role: Option<RoleTemplate>,
+    /// `--aws-source`: where the live side of AWS objects comes from.
+    pub source: AwsSource,
+}
+
+/// `--aws-source api | config:AGGREGATOR | config:local`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AwsSource {
+    /// Each object's own API (the default).
+    #[default]
+    Api,
+    /// AWS Config's configuration items, of every account and region an aggregator collects
+    /// (read in the credentials' region, where the aggregator lives).
+    Aggregator(String),
+    /// AWS Config's configuration items of each account's own recorder, per region.
+    Local,
+}
+
+impl AwsSource {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let bad = |why: &str| Error::new(format!("--aws-source {raw}"), why.to_string());
+        match raw.trim() {
+            "api" => Ok(AwsSource::Api),
+            "config:local" => Ok(AwsSource::Local),
+            other => match other.strip_prefix("config:") {
+                // Aggregator names: 1-256 of letters, digits, `.`, `_`, `-`.
+                Some(name)
+                    if !name.is_empty()
+                        && name.len() <= 256
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+                {
+                    Ok(AwsSource::Aggregator(name.to_string()))
+                }
+                Some(_) => Err(bad(
+                    "an aggregator name is 1 to 256 letters, digits, `.`, `_` or `-`",
+                )),
+                None => Err(bad(
+                    "is not api, config:AGGREGATOR (an AWS Config aggregator) or config:local",
+                )),
+            },
+        }
+    }
 }
 
 impl Default for AwsSettings {
@@ -38,6 +81,7 @@ impl Default for AwsSettings {
             call_timeout: Duration::from_secs(120),
             iam_reads: IamReads::Auto,
             role: None,
+            source: AwsSource::Api,
         }
     }
 }
@@ -115,6 +159,7 @@ pub struct AwsContext {
     calls: Arc<CallCounter>,
     max_attempts: u32,
     iam_reads: IamReads,
+    source: AwsSource,
     /// Reads shared by several families (an account-wide IAM listing), by name.
     memo: Mutex<HashMap<String, Memo>>,
     /// How many objects each family reads in this run, known before the reads start: a family
@@ -145,6 +190,7 @@ impl AwsContext {
             calls: Arc::new(CallCounter::default()),
             max_attempts: settings.max_attempts,
             iam_reads: settings.iam_reads,
+            source: settings.source.clone(),
             memo: Mutex::new(HashMap::new()),
             planned: Mutex::new(BTreeMap::new()),
         })
@@ -201,6 +247,7 @@ impl AwsContext {
             calls: self.calls.clone(),
             max_attempts: self.max_attempts,
             iam_reads: self.iam_reads,
+            source: self.source.clone(),
             memo: Mutex::new(HashMap::new()),
             planned: Mutex::new(BTreeMap::new()),
         })
@@ -220,6 +267,18 @@ impl AwsContext {
 
     pub fn iam_reads(&self) -> IamReads {
         self.iam_reads
+    }
+
+    pub fn source(&self) -> &AwsSource {
+        &self.source
+    }
+
+    pub fn config(&self, region: &str) -> aws_sdk_config::Client {
+        let conf = aws_sdk_config::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(AlwaysAnswered)
+            .build();
+        aws_sdk_config::Client::from_conf(conf)
     }
 
     /// The value of `key` for this run: computed by the first caller (`init`), shared with every

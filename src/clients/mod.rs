@@ -28,6 +28,15 @@ pub struct Clouds {
 }
 
 impl Clouds {
+    /// The clients that read objects of `account` directly, if the run has credentials for it
+    /// (`None`: the run's own).
+    pub fn try_for_account(&self, account: Option<&str>) -> Option<&Clouds> {
+        match account {
+            None => Some(self),
+            Some(a) => self.aws_accounts.get(a),
+        }
+    }
+
     /// The clients that read objects of `account` (`None`: the run's own credentials).
     pub fn for_account(&self, account: Option<&str>) -> Result<&Clouds> {
         match account {

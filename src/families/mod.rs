@@ -23,8 +23,8 @@ use serde_json::Value;
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::model::{
-    is_private_cidr, Cloud, Declarer, Effect, ExpectedObject, Exposure, Facts, Item, LiveObject,
-    Reach,
+    is_private_cidr, Cloud, ConfigItem, Declarer, Effect, ExpectedObject, Exposure, Facts, Item,
+    LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -155,6 +155,18 @@ pub trait Family: Send + Sync {
     /// refreshed resources of this family's types: see [`refreshed_view`].
     fn live_from_refresh(&self, resources: &[&Resource]) -> Result<Vec<LiveObject>> {
         refreshed_view(self, resources)
+    }
+    /// The AWS Config resource type (`AWS::EC2::SecurityGroup`) whose configuration items hold
+    /// this family's live view, for `--aws-source config:…`; `None`: read directly under that
+    /// source too.
+    fn config_type(&self) -> Option<&'static str> {
+        None
+    }
+    /// The live view of objects from their configuration items, by the item's resource id (the
+    /// family's cloud id). Only asked of families with a [`Family::config_type`]; an item that
+    /// does not hold what the view needs is an error, never an object without those items.
+    fn live_from_config(&self, _items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
+        Ok(Vec::new())
     }
     /// The effect of a declared item absent live: a missing allow allows less, a missing deny
     /// more. A family whose items decide which of the live object's other rules apply says so

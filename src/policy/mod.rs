@@ -317,6 +317,7 @@ mod tests {
             sources: vec![],
             sensitive: false,
             reach: None,
+            observed: None,
         }
     }
 

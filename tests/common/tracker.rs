@@ -73,23 +73,55 @@ pub struct Server {
 /// Every reply carries `Date: {date}` unless it sets its own. `{base}` in header values and
 /// bodies becomes the server's own URL (for `Link` pagination).
 pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
+    let routes: Vec<(String, Mutex<VecDeque<Reply>>)> = routes
+        .into_iter()
+        .map(|(p, r)| (p.to_string(), Mutex::new(r.into())))
+        .collect();
+    serve_fn(date, move |sent| {
+        let path = sent.target.split('?').next().unwrap_or("");
+        // `PATH#NEEDLE`: the query or the form body also holds NEEDLE (`/#Action=X`, for
+        // the AWS query protocol, where every operation posts to `/`).
+        let matches = |p: &str| match p.split_once('#') {
+            Some((p, needle)) => {
+                p == path
+                    && (sent.target.contains(needle) || sent.body.split('&').any(|kv| kv == needle))
+            }
+            // `PREFIX*`: any path under PREFIX (objects whose names are random).
+            None => match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => p == path,
+            },
+        };
+        routes
+            .iter()
+            .find(|(p, _)| matches(p))
+            .map(|(_, replies)| {
+                let mut q = replies.lock().unwrap();
+                if q.len() > 1 {
+                    q.pop_front().unwrap()
+                } else {
+                    q.front().cloned().unwrap()
+                }
+            })
+            .unwrap_or_else(|| Reply::status(404, "{\"message\":\"Not Found\"}"))
+    })
+}
+
+/// A server whose every answer `handler` makes from the request (services that answer by what
+/// the body asks, such as AWS Config's JSON protocol). Logs and headers as [`serve`].
+pub fn serve_fn(date: &str, handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(Mutex::new(Vec::new()));
     let log = requests.clone();
     let date = date.to_string();
     let base = url.clone();
-    let routes: Arc<Vec<(String, Mutex<VecDeque<Reply>>)>> = Arc::new(
-        routes
-            .into_iter()
-            .map(|(p, r)| (p.to_string(), Mutex::new(r.into())))
-            .collect(),
-    );
+    let handler = Arc::new(handler);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { break };
-            let (log, routes, date, base) =
-                (log.clone(), routes.clone(), date.clone(), base.clone());
+            let (log, handler, date, base) =
+                (log.clone(), handler.clone(), date.clone(), base.clone());
             // One thread per connection: a slow reply (`Reply::after`) holds up only its own.
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -119,38 +151,12 @@ pub fn serve(date: &str, routes: Vec<(&str, Vec<Reply>)>) -> Server {
                 let body = String::from_utf8_lossy(&body).into_owned();
                 let sent = Request {
                     method,
-                    target: target.clone(),
+                    target,
                     headers,
                     body,
                 };
                 log.lock().unwrap().push(sent.clone());
-                let path = target.split('?').next().unwrap_or("");
-                // `PATH#NEEDLE`: the query or the form body also holds NEEDLE (`/#Action=X`, for
-                // the AWS query protocol, where every operation posts to `/`).
-                let matches = |p: &str| match p.split_once('#') {
-                    Some((p, needle)) => {
-                        p == path
-                            && (target.contains(needle)
-                                || sent.body.split('&').any(|kv| kv == needle))
-                    }
-                    // `PREFIX*`: any path under PREFIX (objects whose names are random).
-                    None => match p.strip_suffix('*') {
-                        Some(prefix) => path.starts_with(prefix),
-                        None => p == path,
-                    },
-                };
-                let reply = routes
-                    .iter()
-                    .find(|(p, _)| matches(p))
-                    .map(|(_, replies)| {
-                        let mut q = replies.lock().unwrap();
-                        if q.len() > 1 {
-                            q.pop_front().unwrap()
-                        } else {
-                            q.front().cloned().unwrap()
-                        }
-                    })
-                    .unwrap_or_else(|| Reply::status(404, "{\"message\":\"Not Found\"}"));
+                let reply = handler(&sent);
                 std::thread::sleep(reply.delay);
                 let mut head = format!("HTTP/1.1 {} X\r\n", reply.status);
                 // JSON unless the reply says otherwise (the EC2 query protocol answers XML).

@@ -1,6 +1,7 @@
 //! AWS resource families and the normalization they share (protocols, CIDRs, ports).
 
 pub mod bucket_access;
+pub mod config_items;
 pub mod ebs;
 pub mod iam;
 pub mod iam_entities;

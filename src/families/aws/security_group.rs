@@ -23,8 +23,8 @@ use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{bad, tags_of, About, Family, Subject};
 use crate::model::{
-    cidr, Cloud, Declarer, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Ports,
-    Reach,
+    cidr, Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Exposure, Facts, Item,
+    LiveObject, Ports, Reach,
 };
 use crate::state::Resource;
 
@@ -336,7 +336,105 @@ pub(super) fn live_object(sg: &SecurityGroup) -> Result<Option<LiveObject>> {
     }))
 }
 
+/// A group as AWS Config records it (`AWS::EC2::SecurityGroup`: the EC2 answer's fields in
+/// camelCase, `ipv4Ranges` beside the older `ipRanges` strings), in the EC2 SDK's shape, so that
+/// both sources give one live view.
+fn group_from_config(item: &ConfigItem) -> Result<SecurityGroup> {
+    let c = &item.configuration;
+    let bad = |what: &str| {
+        Error::new(
+            format!("AWS Config item of security group {}", item.resource_id),
+            format!("its configuration {what}"),
+        )
+    };
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let list = |v: &Value, k: &str| -> Result<Vec<Value>> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => Ok(a.clone()),
+            Some(_) => Err(bad(&format!("has a `{k}` that is not a list"))),
+        }
+    };
+    let port = |v: &Value, k: &str| -> Result<Option<i32>> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(n) => n
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| bad(&format!("has a `{k}` that is not a port"))),
+        }
+    };
+    let permission = |p: &Value| -> Result<IpPermission> {
+        use aws_sdk_ec2::types::{IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+        let mut b = IpPermission::builder()
+            .set_ip_protocol(text(p, "ipProtocol"))
+            .set_from_port(port(p, "fromPort")?)
+            .set_to_port(port(p, "toPort")?);
+        // `ipRanges` (plain strings) is the older copy of `ipv4Ranges`: one of them, not both.
+        if p.get("ipv4Ranges").is_some() {
+            for r in list(p, "ipv4Ranges")? {
+                b = b.ip_ranges(IpRange::builder().set_cidr_ip(text(&r, "cidrIp")).build());
+            }
+        } else {
+            for r in list(p, "ipRanges")? {
+                let cidr = r
+                    .as_str()
+                    .ok_or_else(|| bad("has an `ipRanges` entry that is not a string"))?;
+                b = b.ip_ranges(IpRange::builder().cidr_ip(cidr).build());
+            }
+        }
+        for r in list(p, "ipv6Ranges")? {
+            b = b.ipv6_ranges(
+                Ipv6Range::builder()
+                    .set_cidr_ipv6(text(&r, "cidrIpv6"))
+                    .build(),
+            );
+        }
+        for r in list(p, "prefixListIds")? {
+            b = b.prefix_list_ids(
+                PrefixListId::builder()
+                    .set_prefix_list_id(text(&r, "prefixListId"))
+                    .build(),
+            );
+        }
+        for r in list(p, "userIdGroupPairs")? {
+            b = b.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .set_group_id(text(&r, "groupId"))
+                    .set_user_id(text(&r, "userId"))
+                    .build(),
+            );
+        }
+        Ok(b.build())
+    };
+    let id = text(c, "groupId").ok_or_else(|| bad("has no `groupId`"))?;
+    let mut group = SecurityGroup::builder()
+        .group_id(id)
+        .set_group_name(text(c, "groupName"))
+        .set_vpc_id(text(c, "vpcId"));
+    for p in list(c, "ipPermissions")? {
+        group = group.ip_permissions(permission(&p)?);
+    }
+    for p in list(c, "ipPermissionsEgress")? {
+        group = group.ip_permissions_egress(permission(&p)?);
+    }
+    Ok(group.build())
+}
+
 impl Family for SecurityGroups {
+    fn config_type(&self) -> Option<&'static str> {
+        Some("AWS::EC2::SecurityGroup")
+    }
+
+    fn live_from_config(&self, items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
+        let mut out = Vec::new();
+        for item in items {
+            out.extend(live_object(&group_from_config(item)?)?);
+        }
+        Ok(out)
+    }
+
     fn about(&self) -> &'static About {
         &SECURITY_GROUPS
     }

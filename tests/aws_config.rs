@@ -1,0 +1,419 @@
+//! AWS Config as the live source (`--aws-source config:local | config:AGGREGATOR`): configuration
+//! items served by a loopback stand-in speaking Config's JSON protocol, in the shape of the
+//! recorded item in tests/fixtures/shared/aws_config_items, compared with the same objects in
+//! moto's EC2 (moto's own Config covers few types, and its timestamps the Rust SDK rejects).
+
+mod common;
+#[path = "common/tracker.rs"]
+mod tracker;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::{json, Value};
+use tracker::{serve_fn, Reply, Server};
+
+const OTHER: &str = "222222222222";
+/// 2026-12-02T09:30:00Z, as Config's JSON protocol sends timestamps: epoch seconds.
+const CAPTURED: f64 = 1796203800.0;
+
+/// The recorded security group item (a Config rule's invoking event), as the template of the
+/// items the stand-in serves.
+fn recorded_group_item() -> Value {
+    let event = shared_fixture("aws_config_items/sg_config_rule_invocation_event.json");
+    let invoking: Value = serde_json::from_str(event["invokingEvent"].as_str().unwrap()).unwrap();
+    invoking["configurationItem"].clone()
+}
+
+/// EC2's permissions in Config's shape: the API's fields in camelCase, `ipv4Ranges` and the
+/// older `ipRanges` strings side by side.
+fn config_permissions(perms: &[aws_sdk_ec2::types::IpPermission]) -> Value {
+    perms
+        .iter()
+        .map(|p| {
+            let v4: Vec<&str> = p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect();
+            let mut c = json!({
+                "ipProtocol": p.ip_protocol(),
+                "ipv4Ranges": v4.iter().map(|c| json!({"cidrIp": c})).collect::<Vec<_>>(),
+                "ipRanges": v4,
+                "ipv6Ranges": p.ipv6_ranges().iter().map(|r| json!({"cidrIpv6": r.cidr_ipv6()})).collect::<Vec<_>>(),
+                "prefixListIds": p.prefix_list_ids().iter().map(|r| json!({"prefixListId": r.prefix_list_id()})).collect::<Vec<_>>(),
+                "userIdGroupPairs": p.user_id_group_pairs().iter().map(|g| json!({"groupId": g.group_id(), "userId": g.user_id()})).collect::<Vec<_>>(),
+            });
+            if let Some(f) = p.from_port() {
+                c["fromPort"] = json!(f);
+            }
+            if let Some(t) = p.to_port() {
+                c["toPort"] = json!(t);
+            }
+            c
+        })
+        .collect()
+}
+
+/// The item Config would record for this group as moto holds it now.
+async fn group_item(ec2: &aws_sdk_ec2::Client, id: &str, account: &str) -> Value {
+    let out = ec2
+        .describe_security_groups()
+        .group_ids(id)
+        .send()
+        .await
+        .unwrap();
+    let sg = &out.security_groups()[0];
+    let mut item = recorded_group_item();
+    let c = &mut item["configuration"];
+    c["groupId"] = json!(id);
+    c["groupName"] = json!(sg.group_name());
+    c["vpcId"] = json!(sg.vpc_id());
+    c["ownerId"] = json!(account);
+    c["ipPermissions"] = config_permissions(sg.ip_permissions());
+    c["ipPermissionsEgress"] = config_permissions(sg.ip_permissions_egress());
+    item["resourceId"] = json!(id);
+    item["awsAccountId"] = json!(account);
+    item["awsRegion"] = json!(REGION);
+    item["ARN"] = json!(format!(
+        "arn:aws:ec2:{REGION}:{account}:security-group/{id}"
+    ));
+    item
+}
+
+/// Config's stand-in: items by resource id (as recorded: `configuration` an object, to be sent as
+/// the JSON string Config sends), ids to leave unprocessed once, and the operations asked.
+#[derive(Default)]
+struct Recorder {
+    items: BTreeMap<String, Value>,
+    unprocessed_once: Vec<String>,
+}
+
+fn config_service(recorder: Arc<Mutex<Recorder>>) -> Server {
+    serve_fn("Wed, 02 Dec 2026 10:00:00 GMT", move |req| {
+        let target = req.header("x-amz-target").unwrap_or_default().to_string();
+        let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+        let mut rec = recorder.lock().unwrap();
+        let (aggregate, asked): (bool, Vec<Value>) = match target.as_str() {
+            "StarlingDoveService.BatchGetResourceConfig" => (
+                false,
+                body["resourceKeys"].as_array().cloned().unwrap_or_default(),
+            ),
+            "StarlingDoveService.BatchGetAggregateResourceConfig" => (
+                true,
+                body["ResourceIdentifiers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            _ => return Reply::status(400, r#"{"__type":"UnknownOperationException"}"#),
+        };
+        let (mut items, mut unprocessed) = (Vec::new(), Vec::new());
+        for key in asked {
+            let id = key[if aggregate {
+                "ResourceId"
+            } else {
+                "resourceId"
+            }]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+            if let Some(i) = rec.unprocessed_once.iter().position(|u| *u == id) {
+                rec.unprocessed_once.remove(i);
+                unprocessed.push(key);
+                continue;
+            }
+            let Some(item) = rec.items.get(&id) else {
+                continue;
+            };
+            if aggregate && item["awsAccountId"] != key["SourceAccountId"] {
+                continue;
+            }
+            items.push(json!({
+                "version": "1.3", "accountId": item["awsAccountId"],
+                "configurationItemCaptureTime": CAPTURED,
+                "configurationItemStatus": item["configurationItemStatus"],
+                "configurationStateId": "1796203800000", "arn": item["ARN"],
+                "resourceType": item["resourceType"], "resourceId": id,
+                "resourceName": item["resourceName"], "awsRegion": item["awsRegion"],
+                "availabilityZone": "Not Applicable",
+                "configuration": item["configuration"].to_string(),
+                "supplementaryConfiguration": {},
+            }));
+        }
+        let answer = if aggregate {
+            json!({"BaseConfigurationItems": items, "UnprocessedResourceIdentifiers": unprocessed})
+        } else {
+            json!({"baseConfigurationItems": items, "unprocessedResourceKeys": unprocessed})
+        };
+        Reply::json(answer).header("Content-Type", "application/x-amz-json-1.1")
+    })
+}
+
+fn group_state(id: &str, vpc: &str, name: &str, account: &str) -> Value {
+    let mut attrs = sg_attrs(
+        id,
+        vpc,
+        name,
+        vec![sg_block("tcp", 443, 443, &["10.0.0.0/8"])],
+        vec![sg_block("-1", 0, 0, &["0.0.0.0/0"])],
+    );
+    attrs["arn"] = json!(format!(
+        "arn:aws:ec2:{REGION}:{account}:security-group/{id}"
+    ));
+    attrs["owner_id"] = json!(account);
+    attrs
+}
+
+async fn https_group(ec2: &aws_sdk_ec2::Client, name: &str) -> (String, String) {
+    let vpc = ec2.describe_vpcs().send().await.unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let id = ec2
+        .create_security_group()
+        .group_name(name)
+        .description("Managed by Terraform")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(perm("tcp", 443, 443, "10.0.0.0/8"))
+        .send()
+        .await
+        .unwrap();
+    (id, vpc)
+}
+
+fn check(m: &Moto, config: &Server, state: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "check",
+        "--format",
+        "json",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    driftgate_env(
+        &m.url,
+        &args,
+        None,
+        &[("AWS_ENDPOINT_URL_CONFIG_SERVICE", Some(&config.url))],
+    )
+}
+
+fn calls(run: &Run, service: &str, op: &str) -> u64 {
+    run.json()["summary"]["api_calls"][service][op]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_recorder_gives_the_view_the_api_gives() {
+    let m = moto().await;
+    let (id, vpc) = https_group(&m.ec2, &unique("cfg")).await;
+    let recorder = Arc::new(Mutex::new(Recorder::default()));
+    let config = config_service(recorder.clone());
+    let item = group_item(&m.ec2, &id, ACCOUNT).await;
+    recorder.lock().unwrap().items.insert(id.clone(), item);
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new()
+        .add(
+            "aws_security_group.web",
+            group_state(&id, &vpc, "web", ACCOUNT),
+        )
+        .write(dir.path(), "s.tfstate");
+    let local = ["--aws-source", "config:local"];
+
+    // In sync through Config: one BatchGetResourceConfig, no EC2 read.
+    let run = check(&m, &config, &state, &local);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(calls(&run, "config", "BatchGetResourceConfig"), 1);
+    assert_eq!(calls(&run, "ec2", "DescribeSecurityGroups"), 0);
+
+    // ssh opened from anywhere, in the cloud and (later) in Config: the same drift as the API
+    // finds, confirmed by one direct read, with Config's capture time.
+    m.ec2
+        .authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(perm("tcp", 22, 22, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    let api = check(&m, &config, &state, &[]);
+    assert_eq!(api.code, 1, "{}", api.stderr);
+    let item = group_item(&m.ec2, &id, ACCOUNT).await;
+    recorder.lock().unwrap().items.insert(id.clone(), item);
+    let run = check(&m, &config, &state, &local);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let fields = [
+        "attribute",
+        "kind",
+        "effect",
+        "expected_text",
+        "actual_text",
+    ];
+    assert_eq!(drift_lines(&run, &fields), drift_lines(&api, &fields));
+    for d in run.drifts() {
+        assert_eq!(
+            d["observed"],
+            json!({"source": "aws-config", "captured_at": "2026-12-02T09:30:00Z", "confirmed": true}),
+            "{d:#}"
+        );
+    }
+    assert!(api.drifts()[0].get("observed").is_none());
+    assert_eq!(calls(&run, "ec2", "DescribeSecurityGroups"), 1);
+
+    // Config still shows the rule after a console fix: the direct read wins, nothing blocks.
+    m.ec2
+        .revoke_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(perm("tcp", 22, 22, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    let run = check(&m, &config, &state, &local);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // Throttled inside the batch: the unprocessed key is asked again.
+    let item = group_item(&m.ec2, &id, ACCOUNT).await;
+    recorder.lock().unwrap().items.insert(id.clone(), item);
+    recorder.lock().unwrap().unprocessed_once = vec![id.clone()];
+    let run = check(&m, &config, &state, &local);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(calls(&run, "config", "BatchGetResourceConfig"), 2);
+    assert_eq!(calls(&run, "ec2", "DescribeSecurityGroups"), 0);
+
+    // Not recorded (a type the recorder skips) or deleted in Config: read directly, never in
+    // sync by default.
+    recorder.lock().unwrap().items.clear();
+    let run = check(&m, &config, &state, &local);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(calls(&run, "ec2", "DescribeSecurityGroups"), 1);
+    let mut deleted = group_item(&m.ec2, &id, ACCOUNT).await;
+    deleted["configurationItemStatus"] = json!("ResourceDeleted");
+    recorder.lock().unwrap().items.insert(id.clone(), deleted);
+    let run = check(&m, &config, &state, &local);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(calls(&run, "ec2", "DescribeSecurityGroups"), 1);
+}
+
+/// An aggregator in the security account reads another account with no role there: a drift
+/// seen only through it is reported unconfirmed; what it does not hold ends the run.
+#[tokio::test]
+async fn an_aggregator_reads_other_accounts_without_a_role() {
+    let m = moto().await;
+    let sts = moto_client!(aws_sdk_sts, &m.url);
+    let c = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{OTHER}:role/setup"))
+        .role_session_name("tests")
+        .send()
+        .await
+        .unwrap();
+    let c = c.credentials().unwrap();
+    let creds = aws_sdk_ec2::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "tests",
+    );
+    let other = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::new()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(&m.url)
+            .build(),
+    );
+    let (id, vpc) = https_group(&other, &unique("agg")).await;
+    let recorder = Arc::new(Mutex::new(Recorder::default()));
+    let config = config_service(recorder.clone());
+    let item = group_item(&other, &id, OTHER).await;
+    recorder.lock().unwrap().items.insert(id.clone(), item);
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new()
+        .add(
+            "aws_security_group.web",
+            group_state(&id, &vpc, "web", OTHER),
+        )
+        .write(dir.path(), "s.tfstate");
+    let org = ["--aws-source", "config:org-aggregator"];
+
+    let run = check(&m, &config, &state, &org);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(calls(&run, "config", "BatchGetAggregateResourceConfig"), 1);
+    assert_eq!(calls(&run, "sts", "AssumeRole"), 0);
+    let asked = config
+        .hits()
+        .into_iter()
+        .find(|r| r.body.contains("ResourceIdentifiers"))
+        .unwrap();
+    let body: Value = serde_json::from_str(&asked.body).unwrap();
+    assert_eq!(body["ConfigurationAggregatorName"], "org-aggregator");
+    assert_eq!(
+        body["ResourceIdentifiers"][0],
+        json!({"SourceAccountId": OTHER, "SourceRegion": REGION, "ResourceId": id,
+               "ResourceType": "AWS::EC2::SecurityGroup"})
+    );
+
+    other
+        .authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(perm("tcp", 3389, 3389, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    let item = group_item(&other, &id, OTHER).await;
+    recorder.lock().unwrap().items.insert(id.clone(), item);
+    let run = check(&m, &config, &state, &org);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let d = &run.drifts()[0];
+    assert_eq!(d["account"], OTHER);
+    assert_eq!(d["observed"]["confirmed"], false, "{d:#}");
+    assert_eq!(d["risk"]["exposure"], "unknown", "{d:#}");
+    assert!(
+        d["risk"]["reasons"]
+            .to_string()
+            .contains("seen through AWS Config only"),
+        "{d:#}"
+    );
+    assert_eq!(calls(&run, "ec2", "DescribeSecurityGroups"), 0);
+
+    // The aggregator has no item of it, and nothing can read it directly: exit 2, named.
+    recorder.lock().unwrap().items.clear();
+    let run = check(&m, &config, &state, &org);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "AWS::EC2::SecurityGroup {id} in AWS account {OTHER}, {REGION}: AWS Config has no \
+             configuration item of it"
+        )) && run.stderr.contains("--aws-role"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_bad_source_is_named() {
+    for (source, says) in [
+        ("config:", "an aggregator name is"),
+        ("config:a b", "an aggregator name is"),
+        ("cfg:org", "is not api, config:AGGREGATOR"),
+    ] {
+        let run = driftgate(
+            "http://127.0.0.1:9",
+            &["check", "--state", "x.tfstate", "--aws-source", source],
+            None,
+        );
+        assert_eq!(run.code, 2, "{source}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("--aws-source {source}: ")) && run.stderr.contains(says),
+            "{source}: {}",
+            run.stderr
+        );
+    }
+}
