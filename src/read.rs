@@ -172,13 +172,24 @@ async fn through_config(
         .filter(|i| objs.iter().any(|o| o.cloud_id == i.resource_id))
         .map(|i| (i.resource_id.clone(), i.captured_at.clone()))
         .collect();
-    if !recorded.missing.is_empty() {
-        let missing: Vec<String> = recorded.missing.iter().map(|(id, _)| id.clone()).collect();
+    // Whatever Config gave no view of (no item, deleted, unprocessed, or an item without what the
+    // family compares) is read directly: never taken as in sync, nor as deleted.
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|id| !objs.iter().any(|o| &o.cloud_id == *id))
+        .cloned()
+        .collect();
+    if let Some(first) = missing.first() {
         let Some(clients) = clouds.try_for_account(place.account.as_deref()) else {
-            let (id, why) = &recorded.missing[0];
+            let why = recorded
+                .missing
+                .iter()
+                .find(|(id, _)| id == first)
+                .map(|(_, why)| why.as_str())
+                .unwrap_or("AWS Config's item of it lacks what driftgate compares");
             return Err(Error::new(
                 format!(
-                    "{config_type} {id} in AWS account {account}, {}",
+                    "{config_type} {first} in AWS account {account}, {}",
                     place.region
                 ),
                 format!(

@@ -237,3 +237,193 @@ fn backoff() -> impl Iterator<Item = Duration> {
         .with_jitter()
         .build()
 }
+
+/// Reading one item's `configuration` into an SDK shape: its fields by name, and errors that
+/// name the item. A field of the wrong type is an error, never a missing rule.
+pub struct Fields<'a> {
+    item: &'a ConfigItem,
+    label: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    /// `label`: what the item is, in errors ("security group").
+    pub fn of(item: &'a ConfigItem, label: &'static str) -> Self {
+        Fields { item, label }
+    }
+
+    pub fn root(&self) -> &'a Value {
+        &self.item.configuration
+    }
+
+    pub fn bad(&self, what: &str) -> Error {
+        Error::new(
+            format!(
+                "AWS Config item of {} {} ({}, {})",
+                self.label, self.item.resource_id, self.item.account, self.item.region
+            ),
+            format!("its configuration {what}"),
+        )
+    }
+
+    pub fn text(&self, v: &Value, k: &str) -> Option<String> {
+        v.get(k).and_then(Value::as_str).map(str::to_string)
+    }
+
+    /// A list field; absent or null is empty.
+    pub fn list(&self, v: &'a Value, k: &str) -> Result<&'a [Value]> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(a)) => Ok(a),
+            Some(_) => Err(self.bad(&format!("has a `{k}` that is not a list"))),
+        }
+    }
+
+    pub fn int(&self, v: &Value, k: &str) -> Result<Option<i32>> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(n) => n
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| self.bad(&format!("has a `{k}` that is not a whole number"))),
+        }
+    }
+
+    pub fn flag(&self, v: &Value, k: &str) -> Result<Option<bool>> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.bad(&format!("has a `{k}` that is not true or false"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::families::{all, Family};
+
+    fn recorded(rel: &str) -> Value {
+        let path = format!(
+            "{}/tests/fixtures/shared/aws_config_items/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// A recorded item as `parse` leaves it: `configuration` parsed, supplementary values parsed
+    /// where they are JSON.
+    fn item(ci: &Value, resource_type: &str) -> ConfigItem {
+        let configuration = match &ci["configuration"] {
+            Value::String(s) => serde_json::from_str(s).unwrap(),
+            v => v.clone(),
+        };
+        let supplementary = ci["supplementaryConfiguration"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => serde_json::from_str(s).unwrap_or(v.clone()),
+                    v => v.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect();
+        ConfigItem {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            resource_type: resource_type.into(),
+            resource_id: ci["resourceId"].as_str().unwrap_or_default().into(),
+            resource_name: None,
+            captured_at: "2026-12-02T09:30:00Z".into(),
+            configuration,
+            supplementary,
+        }
+    }
+
+    fn family(config_type: &str) -> &'static dyn Family {
+        all()
+            .into_iter()
+            .find(|f| f.config_type() == Some(config_type))
+            .unwrap()
+    }
+
+    fn summaries(family: &dyn Family, item: &ConfigItem) -> Vec<String> {
+        let objs = family.live_from_config(std::slice::from_ref(item)).unwrap();
+        assert_eq!(objs.len(), 1, "{objs:?}");
+        assert_eq!(objs[0].cloud_id, item.resource_id);
+        objs[0]
+            .items
+            .iter()
+            .map(|(a, i)| format!("{a}: {}", i.summary))
+            .collect()
+    }
+
+    #[test]
+    fn recorded_items_give_the_live_view() {
+        // A security group: `ipRanges` repeats `ipv4Ranges` and is not a second rule.
+        let event = recorded("sg_config_rule_invocation_event.json");
+        let invoking: Value =
+            serde_json::from_str(event["invokingEvent"].as_str().unwrap()).unwrap();
+        let sg = item(&invoking["configurationItem"], "AWS::EC2::SecurityGroup");
+        assert_eq!(
+            summaries(family("AWS::EC2::SecurityGroup"), &sg),
+            [
+                "ingress: tcp port 22 from 0.0.0.0/0",
+                "egress: all traffic to 0.0.0.0/0"
+            ]
+        );
+        // A default network ACL: the implicit 32767 entries are not rules of the state.
+        let acl = item(
+            &recorded("rdk_example_ci_AWS_EC2_NetworkAcl.json"),
+            "AWS::EC2::NetworkAcl",
+        );
+        let objs = family("AWS::EC2::NetworkAcl")
+            .live_from_config(std::slice::from_ref(&acl))
+            .unwrap();
+        assert!(objs[0].is_default);
+        assert_eq!(objs[0].items.len(), 2, "{:?}", objs[0].items);
+        // A volume: encrypted, with the default key.
+        let history = recorded("ebs_volume_GetResourceConfigHistory.json");
+        let volume = item(
+            &history["data"]["configurationItems"][1],
+            "AWS::EC2::Volume",
+        );
+        let got = summaries(family("AWS::EC2::Volume"), &volume);
+        assert!(got.iter().any(|s| s.contains("true")), "{got:?}");
+        // A KMS key: its policy and rotation from the supplementary configuration.
+        let select = recorded("kms_key_SelectResourceConfig.json");
+        let results = select["data"]["Results"]
+            .as_array()
+            .or(select["Results"].as_array())
+            .unwrap();
+        let key: Value = serde_json::from_str(results[0].as_str().unwrap()).unwrap();
+        let key = item(&key, "AWS::KMS::Key");
+        let got = summaries(family("AWS::KMS::Key"), &key);
+        assert!(
+            got.contains(&"enable_key_rotation: enable_key_rotation = false".to_string()),
+            "{got:?}"
+        );
+        assert!(got.iter().any(|s| s.starts_with("policy")), "{got:?}");
+        // Without the supplementary configuration the key is left to a direct read.
+        let mut bare = key.clone();
+        bare.supplementary.clear();
+        assert!(family("AWS::KMS::Key")
+            .live_from_config(&[bare])
+            .unwrap()
+            .is_empty());
+        // A field of the wrong type is an error naming the item, not a rule less.
+        let mut broken = sg.clone();
+        broken.configuration["ipPermissions"] = Value::String("22".into());
+        let e = family("AWS::EC2::SecurityGroup")
+            .live_from_config(&[broken])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("AWS Config item of security group sg-e2fb6999")
+                && e.contains("`ipPermissions` that is not a list"),
+            "{e}"
+        );
+    }
+}

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use serde_json::json;
 
+use super::config_items::Fields;
 use super::{is_not_found, kms_key_id, read_by_ids, region_account};
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::families::{bad, tags_of, About, Family};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
 use crate::state::Resource;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
@@ -185,6 +186,33 @@ impl Family for EbsVolumes {
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
         change(attribute, expected, actual)
+    }
+
+    fn config_type(&self) -> Option<&'static str> {
+        Some("AWS::EC2::Volume")
+    }
+
+    /// `AWS::EC2::Volume`: the EC2 answer in camelCase (`volumeId`, `encrypted`, `kmsKeyId`).
+    fn live_from_config(&self, items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
+        items
+            .iter()
+            .map(|item| {
+                let f = Fields::of(item, "volume");
+                let c = f.root();
+                let id = f
+                    .text(c, "volumeId")
+                    .ok_or_else(|| f.bad("has no `volumeId`"))?;
+                let encrypted = f
+                    .flag(c, "encrypted")?
+                    .ok_or_else(|| f.bad("has no `encrypted`"))?;
+                let key = f.text(c, "kmsKeyId").unwrap_or_default();
+                Ok(LiveObject {
+                    cloud_id: id,
+                    items: volume_items(encrypted, &key),
+                    is_default: false,
+                })
+            })
+            .collect()
     }
 }
 

@@ -10,6 +10,7 @@ use aws_sdk_kms::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use super::config_items::Fields;
 use super::iam::statement_item;
 use super::policy_document::statements;
 use super::{arn_region_account, kms_key_id, region_account};
@@ -17,7 +18,7 @@ use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{bad, tags_of, About, Family};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
 use crate::state::Resource;
 
@@ -242,6 +243,62 @@ impl Family for KmsKeys {
             }
             Ok(out)
         })
+    }
+
+    fn config_type(&self) -> Option<&'static str> {
+        Some("AWS::KMS::Key")
+    }
+
+    /// `AWS::KMS::Key`: the key's metadata in `configuration`, its default policy and rotation in
+    /// `supplementaryConfiguration` (`Policy`, `KeyRotationStatus`). A key without them in its
+    /// item (an older recorder) is left out, to be read directly.
+    fn live_from_config(&self, items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
+        let mut out = Vec::new();
+        for item in items {
+            let f = Fields::of(item, "KMS key");
+            let c = f.root();
+            let id = f.text(c, "keyId").ok_or_else(|| f.bad("has no `keyId`"))?;
+            if f.text(c, "keyState").as_deref() == Some("PendingDeletion") {
+                continue;
+            }
+            let Some(policy) = item.supplementary.get("Policy") else {
+                continue;
+            };
+            let policy = match policy {
+                Value::String(_) => policy.clone(),
+                other => Value::String(other.to_string()),
+            };
+            let mut live = policy_items(&policy, &format!("AWS KMS key {id}"))?;
+            let spec = f
+                .text(c, "keySpec")
+                .or_else(|| f.text(c, "customerMasterKeySpec"));
+            let symmetric = spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+                && f.text(c, "keyUsage")
+                    .as_deref()
+                    .unwrap_or("ENCRYPT_DECRYPT")
+                    == "ENCRYPT_DECRYPT";
+            if symmetric {
+                let rotation = match item.supplementary.get("KeyRotationStatus") {
+                    Some(Value::Bool(b)) => *b,
+                    Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+                    Some(_) => {
+                        return Err(f.bad("has a `KeyRotationStatus` that is not true or false"))
+                    }
+                    None => continue,
+                };
+                live.push(("enable_key_rotation", flag("enable_key_rotation", rotation)));
+            }
+            let enabled = f
+                .flag(c, "enabled")?
+                .ok_or_else(|| f.bad("has no `enabled`"))?;
+            live.push(("is_enabled", flag("is_enabled", enabled)));
+            out.push(LiveObject {
+                cloud_id: id,
+                items: live,
+                is_default: false,
+            });
+        }
+        Ok(out)
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {

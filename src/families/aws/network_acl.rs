@@ -13,6 +13,7 @@ use aws_sdk_ec2::types::{NetworkAcl, NetworkAclEntry};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use super::config_items::Fields;
 use super::{
     as_int, icmp, int_attr, is_not_found, ports, ports_json, ports_text, protocol, reach,
     read_by_ids, region_account,
@@ -22,8 +23,8 @@ use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{bad, tags_of, About, Family, Subject};
 use crate::model::{
-    cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
-    Item, LiveObject, Ports, Reach,
+    cidr, cidr_contains, Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject,
+    Exposure, Facts, Item, LiveObject, Ports, Reach,
 };
 use crate::state::Resource;
 
@@ -429,7 +430,64 @@ fn covers(a: &Item, b: &Item) -> bool {
     proto && ports && cidr_contains(ca, cb)
 }
 
+/// An ACL as AWS Config records it (`AWS::EC2::NetworkAcl`: the EC2 answer in camelCase), in
+/// the EC2 SDK's shape, so that both sources give one live view.
+fn acl_from_config(item: &ConfigItem) -> Result<NetworkAcl> {
+    use aws_sdk_ec2::types::{IcmpTypeCode, PortRange, RuleAction};
+    let f = Fields::of(item, "network ACL");
+    let c = f.root();
+    let id = f
+        .text(c, "networkAclId")
+        .ok_or_else(|| f.bad("has no `networkAclId`"))?;
+    let mut acl = NetworkAcl::builder()
+        .network_acl_id(id)
+        .set_vpc_id(f.text(c, "vpcId"))
+        .set_is_default(f.flag(c, "isDefault")?);
+    for e in f.list(c, "entries")? {
+        let mut entry = NetworkAclEntry::builder()
+            .set_rule_number(f.int(e, "ruleNumber")?)
+            .set_protocol(f.text(e, "protocol"))
+            .set_rule_action(
+                f.text(e, "ruleAction")
+                    .map(|a| RuleAction::from(a.as_str())),
+            )
+            .set_egress(f.flag(e, "egress")?)
+            .set_cidr_block(f.text(e, "cidrBlock"))
+            .set_ipv6_cidr_block(f.text(e, "ipv6CidrBlock"));
+        if let Some(p) = e.get("portRange").filter(|p| !p.is_null()) {
+            entry = entry.port_range(
+                PortRange::builder()
+                    .set_from(f.int(p, "from")?)
+                    .set_to(f.int(p, "to")?)
+                    .build(),
+            );
+        }
+        if let Some(i) = e.get("icmpTypeCode").filter(|i| !i.is_null()) {
+            entry = entry.icmp_type_code(
+                IcmpTypeCode::builder()
+                    .set_code(f.int(i, "code")?)
+                    .set_type(f.int(i, "type")?)
+                    .build(),
+            );
+        }
+        acl = acl.entries(entry.build());
+    }
+    Ok(acl.build())
+}
+
 impl Family for NetworkAcls {
+    fn config_type(&self) -> Option<&'static str> {
+        Some("AWS::EC2::NetworkAcl")
+    }
+
+    fn live_from_config(&self, items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
+        let mut out = Vec::new();
+        for item in items {
+            out.extend(live_object(&acl_from_config(item)?)?);
+        }
+        Ok(out)
+    }
+
     fn about(&self) -> &'static About {
         &NETWORK_ACLS
     }

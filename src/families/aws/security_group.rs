@@ -14,6 +14,7 @@ use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
+use super::config_items::Fields;
 use super::{
     as_int, icmp, int_attr, is_not_found, ports, ports_json, ports_text, protocol, reach,
     read_by_ids, region_account, str_list,
@@ -340,84 +341,60 @@ pub(super) fn live_object(sg: &SecurityGroup) -> Result<Option<LiveObject>> {
 /// camelCase, `ipv4Ranges` beside the older `ipRanges` strings), in the EC2 SDK's shape, so that
 /// both sources give one live view.
 fn group_from_config(item: &ConfigItem) -> Result<SecurityGroup> {
-    let c = &item.configuration;
-    let bad = |what: &str| {
-        Error::new(
-            format!("AWS Config item of security group {}", item.resource_id),
-            format!("its configuration {what}"),
-        )
-    };
-    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let list = |v: &Value, k: &str| -> Result<Vec<Value>> {
-        match v.get(k) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(a)) => Ok(a.clone()),
-            Some(_) => Err(bad(&format!("has a `{k}` that is not a list"))),
-        }
-    };
-    let port = |v: &Value, k: &str| -> Result<Option<i32>> {
-        match v.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(n) => n
-                .as_i64()
-                .and_then(|n| i32::try_from(n).ok())
-                .map(Some)
-                .ok_or_else(|| bad(&format!("has a `{k}` that is not a port"))),
-        }
-    };
+    use aws_sdk_ec2::types::{IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+    let f = Fields::of(item, "security group");
     let permission = |p: &Value| -> Result<IpPermission> {
-        use aws_sdk_ec2::types::{IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
         let mut b = IpPermission::builder()
-            .set_ip_protocol(text(p, "ipProtocol"))
-            .set_from_port(port(p, "fromPort")?)
-            .set_to_port(port(p, "toPort")?);
+            .set_ip_protocol(f.text(p, "ipProtocol"))
+            .set_from_port(f.int(p, "fromPort")?)
+            .set_to_port(f.int(p, "toPort")?);
         // `ipRanges` (plain strings) is the older copy of `ipv4Ranges`: one of them, not both.
         if p.get("ipv4Ranges").is_some() {
-            for r in list(p, "ipv4Ranges")? {
-                b = b.ip_ranges(IpRange::builder().set_cidr_ip(text(&r, "cidrIp")).build());
+            for r in f.list(p, "ipv4Ranges")? {
+                b = b.ip_ranges(IpRange::builder().set_cidr_ip(f.text(r, "cidrIp")).build());
             }
         } else {
-            for r in list(p, "ipRanges")? {
+            for r in f.list(p, "ipRanges")? {
                 let cidr = r
                     .as_str()
-                    .ok_or_else(|| bad("has an `ipRanges` entry that is not a string"))?;
+                    .ok_or_else(|| f.bad("has an `ipRanges` entry that is not a string"))?;
                 b = b.ip_ranges(IpRange::builder().cidr_ip(cidr).build());
             }
         }
-        for r in list(p, "ipv6Ranges")? {
+        for r in f.list(p, "ipv6Ranges")? {
             b = b.ipv6_ranges(
                 Ipv6Range::builder()
-                    .set_cidr_ipv6(text(&r, "cidrIpv6"))
+                    .set_cidr_ipv6(f.text(r, "cidrIpv6"))
                     .build(),
             );
         }
-        for r in list(p, "prefixListIds")? {
-            b = b.prefix_list_ids(
-                PrefixListId::builder()
-                    .set_prefix_list_id(text(&r, "prefixListId"))
-                    .build(),
-            );
+        for r in f.list(p, "prefixListIds")? {
+            let id = f.text(r, "prefixListId");
+            b = b.prefix_list_ids(PrefixListId::builder().set_prefix_list_id(id).build());
         }
-        for r in list(p, "userIdGroupPairs")? {
+        for r in f.list(p, "userIdGroupPairs")? {
             b = b.user_id_group_pairs(
                 UserIdGroupPair::builder()
-                    .set_group_id(text(&r, "groupId"))
-                    .set_user_id(text(&r, "userId"))
+                    .set_group_id(f.text(r, "groupId"))
+                    .set_user_id(f.text(r, "userId"))
                     .build(),
             );
         }
         Ok(b.build())
     };
-    let id = text(c, "groupId").ok_or_else(|| bad("has no `groupId`"))?;
+    let c = f.root();
+    let id = f
+        .text(c, "groupId")
+        .ok_or_else(|| f.bad("has no `groupId`"))?;
     let mut group = SecurityGroup::builder()
         .group_id(id)
-        .set_group_name(text(c, "groupName"))
-        .set_vpc_id(text(c, "vpcId"));
-    for p in list(c, "ipPermissions")? {
-        group = group.ip_permissions(permission(&p)?);
+        .set_group_name(f.text(c, "groupName"))
+        .set_vpc_id(f.text(c, "vpcId"));
+    for p in f.list(c, "ipPermissions")? {
+        group = group.ip_permissions(permission(p)?);
     }
-    for p in list(c, "ipPermissionsEgress")? {
-        group = group.ip_permissions_egress(permission(&p)?);
+    for p in f.list(c, "ipPermissionsEgress")? {
+        group = group.ip_permissions_egress(permission(p)?);
     }
     Ok(group.build())
 }
