@@ -135,7 +135,16 @@ fn config_service(recorder: Arc<Mutex<Recorder>>) -> Server {
                 "resourceName": item["resourceName"], "awsRegion": item["awsRegion"],
                 "availabilityZone": "Not Applicable",
                 "configuration": item["configuration"].to_string(),
-                "supplementaryConfiguration": {},
+                // Config's API sends each supplementary value as a string.
+                "supplementaryConfiguration": item["supplementaryConfiguration"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        (k.clone(), Value::String(text))
+                    })
+                    .collect::<serde_json::Map<_, _>>(),
             }));
         }
         let answer = if aggregate {
@@ -416,4 +425,232 @@ fn a_bad_source_is_named() {
             run.stderr
         );
     }
+}
+
+/// A network ACL, an EBS volume and a KMS key, each as Config records it (built from the EC2
+/// and KMS answers moto gives, in Config's field names), give what the APIs give, drift too.
+#[tokio::test]
+async fn acls_volumes_and_keys_through_config() {
+    let m = moto().await;
+    let kms = moto_client!(aws_sdk_kms, &m.url);
+    let vpc = m.ec2.describe_vpcs().send().await.unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let acl = m
+        .ec2
+        .create_network_acl()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string();
+    m.ec2
+        .create_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(100)
+        .protocol("6")
+        .rule_action(aws_sdk_ec2::types::RuleAction::Allow)
+        .egress(false)
+        .cidr_block("10.0.0.0/8")
+        .port_range(
+            aws_sdk_ec2::types::PortRange::builder()
+                .from(443)
+                .to(443)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let volume = m
+        .ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(8)
+        .encrypted(true)
+        .send()
+        .await
+        .unwrap();
+    let vol = volume.volume_id().unwrap().to_string();
+    let key = kms.create_key().description("data").send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_string();
+    kms.enable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    let policy = kms
+        .get_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .to_string();
+
+    let state = State::new()
+        .add(
+            "aws_network_acl.private",
+            acl_attrs(
+                &acl,
+                &vpc,
+                vec![acl_entry(100, "allow", "6", "10.0.0.0/8", 443, 443)],
+                vec![],
+            ),
+        )
+        .add(
+            "aws_ebs_volume.data",
+            json!({"arn": format!("arn:aws:ec2:{REGION}:{ACCOUNT}:volume/{vol}"), "id": vol,
+                   "availability_zone": "us-east-1a", "encrypted": true,
+                   "kms_key_id": volume.kms_key_id().unwrap_or(""), "size": 8, "type": "gp2", "tags": {}}),
+        )
+        .add(
+            "aws_kms_key.data",
+            json!({"arn": key.key_metadata().unwrap().arn(), "id": key_id, "key_id": key_id,
+                   "description": "data", "customer_master_key_spec": "SYMMETRIC_DEFAULT",
+                   "key_usage": "ENCRYPT_DECRYPT", "enable_key_rotation": true, "is_enabled": true,
+                   "policy": policy, "tags": {}, "tags_all": {}}),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "s.tfstate");
+
+    // What Config would record now, from the same answers.
+    let record = |m: &Moto, kms: &aws_sdk_kms::Client| {
+        let (ec2, kms, acl, vol, key_id) = (
+            m.ec2.clone(),
+            kms.clone(),
+            acl.clone(),
+            vol.clone(),
+            key_id.clone(),
+        );
+        async move {
+            let mut items = BTreeMap::new();
+            let a = ec2
+                .describe_network_acls()
+                .network_acl_ids(&acl)
+                .send()
+                .await
+                .unwrap();
+            let a = &a.network_acls()[0];
+            let entries: Vec<Value> = a
+                .entries()
+                .iter()
+                .map(|e| {
+                    let mut c = json!({"ruleNumber": e.rule_number(), "protocol": e.protocol(),
+                        "ruleAction": e.rule_action().map(|r| r.as_str()), "egress": e.egress(),
+                        "cidrBlock": e.cidr_block()});
+                    if let Some(p) = e.port_range() {
+                        c["portRange"] = json!({"from": p.from(), "to": p.to()});
+                    }
+                    c
+                })
+                .collect();
+            items.insert(acl.clone(), json!({"resourceType": "AWS::EC2::NetworkAcl",
+                "awsAccountId": ACCOUNT, "awsRegion": REGION, "configurationItemStatus": "OK",
+                "configuration": {"networkAclId": acl, "vpcId": a.vpc_id(), "isDefault": a.is_default(),
+                                  "entries": entries, "associations": [], "tags": []}}));
+            let v = ec2
+                .describe_volumes()
+                .volume_ids(&vol)
+                .send()
+                .await
+                .unwrap();
+            let v = &v.volumes()[0];
+            items.insert(vol.clone(), json!({"resourceType": "AWS::EC2::Volume",
+                "awsAccountId": ACCOUNT, "awsRegion": REGION, "configurationItemStatus": "OK",
+                "configuration": {"volumeId": vol, "size": v.size(), "encrypted": v.encrypted(),
+                                  "kmsKeyId": v.kms_key_id(), "availabilityZone": v.availability_zone()}}));
+            let meta = kms.describe_key().key_id(&key_id).send().await.unwrap();
+            let meta = meta.key_metadata().unwrap();
+            let policy = kms
+                .get_key_policy()
+                .key_id(&key_id)
+                .policy_name("default")
+                .send()
+                .await
+                .unwrap();
+            let rotation = kms
+                .get_key_rotation_status()
+                .key_id(&key_id)
+                .send()
+                .await
+                .unwrap();
+            items.insert(
+                key_id.clone(),
+                json!({"resourceType": "AWS::KMS::Key",
+                "awsAccountId": ACCOUNT, "awsRegion": REGION, "configurationItemStatus": "OK",
+                "configuration": {"keyId": key_id, "arn": meta.arn(), "enabled": meta.enabled(),
+                                  "keyState": meta.key_state().map(|s| s.as_str()),
+                                  "keyUsage": meta.key_usage().map(|s| s.as_str()),
+                                  "keySpec": meta.key_spec().map(|s| s.as_str())},
+                // Config sends every supplementary value as a string.
+                "supplementaryConfiguration": {"Policy": policy.policy(),
+                    "KeyRotationStatus": rotation.key_rotation_enabled().to_string()}}),
+            );
+            items
+        }
+    };
+    let recorder = Arc::new(Mutex::new(Recorder::default()));
+    let config = config_service(recorder.clone());
+    let items = record(&m, &kms).await;
+    recorder.lock().unwrap().items = items;
+    let local = ["--aws-source", "config:local"];
+    let run = check(&m, &config, &path, &local);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(calls(&run, "config", "BatchGetResourceConfig"), 3);
+    assert_eq!(
+        calls(&run, "ec2", "DescribeNetworkAcls"),
+        0,
+        "{}",
+        run.json()["summary"]["api_calls"]
+    );
+    assert_eq!(
+        calls(&run, "kms", "DescribeKey"),
+        0,
+        "{}",
+        run.json()["summary"]["api_calls"]
+    );
+
+    // ssh let in by the ACL, rotation turned off: as the APIs see it.
+    m.ec2
+        .create_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(90)
+        .protocol("6")
+        .rule_action(aws_sdk_ec2::types::RuleAction::Allow)
+        .egress(false)
+        .cidr_block("0.0.0.0/0")
+        .port_range(
+            aws_sdk_ec2::types::PortRange::builder()
+                .from(22)
+                .to(22)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    kms.disable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    let items = record(&m, &kms).await;
+    recorder.lock().unwrap().items = items;
+    let api = check(&m, &config, &path, &[]);
+    let run = check(&m, &config, &path, &local);
+    assert_eq!(api.code, 1, "{}", api.stderr);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let fields = ["address", "attribute", "kind", "effect", "actual_text"];
+    assert_eq!(drift_lines(&run, &fields), drift_lines(&api, &fields));
+    assert_eq!(drift_lines(&run, &fields).len(), 2);
+    assert!(run
+        .drifts()
+        .iter()
+        .all(|d| d["observed"]["confirmed"] == true));
 }
