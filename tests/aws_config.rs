@@ -391,6 +391,26 @@ async fn an_aggregator_reads_other_accounts_without_a_role() {
         "{d:#}"
     );
     assert_eq!(calls(&run, "ec2", "DescribeSecurityGroups"), 0);
+    // Every report says that the drift rests on the recorded item.
+    let md = dir.path().join("report.md");
+    let out = format!("markdown={}", md.display());
+    let console = driftgate_env(
+        &m.url,
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--aws-source",
+            "config:org-aggregator",
+            "--output",
+            &out,
+        ],
+        None,
+        &[("AWS_ENDPOINT_URL_CONFIG_SERVICE", Some(&config.url))],
+    );
+    let says = "seen by AWS Config only (captured 2026-12-02T09:30:00Z): unconfirmed, no credentials for account 222222222222";
+    assert!(console.stdout.contains(says), "{}", console.stdout);
+    assert!(std::fs::read_to_string(&md).unwrap().contains(says));
 
     // The aggregator has no item of it, and nothing can read it directly: exit 2, named.
     recorder.lock().unwrap().items.clear();

@@ -126,6 +126,17 @@ pub fn render_with(report: &Report, color: bool, gitlab_sections: Option<i64>) -
                 _ => exposure,
             }
         );
+        if let Some(seen) = super::observed_text(f) {
+            let line = format!("live side {seen}");
+            let _ = writeln!(
+                out,
+                "    {}",
+                match f.observed.as_ref().is_some_and(|o| o.confirmed) {
+                    true => s.dim(&line),
+                    false => s.yellow(&line),
+                }
+            );
+        }
         if let Some(t) = &f.ticket {
             let _ = writeln!(
                 out,

@@ -70,6 +70,10 @@ pub fn render(report: &Report) -> String {
         for r in &f.risk.reasons {
             exposure.push_str(&format!("<br>{}", cell(r)));
         }
+        let mut actual = cell(f.actual_text.as_deref().unwrap_or("-"));
+        if let Some(seen) = super::observed_text(f) {
+            actual.push_str(&format!("<br><sub>{}</sub>", cell(&seen)));
+        }
         let severity = match f.risk.priority {
             Priority::Urgent => format!("{} (**urgent**)", f.severity.as_str()),
             Priority::AcceptCandidate => format!("{} (accept-candidate)", f.severity.as_str()),
@@ -81,7 +85,7 @@ pub fn render(report: &Report) -> String {
             f.attribute.as_deref().unwrap_or("—"),
             kind_text(f),
             cell(f.expected_text.as_deref().unwrap_or("-")),
-            cell(f.actual_text.as_deref().unwrap_or("-")),
+            actual,
             f.policy,
             cell(&ticket)
         );

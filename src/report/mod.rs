@@ -137,6 +137,28 @@ pub fn exposure_text(f: &Finding) -> String {
     }
 }
 
+/// Where the live side of a drift was seen, when not read directly in this run.
+pub fn observed_text(f: &Finding) -> Option<String> {
+    let o = f.observed.as_ref()?;
+    let source = match o.source {
+        "aws-config" => "AWS Config",
+        other => other,
+    };
+    Some(if o.confirmed {
+        format!(
+            "seen by {source} (captured {}), confirmed by a direct read",
+            o.captured_at
+        )
+    } else {
+        format!(
+            "seen by {source} only (captured {}): unconfirmed, no credentials for account {} to \
+             read it directly, and {source} may lag behind the cloud",
+            o.captured_at,
+            f.account.as_deref().unwrap_or("-")
+        )
+    })
+}
+
 /// A stable identity of a drift across runs (SARIF `partialFingerprints`, GitLab `fingerprint`):
 /// the same address, attribute, kind and rule give the same value.
 pub fn fingerprint(f: &Finding) -> String {
