@@ -56,6 +56,7 @@ fi
 [ -n "${INPUT_AWS_ROLE:-}" ] && args+=(--aws-role "$INPUT_AWS_ROLE")
 # Passed on even without a role, so that the mistake is an error, not a dropped setting.
 [ -n "${INPUT_AWS_EXTERNAL_ID:-}" ] && args+=(--aws-external-id "$INPUT_AWS_EXTERNAL_ID")
+[ -n "${INPUT_AWS_SOURCE:-}" ] && args+=(--aws-source "$INPUT_AWS_SOURCE")
 
 case "${INPUT_SOFT_FAIL:-false}" in
   true | false) ;;

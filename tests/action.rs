@@ -466,6 +466,13 @@ async fn run_script_in_a_simulated_runner() {
         line.contains("--tickets <TRACKER>") && line.contains("%0A"),
         "{out}"
     );
+    let (code, out, _) =
+        runner.script("action-run.sh", &inputs(&[("INPUT_AWS_SOURCE", "config:")]));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("::error title=driftgate::--aws-source config:: an aggregator name"),
+        "{out}"
+    );
     // The role inputs reach driftgate, which checks them: a template without {account}.
     let (code, out, _) = runner.script(
         "action-run.sh",
