@@ -424,6 +424,71 @@ def history(binary, endpoint, env, tmp, records):
     return result
 
 
+def camel(value, rename=None):
+    """A boto3 answer in AWS Config's field names: camelCase keys (`IpPermissions` ->
+    `ipPermissions`), with `rename` for the fields Config names otherwise."""
+    rename = rename or {}
+    if isinstance(value, dict):
+        return {rename.get(k, k[:1].lower() + k[1:]): camel(v, rename) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel(v, rename) for v in value]
+    return value
+
+
+class ConfigAggregator(http.server.ThreadingHTTPServer):
+    """AWS Config's aggregator over its JSON protocol: configuration items by (account, id)."""
+    daemon_threads = True
+
+    def __init__(self, items):
+        super().__init__(("127.0.0.1", 0), ConfigHandler)
+        self.items = items
+        self.calls = 0
+
+
+class ConfigHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        self.server.calls += 1
+        items = []
+        for key in body.get("ResourceIdentifiers", []):
+            item = self.server.items.get((key["SourceAccountId"], key["SourceRegion"], key["ResourceId"]))
+            if item:
+                items.append(item)
+        data = json.dumps({"BaseConfigurationItems": items, "UnprocessedResourceIdentifiers": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def config_items(estates):
+    """What an aggregator holds of the estates' groups, ACLs and volumes, built from moto's EC2
+    answers in Config's shape."""
+    items = {}
+
+    def add(e, rtype, rid, configuration):
+        items[(e.account, e.region, rid)] = {
+            "version": "1.3", "accountId": e.account, "configurationItemCaptureTime": time.time(),
+            "configurationItemStatus": "OK", "resourceType": rtype, "resourceId": rid, "awsRegion": e.region,
+            "configuration": json.dumps(configuration, default=str), "supplementaryConfiguration": {}}
+
+    for e in estates:
+        for page in e.ec2.get_paginator("describe_security_groups").paginate():
+            for g in page["SecurityGroups"]:
+                add(e, "AWS::EC2::SecurityGroup", g["GroupId"], camel(g, {"IpRanges": "ipv4Ranges"}))
+        for page in e.ec2.get_paginator("describe_network_acls").paginate():
+            for a in page["NetworkAcls"]:
+                add(e, "AWS::EC2::NetworkAcl", a["NetworkAclId"], camel(a))
+        for page in e.ec2.get_paginator("describe_volumes").paginate():
+            for v in page["Volumes"]:
+                add(e, "AWS::EC2::Volume", v["VolumeId"], camel(v))
+    return items
+
+
 def accounts(binary, env, tmp, endpoint, count, regions, per_region):
     """`count` accounts x `regions` regions x about `per_region` state resources each (security groups
     with an egress rule resource, network ACLs, EBS volumes; IAM roles in the first region), one state
@@ -432,15 +497,17 @@ def accounts(binary, env, tmp, endpoint, count, regions, per_region):
     names = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"][:regions]
     groups = per_region * 2 // 5  # a group and its rule resource: 4/5 of the resources
     acls = per_region // 10
-    paths, resources = [], 0
+    paths, resources, estates = [], 0, []
+    run_id = os.getpid()  # names stay unique on a moto that already holds an earlier run
     t0 = time.monotonic()
     for a in range(count):
         account = f"{200000000000 + a:012d}"
         for r, region in enumerate(names):
             # One writer at a time: moto 5.2 can fail concurrent CreateSecurityGroup calls in a
             # VPC (its group index changes while another request iterates it).
-            e = mixed_estate.Estate(endpoint, account, f"org{a}-{r}", workers=1, region=region)
+            e = mixed_estate.Estate(endpoint, account, f"org{run_id}-{a}-{r}", workers=1, region=region)
             e.network(groups, groups, acls)
+            estates.append(e)
             rest = per_region - 2 * groups - acls
             if r == 0:
                 e.identity(rest // 2, 0)
@@ -463,7 +530,27 @@ def accounts(binary, env, tmp, endpoint, count, regions, per_region):
     report = json.loads(out)
     detail = report["summary"]["api_calls"]
     calls = sum(n for ops in detail.values() for n in ops.values())
-    return {"accounts": count, "regions": regions, "states": len(paths), "state_resources": resources,
+
+    # The same objects through an aggregator in the security account (IAM, which the stand-in
+    # does not record, through the roles).
+    aggregator = ConfigAggregator(config_items(estates))
+    threading.Thread(target=aggregator.serve_forever, daemon=True).start()
+    config_env = dict(env, AWS_ENDPOINT_URL_CONFIG_SERVICE=f"http://127.0.0.1:{aggregator.server_address[1]}")
+    c_code, c_out, c_wall, c_rss = run(binary, args + ["--aws-source", "config:org"], config_env)
+    aggregator.shutdown()
+    c_report = json.loads(c_out)
+    c_detail = c_report["summary"]["api_calls"]
+    config_calls = c_detail.get("config", {}).get("BatchGetAggregateResourceConfig", 0)
+    # The checked objects Config reads: groups (their rule resources are items of the group),
+    # ACLs and volumes of the states.
+    recorded = sum(len(r["instances"]) for e in estates for r in e.resources
+                   if r["type"] in ("aws_security_group", "aws_network_acl", "aws_ebs_volume"))
+    via_config = {"verdict": c_report["verdict"], "drifts": c_report["summary"]["drifts"],
+                  "api_calls": sum(n for ops in c_detail.values() for n in ops.values()),
+                  "api_calls_detail": c_detail, "config_calls": config_calls, "config_objects": recorded,
+                  "config_calls_per_100_objects": round(100 * config_calls / max(recorded, 1), 2),
+                  "wall_s": round(c_wall, 2), "peak_rss_mib": round(c_rss, 1)}
+    return {"config": via_config, "accounts": count, "regions": regions, "states": len(paths), "state_resources": resources,
             "objects": report["summary"]["objects_checked"], "verdict": report["verdict"],
             "drifts": report["summary"]["drifts"], "api_calls": calls, "api_calls_detail": detail,
             "calls_per_100_resources": round(100 * calls / max(resources, 1), 2),
@@ -561,6 +648,11 @@ def main():
               f"{x['one_read_per_resource_ratio']}x fewer than one per resource), {x['wall_s']} s, "
               f"peak RSS {x['peak_rss_mib']} MiB, verdict {x['verdict']}")
         print(f"       by operation: {x['api_calls_detail']}")
+        c = x["config"]
+        print(f"       through AWS Config (aggregator stand-in, IAM through the roles): {c['config_objects']} "
+              f"objects read through Config -> {c['config_calls']} BatchGetAggregateResourceConfig "
+              f"({c['config_calls_per_100_objects']} per 100), {c['api_calls']} calls in all, {c['wall_s']} s, "
+              f"peak RSS {c['peak_rss_mib']} MiB, verdict {c['verdict']}; {c['api_calls_detail']}")
     print(json.dumps(results))
 
 
