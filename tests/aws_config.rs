@@ -674,3 +674,75 @@ async fn acls_volumes_and_keys_through_config() {
         .iter()
         .all(|d| d["observed"]["confirmed"] == true));
 }
+
+/// Config failing, throttling past the retries, or answering garbage: exit 2 naming the call,
+/// never a pass on what it did not say.
+#[test]
+fn a_failing_config_ends_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = State::new()
+        .add(
+            "aws_security_group.web",
+            group_state("sg-0123456789abcdef0", "vpc-1", "web", ACCOUNT),
+        )
+        .write(dir.path(), "s.tfstate");
+    let json = |r: Reply| r.header("Content-Type", "application/x-amz-json-1.1");
+    for (reply, says) in [
+        (
+            json(Reply::status(
+                500,
+                r#"{"__type":"InternalFailure","message":"boom"}"#,
+            )),
+            "AWS config BatchGetResourceConfig in us-east-1: ",
+        ),
+        (
+            json(Reply::status(
+                400,
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+            )),
+            "still throttled after 2 attempts",
+        ),
+        (
+            json(Reply::status(200, "{not json")),
+            "AWS config BatchGetResourceConfig",
+        ),
+        (
+            json(Reply::json(
+                json!({"baseConfigurationItems": [{"resourceId": "sg-0123456789abcdef0",
+                "resourceType": "AWS::EC2::SecurityGroup", "configurationItemStatus": "OK",
+                "configurationItemCaptureTime": CAPTURED, "configuration": "{\"groupId\": "}]}),
+            )),
+            "AWS Config item of AWS::EC2::SecurityGroup sg-0123456789abcdef0",
+        ),
+    ] {
+        let config = serve_fn("Wed, 02 Dec 2026 10:00:00 GMT", move |_| reply.clone());
+        let sts = tracker::serve(
+            "Wed, 02 Dec 2026 10:00:00 GMT",
+            vec![(
+                "/#Action=GetCallerIdentity",
+                vec![Reply::status(200, CALLER).header("Content-Type", "text/xml")],
+            )],
+        );
+        let run = driftgate_env(
+            "http://127.0.0.1:9",
+            &[
+                "check",
+                "--state",
+                state.to_str().unwrap(),
+                "--aws-source",
+                "config:local",
+                "--max-attempts",
+                "2",
+            ],
+            None,
+            &[
+                ("AWS_ENDPOINT_URL_CONFIG_SERVICE", Some(&config.url)),
+                ("AWS_ENDPOINT_URL_STS", Some(&sts.url)),
+            ],
+        );
+        assert_eq!(run.code, 2, "{says}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+    }
+}
+
+const CALLER: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDA0</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#;

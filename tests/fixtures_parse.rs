@@ -36,6 +36,10 @@ fn every_fixture_state_parses() {
         let bytes = std::fs::read(path).unwrap();
         let label = path.display().to_string();
         let result = state::parse(&label, &bytes);
+        if label.contains("aws_config_items") {
+            // AWS Config items, not states: read by src/families/aws/config_items.rs's tests.
+            continue;
+        }
         if label.ends_with(".tf_resources.json") {
             // pytest-terraform exports are not states: rejected with a message, not a panic.
             let e = result.expect_err(&label).to_string();
