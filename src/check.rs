@@ -176,27 +176,13 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     // The account group of each expected object (`None`: one group for all).
     let mut groups: Vec<Option<String>> = Vec::new();
     let by_account = account_groups(&snapshot.resources, &snapshot.accounts, several, &caller);
-    for family in families::all() {
-        let types = family.about().resource_types;
-        for (account, members) in &by_account {
-            let mine: Vec<&Resource> = members
-                .iter()
-                .copied()
-                .filter(|r| {
-                    types.contains(&r.resource_type.as_str())
-                        && checked_types.contains(r.resource_type.as_str())
-                })
-                .collect();
-            if mine.is_empty() {
-                continue;
+    for (family, account, mine) in checked_groups(&by_account, &checked_types) {
+        for mut obj in family.expected(&mine)? {
+            if family.about().cloud == Cloud::Aws && obj.account.is_none() {
+                obj.account = account.clone();
             }
-            for mut obj in family.expected(&mine)? {
-                if family.about().cloud == Cloud::Aws && obj.account.is_none() {
-                    obj.account = account.clone();
-                }
-                expected.push((family, obj));
-                groups.push(account.clone());
-            }
+            expected.push((family, obj));
+            groups.push(account.clone());
         }
     }
     // A type may feed two families (aws_iam_policy_attachment: roles, users and groups); each
@@ -612,26 +598,12 @@ fn refreshed_live(
     let mut live = read::LiveSet::new();
     let accounts = state::aws_accounts(&snapshot.refreshed);
     let by_account = account_groups(&snapshot.refreshed, &accounts, several, &None);
-    for family in families::all() {
-        let types = family.about().resource_types;
-        for (account, members) in &by_account {
-            let mine: Vec<&Resource> = members
-                .iter()
-                .copied()
-                .filter(|r| {
-                    types.contains(&r.resource_type.as_str())
-                        && checked_types.contains(r.resource_type.as_str())
-                })
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            for obj in family.live_from_refresh(&mine)? {
-                live.insert(
-                    (family.about().name, account.clone(), obj.cloud_id.clone()),
-                    obj,
-                );
-            }
+    for (family, account, mine) in checked_groups(&by_account, checked_types) {
+        for obj in family.live_from_refresh(&mine)? {
+            live.insert(
+                (family.about().name, account.clone(), obj.cloud_id.clone()),
+                obj,
+            );
         }
     }
     // Nothing is read from a region: the one the state records, for display only. The account
@@ -667,6 +639,31 @@ fn account_groups<'r>(
         groups.entry(group).or_default().push(r);
     }
     groups
+}
+
+/// The checked resources of each family in each account group, where there are any.
+fn checked_groups<'r, 'g>(
+    by_account: &'g BTreeMap<Option<String>, Vec<&'r Resource>>,
+    checked_types: &BTreeSet<&str>,
+) -> Vec<(&'static dyn Family, &'g Option<String>, Vec<&'r Resource>)> {
+    let mut out = Vec::new();
+    for family in families::all() {
+        let types = family.about().resource_types;
+        for (account, members) in by_account {
+            let mine: Vec<&Resource> = members
+                .iter()
+                .copied()
+                .filter(|r| {
+                    types.contains(&r.resource_type.as_str())
+                        && checked_types.contains(r.resource_type.as_str())
+                })
+                .collect();
+            if !mine.is_empty() {
+                out.push((family, account, mine));
+            }
+        }
+    }
+    out
 }
 
 /// A region to ask STS in: one a resource records, else the environment's, else us-east-1.

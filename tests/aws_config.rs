@@ -156,46 +156,6 @@ fn config_service(recorder: Arc<Mutex<Recorder>>) -> Server {
     })
 }
 
-fn group_state(id: &str, vpc: &str, name: &str, account: &str) -> Value {
-    let mut attrs = sg_attrs(
-        id,
-        vpc,
-        name,
-        vec![sg_block("tcp", 443, 443, &["10.0.0.0/8"])],
-        vec![sg_block("-1", 0, 0, &["0.0.0.0/0"])],
-    );
-    attrs["arn"] = json!(format!(
-        "arn:aws:ec2:{REGION}:{account}:security-group/{id}"
-    ));
-    attrs["owner_id"] = json!(account);
-    attrs
-}
-
-async fn https_group(ec2: &aws_sdk_ec2::Client, name: &str) -> (String, String) {
-    let vpc = ec2.describe_vpcs().send().await.unwrap().vpcs()[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let id = ec2
-        .create_security_group()
-        .group_name(name)
-        .description("Managed by Terraform")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
-    ec2.authorize_security_group_ingress()
-        .group_id(&id)
-        .ip_permissions(perm("tcp", 443, 443, "10.0.0.0/8"))
-        .send()
-        .await
-        .unwrap();
-    (id, vpc)
-}
-
 fn check(m: &Moto, config: &Server, state: &std::path::Path, extra: &[&str]) -> Run {
     let mut args = vec![
         "check",
@@ -314,30 +274,7 @@ async fn the_recorder_gives_the_view_the_api_gives() {
 #[tokio::test]
 async fn an_aggregator_reads_other_accounts_without_a_role() {
     let m = moto().await;
-    let sts = moto_client!(aws_sdk_sts, &m.url);
-    let c = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{OTHER}:role/setup"))
-        .role_session_name("tests")
-        .send()
-        .await
-        .unwrap();
-    let c = c.credentials().unwrap();
-    let creds = aws_sdk_ec2::config::Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_string()),
-        None,
-        "tests",
-    );
-    let other = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::new()
-            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-            .region(aws_sdk_ec2::config::Region::new(REGION))
-            .credentials_provider(creds)
-            .endpoint_url(&m.url)
-            .build(),
-    );
+    let (other, _) = account(&m, OTHER).await;
     let (id, vpc) = https_group(&other, &unique("agg")).await;
     let recorder = Arc::new(Mutex::new(Recorder::default()));
     let config = config_service(recorder.clone());

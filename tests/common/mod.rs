@@ -976,3 +976,85 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+// ---- other accounts (moto maps a role assumed in account N to N's backend) ----
+
+/// EC2 and IAM clients of moto's `account`, through a role assumed there.
+pub async fn account(m: &Moto, account: &str) -> (aws_sdk_ec2::Client, aws_sdk_iam::Client) {
+    let sts = moto_client!(aws_sdk_sts, &m.url);
+    let out = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/test-setup"))
+        .role_session_name("tests")
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    let creds = aws_sdk_ec2::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "tests",
+    );
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::new()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new(REGION))
+            .credentials_provider(creds.clone())
+            .endpoint_url(&m.url)
+            .build(),
+    );
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::new()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(&m.url)
+            .build(),
+    );
+    (ec2, iam)
+}
+
+/// A security group allowing HTTPS from 10.0.0.0/8 in the default VPC of `ec2`'s account:
+/// (group id, VPC id).
+pub async fn https_group(ec2: &aws_sdk_ec2::Client, name: &str) -> (String, String) {
+    let vpc = ec2.describe_vpcs().send().await.unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let id = ec2
+        .create_security_group()
+        .group_name(name)
+        .description("Managed by Terraform")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(perm("tcp", 443, 443, "10.0.0.0/8"))
+        .send()
+        .await
+        .unwrap();
+    (id, vpc)
+}
+
+/// The state of that group, owned by `account`.
+pub fn group_state(id: &str, vpc: &str, name: &str, account: &str) -> Value {
+    let mut attrs = sg_attrs(
+        id,
+        vpc,
+        name,
+        vec![sg_block("tcp", 443, 443, &["10.0.0.0/8"])],
+        vec![sg_block("-1", 0, 0, &["0.0.0.0/0"])],
+    );
+    attrs["arn"] = json!(format!(
+        "arn:aws:ec2:{REGION}:{account}:security-group/{id}"
+    ));
+    attrs["owner_id"] = json!(account);
+    attrs
+}
