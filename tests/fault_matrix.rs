@@ -221,6 +221,8 @@ const NOT_IN_MOTO: &[&str] = &[
     // stand-in, and its faults are tested there (tests/aws_config.rs).
     "BatchGetResourceConfig",
     "BatchGetAggregateResourceConfig",
+    "SelectResourceConfig",
+    "SelectAggregateResourceConfig",
 ];
 
 /// Every `(service, operation)` the source counts with `count("service", "Operation")`.

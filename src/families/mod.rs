@@ -101,6 +101,64 @@ pub struct Subject<'a> {
     pub live: &'a LiveObject,
 }
 
+/// How AWS Config names an object: its resource type and how its item is found.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ConfigRef {
+    pub resource_type: &'static str,
+    pub key: ConfigKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConfigKey {
+    /// The item's resource id is the cloud id (`sg-…`, a bucket's name).
+    Id(String),
+    /// The item's resource id is one the state may not know (an IAM role's `AROA…`, an RDS
+    /// instance's `db-…`): found by the item's resource name.
+    Name(String),
+}
+
+impl ConfigRef {
+    pub fn id(resource_type: &'static str, id: &str) -> Option<Self> {
+        Some(ConfigRef {
+            resource_type,
+            key: ConfigKey::Id(id.to_string()),
+        })
+    }
+
+    pub fn name(resource_type: &'static str, name: &str) -> Option<Self> {
+        Some(ConfigRef {
+            resource_type,
+            key: ConfigKey::Name(name.to_string()),
+        })
+    }
+}
+
+/// What configuration items showed of a family's objects.
+#[derive(Debug, Default)]
+pub struct FromConfig {
+    pub objects: Vec<LiveObject>,
+    /// Objects the items show do not exist (a bucket recorded without a policy).
+    pub absent: Vec<String>,
+    /// The capture time of the item behind each object and absence, by cloud id.
+    pub captured: BTreeMap<String, String>,
+}
+
+impl FromConfig {
+    /// `object`, as `item` shows it.
+    pub fn seen(&mut self, object: LiveObject, item: &ConfigItem) {
+        self.captured
+            .insert(object.cloud_id.clone(), item.captured_at.clone());
+        self.objects.push(object);
+    }
+
+    /// `id` does not exist, as `item` shows.
+    pub fn gone(&mut self, id: &str, item: &ConfigItem) {
+        self.captured
+            .insert(id.to_string(), item.captured_at.clone());
+        self.absent.push(id.to_string());
+    }
+}
+
 /// A family's logic. New per-family pieces (a fix written into HCL, exposure, reading the view
 /// from a plan or an AWS Config item) join as methods here, with a default for families that do
 /// not have them yet, so each family's knowledge stays in its one file.
@@ -156,17 +214,17 @@ pub trait Family: Send + Sync {
     fn live_from_refresh(&self, resources: &[&Resource]) -> Result<Vec<LiveObject>> {
         refreshed_view(self, resources)
     }
-    /// The AWS Config resource type (`AWS::EC2::SecurityGroup`) whose configuration items hold
-    /// this family's live view, for `--aws-source config:…`; `None`: read directly under that
-    /// source too.
-    fn config_type(&self) -> Option<&'static str> {
+    /// Where AWS Config holds the item of the object with this cloud id, for
+    /// `--aws-source config:…`; `None`: read directly under that source too.
+    fn config_ref(&self, _cloud_id: &str) -> Option<ConfigRef> {
         None
     }
-    /// The live view of objects from their configuration items, by the item's resource id (the
-    /// family's cloud id). Only asked of families with a [`Family::config_type`]; an item that
-    /// does not hold what the view needs is an error, never an object without those items.
-    fn live_from_config(&self, _items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
-        Ok(Vec::new())
+    /// The live view of the objects with these cloud ids from their configuration items. Only
+    /// asked of families with a [`Family::config_ref`]; an item that does not hold what the view
+    /// needs is an error, never an object without those items. An id left out of the answer
+    /// is read directly.
+    fn live_from_config(&self, _ids: &[String], _items: &[ConfigItem]) -> Result<FromConfig> {
+        Ok(FromConfig::default())
     }
     /// The effect of a declared item absent live: a missing allow allows less, a missing deny
     /// more. A family whose items decide which of the live object's other rules apply says so

@@ -113,6 +113,158 @@ pub async fn read(
     Ok(recorded)
 }
 
+/// Where Config keeps the items of resources it names by something the state may not know (an
+/// IAM role's `AROA…` id): by resource name, the id and the region of its item.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// (name, resource id, region of the item)
+    pub found: Vec<(String, String, String)>,
+    pub missing: Vec<(String, String)>,
+}
+
+/// The longest expression Select accepts, with room for the quotes and commas of one more name.
+const EXPRESSION_MAX: usize = 4096 - 200;
+
+/// The resource ids of the items named `names` of `resource_type` in `account` (in `region`, or
+/// wherever Config records a global type such as IAM's: `global`, or a region under older
+/// recorders), through one advanced query per 100 names (`SelectAggregateResourceConfig` or
+/// `SelectResourceConfig`): cheaper than listing every item of the type.
+pub async fn resolve(
+    aws: &AwsContext,
+    account: &str,
+    region: &str,
+    resource_type: &str,
+    names: &[String],
+) -> Result<Resolved> {
+    let mut resolved = Resolved::default();
+    // IAM and Config names hold no quotes; one that does cannot be asked, so it is not found.
+    let (names, odd): (Vec<&String>, Vec<&String>) = names
+        .iter()
+        .partition(|n| !n.contains(['\'', '\\']) && !n.is_empty());
+    for n in odd {
+        resolved.missing.push((
+            n.clone(),
+            "its name cannot be asked of AWS Config's advanced query".into(),
+        ));
+    }
+    let head = format!(
+        "SELECT resourceId, resourceName, awsRegion WHERE resourceType = '{resource_type}' AND \
+         accountId = '{account}'{} AND resourceName IN (",
+        if global(resource_type) {
+            String::new()
+        } else {
+            format!(" AND awsRegion = '{region}'")
+        }
+    );
+    let mut chunks: Vec<Vec<&String>> = Vec::new();
+    let mut length = head.len();
+    for name in names {
+        match chunks.last_mut() {
+            Some(chunk) if chunk.len() < BATCH && length + name.len() + 4 < EXPRESSION_MAX => {
+                chunk.push(name);
+                length += name.len() + 4;
+            }
+            _ => {
+                chunks.push(vec![name]);
+                length = head.len() + name.len() + 4;
+            }
+        }
+    }
+    let home = aws.default_region().unwrap_or_else(|| region.to_string());
+    for chunk in chunks {
+        let list: Vec<String> = chunk.iter().map(|n| format!("'{n}'")).collect();
+        let expression = format!("{head}{})", list.join(", "));
+        let rows = select(aws, &home, region, &expression).await?;
+        let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for row in rows {
+            let what = || {
+                Error::new(
+                    format!("AWS config advanced query of {resource_type} in account {account}"),
+                    format!("a result row is not an item's id, name and region: {row}"),
+                )
+            };
+            let v: Value = serde_json::from_str(&row).map_err(|_| what())?;
+            let (Some(id), Some(name), Some(at)) = (
+                v["resourceId"].as_str(),
+                v["resourceName"].as_str(),
+                v["awsRegion"].as_str(),
+            ) else {
+                return Err(what());
+            };
+            // Older recorders keep a global resource in every region they run in: one is enough,
+            // `global` where there is one.
+            let keep = seen.get(name).is_none_or(|(_, r)| r != "global");
+            if keep {
+                seen.insert(name.to_string(), (id.to_string(), at.to_string()));
+            }
+        }
+        for name in chunk {
+            match seen.remove(name.as_str()) {
+                Some((id, at)) => resolved.found.push((name.clone(), id, at)),
+                None => resolved.missing.push((
+                    name.clone(),
+                    "AWS Config has no configuration item of it (not discovered, or a type its \
+                     recorder skips)"
+                        .into(),
+                )),
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+/// IAM's types are global: their items are not in the region the objects are read through.
+fn global(resource_type: &str) -> bool {
+    resource_type.starts_with("AWS::IAM::")
+}
+
+/// Every result row of an advanced query, through the aggregator or the account's recorder.
+async fn select(
+    aws: &AwsContext,
+    home: &str,
+    region: &str,
+    expression: &str,
+) -> Result<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (page, next) = match aws.source() {
+            AwsSource::Aggregator(name) => {
+                aws.count("config", "SelectAggregateResourceConfig");
+                let out = aws
+                    .config(home)
+                    .select_aggregate_resource_config()
+                    .configuration_aggregator_name(name)
+                    .expression(expression)
+                    .limit(100)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("config", "SelectAggregateResourceConfig", home, e))?;
+                (out.results().to_vec(), out.next_token().map(str::to_string))
+            }
+            _ => {
+                aws.count("config", "SelectResourceConfig");
+                let out = aws
+                    .config(region)
+                    .select_resource_config()
+                    .expression(expression)
+                    .limit(100)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("config", "SelectResourceConfig", region, e))?;
+                (out.results().to_vec(), out.next_token().map(str::to_string))
+            }
+        };
+        rows.extend(page);
+        match next.filter(|t| !t.is_empty()) {
+            Some(t) if Some(&t) != token.as_ref() => token = Some(t),
+            _ => return Ok(rows),
+        }
+    }
+}
+
 async fn aggregate(
     aws: &AwsContext,
     aggregator: &str,
@@ -265,6 +417,24 @@ impl<'a> Fields<'a> {
         )
     }
 
+    /// A supplementary configuration value as JSON (some, like a bucket's `AccessControlList`,
+    /// are JSON encoded twice); `None` when the item does not have it.
+    pub fn supplementary(&self, key: &str) -> Result<Option<Value>> {
+        match self.item.supplementary.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(|_| {
+                Error::new(
+                    format!(
+                        "AWS Config item of {} {} ({}, {})",
+                        self.label, self.item.resource_id, self.item.account, self.item.region
+                    ),
+                    format!("its supplementary `{key}` is not JSON"),
+                )
+            }),
+            Some(v) => Ok(Some(v.clone())),
+        }
+    }
+
     pub fn text(&self, v: &Value, k: &str) -> Option<String> {
         v.get(k).and_then(Value::as_str).map(str::to_string)
     }
@@ -301,7 +471,8 @@ impl<'a> Fields<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::families::{all, Family};
+    use crate::families::{all, Family, FromConfig};
+    use serde_json::json;
 
     fn recorded(rel: &str) -> Value {
         let path = format!(
@@ -345,14 +516,27 @@ mod tests {
     fn family(config_type: &str) -> &'static dyn Family {
         all()
             .into_iter()
-            .find(|f| f.config_type() == Some(config_type))
+            .find(|f| f.config_ref("x").map(|r| r.resource_type) == Some(config_type))
+            .unwrap()
+    }
+
+    /// The view of the object `id` from `item`.
+    fn view(family: &dyn Family, id: &str, item: &ConfigItem) -> FromConfig {
+        family
+            .live_from_config(&[id.to_string()], std::slice::from_ref(item))
             .unwrap()
     }
 
     fn summaries(family: &dyn Family, item: &ConfigItem) -> Vec<String> {
-        let objs = family.live_from_config(std::slice::from_ref(item)).unwrap();
+        summaries_of(family, &item.resource_id, item)
+    }
+
+    fn summaries_of(family: &dyn Family, id: &str, item: &ConfigItem) -> Vec<String> {
+        let view = view(family, id, item);
+        let objs = view.objects;
         assert_eq!(objs.len(), 1, "{objs:?}");
-        assert_eq!(objs[0].cloud_id, item.resource_id);
+        assert_eq!(objs[0].cloud_id, id);
+        assert_eq!(view.captured[id], item.captured_at);
         objs[0]
             .items
             .iter()
@@ -379,9 +563,7 @@ mod tests {
             &recorded("rdk_example_ci_AWS_EC2_NetworkAcl.json"),
             "AWS::EC2::NetworkAcl",
         );
-        let objs = family("AWS::EC2::NetworkAcl")
-            .live_from_config(std::slice::from_ref(&acl))
-            .unwrap();
+        let objs = view(family("AWS::EC2::NetworkAcl"), &acl.resource_id, &acl).objects;
         assert!(objs[0].is_default);
         assert_eq!(objs[0].items.len(), 2, "{:?}", objs[0].items);
         // A volume: encrypted, with the default key.
@@ -409,15 +591,13 @@ mod tests {
         // Without the supplementary configuration the key is left to a direct read.
         let mut bare = key.clone();
         bare.supplementary.clear();
-        assert!(family("AWS::KMS::Key")
-            .live_from_config(&[bare])
-            .unwrap()
-            .is_empty());
+        let left = view(family("AWS::KMS::Key"), &key.resource_id, &bare);
+        assert!(left.objects.is_empty() && left.absent.is_empty());
         // A field of the wrong type is an error naming the item, not a rule less.
         let mut broken = sg.clone();
         broken.configuration["ipPermissions"] = Value::String("22".into());
         let e = family("AWS::EC2::SecurityGroup")
-            .live_from_config(&[broken])
+            .live_from_config(std::slice::from_ref(&sg.resource_id), &[broken])
             .unwrap_err()
             .to_string();
         assert!(
@@ -425,5 +605,110 @@ mod tests {
                 && e.contains("`ipPermissions` that is not a list"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn recorded_iam_rds_and_bucket_items_give_the_live_view() {
+        // A role by name (its item's id is the `AROA…` one), trust policy URL-encoded.
+        let select = recorded("iam_role_SelectResourceConfig.json");
+        let row: Value =
+            serde_json::from_str(select["data"]["Results"][0].as_str().unwrap()).unwrap();
+        let mut role = item(&row, "AWS::IAM::Role");
+        role.resource_name = Some("custodian-testing".into());
+        let roles = family("AWS::IAM::Role");
+        assert_eq!(
+            roles.config_ref("custodian-testing").unwrap().key,
+            crate::families::ConfigKey::Name("custodian-testing".into())
+        );
+        let got = summaries_of(roles, "custodian-testing", &role);
+        assert!(
+            got.iter()
+                .any(|s| s.starts_with("assume_role_policy") && s.contains("lambda.amazonaws.com")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter().any(|s| s.starts_with("managed_policy")
+                && s.contains("arn:aws:iam::644160558196:policy/DeleteMe")),
+            "{got:?}"
+        );
+        // An id the batch did not ask for is not an object of it.
+        assert!(view(roles, "someone-else", &role).objects.is_empty());
+        // A managed policy: its default version's document.
+        let policy = item(
+            &recorded("rdk_example_ci_AWS_IAM_Policy.json"),
+            "AWS::IAM::Policy",
+        );
+        let arn = "arn:aws:iam::264683526309:policy/ELB-policy";
+        let policies = family("AWS::IAM::Policy");
+        assert_eq!(
+            policies.config_ref(arn).unwrap().key,
+            crate::families::ConfigKey::Name("ELB-policy".into())
+        );
+        let got = summaries_of(policies, arn, &policy);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("elasticloadbalancing:describe*"), "{got:?}");
+        // An RDS instance by its identifier: public, unencrypted, one group.
+        let event = recorded("rds_dbinstance_config_rule_event.json");
+        let invoking: Value =
+            serde_json::from_str(event["invokingEvent"].as_str().unwrap()).unwrap();
+        let mut db = item(&invoking["configurationItem"], "AWS::RDS::DBInstance");
+        db.resource_name = Some("c7n-data-index".into());
+        let got = summaries_of(family("AWS::RDS::DBInstance"), "c7n-data-index", &db);
+        for want in [
+            "publicly_accessible = true",
+            "storage_encrypted = false",
+            "sg-837620f1",
+        ] {
+            assert!(got.iter().any(|s| s.contains(want)), "{want}: {got:?}");
+        }
+        // A bucket of an older recorder: no policy (recorded as null) is a policy gone; the ACL
+        // is the owner's alone; Block Public Access and encryption are not recorded, so they are
+        // left to a direct read.
+        let bucket = item(&recorded("s3_bucket_ci.json"), "AWS::S3::Bucket");
+        let name = "config-rule-sanity";
+        let policy = view(&super::super::s3_bucket::BucketPolicies, name, &bucket);
+        assert!(policy.objects.is_empty());
+        assert_eq!(policy.absent, [name]);
+        assert_eq!(policy.captured[name], bucket.captured_at);
+        let acl = view(&super::super::s3_acl::BucketAcls, name, &bucket);
+        assert_eq!(acl.objects.len(), 1);
+        assert!(
+            acl.objects[0].items.is_empty(),
+            "{:?}",
+            acl.objects[0].items
+        );
+        for left in [
+            view(
+                &super::super::s3_public_access::BucketPublicAccessBlocks,
+                name,
+                &bucket,
+            ),
+            view(&super::super::s3_bucket::BucketEncryption, name, &bucket),
+        ] {
+            assert!(left.objects.is_empty() && left.absent.is_empty());
+        }
+        // A public grant in Config's names is the public grant the API shows.
+        let mut public = bucket.clone();
+        public.supplementary.insert(
+            "AccessControlList".into(),
+            Value::String(
+                json!({"grantList": [{"grantee": "AllUsers", "permission": "Read"}],
+                       "owner": {"id": "o"}})
+                .to_string(),
+            ),
+        );
+        let acl = view(&super::super::s3_acl::BucketAcls, name, &public);
+        assert_eq!(acl.objects[0].items[0].1.facts.labels, ["public"]);
+        assert_eq!(
+            acl.objects[0].items[0].1.key,
+            "uri:http://acs.amazonaws.com/groups/global/AllUsers|READ"
+        );
+        // A grantee shape not known here is not guessed at.
+        public.supplementary.insert(
+            "AccessControlList".into(),
+            json!({"grantList": [{"grantee": {"type": "x"}, "permission": "Read"}]}),
+        );
+        let acl = view(&super::super::s3_acl::BucketAcls, name, &public);
+        assert!(acl.objects.is_empty() && acl.absent.is_empty());
     }
 }

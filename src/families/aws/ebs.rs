@@ -12,7 +12,7 @@ use super::config_items::Fields;
 use super::{is_not_found, kms_key_id, read_by_ids, region_account};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, tags_of, About, Family};
+use crate::families::{bad, tags_of, About, ConfigRef, Family, FromConfig};
 use crate::model::{
     Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
@@ -188,31 +188,31 @@ impl Family for EbsVolumes {
         change(attribute, expected, actual)
     }
 
-    fn config_type(&self) -> Option<&'static str> {
-        Some("AWS::EC2::Volume")
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::id("AWS::EC2::Volume", cloud_id)
     }
 
     /// `AWS::EC2::Volume`: the EC2 answer in camelCase (`volumeId`, `encrypted`, `kmsKeyId`).
-    fn live_from_config(&self, items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
-        items
-            .iter()
-            .map(|item| {
-                let f = Fields::of(item, "volume");
-                let c = f.root();
-                let id = f
-                    .text(c, "volumeId")
-                    .ok_or_else(|| f.bad("has no `volumeId`"))?;
-                let encrypted = f
-                    .flag(c, "encrypted")?
-                    .ok_or_else(|| f.bad("has no `encrypted`"))?;
-                let key = f.text(c, "kmsKeyId").unwrap_or_default();
-                Ok(LiveObject {
-                    cloud_id: id,
-                    items: volume_items(encrypted, &key),
-                    is_default: false,
-                })
-            })
-            .collect()
+    fn live_from_config(&self, _ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items {
+            let f = Fields::of(item, "volume");
+            let c = f.root();
+            let id = f
+                .text(c, "volumeId")
+                .ok_or_else(|| f.bad("has no `volumeId`"))?;
+            let encrypted = f
+                .flag(c, "encrypted")?
+                .ok_or_else(|| f.bad("has no `encrypted`"))?;
+            let key = f.text(c, "kmsKeyId").unwrap_or_default();
+            let obj = LiveObject {
+                cloud_id: id,
+                items: volume_items(encrypted, &key),
+                is_default: false,
+            };
+            out.seen(obj, item);
+        }
+        Ok(out)
     }
 }
 

@@ -16,8 +16,10 @@ use super::iam_entities;
 use super::policy_document::{statements, Statement};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{arn_region_account, bad, tags_of, About, Family};
-use crate::model::{Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject};
+use crate::families::{arn_region_account, bad, tags_of, About, ConfigRef, Family, FromConfig};
+use crate::model::{
+    Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+};
 use crate::state::Resource;
 
 pub const IAM_POLICIES: About = About {
@@ -175,6 +177,29 @@ impl Family for IamPolicies {
             Ok(out)
         })
     }
+
+    /// Found by name: a policy's name is unique in its account, whatever its path.
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        let name = cloud_id.rsplit('/').next().filter(|n| !n.is_empty())?;
+        ConfigRef::name("AWS::IAM::Policy", name)
+    }
+
+    /// `AWS::IAM::Policy`: the default version's document in `policyVersionList`.
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items {
+            let (arn, doc) = iam_entities::policy_from_config(item)?;
+            if ids.contains(&arn) {
+                let obj = LiveObject {
+                    items: live_document(&arn, &doc)?,
+                    cloud_id: arn,
+                    is_default: false,
+                };
+                out.seen(obj, item);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The principal kinds that have inline policies, with their resource type and the attribute
@@ -244,6 +269,42 @@ impl Family for IamInlinePolicies {
             }
             Ok(out)
         })
+    }
+
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        iam_entities::config_ref_of_principal(cloud_id)
+    }
+
+    /// From the item of the policy's role, user or group: its `…PolicyList`. A principal
+    /// recorded without the policy shows that the policy is gone.
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items {
+            let Some(kind) = iam_entities::kind_of_item(item) else {
+                continue;
+            };
+            let r = iam_entities::from_config(item, kind)?;
+            for id in ids {
+                let Some((k, principal, Some(name))) = iam_entities::parse_id(id) else {
+                    continue;
+                };
+                if k != kind || principal != r.name {
+                    continue;
+                }
+                match r.inline.iter().find(|(n, _)| n == name) {
+                    Some((_, doc)) => {
+                        let obj = LiveObject {
+                            items: live_document(id, doc)?,
+                            cloud_id: id.clone(),
+                            is_default: false,
+                        };
+                        out.seen(obj, item);
+                    }
+                    None => out.gone(id, item),
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -16,8 +16,13 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::{AttachedPolicy, EntityType};
 use futures::{stream, StreamExt, TryStreamExt};
 
+use serde_json::Value;
+
+use super::config_items::Fields;
 use crate::clients::aws::{AwsContext, IamReads};
 use crate::error::{Error, Result};
+use crate::families::ConfigRef;
+use crate::model::ConfigItem;
 
 /// Above this many IAM objects in a run, `auto` lists the account instead of reading each:
 /// per-object reads cost 2–4 calls each, a listing page holds 1,000 entities.
@@ -53,6 +58,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The AWS Config resource type of entities of this kind.
+    pub fn config_type(self) -> &'static str {
+        match self {
+            Kind::Role => "AWS::IAM::Role",
+            Kind::User => "AWS::IAM::User",
+            Kind::Group => "AWS::IAM::Group",
+        }
+    }
+
     fn parse(kind: &str) -> Option<Kind> {
         match kind {
             "role" => Some(Kind::Role),
@@ -603,4 +617,133 @@ async fn read_inline(aws: &AwsContext, region: &str, id: &str) -> Result<Option<
         }
     };
     Ok(answer)
+}
+
+/// A role, user or group as AWS Config records it (`AWS::IAM::Role`, `…::User`, `…::Group`):
+/// the same facts the IAM reads give, documents URL-encoded as IAM sends them.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub name: String,
+    pub trust: String,
+    pub boundary: Option<String>,
+    /// Whether the item says anything of the boundary: a role's item leaves it out when there is
+    /// none; AWS Config's schema of users does not list it, so a user's item without it is left
+    /// to a direct read rather than taken as "no boundary".
+    pub boundary_recorded: bool,
+    pub attached: Vec<String>,
+    /// Inline policies: name and document.
+    pub inline: Vec<(String, String)>,
+}
+
+/// The entity of `kind` in `item`.
+pub fn from_config(item: &ConfigItem, kind: Kind) -> Result<Recorded> {
+    let (label, name_key, inline_key) = match kind {
+        Kind::Role => ("IAM role", "roleName", "rolePolicyList"),
+        Kind::User => ("IAM user", "userName", "userPolicyList"),
+        Kind::Group => ("IAM group", "groupName", "groupPolicyList"),
+    };
+    let f = Fields::of(item, label);
+    let c = f.root();
+    let name = f
+        .text(c, name_key)
+        .ok_or_else(|| f.bad(&format!("has no `{name_key}`")))?;
+    let trust = match kind {
+        Kind::Role => document(
+            &f,
+            c.get("assumeRolePolicyDocument")
+                .ok_or_else(|| f.bad("has no `assumeRolePolicyDocument`"))?,
+        )?,
+        _ => String::new(),
+    };
+    let boundary_recorded = kind == Kind::Role || c.get("permissionsBoundary").is_some();
+    let boundary = match c.get("permissionsBoundary") {
+        None | Some(Value::Null) => None,
+        Some(b) => Some(
+            f.text(b, "permissionsBoundaryArn")
+                .ok_or_else(|| f.bad("has a `permissionsBoundary` without its ARN"))?,
+        ),
+    };
+    let mut attached = Vec::new();
+    for a in f.list(c, "attachedManagedPolicies")? {
+        attached.push(
+            f.text(a, "policyArn")
+                .ok_or_else(|| f.bad("has an attached policy without `policyArn`"))?,
+        );
+    }
+    let mut inline = Vec::new();
+    for p in f.list(c, inline_key)? {
+        let policy = f
+            .text(p, "policyName")
+            .ok_or_else(|| f.bad(&format!("has a `{inline_key}` entry without `policyName`")))?;
+        let doc = p
+            .get("policyDocument")
+            .ok_or_else(|| f.bad(&format!("has inline policy {policy} without its document")))?;
+        inline.push((policy, document(&f, doc)?));
+    }
+    Ok(Recorded {
+        name,
+        trust,
+        boundary,
+        boundary_recorded,
+        attached,
+        inline,
+    })
+}
+
+/// A customer managed policy as AWS Config records it (`AWS::IAM::Policy`): its ARN and the
+/// document of its default version.
+pub fn policy_from_config(item: &ConfigItem) -> Result<(String, String)> {
+    let f = Fields::of(item, "IAM policy");
+    let c = f.root();
+    let arn = f.text(c, "arn").ok_or_else(|| f.bad("has no `arn`"))?;
+    let default = f.text(c, "defaultVersionId");
+    let versions = f.list(c, "policyVersionList")?;
+    let version = versions
+        .iter()
+        .find(|v| {
+            v.get("isDefaultVersion") == Some(&Value::Bool(true))
+                || (default.is_some() && f.text(v, "versionId") == default)
+        })
+        .ok_or_else(|| f.bad("has no default version in `policyVersionList`"))?;
+    let doc = version
+        .get("document")
+        .ok_or_else(|| f.bad("has a default version without its `document`"))?;
+    Ok((arn, document(&f, doc)?))
+}
+
+/// A policy document as text: Config sends it URL-encoded, as IAM does, or (in some recorded
+/// items) as the JSON itself, alone or as a list of one.
+fn document(f: &Fields, doc: &Value) -> Result<String> {
+    match doc {
+        Value::String(s) => Ok(s.clone()),
+        Value::Object(_) => Ok(doc.to_string()),
+        Value::Array(a) if a.len() == 1 && a[0].is_object() => Ok(a[0].to_string()),
+        _ => Err(f.bad("has a policy document that is neither text nor a JSON document")),
+    }
+}
+
+/// Where Config keeps the item of a `role/NAME`, `user/NAME` or `group/NAME` id, and of the
+/// principal of a `kind/principal:policy` inline policy id.
+pub fn config_ref_of_principal(id: &str) -> Option<ConfigRef> {
+    let (kind, rest) = id.split_once('/')?;
+    let kind = Kind::parse(kind)?;
+    let principal = rest.split_once(':').map_or(rest, |(p, _)| p);
+    ConfigRef::name(kind.config_type(), principal)
+}
+
+/// The kind and principal name an id names, and the inline policy name when it has one.
+pub fn parse_id(id: &str) -> Option<(Kind, &str, Option<&str>)> {
+    let (kind, rest) = id.split_once('/')?;
+    let kind = Kind::parse(kind)?;
+    Some(match rest.split_once(':') {
+        Some((p, n)) => (kind, p, Some(n)),
+        None => (kind, rest, None),
+    })
+}
+
+/// The kind of entity an item records.
+pub fn kind_of_item(item: &ConfigItem) -> Option<Kind> {
+    [Kind::Role, Kind::User, Kind::Group]
+        .into_iter()
+        .find(|k| k.config_type() == item.resource_type)
 }

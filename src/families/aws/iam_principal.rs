@@ -19,9 +19,9 @@ use super::iam_role::{attachment, boundary};
 use super::str_list;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{arn_region_account, bad, tags_of, About, Family};
+use crate::families::{arn_region_account, bad, tags_of, About, ConfigRef, Family, FromConfig};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
 use crate::state::Resource;
 
@@ -66,6 +66,28 @@ fn new_object(id: &str) -> ExpectedObject {
 const PRINCIPAL_ATTRIBUTES: [&str; 3] = ["permissions_boundary", "managed_policy", "inline_policy"];
 
 /// An inline policy of a user or group, by name (its content is another family's).
+/// A user's or group's live view, however it was read.
+fn principal_object(id: String, principal: &iam_entities::Principal) -> LiveObject {
+    let mut items = Vec::new();
+    if id.starts_with("user/") {
+        items.push((
+            "permissions_boundary",
+            boundary(principal.boundary.as_deref()),
+        ));
+    }
+    for arn in &principal.attached {
+        items.push(("managed_policy", attachment(arn)));
+    }
+    for name in &principal.inline {
+        items.push(("inline_policy", inline_name(name)));
+    }
+    LiveObject {
+        cloud_id: id,
+        items,
+        is_default: false,
+    }
+}
+
 fn inline_name(name: &str) -> Item {
     Item {
         identity: Some(name.to_string()),
@@ -210,27 +232,42 @@ impl Family for IamPrincipals {
             let aws = clouds.aws()?;
             let mut out = Vec::new();
             for (id, principal) in iam_entities::principals(aws, region, ids).await? {
-                let mut items = Vec::new();
-                if id.starts_with("user/") {
-                    items.push((
-                        "permissions_boundary",
-                        boundary(principal.boundary.as_deref()),
-                    ));
-                }
-                for arn in &principal.attached {
-                    items.push(("managed_policy", attachment(arn)));
-                }
-                for name in &principal.inline {
-                    items.push(("inline_policy", inline_name(name)));
-                }
-                out.push(LiveObject {
-                    cloud_id: id,
-                    items,
-                    is_default: false,
-                });
+                out.push(principal_object(id, &principal));
             }
             Ok(out)
         })
+    }
+
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        iam_entities::config_ref_of_principal(cloud_id)
+    }
+
+    /// `AWS::IAM::User` and `AWS::IAM::Group`: boundary, attached policies and inline policy
+    /// names in `configuration`.
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items {
+            let Some(kind) = iam_entities::kind_of_item(item) else {
+                continue;
+            };
+            let r = iam_entities::from_config(item, kind)?;
+            let prefix = if kind == iam_entities::Kind::User {
+                "user"
+            } else {
+                "group"
+            };
+            let id = format!("{prefix}/{}", r.name);
+            if !ids.contains(&id) || (kind == iam_entities::Kind::User && !r.boundary_recorded) {
+                continue;
+            }
+            let principal = iam_entities::Principal {
+                boundary: r.boundary,
+                attached: r.attached,
+                inline: r.inline.into_iter().map(|(n, _)| n).collect(),
+            };
+            out.seen(principal_object(id, &principal), item);
+        }
+        Ok(out)
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {

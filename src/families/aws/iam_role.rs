@@ -14,9 +14,12 @@ use super::policy_document::{outside_principals, statements};
 use super::str_list;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{arn_region_account, bad, tags_of, About, Family, Subject};
+use crate::families::{
+    arn_region_account, bad, tags_of, About, ConfigRef, Family, FromConfig, Subject,
+};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Reach,
+    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item,
+    LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -158,6 +161,28 @@ fn trust_items(doc: &Value, who: &str) -> Result<Vec<Item>> {
 
 /// The widest outside access the live trust policy gives; the account's own principals and AWS
 /// services only: private.
+/// A role's live view, however it was read.
+fn role_object(name: String, role: iam_entities::Role) -> Result<LiveObject> {
+    let who = format!("AWS IAM role {name}");
+    let mut items = Vec::new();
+    for item in trust_items(&Value::String(role.trust), &who)? {
+        items.push(("assume_role_policy", item));
+    }
+    items.push(("permissions_boundary", boundary(role.boundary.as_deref())));
+    for arn in &role.attached {
+        items.push(("managed_policy", attachment(arn)));
+    }
+    for (policy, doc) in role.inline {
+        let doc = Value::String(doc);
+        items.push(("inline_policy", inline_policy(&policy, &doc, &who)?));
+    }
+    Ok(LiveObject {
+        cloud_id: name,
+        items,
+        is_default: false,
+    })
+}
+
 fn trust_reach(o: &Subject) -> Reach {
     let name = &o.live.cloud_id;
     let mut found: Vec<(Exposure, String)> = o
@@ -375,27 +400,34 @@ impl Family for IamRoles {
             let aws = clouds.aws()?;
             let mut out = Vec::new();
             for (name, role) in iam_entities::roles(aws, region, ids).await? {
-                let who = format!("AWS IAM role {name}");
-                let mut items = Vec::new();
-                for item in trust_items(&Value::String(role.trust), &who)? {
-                    items.push(("assume_role_policy", item));
-                }
-                items.push(("permissions_boundary", boundary(role.boundary.as_deref())));
-                for arn in &role.attached {
-                    items.push(("managed_policy", attachment(arn)));
-                }
-                for (policy, doc) in role.inline {
-                    let doc = Value::String(doc);
-                    items.push(("inline_policy", inline_policy(&policy, &doc, &who)?));
-                }
-                out.push(LiveObject {
-                    cloud_id: name,
-                    items,
-                    is_default: false,
-                });
+                out.push(role_object(name, role)?);
             }
             Ok(out)
         })
+    }
+
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::name("AWS::IAM::Role", cloud_id)
+    }
+
+    /// `AWS::IAM::Role`: trust policy, boundary, attached and inline policies in
+    /// `configuration` (documents URL-encoded).
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items {
+            let r = iam_entities::from_config(item, iam_entities::Kind::Role)?;
+            if !ids.contains(&r.name) {
+                continue;
+            }
+            let role = iam_entities::Role {
+                trust: r.trust,
+                boundary: r.boundary,
+                attached: r.attached,
+                inline: r.inline,
+            };
+            out.seen(role_object(r.name, role)?, item);
+        }
+        Ok(out)
     }
 
     /// From the live trust policy alone (no read): who outside the account may assume the role.

@@ -16,7 +16,7 @@ use super::policy_document::statements;
 use super::{arn_region_account, kms_key_id, region_account};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, tags_of, About, Family};
+use crate::families::{bad, tags_of, About, ConfigRef, Family, FromConfig};
 use crate::model::{
     Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
@@ -245,15 +245,15 @@ impl Family for KmsKeys {
         })
     }
 
-    fn config_type(&self) -> Option<&'static str> {
-        Some("AWS::KMS::Key")
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::id("AWS::KMS::Key", cloud_id)
     }
 
     /// `AWS::KMS::Key`: the key's metadata in `configuration`, its default policy and rotation in
     /// `supplementaryConfiguration` (`Policy`, `KeyRotationStatus`). A key without them in its
     /// item (an older recorder) is left out, to be read directly.
-    fn live_from_config(&self, items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
-        let mut out = Vec::new();
+    fn live_from_config(&self, _ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
         for item in items {
             let f = Fields::of(item, "KMS key");
             let c = f.root();
@@ -292,11 +292,12 @@ impl Family for KmsKeys {
                 .flag(c, "enabled")?
                 .ok_or_else(|| f.bad("has no `enabled`"))?;
             live.push(("is_enabled", flag("is_enabled", enabled)));
-            out.push(LiveObject {
+            let obj = LiveObject {
                 cloud_id: id,
                 items: live,
                 is_default: false,
-            });
+            };
+            out.seen(obj, item);
         }
         Ok(out)
     }

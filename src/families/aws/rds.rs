@@ -7,13 +7,15 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use super::config_items::Fields;
 use super::{kms_key_id, reach, region_account, str_list};
 use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, tags_of, About, Family, Subject};
+use crate::families::{bad, tags_of, About, ConfigRef, Family, FromConfig, Subject};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Reach,
+    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item,
+    LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -88,6 +90,61 @@ struct View<'a> {
     encrypted: bool,
     key: &'a str,
     groups: Vec<String>,
+}
+
+/// The view of an `AWS::RDS::DBInstance` or `AWS::RDS::DBCluster` item: the RDS answer in
+/// camelCase. Found by name (the item's id is the `db-…`/`cluster-…` resource id); the cluster
+/// schema spells the identifier `dbclusterIdentifier`, so the item's resource name is used.
+fn view_from_config(
+    ids: &[String],
+    items_of: &[ConfigItem],
+    label: &'static str,
+    public: bool,
+) -> Result<FromConfig> {
+    let mut out = FromConfig::default();
+    for item in items_of {
+        let f = Fields::of(item, label);
+        let c = f.root();
+        let id = item
+            .resource_name
+            .clone()
+            .or_else(|| f.text(c, "dBInstanceIdentifier"))
+            .ok_or_else(|| f.bad("has no identifier"))?;
+        if !ids.contains(&id) {
+            continue;
+        }
+        let public = match public {
+            true => Some(
+                f.flag(c, "publiclyAccessible")?
+                    .ok_or_else(|| f.bad("has no `publiclyAccessible`"))?,
+            ),
+            false => None,
+        };
+        let encrypted = f
+            .flag(c, "storageEncrypted")?
+            .ok_or_else(|| f.bad("has no `storageEncrypted`"))?;
+        let key = f.text(c, "kmsKeyId").unwrap_or_default();
+        let mut groups = Vec::new();
+        for g in f.list(c, "vpcSecurityGroups")? {
+            groups.push(
+                f.text(g, "vpcSecurityGroupId")
+                    .ok_or_else(|| f.bad("has a VPC security group without its id"))?,
+            );
+        }
+        let view = View {
+            public,
+            encrypted,
+            key: &key,
+            groups,
+        };
+        let obj = LiveObject {
+            cloud_id: id,
+            items: items(view),
+            is_default: false,
+        };
+        out.seen(obj, item);
+    }
+    Ok(out)
 }
 
 fn items(v: View) -> Vec<(&'static str, Item)> {
@@ -192,6 +249,14 @@ fn filter(name: &str, ids: &[String]) -> aws_sdk_rds::types::Filter {
 }
 
 impl Family for DbInstances {
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::name("AWS::RDS::DBInstance", cloud_id)
+    }
+
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        view_from_config(ids, items, "RDS instance", true)
+    }
+
     fn about(&self) -> &'static About {
         &DB_INSTANCES
     }
@@ -383,6 +448,14 @@ async fn instances_reach(
 }
 
 impl Family for DbClusters {
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::name("AWS::RDS::DBCluster", cloud_id)
+    }
+
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        view_from_config(ids, items, "RDS cluster", false)
+    }
+
     fn about(&self) -> &'static About {
         &DB_CLUSTERS
     }

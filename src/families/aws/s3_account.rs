@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 use aws_sdk_s3control::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 
+use super::config_items::Fields;
 use super::s3_public_access::{setting, SETTINGS};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, Family};
-use crate::model::{Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject};
+use crate::families::{bad, About, ConfigRef, Family, FromConfig};
+use crate::model::{
+    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject,
+};
 use crate::state::Resource;
 
 pub const ACCOUNT_PUBLIC_ACCESS_BLOCKS: About = About {
@@ -108,6 +111,25 @@ impl Family for AccountPublicAccessBlocks {
             }
             Ok(out)
         })
+    }
+
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::id("AWS::S3::AccountPublicAccessBlock", cloud_id)
+    }
+
+    /// `AWS::S3::AccountPublicAccessBlock`: the four settings are the item's `configuration`.
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
+            let f = Fields::of(item, "account public access block");
+            let obj = LiveObject {
+                cloud_id: item.resource_id.clone(),
+                items: super::s3_public_access::settings_from_config(&f, f.root())?,
+                is_default: false,
+            };
+            out.seen(obj, item);
+        }
+        Ok(out)
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {

@@ -9,12 +9,15 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use super::config_items::Fields;
 use super::region_account;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, Family, Subject};
+use crate::families::{bad, About, ConfigRef, Family, FromConfig, Subject};
 use crate::model::Reach;
-use crate::model::{Cloud, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject};
+use crate::model::{
+    Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+};
 use crate::state::Resource;
 
 pub const BUCKET_ACLS: About = About {
@@ -217,6 +220,78 @@ impl Family for BucketAcls {
             Ok(out)
         })
     }
+
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::id("AWS::S3::Bucket", cloud_id)
+    }
+
+    /// The bucket item's supplementary `AccessControlList` (JSON encoded twice), in the AWS SDK
+    /// for Java's names: a grantee is `{id}`, `{emailAddress}` or a group (`AllUsers`), a
+    /// permission `FullControl`, `Read`… A grant in any other shape leaves the bucket to a
+    /// direct read rather than a guess.
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
+            let f = Fields::of(item, "S3 bucket");
+            let Some(acl) = f.supplementary("AccessControlList")? else {
+                continue;
+            };
+            let acl = match acl {
+                Value::String(s) => serde_json::from_str(&s)
+                    .map_err(|_| f.bad("has an `AccessControlList` that is not JSON"))?,
+                v => v,
+            };
+            if let Some(grants) = recorded_grants(&f, &acl)? {
+                let obj = LiveObject {
+                    cloud_id: item.resource_id.clone(),
+                    items: grants.into_iter().map(|g| ("grant", g)).collect(),
+                    is_default: false,
+                };
+                out.seen(obj, item);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The non-owner grants of an ACL as Config records it; `None` when a grant is in a shape not
+/// known here.
+fn recorded_grants(f: &Fields, acl: &Value) -> Result<Option<Vec<Item>>> {
+    let owner = acl
+        .get("owner")
+        .and_then(|o| f.text(o, "id"))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for g in f.list(acl, "grantList")? {
+        let permission = match g.get("permission").and_then(Value::as_str) {
+            Some("FullControl" | "FULL_CONTROL") => "FULL_CONTROL",
+            Some("Read" | "READ") => "READ",
+            Some("Write" | "WRITE") => "WRITE",
+            Some("ReadAcp" | "READ_ACP") => "READ_ACP",
+            Some("WriteAcp" | "WRITE_ACP") => "WRITE_ACP",
+            _ => return Ok(None),
+        };
+        let who = match g.get("grantee") {
+            Some(Value::String(group)) => match group.as_str() {
+                "AllUsers" => format!("uri:{ALL_USERS}"),
+                "AuthenticatedUsers" => format!("uri:{AUTHENTICATED}"),
+                "LogDelivery" => format!("uri:{LOG_DELIVERY}"),
+                uri if uri.starts_with("http://acs.amazonaws.com/groups/") => format!("uri:{uri}"),
+                _ => return Ok(None),
+            },
+            Some(grantee @ Value::Object(_)) => {
+                match (f.text(grantee, "id"), f.text(grantee, "emailAddress")) {
+                    (Some(id), _) if id == owner && permission == "FULL_CONTROL" => continue,
+                    (Some(id), _) => format!("id:{id}"),
+                    (_, Some(e)) => format!("email:{e}"),
+                    _ => return Ok(None),
+                }
+            }
+            _ => return Ok(None),
+        };
+        out.push(grant(&who, permission));
+    }
+    Ok(Some(out))
 }
 
 #[cfg(test)]

@@ -10,15 +10,16 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use super::config_items::Fields;
 use super::iam::statement_item;
 use super::policy_document::statements;
 use super::{kms_key_id, region_account};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, About, Family, Subject};
+use crate::families::{bad, About, ConfigRef, Family, FromConfig, Subject};
 use crate::model::Reach;
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
 use crate::state::Resource;
 
@@ -163,25 +164,55 @@ impl Family for BucketPolicies {
                     }
                     Err(e) => return Err(aws.error("s3", "GetBucketPolicy", region, e)),
                 };
-                let items = statements(&Value::String(policy))
-                    .map_err(|e| {
-                        Error::new(
-                            format!("AWS S3 bucket {bucket}"),
-                            format!("unexpected bucket policy: {e}"),
-                        )
-                    })?
-                    .into_iter()
-                    .map(|s| ("policy", statement_item(s)))
-                    .collect();
-                out.push(LiveObject {
-                    cloud_id: bucket.clone(),
-                    items,
-                    is_default: false,
-                });
+                out.push(policy_object(bucket, policy)?);
             }
             Ok(out)
         })
     }
+
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::id("AWS::S3::Bucket", cloud_id)
+    }
+
+    /// The bucket item's supplementary `BucketPolicy` (`policyText`, null when the bucket has
+    /// none: Config records the key for every bucket). An item without the key is left to a
+    /// direct read.
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
+            let f = Fields::of(item, "S3 bucket");
+            let Some(policy) = f.supplementary("BucketPolicy")? else {
+                continue;
+            };
+            match policy.get("policyText") {
+                Some(Value::String(text)) => {
+                    out.seen(policy_object(&item.resource_id, text.clone())?, item)
+                }
+                Some(Value::Null) | None => out.gone(&item.resource_id, item),
+                Some(_) => return Err(f.bad("has a `BucketPolicy` whose `policyText` is not text")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A bucket's live policy view, however it was read.
+fn policy_object(bucket: &str, policy: String) -> Result<LiveObject> {
+    let items = statements(&Value::String(policy))
+        .map_err(|e| {
+            Error::new(
+                format!("AWS S3 bucket {bucket}"),
+                format!("unexpected bucket policy: {e}"),
+            )
+        })?
+        .into_iter()
+        .map(|s| ("policy", statement_item(s)))
+        .collect();
+    Ok(LiveObject {
+        cloud_id: bucket.to_string(),
+        items,
+        is_default: false,
+    })
 }
 
 fn sse_items(algorithm: &str, key: &str) -> Vec<(&'static str, Item)> {
@@ -358,6 +389,39 @@ impl Family for BucketEncryption {
             }
             Ok(out)
         })
+    }
+
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::id("AWS::S3::Bucket", cloud_id)
+    }
+
+    /// The bucket item's supplementary `ServerSideEncryptionConfiguration`: its default rule.
+    /// An item without it (recorders before default encryption) is left to a direct read.
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
+            let f = Fields::of(item, "S3 bucket");
+            let Some(conf) = f.supplementary("ServerSideEncryptionConfiguration")? else {
+                continue;
+            };
+            let default = f
+                .list(&conf, "rules")?
+                .iter()
+                .find_map(|r| r.get("applyServerSideEncryptionByDefault"))
+                .filter(|d| !d.is_null())
+                .ok_or_else(|| f.bad("has an encryption configuration without a default rule"))?;
+            let algorithm = f
+                .text(default, "sseAlgorithm")
+                .ok_or_else(|| f.bad("has a default encryption rule without `sseAlgorithm`"))?;
+            let key = f.text(default, "kmsMasterKeyID").unwrap_or_default();
+            let obj = LiveObject {
+                cloud_id: item.resource_id.clone(),
+                items: sse_items(&algorithm, &key),
+                is_default: false,
+            };
+            out.seen(obj, item);
+        }
+        Ok(out)
     }
 
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {

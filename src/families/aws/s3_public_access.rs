@@ -8,13 +8,14 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::json;
 
+use super::config_items::Fields;
 use super::region_account;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, Family, Subject};
+use crate::families::{bad, About, ConfigRef, Family, FromConfig, Subject};
 use crate::model::Reach;
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
 use crate::state::Resource;
 
@@ -53,6 +54,29 @@ pub(super) fn live_settings(
         .iter()
         .zip(values)
         .map(|(name, v)| Ok((*name, setting(name, v.ok_or_else(|| malformed(name))?))))
+        .collect()
+}
+
+/// The four settings as AWS Config records them (`blockPublicAcls`…): all four, or an error.
+pub(super) fn settings_from_config(
+    f: &Fields,
+    v: &serde_json::Value,
+) -> Result<Vec<(&'static str, Item)>> {
+    const RECORDED: [&str; 4] = [
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+    ];
+    SETTINGS
+        .iter()
+        .zip(RECORDED)
+        .map(|(name, key)| {
+            let on = f
+                .flag(v, key)?
+                .ok_or_else(|| f.bad(&format!("has a public access block without `{key}`")))?;
+            Ok((*name, setting(name, on)))
+        })
         .collect()
 }
 
@@ -167,6 +191,30 @@ impl Family for BucketPublicAccessBlocks {
             }
             Ok(out)
         })
+    }
+
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::id("AWS::S3::Bucket", cloud_id)
+    }
+
+    /// The bucket item's supplementary `PublicAccessBlockConfiguration`. An item without it is
+    /// left to a direct read: Config leaves it out both when there is no block and when the
+    /// recorder predates the setting.
+    fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
+        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
+            let f = Fields::of(item, "S3 bucket");
+            let Some(conf) = f.supplementary("PublicAccessBlockConfiguration")? else {
+                continue;
+            };
+            let obj = LiveObject {
+                cloud_id: item.resource_id.clone(),
+                items: settings_from_config(&f, &conf)?,
+                is_default: false,
+            };
+            out.seen(obj, item);
+        }
+        Ok(out)
     }
 
     fn effect_of_change(&self, _attribute: &str, expected: &Item, actual: &Item) -> Effect {

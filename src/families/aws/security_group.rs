@@ -22,7 +22,7 @@ use super::{
 use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, tags_of, About, Family, Subject};
+use crate::families::{bad, tags_of, About, ConfigRef, Family, FromConfig, Subject};
 use crate::model::{
     cidr, Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Exposure, Facts, Item,
     LiveObject, Ports, Reach,
@@ -400,14 +400,16 @@ fn group_from_config(item: &ConfigItem) -> Result<SecurityGroup> {
 }
 
 impl Family for SecurityGroups {
-    fn config_type(&self) -> Option<&'static str> {
-        Some("AWS::EC2::SecurityGroup")
+    fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
+        ConfigRef::id("AWS::EC2::SecurityGroup", cloud_id)
     }
 
-    fn live_from_config(&self, items: &[ConfigItem]) -> Result<Vec<LiveObject>> {
-        let mut out = Vec::new();
+    fn live_from_config(&self, _ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
+        let mut out = FromConfig::default();
         for item in items {
-            out.extend(live_object(&group_from_config(item)?)?);
+            if let Some(obj) = live_object(&group_from_config(item)?)? {
+                out.seen(obj, item);
+            }
         }
         Ok(out)
     }
