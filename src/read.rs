@@ -50,11 +50,15 @@ pub struct Read {
     pub captured: HashMap<LiveKey, String>,
 }
 
-/// One batch: through the family's own API, or through AWS Config (cloud id and how Config
-/// names it, all of one resource type).
+/// One object to read through AWS Config: its family, cloud id, and where Config keeps it.
+type ConfigObject<'p> = (&'p dyn Family, String, ConfigRef);
+
+/// One batch: through the family's own API, or through AWS Config (objects of one place and one
+/// Config resource type, of any family: a bucket's item serves its policy, ACL, encryption and
+/// Block Public Access families with one read).
 enum Batch<'p> {
     Direct(&'p dyn Family, &'p Clouds, &'p Place, &'p [String]),
-    Config(&'p dyn Family, &'p Place, Vec<(String, ConfigRef)>),
+    Config(&'p Place, Vec<ConfigObject<'p>>),
 }
 
 /// Reads the plan. `direct`: never through AWS Config (confirming what Config showed).
@@ -70,23 +74,19 @@ pub async fn read(
             .as_ref()
             .is_some_and(|a| *a.source() != AwsSource::Api);
     let mut batches = Vec::new();
+    let mut through: BTreeMap<(&Place, &'static str), Vec<ConfigObject>> = BTreeMap::new();
     for (family, places) in plan {
         for (place, ids) in places {
-            // By Config resource type; what Config has no type for is read directly.
-            let mut by_type: BTreeMap<&'static str, Vec<(String, ConfigRef)>> = BTreeMap::new();
+            // What Config has no type for is read directly.
             let mut direct_ids: Vec<String> = Vec::new();
             for id in ids {
                 match family.config_ref(id).filter(|_| via_config) {
-                    Some(r) => by_type
-                        .entry(r.resource_type)
-                        .or_default()
-                        .push((id.clone(), r)),
+                    Some(r) => through.entry((place, r.resource_type)).or_default().push((
+                        *family,
+                        id.clone(),
+                        r,
+                    )),
                     None => direct_ids.push(id.clone()),
-                }
-            }
-            for refs in by_type.into_values() {
-                for chunk in refs.chunks(config_items::BATCH) {
-                    batches.push(Batch::Config(*family, place, chunk.to_vec()));
                 }
             }
             if direct_ids.len() == ids.len() {
@@ -102,21 +102,37 @@ pub async fn read(
             }
         }
     }
+    for ((place, _), mut objects) in through {
+        // Batches of up to 100 distinct items; objects of one item stay together.
+        objects.sort_by(|a, b| a.2.cmp(&b.2));
+        let mut batch: Vec<ConfigObject> = Vec::new();
+        let mut keys = 0;
+        for object in objects {
+            let new_key = batch.last().is_none_or(|last| last.2 != object.2);
+            if new_key && keys == config_items::BATCH {
+                batches.push(Batch::Config(place, std::mem::take(&mut batch)));
+                keys = 0;
+            }
+            keys += usize::from(new_key);
+            batch.push(object);
+        }
+        if !batch.is_empty() {
+            batches.push(Batch::Config(place, batch));
+        }
+    }
     let results: Vec<Found> = stream::iter(batches)
         .map(|batch| async move {
             match batch {
                 Batch::Direct(family, clients, place, ids) => {
+                    let name = family.about().name;
                     let objs = family.fetch(clients, &place.region, ids).await?;
                     Ok(Found {
-                        family: family.about().name,
                         account: place.account.clone(),
-                        objs,
+                        objs: objs.into_iter().map(|o| (name, o)).collect(),
                         captured: Vec::new(),
                     })
                 }
-                Batch::Config(family, place, refs) => {
-                    through_config(clouds, family, place, &refs).await
-                }
+                Batch::Config(place, objects) => through_config(clouds, place, &objects).await,
             }
         })
         .buffer_unordered(concurrency.max(1))
@@ -124,15 +140,13 @@ pub async fn read(
         .await?;
     let mut read = Read::default();
     for found in results {
-        for (id, at) in found.captured {
+        for (family, id, at) in found.captured {
             read.captured
-                .insert((found.family, found.account.clone(), id), at);
+                .insert((family, found.account.clone(), id), at);
         }
-        for obj in found.objs {
-            read.live.insert(
-                (found.family, found.account.clone(), obj.cloud_id.clone()),
-                obj,
-            );
+        for (family, obj) in found.objs {
+            read.live
+                .insert((family, found.account.clone(), obj.cloud_id.clone()), obj);
         }
     }
     Ok(read)
@@ -140,22 +154,11 @@ pub async fn read(
 
 /// What one batch found.
 struct Found {
-    family: &'static str,
     account: Option<String>,
-    objs: Vec<LiveObject>,
-    /// (cloud id, capture time) of the objects seen through AWS Config.
-    captured: Vec<(String, String)>,
-}
-
-impl Found {
-    fn empty(family: &dyn Family, place: &Place) -> Self {
-        Found {
-            family: family.about().name,
-            account: place.account.clone(),
-            objs: Vec::new(),
-            captured: Vec::new(),
-        }
-    }
+    /// (family name, object)
+    objs: Vec<(&'static str, LiveObject)>,
+    /// (family name, cloud id, capture time) of the objects seen through AWS Config.
+    captured: Vec<(&'static str, String, String)>,
 }
 
 /// The clients that read `place` directly.
@@ -174,14 +177,22 @@ fn clients_of<'c>(clouds: &'c Clouds, place: &Place) -> Result<&'c Clouds> {
 
 /// One batch through AWS Config: the aggregator (the run's credentials) or the account's own
 /// recorder (that account's credentials). Items named by something else than the cloud id are
-/// found by name first. Ids Config shows no view of are read directly, where credentials for
-/// their account exist, and otherwise end the run: never taken as in sync.
+/// found by name first; each item is read once, whichever families it serves. Ids Config shows
+/// no view of are read directly, where credentials for their account exist, and otherwise end
+/// the run: never taken as in sync.
 async fn through_config(
     clouds: &Clouds,
-    family: &dyn Family,
     place: &Place,
-    refs: &[(String, ConfigRef)],
+    objects: &[ConfigObject<'_>],
 ) -> Result<Found> {
+    let mut found = Found {
+        account: place.account.clone(),
+        objs: Vec::new(),
+        captured: Vec::new(),
+    };
+    let Some(config_type) = objects.first().map(|(_, _, r)| r.resource_type) else {
+        return Ok(found);
+    };
     let run = clouds.aws()?;
     let aws = match run.source() {
         AwsSource::Aggregator(_) => run,
@@ -191,102 +202,109 @@ async fn through_config(
         Some(a) => a.clone(),
         None => run.caller_account(&place.region).await?,
     };
-    let Some(config_type) = refs.first().map(|(_, r)| r.resource_type) else {
-        return Ok(Found::empty(family, place));
-    };
-    // Config resource id → the cloud ids its item shows (a role's inline policies share the
-    // role's item), by the region Config keeps the item in.
-    type Ids = BTreeMap<String, Vec<String>>;
-    let mut by_region: BTreeMap<String, Ids> = BTreeMap::new();
-    let mut name_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (cloud_id, r) in refs {
+    // Config resource ids to read, by the region Config keeps the items in, and the names to
+    // resolve to ids first.
+    let mut by_region: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut names: Vec<String> = Vec::new();
+    for (_, _, r) in objects {
         match &r.key {
             ConfigKey::Id(id) => by_region
                 .entry(place.region.clone())
                 .or_default()
-                .entry(id.clone())
-                .or_default()
-                .push(cloud_id.clone()),
-            ConfigKey::Name(name) => name_of
-                .entry(name.clone())
-                .or_default()
-                .push(cloud_id.clone()),
+                .push(id.clone()),
+            ConfigKey::Name(name) => names.push(name.clone()),
         }
     }
-    // Why Config showed nothing of an object, by cloud id.
-    let mut why: HashMap<String, String> = HashMap::new();
-    if !name_of.is_empty() {
-        let names: Vec<String> = name_of.keys().cloned().collect();
+    names.sort();
+    names.dedup();
+    // Why Config showed nothing of an item, by its key.
+    let mut why: BTreeMap<ConfigKey, String> = BTreeMap::new();
+    let mut id_of_name: HashMap<String, String> = HashMap::new();
+    if !names.is_empty() {
         let resolved =
             config_items::resolve(aws, &account, &place.region, config_type, &names).await?;
         for (name, id, region) in resolved.found {
-            let cloud_ids = name_of.get(&name).cloned().unwrap_or_default();
             // An aggregator is asked for the item where it was recorded (`global` for IAM); an
             // account's recorder answers in the region it is asked in.
             let region = match run.source() {
                 AwsSource::Aggregator(_) => region,
                 _ => place.region.clone(),
             };
-            by_region
-                .entry(region)
-                .or_default()
-                .entry(id)
-                .or_default()
-                .extend(cloud_ids);
+            by_region.entry(region).or_default().push(id.clone());
+            id_of_name.insert(name, id);
         }
         for (name, reason) in resolved.missing {
-            for cloud_id in name_of.get(&name).into_iter().flatten() {
-                why.insert(cloud_id.clone(), reason.clone());
-            }
+            why.insert(ConfigKey::Name(name), reason);
         }
     }
     let mut items = Vec::new();
-    for (region, ids) in &by_region {
-        let config_ids: Vec<String> = ids.keys().cloned().collect();
-        let recorded = config_items::read(aws, &account, region, config_type, &config_ids).await?;
+    for (region, ids) in &mut by_region {
+        ids.sort();
+        ids.dedup();
+        let recorded = config_items::read(aws, &account, region, config_type, ids).await?;
         items.extend(recorded.items);
         for (id, reason) in recorded.missing {
-            for cloud_id in ids.get(&id).into_iter().flatten() {
-                why.insert(cloud_id.clone(), reason.clone());
+            why.insert(ConfigKey::Id(id), reason);
+        }
+    }
+    // Each family's view of its objects, from the same items.
+    let mut families: Vec<&dyn Family> = Vec::new();
+    for (family, _, _) in objects {
+        if !families
+            .iter()
+            .any(|f| f.about().name == family.about().name)
+        {
+            families.push(*family);
+        }
+    }
+    for family in families {
+        let name = family.about().name;
+        let mine: Vec<&ConfigObject> = objects
+            .iter()
+            .filter(|(f, _, _)| f.about().name == name)
+            .collect();
+        let cloud_ids: Vec<String> = mine.iter().map(|(_, id, _)| id.clone()).collect();
+        let view = family.live_from_config(&cloud_ids, &items)?;
+        let mut objs = view.objects;
+        found
+            .captured
+            .extend(view.captured.into_iter().map(|(id, at)| (name, id, at)));
+        // Whatever Config gave no view of (no item, deleted, unprocessed, or an item without
+        // what the family compares) is read directly: never taken as in sync, nor as deleted.
+        let missing: Vec<&&ConfigObject> = mine
+            .iter()
+            .filter(|(_, id, _)| {
+                !objs.iter().any(|o| &o.cloud_id == id) && !view.absent.contains(id)
+            })
+            .collect();
+        if let Some((_, first, r)) = missing.first().map(|m| **m) {
+            let Some(clients) = clouds.try_for_account(place.account.as_deref()) else {
+                let resolved_key = match &r.key {
+                    ConfigKey::Name(n) => id_of_name.get(n).cloned().map(ConfigKey::Id),
+                    ConfigKey::Id(_) => None,
+                };
+                let why = why
+                    .get(&r.key)
+                    .or_else(|| resolved_key.and_then(|k| why.get(&k)))
+                    .map(String::as_str)
+                    .unwrap_or("AWS Config's item of it lacks what driftgate compares");
+                return Err(Error::new(
+                    format!(
+                        "{config_type} {first} in AWS account {account}, {}",
+                        place.region
+                    ),
+                    format!(
+                        "{why}, and there are no credentials for account {account} to read it \
+                         directly (give --aws-role, or record {config_type} in AWS Config)"
+                    ),
+                ));
+            };
+            let ids: Vec<String> = missing.iter().map(|(_, id, _)| id.clone()).collect();
+            for chunk in ids.chunks(family.about().batch_size.max(1)) {
+                objs.extend(family.fetch(clients, &place.region, chunk).await?);
             }
         }
+        found.objs.extend(objs.into_iter().map(|o| (name, o)));
     }
-    let cloud_ids: Vec<String> = refs.iter().map(|(id, _)| id.clone()).collect();
-    let view = family.live_from_config(&cloud_ids, &items)?;
-    let mut objs = view.objects;
-    let captured = view.captured.into_iter().collect();
-    // Whatever Config gave no view of (no item, deleted, unprocessed, or an item without what the
-    // family compares) is read directly: never taken as in sync, nor as deleted.
-    let missing: Vec<String> = cloud_ids
-        .iter()
-        .filter(|id| !objs.iter().any(|o| &o.cloud_id == *id) && !view.absent.contains(id))
-        .cloned()
-        .collect();
-    if let Some(first) = missing.first() {
-        let Some(clients) = clouds.try_for_account(place.account.as_deref()) else {
-            let why = why
-                .get(first)
-                .map(String::as_str)
-                .unwrap_or("AWS Config's item of it lacks what driftgate compares");
-            return Err(Error::new(
-                format!(
-                    "{config_type} {first} in AWS account {account}, {}",
-                    place.region
-                ),
-                format!(
-                    "{why}, and there are no credentials for account {account} to read it \
-                     directly (give --aws-role, or record {config_type} in AWS Config)"
-                ),
-            ));
-        };
-        for chunk in missing.chunks(family.about().batch_size.max(1)) {
-            objs.extend(family.fetch(clients, &place.region, chunk).await?);
-        }
-    }
-    Ok(Found {
-        family: family.about().name,
-        account: place.account.clone(),
-        objs,
-        captured,
-    })
+    Ok(found)
 }

@@ -1238,10 +1238,17 @@ async fn iam_buckets_and_databases_through_config() {
         assert_eq!(calls(&run, service, op), 0, "{service} {op}: {api_calls}");
     }
     let queries = recorder.lock().unwrap().queries.clone();
+    // One query per type, one item read per object of Config, whichever families it serves: the
+    // bucket's item serves four, the role's two.
     assert_eq!(
         calls(&run, "config", "SelectResourceConfig"),
-        5,
+        4,
         "{queries:#?}"
+    );
+    assert_eq!(
+        calls(&run, "config", "BatchGetResourceConfig"),
+        5,
+        "{api_calls}"
     );
     assert!(
         queries.iter().any(|q| q.contains("'AWS::IAM::Role'")
@@ -1259,7 +1266,7 @@ async fn iam_buckets_and_databases_through_config() {
     // Through an aggregator: IAM's items are asked where Config records them (`global`).
     let run = check(&m, &config, &path, &["--aws-source", "config:org"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert_eq!(calls(&run, "config", "SelectAggregateResourceConfig"), 5);
+    assert_eq!(calls(&run, "config", "SelectAggregateResourceConfig"), 4);
     assert_eq!(calls(&run, "iam", "GetRole"), 0);
     assert_eq!(calls(&run, "iam", "GetUser"), 0);
     // A user's item without `permissionsBoundary` says nothing of it: read directly, not taken
