@@ -50,6 +50,7 @@ pub mod ticket_open;
 
 // The order of the stages.
 pub mod check;
+pub mod fix;
 // The metrics of the drift history.
 pub mod metrics;
 

@@ -35,12 +35,65 @@ enum Command {
     /// MTTR, recurrence and exception rate from the drift history (`check --history`); exit 0,
     /// 1 with --fail-on-target when a target is missed, 2 when the history cannot be read.
     Metrics(MetricsArgs),
+    /// Write the fix of each finding into the Terraform that declares it: a console fix (drift
+    /// that strengthens) is codified so that the next apply keeps it. Prints a unified diff
+    /// (`| git apply` works from the working directory) or JSON; --write edits in place. Exit 0
+    /// when it ran, 2 on any error.
+    Fix(Box<FixArgs>),
     /// List the policies in force (built-in plus --policy files).
     Policies {
         /// Additional policy file (YAML); same id overrides a built-in policy.
         #[arg(long = "policy", value_name = "FILE")]
         policies: Vec<String>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FixFormat {
+    Diff,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct FixArgs {
+    /// Terraform state, as for `check`. Repeatable.
+    #[arg(
+        long = "state",
+        visible_alias = "plan",
+        value_name = "PATH",
+        required = true
+    )]
+    states: Vec<String>,
+    /// The Terraform root module whose `.tf` files (and local modules) declare the state's
+    /// resources.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    source_dir: String,
+    /// Additional policy file, as for `check`. Repeatable.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<String>,
+    /// Only fix this address (repeatable; default: every finding).
+    #[arg(long = "address", value_name = "ADDR")]
+    addresses: Vec<String>,
+    /// Also write drift that weakens (or whose effect is unknown) into the code: the
+    /// reconciliation of an incident change that is meant to stay. Marked `accept`.
+    #[arg(long)]
+    accept_weakening: bool,
+    /// Edit the files in place instead of printing.
+    #[arg(long)]
+    write: bool,
+    /// What to print: a unified diff, or `{"version":1,"fixes":[…],"manual":[…]}`.
+    #[arg(long, value_enum, ignore_case = true, default_value = "diff")]
+    format: FixFormat,
+    /// Where the live side comes from, as for `check` [default: api].
+    #[arg(long, value_enum, ignore_case = true)]
+    live: Option<LiveArg>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64), default_value = "8")]
+    concurrency: u16,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 #[derive(clap::Args)]
@@ -405,6 +458,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check_command(*args),
+        Command::Fix(args) => fix_command(*args),
         Command::Serve(args) => serve_command(args),
         Command::Comment(args) => comment_command(args),
         Command::Metrics(args) => metrics_command(args),
@@ -654,6 +708,73 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
         print!("{}", render(&report, format, color));
     }
     Ok(ExitCode::from(report.verdict.exit_code() as u8))
+}
+
+fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
+    let aws = args.aws.settings()?;
+    let source_dir = std::path::PathBuf::from(&args.source_dir);
+    if !source_dir.is_dir() {
+        return Err(Error::new(
+            format!("--source-dir {}", args.source_dir),
+            "is not a directory",
+        ));
+    }
+    let opts = CheckOptions {
+        states: args.states,
+        workspace: None,
+        workspace_key_prefix: "env:".into(),
+        policies: args.policies,
+        concurrency: usize::from(args.concurrency),
+        aws,
+        progress: !args.quiet,
+        breakglass: None,
+        live: match args.live.unwrap_or(LiveArg::Api) {
+            LiveArg::Api => check::LiveSource::Api,
+            LiveArg::Plan => check::LiveSource::Plan,
+        },
+        source_dir: Some(source_dir.clone()),
+        risk: driftgate::risk::Settings::default(),
+        shard: None,
+    };
+    let report = runtime()?.block_on(check::run(&opts))?;
+    let fix = driftgate::fix::FixOptions {
+        accept_weakening: args.accept_weakening,
+        addresses: args.addresses,
+    };
+    let set = driftgate::fix::plan(&report, &source_dir, &fix)?;
+    if args.write {
+        driftgate::fix::write(&set)?;
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let display = |p: &std::path::Path| {
+        let rel = p.strip_prefix(&cwd).unwrap_or(p);
+        let rel = rel.strip_prefix(".").unwrap_or(rel);
+        rel.display().to_string()
+    };
+    match args.format {
+        FixFormat::Json => print!("{}", set.json()),
+        FixFormat::Diff if !args.write => print!("{}", set.diff(&display)),
+        FixFormat::Diff => {}
+    }
+    if !args.quiet {
+        eprintln!(
+            "driftgate: {} fix(es){}, {} to do by hand",
+            set.fixes.len(),
+            if args.write { " written" } else { "" },
+            set.manual.len()
+        );
+        for m in &set.manual {
+            eprintln!(
+                "driftgate: by hand: {} ({}{}): {}; it must become: {}",
+                m.address,
+                m.file.as_deref().unwrap_or("no file"),
+                m.line.map(|l| format!(":{l}")).unwrap_or_default(),
+                m.reason,
+                m.want
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The tag keys of the flags, else of the config file, else the defaults.

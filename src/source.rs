@@ -24,6 +24,8 @@ pub struct Index {
     root_files: Vec<PathBuf>,
     /// Files that could not be parsed: the index is partial, and says so.
     pub unreadable: Vec<String>,
+    /// Module address prefixes (`module.edge.`) whose call has `count` or `for_each`.
+    repeated: Vec<String>,
 }
 
 impl Index {
@@ -86,6 +88,12 @@ impl Index {
                                     _ => None,
                                 });
                         // Only local modules are on disk; registry and git modules are not.
+                        if ["count", "for_each"]
+                            .iter()
+                            .any(|k| block.body.get_attribute(k).is_some())
+                        {
+                            self.repeated.push(format!("{prefix}module.{name}."));
+                        }
                         if let Some(src) =
                             source.filter(|s| s.starts_with("./") || s.starts_with("../"))
                         {
@@ -116,6 +124,33 @@ impl Index {
     /// `count`/`for_each` resource share one block).
     pub fn find(&self, address: &str) -> Option<&Place> {
         self.places.get(&strip_keys(address))
+    }
+}
+
+impl Index {
+    /// Why a literal in the declaration of `address` would not feed that resource alone: the
+    /// block is reached by another module call too, or through a module call with `count` or
+    /// `for_each`. `None`: it feeds this declaration only (its own `count`/`for_each` aside).
+    pub fn shared(&self, address: &str) -> Option<String> {
+        let key = strip_keys(address);
+        let place = self.places.get(&key)?;
+        if let Some(other) = self
+            .places
+            .iter()
+            .find(|(k, p)| **k != key && *p == place)
+            .map(|(k, _)| k)
+        {
+            return Some(format!("the same module code also declares {other}"));
+        }
+        self.repeated
+            .iter()
+            .find(|prefix| key.starts_with(prefix.as_str()))
+            .map(|prefix| {
+                format!(
+                    "{} is called with count or for_each: the code feeds every instance",
+                    prefix.trim_end_matches('.')
+                )
+            })
     }
 }
 

@@ -19,7 +19,7 @@ const FLOORS: &[&[&str]] = &[
     &["breakglass"],
     &["report"],
     &["ci", "comment", "history", "ticket_open"],
-    &["check", "metrics"],
+    &["check", "fix", "metrics"],
     &["serve"],
 ];
 

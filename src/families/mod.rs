@@ -159,6 +159,71 @@ impl FromConfig {
     }
 }
 
+/// A drift to write into the Terraform that declares it: the resource's type and block, and the
+/// item the state declares that the live object no longer has (or has otherwise).
+pub struct CodifyRequest<'a> {
+    pub resource_type: &'a str,
+    /// The resource's `resource` block, and the text of its file (spans index into it).
+    pub block: &'a hcl_edit::structure::Block,
+    pub text: &'a str,
+    pub kind: crate::model::DriftKind,
+    pub attribute: Option<&'a str>,
+    pub expected: &'a Value,
+    pub actual: &'a Value,
+}
+
+/// A replacement of bytes `range` of a file by `with`: edits are made on the text itself, so
+/// that everything outside them stays byte-identical.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextEdit {
+    pub range: std::ops::Range<usize>,
+    pub with: String,
+}
+
+/// What a family can write for one drift.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Codify {
+    /// These edits of the resource's file make the code say what is live.
+    Edits {
+        edits: Vec<TextEdit>,
+        summary: String,
+    },
+    /// The live object is gone: the resource block goes, and Terraform forgets it without
+    /// destroying anything (a `removed` block).
+    RemoveResource { summary: String },
+    /// The value is not a literal in this block (a variable, a local, a computed expression):
+    /// what it must become, and where the expression is.
+    Manual {
+        offset: usize,
+        reason: String,
+        want: String,
+    },
+    /// This family does not write this kind of drift.
+    Unsupported,
+}
+
+/// The lines a block spans, to remove it whole; with one blank line after it when a blank line
+/// (or the start of the file) is before it, so that no double gap is left.
+pub fn block_lines(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let mut end = text[span.end.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |i| span.end + i + 1);
+    let blank = |line: &str| line.trim().is_empty();
+    let before = text[..start]
+        .strip_suffix('\n')
+        .map(|t| t.rsplit('\n').next().unwrap_or(t));
+    let after = text[end..].split_inclusive('\n').next();
+    if before.is_none_or(blank) {
+        if let Some(line) = after.filter(|l| blank(l) && l.ends_with('\n')) {
+            end += line.len();
+        }
+    }
+    start..end
+}
+
 /// A family's logic. New per-family pieces (a fix written into HCL, exposure, reading the view
 /// from a plan or an AWS Config item) join as methods here, with a default for families that do
 /// not have them yet, so each family's knowledge stays in its one file.
@@ -225,6 +290,10 @@ pub trait Family: Send + Sync {
     /// is read directly.
     fn live_from_config(&self, _ids: &[String], _items: &[ConfigItem]) -> Result<FromConfig> {
         Ok(FromConfig::default())
+    }
+    /// The edit of the declaring block that codifies this drift (`driftgate fix`).
+    fn codify(&self, _request: &CodifyRequest) -> Codify {
+        Codify::Unsupported
     }
     /// The effect of a declared item absent live: a missing allow allows less, a missing deny
     /// more. A family whose items decide which of the live object's other rules apply says so

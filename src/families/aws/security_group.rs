@@ -22,7 +22,9 @@ use super::{
 use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, tags_of, About, ConfigRef, Family, FromConfig, Subject};
+use crate::families::{
+    bad, tags_of, About, Codify, CodifyRequest, ConfigRef, Family, FromConfig, Subject, TextEdit,
+};
 use crate::model::{
     cidr, Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Exposure, Facts, Item,
     LiveObject, Ports, Reach,
@@ -399,7 +401,241 @@ fn group_from_config(item: &ConfigItem) -> Result<SecurityGroup> {
     Ok(group.build())
 }
 
+// ---- Codify: a rule revoked live leaves the code ----
+
+/// The literal of an attribute of `body`: `Ok(None)` when absent, `Err(offset)` when it is an
+/// expression (a variable, a local, a function call) whose value the code does not spell out.
+fn literal(
+    body: &hcl_edit::structure::Body,
+    key: &str,
+) -> std::result::Result<Option<Value>, usize> {
+    use hcl_edit::expr::Expression as E;
+    use hcl_edit::Span;
+    let Some(attr) = body.get_attribute(key) else {
+        return Ok(None);
+    };
+    let at = attr.value.span().map_or(0, |s| s.start);
+    match &attr.value {
+        E::Number(n) => n.value().as_i64().map(|n| Some(json!(n))).ok_or(at),
+        E::String(t) => Ok(Some(json!(t.value().as_str()))),
+        E::Bool(b) => Ok(Some(json!(*b.value()))),
+        _ => Err(at),
+    }
+}
+
+/// The list attribute `key` of `body` as (value, span) of each element; `Err(offset)` when it is
+/// not a literal list of strings.
+#[allow(clippy::type_complexity)]
+fn literal_list(
+    body: &hcl_edit::structure::Body,
+    key: &str,
+) -> std::result::Result<Vec<(String, std::ops::Range<usize>)>, usize> {
+    use hcl_edit::expr::Expression as E;
+    use hcl_edit::Span;
+    let Some(attr) = body.get_attribute(key) else {
+        return Ok(Vec::new());
+    };
+    let at = attr.value.span().map_or(0, |s| s.start);
+    let E::Array(items) = &attr.value else {
+        return Err(at);
+    };
+    items
+        .iter()
+        .map(|e| match (e, e.span()) {
+            (E::String(t), Some(span)) => Ok((t.value().to_string(), span)),
+            _ => Err(at),
+        })
+        .collect()
+}
+
+/// The peer lists a rule block may hold, by the key of the state's item.
+const PEER_LISTS: [(&str, &str); 4] = [
+    ("cidr_ipv4", "cidr_blocks"),
+    ("cidr_ipv6", "ipv6_cidr_blocks"),
+    ("prefix_list_id", "prefix_list_ids"),
+    ("referenced_security_group_id", "security_groups"),
+];
+
+/// Does this rule block (an inline `ingress`/`egress` or an `aws_security_group_rule`) have the
+/// protocol and ports of `want`? `Err(offset)`: they are not literals.
+fn same_rule(body: &hcl_edit::structure::Body, want: &Value) -> std::result::Result<bool, usize> {
+    let protocol = literal(body, "protocol")?
+        .and_then(|p| {
+            p.as_str()
+                .map(str::to_string)
+                .or_else(|| p.as_i64().map(|n| n.to_string()))
+        })
+        .and_then(|p| super::protocol(&p).ok());
+    if protocol.as_deref() != want["ip_protocol"].as_str() {
+        return Ok(false);
+    }
+    if want["from_port"].is_null() {
+        return Ok(true);
+    }
+    Ok(
+        literal(body, "from_port")? == Some(want["from_port"].clone())
+            && literal(body, "to_port")? == Some(want["to_port"].clone()),
+    )
+}
+
+/// Where the rule's peer is in this block: the element spans of the list it is in, its index,
+/// and how many peers the block has in all (the block goes with its last one).
+type PeerAt = (Vec<std::ops::Range<usize>>, usize, usize);
+
+fn find_peer(
+    body: &hcl_edit::structure::Body,
+    want: &Value,
+) -> std::result::Result<Option<PeerAt>, usize> {
+    let mut total = usize::from(literal(body, "self")? == Some(json!(true)));
+    let mut found = None;
+    for (field, list) in PEER_LISTS {
+        let elements = literal_list(body, list)?;
+        total += elements.len();
+        let Some(peer) = want[field].as_str() else {
+            continue;
+        };
+        let same = |v: &str| match field {
+            "cidr_ipv4" | "cidr_ipv6" => crate::model::cidr(v).ok().as_deref() == Some(peer),
+            _ => v == peer,
+        };
+        if let Some(i) = elements.iter().position(|(v, _)| same(v)) {
+            found = Some((elements.into_iter().map(|(_, s)| s).collect(), i));
+        }
+    }
+    Ok(found.map(|(spans, i)| (spans, i, total)))
+}
+
+/// The bytes that remove element `i` of a list with these element spans, with its separator.
+fn remove_element(spans: &[std::ops::Range<usize>], i: usize) -> std::ops::Range<usize> {
+    match (
+        spans.get(i + 1),
+        i.checked_sub(1).and_then(|p| spans.get(p)),
+    ) {
+        (Some(next), _) => spans[i].start..next.start,
+        (None, Some(prev)) => prev.end..spans[i].end,
+        (None, None) => spans[i].clone(),
+    }
+}
+
+fn codify_rule(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    let want = r.expected;
+    let direction = want["direction"].as_str().unwrap_or_default();
+    let manual = |offset: usize| Codify::Manual {
+        offset,
+        reason: "the rule's protocol, ports or peers are not literals in this block".into(),
+        want: format!("no {direction} rule {}", rule_text(want)),
+    };
+    match r.resource_type {
+        "aws_security_group" | "aws_default_security_group" => {
+            let mut candidates = Vec::new();
+            for block in r
+                .block
+                .body
+                .blocks()
+                .filter(|b| b.ident.as_str() == direction)
+            {
+                match same_rule(&block.body, want).and_then(|same| {
+                    same.then(|| find_peer(&block.body, want))
+                        .transpose()
+                        .map(Option::flatten)
+                }) {
+                    Err(at) => return manual(at),
+                    Ok(Some(found)) => candidates.push((block, found)),
+                    Ok(None) => {}
+                }
+            }
+            let [(block, (spans, i, total))] = candidates.as_slice() else {
+                return match candidates.len() {
+                    0 => Codify::Manual {
+                        offset: r.block.span().map_or(0, |s| s.start),
+                        reason: format!(
+                            "no {direction} block of this resource declares the rule (dynamic \
+                             blocks are not edited)"
+                        ),
+                        want: format!("no {direction} rule {}", rule_text(want)),
+                    },
+                    _ => manual(r.block.span().map_or(0, |s| s.start)),
+                };
+            };
+            let Some(span) = block.span() else {
+                return manual(0);
+            };
+            if *total == 1 {
+                Codify::Edits {
+                    edits: vec![TextEdit {
+                        range: crate::families::block_lines(r.text, span),
+                        with: String::new(),
+                    }],
+                    summary: format!("remove the {direction} block {}", rule_text(want)),
+                }
+            } else {
+                Codify::Edits {
+                    edits: vec![TextEdit {
+                        range: remove_element(spans, *i),
+                        with: String::new(),
+                    }],
+                    summary: format!("remove {} from the {direction} block", peer_text(want)),
+                }
+            }
+        }
+        "aws_security_group_rule" => match find_peer(&r.block.body, want) {
+            Err(at) => manual(at),
+            Ok(Some((_, _, 1))) => Codify::RemoveResource {
+                summary: format!("the {direction} rule {} is gone", rule_text(want)),
+            },
+            Ok(Some((spans, i, _))) => Codify::Edits {
+                edits: vec![TextEdit {
+                    range: remove_element(&spans, i),
+                    with: String::new(),
+                }],
+                summary: format!("remove {} from the rule", peer_text(want)),
+            },
+            Ok(None) => manual(r.block.span().map_or(0, |s| s.start)),
+        },
+        "aws_vpc_security_group_ingress_rule" | "aws_vpc_security_group_egress_rule" => {
+            Codify::RemoveResource {
+                summary: format!("the {direction} rule {} is gone", rule_text(want)),
+            }
+        }
+        _ => Codify::Unsupported,
+    }
+}
+
+fn peer_text(want: &Value) -> String {
+    PEER_LISTS
+        .iter()
+        .find_map(|(field, _)| want[*field].as_str())
+        .unwrap_or("the peer")
+        .to_string()
+}
+
+fn rule_text(want: &Value) -> String {
+    let ports = match (want["from_port"].as_i64(), want["to_port"].as_i64()) {
+        (Some(a), Some(b)) if a == b => format!(" port {a}"),
+        (Some(a), Some(b)) => format!(" ports {a}-{b}"),
+        _ => String::new(),
+    };
+    format!(
+        "{}{ports} {}",
+        want["ip_protocol"].as_str().unwrap_or("?"),
+        peer_text(want)
+    )
+}
+
 impl Family for SecurityGroups {
+    /// A rule revoked live (a console fix) leaves the code: its peer from the block's list, or
+    /// the block or rule resource with its last peer.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        // Declared, absent live: `changed` to absent for an inline block, `missing` for a rule
+        // resource.
+        let gone = r.actual.is_null() && r.kind != crate::model::DriftKind::Unmanaged;
+        match r.attribute {
+            Some("ingress" | "egress") if gone => codify_rule(r),
+            _ => Codify::Unsupported,
+        }
+    }
+
     fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
         ConfigRef::id("AWS::EC2::SecurityGroup", cloud_id)
     }

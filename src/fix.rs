@@ -1,0 +1,355 @@
+//! `driftgate fix`: the findings of a check written into the Terraform that declares them. A
+//! console fix (a drift that strengthens) is codified, so that the next apply keeps it instead
+//! of reverting it; with `accept_weakening`, other drift is accepted the same way. Each family
+//! knows how its drift reads in HCL (`Family::codify`); this module finds the declaring block,
+//! refuses edits a literal would not make honestly (a block that several instances or module
+//! calls share), applies the edits to the text itself (bytes outside them stay identical), and
+//! checks that every changed file still parses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hcl_edit::structure::Block;
+use hcl_edit::Span;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::families::{self, Codify, CodifyRequest};
+use crate::model::Effect;
+use crate::report::Report;
+use crate::source::Index;
+use crate::verdict::Finding;
+
+/// What `driftgate fix` does with the findings.
+#[derive(Debug, Clone, Default)]
+pub struct FixOptions {
+    /// Also write `weakens`/`unknown` drift into the code (an incident change meant to stay).
+    pub accept_weakening: bool,
+    /// Only these addresses (none: every finding).
+    pub addresses: Vec<String>,
+}
+
+/// One change written into the code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixEntry {
+    pub address: String,
+    /// `codify` (the live, stricter setting) or `accept` (other drift, on request).
+    pub action: &'static str,
+    pub file: String,
+    pub line: usize,
+    pub policy: String,
+    pub severity: String,
+    pub references: Vec<String>,
+    pub summary: String,
+    pub replaces_resource: bool,
+}
+
+/// A finding whose fix the code does not spell out where driftgate could change it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManualEntry {
+    pub address: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub reason: String,
+    pub want: String,
+}
+
+/// The changes, the manual items, and each changed file before and after.
+#[derive(Debug, Default)]
+pub struct FixSet {
+    pub fixes: Vec<FixEntry>,
+    pub manual: Vec<ManualEntry>,
+    /// path → (original text, new text)
+    pub files: BTreeMap<PathBuf, (String, String)>,
+}
+
+impl FixSet {
+    /// `{"version":1,"fixes":[…],"manual":[…]}`.
+    pub fn json(&self) -> String {
+        let doc = serde_json::json!({"version": 1, "fixes": self.fixes, "manual": self.manual});
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    }
+
+    /// A unified diff of every changed file, with paths as `display` names them (relative to
+    /// the working directory, so that `driftgate fix … | git apply` works from there).
+    pub fn diff(&self, display: &dyn Fn(&Path) -> String) -> String {
+        let mut out = String::new();
+        for (path, (before, after)) in &self.files {
+            let name = display(path);
+            let diff = similar::TextDiff::from_lines(before, after);
+            out.push_str(
+                &diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+                    .to_string(),
+            );
+        }
+        out
+    }
+}
+
+/// The action for a finding, `None` when it is not written.
+fn action(f: &Finding, opts: &FixOptions) -> Option<&'static str> {
+    if !opts.addresses.is_empty() && !opts.addresses.contains(&f.address) {
+        return None;
+    }
+    match f.effect {
+        Effect::Strengthens => Some("codify"),
+        _ if opts.accept_weakening => Some("accept"),
+        _ => None,
+    }
+}
+
+/// The fixes for this report's findings in the Terraform under `source_dir`.
+pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<FixSet> {
+    let index = Index::build(source_dir);
+    if let Some(file) = index.unreadable.first() {
+        return Err(Error::new(
+            file.clone(),
+            "is not valid HCL: driftgate fix does not edit a module it cannot read whole",
+        ));
+    }
+    let mut set = FixSet::default();
+    // The edits made so far per file (range in the text of the time, length written), to give
+    // lines of the file as it was: fixes are made one after the other on the edited text.
+    let mut applied: BTreeMap<PathBuf, Vec<(std::ops::Range<usize>, usize)>> = BTreeMap::new();
+    let all = families::all();
+    for finding in &report.drifts {
+        let Some(action) = action(finding, opts) else {
+            continue;
+        };
+        let Some(family) = all.iter().find(|f| {
+            f.about()
+                .resource_types
+                .contains(&finding.resource_type.as_str())
+        }) else {
+            continue;
+        };
+        let Some(place) = index.find(&finding.address) else {
+            set.manual.push(ManualEntry {
+                address: finding.address.clone(),
+                file: None,
+                line: None,
+                reason: format!(
+                    "no `resource` block of it under {} (a remote module, or another directory)",
+                    source_dir.display()
+                ),
+                want: want_of(finding),
+            });
+            continue;
+        };
+        let file = place.file.clone();
+        let text = match set.files.get(&file) {
+            Some((_, now)) => now.clone(),
+            None => std::fs::read_to_string(&file)
+                .map_err(|e| Error::new(file.display().to_string(), format!("cannot read: {e}")))?,
+        };
+        let done = applied.get(&file).cloned().unwrap_or_default();
+        let original = set
+            .files
+            .get(&file)
+            .map_or(text.clone(), |(o, _)| o.clone());
+        let line_of = |offset: usize| {
+            let at = original_offset(&done, offset);
+            original[..at.min(original.len())].matches('\n').count() + 1
+        };
+        let manual = |set: &mut FixSet, offset: usize, reason: String, want: String| {
+            set.manual.push(ManualEntry {
+                address: finding.address.clone(),
+                file: Some(file.display().to_string()),
+                line: Some(line_of(offset)),
+                reason,
+                want,
+            })
+        };
+        if let Some(why) = index.shared(&finding.address) {
+            manual(&mut set, 0, why, want_of(finding));
+            continue;
+        }
+        let body = parse(&file, &text)?;
+        let Some(block) = resource_block(&body, &finding.resource_type, &finding.address) else {
+            continue;
+        };
+        let start = block.span().map_or(0, |s| s.start);
+        if let Some(key) = ["count", "for_each"]
+            .into_iter()
+            .find(|k| block.body.get_attribute(k).is_some())
+        {
+            manual(
+                &mut set,
+                start,
+                format!("the block has `{key}`: its literals feed every instance"),
+                want_of(finding),
+            );
+            continue;
+        }
+        let request = CodifyRequest {
+            resource_type: &finding.resource_type,
+            block,
+            text: &text,
+            kind: finding.kind,
+            attribute: finding.attribute.as_deref(),
+            expected: &finding.expected,
+            actual: &finding.actual,
+        };
+        let mut made: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+        let (after, summary, replaces, at) = match family.codify(&request) {
+            Codify::Unsupported => continue,
+            Codify::Manual {
+                offset,
+                reason,
+                want,
+            } => {
+                manual(&mut set, offset, reason, want);
+                continue;
+            }
+            Codify::Edits { mut edits, summary } => {
+                edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
+                let at = edits.last().map_or(start, |e| e.range.start);
+                let mut after = text.clone();
+                for e in edits {
+                    if e.range.end > after.len() || e.range.start > e.range.end {
+                        return Err(Error::new(
+                            file.display().to_string(),
+                            "an edit falls outside the file (driftgate bug)",
+                        ));
+                    }
+                    made.push((e.range.clone(), e.with.len()));
+                    after.replace_range(e.range, &e.with);
+                }
+                (after, summary, false, at)
+            }
+            Codify::RemoveResource { summary } => {
+                let Some(span) = block.span() else { continue };
+                let lines = families::block_lines(&text, span);
+                let mut after = text.clone();
+                made.push((lines.clone(), 0));
+                after.replace_range(lines, "");
+                let removed = removed_block(&finding.address, &text);
+                made.push((after.len()..after.len(), removed.len()));
+                after.push_str(&removed);
+                (after, summary, false, start)
+            }
+        };
+        parse(&file, &after).map_err(|e| {
+            Error::new(
+                file.display().to_string(),
+                format!("the fix would not parse ({e}): driftgate bug, nothing written"),
+            )
+        })?;
+        set.fixes.push(FixEntry {
+            address: finding.address.clone(),
+            action,
+            file: file.display().to_string(),
+            line: line_of(at),
+            policy: finding.policy.clone(),
+            severity: finding.severity.as_str().to_string(),
+            references: finding.references.clone(),
+            summary,
+            replaces_resource: replaces,
+        });
+        applied.entry(file.clone()).or_default().extend(made);
+        set.files
+            .entry(file)
+            .and_modify(|(_, now)| *now = after.clone())
+            .or_insert((text, after));
+    }
+    Ok(set)
+}
+
+/// Where an offset of the edited text was in the original: the edits made, undone last first.
+fn original_offset(applied: &[(std::ops::Range<usize>, usize)], mut offset: usize) -> usize {
+    for (range, written) in applied.iter().rev() {
+        if offset >= range.start + written {
+            offset = offset - written + range.len();
+        } else if offset > range.start {
+            offset = range.start;
+        }
+    }
+    offset
+}
+
+/// Writes every changed file in place.
+pub fn write(set: &FixSet) -> Result<()> {
+    for (path, (_, after)) in &set.files {
+        std::fs::write(path, after)
+            .map_err(|e| Error::new(path.display().to_string(), format!("cannot write: {e}")))?;
+    }
+    Ok(())
+}
+
+fn parse(file: &Path, text: &str) -> Result<hcl_edit::structure::Body> {
+    hcl_edit::parser::parse_body(text)
+        .map_err(|e| Error::new(file.display().to_string(), format!("is not valid HCL: {e}")))
+}
+
+/// The `resource "TYPE" "NAME"` block of an address's last segment.
+fn resource_block<'b>(
+    body: &'b hcl_edit::structure::Body,
+    resource_type: &str,
+    address: &str,
+) -> Option<&'b Block> {
+    let name = resource_name(address)?;
+    body.blocks().find(|b| {
+        b.ident.as_str() == "resource"
+            && b.labels.len() == 2
+            && b.labels[0].as_str() == resource_type
+            && b.labels[1].as_str() == name
+    })
+}
+
+/// `module.a.aws_sg.this[0]` → `this`.
+fn resource_name(address: &str) -> Option<&str> {
+    let last = address.rsplit_once('.').map_or(address, |(_, n)| n);
+    Some(last.split('[').next().unwrap_or(last)).filter(|n| !n.is_empty())
+}
+
+/// A `removed` block that makes Terraform forget the resource without destroying anything
+/// (Terraform 1.7+), addressed from the module the block is in, in the file's line endings.
+fn removed_block(address: &str, text: &str) -> String {
+    let in_module = address
+        .rsplit_once('.')
+        .map(|(head, name)| {
+            let rtype = head.rsplit('.').next().unwrap_or(head);
+            format!("{rtype}.{}", name.split('[').next().unwrap_or(name))
+        })
+        .unwrap_or_else(|| address.to_string());
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let lead = if text.ends_with('\n') || text.is_empty() {
+        nl.to_string()
+    } else {
+        format!("{nl}{nl}")
+    };
+    format!(
+        "{lead}removed {{{nl}  from = {in_module}{nl}{nl}  lifecycle {{{nl}    destroy = false{nl}  }}{nl}}}{nl}"
+    )
+}
+
+fn want_of(f: &Finding) -> String {
+    match (&f.attribute, &f.actual_text) {
+        (Some(a), Some(t)) => format!("{a}: {t}"),
+        (None, Some(t)) => t.clone(),
+        _ => "what is live".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_removed_blocks() {
+        assert_eq!(resource_name("module.a.aws_sg.this[0]"), Some("this"));
+        assert_eq!(resource_name(r#"aws_sg.web["x"]"#), Some("web"));
+        let block = removed_block(
+            "module.edge.aws_security_group_rule.ssh",
+            "resource \"x\" \"y\" {}\r\n",
+        );
+        assert_eq!(
+            block,
+            "\r\nremoved {\r\n  from = aws_security_group_rule.ssh\r\n\r\n  lifecycle {\r\n    destroy = false\r\n  }\r\n}\r\n"
+        );
+        assert!(hcl_edit::parser::parse_body(&block).is_ok());
+    }
+}

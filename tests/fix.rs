@@ -1,0 +1,373 @@
+//! `driftgate fix` end to end against moto: console fixes (rules revoked by hand) written into
+//! the Terraform that declares them, byte for byte outside the edits, and the cases where a
+//! literal edit would not be honest reported as manual.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const MAIN_TF: &str = r#"# Web tier: SSH from the office network only.
+resource "aws_security_group" "web" {
+  name   = "web"
+  vpc_id = var.vpc_id
+
+  ingress {
+    description = "ssh"
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0", "10.0.0.0/8"] # TODO: drop the open range
+  }
+
+  # HTTPS from anywhere, for now.
+  ingress {
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_security_group" "admin" {
+  name   = "admin"
+  vpc_id = var.vpc_id
+}
+
+resource "aws_security_group_rule" "rdp" {
+  type              = "ingress"
+  security_group_id = aws_security_group.admin.id
+  from_port         = 3389
+  to_port           = 3389
+  protocol          = "tcp"
+  cidr_blocks       = ["0.0.0.0/0"]
+}
+
+resource "aws_security_group" "db" {
+  name   = "db"
+  vpc_id = var.vpc_id
+
+  ingress {
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = var.db_clients
+  }
+}
+"#;
+
+/// What the code says once the console fixes are in it.
+const FIXED_TF: &str = r#"# Web tier: SSH from the office network only.
+resource "aws_security_group" "web" {
+  name   = "web"
+  vpc_id = var.vpc_id
+
+  ingress {
+    description = "ssh"
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"] # TODO: drop the open range
+  }
+
+  # HTTPS from anywhere, for now.
+}
+
+resource "aws_security_group" "admin" {
+  name   = "admin"
+  vpc_id = var.vpc_id
+}
+
+resource "aws_security_group" "db" {
+  name   = "db"
+  vpc_id = var.vpc_id
+
+  ingress {
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = var.db_clients
+  }
+}
+
+removed {
+  from = aws_security_group_rule.rdp
+
+  lifecycle {
+    destroy = false
+  }
+}
+"#;
+
+struct Estate {
+    _dir: tempfile::TempDir,
+    code: std::path::PathBuf,
+    state: std::path::PathBuf,
+}
+
+/// The three groups as the code made them, then fixed by hand in the console: SSH and HTTPS no
+/// longer from anywhere, RDP revoked, the database's clients cut down.
+async fn estate(m: &Moto, main_tf: &str) -> Estate {
+    let vpc = m.vpc().await;
+    let web = m.group(&vpc, "web").await;
+    let admin = m.group(&vpc, "admin").await;
+    let db = m.group(&vpc, "db").await;
+    for (sg, p) in [
+        (&web, perm("tcp", 22, 22, "0.0.0.0/0")),
+        (&web, perm("tcp", 22, 22, "10.0.0.0/8")),
+        (&web, perm("tcp", 443, 443, "0.0.0.0/0")),
+        (&admin, perm("tcp", 3389, 3389, "0.0.0.0/0")),
+        (&db, perm("tcp", 5432, 5432, "10.1.0.0/16")),
+        (&db, perm("tcp", 5432, 5432, "10.2.0.0/16")),
+    ] {
+        m.ec2
+            .authorize_security_group_ingress()
+            .group_id(sg)
+            .ip_permissions(p)
+            .send()
+            .await
+            .unwrap();
+    }
+    let state = State::new()
+        .add(
+            "aws_security_group.web",
+            sg_attrs(
+                &web,
+                &vpc,
+                "web",
+                vec![
+                    sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+                    sg_block("tcp", 443, 443, &["0.0.0.0/0"]),
+                ],
+                vec![],
+            ),
+        )
+        .add(
+            "aws_security_group.admin",
+            sg_attrs(&admin, &vpc, "admin", vec![], vec![]),
+        )
+        .add(
+            "aws_security_group_rule.rdp",
+            sg_rule_attrs("ingress", &admin, "tcp", 3389, 3389, &["0.0.0.0/0"]),
+        )
+        .add(
+            "aws_security_group.db",
+            sg_attrs(
+                &db,
+                &vpc,
+                "db",
+                vec![sg_block("tcp", 5432, 5432, &["10.1.0.0/16", "10.2.0.0/16"])],
+                vec![],
+            ),
+        );
+    for (sg, p) in [
+        (&web, perm("tcp", 22, 22, "0.0.0.0/0")),
+        (&web, perm("tcp", 443, 443, "0.0.0.0/0")),
+        (&admin, perm("tcp", 3389, 3389, "0.0.0.0/0")),
+        (&db, perm("tcp", 5432, 5432, "10.2.0.0/16")),
+    ] {
+        m.ec2
+            .revoke_security_group_ingress()
+            .group_id(sg)
+            .ip_permissions(p)
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), main_tf).unwrap();
+    let state = state.write(dir.path(), "terraform.tfstate");
+    Estate {
+        _dir: dir,
+        code,
+        state,
+    }
+}
+
+fn fix(m: &Moto, e: &Estate, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "fix",
+        "--state",
+        e.state.to_str().unwrap(),
+        "--source-dir",
+        "infra",
+    ];
+    args.extend_from_slice(extra);
+    driftgate_at(e.code.parent().unwrap(), &m.url, &args, None, &[])
+}
+
+#[tokio::test]
+async fn console_fixes_are_codified_and_the_rest_is_manual() {
+    let m = moto().await;
+    let e = estate(&m, MAIN_TF).await;
+
+    // The diff: paths from the working directory, nothing written yet.
+    let run = fix(&m, &e, &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("--- a/infra/main.tf\n+++ b/infra/main.tf\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "-    cidr_blocks = [\"0.0.0.0/0\", \"10.0.0.0/8\"] # TODO: drop the open range\n\
+         +    cidr_blocks = [\"10.0.0.0/8\"] # TODO: drop the open range\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        MAIN_TF
+    );
+    // `git apply` takes it as it is.
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(e.code.parent().unwrap())
+            .output()
+            .unwrap()
+    };
+    if git(&["init", "-q"]).status.success() {
+        std::fs::write(e.code.parent().unwrap().join("fix.patch"), &run.stdout).unwrap();
+        let applied = git(&["apply", "--check", "fix.patch"]);
+        assert!(
+            applied.status.success(),
+            "{}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+    }
+
+    // JSON: each fix with its place and policy; the variable-fed list is manual.
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["version"], 1);
+    let fixes = doc["fixes"].as_array().unwrap();
+    let by =
+        |addr: &str| -> Vec<&Value> { fixes.iter().filter(|f| f["address"] == addr).collect() };
+    assert_eq!(by("aws_security_group.web").len(), 2, "{doc:#}");
+    assert_eq!(by("aws_security_group_rule.rdp").len(), 1, "{doc:#}");
+    for f in fixes {
+        assert_eq!(f["action"], "codify");
+        assert_eq!(f["file"], "infra/main.tf");
+        assert!(f["policy"].as_str().is_some_and(|p| !p.is_empty()), "{f}");
+        assert_eq!(f["replaces_resource"], false);
+    }
+    assert_eq!(by("aws_security_group.web")[0]["line"], 11);
+    assert_eq!(by("aws_security_group.web")[1]["line"], 15);
+    assert_eq!(by("aws_security_group_rule.rdp")[0]["line"], 28);
+    let manual = doc["manual"].as_array().unwrap();
+    assert_eq!(manual.len(), 1, "{doc:#}");
+    assert_eq!(manual[0]["address"], "aws_security_group.db");
+    assert_eq!(manual[0]["line"], 45, "{doc:#}");
+    assert!(
+        manual[0]["want"].as_str().unwrap().contains("10.2.0.0/16"),
+        "{doc:#}"
+    );
+
+    // --write: the file becomes the fixed code, every other byte as it was, and it parses.
+    let run = fix(&m, &e, &["--write"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("3 fix(es) written, 1 to do by hand"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("by hand: aws_security_group.db (infra/main.tf:45)"),
+        "{}",
+        run.stderr
+    );
+    let fixed = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert_eq!(fixed, FIXED_TF);
+}
+
+/// Weakening drift is not written unless asked; the same code in CRLF stays CRLF; a resource
+/// with `count` is manual.
+#[tokio::test]
+async fn traps_crlf_count_and_weakening() {
+    let m = moto().await;
+    let crlf = MAIN_TF.replace('\n', "\r\n");
+    let e = estate(&m, &crlf).await;
+    let run = fix(&m, &e, &["--write", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let fixed = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert_eq!(fixed, FIXED_TF.replace('\n', "\r\n"));
+
+    let counted = MAIN_TF.replace(
+        "resource \"aws_security_group\" \"web\" {\n",
+        "resource \"aws_security_group\" \"web\" {\n  count  = 1\n",
+    );
+    let e = estate(&m, &counted).await;
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let manual: Vec<&Value> = doc["manual"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["address"] == "aws_security_group.web")
+        .collect();
+    assert_eq!(manual.len(), 2, "{doc:#}");
+    assert!(manual[0]["reason"].as_str().unwrap().contains("`count`"));
+
+    // A rule opened by hand weakens: not codified, even with nothing else to do.
+    let e = estate(&m, MAIN_TF).await;
+    let web = serde_json::from_str::<Value>(&std::fs::read_to_string(&e.state).unwrap()).unwrap()
+        ["resources"][0]["instances"][0]["attributes"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    m.ec2
+        .authorize_security_group_ingress()
+        .group_id(&web)
+        .ip_permissions(perm("tcp", 3306, 3306, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--format",
+            "json",
+            "--quiet",
+            "--address",
+            "aws_security_group.web",
+        ],
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
+    assert!(doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["address"] == "aws_security_group.web"));
+}
+
+#[test]
+fn a_source_dir_that_is_not_there_is_exit_2() {
+    let run = driftgate(
+        "http://127.0.0.1:9",
+        &[
+            "fix",
+            "--state",
+            "x.tfstate",
+            "--source-dir",
+            "/nonexistent/infra",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--source-dir /nonexistent/infra"),
+        "{}",
+        run.stderr
+    );
+}
