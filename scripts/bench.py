@@ -715,8 +715,8 @@ def main():
               f"peak RSS {x['peak_rss_mib']} MiB, verdict {x['verdict']}")
         print(f"       by operation: {x['api_calls_detail']}")
         c = x["config"]
-        print(f"       through AWS Config (aggregator stand-in, IAM through the roles): {c['config_objects']} "
-              f"objects read through Config -> {c['config_calls']} BatchGetAggregateResourceConfig "
+        print(f"       through AWS Config (aggregator stand-in, IAM included): {c['config_objects']} "
+              f"objects read through Config -> {c['config_calls']} Config calls (BatchGet and Select) "
               f"({c['config_calls_per_100_objects']} per 100), {c['api_calls']} calls in all, {c['wall_s']} s, "
               f"peak RSS {c['peak_rss_mib']} MiB, verdict {c['verdict']}; {c['api_calls_detail']}")
     print(json.dumps(results))
