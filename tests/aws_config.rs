@@ -710,33 +710,7 @@ fn a_failing_config_ends_the_run() {
             "AWS Config item of AWS::EC2::SecurityGroup sg-0123456789abcdef0",
         ),
     ] {
-        let config = serve_fn("Wed, 02 Dec 2026 10:00:00 GMT", move |_| reply.clone());
-        let sts = tracker::serve(
-            "Wed, 02 Dec 2026 10:00:00 GMT",
-            vec![(
-                "/#Action=GetCallerIdentity",
-                vec![Reply::status(200, CALLER).header("Content-Type", "text/xml")],
-            )],
-        );
-        let run = driftgate_env(
-            "http://127.0.0.1:9",
-            &[
-                "check",
-                "--state",
-                state.to_str().unwrap(),
-                "--aws-source",
-                "config:local",
-                "--max-attempts",
-                "2",
-            ],
-            None,
-            &[
-                ("AWS_ENDPOINT_URL_CONFIG_SERVICE", Some(&config.url)),
-                ("AWS_ENDPOINT_URL_STS", Some(&sts.url)),
-            ],
-        );
-        assert_eq!(run.code, 2, "{says}: {}\n{}", run.stdout, run.stderr);
-        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+        ends_the_run(&state, reply, says);
     }
 }
 
@@ -772,34 +746,40 @@ fn a_failing_advanced_query_ends_the_run() {
             "AWS config advanced query of AWS::IAM::Role in account 123456789012",
         ),
     ] {
-        let config = serve_fn("Wed, 02 Dec 2026 10:00:00 GMT", move |_| reply.clone());
-        let sts = tracker::serve(
-            "Wed, 02 Dec 2026 10:00:00 GMT",
-            vec![(
-                "/#Action=GetCallerIdentity",
-                vec![Reply::status(200, CALLER).header("Content-Type", "text/xml")],
-            )],
-        );
-        let run = driftgate_env(
-            "http://127.0.0.1:9",
-            &[
-                "check",
-                "--state",
-                state.to_str().unwrap(),
-                "--aws-source",
-                "config:local",
-                "--max-attempts",
-                "2",
-            ],
-            None,
-            &[
-                ("AWS_ENDPOINT_URL_CONFIG_SERVICE", Some(&config.url)),
-                ("AWS_ENDPOINT_URL_STS", Some(&sts.url)),
-            ],
-        );
-        assert_eq!(run.code, 2, "{says}: {}\n{}", run.stdout, run.stderr);
-        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+        ends_the_run(&state, reply, says);
     }
+}
+
+/// A check through `config:local` whose Config answers `reply` to everything: exit 2, saying
+/// `says`.
+fn ends_the_run(state: &std::path::Path, reply: Reply, says: &str) {
+    let config = serve_fn("Wed, 02 Dec 2026 10:00:00 GMT", move |_| reply.clone());
+    let sts = tracker::serve(
+        "Wed, 02 Dec 2026 10:00:00 GMT",
+        vec![(
+            "/#Action=GetCallerIdentity",
+            vec![Reply::status(200, CALLER).header("Content-Type", "text/xml")],
+        )],
+    );
+    let run = driftgate_env(
+        "http://127.0.0.1:9",
+        &[
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--aws-source",
+            "config:local",
+            "--max-attempts",
+            "2",
+        ],
+        None,
+        &[
+            ("AWS_ENDPOINT_URL_CONFIG_SERVICE", Some(&config.url)),
+            ("AWS_ENDPOINT_URL_STS", Some(&sts.url)),
+        ],
+    );
+    assert_eq!(run.code, 2, "{says}: {}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
 }
 
 const CALLER: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDA0</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#;

@@ -397,7 +397,30 @@ pub struct Fields<'a> {
     label: &'static str,
 }
 
+/// The items of `ids` that hold the supplementary value `key`, with it parsed: what one bucket
+/// family reads of each bucket's item. Items without it are left out (read directly).
+pub fn with_supplementary<'a>(
+    ids: &[String],
+    items: &'a [ConfigItem],
+    label: &'static str,
+    key: &str,
+) -> Result<Vec<(Fields<'a>, Value)>> {
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
+        let f = Fields::of(item, label);
+        if let Some(v) = f.supplementary(key)? {
+            out.push((f, v));
+        }
+    }
+    Ok(out)
+}
+
 impl<'a> Fields<'a> {
+    /// The item these fields are read from.
+    pub fn item(&self) -> &'a ConfigItem {
+        self.item
+    }
+
     /// `label`: what the item is, in errors ("security group").
     pub fn of(item: &'a ConfigItem, label: &'static str) -> Self {
         Fields { item, label }

@@ -9,7 +9,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::config_items::Fields;
+use super::config_items::{with_supplementary, Fields};
 use super::region_account;
 use crate::clients::Clouds;
 use crate::error::Result;
@@ -231,11 +231,8 @@ impl Family for BucketAcls {
     /// direct read rather than a guess.
     fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
         let mut out = FromConfig::default();
-        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
-            let f = Fields::of(item, "S3 bucket");
-            let Some(acl) = f.supplementary("AccessControlList")? else {
-                continue;
-            };
+        for (f, acl) in with_supplementary(ids, items, "S3 bucket", "AccessControlList")? {
+            let item = f.item();
             let acl = match acl {
                 Value::String(s) => serde_json::from_str(&s)
                     .map_err(|_| f.bad("has an `AccessControlList` that is not JSON"))?,

@@ -10,7 +10,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::config_items::Fields;
+use super::config_items::with_supplementary;
 use super::iam::statement_item;
 use super::policy_document::statements;
 use super::{kms_key_id, region_account};
@@ -179,11 +179,8 @@ impl Family for BucketPolicies {
     /// direct read.
     fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
         let mut out = FromConfig::default();
-        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
-            let f = Fields::of(item, "S3 bucket");
-            let Some(policy) = f.supplementary("BucketPolicy")? else {
-                continue;
-            };
+        for (f, policy) in with_supplementary(ids, items, "S3 bucket", "BucketPolicy")? {
+            let item = f.item();
             match policy.get("policyText") {
                 Some(Value::String(text)) => {
                     out.seen(policy_object(&item.resource_id, text.clone())?, item)
@@ -399,11 +396,10 @@ impl Family for BucketEncryption {
     /// An item without it (recorders before default encryption) is left to a direct read.
     fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
         let mut out = FromConfig::default();
-        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
-            let f = Fields::of(item, "S3 bucket");
-            let Some(conf) = f.supplementary("ServerSideEncryptionConfiguration")? else {
-                continue;
-            };
+        let recorded =
+            with_supplementary(ids, items, "S3 bucket", "ServerSideEncryptionConfiguration")?;
+        for (f, conf) in recorded {
+            let item = f.item();
             let default = f
                 .list(&conf, "rules")?
                 .iter()

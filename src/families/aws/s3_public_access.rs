@@ -8,7 +8,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde_json::json;
 
-use super::config_items::Fields;
+use super::config_items::{with_supplementary, Fields};
 use super::region_account;
 use crate::clients::Clouds;
 use crate::error::Result;
@@ -202,17 +202,15 @@ impl Family for BucketPublicAccessBlocks {
     /// recorder predates the setting.
     fn live_from_config(&self, ids: &[String], items: &[ConfigItem]) -> Result<FromConfig> {
         let mut out = FromConfig::default();
-        for item in items.iter().filter(|i| ids.contains(&i.resource_id)) {
-            let f = Fields::of(item, "S3 bucket");
-            let Some(conf) = f.supplementary("PublicAccessBlockConfiguration")? else {
-                continue;
-            };
+        let recorded =
+            with_supplementary(ids, items, "S3 bucket", "PublicAccessBlockConfiguration")?;
+        for (f, conf) in recorded {
             let obj = LiveObject {
-                cloud_id: item.resource_id.clone(),
+                cloud_id: f.item().resource_id.clone(),
                 items: settings_from_config(&f, &conf)?,
                 is_default: false,
             };
-            out.seen(obj, item);
+            out.seen(obj, f.item());
         }
         Ok(out)
     }
