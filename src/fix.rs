@@ -61,6 +61,8 @@ pub struct FixSet {
     pub manual: Vec<ManualEntry>,
     /// path → (original text, new text)
     pub files: BTreeMap<PathBuf, (String, String)>,
+    /// Findings of a kind no family writes yet (address: what drifted).
+    pub unsupported: Vec<String>,
 }
 
 impl FixSet {
@@ -169,6 +171,15 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         }
         let body = parse(&file, &text)?;
         let Some(block) = resource_block(&body, &finding.resource_type, &finding.address) else {
+            manual(
+                &mut set,
+                0,
+                format!(
+                    "the file has no `resource \"{}\"` block for this address",
+                    finding.resource_type
+                ),
+                want_of(finding),
+            );
             continue;
         };
         let start = block.span().map_or(0, |s| s.start);
@@ -195,7 +206,11 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         };
         let mut made: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
         let (after, summary, replaces, at) = match family.codify(&request) {
-            Codify::Unsupported => continue,
+            Codify::Unsupported => {
+                set.unsupported
+                    .push(format!("{}: {}", finding.address, want_of(finding)));
+                continue;
+            }
             Codify::Manual {
                 offset,
                 reason,

@@ -763,6 +763,14 @@ fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
             if args.write { " written" } else { "" },
             set.manual.len()
         );
+        if !set.unsupported.is_empty() {
+            eprintln!(
+                "driftgate: {} finding(s) of a kind driftgate does not write yet (fix them by \
+                 hand, or accept them with a ticket): {}",
+                set.unsupported.len(),
+                set.unsupported.join("; ")
+            );
+        }
         for m in &set.manual {
             eprintln!(
                 "driftgate: by hand: {} ({}{}): {}; it must become: {}",

@@ -334,16 +334,17 @@ async fn traps_crlf_count_and_weakening() {
     let run = fix(
         &m,
         &e,
-        &[
-            "--format",
-            "json",
-            "--quiet",
-            "--address",
-            "aws_security_group.web",
-        ],
+        &["--format", "json", "--address", "aws_security_group.web"],
     );
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
+    assert!(
+        run.stderr
+            .contains("1 finding(s) of a kind driftgate does not write yet")
+            && run.stderr.contains("tcp port 3306 from 0.0.0.0/0"),
+        "{}",
+        run.stderr
+    );
     assert!(doc["fixes"]
         .as_array()
         .unwrap()
