@@ -63,6 +63,8 @@ pub struct FixSet {
     pub files: BTreeMap<PathBuf, (String, String)>,
     /// Findings of a kind no family writes yet (address: what drifted).
     pub unsupported: Vec<String>,
+    /// Findings that weaken, left out without `accept_weakening` (address: what drifted).
+    pub weakening: Vec<String>,
 }
 
 impl FixSet {
@@ -119,6 +121,12 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
     let all = families::all();
     for finding in &report.drifts {
         let Some(action) = action(finding, opts) else {
+            if finding.effect != Effect::Strengthens
+                && (opts.addresses.is_empty() || opts.addresses.contains(&finding.address))
+            {
+                set.weakening
+                    .push(format!("{}: {}", finding.address, want_of(finding)));
+            }
             continue;
         };
         let Some(family) = all.iter().find(|f| {
@@ -247,6 +255,10 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 (after, summary, false, start)
             }
         };
+        // The code already says it (a fix written earlier, before the state caught up).
+        if after == text {
+            continue;
+        }
         parse(&file, &after).map_err(|e| {
             Error::new(
                 file.display().to_string(),

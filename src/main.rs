@@ -763,6 +763,15 @@ fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
             if args.write { " written" } else { "" },
             set.manual.len()
         );
+        if !set.weakening.is_empty() {
+            eprintln!(
+                "driftgate: {} finding(s) do not strengthen and are left out of the code \
+                 (`terraform apply` restores what the code says; --accept-weakening writes them \
+                 instead): {}",
+                set.weakening.len(),
+                set.weakening.join("; ")
+            );
+        }
         if !set.unsupported.is_empty() {
             eprintln!(
                 "driftgate: {} finding(s) of a kind driftgate does not write yet (fix them by \

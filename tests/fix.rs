@@ -340,6 +340,20 @@ async fn traps_crlf_count_and_weakening() {
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
     assert!(
         run.stderr
+            .contains("1 finding(s) do not strengthen and are left out of the code")
+            && run.stderr.contains("tcp port 3306 from 0.0.0.0/0"),
+        "{}",
+        run.stderr
+    );
+    // Accepted, it is still not written: security groups codify revoked rules only, and say so.
+    let run = fix(
+        &m,
+        &e,
+        &["--accept-weakening", "--address", "aws_security_group.web"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
             .contains("1 finding(s) of a kind driftgate does not write yet")
             && run.stderr.contains("tcp port 3306 from 0.0.0.0/0"),
         "{}",
@@ -371,4 +385,97 @@ fn a_source_dir_that_is_not_there_is_exit_2() {
         "{}",
         run.stderr
     );
+}
+
+/// Rotation and Block Public Access turned on by hand: the literal becomes `true`, and a setting
+/// the code leaves to its default gets a line of its own, in the block's indentation.
+#[tokio::test]
+async fn rotation_and_block_public_access_turned_on_by_hand() {
+    use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+    let m = moto().await;
+    let kms = moto_client!(aws_sdk_kms, &m.url);
+    let s3 = s3_client(&m);
+    let key = kms.create_key().description("data").send().await.unwrap();
+    let meta = key.key_metadata().unwrap();
+    let key_id = meta.key_id().to_string();
+    let policy = kms
+        .get_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .to_string();
+    let bucket = unique("fix-data");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let pab = |on: bool| {
+        PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(on)
+            .restrict_public_buckets(on)
+            .build()
+    };
+    s3.put_public_access_block()
+        .bucket(&bucket)
+        .public_access_block_configuration(pab(false))
+        .send()
+        .await
+        .unwrap();
+    let state = State::new()
+        .add(
+            "aws_kms_key.data",
+            serde_json::json!({"arn": meta.arn(), "id": key_id, "key_id": key_id, "description": "data",
+                "customer_master_key_spec": "SYMMETRIC_DEFAULT", "key_usage": "ENCRYPT_DECRYPT",
+                "enable_key_rotation": false, "is_enabled": true, "policy": policy, "tags": {}, "tags_all": {}}),
+        )
+        .add(
+            "aws_s3_bucket_public_access_block.data",
+            serde_json::json!({"id": bucket, "bucket": bucket, "block_public_acls": true,
+                "block_public_policy": false, "ignore_public_acls": true, "restrict_public_buckets": false}),
+        );
+    let tf = format!(
+        "resource \"aws_kms_key\" \"data\" {{\n    description         = \"data\"\n    enable_key_rotation = false # rotated by the vendor\n}}\n\n\
+         resource \"aws_s3_bucket_public_access_block\" \"data\" {{\n    bucket = \"{bucket}\"\n\n    block_public_acls   = true\n    ignore_public_acls  = true\n    block_public_policy = false\n}}\n"
+    );
+    // The console: rotation on, the two other settings on.
+    kms.enable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    s3.put_public_access_block()
+        .bucket(&bucket)
+        .public_access_block_configuration(pab(true))
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &tf).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let run = fix(&m, &e, &["--write", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let want = format!(
+        "resource \"aws_kms_key\" \"data\" {{\n    description         = \"data\"\n    enable_key_rotation = true # rotated by the vendor\n}}\n\n\
+         resource \"aws_s3_bucket_public_access_block\" \"data\" {{\n    restrict_public_buckets = true\n    bucket = \"{bucket}\"\n\n    block_public_acls   = true\n    ignore_public_acls  = true\n    block_public_policy = true\n}}\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        want
+    );
+    // Run again before the state has caught up (no apply yet): the code already says what is
+    // live, so there is nothing left to write.
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 0, "{doc:#}");
+    let run = fix(&m, &e, &["--quiet"]);
+    assert_eq!(run.stdout, "");
 }

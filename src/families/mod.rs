@@ -224,6 +224,83 @@ pub fn block_lines(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<
     start..end
 }
 
+/// The edit that makes a flat attribute of the resource block say `value` (an HCL literal): its
+/// literal replaced, or a line added at the top of the block when the attribute is absent (the
+/// provider's default is then what the code says). A value that is not a literal is manual.
+pub fn set_attribute(r: &CodifyRequest, key: &str, value: &str) -> Codify {
+    use hcl_edit::expr::Expression as E;
+    use hcl_edit::Span;
+    let summary = format!("{key} = {value}");
+    match r.block.body.get_attribute(key) {
+        Some(attr) => {
+            let Some(span) = attr.value.span() else {
+                return Codify::Unsupported;
+            };
+            match &attr.value {
+                E::Bool(_) | E::Number(_) | E::String(_) => Codify::Edits {
+                    edits: vec![TextEdit {
+                        range: span,
+                        with: value.to_string(),
+                    }],
+                    summary,
+                },
+                _ => Codify::Manual {
+                    offset: span.start,
+                    reason: format!("`{key}` is an expression, not a literal of this resource"),
+                    want: summary,
+                },
+            }
+        }
+        None => {
+            let Some(start) = r.block.span().map(|s| s.start) else {
+                return Codify::Unsupported;
+            };
+            let Some(open) = r.text[start..].find('\n').map(|i| start + i + 1) else {
+                return Codify::Unsupported;
+            };
+            // The indentation of the block's first attribute, and the file's line endings.
+            let indent = r
+                .block
+                .body
+                .attributes()
+                .next()
+                .and_then(|a| a.span())
+                .map(|s| {
+                    let line = r.text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+                    r.text[line..s.start].to_string()
+                })
+                .filter(|i| i.trim().is_empty())
+                .unwrap_or_else(|| "  ".into());
+            let nl = if r.text.contains("\r\n") {
+                "\r\n"
+            } else {
+                "\n"
+            };
+            Codify::Edits {
+                edits: vec![TextEdit {
+                    range: open..open,
+                    with: format!("{indent}{key} = {value}{nl}"),
+                }],
+                summary,
+            }
+        }
+    }
+}
+
+/// A live boolean setting the state declares otherwise (rotation turned on, a Block Public
+/// Access setting turned on), written into the resource block.
+pub fn codify_flag(r: &CodifyRequest, keys: &[&str]) -> Codify {
+    match r.attribute {
+        Some(key) if keys.contains(&key) && r.kind == crate::model::DriftKind::Changed => {
+            match r.actual.get(key).and_then(Value::as_bool) {
+                Some(on) => set_attribute(r, key, &on.to_string()),
+                None => Codify::Unsupported,
+            }
+        }
+        _ => Codify::Unsupported,
+    }
+}
+
 /// A family's logic. New per-family pieces (a fix written into HCL, exposure, reading the view
 /// from a plan or an AWS Config item) join as methods here, with a default for families that do
 /// not have them yet, so each family's knowledge stays in its one file.

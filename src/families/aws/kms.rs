@@ -16,7 +16,9 @@ use super::policy_document::statements;
 use super::{arn_region_account, kms_key_id, region_account};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, tags_of, About, ConfigRef, Family, FromConfig};
+use crate::families::{
+    bad, codify_flag, tags_of, About, Codify, CodifyRequest, ConfigRef, Family, FromConfig,
+};
 use crate::model::{
     Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
@@ -57,6 +59,14 @@ fn policy_items(doc: &Value, who: &str) -> Result<Vec<(&'static str, Item)>> {
 }
 
 impl Family for KmsKeys {
+    /// Rotation turned on (or off, when accepted) by hand: `enable_key_rotation` in the code.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match r.resource_type {
+            "aws_kms_key" => codify_flag(r, &["enable_key_rotation"]),
+            _ => Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &KMS_KEYS
     }

@@ -10,7 +10,9 @@ use super::config_items::Fields;
 use super::s3_public_access::{setting, SETTINGS};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, ConfigRef, Family, FromConfig};
+use crate::families::{
+    bad, codify_flag, About, Codify, CodifyRequest, ConfigRef, Family, FromConfig,
+};
 use crate::model::{
     Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject,
 };
@@ -111,6 +113,11 @@ impl Family for AccountPublicAccessBlocks {
             }
             Ok(out)
         })
+    }
+
+    /// A setting turned on by hand for the whole account: `= true` in the code.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        codify_flag(r, &SETTINGS)
     }
 
     fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {

@@ -12,7 +12,9 @@ use super::config_items::{with_supplementary, Fields};
 use super::region_account;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, ConfigRef, Family, FromConfig, Subject};
+use crate::families::{
+    bad, codify_flag, About, Codify, CodifyRequest, ConfigRef, Family, FromConfig, Subject,
+};
 use crate::model::Reach;
 use crate::model::{
     Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
@@ -191,6 +193,11 @@ impl Family for BucketPublicAccessBlocks {
             }
             Ok(out)
         })
+    }
+
+    /// A Block Public Access setting turned on by hand: `= true` in the code.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        codify_flag(r, &SETTINGS)
     }
 
     fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
