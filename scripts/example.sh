@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds driftgate and runs it on the bundled example (examples/quickstart) against moto, a local
 # AWS emulator, so no AWS account is needed: first on the estate as Terraform left it (exit 0),
-# then after a console change that opens SSH to the world (exit 1, blocking).
+# then after a console change that opens SSH to the world (exit 1, blocking), then after a console
+# fix, with the patch `driftgate fix` writes for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -31,7 +32,18 @@ echo "== 2. after a console change"
 "$venv_dir/bin/python" examples/quickstart/seed.py "$endpoint" "$work/drifted.tfstate" --drift
 "$bin" check --state "$work/drifted.tfstate" --source-dir examples/quickstart --output "json=$work/drift.json"
 drifted=$?
-set -e
 echo
-echo "exit codes: clean estate $clean (expected 0), after the console change $drifted (expected 1)"
-[ "$clean" -eq 0 ] && [ "$drifted" -eq 1 ]
+echo "== 3. after a console fix the code does not know (the next apply would revert it)"
+"$venv_dir/bin/python" examples/quickstart/seed.py "$endpoint" "$work/fixed.tfstate" --console-fix
+"$bin" check --quiet --state "$work/fixed.tfstate" --source-dir examples/quickstart
+echo
+echo "== 4. the patch that writes the console fix into the Terraform (driftgate fix | git apply)"
+"$bin" fix --quiet --state "$work/fixed.tfstate" --source-dir examples/quickstart > "$work/fix.patch"
+fixed=$?
+cat "$work/fix.patch"
+set -e
+grep -q '^-  egress {' "$work/fix.patch"
+echo
+echo "exit codes: clean estate $clean (expected 0), after the console change $drifted (expected 1)," \
+  "driftgate fix $fixed (expected 0)"
+[ "$clean" -eq 0 ] && [ "$drifted" -eq 1 ] && [ "$fixed" -eq 0 ]

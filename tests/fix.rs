@@ -479,3 +479,94 @@ async fn rotation_and_block_public_access_turned_on_by_hand() {
     let run = fix(&m, &e, &["--quiet"]);
     assert_eq!(run.stdout, "");
 }
+
+/// The bundled example: a console fix of its web tier becomes a patch of its own main.tf that
+/// `git apply` takes, and nothing else of the file moves.
+#[tokio::test]
+async fn the_quickstart_console_fix_is_a_patch_of_its_code() {
+    let m = moto().await;
+    let python = std::env::var("DRIFTGATE_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "DRIFTGATE_PYTHON is not set: run the suite with scripts/test.sh (it provides boto3)"
+        )
+    });
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("examples/quickstart");
+    std::fs::create_dir_all(&code).unwrap();
+    let main_tf = std::fs::read_to_string(root.join("examples/quickstart/main.tf")).unwrap();
+    std::fs::write(code.join("main.tf"), &main_tf).unwrap();
+    let state = dir.path().join("fixed.tfstate");
+    let seeded = std::process::Command::new(python)
+        .arg(root.join("examples/quickstart/seed.py"))
+        .arg(&m.url)
+        .arg(&state)
+        .arg("--console-fix")
+        .output()
+        .unwrap();
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let run = driftgate_at(
+        dir.path(),
+        &m.url,
+        &[
+            "fix",
+            "--quiet",
+            "--state",
+            state.to_str().unwrap(),
+            "--source-dir",
+            "examples/quickstart",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let removed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            "-  egress {",
+            "-    protocol    = \"-1\"",
+            "-    from_port   = 0",
+            "-    to_port     = 0",
+            "-    cidr_blocks = [\"0.0.0.0/0\"]",
+            "-  }",
+            "-"
+        ],
+        "{}",
+        run.stdout
+    );
+    assert!(!run
+        .stdout
+        .lines()
+        .any(|l| l.starts_with('+') && !l.starts_with("+++")));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    if git(&["init", "-q"]).status.success() {
+        std::fs::write(dir.path().join("fix.patch"), &run.stdout).unwrap();
+        let applied = git(&["apply", "fix.patch"]);
+        assert!(
+            applied.status.success(),
+            "{}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        let after = std::fs::read_to_string(code.join("main.tf")).unwrap();
+        assert!(hcl_edit::parser::parse_body(&after).is_ok());
+        assert_eq!(
+            after.len() + removed.iter().map(|l| l.len()).sum::<usize>(),
+            main_tf.len()
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
     seed.py ENDPOINT STATE_PATH            create the estate, write the state
     seed.py ENDPOINT STATE_PATH --drift    then make a console change: SSH opened to the world
+    seed.py ENDPOINT STATE_PATH --console-fix    or a console fix: the web tier's open egress closed
 
 Runs with the python of the virtualenv that holds moto (it brings boto3).
 """
@@ -111,6 +112,12 @@ def main():
         ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "debug"}]}])
         print(f"console change: opened tcp/22 to 0.0.0.0/0 on {web}", file=sys.stderr)
+    if "--console-fix" in sys.argv:
+        # A security engineer closes the web tier's open egress in the console: a fix the code
+        # does not know, which the next apply would revert.
+        ec2.revoke_security_group_egress(GroupId=web, IpPermissions=[
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        print(f"console fix: closed all egress to 0.0.0.0/0 on {web}", file=sys.stderr)
 
 
 if __name__ == "__main__":
