@@ -570,3 +570,106 @@ async fn the_quickstart_console_fix_is_a_patch_of_its_code() {
         );
     }
 }
+
+/// A network ACL entry removed by hand leaves the code; one changed by hand is written over the
+/// declared one, field by field.
+#[tokio::test]
+async fn network_acl_entries_removed_and_changed_by_hand() {
+    use aws_sdk_ec2::types::{PortRange, RuleAction};
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let acl = m
+        .ec2
+        .create_network_acl()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string();
+    for (n, port, cidr) in [(100, 22, "0.0.0.0/0"), (110, 443, "10.0.0.0/8")] {
+        m.ec2
+            .create_network_acl_entry()
+            .network_acl_id(&acl)
+            .rule_number(n)
+            .protocol("6")
+            .rule_action(RuleAction::Allow)
+            .egress(false)
+            .cidr_block(cidr)
+            .port_range(PortRange::builder().from(port).to(port).build())
+            .send()
+            .await
+            .unwrap();
+    }
+    let state = State::new().add(
+        "aws_network_acl.private",
+        acl_attrs(
+            &acl,
+            &vpc,
+            vec![
+                acl_entry(100, "allow", "tcp", "0.0.0.0/0", 22, 22),
+                acl_entry(110, "allow", "tcp", "10.0.0.0/8", 443, 443),
+            ],
+            vec![],
+        ),
+    );
+    let tf = "resource \"aws_network_acl\" \"private\" {\n  vpc_id = var.vpc_id\n\n  ingress {\n    rule_no    = 100\n    action     = \"allow\"\n    protocol   = \"tcp\"\n    from_port  = 22\n    to_port    = 22\n    cidr_block = \"0.0.0.0/0\"\n  }\n\n  ingress {\n    rule_no    = 110\n    action     = \"allow\"\n    protocol   = \"tcp\"\n    from_port  = 443\n    to_port    = 443\n    cidr_block = \"10.0.0.0/8\" # the VPCs\n  }\n}\n";
+    // The console: SSH from anywhere deleted, HTTPS narrowed to one VPC.
+    m.ec2
+        .delete_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(100)
+        .egress(false)
+        .send()
+        .await
+        .unwrap();
+    m.ec2
+        .replace_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(110)
+        .protocol("6")
+        .rule_action(RuleAction::Allow)
+        .egress(false)
+        .cidr_block("10.1.0.0/16")
+        .port_range(PortRange::builder().from(443).to(443).build())
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), tf).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--write",
+            "--quiet",
+            "--accept-weakening",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let fixes = doc["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 2, "{doc:#}");
+    // Narrowed by hand is stricter than the code: both are codified, at their lines.
+    let mut lines: Vec<i64> = fixes.iter().map(|f| f["line"].as_i64().unwrap()).collect();
+    lines.sort();
+    assert_eq!(lines, [4, 19], "{doc:#}");
+    assert!(fixes.iter().all(|f| f["action"] == "codify"), "{doc:#}");
+    let want = "resource \"aws_network_acl\" \"private\" {\n  vpc_id = var.vpc_id\n\n  ingress {\n    rule_no    = 110\n    action     = \"allow\"\n    protocol   = \"tcp\"\n    from_port  = 443\n    to_port    = 443\n    cidr_block = \"10.1.0.0/16\" # the VPCs\n  }\n}\n";
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        want
+    );
+}

@@ -224,66 +224,66 @@ pub fn block_lines(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<
     start..end
 }
 
-/// The edit that makes a flat attribute of the resource block say `value` (an HCL literal): its
-/// literal replaced, or a line added at the top of the block when the attribute is absent (the
-/// provider's default is then what the code says). A value that is not a literal is manual.
-pub fn set_attribute(r: &CodifyRequest, key: &str, value: &str) -> Codify {
+/// The edit that makes attribute `key` of a block (its `body`, starting at byte `start`) say
+/// `value` (an HCL literal): its literal replaced, or a line added at the top of the block when
+/// the attribute is absent. `Err(offset)`: the attribute is an expression, not a literal.
+pub fn attribute_edit(
+    body: &hcl_edit::structure::Body,
+    start: usize,
+    text: &str,
+    key: &str,
+    value: &str,
+) -> std::result::Result<TextEdit, usize> {
     use hcl_edit::expr::Expression as E;
     use hcl_edit::Span;
+    if let Some(attr) = body.get_attribute(key) {
+        let span = attr.value.span().ok_or(start)?;
+        return match &attr.value {
+            E::Bool(_) | E::Number(_) | E::String(_) => Ok(TextEdit {
+                range: span,
+                with: value.to_string(),
+            }),
+            _ => Err(span.start),
+        };
+    }
+    let open = text[start..]
+        .find('\n')
+        .map(|i| start + i + 1)
+        .ok_or(start)?;
+    // The indentation of the block's first attribute, and the file's line endings.
+    let indent = body
+        .attributes()
+        .next()
+        .and_then(|a| a.span())
+        .map(|s| {
+            let line = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+            text[line..s.start].to_string()
+        })
+        .filter(|i| i.trim().is_empty())
+        .unwrap_or_else(|| "  ".into());
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    Ok(TextEdit {
+        range: open..open,
+        with: format!("{indent}{key} = {value}{nl}"),
+    })
+}
+
+/// The edit that makes a flat attribute of the resource block say `value`; a value that is not
+/// a literal is manual.
+pub fn set_attribute(r: &CodifyRequest, key: &str, value: &str) -> Codify {
+    use hcl_edit::Span;
     let summary = format!("{key} = {value}");
-    match r.block.body.get_attribute(key) {
-        Some(attr) => {
-            let Some(span) = attr.value.span() else {
-                return Codify::Unsupported;
-            };
-            match &attr.value {
-                E::Bool(_) | E::Number(_) | E::String(_) => Codify::Edits {
-                    edits: vec![TextEdit {
-                        range: span,
-                        with: value.to_string(),
-                    }],
-                    summary,
-                },
-                _ => Codify::Manual {
-                    offset: span.start,
-                    reason: format!("`{key}` is an expression, not a literal of this resource"),
-                    want: summary,
-                },
-            }
-        }
-        None => {
-            let Some(start) = r.block.span().map(|s| s.start) else {
-                return Codify::Unsupported;
-            };
-            let Some(open) = r.text[start..].find('\n').map(|i| start + i + 1) else {
-                return Codify::Unsupported;
-            };
-            // The indentation of the block's first attribute, and the file's line endings.
-            let indent = r
-                .block
-                .body
-                .attributes()
-                .next()
-                .and_then(|a| a.span())
-                .map(|s| {
-                    let line = r.text[..s.start].rfind('\n').map_or(0, |i| i + 1);
-                    r.text[line..s.start].to_string()
-                })
-                .filter(|i| i.trim().is_empty())
-                .unwrap_or_else(|| "  ".into());
-            let nl = if r.text.contains("\r\n") {
-                "\r\n"
-            } else {
-                "\n"
-            };
-            Codify::Edits {
-                edits: vec![TextEdit {
-                    range: open..open,
-                    with: format!("{indent}{key} = {value}{nl}"),
-                }],
-                summary,
-            }
-        }
+    let start = r.block.span().map_or(0, |s| s.start);
+    match attribute_edit(&r.block.body, start, r.text, key, value) {
+        Ok(edit) => Codify::Edits {
+            edits: vec![edit],
+            summary,
+        },
+        Err(offset) => Codify::Manual {
+            offset,
+            reason: format!("`{key}` is an expression, not a literal of this resource"),
+            want: summary,
+        },
     }
 }
 

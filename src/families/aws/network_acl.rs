@@ -21,7 +21,10 @@ use super::{
 use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, tags_of, About, ConfigRef, Family, FromConfig, Subject};
+use crate::families::{
+    attribute_edit, bad, block_lines, tags_of, About, Codify, CodifyRequest, ConfigRef, Family,
+    FromConfig, Subject,
+};
 use crate::model::{
     cidr, cidr_contains, Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject,
     Exposure, Facts, Item, LiveObject, Ports, Reach,
@@ -475,7 +478,210 @@ fn acl_from_config(item: &ConfigItem) -> Result<NetworkAcl> {
     Ok(acl.build())
 }
 
+// ---- Codify: an entry removed or changed by hand, written into the code ----
+
+/// The live entry's fields as HCL literals, by the inline block's key (`action`…), for the keys
+/// where it differs from the declared one. `None`: it cannot be written as literals (a CIDR of
+/// the other family).
+fn changed_fields(expected: &Value, actual: &Value) -> Option<Vec<(&'static str, String)>> {
+    if expected.get("cidr_block").is_some() != actual.get("cidr_block").is_some() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for key in [
+        "action",
+        "protocol",
+        "from_port",
+        "to_port",
+        "icmp_type",
+        "icmp_code",
+        "cidr_block",
+        "ipv6_cidr_block",
+    ] {
+        let (e, a) = (&expected[key], &actual[key]);
+        if e == a {
+            continue;
+        }
+        let literal = match (key, a) {
+            ("protocol", Value::String(p)) if p == "all" => "\"-1\"".to_string(),
+            ("from_port" | "to_port", Value::Null) => "0".to_string(),
+            (_, Value::String(t)) => format!("\"{t}\""),
+            (_, Value::Number(n)) => n.to_string(),
+            // An ICMP field the live entry does not have: left as the code says.
+            (_, Value::Null) => continue,
+            _ => return None,
+        };
+        out.push((key, literal));
+    }
+    Some(out)
+}
+
+fn codify_entry(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    let want = r.expected;
+    let direction = want["direction"].as_str().unwrap_or_default();
+    let rule_no = want["rule_no"].clone();
+    let gone = r.actual.is_null();
+    let describe = |v: &Value| {
+        format!(
+            "#{} {} {} {}",
+            v["rule_no"],
+            v["action"].as_str().unwrap_or("?"),
+            v["protocol"].as_str().unwrap_or("?"),
+            v["cidr_block"]
+                .as_str()
+                .or(v["ipv6_cidr_block"].as_str())
+                .unwrap_or("?")
+        )
+    };
+    let fields = if gone {
+        Vec::new()
+    } else {
+        match changed_fields(want, r.actual) {
+            Some(f) => f,
+            None => {
+                return Codify::Manual {
+                    offset: r.block.span().map_or(0, |s| s.start),
+                    reason: "the live entry cannot be written over this one".into(),
+                    want: format!("{direction} entry {}", describe(r.actual)),
+                }
+            }
+        }
+    };
+    match r.resource_type {
+        "aws_network_acl" | "aws_default_network_acl" => {
+            let mut found = None;
+            for block in r
+                .block
+                .body
+                .blocks()
+                .filter(|b| b.ident.as_str() == direction)
+            {
+                let Some(attr) = block.body.get_attribute("rule_no") else {
+                    continue;
+                };
+                let at = attr.value.span().map_or(0, |s| s.start);
+                match &attr.value {
+                    hcl_edit::expr::Expression::Number(n) => {
+                        if n.value().as_i64() == rule_no.as_i64() {
+                            found = Some(block);
+                        }
+                    }
+                    _ => {
+                        return Codify::Manual {
+                            offset: at,
+                            reason: "an entry's `rule_no` is not a literal".into(),
+                            want: format!("{direction} entry {}", describe(r.actual)),
+                        }
+                    }
+                }
+            }
+            let Some(block) = found else {
+                return Codify::Manual {
+                    offset: r.block.span().map_or(0, |s| s.start),
+                    reason: format!(
+                        "no {direction} block of this resource has rule_no {rule_no} (dynamic \
+                         blocks are not edited)"
+                    ),
+                    want: format!("{direction} entry {}", describe(r.actual)),
+                };
+            };
+            let Some(span) = block.span() else {
+                return Codify::Unsupported;
+            };
+            if gone {
+                return Codify::Edits {
+                    edits: vec![crate::families::TextEdit {
+                        range: block_lines(r.text, span),
+                        with: String::new(),
+                    }],
+                    summary: format!("remove the {direction} entry {}", describe(want)),
+                };
+            }
+            edits_of(
+                &block.body,
+                span.start,
+                r.text,
+                &fields,
+                direction,
+                r.actual,
+                |k| k,
+            )
+        }
+        "aws_network_acl_rule" if gone => Codify::RemoveResource {
+            summary: format!("the {direction} entry {} is gone", describe(want)),
+        },
+        "aws_network_acl_rule" => {
+            let start = r.block.span().map_or(0, |s| s.start);
+            edits_of(
+                &r.block.body,
+                start,
+                r.text,
+                &fields,
+                direction,
+                r.actual,
+                |k| match k {
+                    "action" => "rule_action",
+                    other => other,
+                },
+            )
+        }
+        _ => Codify::Unsupported,
+    }
+}
+
+/// The edits that write `fields` into a block, with `name` mapping a field to the block's key.
+fn edits_of(
+    body: &hcl_edit::structure::Body,
+    start: usize,
+    text: &str,
+    fields: &[(&'static str, String)],
+    direction: &str,
+    actual: &Value,
+    name: impl Fn(&'static str) -> &'static str,
+) -> Codify {
+    let mut edits = Vec::new();
+    for (field, literal) in fields {
+        match attribute_edit(body, start, text, name(field), literal) {
+            Ok(e) => edits.push(e),
+            Err(offset) => {
+                return Codify::Manual {
+                    offset,
+                    reason: format!("`{}` is an expression, not a literal", name(field)),
+                    want: format!("{} = {literal}", name(field)),
+                }
+            }
+        }
+    }
+    if edits.is_empty() {
+        return Codify::Unsupported;
+    }
+    let what: Vec<String> = fields
+        .iter()
+        .map(|(f, l)| format!("{} = {l}", name(f)))
+        .collect();
+    Codify::Edits {
+        edits,
+        summary: format!(
+            "{direction} entry #{}: {}",
+            actual["rule_no"],
+            what.join(", ")
+        ),
+    }
+}
+
 impl Family for NetworkAcls {
+    /// An entry removed by hand leaves the code; an entry changed by hand is written over the
+    /// declared one, field by field.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match r.attribute {
+            Some("ingress" | "egress") if r.kind != crate::model::DriftKind::Unmanaged => {
+                codify_entry(r)
+            }
+            _ => Codify::Unsupported,
+        }
+    }
+
     fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
         ConfigRef::id("AWS::EC2::NetworkAcl", cloud_id)
     }
