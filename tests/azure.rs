@@ -1108,3 +1108,64 @@ fn history_in_blob_storage() {
         first.target
     );
 }
+
+/// `driftgate fix` on Azure: a rule deleted in the portal leaves the NSG's code, the other rules'
+/// blocks and comments untouched.
+#[test]
+fn a_rule_deleted_in_the_portal_leaves_the_code() {
+    let mut nsg = recorded_nsg();
+    nsg["properties"]["securityRules"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(nsg)])]);
+    let state = State::new().add(
+        "azurerm_network_security_group.web",
+        json!({"id": nsg_id(), "name": "c7n-nsg", "location": "eastus", "resource_group_name": "test_networksecuritygroup",
+               "security_rule": state_rules(), "tags": {}}),
+    );
+    let path = state.write(az.dir.path(), "azure.tfstate");
+    let rule = |name: &str, priority: i64, direction: &str, access: &str, ports: &str| {
+        format!(
+            "  security_rule {{\n    name                       = \"{name}\"\n    priority                   = {priority}\n    direction                  = \"{direction}\"\n    access                     = \"{access}\"\n    protocol                   = \"Tcp\"\n    source_port_range          = \"*\"\n    destination_port_range     = \"{ports}\"\n    source_address_prefix      = \"*\"\n    destination_address_prefix = \"*\"\n  }}\n"
+        )
+    };
+    let head = "resource \"azurerm_network_security_group\" \"web\" {\n  name                = \"c7n-nsg\"\n  location            = \"eastus\"\n  resource_group_name = \"test_networksecuritygroup\"\n\n";
+    let ssh_deny = rule("ssh-deny", 320, "Inbound", "Deny", "22");
+    let ssh_out = rule("ssh-out", 300, "Outbound", "Allow", "22");
+    let kerberos = rule("kerberos", 330, "Inbound", "Allow", "88-90");
+    let tf = format!(
+        "{head}{ssh_deny}\n  # Kerberos for the domain controllers.\n{kerberos}\n{ssh_out}}}\n"
+    );
+    let code = az.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &tf).unwrap();
+    let run = driftgate_at(
+        az.dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            "fix",
+            "--quiet",
+            "--write",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ],
+        None,
+        &[
+            ("PATH", Some(&az.path)),
+            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["fixes"][0]["action"], "codify");
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        format!("{head}{ssh_deny}\n  # Kerberos for the domain controllers.\n\n{ssh_out}}}\n")
+    );
+}

@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use super::{fetch_each, owned_object, prop, unowned_object, ArmRead};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, str_list, About, Family, Subject};
+use crate::families::{
+    bad, block_lines, str_list, About, Codify, CodifyRequest, Family, Subject, TextEdit,
+};
 use crate::model::{
     cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
     Item, LiveObject, Ports, Reach,
@@ -676,7 +678,93 @@ async fn nsg_reach(
     ))
 }
 
+/// A rule deleted in the portal leaves the code: its inline `security_rule` block (found by its
+/// literal priority and direction) or its `azurerm_network_security_rule`. A rule changed in the
+/// portal is manual: its address and port fields have singular and plural spellings that a
+/// literal edit would have to choose between.
+fn codify_rule(r: &CodifyRequest) -> Codify {
+    use hcl_edit::expr::Expression as E;
+    use hcl_edit::Span;
+    let want = r.expected;
+    let (priority, direction) = (want["priority"].as_i64(), want["direction"].as_str());
+    let text = format!(
+        "#{} {} {}",
+        want["priority"],
+        direction.unwrap_or("?"),
+        want["access"].as_str().unwrap_or("?")
+    );
+    let start = r.block.span().map_or(0, |s| s.start);
+    if !r.actual.is_null() {
+        return Codify::Manual {
+            offset: start,
+            reason: "a rule changed in the portal: its address and port fields are not rewritten \
+                     automatically"
+                .into(),
+            want: format!("rule {text} as live: {}", r.actual),
+        };
+    }
+    match r.resource_type {
+        "azurerm_network_security_rule" => Codify::RemoveResource {
+            summary: format!("the rule {text} is gone"),
+        },
+        "azurerm_network_security_group" => {
+            let mut found = None;
+            for block in r
+                .block
+                .body
+                .blocks()
+                .filter(|b| b.ident.as_str() == "security_rule")
+            {
+                let literal = |k: &str| match block.body.get_attribute(k).map(|a| &a.value) {
+                    Some(E::Number(n)) => Ok(n.value().as_i64().map(|n| n.to_string())),
+                    Some(E::String(t)) => Ok(Some(t.value().to_ascii_lowercase())),
+                    Some(v) => Err(v.span().map_or(start, |s| s.start)),
+                    None => Ok(None),
+                };
+                match (literal("priority"), literal("direction")) {
+                    (Ok(p), Ok(d)) => {
+                        if p == priority.map(|p| p.to_string()) && d.as_deref() == direction {
+                            found = Some(block);
+                        }
+                    }
+                    (Err(at), _) | (_, Err(at)) => {
+                        return Codify::Manual {
+                            offset: at,
+                            reason: "a rule's priority or direction is not a literal".into(),
+                            want: format!("no rule {text}"),
+                        }
+                    }
+                }
+            }
+            match found.and_then(|b| b.span()) {
+                Some(span) => Codify::Edits {
+                    edits: vec![TextEdit {
+                        range: block_lines(r.text, span),
+                        with: String::new(),
+                    }],
+                    summary: format!("remove the security_rule {text}"),
+                },
+                None => Codify::Manual {
+                    offset: start,
+                    reason: "no security_rule block of this resource has that priority and \
+                             direction (dynamic blocks are not edited)"
+                        .into(),
+                    want: format!("no rule {text}"),
+                },
+            }
+        }
+        _ => Codify::Unsupported,
+    }
+}
+
 impl Family for NetworkSecurityGroups {
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match r.attribute {
+            Some("security_rule") if r.kind != crate::model::DriftKind::Unmanaged => codify_rule(r),
+            _ => Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &NETWORK_SECURITY_GROUPS
     }
