@@ -981,3 +981,50 @@ fn history_in_cloud_storage() {
         out.stderr
     );
 }
+
+/// `driftgate fix` on Google Cloud: source ranges narrowed in the console leave the code's list
+/// where they are written, comments with them, the rest of the list as it was.
+#[test]
+fn ranges_narrowed_in_the_console_are_written_into_the_list() {
+    let mut attrs = state_firewall().json()["resources"][0]["instances"][0]["attributes"].clone();
+    attrs["source_ranges"] = json!(["0.0.0.0/0", "10.0.0.0/8", "192.168.0.0/16"]);
+    let state = State::new().add("google_compute_firewall.web", attrs);
+    let mut live = live_firewall();
+    live["sourceRanges"] = json!(["10.0.0.0/8"]);
+    let g = gcp(vec![(FW_PATH, vec![Reply::json(live)])]);
+    let path = state.write(g.dir.path(), "gcp.tfstate");
+    let head = "resource \"google_compute_firewall\" \"web\" {\n  name    = \"test-firewall\"\n  network = \"test-network\"\n\n  source_tags = [\"web\"]\n";
+    let tf = format!("{head}  source_ranges = [\n    \"0.0.0.0/0\", # temporary\n    \"10.0.0.0/8\",\n    \"192.168.0.0/16\",\n  ]\n}}\n");
+    let code = g.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &tf).unwrap();
+    let run = driftgate_at(
+        g.dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            "fix",
+            "--quiet",
+            "--write",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ],
+        None,
+        &[
+            ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
+            ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["fixes"][0]["line"], 7, "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        format!("{head}  source_ranges = [\n    \"10.0.0.0/8\",\n  ]\n}}\n")
+    );
+}

@@ -301,6 +301,122 @@ pub fn codify_flag(r: &CodifyRequest, keys: &[&str]) -> Codify {
     }
 }
 
+/// The list attribute `key` of `body` as (value, span) of each element; `Err(offset)` when it is
+/// not a literal list of strings.
+#[allow(clippy::type_complexity)]
+pub fn literal_list(
+    body: &hcl_edit::structure::Body,
+    key: &str,
+) -> std::result::Result<Vec<(String, std::ops::Range<usize>)>, usize> {
+    use hcl_edit::expr::Expression as E;
+    use hcl_edit::Span;
+    let Some(attr) = body.get_attribute(key) else {
+        return Ok(Vec::new());
+    };
+    let at = attr.value.span().map_or(0, |s| s.start);
+    let E::Array(items) = &attr.value else {
+        return Err(at);
+    };
+    items
+        .iter()
+        .map(|e| match (e, e.span()) {
+            (E::String(t), Some(span)) => Ok((t.value().to_string(), span)),
+            _ => Err(at),
+        })
+        .collect()
+}
+
+/// The bytes that remove element `i` of a list with these element spans, with its separator.
+pub fn remove_element(spans: &[std::ops::Range<usize>], i: usize) -> std::ops::Range<usize> {
+    match (
+        spans.get(i + 1),
+        i.checked_sub(1).and_then(|p| spans.get(p)),
+    ) {
+        (Some(next), _) => spans[i].start..next.start,
+        (None, Some(prev)) => prev.end..spans[i].end,
+        (None, None) => spans[i].clone(),
+    }
+}
+
+/// The edits that make the literal list `key` of the resource block hold `live` (a firewall's
+/// ranges narrowed by hand): elements gone live are removed where they are written, in their
+/// order; elements only live are appended. A list that is not a literal is manual.
+pub fn codify_list(r: &CodifyRequest, key: &str, live: &[String]) -> Codify {
+    use hcl_edit::Span;
+    let start = r.block.span().map_or(0, |s| s.start);
+    let want = format!("{key} = [{}]", live.join(", "));
+    let elements = match literal_list(&r.block.body, key) {
+        Ok(e) => e,
+        Err(offset) => {
+            return Codify::Manual {
+                offset,
+                reason: format!("`{key}` is an expression, not a literal list of this resource"),
+                want,
+            }
+        }
+    };
+    let spans: Vec<std::ops::Range<usize>> = elements.iter().map(|(_, s)| s.clone()).collect();
+    let kept: Vec<&String> = elements
+        .iter()
+        .map(|(v, _)| v)
+        .filter(|v| live.contains(v))
+        .collect();
+    let added: Vec<&String> = live
+        .iter()
+        .filter(|v| !elements.iter().any(|(e, _)| e == *v))
+        .collect();
+    if elements.is_empty() || kept.is_empty() || !added.is_empty() {
+        // Nothing of the code's list stays, or something is new: the list is written whole.
+        let list: Vec<String> = live.iter().map(|v| format!("\"{v}\"")).collect();
+        return match attribute_edit(
+            &r.block.body,
+            start,
+            r.text,
+            key,
+            &format!("[{}]", list.join(", ")),
+        ) {
+            Ok(edit) => Codify::Edits {
+                edits: vec![edit],
+                summary: want,
+            },
+            Err(offset) => Codify::Manual {
+                offset,
+                reason: format!("`{key}` is not a literal"),
+                want,
+            },
+        };
+    }
+    // Each run of removed elements goes with its separators, up to the next kept element (or,
+    // at the end of the list, from the kept element before it): runs never overlap.
+    let gone = |i: usize| !live.contains(&elements[i].0);
+    let mut edits = Vec::new();
+    let mut i = 0;
+    while i < elements.len() {
+        if !gone(i) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j + 1 < elements.len() && gone(j + 1) {
+            j += 1;
+        }
+        let range = match (spans.get(j + 1), i.checked_sub(1)) {
+            (Some(next), _) => spans[i].start..next.start,
+            (None, Some(prev)) => spans[prev].end..spans[j].end,
+            (None, None) => spans[i].start..spans[j].end,
+        };
+        edits.push(TextEdit {
+            range,
+            with: String::new(),
+        });
+        i = j + 1;
+    }
+    Codify::Edits {
+        edits,
+        summary: want,
+    }
+}
+
 /// A family's logic. New per-family pieces (a fix written into HCL, exposure, reading the view
 /// from a plan or an AWS Config item) join as methods here, with a default for families that do
 /// not have them yet, so each family's knowledge stays in its one file.

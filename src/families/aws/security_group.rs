@@ -23,7 +23,8 @@ use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{
-    bad, tags_of, About, Codify, CodifyRequest, ConfigRef, Family, FromConfig, Subject, TextEdit,
+    bad, literal_list, remove_element, tags_of, About, Codify, CodifyRequest, ConfigRef, Family,
+    FromConfig, Subject, TextEdit,
 };
 use crate::model::{
     cidr, Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Exposure, Facts, Item,
@@ -423,31 +424,6 @@ fn literal(
     }
 }
 
-/// The list attribute `key` of `body` as (value, span) of each element; `Err(offset)` when it is
-/// not a literal list of strings.
-#[allow(clippy::type_complexity)]
-fn literal_list(
-    body: &hcl_edit::structure::Body,
-    key: &str,
-) -> std::result::Result<Vec<(String, std::ops::Range<usize>)>, usize> {
-    use hcl_edit::expr::Expression as E;
-    use hcl_edit::Span;
-    let Some(attr) = body.get_attribute(key) else {
-        return Ok(Vec::new());
-    };
-    let at = attr.value.span().map_or(0, |s| s.start);
-    let E::Array(items) = &attr.value else {
-        return Err(at);
-    };
-    items
-        .iter()
-        .map(|e| match (e, e.span()) {
-            (E::String(t), Some(span)) => Ok((t.value().to_string(), span)),
-            _ => Err(at),
-        })
-        .collect()
-}
-
 /// The peer lists a rule block may hold, by the key of the state's item.
 const PEER_LISTS: [(&str, &str); 4] = [
     ("cidr_ipv4", "cidr_blocks"),
@@ -503,18 +479,6 @@ fn find_peer(
         }
     }
     Ok(found.map(|(spans, i)| (spans, i, total)))
-}
-
-/// The bytes that remove element `i` of a list with these element spans, with its separator.
-fn remove_element(spans: &[std::ops::Range<usize>], i: usize) -> std::ops::Range<usize> {
-    match (
-        spans.get(i + 1),
-        i.checked_sub(1).and_then(|p| spans.get(p)),
-    ) {
-        (Some(next), _) => spans[i].start..next.start,
-        (None, Some(prev)) => prev.end..spans[i].end,
-        (None, None) => spans[i].clone(),
-    }
 }
 
 fn codify_rule(r: &CodifyRequest) -> Codify {

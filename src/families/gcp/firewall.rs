@@ -13,7 +13,10 @@ use serde_json::{json, Value};
 use super::{fetch_objects, last_segment, owned_object, project_of, Api, GcpRead};
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, set_setting, setting, str_list, About, Family, Subject};
+use crate::families::{
+    bad, codify_flag, codify_list, set_setting, setting, str_list, About, Codify, CodifyRequest,
+    Family, Subject,
+};
 use crate::model::{
     cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
     Item, LiveObject, Ports, Reach,
@@ -499,6 +502,35 @@ fn list_of(item: &Item, attr: &str) -> Vec<String> {
 }
 
 impl Family for Firewalls {
+    /// Ranges, tags or service accounts narrowed by hand are written into the code's lists; a
+    /// rule disabled by hand becomes `disabled = true`.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        if r.resource_type != "google_compute_firewall" {
+            return Codify::Unsupported;
+        }
+        match r.attribute {
+            Some(
+                key @ ("source_ranges"
+                | "destination_ranges"
+                | "source_tags"
+                | "target_tags"
+                | "source_service_accounts"
+                | "target_service_accounts"),
+            ) => match r.actual.get(key).and_then(|v| v.as_array()) {
+                Some(live) => {
+                    let live: Vec<String> = live
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect();
+                    codify_list(r, key, &live)
+                }
+                None => Codify::Unsupported,
+            },
+            Some("disabled") => codify_flag(r, &["disabled"]),
+            _ => Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &FIREWALLS
     }
