@@ -365,6 +365,48 @@ fn want_of(f: &Finding) -> String {
 mod tests {
     use super::*;
 
+    /// `codify_list` on `list` with `live`: the edited text.
+    fn listed(list: &str, live: &[&str]) -> String {
+        let text = format!("resource \"x\" \"y\" {{\n  r = {list}\n}}\n");
+        let body = hcl_edit::parser::parse_body(&text).unwrap();
+        let block = body.blocks().next().unwrap();
+        let request = CodifyRequest {
+            resource_type: "x",
+            block,
+            text: &text,
+            kind: crate::model::DriftKind::Changed,
+            attribute: Some("r"),
+            expected: &serde_json::Value::Null,
+            actual: &serde_json::Value::Null,
+        };
+        let live: Vec<String> = live.iter().map(|s| s.to_string()).collect();
+        let got = families::codify_list(&request, "r", &live);
+        let Codify::Edits { mut edits, .. } = got else {
+            panic!("no edits for {list}: {got:?}");
+        };
+        edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
+        let mut out = text.clone();
+        for e in edits {
+            out.replace_range(e.range, &e.with);
+        }
+        let inner = out.trim_start_matches("resource \"x\" \"y\" {\n  r = ");
+        inner.trim_end_matches("\n}\n").to_string()
+    }
+
+    #[test]
+    fn lists_lose_runs_of_elements_or_are_written_whole() {
+        assert_eq!(
+            listed(r#"["a", "b", "c", "d"]"#, &["a", "d"]),
+            r#"["a", "d"]"#
+        );
+        assert_eq!(listed(r#"["a", "b", "c", "d"]"#, &["b"]), r#"["b"]"#);
+        assert_eq!(listed(r#"["a", "b", "c"]"#, &["c"]), r#"["c"]"#);
+        assert_eq!(listed(r#"["a", "b",]"#, &["a"]), r#"["a",]"#);
+        // Something only live, or nothing left of the code's list: the list is written whole.
+        assert_eq!(listed(r#"["a", "b"]"#, &["b", "z"]), r#"["b", "z"]"#);
+        assert_eq!(listed(r#"["a"]"#, &["z"]), r#"["z"]"#);
+    }
+
     #[test]
     fn names_and_removed_blocks() {
         assert_eq!(resource_name("module.a.aws_sg.this[0]"), Some("this"));

@@ -239,7 +239,8 @@ pub fn attribute_edit(
     if let Some(attr) = body.get_attribute(key) {
         let span = attr.value.span().ok_or(start)?;
         return match &attr.value {
-            E::Bool(_) | E::Number(_) | E::String(_) => Ok(TextEdit {
+            // A literal list is replaced whole only by `codify_list`, which checked its elements.
+            E::Bool(_) | E::Number(_) | E::String(_) | E::Array(_) => Ok(TextEdit {
                 range: span,
                 with: value.to_string(),
             }),
