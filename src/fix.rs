@@ -162,7 +162,12 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             .map_or(text.clone(), |(o, _)| o.clone());
         let line_of = |offset: usize| {
             let at = original_offset(&done, offset);
-            original[..at.min(original.len())].matches('\n').count() + 1
+            original
+                .get(..at.min(original.len()))
+                .unwrap_or(&original)
+                .matches('\n')
+                .count()
+                + 1
         };
         let manual = |set: &mut FixSet, offset: usize, reason: String, want: String| {
             set.manual.push(ManualEntry {
@@ -174,7 +179,13 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             })
         };
         if let Some(why) = index.shared(&finding.address) {
-            manual(&mut set, 0, why, want_of(finding));
+            set.manual.push(ManualEntry {
+                address: finding.address.clone(),
+                file: Some(file.display().to_string()),
+                line: Some(place.line),
+                reason: why,
+                want: want_of(finding),
+            });
             continue;
         }
         let body = parse(&file, &text)?;

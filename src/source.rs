@@ -98,7 +98,7 @@ impl Index {
                             source.filter(|s| s.starts_with("./") || s.starts_with("../"))
                         {
                             self.add_module(
-                                &dir.join(src),
+                                &lexical(&dir.join(src)),
                                 &format!("{prefix}module.{name}."),
                                 depth + 1,
                             );
@@ -154,6 +154,25 @@ impl Index {
     }
 }
 
+/// `infra/./modules/../modules/sg` → `infra/modules/sg`: module sources are relative paths,
+/// and the files they lead to are named in diffs and reports.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// `module.a["x"].aws_sg.this[0]` → `module.a.aws_sg.this`.
 fn strip_keys(address: &str) -> String {
     let mut out = String::with_capacity(address.len());
@@ -186,6 +205,35 @@ mod tests {
         assert_eq!(
             strip_keys("aws_network_acl.private"),
             "aws_network_acl.private"
+        );
+    }
+
+    #[test]
+    fn a_module_called_twice_is_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("modules/sg")).unwrap();
+        std::fs::write(
+            dir.path().join("main.tf"),
+            "module \"a\" {\n  source = \"./modules/sg\"\n}\n\nmodule \"b\" {\n  source = \"./modules/sg\"\n}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("modules/sg/main.tf"),
+            "variable \"name\" {\n  default = \"x\"\n}\n\nresource \"aws_security_group\" \"this\" {\n  name = var.name\n}\n",
+        )
+        .unwrap();
+        let index = Index::build(dir.path());
+        let a = index.find("module.a.aws_security_group.this").unwrap();
+        assert_eq!(a.line, 5);
+        assert!(a.file.ends_with("modules/sg/main.tf"));
+        assert!(
+            !a.file.to_string_lossy().contains("/./"),
+            "{}",
+            a.file.display()
+        );
+        assert_eq!(
+            index.shared("module.a.aws_security_group.this").as_deref(),
+            Some("the same module code also declares module.b.aws_security_group.this")
         );
     }
 

@@ -673,3 +673,74 @@ async fn network_acl_entries_removed_and_changed_by_hand() {
         want
     );
 }
+
+/// A module used twice: its code feeds both groups, so a console fix of one is not written into
+/// it (that would change the other too); it is manual, at the module's block.
+#[tokio::test]
+async fn a_module_used_twice_is_manual() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let (a, b) = (m.group(&vpc, "a").await, m.group(&vpc, "b").await);
+    for sg in [&a, &b] {
+        m.ec2
+            .authorize_security_group_ingress()
+            .group_id(sg)
+            .ip_permissions(perm("tcp", 22, 22, "0.0.0.0/0"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let group = |id: &str, name: &str| {
+        sg_attrs(
+            id,
+            &vpc,
+            name,
+            vec![sg_block("tcp", 22, 22, &["0.0.0.0/0"])],
+            vec![],
+        )
+    };
+    let state = State::new()
+        .add("module.a.aws_security_group.this", group(&a, "a"))
+        .add("module.b.aws_security_group.this", group(&b, "b"));
+    m.ec2
+        .revoke_security_group_ingress()
+        .group_id(&a)
+        .ip_permissions(perm("tcp", 22, 22, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(code.join("modules/sg")).unwrap();
+    let root = "module \"a\" {\n  source = \"./modules/sg\"\n}\n\nmodule \"b\" {\n  source = \"./modules/sg\"\n}\n";
+    let module = "variable \"name\" {\n  default = \"x\"\n}\n\nresource \"aws_security_group\" \"this\" {\n  name = var.name\n\n  ingress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n}\n";
+    std::fs::write(code.join("main.tf"), root).unwrap();
+    std::fs::write(code.join("modules/sg/main.tf"), module).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let run = fix(&m, &e, &["--write", "--quiet", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 0, "{doc:#}");
+    let manual = &doc["manual"][0];
+    assert_eq!(
+        manual["address"], "module.a.aws_security_group.this",
+        "{doc:#}"
+    );
+    assert_eq!(manual["file"], "infra/modules/sg/main.tf", "{doc:#}");
+    assert_eq!(manual["line"], 5, "{doc:#}");
+    assert!(
+        manual["reason"]
+            .as_str()
+            .unwrap()
+            .contains("module.b.aws_security_group.this"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("modules/sg/main.tf")).unwrap(),
+        module
+    );
+}
