@@ -405,6 +405,38 @@ mod tests {
     }
 
     #[test]
+    fn an_attribute_is_never_added_outside_a_one_line_block() {
+        for (text, want) in [
+            ("resource \"aws_kms_key\" \"k\" {}\n", None),
+            (
+                "resource \"aws_kms_key\" \"k\" {\n    description = \"d\"\n}\n",
+                Some("resource \"aws_kms_key\" \"k\" {\n    enable_key_rotation = true\n    description = \"d\"\n}\n"),
+            ),
+        ] {
+            let body = hcl_edit::parser::parse_body(text).unwrap();
+            let block = body.blocks().next().unwrap();
+            let request = CodifyRequest {
+                resource_type: "aws_kms_key",
+                block,
+                text,
+                kind: crate::model::DriftKind::Changed,
+                attribute: Some("enable_key_rotation"),
+                expected: &serde_json::json!({"enable_key_rotation": false}),
+                actual: &serde_json::json!({"enable_key_rotation": true}),
+            };
+            match (families::set_attribute(&request, "enable_key_rotation", "true"), want) {
+                (Codify::Edits { edits, .. }, Some(want)) => {
+                    let mut out = text.to_string();
+                    out.replace_range(edits[0].range.clone(), &edits[0].with);
+                    assert_eq!(out, want);
+                }
+                (Codify::Manual { .. }, None) => {}
+                (got, _) => panic!("{text}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn lists_lose_runs_of_elements_or_are_written_whole() {
         assert_eq!(
             listed(r#"["a", "b", "c", "d"]"#, &["a", "d"]),

@@ -251,6 +251,12 @@ pub fn attribute_edit(
         .find('\n')
         .map(|i| start + i + 1)
         .ok_or(start)?;
+    // The line after the opening brace is inside the block only when the block does not close
+    // on its first line (`resource "x" "y" {}` would put the attribute outside it).
+    let first = &text[start..open];
+    if !first.contains('{') || first.contains('}') {
+        return Err(start);
+    }
     // The indentation of the block's first attribute, and the file's line endings.
     let indent = body
         .attributes()
@@ -282,7 +288,10 @@ pub fn set_attribute(r: &CodifyRequest, key: &str, value: &str) -> Codify {
         },
         Err(offset) => Codify::Manual {
             offset,
-            reason: format!("`{key}` is an expression, not a literal of this resource"),
+            reason: match r.block.body.get_attribute(key) {
+                Some(_) => format!("`{key}` is an expression, not a literal of this resource"),
+                None => format!("the block closes on its first line: add `{key}` in it"),
+            },
             want: summary,
         },
     }
