@@ -311,6 +311,30 @@ pub fn codify_flag(r: &CodifyRequest, keys: &[&str]) -> Codify {
     }
 }
 
+/// The literal of an attribute of `body`: `Ok(None)` when absent, `Err(offset)` when it is an
+/// expression (a variable, a local, a function call) whose value the code does not spell out.
+pub fn literal(
+    body: &hcl_edit::structure::Body,
+    key: &str,
+) -> std::result::Result<Option<Value>, usize> {
+    use hcl_edit::expr::Expression as E;
+    use hcl_edit::Span;
+    let Some(attr) = body.get_attribute(key) else {
+        return Ok(None);
+    };
+    let at = attr.value.span().map_or(0, |s| s.start);
+    match &attr.value {
+        E::Number(n) => n
+            .value()
+            .as_i64()
+            .map(|n| Some(serde_json::json!(n)))
+            .ok_or(at),
+        E::String(t) => Ok(Some(serde_json::json!(t.value().as_str()))),
+        E::Bool(b) => Ok(Some(serde_json::json!(*b.value()))),
+        _ => Err(at),
+    }
+}
+
 /// The list attribute `key` of `body` as (value, span) of each element; `Err(offset)` when it is
 /// not a literal list of strings.
 #[allow(clippy::type_complexity)]

@@ -22,8 +22,8 @@ use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{
-    attribute_edit, bad, block_lines, tags_of, About, Codify, CodifyRequest, ConfigRef, Family,
-    FromConfig, Subject,
+    attribute_edit, bad, block_lines, literal, tags_of, About, Codify, CodifyRequest, ConfigRef,
+    Family, FromConfig, Subject,
 };
 use crate::model::{
     cidr, cidr_contains, Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject,
@@ -557,22 +557,24 @@ fn codify_entry(r: &CodifyRequest) -> Codify {
                 .blocks()
                 .filter(|b| b.ident.as_str() == direction)
             {
-                let Some(attr) = block.body.get_attribute("rule_no") else {
-                    continue;
-                };
-                let at = attr.value.span().map_or(0, |s| s.start);
-                match &attr.value {
-                    hcl_edit::expr::Expression::Number(n) => {
-                        if n.value().as_i64() == rule_no.as_i64() {
+                match literal(&block.body, "rule_no") {
+                    Ok(None) => {}
+                    Ok(Some(n)) if n.is_number() => {
+                        if n.as_i64() == rule_no.as_i64() {
                             found = Some(block);
                         }
                     }
-                    _ => {
+                    Ok(Some(_)) | Err(_) => {
+                        let at = block
+                            .body
+                            .get_attribute("rule_no")
+                            .and_then(|a| a.value.span())
+                            .map_or(0, |s| s.start);
                         return Codify::Manual {
                             offset: at,
                             reason: "an entry's `rule_no` is not a literal".into(),
                             want: format!("{direction} entry {}", describe(r.actual)),
-                        }
+                        };
                     }
                 }
             }

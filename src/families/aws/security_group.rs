@@ -23,8 +23,8 @@ use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{
-    bad, literal_list, remove_element, tags_of, About, Codify, CodifyRequest, ConfigRef, Family,
-    FromConfig, Subject, TextEdit,
+    bad, literal, literal_list, remove_element, tags_of, About, Codify, CodifyRequest, ConfigRef,
+    Family, FromConfig, Subject, TextEdit,
 };
 use crate::model::{
     cidr, Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Exposure, Facts, Item,
@@ -403,26 +403,6 @@ fn group_from_config(item: &ConfigItem) -> Result<SecurityGroup> {
 }
 
 // ---- Codify: a rule revoked live leaves the code ----
-
-/// The literal of an attribute of `body`: `Ok(None)` when absent, `Err(offset)` when it is an
-/// expression (a variable, a local, a function call) whose value the code does not spell out.
-fn literal(
-    body: &hcl_edit::structure::Body,
-    key: &str,
-) -> std::result::Result<Option<Value>, usize> {
-    use hcl_edit::expr::Expression as E;
-    use hcl_edit::Span;
-    let Some(attr) = body.get_attribute(key) else {
-        return Ok(None);
-    };
-    let at = attr.value.span().map_or(0, |s| s.start);
-    match &attr.value {
-        E::Number(n) => n.value().as_i64().map(|n| Some(json!(n))).ok_or(at),
-        E::String(t) => Ok(Some(json!(t.value().as_str()))),
-        E::Bool(b) => Ok(Some(json!(*b.value()))),
-        _ => Err(at),
-    }
-}
 
 /// The peer lists a rule block may hold, by the key of the state's item.
 const PEER_LISTS: [(&str, &str); 4] = [

@@ -16,7 +16,7 @@ use super::{fetch_each, owned_object, prop, unowned_object, ArmRead};
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::families::{
-    bad, block_lines, str_list, About, Codify, CodifyRequest, Family, Subject, TextEdit,
+    bad, block_lines, literal, str_list, About, Codify, CodifyRequest, Family, Subject, TextEdit,
 };
 use crate::model::{
     cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
@@ -683,7 +683,6 @@ async fn nsg_reach(
 /// portal is manual: its address and port fields have singular and plural spellings that a
 /// literal edit would have to choose between.
 fn codify_rule(r: &CodifyRequest) -> Codify {
-    use hcl_edit::expr::Expression as E;
     use hcl_edit::Span;
     let want = r.expected;
     let (priority, direction) = (want["priority"].as_i64(), want["direction"].as_str());
@@ -715,15 +714,14 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
                 .blocks()
                 .filter(|b| b.ident.as_str() == "security_rule")
             {
-                let literal = |k: &str| match block.body.get_attribute(k).map(|a| &a.value) {
-                    Some(E::Number(n)) => Ok(n.value().as_i64().map(|n| n.to_string())),
-                    Some(E::String(t)) => Ok(Some(t.value().to_ascii_lowercase())),
-                    Some(v) => Err(v.span().map_or(start, |s| s.start)),
-                    None => Ok(None),
-                };
-                match (literal("priority"), literal("direction")) {
+                match (
+                    literal(&block.body, "priority"),
+                    literal(&block.body, "direction"),
+                ) {
                     (Ok(p), Ok(d)) => {
-                        if p == priority.map(|p| p.to_string()) && d.as_deref() == direction {
+                        let p = p.and_then(|p| p.as_i64().or_else(|| p.as_str()?.parse().ok()));
+                        let d = d.and_then(|d| d.as_str().map(str::to_ascii_lowercase));
+                        if p == priority && d.as_deref() == direction {
                             found = Some(block);
                         }
                     }
