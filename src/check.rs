@@ -454,6 +454,15 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         }
     }
     let mut report = Report::new(summary, findings, bg);
+    if let Some(dir) = &opts.source_dir {
+        if !report.drifts.is_empty() {
+            if let Err(e) = crate::fix::annotate(&mut report, dir) {
+                if opts.progress {
+                    eprintln!("driftgate: warning: no fixes named in the report: {e}");
+                }
+            }
+        }
+    }
     report.checked = checked;
     report.policies = policies.policies;
     Ok(report)

@@ -32,6 +32,9 @@ pub struct FixOptions {
 /// One change written into the code.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FixEntry {
+    /// The finding's position in the report's drifts.
+    #[serde(skip)]
+    pub finding: usize,
     pub address: String,
     /// `codify` (the live, stricter setting) or `accept` (other drift, on request).
     pub action: &'static str,
@@ -47,6 +50,8 @@ pub struct FixEntry {
 /// A finding whose fix the code does not spell out where driftgate could change it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ManualEntry {
+    #[serde(skip)]
+    pub finding: usize,
     pub address: String,
     pub file: Option<String>,
     pub line: Option<usize>,
@@ -119,7 +124,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
     // lines of the file as it was: fixes are made one after the other on the edited text.
     let mut applied: BTreeMap<PathBuf, Vec<(std::ops::Range<usize>, usize)>> = BTreeMap::new();
     let all = families::all();
-    for finding in &report.drifts {
+    for (at_drift, finding) in report.drifts.iter().enumerate() {
         let Some(action) = action(finding, opts) else {
             if finding.effect != Effect::Strengthens
                 && (opts.addresses.is_empty() || opts.addresses.contains(&finding.address))
@@ -138,6 +143,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         };
         let Some(place) = index.find(&finding.address) else {
             set.manual.push(ManualEntry {
+                finding: at_drift,
                 address: finding.address.clone(),
                 file: None,
                 line: None,
@@ -171,6 +177,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         };
         let manual = |set: &mut FixSet, offset: usize, reason: String, want: String| {
             set.manual.push(ManualEntry {
+                finding: at_drift,
                 address: finding.address.clone(),
                 file: Some(file.display().to_string()),
                 line: Some(line_of(offset)),
@@ -180,6 +187,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         };
         if let Some(why) = index.shared(&finding.address) {
             set.manual.push(ManualEntry {
+                finding: at_drift,
                 address: finding.address.clone(),
                 file: Some(file.display().to_string()),
                 line: Some(place.line),
@@ -277,6 +285,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             )
         })?;
         set.fixes.push(FixEntry {
+            finding: at_drift,
             address: finding.address.clone(),
             action,
             file: file.display().to_string(),
@@ -294,6 +303,32 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             .or_insert((text, after));
     }
     Ok(set)
+}
+
+/// Sets each finding's `fix`: what `driftgate fix` would do with it (with `--accept-weakening`
+/// for the findings that do not strengthen, which the reports name as such). The source is
+/// only read: nothing is written.
+pub fn annotate(report: &mut Report, source_dir: &Path) -> Result<()> {
+    let opts = FixOptions {
+        accept_weakening: true,
+        addresses: Vec::new(),
+    };
+    let set = plan(report, source_dir, &opts)?;
+    for f in &mut report.drifts {
+        f.fix = None;
+    }
+    // A finding whose block was not found has nothing to point at: no fix to speak of.
+    for m in set.manual.iter().filter(|m| m.file.is_some()) {
+        if let Some(f) = report.drifts.get_mut(m.finding) {
+            f.fix = Some("manual");
+        }
+    }
+    for e in &set.fixes {
+        if let Some(f) = report.drifts.get_mut(e.finding) {
+            f.fix = Some(e.action);
+        }
+    }
+    Ok(())
 }
 
 /// Where an offset of the edited text was in the original: the edits made, undone last first.

@@ -40,17 +40,18 @@ pub mod verdict;
 
 pub mod breakglass;
 
-// Output: reports, CI integration, the reconciliation ticket.
+// Output: reports, CI integration, the reconciliation ticket, fixes in code.
 pub mod report;
 
 pub mod ci;
 pub mod comment;
+// The findings of a check written into the Terraform that declares them.
+pub mod fix;
 pub mod history;
 pub mod ticket_open;
 
 // The order of the stages.
 pub mod check;
-pub mod fix;
 // The metrics of the drift history.
 pub mod metrics;
 

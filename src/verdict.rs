@@ -85,6 +85,11 @@ pub struct Finding {
     /// How the live side was seen when not by a direct read in this run (AWS Config).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<crate::model::Observed>,
+    /// What `driftgate fix` would do with it, when the source was indexed: `codify` (the live,
+    /// stricter setting written into the code), `accept` (written with `--accept-weakening`),
+    /// `manual` (the code must change where driftgate cannot edit it honestly), `None` (no
+    /// edit known, or no source).
+    pub fix: Option<&'static str>,
     /// Where reports that must name a repository file (SARIF, annotations, Code Quality) point
     /// when `location` is unknown: the state file if it is in the repository, else a `.tf` file
     /// of the source directory. Set with the source; `None`: the state file as given.
@@ -146,6 +151,7 @@ pub fn judge(drifts: Vec<Drift>, policies: &PolicySet, settings: &risk::Settings
                 sources: d.sources,
                 location: None,
                 observed: d.observed,
+                fix: None,
                 fallback: None,
             })
         })

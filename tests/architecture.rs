@@ -18,8 +18,8 @@ const FLOORS: &[&[&str]] = &[
     &["verdict"],
     &["breakglass"],
     &["report"],
-    &["ci", "comment", "history", "ticket_open"],
-    &["check", "fix", "metrics"],
+    &["ci", "comment", "fix", "history", "ticket_open"],
+    &["check", "metrics"],
     &["serve"],
 ];
 

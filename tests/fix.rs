@@ -270,6 +270,89 @@ async fn console_fixes_are_codified_and_the_rest_is_manual() {
         "{doc:#}"
     );
 
+    // `check` says which findings `driftgate fix` writes, in JSON and in words.
+    let check = |format: &str| {
+        driftgate_at(
+            e.code.parent().unwrap(),
+            &m.url,
+            &[
+                "check",
+                "--state",
+                e.state.to_str().unwrap(),
+                "--source-dir",
+                "infra",
+                "--format",
+                format,
+                "--quiet",
+            ],
+            None,
+            &[],
+        )
+    };
+    let run = check("json");
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let fix_of = |addr: &str| -> Vec<&Value> {
+        doc["drifts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["address"] == addr)
+            .map(|d| &d["fix"])
+            .collect()
+    };
+    assert_eq!(fix_of("aws_security_group.web"), ["codify", "codify"]);
+    assert_eq!(fix_of("aws_security_group_rule.rdp"), ["codify"]);
+    assert_eq!(fix_of("aws_security_group.db"), ["manual"]);
+    let run = check("console");
+    assert_eq!(
+        run.stdout
+            .matches("`driftgate fix` can write this change into the code")
+            .count(),
+        3,
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("`driftgate fix` names the expression to change by hand"));
+    let sarif: Value = serde_json::from_str(&check("sarif").stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["properties"]["fix"] == "codify")
+            .count(),
+        3
+    );
+    assert!(check("markdown")
+        .stdout
+        .contains("<sub>`driftgate fix` can write this change into the code"));
+    // Without the source, nothing is claimed.
+    let run = driftgate_at(
+        e.code.parent().unwrap(),
+        &m.url,
+        &[
+            "check",
+            "--state",
+            e.state.to_str().unwrap(),
+            "--source-dir",
+            "/nonexistent",
+            "--format",
+            "json",
+        ],
+        None,
+        &[],
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        doc["drifts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["fix"].is_null()),
+        "{doc:#}"
+    );
+
     // --write: the file becomes the fixed code, every other byte as it was, and it parses.
     let run = fix(&m, &e, &["--write"]);
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -591,6 +591,7 @@ mod tests {
             sources: vec![],
             location: None,
             observed: None,
+            fix: None,
             fallback: None,
         }
     }

@@ -174,6 +174,9 @@ pub fn render_with(report: &Report, color: bool, gitlab_sections: Option<i64>) -
         if !f.remediation.is_empty() {
             let _ = writeln!(out, "    fix: {}", f.remediation);
         }
+        if let Some(fix) = super::fix_text(f) {
+            let _ = writeln!(out, "    {fix}");
+        }
         let declared = match &f.location {
             Some(l) => format!(
                 "declared at {}:{} · state {}",

@@ -66,6 +66,10 @@ pub fn render(report: &Report) -> String {
             Some(l) => format!("`{}`<br>{}:{}", cell(&f.address), cell(&l.file), l.line),
             None => format!("`{}`", cell(&f.address)),
         };
+        let where_ = match super::fix_text(f) {
+            Some(fix) => format!("{where_}<br><sub>{}</sub>", cell(fix)),
+            None => where_,
+        };
         let mut exposure = format!("**{}**", f.risk.exposure.as_str());
         for r in &f.risk.reasons {
             exposure.push_str(&format!("<br>{}", cell(r)));

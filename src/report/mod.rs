@@ -124,6 +124,20 @@ pub fn effect_text(e: crate::model::Effect) -> &'static str {
     }
 }
 
+/// What `driftgate fix` can do with a finding, in words (when the check indexed the source).
+pub fn fix_text(f: &Finding) -> Option<&'static str> {
+    match f.fix? {
+        "codify" => {
+            Some("`driftgate fix` can write this change into the code (codify the live setting)")
+        }
+        "accept" => Some(
+            "`driftgate fix --accept-weakening` can write this change into the code (accept it)",
+        ),
+        "manual" => Some("`driftgate fix` names the expression to change by hand"),
+        _ => None,
+    }
+}
+
 /// The exposure and its evidence in one phrase: `exposure internet: sg-1 is attached to …`.
 pub fn exposure_text(f: &Finding) -> String {
     if f.risk.reasons.is_empty() {

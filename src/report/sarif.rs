@@ -58,6 +58,9 @@ pub fn message(f: &Finding) -> String {
             t.tracker, t.id, t.expires_at
         ));
     }
+    if let Some(fix) = super::fix_text(f) {
+        m.push_str(&format!(" {fix}."));
+    }
     m
 }
 
@@ -157,6 +160,7 @@ pub fn render(report: &Report) -> String {
             extra.insert("exposure".to_string(), json!(f.risk.exposure));
             extra.insert("exposure-reasons".to_string(), json!(f.risk.reasons));
             extra.insert("priority".to_string(), json!(f.risk.priority));
+            extra.insert("fix".to_string(), json!(f.fix));
             SarifResult::builder()
                 .rule_id(f.policy.clone())
                 .level(level)
