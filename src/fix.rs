@@ -45,6 +45,10 @@ pub struct FixEntry {
     pub references: Vec<String>,
     pub summary: String,
     pub replaces_resource: bool,
+    /// The fix removes the resource from the code (with a `removed` block): the next plan
+    /// forgets it instead of showing no change.
+    #[serde(skip)]
+    pub forgets: bool,
 }
 
 /// A finding whose fix the code does not spell out where driftgate could change it.
@@ -232,7 +236,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             actual: &finding.actual,
         };
         let mut made: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
-        let (after, summary, replaces, at) = match family.codify(&request) {
+        let (after, summary, replaces, forgets, at) = match family.codify(&request) {
             Codify::Unsupported => {
                 set.unsupported
                     .push(format!("{}: {}", finding.address, want_of(finding)));
@@ -260,7 +264,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     made.push((e.range.clone(), e.with.len()));
                     after.replace_range(e.range, &e.with);
                 }
-                (after, summary, false, at)
+                (after, summary, false, false, at)
             }
             Codify::RemoveResource { summary } => {
                 let Some(span) = block.span() else { continue };
@@ -271,7 +275,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 let removed = removed_block(&finding.address, &text);
                 made.push((after.len()..after.len(), removed.len()));
                 after.push_str(&removed);
-                (after, summary, false, start)
+                (after, summary, false, true, start)
             }
         };
         // The code already says it (a fix written earlier, before the state caught up).
@@ -295,6 +299,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             references: finding.references.clone(),
             summary,
             replaces_resource: replaces,
+            forgets,
         });
         applied.entry(file.clone()).or_default().extend(made);
         set.files

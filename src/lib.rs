@@ -52,6 +52,8 @@ pub mod ticket_open;
 
 // The order of the stages.
 pub mod check;
+// A fix set as a ready pull or merge request.
+pub mod propose;
 // The metrics of the drift history.
 pub mod metrics;
 

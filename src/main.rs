@@ -81,6 +81,15 @@ struct FixArgs {
     /// Edit the files in place instead of printing.
     #[arg(long)]
     write: bool,
+    /// Open the fixes as a ready pull request (`github:OWNER/REPO`, with GITHUB_TOKEN and
+    /// GITHUB_API_URL) or merge request (`gitlab:GROUP/PROJECT`, with GITLAB_TOKEN or
+    /// CI_JOB_TOKEN and CI_API_V4_URL): branch `driftgate/fix-<hash>`, one commit. The same
+    /// fixes again update the open request. Prints its URL.
+    #[arg(long, value_name = "TRACKER")]
+    pr: Option<String>,
+    /// The branch the request targets [default: the repository's default branch].
+    #[arg(long, value_name = "BRANCH", requires = "pr")]
+    base: Option<String>,
     /// What to print: a unified diff, or `{"version":1,"fixes":[…],"manual":[…]}`.
     #[arg(long, value_enum, ignore_case = true, default_value = "diff")]
     format: FixFormat,
@@ -713,6 +722,12 @@ fn check_command(args: CheckArgs) -> Result<ExitCode, Error> {
 fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
     let aws = args.aws.settings()?;
     let source_dir = std::path::PathBuf::from(&args.source_dir);
+    // Parsed before the check: a mistyped target must not cost a whole run.
+    let forge = args
+        .pr
+        .as_deref()
+        .map(driftgate::propose::Forge::parse)
+        .transpose()?;
     if !source_dir.is_dir() {
         return Err(Error::new(
             format!("--source-dir {}", args.source_dir),
@@ -751,10 +766,44 @@ fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
         let rel = rel.strip_prefix(".").unwrap_or(rel);
         rel.display().to_string()
     };
-    match args.format {
-        FixFormat::Json => print!("{}", set.json()),
-        FixFormat::Diff if !args.write => print!("{}", set.diff(&display)),
-        FixFormat::Diff => {}
+    let opened = match &forge {
+        Some(forge) if !set.fixes.is_empty() => {
+            let root = driftgate::repo_path::root(&cwd).ok_or_else(|| {
+                Error::new(
+                    "--pr",
+                    "the working directory is not in a git checkout (no .git above it, and \
+                     neither GITHUB_WORKSPACE nor CI_PROJECT_DIR is set)",
+                )
+            })?;
+            let proposal = driftgate::propose::compose(&report, &set, &cwd, &root)?;
+            let opened = runtime()?.block_on(driftgate::propose::open(
+                forge,
+                &proposal,
+                args.base.as_deref(),
+            ))?;
+            Some(opened)
+        }
+        _ => None,
+    };
+    match (args.format, &opened) {
+        (FixFormat::Json, _) => {
+            let mut doc: serde_json::Value =
+                serde_json::from_str(&set.json()).map_err(|e| Error::new("fix", e.to_string()))?;
+            if let Some(o) = &opened {
+                doc["pull_request"] = serde_json::json!({
+                    "url": o.url, "branch": o.branch, "outcome": o.outcome
+                });
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).map_err(|e| Error::new("fix", e.to_string()))?
+            );
+        }
+        (FixFormat::Diff, Some(o)) => println!("{}", o.url),
+        (FixFormat::Diff, None) if forge.is_none() && !args.write => {
+            print!("{}", set.diff(&display))
+        }
+        (FixFormat::Diff, None) => {}
     }
     if !args.quiet {
         eprintln!(
@@ -779,6 +828,23 @@ fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
                 set.unsupported.len(),
                 set.unsupported.join("; ")
             );
+        }
+        match (&forge, &opened) {
+            (Some(forge), None) => eprintln!(
+                "driftgate: nothing to propose to {}: no fix to write",
+                forge.name()
+            ),
+            (_, Some(o)) => eprintln!(
+                "driftgate: {} {} (branch {})",
+                match o.outcome {
+                    "created" => "opened",
+                    "updated" => "updated the open request of these fixes:",
+                    _ => "not reopened: the request of these fixes was closed or merged:",
+                },
+                o.url,
+                o.branch
+            ),
+            _ => {}
         }
         for m in &set.manual {
             eprintln!(

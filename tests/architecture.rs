@@ -19,7 +19,7 @@ const FLOORS: &[&[&str]] = &[
     &["breakglass"],
     &["report"],
     &["ci", "comment", "fix", "history", "ticket_open"],
-    &["check", "metrics"],
+    &["check", "metrics", "propose"],
     &["serve"],
 ];
 

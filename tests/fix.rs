@@ -3,6 +3,10 @@
 //! literal edit would not be honest reported as manual.
 
 mod common;
+#[path = "common/forge.rs"]
+mod forge;
+#[path = "common/tracker.rs"]
+mod tracker;
 
 use common::*;
 use serde_json::Value;
@@ -187,6 +191,10 @@ async fn estate(m: &Moto, main_tf: &str) -> Estate {
 }
 
 fn fix(m: &Moto, e: &Estate, extra: &[&str]) -> Run {
+    fix_env(m, e, extra, &[])
+}
+
+fn fix_env(m: &Moto, e: &Estate, extra: &[&str], env: &[(&str, Option<&str>)]) -> Run {
     let mut args = vec![
         "fix",
         "--state",
@@ -195,7 +203,7 @@ fn fix(m: &Moto, e: &Estate, extra: &[&str]) -> Run {
         "infra",
     ];
     args.extend_from_slice(extra);
-    driftgate_at(e.code.parent().unwrap(), &m.url, &args, None, &[])
+    driftgate_at(e.code.parent().unwrap(), &m.url, &args, None, env)
 }
 
 #[tokio::test]
@@ -826,4 +834,261 @@ async fn a_module_used_twice_is_manual() {
         std::fs::read_to_string(e.code.join("modules/sg/main.tf")).unwrap(),
         module
     );
+}
+
+/// The console fixes as a ready pull request: one branch and commit on `main`, the body naming
+/// each fix; the same fixes again update it; other fixes open another; a branch driftgate did not
+/// make, a base that moved, or an API error write nothing and end the run.
+#[tokio::test]
+async fn fixes_open_a_ready_pull_request_and_a_rerun_updates_it() {
+    let m = moto().await;
+    let e = estate(&m, MAIN_TF).await;
+    let root = e.code.parent().unwrap().to_str().unwrap().to_string();
+    let gh = forge::github(&[("infra/main.tf", MAIN_TF), ("README.md", "infra\n")]);
+    let url = gh.url();
+    let env = |url: &str| {
+        vec![
+            ("GITHUB_API_URL", Some(url.to_string())),
+            ("GITHUB_TOKEN", Some("ghs_secret".to_string())),
+            ("GITHUB_WORKSPACE", Some(root.clone())),
+        ]
+    };
+    let run_pr = |url: &str, extra: &[&str]| {
+        let owned = env(url);
+        let env: Vec<(&str, Option<&str>)> =
+            owned.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+        let mut args = vec!["--pr", "github:acme/infra"];
+        args.extend_from_slice(extra);
+        fix_env(&m, &e, &args, &env)
+    };
+
+    let run = run_pr(&url, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "https://github.com/acme/infra/pull/1\n");
+    assert!(
+        run.stderr
+            .contains("driftgate: opened https://github.com/acme/infra/pull/1"),
+        "{}",
+        run.stderr
+    );
+    // Nothing is written in the checkout.
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        MAIN_TF
+    );
+    let branch = {
+        let g = gh.git.lock().unwrap();
+        assert_eq!(g.requests.len(), 1);
+        let pr = &g.requests[0];
+        assert_eq!(pr["draft"], false);
+        assert_eq!(pr["base"]["ref"], "main");
+        let branch = pr["head"]["ref"].as_str().unwrap().to_string();
+        assert!(
+            branch.starts_with("driftgate/fix-") && branch.len() == "driftgate/fix-".len() + 10,
+            "{branch}"
+        );
+        // One commit on main with the fixed file; the other file as it was.
+        let head = &g.branches[&branch];
+        let (message, files, parent) = &g.commits[head];
+        assert_eq!(parent.as_ref(), Some(&g.branches["main"]));
+        assert_eq!(files["infra/main.tf"], FIXED_TF);
+        assert_eq!(files["README.md"], "infra\n");
+        assert!(message.contains("Driftgate-Fix-Set: "), "{message}");
+        assert!(
+            message.contains("- aws_security_group_rule.rdp (codify)"),
+            "{message}"
+        );
+        let body = pr["body"].as_str().unwrap();
+        for needle in [
+            "<!-- driftgate:fix:",
+            "| `aws_security_group.web`<br>infra/main.tf:11 |",
+            "`aws_security_group_rule.rdp`<br>infra/main.tf:28",
+            "tcp port 22 from 0.0.0.0/0 → absent",
+            "| medium (0.5, exposure unused) | AWS-SG-RULES<br>Security group rules differ",
+            "codify: the live setting is stricter",
+            "`terraform plan` should show",
+            "- no change for `aws_security_group.web`",
+            "`aws_security_group_rule.rdp` will no longer be managed by Terraform",
+            "**By hand**",
+            "`aws_security_group.db` (infra/main.tf:45)",
+        ] {
+            assert!(body.contains(needle), "{needle} not in:\n{body}");
+        }
+        branch
+    };
+    assert!(!run.stderr.contains("ghs_secret") && !run.stdout.contains("ghs_secret"));
+    let writes_before = gh.writes().len();
+
+    // The same fixes again: the open pull request is updated, nothing else is written.
+    let run = run_pr(&url, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "https://github.com/acme/infra/pull/1\n");
+    assert!(
+        run.stderr.contains("updated the open request"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        gh.writes()[writes_before..],
+        ["PATCH /repos/acme/infra/pulls/1"]
+    );
+    assert_eq!(gh.git.lock().unwrap().requests.len(), 1);
+
+    // JSON says the same.
+    let run = run_pr(&url, &["--format", "json", "--quiet"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["pull_request"]["outcome"], "updated");
+    assert_eq!(doc["pull_request"]["branch"], branch.as_str());
+
+    // Other fixes: another branch and pull request, against the base asked for.
+    let run = run_pr(
+        &url,
+        &["--address", "aws_security_group_rule.rdp", "--base", "main"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "https://github.com/acme/infra/pull/2\n");
+    {
+        let g = gh.git.lock().unwrap();
+        assert_ne!(g.requests[1]["head"]["ref"], branch.as_str());
+        assert_eq!(
+            g.requests[1]["title"],
+            "driftgate: write the live change of aws_security_group_rule.rdp into the code"
+        );
+    }
+
+    // Closed without merging: the same fixes are not proposed again every night.
+    gh.git.lock().unwrap().requests[0]["state"] = "closed".into();
+    let writes_before = gh.writes().len();
+    let run = run_pr(&url, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("not reopened"), "{}", run.stderr);
+    assert_eq!(gh.writes().len(), writes_before);
+
+    // A branch of that name that driftgate did not make: not touched.
+    let other = forge::github(&[("infra/main.tf", MAIN_TF)]);
+    {
+        let mut g = other.git.lock().unwrap();
+        let main = g.branches["main"].clone();
+        let files = g.commits[&main].1.clone();
+        let sha = g.commit("someone's work", files, Some(main));
+        g.branches.insert(branch.clone(), sha);
+    }
+    let run = run_pr(&other.url(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "branch {branch} exists and driftgate did not create it"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(other.writes(), Vec::<String>::new());
+
+    // The base moved since the checkout: the commit would undo that, so nothing is written.
+    let moved = forge::github(&[("infra/main.tf", &MAIN_TF.replace("for now", "until Q3"))]);
+    let run = run_pr(&moved.url(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("infra/main.tf on main differs from the checkout"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(moved.writes(), Vec::<String>::new());
+    assert!(run.stdout.is_empty());
+
+    // An API error ends the run naming the call, never the token.
+    let failing = forge::github(&[("infra/main.tf", MAIN_TF)]);
+    failing.git.lock().unwrap().fail = Some(("POST /repos/acme/infra/pulls".into(), 500));
+    let run = run_pr(&failing.url(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("github:acme/infra POST /repos/acme/infra/pulls"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("ghs_secret"));
+    assert!(run.stdout.is_empty());
+    // No token: said, before anything is sent.
+    let run = fix_env(
+        &m,
+        &e,
+        &["--pr", "github:acme/infra"],
+        &[
+            ("GITHUB_API_URL", Some(url.as_str())),
+            ("GITHUB_WORKSPACE", Some(root.as_str())),
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("GITHUB_TOKEN is not set"),
+        "{}",
+        run.stderr
+    );
+    // A mistyped target is refused before the check.
+    let run = fix(&m, &e, &["--pr", "github:acme"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--pr"), "{}", run.stderr);
+}
+
+/// The same on GitLab: one commit with actions from the base commit, a merge request, and the
+/// re-run that updates it; the job token is used when it is all there is.
+#[tokio::test]
+async fn fixes_open_a_merge_request_and_a_rerun_updates_it() {
+    let m = moto().await;
+    let e = estate(&m, MAIN_TF).await;
+    let root = e.code.parent().unwrap().to_str().unwrap().to_string();
+    let gl = forge::gitlab(&[("infra/main.tf", MAIN_TF)]);
+    let api = format!("{}/api/v4", gl.url());
+    let env = [
+        ("CI_API_V4_URL", Some(api.as_str())),
+        ("CI_JOB_TOKEN", Some("glcbt-secret")),
+        ("CI_PROJECT_DIR", Some(root.as_str())),
+    ];
+    let run = fix_env(&m, &e, &["--pr", "gitlab:acme/infra"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "https://gitlab.com/acme/infra/-/merge_requests/1\n"
+    );
+    {
+        let g = gl.git.lock().unwrap();
+        let mr = &g.requests[0];
+        assert_eq!(mr["target_branch"], "main");
+        let branch = mr["source_branch"].as_str().unwrap();
+        assert!(branch.starts_with("driftgate/fix-"));
+        let (message, files, parent) = &g.commits[&g.branches[branch]];
+        assert_eq!(parent.as_ref(), Some(&g.branches["main"]));
+        assert_eq!(files["infra/main.tf"], FIXED_TF);
+        assert!(message.contains("Driftgate-Fix-Set: "));
+        assert!(mr["description"]
+            .as_str()
+            .unwrap()
+            .contains("infra/main.tf:11"));
+    }
+    let hits = gl.server.hits();
+    assert!(hits
+        .iter()
+        .all(|h| h.header("job-token") == Some("glcbt-secret")));
+    assert_eq!(
+        gl.writes(),
+        [
+            "POST /api/v4/projects/acme%2Finfra/repository/commits",
+            "POST /api/v4/projects/acme%2Finfra/merge_requests"
+        ]
+    );
+    let run = fix_env(&m, &e, &["--pr", "gitlab:acme/infra"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("updated the open request"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(gl.writes().len(), 3);
+    assert_eq!(
+        gl.writes()[2],
+        "PUT /api/v4/projects/acme%2Finfra/merge_requests/1"
+    );
+    assert!(!run.stderr.contains("glcbt-secret"));
 }
