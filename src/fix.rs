@@ -14,7 +14,8 @@ use hcl_edit::Span;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::families::{self, Codify, CodifyRequest};
+use crate::families::{self, Codify, CodifyRequest, TextEdit};
+use crate::literals;
 use crate::model::Effect;
 use crate::report::Report;
 use crate::source::Index;
@@ -114,6 +115,243 @@ fn action(f: &Finding, opts: &FixOptions) -> Option<&'static str> {
     }
 }
 
+/// The files the fixes touch: each one's original text, its text now, and the edits made so far
+/// (range in the text of the time, length written), to give lines of the file as it was.
+#[derive(Default)]
+struct Files {
+    texts: BTreeMap<PathBuf, (String, String)>,
+    applied: BTreeMap<PathBuf, Vec<(std::ops::Range<usize>, usize)>>,
+}
+
+impl Files {
+    fn now(&self, file: &Path) -> Result<String> {
+        match self.texts.get(file) {
+            Some((_, now)) => Ok(now.clone()),
+            None => std::fs::read_to_string(file)
+                .map_err(|e| Error::new(file.display().to_string(), format!("cannot read: {e}"))),
+        }
+    }
+
+    /// The 1-based line, in the file as it was, of an offset of its text now.
+    fn line(&self, file: &Path, offset: usize) -> usize {
+        let done = self
+            .applied
+            .get(file)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let at = original_offset(done, offset);
+        let original = match self.texts.get(file) {
+            Some((o, _)) => o.clone(),
+            None => std::fs::read_to_string(file).unwrap_or_default(),
+        };
+        original
+            .get(..at.min(original.len()))
+            .unwrap_or(&original)
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    /// Applies edits of one file (ranges in its text now); the new text must parse.
+    fn apply(&mut self, file: &Path, mut edits: Vec<TextEdit>) -> Result<bool> {
+        let text = self.now(file)?;
+        edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
+        let mut after = text.clone();
+        let mut made = Vec::new();
+        for e in edits {
+            if e.range.end > after.len() || e.range.start > e.range.end {
+                return Err(Error::new(
+                    file.display().to_string(),
+                    "an edit falls outside the file (driftgate bug)",
+                ));
+            }
+            made.push((e.range.clone(), e.with.len()));
+            after.replace_range(e.range, &e.with);
+        }
+        if after == text {
+            return Ok(false);
+        }
+        parse(file, &after).map_err(|e| {
+            Error::new(
+                file.display().to_string(),
+                format!("the fix would not parse ({e}): driftgate bug, nothing written"),
+            )
+        })?;
+        self.applied
+            .entry(file.to_path_buf())
+            .or_default()
+            .extend(made);
+        self.texts
+            .entry(file.to_path_buf())
+            .and_modify(|(_, now)| *now = after.clone())
+            .or_insert((text, after));
+        Ok(true)
+    }
+}
+
+/// A `var.x` / `local.x` of the block replaced, in the text codify sees, by the literal it
+/// stands for: the reference's bytes in the file, and the literal's place.
+struct Substituted {
+    reference: std::ops::Range<usize>,
+    site: literals::Site,
+}
+
+/// The file's text as codify reads it.
+struct Substitution {
+    /// The text with each resolvable reference of the block replaced by its literal.
+    text: String,
+    /// The substitutions, in order.
+    subs: Vec<Substituted>,
+    /// The references that lead to no honest literal: offset → where the trail ends and why.
+    unresolved: Vec<(usize, literals::Found)>,
+}
+
+/// The block's text with each resolvable reference replaced by its literal, so that a family's
+/// codify reads (and edits) the value as if it were written in the block.
+fn substitute(
+    index: &Index,
+    address: &str,
+    block: &Block,
+    text: &str,
+    files: &Files,
+) -> Result<Substitution> {
+    let mut refs = Vec::new();
+    collect_references(&block.body, &mut refs);
+    let prefix = crate::source::module_prefix(address);
+    let mut read = |p: &Path| files.now(p);
+    let mut subs = Vec::new();
+    let mut manual = Vec::new();
+    for (span, kind, name) in refs {
+        match literals::resolve(index, &prefix, kind, &name, &mut read)? {
+            literals::Found::Literal(site) => subs.push(Substituted {
+                reference: span,
+                site,
+            }),
+            other => manual.push((span.start, other)),
+        }
+    }
+    subs.sort_by_key(|s| s.reference.start);
+    let mut virtual_text = String::with_capacity(text.len());
+    let mut at = 0;
+    for s in &subs {
+        virtual_text.push_str(&text[at..s.reference.start]);
+        virtual_text.push_str(&s.site.text);
+        at = s.reference.end;
+    }
+    virtual_text.push_str(&text[at..]);
+    Ok(Substitution {
+        text: virtual_text,
+        subs,
+        unresolved: manual,
+    })
+}
+
+/// Every attribute value of a body (and its nested blocks) that is a plain `var.x`/`local.x`,
+/// but not Terraform's meta-arguments or `dynamic` blocks (whose content is per element).
+fn collect_references(
+    body: &hcl_edit::structure::Body,
+    out: &mut Vec<(std::ops::Range<usize>, &'static str, String)>,
+) {
+    for attr in body.attributes() {
+        if ["count", "for_each", "depends_on", "provider"].contains(&attr.key.as_str()) {
+            continue;
+        }
+        if let (Some((kind, name)), Some(span)) =
+            (literals::reference(&attr.value), attr.value.span())
+        {
+            out.push((span, kind, name));
+        }
+    }
+    for b in body.blocks() {
+        if !["dynamic", "lifecycle", "provisioner", "connection"].contains(&b.ident.as_str()) {
+            collect_references(&b.body, out);
+        }
+    }
+}
+
+/// Each substituted literal's bytes in the substituted text.
+fn regions(subs: &[Substituted]) -> Vec<std::ops::Range<usize>> {
+    let mut shift: isize = 0;
+    subs.iter()
+        .map(|s| {
+            let start = (s.reference.start as isize + shift) as usize;
+            shift += s.site.text.len() as isize - s.reference.len() as isize;
+            start..start + s.site.text.len()
+        })
+        .collect()
+}
+
+/// An offset of the substituted text outside every literal, as an offset of the file.
+fn in_file(subs: &[Substituted], offset: usize) -> usize {
+    let mut shift: isize = 0;
+    for (s, r) in subs.iter().zip(regions(subs)) {
+        if offset < r.end {
+            break;
+        }
+        shift += s.site.text.len() as isize - s.reference.len() as isize;
+    }
+    (offset as isize - shift).max(0) as usize
+}
+
+/// An offset of the substituted text as an offset of the file: inside a literal, the
+/// reference's own start.
+fn file_offset(subs: &[Substituted], offset: usize) -> usize {
+    match regions(subs)
+        .iter()
+        .position(|r| r.start < offset && offset < r.end)
+    {
+        Some(i) => subs[i].reference.start,
+        None => in_file(subs, offset),
+    }
+}
+
+/// The edits of the substituted text as edits of the files: inside a literal, at the literal's
+/// own place (with the substitution's index); elsewhere, in the resource's file. `Err(offset)`:
+/// an edit runs across a literal's boundary.
+#[allow(clippy::type_complexity)]
+fn map_edits(
+    file: &Path,
+    subs: &[Substituted],
+    edits: Vec<TextEdit>,
+) -> std::result::Result<Vec<(PathBuf, TextEdit, Option<usize>)>, usize> {
+    let regions = regions(subs);
+    let mut out = Vec::new();
+    for e in edits {
+        let (a, b) = (e.range.start, e.range.end);
+        let inside = regions
+            .iter()
+            .position(|r| r.start <= a && b <= r.end && (a < b || (r.start < a && a < r.end)));
+        if let Some(i) = inside {
+            let base = subs[i].site.span.start;
+            let r = &regions[i];
+            out.push((
+                subs[i].site.file.clone(),
+                TextEdit {
+                    range: base + (a - r.start)..base + (b - r.start),
+                    with: e.with,
+                },
+                Some(i),
+            ));
+            continue;
+        }
+        let crosses = regions
+            .iter()
+            .any(|r| a < r.end && r.start < b || (a == b && r.start < a && a < r.end));
+        if crosses {
+            return Err(file_offset(subs, a));
+        }
+        out.push((
+            file.to_path_buf(),
+            TextEdit {
+                range: in_file(subs, a)..in_file(subs, b),
+                with: e.with,
+            },
+            None,
+        ));
+    }
+    Ok(out)
+}
+
 /// The fixes for this report's findings in the Terraform under `source_dir`.
 pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<FixSet> {
     let index = Index::build(source_dir);
@@ -124,9 +362,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         ));
     }
     let mut set = FixSet::default();
-    // The edits made so far per file (range in the text of the time, length written), to give
-    // lines of the file as it was: fixes are made one after the other on the edited text.
-    let mut applied: BTreeMap<PathBuf, Vec<(std::ops::Range<usize>, usize)>> = BTreeMap::new();
+    let mut files = Files::default();
     let all = families::all();
     for (at_drift, finding) in report.drifts.iter().enumerate() {
         let Some(action) = action(finding, opts) else {
@@ -145,50 +381,30 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         }) else {
             continue;
         };
+        let manual_at =
+            |set: &mut FixSet, file: Option<(&Path, usize)>, reason: String, want: String| {
+                set.manual.push(ManualEntry {
+                    finding: at_drift,
+                    address: finding.address.clone(),
+                    file: file.map(|(f, _)| f.display().to_string()),
+                    line: file.map(|(f, o)| files.line(f, o)),
+                    reason,
+                    want,
+                })
+            };
         let Some(place) = index.find(&finding.address) else {
-            set.manual.push(ManualEntry {
-                finding: at_drift,
-                address: finding.address.clone(),
-                file: None,
-                line: None,
-                reason: format!(
+            manual_at(
+                &mut set,
+                None,
+                format!(
                     "no `resource` block of it under {} (a remote module, or another directory)",
                     source_dir.display()
                 ),
-                want: want_of(finding),
-            });
+                want_of(finding),
+            );
             continue;
         };
         let file = place.file.clone();
-        let text = match set.files.get(&file) {
-            Some((_, now)) => now.clone(),
-            None => std::fs::read_to_string(&file)
-                .map_err(|e| Error::new(file.display().to_string(), format!("cannot read: {e}")))?,
-        };
-        let done = applied.get(&file).cloned().unwrap_or_default();
-        let original = set
-            .files
-            .get(&file)
-            .map_or(text.clone(), |(o, _)| o.clone());
-        let line_of = |offset: usize| {
-            let at = original_offset(&done, offset);
-            original
-                .get(..at.min(original.len()))
-                .unwrap_or(&original)
-                .matches('\n')
-                .count()
-                + 1
-        };
-        let manual = |set: &mut FixSet, offset: usize, reason: String, want: String| {
-            set.manual.push(ManualEntry {
-                finding: at_drift,
-                address: finding.address.clone(),
-                file: Some(file.display().to_string()),
-                line: Some(line_of(offset)),
-                reason,
-                want,
-            })
-        };
         if let Some(why) = index.shared(&finding.address) {
             set.manual.push(ManualEntry {
                 finding: at_drift,
@@ -200,11 +416,12 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             });
             continue;
         }
+        let text = files.now(&file)?;
         let body = parse(&file, &text)?;
         let Some(block) = resource_block(&body, &finding.resource_type, &finding.address) else {
-            manual(
+            manual_at(
                 &mut set,
-                0,
+                Some((&file, 0)),
                 format!(
                     "the file has no `resource \"{}\"` block for this address",
                     finding.resource_type
@@ -218,25 +435,44 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             .into_iter()
             .find(|k| block.body.get_attribute(k).is_some())
         {
-            manual(
+            manual_at(
                 &mut set,
-                start,
+                Some((&file, start)),
                 format!("the block has `{key}`: its literals feed every instance"),
                 want_of(finding),
             );
             continue;
         }
+        // The block as codify reads it: references replaced by the literals they stand for.
+        let Substitution {
+            text: virtual_text,
+            subs,
+            unresolved,
+        } = substitute(&index, &finding.address, block, &text, &files)?;
+        let virtual_body;
+        let virtual_block = if subs.is_empty() {
+            block
+        } else {
+            virtual_body = parse(&file, &virtual_text)?;
+            match resource_block(&virtual_body, &finding.resource_type, &finding.address) {
+                Some(b) => b,
+                None => block,
+            }
+        };
         let request = CodifyRequest {
             resource_type: &finding.resource_type,
-            block,
-            text: &text,
+            block: virtual_block,
+            text: if subs.is_empty() {
+                &text
+            } else {
+                &virtual_text
+            },
             kind: finding.kind,
             attribute: finding.attribute.as_deref(),
             expected: &finding.expected,
             actual: &finding.actual,
         };
-        let mut made: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
-        let (after, summary, replaces, forgets, at) = match family.codify(&request) {
+        let (edits, summary, replaces, forgets) = match family.codify(&request) {
             Codify::Unsupported => {
                 set.unsupported
                     .push(format!("{}: {}", finding.address, want_of(finding)));
@@ -247,53 +483,84 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 reason,
                 want,
             } => {
-                manual(&mut set, offset, reason, want);
+                let offset = file_offset(&subs, offset);
+                // A reference that leads to no honest literal: where its trail ends, and why.
+                match unresolved.iter().find(|(at, _)| *at == offset) {
+                    Some((_, literals::Found::Manual { at, reason: why })) => {
+                        let (there, o) = at.clone().unwrap_or((file.clone(), offset));
+                        manual_at(&mut set, Some((&there, o)), why.clone(), want)
+                    }
+                    _ => manual_at(&mut set, Some((&file, offset)), reason, want),
+                }
                 continue;
             }
-            Codify::Edits { mut edits, summary } => {
-                edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
-                let at = edits.last().map_or(start, |e| e.range.start);
-                let mut after = text.clone();
-                for e in edits {
-                    if e.range.end > after.len() || e.range.start > e.range.end {
-                        return Err(Error::new(
-                            file.display().to_string(),
-                            "an edit falls outside the file (driftgate bug)",
-                        ));
-                    }
-                    made.push((e.range.clone(), e.with.len()));
-                    after.replace_range(e.range, &e.with);
+            Codify::Edits { edits, summary } => match map_edits(&file, &subs, edits) {
+                Ok(mapped) => (mapped, summary, false, false),
+                Err(offset) => {
+                    manual_at(
+                        &mut set,
+                        Some((&file, offset)),
+                        "the change runs across a value written elsewhere".into(),
+                        want_of(finding),
+                    );
+                    continue;
                 }
-                (after, summary, false, false, at)
-            }
+            },
             Codify::RemoveResource { summary } => {
                 let Some(span) = block.span() else { continue };
                 let lines = families::block_lines(&text, span);
-                let mut after = text.clone();
-                made.push((lines.clone(), 0));
-                after.replace_range(lines, "");
                 let removed = removed_block(&finding.address, &text);
-                made.push((after.len()..after.len(), removed.len()));
-                after.push_str(&removed);
-                (after, summary, false, true, start)
+                let edits = vec![
+                    (
+                        file.clone(),
+                        TextEdit {
+                            range: lines,
+                            with: String::new(),
+                        },
+                        None,
+                    ),
+                    (
+                        file.clone(),
+                        TextEdit {
+                            range: text.len()..text.len(),
+                            with: removed,
+                        },
+                        None,
+                    ),
+                ];
+                (edits, summary, false, true)
             }
         };
+        // Where the fix is named: the literal's place when it was written elsewhere.
+        let shown = edits
+            .iter()
+            .find(|(_, _, via)| via.is_some())
+            .or_else(|| edits.iter().min_by_key(|(_, e, _)| e.range.start))
+            .map(|(f, e, via)| (f.clone(), e.range.start, *via));
+        let summary = match shown.as_ref().and_then(|(_, _, via)| *via) {
+            Some(i) => format!("{summary} (in {})", subs[i].site.through),
+            None => summary,
+        };
+        let shown = shown.map(|(f, at, _)| (f.clone(), files.line(&f, at)));
+        let mut by_file: BTreeMap<PathBuf, Vec<TextEdit>> = BTreeMap::new();
+        for (f, e, _) in edits {
+            by_file.entry(f).or_default().push(e);
+        }
+        let mut changed = false;
+        for (f, edits) in by_file {
+            changed |= files.apply(&f, edits)?;
+        }
         // The code already says it (a fix written earlier, before the state caught up).
-        if after == text {
+        if !changed {
             continue;
         }
-        parse(&file, &after).map_err(|e| {
-            Error::new(
-                file.display().to_string(),
-                format!("the fix would not parse ({e}): driftgate bug, nothing written"),
-            )
-        })?;
+        let (shown_file, shown_line) = shown.unwrap_or((file.clone(), place.line));
         set.fixes.push(FixEntry {
             finding: at_drift,
             address: finding.address.clone(),
             action,
-            file: file.display().to_string(),
-            line: line_of(at),
+            file: shown_file.display().to_string(),
+            line: shown_line,
             policy: finding.policy.clone(),
             severity: finding.severity.as_str().to_string(),
             references: finding.references.clone(),
@@ -301,12 +568,8 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             replaces_resource: replaces,
             forgets,
         });
-        applied.entry(file.clone()).or_default().extend(made);
-        set.files
-            .entry(file)
-            .and_modify(|(_, now)| *now = after.clone())
-            .or_insert((text, after));
     }
+    set.files = files.texts;
     Ok(set)
 }
 

@@ -12,7 +12,9 @@ pub mod model;
 // Plumbing that knows no resource: HTTP, YAML limits, the config file, the Terraform source index,
 // file names from the repository root.
 pub mod config;
+// Where the literal behind `var.x` / `local.x` is written (for `driftgate fix`).
 pub mod http;
+pub mod literals;
 pub mod repo_path;
 pub mod source;
 pub mod yaml;

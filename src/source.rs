@@ -26,6 +26,25 @@ pub struct Index {
     pub unreadable: Vec<String>,
     /// Module address prefixes (`module.edge.`) whose call has `count` or `for_each`.
     repeated: Vec<String>,
+    /// Each module instance by prefix (`""` for the root, `module.edge.`): its directory and
+    /// the `module` block that calls it.
+    modules: BTreeMap<String, Module>,
+}
+
+/// A module of the index: the directory of its `.tf` files, and the block that calls it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Module {
+    pub dir: PathBuf,
+    /// `None` for the root module.
+    pub call: Option<Call>,
+}
+
+/// The `module "NAME"` block that calls a module, in the file of its parent (prefix `parent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub file: PathBuf,
+    pub name: String,
+    pub parent: String,
 }
 
 impl Index {
@@ -33,14 +52,21 @@ impl Index {
     /// convenience for locations, not an input the check depends on.
     pub fn build(dir: &Path) -> Index {
         let mut index = Index::default();
-        index.add_module(dir, "", 0);
+        index.add_module(dir, "", 0, None);
         index
     }
 
-    fn add_module(&mut self, dir: &Path, prefix: &str, depth: usize) {
+    fn add_module(&mut self, dir: &Path, prefix: &str, depth: usize, call: Option<Call>) {
         if depth > 8 {
             return;
         }
+        self.modules.insert(
+            prefix.to_string(),
+            Module {
+                dir: dir.to_path_buf(),
+                call,
+            },
+        );
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
@@ -101,6 +127,11 @@ impl Index {
                                 &lexical(&dir.join(src)),
                                 &format!("{prefix}module.{name}."),
                                 depth + 1,
+                                Some(Call {
+                                    file: file.clone(),
+                                    name: name.to_string(),
+                                    parent: prefix.to_string(),
+                                }),
                             );
                         }
                     }
@@ -118,6 +149,11 @@ impl Index {
             .find(|f| f.file_name().is_some_and(|n| n == "main.tf"))
             .or(first)
             .map(PathBuf::as_path)
+    }
+
+    /// The module of a prefix (`""`, `module.edge.`).
+    pub fn module(&self, prefix: &str) -> Option<&Module> {
+        self.modules.get(prefix)
     }
 
     /// The declaration of a Terraform address (instance keys are ignored: all instances of a
@@ -169,6 +205,20 @@ fn lexical(path: &Path) -> PathBuf {
             }
             other => out.push(other),
         }
+    }
+    out
+}
+
+/// The module prefix of a resource address, without instance keys:
+/// `module.a["x"].module.b.aws_sg.this[0]` → `module.a.module.b.`.
+pub fn module_prefix(address: &str) -> String {
+    let plain = strip_keys(address);
+    let parts: Vec<&str> = plain.split('.').collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i + 1 < parts.len() && parts[i] == "module" {
+        out.push_str(&format!("module.{}.", parts[i + 1]));
+        i += 2;
     }
     out
 }

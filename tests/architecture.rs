@@ -10,7 +10,7 @@ use std::path::Path;
 const FLOORS: &[&[&str]] = &[
     &["error", "model"],
     &["http", "repo_path", "source", "yaml"],
-    &["config"],
+    &["config", "literals"],
     &["clients"],
     &["policy", "state"],
     &["families"],

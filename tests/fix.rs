@@ -1092,3 +1092,251 @@ async fn fixes_open_a_merge_request_and_a_rerun_updates_it() {
     );
     assert!(!run.stderr.contains("glcbt-secret"));
 }
+
+const EDGE_MODULE: &str = r#"variable "ssh_cidrs" {
+  type = list(string)
+}
+
+resource "aws_security_group" "this" {
+  name = "edge"
+
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = var.ssh_cidrs
+  }
+
+  ingress {
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = var.https_cidrs
+  }
+}
+"#;
+
+const EDGE_VARIABLES: &str = r#"variable "https_cidrs" {
+  description = "Who reaches the edge over HTTPS."
+  default     = ["0.0.0.0/0", "192.0.2.0/24"]
+}
+"#;
+
+const VALUES_ROOT: &str = r#"locals {
+  admin_cidrs = ["0.0.0.0/0", "10.9.0.0/16"] # the VPN
+  db_clients  = ["10.1.0.0/16", "10.2.0.0/16"]
+}
+
+module "edge" {
+  source    = "./modules/edge"
+  ssh_cidrs = ["0.0.0.0/0", "10.0.0.0/8"]
+}
+
+resource "aws_security_group" "admin" {
+  name = "admin"
+
+  ingress {
+    from_port   = 3389
+    to_port     = 3389
+    protocol    = "tcp"
+    cidr_blocks = local.admin_cidrs
+  }
+}
+
+resource "aws_security_group" "db" {
+  name = "db"
+
+  ingress {
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = local.db_clients
+  }
+
+  egress {
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = local.db_clients
+  }
+}
+"#;
+
+/// Values that come through a module argument, a variable default and a local are fixed where
+/// they are written; a local that feeds two places is manual, pointed at the reference.
+#[tokio::test]
+async fn values_behind_variables_and_locals_are_fixed_where_written() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let edge = m.group(&vpc, "edge").await;
+    let admin = m.group(&vpc, "admin").await;
+    let db = m.group(&vpc, "db").await;
+    let rules = [
+        (&edge, perm("tcp", 22, 22, "0.0.0.0/0")),
+        (&edge, perm("tcp", 22, 22, "10.0.0.0/8")),
+        (&edge, perm("tcp", 443, 443, "0.0.0.0/0")),
+        (&edge, perm("tcp", 443, 443, "192.0.2.0/24")),
+        (&admin, perm("tcp", 3389, 3389, "0.0.0.0/0")),
+        (&admin, perm("tcp", 3389, 3389, "10.9.0.0/16")),
+        (&db, perm("tcp", 5432, 5432, "10.1.0.0/16")),
+        (&db, perm("tcp", 5432, 5432, "10.2.0.0/16")),
+    ];
+    for (sg, p) in rules.clone() {
+        m.allow_in(sg, p).await;
+    }
+    for cidr in ["10.1.0.0/16", "10.2.0.0/16"] {
+        m.allow_out(&db, perm("tcp", 5432, 5432, cidr)).await;
+    }
+    let state = State::new()
+        .add(
+            "module.edge.aws_security_group.this",
+            sg_attrs(
+                &edge,
+                &vpc,
+                "edge",
+                vec![
+                    sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+                    sg_block("tcp", 443, 443, &["0.0.0.0/0", "192.0.2.0/24"]),
+                ],
+                vec![],
+            ),
+        )
+        .add(
+            "aws_security_group.admin",
+            sg_attrs(
+                &admin,
+                &vpc,
+                "admin",
+                vec![sg_block("tcp", 3389, 3389, &["0.0.0.0/0", "10.9.0.0/16"])],
+                vec![],
+            ),
+        )
+        .add(
+            "aws_security_group.db",
+            sg_attrs(
+                &db,
+                &vpc,
+                "db",
+                vec![sg_block("tcp", 5432, 5432, &["10.1.0.0/16", "10.2.0.0/16"])],
+                vec![sg_block("tcp", 5432, 5432, &["10.1.0.0/16", "10.2.0.0/16"])],
+            ),
+        );
+    // The console fixes.
+    m.revoke_in(&edge, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    m.revoke_in(&edge, perm("tcp", 443, 443, "192.0.2.0/24"))
+        .await;
+    m.revoke_in(&admin, perm("tcp", 3389, 3389, "0.0.0.0/0"))
+        .await;
+    m.revoke_in(&db, perm("tcp", 5432, 5432, "10.2.0.0/16"))
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(code.join("modules/edge")).unwrap();
+    std::fs::write(code.join("main.tf"), VALUES_ROOT).unwrap();
+    std::fs::write(code.join("modules/edge/main.tf"), EDGE_MODULE).unwrap();
+    std::fs::write(code.join("modules/edge/variables.tf"), EDGE_VARIABLES).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let fixes = doc["fixes"].as_array().unwrap();
+    let at: Vec<(String, String, u64)> = fixes
+        .iter()
+        .map(|f| {
+            (
+                f["address"].as_str().unwrap().to_string(),
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        at.contains(&(
+            "module.edge.aws_security_group.this".into(),
+            "infra/main.tf".into(),
+            8
+        )),
+        "{doc:#}"
+    );
+    assert!(
+        at.contains(&(
+            "module.edge.aws_security_group.this".into(),
+            "infra/modules/edge/variables.tf".into(),
+            3
+        )),
+        "{doc:#}"
+    );
+    assert!(
+        at.contains(&("aws_security_group.admin".into(), "infra/main.tf".into(), 2)),
+        "{doc:#}"
+    );
+    assert_eq!(fixes.len(), 3, "{doc:#}");
+    let summaries: Vec<&str> = fixes
+        .iter()
+        .map(|f| f["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.ends_with("(in var.ssh_cidrs ← module.edge's `ssh_cidrs`)")),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.ends_with("(in var.https_cidrs (default))")),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.ends_with("(in local.admin_cidrs (locals))")),
+        "{summaries:?}"
+    );
+    let manual = doc["manual"].as_array().unwrap();
+    assert_eq!(manual.len(), 1, "{doc:#}");
+    assert_eq!(manual[0]["address"], "aws_security_group.db");
+    assert_eq!(manual[0]["file"], "infra/main.tf");
+    assert_eq!(manual[0]["line"], 29, "{doc:#}");
+    assert!(
+        manual[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("local.db_clients is read 2 times in the root module"),
+        "{doc:#}"
+    );
+
+    let run = fix(&m, &e, &["--write", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let root = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert_eq!(
+        root,
+        VALUES_ROOT
+            .replace(
+                "admin_cidrs = [\"0.0.0.0/0\", \"10.9.0.0/16\"]",
+                "admin_cidrs = [\"10.9.0.0/16\"]"
+            )
+            .replace(
+                "ssh_cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"]",
+                "ssh_cidrs = [\"10.0.0.0/8\"]"
+            )
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("modules/edge/variables.tf")).unwrap(),
+        EDGE_VARIABLES.replace(", \"192.0.2.0/24\"", "")
+    );
+    // The module's own code is untouched: the values live elsewhere.
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("modules/edge/main.tf")).unwrap(),
+        EDGE_MODULE
+    );
+    // Once written, nothing is left to write.
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 0, "{doc:#}");
+}

@@ -1,0 +1,367 @@
+//! Where the literal behind `var.NAME` or `local.NAME` is written: a `locals` value, the calling
+//! `module` block's argument, or the child module's `variable` default, followed up to the module
+//! that spells it out. Only a literal that feeds one place is given: a local or variable that the
+//! module reads more than once, or a root module variable (set per environment, outside the code),
+//! is `Manual` with the reason, so that an edit never changes more than the drifted resource.
+
+use std::path::{Path, PathBuf};
+
+use hcl_edit::expr::{Expression, TraversalOperator};
+use hcl_edit::structure::Body;
+use hcl_edit::Span;
+
+use crate::error::{Error, Result};
+use crate::source::Index;
+
+/// A literal written somewhere: its file, its bytes there, and how it was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub file: PathBuf,
+    pub span: std::ops::Range<usize>,
+    /// The literal's source text (comments and line breaks included).
+    pub text: String,
+    /// `var.ssh_cidrs ← module.edge's ssh_cidrs`.
+    pub through: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Literal(Site),
+    /// Not a literal of this resource alone: where the trail ends (`None`: at the reference
+    /// itself), and why.
+    Manual {
+        at: Option<(PathBuf, usize)>,
+        reason: String,
+    },
+}
+
+/// `var.NAME` / `local.NAME` as `("var", NAME)`; anything else (an index, a function call,
+/// `each.value`) is `None`.
+pub fn reference(expr: &Expression) -> Option<(&'static str, String)> {
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    let [op] = t.operators.as_slice() else {
+        return None;
+    };
+    let TraversalOperator::GetAttr(name) = op.value() else {
+        return None;
+    };
+    let kind = match root.as_str() {
+        "var" => "var",
+        "local" => "local",
+        _ => return None,
+    };
+    Some((kind, name.as_str().to_string()))
+}
+
+/// A literal expression: a string without interpolation, a number, a bool, or a list or object
+/// of literals.
+fn is_literal(expr: &Expression) -> bool {
+    match expr {
+        Expression::String(_) | Expression::Number(_) | Expression::Bool(_) => true,
+        Expression::Array(items) => items.iter().all(is_literal),
+        Expression::Object(o) => o.iter().all(|(_, v)| is_literal(v.expr())),
+        _ => false,
+    }
+}
+
+/// How many times `kind.name` is read in `text` (not as a longer name: `var.a` in `var.ab`).
+fn reads(text: &str, kind: &str, name: &str) -> usize {
+    let needle = format!("{kind}.{name}");
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(&needle)
+        .filter(|(i, _)| {
+            let before = text[..*i].chars().next_back();
+            let after = text[i + needle.len()..].chars().next();
+            !before.is_some_and(|c| ident(c) || c == '.') && !after.is_some_and(ident)
+        })
+        .count()
+}
+
+/// The module's `.tf` files with their (current) text and parsed body.
+fn module_files(
+    dir: &Path,
+    read: &mut dyn FnMut(&Path) -> Result<String>,
+) -> Result<Vec<(PathBuf, String, Body)>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::new(dir.display().to_string(), format!("cannot list: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = read(&file)?;
+        let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
+            Error::new(file.display().to_string(), format!("is not valid HCL: {e}"))
+        })?;
+        out.push((file, text, body));
+    }
+    Ok(out)
+}
+
+/// The literal behind `kind.name` as read in the module of `prefix` (`""`, `module.edge.`).
+/// `read` gives a file's current text (edits of earlier fixes included).
+pub fn resolve(
+    index: &Index,
+    prefix: &str,
+    kind: &str,
+    name: &str,
+    read: &mut dyn FnMut(&Path) -> Result<String>,
+) -> Result<Found> {
+    resolve_in(index, prefix, kind, name, read, 0, String::new())
+}
+
+fn resolve_in(
+    index: &Index,
+    prefix: &str,
+    kind: &str,
+    name: &str,
+    read: &mut dyn FnMut(&Path) -> Result<String>,
+    depth: usize,
+    trail: String,
+) -> Result<Found> {
+    let here = format!("{kind}.{name}");
+    let trail = if trail.is_empty() {
+        here.clone()
+    } else {
+        format!("{trail} ← {here}")
+    };
+    let Some(module) = index.module(prefix) else {
+        return Err(Error::new(
+            format!("module {prefix}"),
+            "is not in the source index (driftgate bug)",
+        ));
+    };
+    let files = module_files(&module.dir, read)?;
+    if depth > 8 {
+        return Ok(Found::Manual {
+            at: None,
+            reason: format!("{trail}: too many steps to follow"),
+        });
+    }
+    let used: usize = files.iter().map(|(_, t, _)| reads(t, kind, name)).sum();
+    let in_module = if prefix.is_empty() {
+        "the root module".to_string()
+    } else {
+        prefix.trim_end_matches('.').to_string()
+    };
+    if used > 1 {
+        return Ok(Found::Manual {
+            at: None,
+            reason: format!(
+                "{trail} is read {used} times in {in_module}: changing it would change the \
+                 others too"
+            ),
+        });
+    }
+    // Where `kind.name` is given its value in this module (or by the call into it).
+    let (file, text, expr): (PathBuf, String, Expression) = if kind == "local" {
+        let found = files.iter().find_map(|(f, t, body)| {
+            body.blocks()
+                .filter(|b| b.ident.as_str() == "locals")
+                .find_map(|b| b.body.get_attribute(name))
+                .map(|a| (f.clone(), t.clone(), a.value.clone()))
+        });
+        match found {
+            Some(f) => f,
+            None => {
+                return Ok(Found::Manual {
+                    at: None,
+                    reason: format!("{trail}: no `locals` value of that name in {in_module}"),
+                })
+            }
+        }
+    } else {
+        let Some(call) = &module.call else {
+            return Ok(Found::Manual {
+                at: None,
+                reason: format!(
+                    "{trail} is a root module variable: its value is set where the code is \
+                     applied (.tfvars, -var, TF_VAR_{name}), not in this code"
+                ),
+            });
+        };
+        let call_text = read(&call.file)?;
+        let call_body = hcl_edit::parser::parse_body(&call_text).map_err(|e| {
+            Error::new(
+                call.file.display().to_string(),
+                format!("is not valid HCL: {e}"),
+            )
+        })?;
+        let block = call_body.blocks().find(|b| {
+            b.ident.as_str() == "module" && b.labels.len() == 1 && b.labels[0].as_str() == call.name
+        });
+        let argument = block.and_then(|b| b.body.get_attribute(name));
+        match argument {
+            Some(a) => {
+                let via = format!("module.{}'s `{name}`", call.name);
+                let expr = a.value.clone();
+                if let Some((k, n)) = reference(&expr) {
+                    return resolve_in(
+                        index,
+                        &call.parent,
+                        k,
+                        &n,
+                        read,
+                        depth + 1,
+                        format!("{trail} ← {via}"),
+                    );
+                }
+                return Ok(site_or_manual(
+                    &call.file,
+                    &call_text,
+                    &expr,
+                    format!("{trail} ← {via}"),
+                ));
+            }
+            None => {
+                let default = files.iter().find_map(|(f, t, body)| {
+                    body.blocks()
+                        .filter(|b| {
+                            b.ident.as_str() == "variable"
+                                && b.labels.len() == 1
+                                && b.labels[0].as_str() == name
+                        })
+                        .find_map(|b| b.body.get_attribute("default"))
+                        .map(|a| (f.clone(), t.clone(), a.value.clone()))
+                });
+                match default {
+                    Some((f, t, e)) => (f, t, e),
+                    None => {
+                        return Ok(Found::Manual {
+                            at: Some((
+                                call.file.clone(),
+                                block.and_then(|b| b.span()).map_or(0, |s| s.start),
+                            )),
+                            reason: format!(
+                                "{trail}: module.{} does not set it and it has no default",
+                                call.name
+                            ),
+                        })
+                    }
+                }
+            }
+        }
+    };
+    if let Some((k, n)) = reference(&expr) {
+        return resolve_in(index, prefix, k, &n, read, depth + 1, trail);
+    }
+    let through = if kind == "local" {
+        format!("{trail} (locals)")
+    } else {
+        format!("{trail} (default)")
+    };
+    Ok(site_or_manual(&file, &text, &expr, through))
+}
+
+fn site_or_manual(file: &Path, text: &str, expr: &Expression, through: String) -> Found {
+    let span = expr.span().unwrap_or(0..0);
+    if is_literal(expr) && span.end <= text.len() {
+        Found::Literal(Site {
+            file: file.to_path_buf(),
+            text: text[span.clone()].to_string(),
+            span,
+            through,
+        })
+    } else {
+        Found::Manual {
+            at: Some((file.to_path_buf(), span.start)),
+            reason: format!("{through} is an expression, not a literal"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (p, t) in files {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, t).unwrap();
+        }
+        dir
+    }
+
+    fn found(dir: &Path, prefix: &str, kind: &str, name: &str) -> Found {
+        let index = Index::build(dir);
+        let mut read = |p: &Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| Error::new(p.display().to_string(), e.to_string()))
+        };
+        resolve(&index, prefix, kind, name, &mut read).unwrap()
+    }
+
+    #[test]
+    fn references_are_plain_var_and_local() {
+        let body = hcl_edit::parser::parse_body(
+            "a = var.x\nb = local.y\nc = var.x[0]\nd = each.value.z\ne = module.m.out\n",
+        )
+        .unwrap();
+        let got: Vec<_> = body.attributes().map(|a| reference(&a.value)).collect();
+        assert_eq!(
+            got,
+            [
+                Some(("var", "x".into())),
+                Some(("local", "y".into())),
+                None,
+                None,
+                None
+            ]
+        );
+        assert_eq!(reads("var.a var.ab x.var.a var.a-b var.a]", "var", "a"), 2);
+    }
+
+    #[test]
+    fn a_module_argument_a_local_and_a_default() {
+        let dir = tree(&[
+            (
+                "main.tf",
+                "locals {\n  office = [\"10.0.0.0/8\"] # HQ\n}\n\nmodule \"edge\" {\n  source = \"./modules/edge\"\n  ssh     = [\"0.0.0.0/0\", \"10.0.0.0/8\"]\n  office  = local.office\n}\n",
+            ),
+            (
+                "modules/edge/main.tf",
+                "variable \"ssh\" {}\nvariable \"office\" {}\nvariable \"https\" {\n  default = [\"0.0.0.0/0\"]\n}\nvariable \"shared\" {\n  default = []\n}\n\nresource \"aws_security_group\" \"this\" {\n  a = var.ssh\n  b = var.office\n  c = var.https\n  d = var.shared\n  e = var.shared\n}\n",
+            ),
+        ]);
+        let Found::Literal(s) = found(dir.path(), "module.edge.", "var", "ssh") else {
+            panic!()
+        };
+        assert!(s.file.ends_with("main.tf") && !s.file.to_string_lossy().contains("modules"));
+        assert_eq!(s.text, "[\"0.0.0.0/0\", \"10.0.0.0/8\"]");
+        assert_eq!(s.through, "var.ssh ← module.edge's `ssh`");
+        let Found::Literal(s) = found(dir.path(), "module.edge.", "var", "office") else {
+            panic!()
+        };
+        assert_eq!(s.text, "[\"10.0.0.0/8\"]");
+        assert_eq!(
+            s.through,
+            "var.office ← module.edge's `office` ← local.office (locals)"
+        );
+        let Found::Literal(s) = found(dir.path(), "module.edge.", "var", "https") else {
+            panic!()
+        };
+        assert!(s.file.ends_with("modules/edge/main.tf"));
+        assert_eq!(s.through, "var.https (default)");
+        let Found::Manual { reason, .. } = found(dir.path(), "module.edge.", "var", "shared")
+        else {
+            panic!()
+        };
+        assert!(
+            reason.contains("is read 2 times in module.edge"),
+            "{reason}"
+        );
+        let Found::Manual { reason, .. } = found(dir.path(), "", "var", "region") else {
+            panic!()
+        };
+        assert!(reason.contains("root module variable"), "{reason}");
+    }
+}
