@@ -739,6 +739,110 @@ mod tests {
         }
     }
 
+    /// A family's codify of a `changed` drift to `actual` on the first block of `text`.
+    fn codified(rtype: &str, text: &str, attribute: &str, actual: serde_json::Value) -> Codify {
+        let body = hcl_edit::parser::parse_body(text).unwrap();
+        let block = body.blocks().next().unwrap();
+        let family = families::all()
+            .into_iter()
+            .find(|f| f.about().resource_types.contains(&rtype))
+            .unwrap();
+        family.codify(&CodifyRequest {
+            resource_type: rtype,
+            block,
+            text,
+            kind: crate::model::DriftKind::Changed,
+            attribute: Some(attribute),
+            expected: &serde_json::Value::Null,
+            actual: &actual,
+        })
+    }
+
+    fn edited(text: &str, got: Codify) -> String {
+        let Codify::Edits { mut edits, .. } = got else {
+            panic!("no edits: {got:?}");
+        };
+        edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
+        let mut out = text.to_string();
+        for e in edits {
+            out.replace_range(e.range, &e.with);
+        }
+        out
+    }
+
+    #[test]
+    fn settings_are_written_under_the_name_and_block_the_code_uses() {
+        // azurerm v3 spelling kept; a string setting added in the block's indentation.
+        let v3 = "resource \"azurerm_storage_account\" \"a\" {\n    name = \"a\"\n    enable_https_traffic_only = false\n}\n";
+        let got = codified(
+            "azurerm_storage_account",
+            v3,
+            "https_traffic_only_enabled",
+            serde_json::json!({"https_traffic_only_enabled": true}),
+        );
+        assert_eq!(edited(v3, got), v3.replace("= false", "= true"));
+        let got = codified(
+            "azurerm_storage_account",
+            v3,
+            "min_tls_version",
+            serde_json::json!({"min_tls_version": "TLS1_2"}),
+        );
+        assert_eq!(
+            edited(v3, got),
+            v3.replace("{\n", "{\n    min_tls_version = \"TLS1_2\"\n")
+        );
+        // Neither name written: which one the provider knows is not guessed.
+        let bare = "resource \"azurerm_storage_account\" \"a\" {\n  name = \"a\"\n}\n";
+        let got = codified(
+            "azurerm_storage_account",
+            bare,
+            "https_traffic_only_enabled",
+            serde_json::json!({"https_traffic_only_enabled": true}),
+        );
+        assert!(
+            matches!(&got, Codify::Manual { reason, .. } if reason.contains("`enable_https_traffic_only` on older providers")),
+            "{got:?}"
+        );
+        // Cloud SQL: inside settings { ip_configuration { … } }.
+        let sql = "resource \"google_sql_database_instance\" \"db\" {\n  settings {\n    tier = \"db-f1-micro\"\n    ip_configuration {\n      ipv4_enabled = true\n    }\n  }\n}\n";
+        let got = codified(
+            "google_sql_database_instance",
+            sql,
+            "ip_configuration",
+            serde_json::json!({"ip_configuration.ipv4_enabled": false}),
+        );
+        assert_eq!(edited(sql, got), sql.replace("= true", "= false"));
+        let got = codified(
+            "google_sql_database_instance",
+            sql,
+            "ip_configuration",
+            serde_json::json!({"ip_configuration.ssl_mode": "ENCRYPTED_ONLY"}),
+        );
+        assert_eq!(
+            edited(sql, got),
+            sql.replace(
+                "{\n      ipv4",
+                "{\n      ssl_mode = \"ENCRYPTED_ONLY\"\n      ipv4"
+            )
+        );
+        let flat = "resource \"google_sql_database_instance\" \"db\" {\n  name = \"db\"\n}\n";
+        let got = codified(
+            "google_sql_database_instance",
+            flat,
+            "ip_configuration",
+            serde_json::json!({"ip_configuration.ipv4_enabled": false}),
+        );
+        assert!(
+            matches!(&got, Codify::Manual { reason, .. } if reason.contains("no `settings` block")),
+            "{got:?}"
+        );
+        // Strings are literals, never templates.
+        assert_eq!(
+            families::hcl_literal(&serde_json::json!("a${b}%{c}\"")).unwrap(),
+            "\"a$${b}%%{c}\\\"\""
+        );
+    }
+
     #[test]
     fn lists_lose_runs_of_elements_or_are_written_whole() {
         assert_eq!(

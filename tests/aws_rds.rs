@@ -85,6 +85,38 @@ async fn db_instance_public_access_and_deletion() {
     // that admits nothing: private.
     assert_eq!(d["risk"]["exposure"], "private", "{d:#}");
 
+    // Made public during an incident, and meant to stay: `--accept-weakening` writes it (the
+    // variable behind the password is not touched, and never printed).
+    let tf = "resource \"aws_db_instance\" \"orders\" {\n  identifier          = \"orders\"\n  engine              = \"postgres\"\n  publicly_accessible = false # private subnets only\n  storage_encrypted   = true\n  password            = var.db_password\n}\n";
+    std::fs::write(dir.path().join("main.tf"), tf).unwrap();
+    let fix = |extra: &[&str]| {
+        let mut args = vec![
+            "fix",
+            "--state",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        driftgate_at(dir.path(), &m.url, &args, None, &[])
+    };
+    let run = fix(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], json!([]), "{doc:#}");
+    let run = fix(&["--accept-weakening", "--write"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"][0]["action"], "accept", "{doc:#}");
+    assert_eq!(doc["fixes"][0]["summary"], "publicly_accessible = true");
+    assert_eq!(doc["fixes"][0]["line"], 4);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("main.tf")).unwrap(),
+        tf.replace("publicly_accessible = false", "publicly_accessible = true")
+    );
+    assert!(!run.stdout.contains(password) && !run.stderr.contains(password));
+
     rds.delete_db_instance()
         .db_instance_identifier(&id)
         .skip_final_snapshot(true)

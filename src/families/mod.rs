@@ -311,6 +311,97 @@ pub fn codify_flag(r: &CodifyRequest, keys: &[&str]) -> Codify {
     }
 }
 
+/// A setting's value as an HCL literal: a bool, a number, a string (with `${` and `%{`
+/// escaped, so it is not read as a template), or a list of strings. `None` for anything else.
+pub fn hcl_literal(value: &Value) -> Option<String> {
+    let string = |s: &str| {
+        serde_json::to_string(s)
+            .ok()
+            .map(|q| q.replace("${", "$${").replace("%{", "%%{"))
+    };
+    match value {
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => string(s),
+        Value::Array(items) => {
+            let parts: Option<Vec<String>> =
+                items.iter().map(|i| i.as_str().and_then(string)).collect();
+            Some(format!("[{}]", parts?.join(", ")))
+        }
+        _ => None,
+    }
+}
+
+/// A live setting the state declares otherwise (public access turned off, TLS raised), written
+/// into the block at `path` (nested block names, `[]` for the resource block itself) under the
+/// name the block already uses among `names` (the attribute's names across provider versions,
+/// newest first). The setting's value is the drift's `actual` (one `{name: value}` pair).
+pub fn codify_setting(r: &CodifyRequest, path: &[&str], names: &[&str]) -> Codify {
+    use hcl_edit::Span;
+    if r.kind != crate::model::DriftKind::Changed {
+        return Codify::Unsupported;
+    }
+    let Some(value) = r
+        .actual
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .and_then(|m| m.values().next())
+        .and_then(hcl_literal)
+    else {
+        return Codify::Unsupported;
+    };
+    let Some(newest) = names.first() else {
+        return Codify::Unsupported;
+    };
+    let mut block = r.block;
+    for name in path {
+        let mut nested = block.body.blocks().filter(|b| b.ident.as_str() == *name);
+        match (nested.next(), nested.next()) {
+            (Some(b), None) => block = b,
+            (found, _) => {
+                return Codify::Manual {
+                    offset: block.span().map_or(0, |s| s.start),
+                    reason: match found {
+                        None => format!("the block has no `{name}` block to write it in"),
+                        Some(_) => format!("the block has several `{name}` blocks"),
+                    },
+                    want: format!("{} {newest} = {value}", path.join(" { ")),
+                }
+            }
+        }
+    }
+    let key = names
+        .iter()
+        .find(|k| block.body.get_attribute(k).is_some())
+        .or((names.len() == 1).then_some(newest));
+    let Some(key) = key else {
+        return Codify::Manual {
+            offset: block.span().map_or(0, |s| s.start),
+            reason: format!(
+                "the block does not set it: add `{newest}` (`{}` on older providers)",
+                names[1..].join("`, `")
+            ),
+            want: format!("{newest} = {value}"),
+        };
+    };
+    let summary = format!("{key} = {value}");
+    let start = block.span().map_or(0, |s| s.start);
+    match attribute_edit(&block.body, start, r.text, key, &value) {
+        Ok(edit) => Codify::Edits {
+            edits: vec![edit],
+            summary,
+        },
+        Err(offset) => Codify::Manual {
+            offset,
+            reason: match block.body.get_attribute(key) {
+                Some(_) => format!("`{key}` is an expression, not a literal of this resource"),
+                None => format!("the block closes on its first line: add `{key}` in it"),
+            },
+            want: summary,
+        },
+    }
+}
+
 /// The literal of an attribute of `body`: `Ok(None)` when absent, `Err(offset)` when it is an
 /// expression (a variable, a local, a function call) whose value the code does not spell out.
 pub fn literal(

@@ -147,6 +147,17 @@ fn view_from_config(
     Ok(out)
 }
 
+/// Public access turned off, or storage found encrypted: the flag written into the block. (A
+/// key or security groups changed by hand are not written: their values are references.)
+fn codify(r: &crate::families::CodifyRequest) -> crate::families::Codify {
+    match r.attribute {
+        Some(a @ ("publicly_accessible" | "storage_encrypted")) => {
+            crate::families::codify_setting(r, &[], &[a])
+        }
+        _ => crate::families::Codify::Unsupported,
+    }
+}
+
 fn items(v: View) -> Vec<(&'static str, Item)> {
     let mut out = Vec::new();
     if let Some(p) = v.public {
@@ -249,6 +260,10 @@ fn filter(name: &str, ids: &[String]) -> aws_sdk_rds::types::Filter {
 }
 
 impl Family for DbInstances {
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        codify(r)
+    }
+
     fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
         ConfigRef::name("AWS::RDS::DBInstance", cloud_id)
     }
@@ -448,6 +463,10 @@ async fn instances_reach(
 }
 
 impl Family for DbClusters {
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        codify(r)
+    }
+
     fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
         ConfigRef::name("AWS::RDS::DBCluster", cloud_id)
     }

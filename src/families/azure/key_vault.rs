@@ -218,6 +218,10 @@ impl Family for KeyVaults {
         &KEY_VAULTS
     }
 
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        super::codify_spec(r, &specs(), "azurerm_key_vault")
+    }
+
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut vaults: std::collections::BTreeMap<String, ExpectedObject> =
             std::collections::BTreeMap::new();

@@ -103,6 +103,10 @@ impl Family for ManagedDisks {
         &MANAGED_DISKS
     }
 
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        super::codify_spec(r, &specs(), "azurerm_managed_disk")
+    }
+
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = Vec::new();
         for r in resources {

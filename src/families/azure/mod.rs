@@ -174,6 +174,21 @@ pub struct Spec {
     pub weak: fn(&Value) -> bool,
 }
 
+/// A setting of `resource_type` turned stricter in the portal, written into its block under the
+/// name the block uses (its spec's state names: azurerm v4 renamed some).
+pub fn codify_spec(
+    r: &crate::families::CodifyRequest,
+    specs: &[Spec],
+    resource_type: &str,
+) -> crate::families::Codify {
+    match specs.iter().find(|s| Some(s.attribute) == r.attribute) {
+        Some(spec) if r.resource_type == resource_type => {
+            crate::families::codify_setting(r, &[], spec.state)
+        }
+        _ => crate::families::Codify::Unsupported,
+    }
+}
+
 pub fn same(v: &Value) -> Value {
     v.clone()
 }

@@ -186,6 +186,10 @@ impl Family for StorageAccounts {
         &STORAGE_ACCOUNTS
     }
 
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        super::codify_spec(r, &specs(), "azurerm_storage_account")
+    }
+
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut accounts: BTreeMap<String, ExpectedObject> = BTreeMap::new();
         for r in resources

@@ -145,6 +145,22 @@ impl Family for SqlInstances {
         &SQL_INSTANCES
     }
 
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        // The item names the setting under `ip_configuration`; the block nests it in `settings`.
+        let name = r.actual.as_object().and_then(|m| m.keys().next().cloned());
+        match name.as_deref() {
+            Some("ip_configuration.ipv4_enabled") => crate::families::codify_setting(
+                r,
+                &["settings", "ip_configuration"],
+                &["ipv4_enabled"],
+            ),
+            Some("ip_configuration.ssl_mode") => {
+                crate::families::codify_setting(r, &["settings", "ip_configuration"], &["ssl_mode"])
+            }
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = Vec::new();
         for r in resources {

@@ -85,6 +85,15 @@ impl Family for StorageBuckets {
         &STORAGE_BUCKETS
     }
 
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match r.attribute {
+            Some(a @ ("public_access_prevention" | "uniform_bucket_level_access")) => {
+                crate::families::codify_setting(r, &[], &[a])
+            }
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = Vec::new();
         for r in resources {
