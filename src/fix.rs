@@ -214,6 +214,7 @@ fn substitute(
     block: &Block,
     text: &str,
     files: &Files,
+    entry: Option<&literals::Entry>,
 ) -> Result<Substitution> {
     let mut refs = Vec::new();
     collect_references(&block.body, &mut refs);
@@ -221,8 +222,23 @@ fn substitute(
     let mut read = |p: &Path| files.now(p);
     let mut subs = Vec::new();
     let mut manual = Vec::new();
+    let block_text = block.span().and_then(|s| text.get(s)).unwrap_or_default();
     for (span, kind, name) in refs {
-        match literals::resolve(index, &prefix, kind, &name, &mut read)? {
+        let found = match (kind, entry) {
+            ("each", None) => continue,
+            ("each", Some(_)) if literals::reads(block_text, "each.value", &name) > 1 => {
+                literals::Found::Manual {
+                    at: None,
+                    reason: format!(
+                        "each.value.{name} is read more than once in the block: changing it \
+                         would change the others too"
+                    ),
+                }
+            }
+            ("each", Some(entry)) => entry.attribute(&name),
+            _ => literals::resolve(index, &prefix, kind, &name, &mut read)?,
+        };
+        match found {
             literals::Found::Literal(site) => subs.push(Substituted {
                 reference: span,
                 site,
@@ -256,9 +272,9 @@ fn collect_references(
         if ["count", "for_each", "depends_on", "provider"].contains(&attr.key.as_str()) {
             continue;
         }
-        if let (Some((kind, name)), Some(span)) =
-            (literals::reference(&attr.value), attr.value.span())
-        {
+        let found = literals::reference(&attr.value)
+            .or_else(|| literals::each_value(&attr.value).map(|n| ("each", n)));
+        if let (Some((kind, name)), Some(span)) = (found, attr.value.span()) {
             out.push((span, kind, name));
         }
     }
@@ -431,24 +447,51 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             continue;
         };
         let start = block.span().map_or(0, |s| s.start);
-        if let Some(key) = ["count", "for_each"]
-            .into_iter()
-            .find(|k| block.body.get_attribute(k).is_some())
-        {
+        if block.body.get_attribute("count").is_some() {
             manual_at(
                 &mut set,
                 Some((&file, start)),
-                format!("the block has `{key}`: its literals feed every instance"),
+                "the block has `count`: its literals feed every instance".into(),
                 want_of(finding),
             );
             continue;
+        }
+        // `for_each` over a literal map: this instance's entry is its own.
+        let mut entry = None;
+        if let Some(for_each) = block.body.get_attribute("for_each") {
+            let found = match instance_key(&finding.address) {
+                None => Err("the block has `for_each`: its literals feed every instance".into()),
+                Some(key) => literals::for_each_entry(
+                    &index,
+                    &crate::source::module_prefix(&finding.address),
+                    &for_each.value,
+                    &file,
+                    &text,
+                    &key,
+                    &mut |p: &Path| files.now(p),
+                )?,
+            };
+            match found {
+                Ok(e) => entry = Some(e),
+                Err(reason) => {
+                    manual_at(&mut set, Some((&file, start)), reason, want_of(finding));
+                    continue;
+                }
+            }
         }
         // The block as codify reads it: references replaced by the literals they stand for.
         let Substitution {
             text: virtual_text,
             subs,
             unresolved,
-        } = substitute(&index, &finding.address, block, &text, &files)?;
+        } = substitute(
+            &index,
+            &finding.address,
+            block,
+            &text,
+            &files,
+            entry.as_ref(),
+        )?;
         let virtual_body;
         let virtual_block = if subs.is_empty() {
             block
@@ -638,6 +681,15 @@ fn resource_block<'b>(
             && b.labels[0].as_str() == resource_type
             && b.labels[1].as_str() == name
     })
+}
+
+/// The string instance key of an address's resource: `module.a.aws_sg.this["web"]` → `web`.
+fn instance_key(address: &str) -> Option<String> {
+    let inner = address.strip_suffix("\"]")?;
+    let open = inner.rfind("[\"")?;
+    let key = &inner[open + 2..];
+    // The key as Terraform prints it: quotes and backslashes escaped.
+    Some(key.replace("\\\"", "\"").replace("\\\\", "\\"))
 }
 
 /// `module.a.aws_sg.this[0]` → `this`.

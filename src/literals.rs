@@ -70,7 +70,7 @@ fn is_literal(expr: &Expression) -> bool {
 }
 
 /// How many times `kind.name` is read in `text` (not as a longer name: `var.a` in `var.ab`).
-fn reads(text: &str, kind: &str, name: &str) -> usize {
+pub fn reads(text: &str, kind: &str, name: &str) -> usize {
     let needle = format!("{kind}.{name}");
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     text.match_indices(&needle)
@@ -273,6 +273,132 @@ fn site_or_manual(file: &Path, text: &str, expr: &Expression, through: String) -
         Found::Manual {
             at: Some((file.to_path_buf(), span.start)),
             reason: format!("{through} is an expression, not a literal"),
+        }
+    }
+}
+
+/// The `for_each` map entry of one instance (`["web"]`): the object literal the map gives it, as
+/// written (in the block, or where the map's `var`/`local` is).
+pub struct Entry {
+    file: PathBuf,
+    /// Where `text` starts in the file.
+    base: usize,
+    text: String,
+    /// The entry's object, parsed from `text`.
+    object: Expression,
+    key: String,
+}
+
+/// `each.value.NAME` as `NAME`.
+pub fn each_value(expr: &Expression) -> Option<String> {
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    let [first, second] = t.operators.as_slice() else {
+        return None;
+    };
+    match (root.as_str(), first.value(), second.value()) {
+        ("each", TraversalOperator::GetAttr(v), TraversalOperator::GetAttr(name))
+            if v.as_str() == "value" =>
+        {
+            Some(name.as_str().to_string())
+        }
+        _ => None,
+    }
+}
+
+fn key_is(key: &hcl_edit::expr::ObjectKey, want: &str) -> bool {
+    match key {
+        hcl_edit::expr::ObjectKey::Ident(i) => i.as_str() == want,
+        hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => s.value() == want,
+        _ => false,
+    }
+}
+
+/// The entry of instance `key` in a block's `for_each` (in `file`, whose text is `text`), when
+/// the map is a literal of objects written in the code and read by this block alone.
+/// `Ok(Err(reason))`: it is not.
+#[allow(clippy::too_many_arguments)]
+pub fn for_each_entry(
+    index: &Index,
+    prefix: &str,
+    for_each: &Expression,
+    file: &Path,
+    text: &str,
+    key: &str,
+    read: &mut dyn FnMut(&Path) -> Result<String>,
+) -> Result<std::result::Result<Entry, String>> {
+    let (file, base, text, map) = match reference(for_each) {
+        Some((kind, name)) => match resolve(index, prefix, kind, &name, read)? {
+            Found::Literal(site) => match hcl_edit::parser::parse_expr(&site.text) {
+                Ok(map) => (site.file, site.span.start, site.text, map),
+                Err(_) => return Ok(Err(format!("{} does not parse as a map", site.through))),
+            },
+            Found::Manual { reason, .. } => return Ok(Err(reason)),
+        },
+        None => (file.to_path_buf(), 0, text.to_string(), for_each.clone()),
+    };
+    let Expression::Object(map) = &map else {
+        return Ok(Err(
+            "the block has `for_each` over something other than a literal map: its literals \
+             feed every instance"
+                .into(),
+        ));
+    };
+    let Some((_, value)) = map.iter().find(|(k, _)| key_is(k, key)) else {
+        return Ok(Err(format!(
+            "the `for_each` map has no literal entry \"{key}\""
+        )));
+    };
+    if !matches!(value.expr(), Expression::Object(_)) {
+        return Ok(Err(format!(
+            "the `for_each` entry \"{key}\" is not an object of literals"
+        )));
+    }
+    Ok(Ok(Entry {
+        file,
+        base,
+        object: value.expr().clone(),
+        text,
+        key: key.to_string(),
+    }))
+}
+
+impl Entry {
+    /// Where `each.value.NAME` of this instance is written.
+    pub fn attribute(&self, name: &str) -> Found {
+        let at = Some((self.file.clone(), self.base));
+        let Expression::Object(o) = &self.object else {
+            return Found::Manual {
+                at,
+                reason: "not an object".into(),
+            };
+        };
+        let through = format!("each.value.{name} ← for_each[\"{}\"]", self.key);
+        match o.iter().find(|(k, _)| key_is(k, name)) {
+            Some((_, v)) => {
+                let span = v.expr().span().unwrap_or(0..0);
+                if is_literal(v.expr()) && span.end <= self.text.len() {
+                    Found::Literal(Site {
+                        file: self.file.clone(),
+                        span: self.base + span.start..self.base + span.end,
+                        text: self.text[span].to_string(),
+                        through,
+                    })
+                } else {
+                    Found::Manual {
+                        at: Some((self.file.clone(), self.base + span.start)),
+                        reason: format!("{through} is an expression, not a literal"),
+                    }
+                }
+            }
+            None => Found::Manual {
+                at,
+                reason: format!("{through}: the entry does not set it"),
+            },
         }
     }
 }

@@ -1340,3 +1340,119 @@ async fn values_behind_variables_and_locals_are_fixed_where_written() {
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 0, "{doc:#}");
 }
+
+const FOR_EACH_TF: &str = r#"locals {
+  groups = {
+    web = {
+      ssh = ["0.0.0.0/0", "10.0.0.0/8"] # office and, for now, anyone
+    }
+    api = { ssh = ["0.0.0.0/0"] }
+  }
+}
+
+resource "aws_security_group" "this" {
+  for_each = local.groups
+  name     = each.key
+
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = each.value.ssh
+  }
+}
+"#;
+
+/// `for_each` over a map written in the code: the drifted instance's entry is changed, the other
+/// instances' entries stay as they are.
+#[tokio::test]
+async fn for_each_map_entries_are_fixed_for_their_instance_only() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let web = m.group(&vpc, "web").await;
+    let api = m.group(&vpc, "api").await;
+    for (sg, cidr) in [
+        (&web, "0.0.0.0/0"),
+        (&web, "10.0.0.0/8"),
+        (&api, "0.0.0.0/0"),
+    ] {
+        m.allow_in(sg, perm("tcp", 22, 22, cidr)).await;
+    }
+    let state = State::new()
+        .add(
+            r#"aws_security_group.this["web"]"#,
+            sg_attrs(
+                &web,
+                &vpc,
+                "web",
+                vec![sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"])],
+                vec![],
+            ),
+        )
+        .add(
+            r#"aws_security_group.this["api"]"#,
+            sg_attrs(
+                &api,
+                &vpc,
+                "api",
+                vec![sg_block("tcp", 22, 22, &["0.0.0.0/0"])],
+                vec![],
+            ),
+        );
+    m.revoke_in(&web, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), FOR_EACH_TF).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let run = fix(&m, &e, &["--write", "--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"][0]["line"], 4, "{doc:#}");
+    assert!(
+        doc["fixes"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("(in each.value.ssh ← for_each[\"web\"])"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        FOR_EACH_TF.replace(
+            "ssh = [\"0.0.0.0/0\", \"10.0.0.0/8\"] # office",
+            "ssh = [\"10.0.0.0/8\"] # office"
+        )
+    );
+
+    // The entry's list read twice in the block (ingress and egress): manual.
+    let twice = FOR_EACH_TF.replace(
+        "  }\n}\n",
+        "  }\n\n  egress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = each.value.ssh\n  }\n}\n",
+    );
+    std::fs::write(e.code.join("main.tf"), &twice).unwrap();
+    m.revoke_in(&api, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--format",
+            "json",
+            "--quiet",
+            "--address",
+            r#"aws_security_group.this["api"]"#,
+        ],
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    assert!(
+        doc["manual"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("each.value.ssh is read more than once"),
+        "{doc:#}"
+    );
+}
