@@ -238,6 +238,62 @@ pub struct Opened {
     pub outcome: &'static str,
 }
 
+/// The request of this fix set that a forge already has.
+struct Request {
+    /// The pull request number, the merge request iid.
+    id: u64,
+    url: String,
+    open: bool,
+}
+
+/// What to do, from what the forge has: the request of this set, and the head commit message
+/// of the branch of this set (when the branch exists).
+enum Step {
+    /// Nothing (the request was closed or merged).
+    Done(Opened),
+    /// Update the open request: the branch is there.
+    Update(Request),
+    /// Open a request (and make the branch first if it is not there).
+    Create,
+}
+
+fn decide(
+    forge: &Forge,
+    p: &Proposal,
+    request: Option<Request>,
+    head: Option<String>,
+) -> Result<Step> {
+    // The branch is driftgate's if its head is driftgate's commit of this set, or if
+    // driftgate's request of this set comes from it (people may have pushed on top).
+    if let Some(message) = &head {
+        if !message.contains(&format!("{TRAILER} {}", p.hash)) && request.is_none() {
+            return Err(Error::new(
+                forge.name(),
+                format!(
+                    "branch {} exists and driftgate did not create it: not written to (delete \
+                     or rename it to let driftgate propose this fix set)",
+                    p.branch
+                ),
+            ));
+        }
+    }
+    Ok(match request {
+        Some(r) if !r.open => Step::Done(p.opened(r.url, "closed")),
+        Some(r) if head.is_some() => Step::Update(r),
+        _ => Step::Create,
+    })
+}
+
+impl Proposal {
+    fn opened(&self, url: String, outcome: &'static str) -> Opened {
+        Opened {
+            url,
+            branch: self.branch.clone(),
+            outcome,
+        }
+    }
+}
+
 /// Opens (or updates) the request of `proposal` against `base` (default: the repository's
 /// default branch).
 pub async fn open(forge: &Forge, proposal: &Proposal, base: Option<&str>) -> Result<Opened> {
@@ -354,50 +410,42 @@ async fn github(
         format!("{api}/repos/{repo}/git/ref/heads/{}", enc_path(&p.branch)),
     )
     .await?;
-    if let Some(r) = &branch_ref {
-        // The branch exists: driftgate's if its head is driftgate's commit of this set, or if
-        // driftgate's request comes from it (people may have pushed on top). Never written to.
-        let sha = text_of(&what("GET ref"), &r.body, "/object/sha")?;
-        let call = format!("GET /repos/{repo}/git/commits/{sha}");
-        let head = client
-            .json(&what(&call), hint, || {
-                gh(client
-                    .inner
-                    .get(format!("{api}/repos/{repo}/git/commits/{sha}")))
-            })
-            .await?;
-        let message = head
-            .body
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let made_here = message.contains(&format!("{TRAILER} {}", p.hash));
-        if !made_here && existing.is_none() {
-            return Err(Error::new(
-                name.clone(),
-                format!(
-                    "branch {} exists and driftgate did not create it: not written to (delete \
-                     or rename it to let driftgate propose this fix set)",
-                    p.branch
-                ),
-            ));
+    // The branch's head commit message, when the branch exists.
+    let head = match &branch_ref {
+        Some(r) => {
+            let sha = text_of(&what("GET ref"), &r.body, "/object/sha")?;
+            let call = format!("GET /repos/{repo}/git/commits/{sha}");
+            let commit = client
+                .json(&what(&call), hint, || {
+                    gh(client
+                        .inner
+                        .get(format!("{api}/repos/{repo}/git/commits/{sha}")))
+                })
+                .await?;
+            Some(
+                commit
+                    .body
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
         }
-    }
-    if let Some(pr) = existing {
-        let number = pr.get("number").and_then(Value::as_u64).unwrap_or(0);
-        let html = pr
+        None => None,
+    };
+    let request = existing.map(|pr| Request {
+        id: pr.get("number").and_then(Value::as_u64).unwrap_or(0),
+        url: pr
             .get("html_url")
             .and_then(Value::as_str)
             .unwrap_or("")
-            .to_string();
-        if pr.get("state").and_then(Value::as_str) != Some("open") {
-            return Ok(Opened {
-                url: html,
-                branch: p.branch.clone(),
-                outcome: "closed",
-            });
-        }
-        if branch_ref.is_some() {
+            .to_string(),
+        open: pr.get("state").and_then(Value::as_str) == Some("open"),
+    });
+    match decide(forge, p, request, head)? {
+        Step::Done(opened) => return Ok(opened),
+        Step::Update(r) => {
+            let number = r.id;
             let call = format!("PATCH /repos/{repo}/pulls/{number}");
             let url = format!("{api}/repos/{repo}/pulls/{number}");
             let payload = json!({"title": p.title, "body": p.body});
@@ -406,13 +454,10 @@ async fn github(
                     gh(client.inner.patch(&url)).json(&payload)
                 })
                 .await?;
-            let html = text_of(&what(&call), &answer.body, "/html_url").unwrap_or(html);
-            return Ok(Opened {
-                url: html,
-                branch: p.branch.clone(),
-                outcome: "updated",
-            });
+            let html = text_of(&what(&call), &answer.body, "/html_url").unwrap_or(r.url);
+            return Ok(p.opened(html, "updated"));
         }
+        Step::Create => {}
     }
     if branch_ref.is_none() {
         let call = format!("GET /repos/{repo}/git/ref/heads/{base}");
@@ -580,38 +625,26 @@ async fn gitlab(
     let branch = client
         .json_or_missing(&what(&call), hint, || auth(client.inner.get(&url)))
         .await?;
-    if let Some(b) = &branch {
-        let message = b
-            .body
+    let head = branch.as_ref().map(|b| {
+        b.body
             .pointer("/commit/message")
             .and_then(Value::as_str)
-            .unwrap_or("");
-        if !message.contains(&format!("{TRAILER} {}", p.hash)) && existing.is_none() {
-            return Err(Error::new(
-                name.clone(),
-                format!(
-                    "branch {} exists and driftgate did not create it: not written to (delete \
-                     or rename it to let driftgate propose this fix set)",
-                    p.branch
-                ),
-            ));
-        }
-    }
-    if let Some(mr) = existing {
-        let iid = mr.get("iid").and_then(Value::as_u64).unwrap_or(0);
-        let web = mr
+            .unwrap_or("")
+            .to_string()
+    });
+    let request = existing.map(|mr| Request {
+        id: mr.get("iid").and_then(Value::as_u64).unwrap_or(0),
+        url: mr
             .get("web_url")
             .and_then(Value::as_str)
             .unwrap_or("")
-            .to_string();
-        if mr.get("state").and_then(Value::as_str) != Some("opened") {
-            return Ok(Opened {
-                url: web,
-                branch: p.branch.clone(),
-                outcome: "closed",
-            });
-        }
-        if branch.is_some() {
+            .to_string(),
+        open: mr.get("state").and_then(Value::as_str) == Some("opened"),
+    });
+    match decide(forge, p, request, head)? {
+        Step::Done(opened) => return Ok(opened),
+        Step::Update(r) => {
+            let iid = r.id;
             let call = format!("PUT /projects/{seg}/merge_requests/{iid}");
             let url = format!("{api}/projects/{seg}/merge_requests/{iid}");
             let payload = json!({"title": p.title, "description": p.body});
@@ -620,13 +653,10 @@ async fn gitlab(
                     auth(client.inner.put(&url)).json(&payload)
                 })
                 .await?;
-            let web = text_of(&what(&call), &answer.body, "/web_url").unwrap_or(web);
-            return Ok(Opened {
-                url: web,
-                branch: p.branch.clone(),
-                outcome: "updated",
-            });
+            let web = text_of(&what(&call), &answer.body, "/web_url").unwrap_or(r.url);
+            return Ok(p.opened(web, "updated"));
         }
+        Step::Create => {}
     }
     if branch.is_none() {
         let call = format!("GET /projects/{seg}/repository/branches/{base}");
