@@ -57,6 +57,14 @@ pub fn known_types() -> BTreeSet<&'static str> {
 }
 
 pub async fn run(opts: &CheckOptions) -> Result<Report> {
+    Ok(run_keeping(opts).await?.0)
+}
+
+/// The check, and the security view of every object the states declare (what
+/// `driftgate fix --harden` reads).
+pub async fn run_keeping(
+    opts: &CheckOptions,
+) -> Result<(Report, Vec<(&'static dyn Family, ExpectedObject)>)> {
     let started = Instant::now();
     let policies = PolicySet::load(&opts.policies, &known_types())?;
     let checked_types = policies.checked_types();
@@ -221,7 +229,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         let bg = opts.breakglass.as_ref().map(not_consulted);
         let mut report = Report::new(summary, Vec::new(), bg);
         report.policies = policies.policies;
-        return Ok(report);
+        return Ok((report, expected));
     }
 
     let (places, read, clouds, notes) = match opts.live {
@@ -465,7 +473,7 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     }
     report.checked = checked;
     report.policies = policies.policies;
-    Ok(report)
+    Ok((report, expected))
 }
 
 /// `--live api`: loads the credentials of the clouds the states hold resources of (a local state

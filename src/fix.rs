@@ -28,6 +28,8 @@ pub struct FixOptions {
     pub accept_weakening: bool,
     /// Only these addresses (none: every finding).
     pub addresses: Vec<String>,
+    /// Hardenings to write too (`--harden`), after the drift's fixes.
+    pub harden: Vec<crate::harden::Harden>,
 }
 
 /// One change written into the code.
@@ -37,7 +39,8 @@ pub struct FixEntry {
     #[serde(skip)]
     pub finding: usize,
     pub address: String,
-    /// `codify` (the live, stricter setting) or `accept` (other drift, on request).
+    /// `codify` (the live, stricter setting), `accept` (other drift, on request) or `harden`
+    /// (a well-known pattern, also without drift).
     pub action: &'static str,
     pub file: String,
     pub line: usize,
@@ -50,6 +53,16 @@ pub struct FixEntry {
     /// forgets it instead of showing no change.
     #[serde(skip)]
     pub forgets: bool,
+    /// The finding's words, for the pull request body.
+    #[serde(skip)]
+    pub expected_text: String,
+    #[serde(skip)]
+    pub actual_text: String,
+    #[serde(skip)]
+    pub policy_title: String,
+    /// `4.5, exposure internet`; empty when not weighed (a hardening).
+    #[serde(skip)]
+    pub risk: String,
 }
 
 /// A finding whose fix the code does not spell out where driftgate could change it.
@@ -380,8 +393,28 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
     let mut set = FixSet::default();
     let mut files = Files::default();
     let all = families::all();
-    for (at_drift, finding) in report.drifts.iter().enumerate() {
-        let Some(action) = action(finding, opts) else {
+    // A hardening that a drift's fix already writes (the same item) is not written twice.
+    let hardenings = opts.harden.iter().filter(|h| {
+        !report.drifts.iter().any(|d| {
+            d.address == h.finding.address
+                && d.attribute == h.finding.attribute
+                && d.expected == h.finding.expected
+        })
+    });
+    let work = report
+        .drifts
+        .iter()
+        .map(|f| (f, None))
+        .chain(hardenings.map(|h| (&h.finding, Some(h.replaces))));
+    for (at_drift, (finding, hardening)) in work.enumerate() {
+        let action = match hardening {
+            Some(_) if opts.addresses.is_empty() || opts.addresses.contains(&finding.address) => {
+                Some("harden")
+            }
+            Some(_) => None,
+            None => action(finding, opts),
+        };
+        let Some(action) = action else {
             if finding.effect != Effect::Strengthens
                 && (opts.addresses.is_empty() || opts.addresses.contains(&finding.address))
             {
@@ -409,6 +442,11 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 })
             };
         let Some(place) = index.find(&finding.address) else {
+            // A resource whose object is gone (or that is hardened away) and that the code no
+            // longer declares: the code already says it.
+            if finding.kind == crate::model::DriftKind::Missing && index.root_file().is_some() {
+                continue;
+            }
             manual_at(
                 &mut set,
                 None,
@@ -549,6 +587,17 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     continue;
                 }
             },
+            // Hardened: the rule is revoked by the next apply, so the block just goes.
+            Codify::RemoveResource { summary } if hardening.is_some() => {
+                let Some(span) = block.span() else { continue };
+                let lines = families::block_lines(&text, span);
+                let edit = TextEdit {
+                    range: lines,
+                    with: String::new(),
+                };
+                let summary = summary.replace(" is gone", " is removed (revoked on apply)");
+                (vec![(file.clone(), edit, None)], summary, false, false)
+            }
             Codify::RemoveResource { summary } => {
                 let Some(span) = block.span() else { continue };
                 let lines = families::block_lines(&text, span);
@@ -608,8 +657,20 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             severity: finding.severity.as_str().to_string(),
             references: finding.references.clone(),
             summary,
-            replaces_resource: replaces,
+            replaces_resource: replaces || hardening == Some(true),
             forgets,
+            expected_text: finding.expected_text.clone().unwrap_or_default(),
+            actual_text: finding.actual_text.clone().unwrap_or_default(),
+            policy_title: finding.policy_title.clone(),
+            risk: if hardening.is_some() {
+                String::new()
+            } else {
+                format!(
+                    "{:.1}, exposure {}",
+                    finding.risk.score,
+                    finding.risk.exposure.as_str()
+                )
+            },
         });
     }
     set.files = files.texts;
@@ -622,7 +683,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
 pub fn annotate(report: &mut Report, source_dir: &Path) -> Result<()> {
     let opts = FixOptions {
         accept_weakening: true,
-        addresses: Vec::new(),
+        ..FixOptions::default()
     };
     let set = plan(report, source_dir, &opts)?;
     for f in &mut report.drifts {

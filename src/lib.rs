@@ -41,6 +41,8 @@ pub mod risk;
 pub mod verdict;
 
 pub mod breakglass;
+// The well-known hardenings of what the code declares (`driftgate fix --harden`).
+pub mod harden;
 
 // Output: reports, CI integration, the reconciliation ticket, fixes in code.
 pub mod report;

@@ -78,6 +78,17 @@ struct FixArgs {
     /// reconciliation of an incident change that is meant to stay. Marked `accept`.
     #[arg(long)]
     accept_weakening: bool,
+    /// Also write the well-known hardenings of what the code declares, drift or not: SSH and
+    /// RDP from 0.0.0.0/0 or ::/0 (removed, or narrowed to --admin-cidr), KMS rotation off,
+    /// RDS instances publicly accessible, unencrypted EBS volumes (replaced on apply), S3 Block
+    /// Public Access settings off, Azure storage accounts allowing public blobs, Google Cloud
+    /// buckets without public access prevention. Marked `harden`.
+    #[arg(long)]
+    harden: bool,
+    /// With --harden: narrow SSH and RDP from 0.0.0.0/0 to this IPv4 CIDR instead of removing
+    /// the rule.
+    #[arg(long, value_name = "CIDR", requires = "harden")]
+    admin_cidr: Option<String>,
     /// Edit the files in place instead of printing.
     #[arg(long)]
     write: bool,
@@ -751,10 +762,32 @@ fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
         risk: driftgate::risk::Settings::default(),
         shard: None,
     };
-    let report = runtime()?.block_on(check::run(&opts))?;
+    let admin = args
+        .admin_cidr
+        .as_deref()
+        .map(|c| {
+            driftgate::model::cidr(c)
+                .ok()
+                .filter(|c| !c.contains(':') && c != "0.0.0.0/0")
+                .ok_or_else(|| {
+                    Error::new(
+                        format!("--admin-cidr {c}"),
+                        "is not an IPv4 CIDR narrower than 0.0.0.0/0",
+                    )
+                })
+        })
+        .transpose()?;
+    let (report, expected) = runtime()?.block_on(check::run_keeping(&opts))?;
+    let harden = if args.harden {
+        let policies = driftgate::policy::PolicySet::load(&opts.policies, &check::known_types())?;
+        driftgate::harden::findings(&expected, &policies, admin.as_deref())
+    } else {
+        Vec::new()
+    };
     let fix = driftgate::fix::FixOptions {
         accept_weakening: args.accept_weakening,
         addresses: args.addresses,
+        harden,
     };
     let set = driftgate::fix::plan(&report, &source_dir, &fix)?;
     if args.write {
@@ -775,7 +808,7 @@ fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
                      neither GITHUB_WORKSPACE nor CI_PROJECT_DIR is set)",
                 )
             })?;
-            let proposal = driftgate::propose::compose(&report, &set, &cwd, &root)?;
+            let proposal = driftgate::propose::compose(&set, &cwd, &root)?;
             let opened = runtime()?.block_on(driftgate::propose::open(
                 forge,
                 &proposal,

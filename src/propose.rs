@@ -14,7 +14,6 @@ use crate::breakglass::gitlab::project_segment;
 use crate::error::{Error, Result};
 use crate::fix::FixSet;
 use crate::http::{base_url, env, Client, COMPONENT};
-use crate::report::Report;
 
 /// The trailer of driftgate's commit: how a branch of this name is known to be driftgate's.
 const TRAILER: &str = "Driftgate-Fix-Set:";
@@ -76,7 +75,7 @@ pub struct Proposal {
 
 /// The proposal of a fix set. File paths are named from the repository root (`repo_root`):
 /// a file outside it cannot be committed, and says so.
-pub fn compose(report: &Report, set: &FixSet, cwd: &Path, repo_root: &Path) -> Result<Proposal> {
+pub fn compose(set: &FixSet, cwd: &Path, repo_root: &Path) -> Result<Proposal> {
     let mut files = Vec::new();
     for (path, (before, after)) in &set.files {
         let in_repo = crate::repo_path::in_repo(path, cwd, Some(repo_root)).ok_or_else(|| {
@@ -114,7 +113,7 @@ pub fn compose(report: &Report, set: &FixSet, cwd: &Path, repo_root: &Path) -> R
         let _ = writeln!(message, "- {} ({}): {}", f.address, f.action, f.summary);
     }
     let _ = write!(message, "\n{TRAILER} {hash}\n");
-    let body = body(report, set, &hash);
+    let body = body(set, &hash);
     Ok(Proposal {
         files,
         hash,
@@ -130,7 +129,7 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn body(report: &Report, set: &FixSet, hash: &str) -> String {
+fn body(set: &FixSet, hash: &str) -> String {
     let mut out = format!("<!-- driftgate:fix:{hash} -->\n");
     out.push_str(
         "Changes made by hand in the cloud that the Terraform does not know: without this \
@@ -142,22 +141,28 @@ fn body(report: &Report, set: &FixSet, hash: &str) -> String {
          |---|---|---|---|---|---|---|\n",
     );
     for f in &set.fixes {
-        let d = report.drifts.get(f.finding);
-        let expected = d.and_then(|d| d.expected_text.as_deref()).unwrap_or("-");
-        let actual = d.and_then(|d| d.actual_text.as_deref()).unwrap_or("-");
-        let risk = d
-            .map(|d| {
-                format!(
-                    " ({:.1}, exposure {})",
-                    d.risk.score,
-                    d.risk.exposure.as_str()
-                )
-            })
-            .unwrap_or_default();
-        let title = d.map(|d| d.policy_title.as_str()).unwrap_or("");
+        let expected = if f.expected_text.is_empty() {
+            "-"
+        } else {
+            &f.expected_text
+        };
+        let actual = if f.actual_text.is_empty() {
+            "-"
+        } else {
+            &f.actual_text
+        };
+        let risk = if f.risk.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", f.risk)
+        };
+        let title = f.policy_title.as_str();
         let direction = match f.action {
             "codify" => "codify: the live setting is stricter",
             "accept" => "**accept**: the live change weakens, and is kept on request",
+            "harden" => {
+                "**harden**: the code declares a known weak pattern; the apply changes the cloud"
+            }
             other => other,
         };
         let mut change = cell(&f.summary);
@@ -186,7 +191,7 @@ fn body(report: &Report, set: &FixSet, hash: &str) -> String {
     let mut addresses: Vec<&str> = set
         .fixes
         .iter()
-        .filter(|f| !f.forgets)
+        .filter(|f| !f.forgets && f.action != "harden")
         .map(|f| f.address.as_str())
         .collect();
     addresses.dedup();
@@ -201,6 +206,19 @@ fn body(report: &Report, set: &FixSet, hash: &str) -> String {
              false`: its live object is already gone, nothing is destroyed); delete the \
              `removed` block once applied",
             f.address
+        );
+    }
+    for f in set.fixes.iter().filter(|f| f.action == "harden") {
+        let _ = writeln!(
+            out,
+            "- `{}` changed by the apply: {}{}",
+            f.address,
+            f.summary,
+            if f.replaces_resource {
+                " (**replaced**)"
+            } else {
+                ""
+            }
         );
     }
     if set.fixes.iter().any(|f| f.replaces_resource) {

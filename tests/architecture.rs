@@ -16,7 +16,7 @@ const FLOORS: &[&[&str]] = &[
     &["families"],
     &["diff", "exposure", "place", "read", "risk"],
     &["verdict"],
-    &["breakglass"],
+    &["breakglass", "harden"],
     &["report"],
     &["ci", "comment", "fix", "history", "ticket_open"],
     &["check", "metrics", "propose"],

@@ -1339,6 +1339,7 @@ async fn values_behind_variables_and_locals_are_fixed_where_written() {
     let run = fix(&m, &e, &["--format", "json", "--quiet"]);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 0, "{doc:#}");
+    assert_eq!(doc["manual"].as_array().unwrap().len(), 1, "{doc:#}");
 }
 
 const FOR_EACH_TF: &str = r#"locals {
@@ -1454,5 +1455,243 @@ async fn for_each_map_entries_are_fixed_for_their_instance_only() {
             .unwrap()
             .contains("each.value.ssh is read more than once"),
         "{doc:#}"
+    );
+}
+
+/// `--harden`, with no drift at all: SSH and RDP from the internet go (or are narrowed to
+/// `--admin-cidr`), rotation and Block Public Access are turned on; HTTPS from the internet is
+/// not an admin port and stays. Each names the policy of its pattern.
+#[tokio::test]
+async fn harden_writes_the_well_known_patterns_without_drift() {
+    use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let bastion = m.group(&vpc, "bastion").await;
+    let admin = m.group(&vpc, "admin").await;
+    m.allow_in(&bastion, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    m.allow_in(&bastion, perm("tcp", 443, 443, "0.0.0.0/0"))
+        .await;
+    m.allow_in(&admin, perm("tcp", 3389, 3389, "0.0.0.0/0"))
+        .await;
+    let kms = moto_client!(aws_sdk_kms, &m.url);
+    let key = kms.create_key().description("data").send().await.unwrap();
+    let meta = key.key_metadata().unwrap();
+    let key_id = meta.key_id().to_string();
+    let policy = kms
+        .get_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .to_string();
+    let s3 = s3_client(&m);
+    let bucket = unique("harden");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_public_access_block()
+        .bucket(&bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(false)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let state = State::new()
+        .add(
+            "aws_security_group.bastion",
+            sg_attrs(
+                &bastion,
+                &vpc,
+                "bastion",
+                vec![
+                    sg_block("tcp", 22, 22, &["0.0.0.0/0"]),
+                    sg_block("tcp", 443, 443, &["0.0.0.0/0"]),
+                ],
+                vec![],
+            ),
+        )
+        .add("aws_security_group.admin", sg_attrs(&admin, &vpc, "admin", vec![], vec![]))
+        .add(
+            "aws_security_group_rule.rdp",
+            sg_rule_attrs("ingress", &admin, "tcp", 3389, 3389, &["0.0.0.0/0"]),
+        )
+        .add(
+            "aws_kms_key.data",
+            serde_json::json!({"arn": meta.arn(), "id": key_id, "key_id": key_id, "description": "data",
+                "customer_master_key_spec": "SYMMETRIC_DEFAULT", "key_usage": "ENCRYPT_DECRYPT",
+                "enable_key_rotation": false, "is_enabled": true, "policy": policy, "tags": {}, "tags_all": {}}),
+        )
+        .add(
+            "aws_s3_bucket_public_access_block.data",
+            serde_json::json!({"id": bucket, "bucket": bucket, "block_public_acls": true,
+                "block_public_policy": false, "ignore_public_acls": true, "restrict_public_buckets": true}),
+        );
+    let tf = format!(
+        r#"resource "aws_security_group" "bastion" {{
+  name = "bastion"
+
+  ingress {{
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+
+  ingress {{
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+}}
+
+resource "aws_security_group" "admin" {{
+  name = "admin"
+}}
+
+resource "aws_security_group_rule" "rdp" {{
+  type              = "ingress"
+  security_group_id = aws_security_group.admin.id
+  from_port         = 3389
+  to_port           = 3389
+  protocol          = "tcp"
+  cidr_blocks       = ["0.0.0.0/0"]
+}}
+
+resource "aws_kms_key" "data" {{
+  description = "data"
+}}
+
+resource "aws_s3_bucket_public_access_block" "data" {{
+  bucket                  = "{bucket}"
+  block_public_acls       = true
+  block_public_policy     = false
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}}
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &tf).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    // In sync: nothing to fix without --harden.
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+
+    let run = fix(&m, &e, &["--harden", "--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let fixes = doc["fixes"].as_array().unwrap();
+    let of =
+        |addr: &str| -> Vec<&Value> { fixes.iter().filter(|f| f["address"] == addr).collect() };
+    assert!(fixes.iter().all(|f| f["action"] == "harden"), "{doc:#}");
+    assert_eq!(fixes.len(), 4, "{doc:#}");
+    assert_eq!(
+        of("aws_security_group.bastion")[0]["policy"],
+        "AWS-SG-ADMIN-IPV4"
+    );
+    assert!(of("aws_security_group.bastion")[0]["references"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("CIS AWS Foundations v3.0.0 5.2")));
+    assert_eq!(of("aws_security_group.bastion")[0]["severity"], "critical");
+    assert_eq!(
+        of("aws_security_group_rule.rdp")[0]["policy"],
+        "AWS-SG-ADMIN-IPV4"
+    );
+    assert_eq!(of("aws_kms_key.data")[0]["policy"], "AWS-KMS-ROTATION-OFF");
+    assert_eq!(
+        of("aws_s3_bucket_public_access_block.data").len(),
+        1,
+        "{doc:#}"
+    );
+
+    let written = |extra: &[&str]| {
+        std::fs::write(e.code.join("main.tf"), &tf).unwrap();
+        let mut args = vec!["--harden", "--write", "--quiet"];
+        args.extend_from_slice(extra);
+        let run = fix(&m, &e, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap()
+    };
+    let rdp = "resource \"aws_security_group_rule\" \"rdp\" {\n  type              = \"ingress\"\n  security_group_id = aws_security_group.admin.id\n  from_port         = 3389\n  to_port           = 3389\n  protocol          = \"tcp\"\n  cidr_blocks       = [\"0.0.0.0/0\"]\n}\n\n";
+    let ssh = "  ingress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n\n";
+    let common = |t: String| {
+        t.replace(
+            "  description = \"data\"\n",
+            "  enable_key_rotation = true\n  description = \"data\"\n",
+        )
+        .replace(
+            "block_public_policy     = false",
+            "block_public_policy     = true",
+        )
+    };
+    // Removed: the rule resource goes without a `removed` block (the apply revokes it).
+    let removed = written(&[]);
+    assert_eq!(removed, common(tf.replace(ssh, "").replace(rdp, "")));
+    assert!(!removed.contains("removed {"));
+    // Narrowed to the admin range.
+    let narrowed = written(&["--admin-cidr", "203.0.113.0/24"]);
+    assert_eq!(
+        narrowed,
+        common(
+            tf.replace(ssh, &ssh.replace("0.0.0.0/0", "203.0.113.0/24"))
+                .replace(rdp, &rdp.replace("0.0.0.0/0", "203.0.113.0/24"))
+        )
+    );
+    // Once written, nothing is left to harden in the code.
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--harden",
+            "--admin-cidr",
+            "203.0.113.0/24",
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    // Removed too: the rule resource is gone from the code, and nothing is asked by hand.
+    let removed_again = {
+        std::fs::write(e.code.join("main.tf"), &removed).unwrap();
+        let run = fix(&m, &e, &["--harden", "--format", "json", "--quiet"]);
+        serde_json::from_str::<Value>(&run.stdout).unwrap()
+    };
+    assert_eq!(
+        removed_again["fixes"],
+        serde_json::json!([]),
+        "{removed_again:#}"
+    );
+    assert_eq!(
+        removed_again["manual"],
+        serde_json::json!([]),
+        "{removed_again:#}"
+    );
+    // An admin range that is not one.
+    let run = fix(&m, &e, &["--harden", "--admin-cidr", "0.0.0.0/0"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--admin-cidr 0.0.0.0/0"),
+        "{}",
+        run.stderr
     );
 }

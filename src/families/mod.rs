@@ -23,8 +23,8 @@ use serde_json::Value;
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::model::{
-    is_private_cidr, Cloud, ConfigItem, Declarer, Effect, ExpectedObject, Exposure, Facts, Item,
-    LiveObject, Reach,
+    is_private_cidr, Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure,
+    Facts, Item, LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -178,6 +178,44 @@ pub struct CodifyRequest<'a> {
 pub struct TextEdit {
     pub range: std::ops::Range<usize>,
     pub with: String,
+}
+
+/// What a declared item becomes when hardened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hardened {
+    /// It goes (the rule is revoked on the next apply).
+    Remove,
+    /// It becomes this item; `replaces`: the change replaces the resource on apply (an EBS
+    /// volume encrypted).
+    Replace { item: Box<Item>, replaces: bool },
+}
+
+/// A setting hardened to `value` (same name, identity and shape as the declared one).
+pub fn harden_setting(item: &Item, value: Value) -> Hardened {
+    let name = item.identity.clone().unwrap_or_default();
+    let mut new = setting(&name, value, false);
+    new.facts = Facts {
+        grants: false,
+        ..item.facts.clone()
+    };
+    Hardened::Replace {
+        item: Box::new(new),
+        replaces: false,
+    }
+}
+
+/// `--harden` for a setting of one of `types`: `name` declared `bad` becomes `good`.
+pub fn harden_value(
+    item: &ExpectedItem,
+    types: &[&str],
+    names: &[&str],
+    bad: &dyn Fn(&Value) -> bool,
+    good: Value,
+) -> Option<Hardened> {
+    let name = item.item.identity.as_deref()?;
+    let declared = item.item.value.get(name)?;
+    (names.contains(&name) && types.contains(&item.by.resource_type.as_str()) && bad(declared))
+        .then(|| harden_setting(&item.item, good))
 }
 
 /// What a family can write for one drift.
@@ -612,6 +650,19 @@ pub trait Family: Send + Sync {
     /// The edit of the declaring block that codifies this drift (`driftgate fix`).
     fn codify(&self, _request: &CodifyRequest) -> Codify {
         Codify::Unsupported
+    }
+    /// `driftgate fix --harden`: what a declared item of `object` becomes under the well-known
+    /// hardening patterns (admin ports from the internet, rotation off, public access on), also
+    /// where nothing drifted; `None`: fine as declared. `admin`: the CIDR that admin access is
+    /// narrowed to instead of removed. The change is then written by [`Family::codify`], as
+    /// if it had been made live.
+    fn harden(
+        &self,
+        _object: &ExpectedObject,
+        _item: &ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<Hardened> {
+        None
     }
     /// The effect of a declared item absent live: a missing allow allows less, a missing deny
     /// more. A family whose items decide which of the live object's other rules apply says so

@@ -90,6 +90,39 @@ fn volume_items(encrypted: bool, key: &str) -> Vec<(&'static str, Item)> {
 }
 
 impl Family for EbsVolumes {
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match (r.resource_type, r.attribute) {
+            ("aws_ebs_volume", Some("encrypted")) => {
+                crate::families::codify_setting(r, &[], &["encrypted"])
+            }
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
+    fn harden(
+        &self,
+        _object: &crate::model::ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        // Encryption cannot be turned on in place: the volume is replaced on apply.
+        match crate::families::harden_value(
+            item,
+            &["aws_ebs_volume"],
+            &["encrypted"],
+            &|v| v.as_str() == Some("false") || *v == serde_json::Value::Bool(false),
+            serde_json::Value::Bool(true),
+        ) {
+            Some(crate::families::Hardened::Replace { item, .. }) => {
+                Some(crate::families::Hardened::Replace {
+                    item,
+                    replaces: true,
+                })
+            }
+            other => other,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &EBS_VOLUMES
     }

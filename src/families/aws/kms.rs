@@ -59,6 +59,21 @@ fn policy_items(doc: &Value, who: &str) -> Result<Vec<(&'static str, Item)>> {
 }
 
 impl Family for KmsKeys {
+    fn harden(
+        &self,
+        _object: &crate::model::ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        crate::families::harden_value(
+            item,
+            &["aws_kms_key"],
+            &["enable_key_rotation"],
+            &|v| *v == serde_json::Value::Bool(false),
+            serde_json::Value::Bool(true),
+        )
+    }
+
     /// Rotation turned on (or off, when accepted) by hand: `enable_key_rotation` in the code.
     fn codify(&self, r: &CodifyRequest) -> Codify {
         match r.resource_type {

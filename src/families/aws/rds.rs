@@ -260,6 +260,21 @@ fn filter(name: &str, ids: &[String]) -> aws_sdk_rds::types::Filter {
 }
 
 impl Family for DbInstances {
+    fn harden(
+        &self,
+        _object: &crate::model::ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        crate::families::harden_value(
+            item,
+            &["aws_db_instance", "aws_rds_cluster_instance"],
+            &["publicly_accessible"],
+            &|v| *v == serde_json::Value::Bool(true),
+            serde_json::Value::Bool(false),
+        )
+    }
+
     fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
         codify(r)
     }

@@ -29,6 +29,21 @@ pub const ACCOUNT_PUBLIC_ACCESS_BLOCKS: About = About {
 pub struct AccountPublicAccessBlocks;
 
 impl Family for AccountPublicAccessBlocks {
+    fn harden(
+        &self,
+        _object: &crate::model::ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        crate::families::harden_value(
+            item,
+            &["aws_s3_account_public_access_block"],
+            &SETTINGS,
+            &|v| *v == serde_json::Value::Bool(false),
+            serde_json::Value::Bool(true),
+        )
+    }
+
     fn about(&self) -> &'static About {
         &ACCOUNT_PUBLIC_ACCESS_BLOCKS
     }

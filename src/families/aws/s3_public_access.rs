@@ -100,6 +100,21 @@ pub(super) fn setting(name: &'static str, on: bool) -> Item {
 }
 
 impl Family for BucketPublicAccessBlocks {
+    fn harden(
+        &self,
+        _object: &crate::model::ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        crate::families::harden_value(
+            item,
+            &["aws_s3_bucket_public_access_block"],
+            &SETTINGS,
+            &|v| *v == serde_json::Value::Bool(false),
+            serde_json::Value::Bool(true),
+        )
+    }
+
     fn about(&self) -> &'static About {
         &BUCKET_PUBLIC_ACCESS_BLOCKS
     }

@@ -491,6 +491,12 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
             }
             let [(block, (spans, i, total))] = candidates.as_slice() else {
                 return match candidates.len() {
+                    // Not in the code, and no dynamic block could hold it: the code already
+                    // says what is wanted (written by an earlier fix).
+                    0 if !has_dynamic(&r.block.body, direction) => Codify::Edits {
+                        edits: Vec::new(),
+                        summary: format!("no {direction} rule {}", rule_text(want)),
+                    },
                     0 => Codify::Manual {
                         offset: r.block.span().map_or(0, |s| s.start),
                         reason: format!(
@@ -567,17 +573,177 @@ fn rule_text(want: &Value) -> String {
     )
 }
 
+/// The declared peer of `want` replaced by the peer of `with` (same direction, protocol and
+/// ports): SSH narrowed from the internet to an admin range. A peer already in the list is not
+/// written twice: the old one just goes.
+fn codify_narrow(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    let (want, with) = (r.expected, r.actual);
+    let (Some(old), Some(new)) = (want["cidr_ipv4"].as_str(), with["cidr_ipv4"].as_str()) else {
+        return Codify::Unsupported;
+    };
+    let same_rule_fields = ["direction", "ip_protocol", "from_port", "to_port"]
+        .iter()
+        .all(|k| want[k] == with[k]);
+    if !same_rule_fields {
+        return Codify::Unsupported;
+    }
+    let summary = format!(
+        "narrow {old} to {new} in the {} rule {}",
+        want["direction"].as_str().unwrap_or("?"),
+        rule_text(want)
+    );
+    let start = r.block.span().map_or(0, |s| s.start);
+    let manual = |offset: usize| Codify::Manual {
+        offset,
+        reason: "the rule's protocol, ports or peers are not literals in this block".into(),
+        want: summary.clone(),
+    };
+    let replace =
+        |body: &hcl_edit::structure::Body| -> std::result::Result<Option<TextEdit>, usize> {
+            let elements = literal_list(body, "cidr_blocks")?;
+            let Some(i) = elements
+                .iter()
+                .position(|(v, _)| cidr(v).ok().as_deref() == Some(old))
+            else {
+                return Ok(None);
+            };
+            let spans: Vec<std::ops::Range<usize>> =
+                elements.iter().map(|(_, s)| s.clone()).collect();
+            let present = elements
+                .iter()
+                .any(|(v, _)| cidr(v).ok().as_deref() == Some(new));
+            Ok(Some(if present {
+                TextEdit {
+                    range: remove_element(&spans, i),
+                    with: String::new(),
+                }
+            } else {
+                TextEdit {
+                    range: spans[i].clone(),
+                    with: format!("\"{new}\""),
+                }
+            }))
+        };
+    match r.resource_type {
+        "aws_security_group" | "aws_default_security_group" => {
+            let direction = want["direction"].as_str().unwrap_or_default();
+            let mut edits = Vec::new();
+            for block in r
+                .block
+                .body
+                .blocks()
+                .filter(|b| b.ident.as_str() == direction)
+            {
+                match same_rule(&block.body, want) {
+                    Err(at) => return manual(at),
+                    Ok(false) => {}
+                    Ok(true) => match replace(&block.body) {
+                        Err(at) => return manual(at),
+                        Ok(Some(edit)) => edits.push(edit),
+                        Ok(None) => {}
+                    },
+                }
+            }
+            match edits.len() {
+                1 => Codify::Edits { edits, summary },
+                // Already narrowed (an earlier fix), unless a dynamic block may hold it.
+                0 if !has_dynamic(&r.block.body, direction) => Codify::Edits { edits, summary },
+                _ => manual(start),
+            }
+        }
+        "aws_security_group_rule" => match replace(&r.block.body) {
+            Ok(Some(edit)) => Codify::Edits {
+                edits: vec![edit],
+                summary,
+            },
+            // Already narrowed: the new peer is there and the old one is not.
+            Ok(None)
+                if literal_list(&r.block.body, "cidr_blocks")
+                    .is_ok_and(|l| l.iter().any(|(v, _)| cidr(v).ok().as_deref() == Some(new))) =>
+            {
+                Codify::Edits {
+                    edits: Vec::new(),
+                    summary,
+                }
+            }
+            Ok(None) => manual(start),
+            Err(at) => manual(at),
+        },
+        "aws_vpc_security_group_ingress_rule" | "aws_vpc_security_group_egress_rule" => {
+            match crate::families::set_attribute(r, "cidr_ipv4", &format!("\"{new}\"")) {
+                Codify::Edits { edits, .. } => Codify::Edits { edits, summary },
+                other => other,
+            }
+        }
+        _ => Codify::Unsupported,
+    }
+}
+
+/// Whether the block has `dynamic "{direction}"` blocks, whose rules are not edited.
+fn has_dynamic(body: &hcl_edit::structure::Body, direction: &str) -> bool {
+    body.blocks().any(|b| {
+        b.ident.as_str() == "dynamic" && b.labels.first().is_some_and(|l| l.as_str() == direction)
+    })
+}
+
+/// The ports `--harden` closes to the internet: SSH and RDP, as single-port TCP rules (a wider
+/// range or all traffic opens more than administration, and is left to the gate's policies).
+const ADMIN_PORTS: [i32; 2] = [22, 3389];
+
 impl Family for SecurityGroups {
     /// A rule revoked live (a console fix) leaves the code: its peer from the block's list, or
-    /// the block or rule resource with its last peer.
+    /// the block or rule resource with its last peer. A rule narrowed to another CIDR (with
+    /// `--harden --admin-cidr`) has its peer replaced.
     fn codify(&self, r: &CodifyRequest) -> Codify {
         // Declared, absent live: `changed` to absent for an inline block, `missing` for a rule
         // resource.
         let gone = r.actual.is_null() && r.kind != crate::model::DriftKind::Unmanaged;
         match r.attribute {
             Some("ingress" | "egress") if gone => codify_rule(r),
+            Some("ingress" | "egress") if r.kind == crate::model::DriftKind::Changed => {
+                codify_narrow(r)
+            }
             _ => Codify::Unsupported,
         }
+    }
+
+    /// SSH or RDP from `0.0.0.0/0` or `::/0`: removed, or (IPv4, with `admin`) narrowed.
+    fn harden(
+        &self,
+        _object: &ExpectedObject,
+        item: &ExpectedItem,
+        admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        let i = &item.item;
+        let admin_port = matches!(i.facts.ports.as_slice(), [Ports::Range(a, b)] if a == b && ADMIN_PORTS.contains(a));
+        let open = i.facts.open_to_internet();
+        if item.attribute != "ingress"
+            || !i.facts.grants
+            || !admin_port
+            || !open
+            || i.value["ip_protocol"] != "tcp"
+        {
+            return None;
+        }
+        let narrowed = admin
+            .filter(|_| i.value["cidr_ipv4"] == "0.0.0.0/0")
+            .and_then(|a| cidr(a).ok())
+            .filter(|a| !a.contains(':'));
+        Some(match narrowed {
+            Some(a) => {
+                let mut new = i.clone();
+                new.value["cidr_ipv4"] = json!(a);
+                new.key = new.key.replace("cidr:0.0.0.0/0", &format!("cidr:{a}"));
+                new.summary = new.summary.replace("0.0.0.0/0", &a);
+                new.facts.cidrs = vec![a];
+                crate::families::Hardened::Replace {
+                    item: Box::new(new),
+                    replaces: false,
+                }
+            }
+            None => crate::families::Hardened::Remove,
+        })
     }
 
     fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {

@@ -756,6 +756,29 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
 }
 
 impl Family for NetworkSecurityGroups {
+    /// `--harden`: an inbound allow rule for SSH or RDP only, from the internet (`*`,
+    /// `Internet`, `0.0.0.0/0`), goes.
+    fn harden(
+        &self,
+        _object: &ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        let i = &item.item;
+        let protocol = i.value.get("protocol").and_then(Value::as_str);
+        let admin_only = !i.facts.ports.is_empty()
+            && i.facts.ports.iter().all(|p| {
+                matches!(p, crate::model::Ports::Range(a, b) if a == b && [22, 3389].contains(a))
+            });
+        (item.attribute == "security_rule"
+            && i.facts.direction == Some("ingress")
+            && i.facts.grants
+            && admin_only
+            && matches!(protocol, Some("tcp" | "all"))
+            && i.facts.open_to_internet())
+        .then_some(crate::families::Hardened::Remove)
+    }
+
     fn codify(&self, r: &CodifyRequest) -> Codify {
         match r.attribute {
             Some("security_rule") if r.kind != crate::model::DriftKind::Unmanaged => codify_rule(r),

@@ -182,6 +182,21 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
 }
 
 impl Family for StorageAccounts {
+    fn harden(
+        &self,
+        _object: &crate::model::ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        crate::families::harden_value(
+            item,
+            &["azurerm_storage_account"],
+            &["allow_nested_items_to_be_public"],
+            &|v| *v == serde_json::Value::Bool(true),
+            serde_json::Value::Bool(false),
+        )
+    }
+
     fn about(&self) -> &'static About {
         &STORAGE_ACCOUNTS
     }

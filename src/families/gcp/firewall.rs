@@ -502,6 +502,71 @@ fn list_of(item: &Item, attr: &str) -> Vec<String> {
 }
 
 impl Family for Firewalls {
+    /// `--harden`: an enabled ingress allow firewall for SSH or RDP only, from `0.0.0.0/0` or
+    /// `::/0`: those ranges leave `source_ranges` (replaced by `admin`); when nothing would be
+    /// left, the firewall is disabled instead, since an ingress firewall without source ranges
+    /// or tags applies to every source.
+    fn harden(
+        &self,
+        object: &ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        let sources = object
+            .items
+            .iter()
+            .find(|i| i.attribute == "source_ranges")?;
+        let f = &sources.item.facts;
+        let admin_only = !f.ports.is_empty()
+            && f.ports.iter().all(|p| {
+                matches!(p, crate::model::Ports::Range(a, b) if a == b && [22, 3389].contains(a))
+            });
+        let disabled = object
+            .items
+            .iter()
+            .any(|i| i.attribute == "disabled" && i.item.value["disabled"] == json!(true));
+        let has_source_tags = object.items.iter().any(|i| {
+            i.attribute == "source_tags" || i.attribute == "source_service_accounts"
+        } && !crate::families::setting_values(&i.item).is_empty());
+        if f.direction != Some("ingress")
+            || !f.grants
+            || !admin_only
+            || disabled
+            || !f.open_to_internet()
+        {
+            return None;
+        }
+        let mut kept: Vec<String> = crate::families::setting_values(&sources.item)
+            .into_iter()
+            .filter(|r| r != "0.0.0.0/0" && r != "::/0")
+            .collect();
+        kept.extend(admin.map(str::to_string));
+        kept.sort();
+        kept.dedup();
+        match item.attribute {
+            "source_ranges" if !kept.is_empty() || has_source_tags => {
+                let mut new = set_setting("source_ranges", kept.clone(), true);
+                new.facts = Facts {
+                    cidrs: kept,
+                    ..f.clone()
+                };
+                Some(crate::families::Hardened::Replace {
+                    item: Box::new(new),
+                    replaces: false,
+                })
+            }
+            "disabled" if kept.is_empty() && !has_source_tags => {
+                let mut new = setting("disabled", json!(true), false);
+                new.facts = f.clone();
+                Some(crate::families::Hardened::Replace {
+                    item: Box::new(new),
+                    replaces: false,
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// Ranges, tags or service accounts narrowed by hand are written into the code's lists; a
     /// rule disabled by hand becomes `disabled = true`.
     fn codify(&self, r: &CodifyRequest) -> Codify {

@@ -81,6 +81,21 @@ fn live_items(body: &Value) -> Vec<(&'static str, Item)> {
 }
 
 impl Family for StorageBuckets {
+    fn harden(
+        &self,
+        _object: &crate::model::ExpectedObject,
+        item: &crate::model::ExpectedItem,
+        _admin: Option<&str>,
+    ) -> Option<crate::families::Hardened> {
+        crate::families::harden_value(
+            item,
+            &["google_storage_bucket"],
+            &["public_access_prevention"],
+            &|v| v.as_str() != Some("enforced"),
+            serde_json::json!("enforced"),
+        )
+    }
+
     fn about(&self) -> &'static About {
         &STORAGE_BUCKETS
     }
