@@ -1695,3 +1695,122 @@ resource "aws_s3_bucket_public_access_block" "data" {{
         run.stderr
     );
 }
+
+const IAM_TF: &str = r#"resource "aws_iam_policy" "app" {
+  name = "app"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "Read"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = "arn:aws:s3:::app/*"
+      },
+      {
+        # For the migration; remove afterwards.
+        Effect   = "Allow"
+        Action   = "s3:*"
+        Resource = ["*"]
+      }
+    ]
+  })
+}
+
+resource "aws_iam_role" "app" {
+  name               = "app"
+  assume_role_policy = <<-EOF
+    {
+      "Version": "2012-10-17",
+      "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+      ]
+    }
+  EOF
+}
+"#;
+
+/// IAM statements revoked in the console leave the document where the code writes it: a
+/// `jsonencode` object and a JSON heredoc, matched by meaning (other order, other `Sid`s, a
+/// string for a one-element list).
+#[tokio::test]
+async fn iam_statements_revoked_by_hand_leave_the_document() {
+    let m = moto().await;
+    let iam = moto_client!(aws_sdk_iam, &m.url);
+    let name = unique("app");
+    let both = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::app/*"},{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    let policy = iam
+        .create_policy()
+        .policy_name(&name)
+        .policy_document(both)
+        .send()
+        .await
+        .unwrap();
+    let arn = policy.policy().unwrap().arn().unwrap().to_string();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+    let role = unique("app");
+    let created = iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let role_arn = created.role().unwrap().arn().to_string();
+    let state = State::new()
+        .add(
+            "aws_iam_policy.app",
+            serde_json::json!({"arn": arn, "id": arn, "name": name, "path": "/", "description": "",
+                   "policy": both, "policy_id": "ANPA0", "tags": {}, "tags_all": {}}),
+        )
+        .add(
+            "aws_iam_role.app",
+            serde_json::json!({"arn": role_arn, "id": role, "name": role, "path": "/", "assume_role_policy": trust,
+                   "managed_policy_arns": [], "inline_policy": [], "permissions_boundary": null,
+                   "max_session_duration": 3600, "tags": {}, "tags_all": {}}),
+        );
+    // The console: the migration grant and the account's trust revoked.
+    iam.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::app/*"}]}"#)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    iam.update_assume_role_policy()
+        .role_name(&role)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), IAM_TF).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let run = fix(&m, &e, &["--write", "--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let fixed = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    let want = IAM_TF
+        .replace(
+            ",\n      {\n        # For the migration; remove afterwards.\n        Effect   = \"Allow\"\n        Action   = \"s3:*\"\n        Resource = [\"*\"]\n      }",
+            "",
+        )
+        .replace(
+            ",\n        {\"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"arn:aws:iam::123456789012:root\"}, \"Action\": \"sts:AssumeRole\"}",
+            "",
+        );
+    assert_eq!(fixed, want);
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+}

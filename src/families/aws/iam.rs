@@ -123,6 +123,14 @@ fn live_document(id: &str, doc: &str) -> Result<Vec<(&'static str, Item)>> {
 }
 
 impl Family for IamPolicies {
+    /// A statement revoked live leaves the document where the code writes it.
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match (r.resource_type, r.attribute) {
+            ("aws_iam_policy", Some("policy")) => super::policy_code::codify_statement(r, "policy"),
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &IAM_POLICIES
     }
@@ -211,6 +219,14 @@ const INLINE: [(&str, &str, &str); 3] = [
 ];
 
 impl Family for IamInlinePolicies {
+    /// A statement revoked live leaves the document where the code writes it.
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match r.attribute {
+            Some("policy") => super::policy_code::codify_statement(r, "policy"),
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &IAM_INLINE_POLICIES
     }

@@ -212,6 +212,16 @@ fn trust_reach(o: &Subject) -> Reach {
 }
 
 impl Family for IamRoles {
+    /// A statement revoked live leaves the document where the code writes it.
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match (r.resource_type, r.attribute) {
+            ("aws_iam_role", Some("assume_role_policy")) => {
+                super::policy_code::codify_statement(r, "assume_role_policy")
+            }
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &IAM_ROLES
     }

@@ -77,6 +77,7 @@ impl Family for KmsKeys {
     /// Rotation turned on (or off, when accepted) by hand: `enable_key_rotation` in the code.
     fn codify(&self, r: &CodifyRequest) -> Codify {
         match r.resource_type {
+            _ if r.attribute == Some("policy") => super::policy_code::codify_statement(r, "policy"),
             "aws_kms_key" => codify_flag(r, &["enable_key_rotation"]),
             _ => Codify::Unsupported,
         }

@@ -9,6 +9,7 @@ pub mod iam_principal;
 pub mod iam_role;
 pub mod kms;
 pub mod network_acl;
+pub mod policy_code;
 pub mod policy_document;
 pub mod rds;
 pub mod reach;

@@ -145,7 +145,7 @@ fn condition(v: &Value) -> Result<Value, String> {
     serde_json::to_value(out).map_err(|e| e.to_string())
 }
 
-fn statement(s: &Value, version: &str) -> Result<Statement, String> {
+pub(super) fn statement(s: &Value, version: &str) -> Result<Statement, String> {
     let obj = s.as_object().ok_or("a statement must be an object")?;
     let effect = obj
         .get("Effect")

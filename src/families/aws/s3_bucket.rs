@@ -91,6 +91,14 @@ fn bucket_of(r: &Resource) -> Result<&str> {
 }
 
 impl Family for BucketPolicies {
+    /// A statement revoked live leaves the document where the code writes it.
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match r.attribute {
+            Some("policy") => super::policy_code::codify_statement(r, "policy"),
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &BUCKET_POLICIES
     }
