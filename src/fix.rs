@@ -381,6 +381,92 @@ fn map_edits(
     Ok(out)
 }
 
+/// Asks `request` again of the block `IDENT "LABEL"…` of the module `prefix` (the block a
+/// resource's attribute reads, such as a `data "aws_iam_policy_document"`): the file it is in
+/// and what the family answers there. `Ok(Err(reason))`: no honest edit there (the block is
+/// not found, has `count`/`for_each`, or is read by more than this resource).
+fn elsewhere(
+    index: &Index,
+    prefix: &str,
+    ident: &str,
+    labels: &[String],
+    files: &Files,
+    request: &CodifyRequest,
+) -> Result<std::result::Result<(PathBuf, Codify), String>> {
+    let name = format!("{ident}.{}", labels.join("."));
+    let Some(module) = index.module(prefix) else {
+        return Ok(Err(format!("{name}: its module is not in the source")));
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&module.dir)
+        .map_err(|e| {
+            Error::new(
+                module.dir.display().to_string(),
+                format!("cannot list: {e}"),
+            )
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+        .collect();
+    paths.sort();
+    let mut reads = 0;
+    let mut found = None;
+    for path in paths {
+        let text = files.now(&path)?;
+        reads +=
+            literals::reads(&text, &name, "json") + literals::reads(&text, &name, "minified_json");
+        let body = parse(&path, &text)?;
+        let hit = body.blocks().any(|b| {
+            b.ident.as_str() == ident
+                && b.labels.len() == labels.len()
+                && b.labels
+                    .iter()
+                    .zip(labels)
+                    .all(|(l, want)| l.as_str() == want)
+        });
+        if hit && found.is_none() {
+            found = Some((path, text));
+        }
+    }
+    let Some((path, text)) = found else {
+        return Ok(Err(format!("{name} is not declared in this module")));
+    };
+    if reads > 1 {
+        return Ok(Err(format!(
+            "{name} is read {reads} times in its module: changing it would change the others too"
+        )));
+    }
+    let body = parse(&path, &text)?;
+    let Some(block) = body.blocks().find(|b| {
+        b.ident.as_str() == ident
+            && b.labels
+                .iter()
+                .zip(labels)
+                .all(|(l, want)| l.as_str() == want)
+    }) else {
+        return Ok(Err(format!("{name} is not declared in this module")));
+    };
+    if ["count", "for_each"]
+        .iter()
+        .any(|k| block.body.get_attribute(k).is_some())
+    {
+        return Ok(Err(format!("{name} has `count` or `for_each`")));
+    }
+    let resource_type = format!("{ident}.{}", labels.first().map_or("", String::as_str));
+    let again = CodifyRequest {
+        resource_type: &resource_type,
+        block,
+        text: &text,
+        ..*request
+    };
+    let family = families::all()
+        .into_iter()
+        .find(|f| f.about().resource_types.contains(&request.resource_type));
+    Ok(match family.map(|f| f.codify(&again)) {
+        Some(Codify::Elsewhere { .. }) | None => Err(format!("{name} reads further blocks")),
+        Some(answer) => Ok((path, answer)),
+    })
+}
+
 /// The fixes for this report's findings in the Terraform under `source_dir`.
 pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<FixSet> {
     let index = Index::build(source_dir);
@@ -575,6 +661,45 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 }
                 continue;
             }
+            Codify::Elsewhere {
+                ident,
+                labels,
+                offset,
+            } => {
+                let offset = file_offset(&subs, offset);
+                let prefix = crate::source::module_prefix(&finding.address);
+                match elsewhere(&index, &prefix, ident, &labels, &files, &request)? {
+                    Ok((there, Codify::Edits { edits, summary })) => (
+                        edits
+                            .into_iter()
+                            .map(|e| (there.clone(), e, None))
+                            .collect(),
+                        format!("{summary} (in {ident}.{})", labels.join(".")),
+                        false,
+                        false,
+                    ),
+                    Ok((
+                        there,
+                        Codify::Manual {
+                            offset,
+                            reason,
+                            want,
+                        },
+                    )) => {
+                        manual_at(&mut set, Some((&there, offset)), reason, want);
+                        continue;
+                    }
+                    Ok(_) => {
+                        set.unsupported
+                            .push(format!("{}: {}", finding.address, want_of(finding)));
+                        continue;
+                    }
+                    Err(reason) => {
+                        manual_at(&mut set, Some((&file, offset)), reason, want_of(finding));
+                        continue;
+                    }
+                }
+            }
             Codify::Edits { edits, summary } => match map_edits(&file, &subs, edits) {
                 Ok(mapped) => (mapped, summary, false, false),
                 Err(offset) => {
@@ -633,7 +758,18 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             Some(i) => format!("{summary} (in {})", subs[i].site.through),
             None => summary,
         };
-        let shown = shown.map(|(f, at, _)| (f.clone(), files.line(&f, at)));
+        // A removal is named at its first line with something on it (not the blank line above).
+        let shown = shown.map(|(f, at, _)| {
+            let at = files
+                .now(&f)
+                .ok()
+                .and_then(|t| {
+                    let rest = t.get(at..)?;
+                    Some(at + (rest.len() - rest.trim_start().len()))
+                })
+                .unwrap_or(at);
+            (f.clone(), files.line(&f, at))
+        });
         let mut by_file: BTreeMap<PathBuf, Vec<TextEdit>> = BTreeMap::new();
         for (f, e, _) in edits {
             by_file.entry(f).or_default().push(e);

@@ -1166,6 +1166,7 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
     assert_eq!(doc["fixes"][0]["action"], "codify");
     assert_eq!(
         std::fs::read_to_string(code.join("main.tf")).unwrap(),
-        format!("{head}{ssh_deny}\n  # Kerberos for the domain controllers.\n\n{ssh_out}}}\n")
+        // The comment about the rule goes with it.
+        format!("{head}{ssh_deny}\n{ssh_out}}}\n")
     );
 }

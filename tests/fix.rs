@@ -73,8 +73,6 @@ resource "aws_security_group" "web" {
     protocol    = "tcp"
     cidr_blocks = ["10.0.0.0/8"] # TODO: drop the open range
   }
-
-  # HTTPS from anywhere, for now.
 }
 
 resource "aws_security_group" "admin" {
@@ -220,14 +218,13 @@ async fn console_fixes_are_codified_and_the_rest_is_manual() {
         "{}",
         run.stdout
     );
-    assert!(
-        run.stdout.contains(
-            "-    cidr_blocks = [\"0.0.0.0/0\", \"10.0.0.0/8\"] # TODO: drop the open range\n\
-         +    cidr_blocks = [\"10.0.0.0/8\"] # TODO: drop the open range\n"
-        ),
-        "{}",
-        run.stdout
-    );
+    for line in [
+        "-    cidr_blocks = [\"0.0.0.0/0\", \"10.0.0.0/8\"] # TODO: drop the open range\n",
+        "+    cidr_blocks = [\"10.0.0.0/8\"] # TODO: drop the open range\n",
+        "-  # HTTPS from anywhere, for now.\n",
+    ] {
+        assert!(run.stdout.contains(line), "{line} not in\n{}", run.stdout);
+    }
     assert_eq!(
         std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
         MAIN_TF
@@ -267,7 +264,7 @@ async fn console_fixes_are_codified_and_the_rest_is_manual() {
         assert_eq!(f["replaces_resource"], false);
     }
     assert_eq!(by("aws_security_group.web")[0]["line"], 11);
-    assert_eq!(by("aws_security_group.web")[1]["line"], 15);
+    assert_eq!(by("aws_security_group.web")[1]["line"], 14);
     assert_eq!(by("aws_security_group_rule.rdp")[0]["line"], 28);
     let manual = doc["manual"].as_array().unwrap();
     assert_eq!(manual.len(), 1, "{doc:#}");
@@ -1813,4 +1810,103 @@ async fn iam_statements_revoked_by_hand_leave_the_document() {
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
     assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+}
+
+const OPS_DATA_TF: &str = r#"data "aws_iam_policy_document" "ops" {
+  statement {
+    sid       = "Describe"
+    actions   = ["ec2:DescribeInstances"]
+    resources = ["*"]
+  }
+
+  # Break-glass during INC-42.
+  statement {
+    effect    = "Allow"
+    actions   = ["ec2:TerminateInstances", "ec2:StopInstances"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = ["us-east-1"]
+    }
+  }
+}
+"#;
+
+/// A statement revoked by hand from a policy the code renders with
+/// `data "aws_iam_policy_document"` (in another file of the module): its `statement` block goes.
+/// A data source that two resources read is manual.
+#[tokio::test]
+async fn statements_leave_the_policy_document_data_source() {
+    let m = moto().await;
+    let iam = moto_client!(aws_sdk_iam, &m.url);
+    let name = unique("ops");
+    // As Terraform renders the data source.
+    let both = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Describe","Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*"},{"Effect":"Allow","Action":["ec2:TerminateInstances","ec2:StopInstances"],"Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]}"#;
+    let policy = iam
+        .create_policy()
+        .policy_name(&name)
+        .policy_document(both)
+        .send()
+        .await
+        .unwrap();
+    let arn = policy.policy().unwrap().arn().unwrap().to_string();
+    let state = State::new().add(
+        "aws_iam_policy.ops",
+        serde_json::json!({"arn": arn, "id": arn, "name": name, "path": "/", "description": "",
+               "policy": both, "policy_id": "ANPA1", "tags": {}, "tags_all": {}}),
+    );
+    iam.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Describe","Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*"}]}"#)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let main_tf = "resource \"aws_iam_policy\" \"ops\" {\n  name   = \"ops\"\n  policy = data.aws_iam_policy_document.ops.json\n}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), main_tf).unwrap();
+    std::fs::write(code.join("policies.tf"), OPS_DATA_TF).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let run = fix(&m, &e, &["--write", "--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"][0]["file"], "infra/policies.tf", "{doc:#}");
+    assert_eq!(doc["fixes"][0]["line"], 8, "{doc:#}");
+    let start = OPS_DATA_TF.find("  # Break-glass").unwrap();
+    let end = OPS_DATA_TF.rfind("  }\n}").unwrap() + "  }\n".len();
+    let want = format!("{}{}", &OPS_DATA_TF[..start], &OPS_DATA_TF[end..]);
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("policies.tf")).unwrap(),
+        want.replace("  }\n\n}", "  }\n}")
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        main_tf
+    );
+
+    // Read by a second policy too: changing it would change both.
+    std::fs::write(e.code.join("policies.tf"), OPS_DATA_TF).unwrap();
+    std::fs::write(
+        e.code.join("main.tf"),
+        format!("{main_tf}\nresource \"aws_iam_policy\" \"ops_copy\" {{\n  policy = data.aws_iam_policy_document.ops.json\n}}\n"),
+    )
+    .unwrap();
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    assert!(
+        doc["manual"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is read 2 times"),
+        "{doc:#}"
+    );
 }

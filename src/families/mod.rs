@@ -236,16 +236,35 @@ pub enum Codify {
         reason: String,
         want: String,
     },
+    /// The value is written in another block of the same module, which the attribute reads (a
+    /// `data "aws_iam_policy_document"`): the same request is asked again of that block, with
+    /// `resource_type` `IDENT.LABEL` (`data.aws_iam_policy_document`). `offset`: the reference.
+    Elsewhere {
+        ident: &'static str,
+        labels: Vec<String>,
+        offset: usize,
+    },
     /// This family does not write this kind of drift.
     Unsupported,
 }
 
-/// The lines a block spans, to remove it whole; with one blank line after it when a blank line
-/// (or the start of the file) is before it, so that no double gap is left.
+/// The lines a block spans, to remove it whole, with the comment lines right above it; with one
+/// blank line after it when a blank line (or the start of the file) is before it, so that no
+/// double gap is left.
 pub fn block_lines(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
-    let start = text[..span.start.min(text.len())]
+    let mut start = text[..span.start.min(text.len())]
         .rfind('\n')
         .map_or(0, |i| i + 1);
+    // The comment lines right above the block are about it: they go with it.
+    while start > 0 {
+        let above = text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[above..start].trim();
+        if line.starts_with('#') || line.starts_with("//") {
+            start = above;
+        } else {
+            break;
+        }
+    }
     let mut end = text[span.end.min(text.len())..]
         .find('\n')
         .map_or(text.len(), |i| span.end + i + 1);
@@ -257,6 +276,11 @@ pub fn block_lines(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<
     if before.is_none_or(blank) {
         if let Some(line) = after.filter(|l| blank(l) && l.ends_with('\n')) {
             end += line.len();
+        } else if let Some(gap) =
+            before.filter(|_| after.is_none_or(|l| l.trim_start().starts_with('}')))
+        {
+            // The last block before a closing brace: the blank line above it goes instead.
+            start -= gap.len() + 1;
         }
     }
     start..end

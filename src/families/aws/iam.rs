@@ -126,7 +126,9 @@ impl Family for IamPolicies {
     /// A statement revoked live leaves the document where the code writes it.
     fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
         match (r.resource_type, r.attribute) {
-            ("aws_iam_policy", Some("policy")) => super::policy_code::codify_statement(r, "policy"),
+            ("aws_iam_policy" | super::policy_code::DATA, Some("policy")) => {
+                super::policy_code::codify_statement(r, "policy")
+            }
             _ => crate::families::Codify::Unsupported,
         }
     }

@@ -215,7 +215,7 @@ impl Family for IamRoles {
     /// A statement revoked live leaves the document where the code writes it.
     fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
         match (r.resource_type, r.attribute) {
-            ("aws_iam_role", Some("assume_role_policy")) => {
+            ("aws_iam_role" | super::policy_code::DATA, Some("assume_role_policy")) => {
                 super::policy_code::codify_statement(r, "assume_role_policy")
             }
             _ => crate::families::Codify::Unsupported,

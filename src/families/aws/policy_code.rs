@@ -14,8 +14,11 @@ use serde_json::{Map, Value};
 use super::policy_document::statement;
 use crate::families::{remove_element, Codify, CodifyRequest, TextEdit};
 
+/// The data source that renders policy documents in Terraform.
+pub const DATA: &str = "data.aws_iam_policy_document";
+
 /// The edit that removes the statement `r.expected` (gone live) from the document in attribute
-/// `attr` of the block.
+/// `attr` of the block (or, asked of a `data "aws_iam_policy_document"` block, its `statement`).
 pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
     let start = r.block.span().map_or(0, |s| s.start);
     let gone = r.actual.is_null() && r.kind != crate::model::DriftKind::Unmanaged;
@@ -28,6 +31,22 @@ pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
         reason,
         want: want.clone(),
     };
+    if r.resource_type == DATA {
+        return match in_data_source(r) {
+            Ok(Some(range)) => Codify::Edits {
+                edits: vec![TextEdit {
+                    range,
+                    with: String::new(),
+                }],
+                summary: format!("remove the statement {}", short(r.expected)),
+            },
+            Ok(None) => Codify::Edits {
+                edits: Vec::new(),
+                summary: want.clone(),
+            },
+            Err(reason) => manual(start, reason),
+        };
+    }
     let Some(attribute) = r.block.body.get_attribute(attr) else {
         return manual(start, format!("the block has no `{attr}`"));
     };
@@ -43,10 +62,19 @@ pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
             Some(span) => in_heredoc(r.text, span, r.expected),
             None => Err("the heredoc has no position".into()),
         },
-        Expression::Traversal(_) => Err(format!(
+        Expression::Traversal(t) => match data_source_name(t) {
+            Some(name) => {
+                return Codify::Elsewhere {
+                    ident: "data",
+                    labels: vec!["aws_iam_policy_document".into(), name],
+                    offset: at,
+                }
+            }
+            None => Err(format!(
             "`{attr}` comes from elsewhere (a `data \"aws_iam_policy_document\"`, a variable): \
              remove the statement there"
-        )),
+            )),
+        },
         _ => Err(format!(
             "`{attr}` is not a `jsonencode` object or a JSON heredoc"
         )),
@@ -66,6 +94,133 @@ pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
         },
         Err(reason) => manual(at, reason),
     }
+}
+
+/// `data.aws_iam_policy_document.NAME.json` → `NAME`.
+fn data_source_name(t: &hcl_edit::expr::Traversal) -> Option<String> {
+    use hcl_edit::expr::TraversalOperator as Op;
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    let names: Vec<&str> = t
+        .operators
+        .iter()
+        .map(|o| match o.value() {
+            Op::GetAttr(i) => Some(i.as_str()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    match (root.as_str(), names.as_slice()) {
+        ("data", ["aws_iam_policy_document", name, "json" | "minified_json"]) => {
+            Some(name.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// A `statement` block of `data "aws_iam_policy_document"` as the JSON statement the data
+/// source renders; `None` when a part of it is not a literal.
+fn statement_block_json(body: &hcl_edit::structure::Body) -> Option<Value> {
+    let mut out = Map::new();
+    for attr in body.attributes() {
+        let v = literal_json(&attr.value)?;
+        let key = match attr.key.as_str() {
+            "sid" => "Sid",
+            "effect" => "Effect",
+            "actions" => "Action",
+            "not_actions" => "NotAction",
+            "resources" => "Resource",
+            "not_resources" => "NotResource",
+            _ => return None,
+        };
+        out.insert(key.into(), v);
+    }
+    out.entry("Effect")
+        .or_insert_with(|| Value::String("Allow".into()));
+    let mut conditions: Map<String, Value> = Map::new();
+    for b in body.blocks() {
+        let field = |k: &str| b.body.get_attribute(k).and_then(|a| literal_json(&a.value));
+        match b.ident.as_str() {
+            kind @ ("principals" | "not_principals") => {
+                let key = if kind == "principals" {
+                    "Principal"
+                } else {
+                    "NotPrincipal"
+                };
+                let (t, ids) = (field("type")?, field("identifiers")?);
+                let t = t.as_str()?.to_string();
+                let entry = out.entry(key).or_insert_with(|| Value::Object(Map::new()));
+                if t == "*" {
+                    *entry = Value::String("*".into());
+                    continue;
+                }
+                let m = entry.as_object_mut()?;
+                let list = m.entry(t).or_insert_with(|| Value::Array(Vec::new()));
+                list.as_array_mut()?.extend(ids.as_array()?.iter().cloned());
+            }
+            "condition" => {
+                let (test, variable, values) =
+                    (field("test")?, field("variable")?, field("values")?);
+                let per_test = conditions
+                    .entry(test.as_str()?.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                per_test
+                    .as_object_mut()?
+                    .insert(variable.as_str()?.to_string(), values);
+            }
+            _ => return None,
+        }
+    }
+    if !conditions.is_empty() {
+        out.insert("Condition".into(), Value::Object(conditions));
+    }
+    Some(Value::Object(out))
+}
+
+/// The lines of the `statement` block that means the statement gone live.
+fn in_data_source(r: &CodifyRequest) -> Result<Option<Range<usize>>, String> {
+    let version = r
+        .block
+        .body
+        .get_attribute("version")
+        .and_then(|a| literal_json(&a.value))
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "2012-10-17".into());
+    let mut opaque = false;
+    for b in r.block.body.blocks() {
+        match b.ident.as_str() {
+            "statement" => {}
+            "dynamic" => {
+                opaque = true;
+                continue;
+            }
+            _ => continue,
+        }
+        match statement_block_json(&b.body).map(|v| statement(&v, &version)) {
+            Some(Ok(st)) if st.value == *r.expected => {
+                let span = b.span().ok_or("the statement block has no position")?;
+                return Ok(Some(crate::families::block_lines(r.text, span)));
+            }
+            Some(_) => {}
+            None => opaque = true,
+        }
+    }
+    let merged = [
+        "source_policy_documents",
+        "override_policy_documents",
+        "source_json",
+        "override_json",
+    ]
+    .iter()
+    .any(|k| r.block.body.get_attribute(k).is_some());
+    if opaque || merged {
+        return Err(
+            "the data source has statements that are not literals, dynamic blocks, or merged \
+             documents: which one is meant cannot be told"
+                .into(),
+        );
+    }
+    Ok(None)
 }
 
 /// `Allow s3:getobject on arn:…`, from a canonical statement.
@@ -360,7 +515,7 @@ mod tests {
         // From a data source, or with interpolations: manual.
         let data = "resource \"aws_iam_policy\" \"p\" {\n  policy = data.aws_iam_policy_document.p.json\n}\n";
         assert!(
-            matches!(removed(data, &gone), Codify::Manual { reason, .. } if reason.contains("aws_iam_policy_document"))
+            matches!(removed(data, &gone), Codify::Elsewhere { ident: "data", labels, .. } if labels == ["aws_iam_policy_document", "p"])
         );
         let templated = heredoc.replace("arn:aws:s3:::b/*", "${aws_s3_bucket.b.arn}/*");
         assert!(
