@@ -1798,7 +1798,7 @@ async fn iam_statements_revoked_by_hand_leave_the_document() {
     let fixed = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
     let want = IAM_TF
         .replace(
-            ",\n      {\n        # For the migration; remove afterwards.\n        Effect   = \"Allow\"\n        Action   = \"s3:*\"\n        Resource = [\"*\"]\n      }",
+            "      {\n        # For the migration; remove afterwards.\n        Effect   = \"Allow\"\n        Action   = \"s3:*\"\n        Resource = [\"*\"]\n      }\n",
             "",
         )
         .replace(

@@ -1028,3 +1028,75 @@ fn ranges_narrowed_in_the_console_are_written_into_the_list() {
         format!("{head}  source_ranges = [\n    \"10.0.0.0/8\",\n  ]\n}}\n")
     );
 }
+
+/// Members revoked in the console leave the code: an `_iam_member` resource goes (Terraform
+/// forgets it: the grant is already gone), an `_iam_binding` keeps its other members.
+#[test]
+fn members_revoked_in_the_console_leave_the_code() {
+    let project = "1044";
+    let state = State::new()
+        .add(
+            "google_project_iam_member.owner",
+            json!({"id": "1044/roles/owner/user:a_user@forseti.test", "project": project, "role": "roles/owner",
+                   "member": "user:a_user@forseti.test", "condition": [], "etag": "BwX"}),
+        )
+        .add(
+            "google_project_iam_binding.editors",
+            json!({"id": "1044/roles/editor", "project": project, "role": "roles/editor", "condition": [],
+                   "members": ["serviceAccount:4-compute@developer.gserviceaccount.com", "serviceAccount:4@cloudservices.gserviceaccount.com"]}),
+        );
+    let mut policy = recorded_project_policy();
+    for b in policy["bindings"].as_array_mut().unwrap() {
+        let role = b["role"].as_str().unwrap().to_string();
+        let members = b["members"].as_array_mut().unwrap();
+        match role.as_str() {
+            "roles/editor" => {
+                members.retain(|m| m != "serviceAccount:4@cloudservices.gserviceaccount.com")
+            }
+            "roles/owner" => members.retain(|m| m != "user:a_user@forseti.test"),
+            _ => {}
+        }
+    }
+    let path_api = format!("/v3/projects/{project}:getIamPolicy");
+    let g = gcp(vec![(path_api.as_str(), vec![Reply::json(policy)])]);
+    let path = state.write(g.dir.path(), "gcp.tfstate");
+    let owner = "resource \"google_project_iam_member\" \"owner\" {\n  project = \"1044\"\n  role    = \"roles/owner\"\n  member  = \"user:a_user@forseti.test\"\n}\n\n";
+    let editors = "resource \"google_project_iam_binding\" \"editors\" {\n  project = \"1044\"\n  role    = \"roles/editor\"\n  members = [\n    \"serviceAccount:4-compute@developer.gserviceaccount.com\",\n    \"serviceAccount:4@cloudservices.gserviceaccount.com\", # the old pipeline\n  ]\n}\n";
+    let code = g.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), format!("{owner}{editors}")).unwrap();
+    let run = driftgate_at(
+        g.dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            "fix",
+            "--quiet",
+            "--write",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ],
+        None,
+        &[
+            ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
+            ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    let want = format!(
+        "{}\nremoved {{\n  from = google_project_iam_member.owner\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n",
+        // The member's line goes, with its comment.
+        editors.replace(
+            "    \"serviceAccount:4@cloudservices.gserviceaccount.com\", # the old pipeline\n",
+            ""
+        )
+    );
+    assert_eq!(std::fs::read_to_string(code.join("main.tf")).unwrap(), want);
+}

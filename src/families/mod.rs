@@ -513,8 +513,35 @@ pub fn literal_list(
         .collect()
 }
 
-/// The bytes that remove element `i` of a list with these element spans, with its separator.
-pub fn remove_element(spans: &[std::ops::Range<usize>], i: usize) -> std::ops::Range<usize> {
+/// The whole line of a list element written alone on its line (with its comma and a trailing
+/// comment), so that removing it takes its comment along and leaves no empty line.
+fn own_line(text: &str, span: &std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+    let start = text.get(..span.start)?.rfind('\n').map_or(0, |p| p + 1);
+    if !text.get(start..span.start)?.trim().is_empty() {
+        return None;
+    }
+    let end = span.end + text.get(span.end..)?.find('\n')?;
+    let rest = text.get(span.end..end)?.trim();
+    let rest = rest.strip_prefix(',').unwrap_or(rest).trim();
+    (rest.is_empty() || rest.starts_with('#') || rest.starts_with("//")).then_some(start..end + 1)
+}
+
+/// The bytes that remove element `i` of a list in `text` with these element spans: its line
+/// when it is alone on one (a multi-line list), else the element with its separator.
+pub fn remove_element(
+    text: &str,
+    spans: &[std::ops::Range<usize>],
+    i: usize,
+) -> std::ops::Range<usize> {
+    match spans.get(i).and_then(|s| own_line(text, s)) {
+        Some(line) => line,
+        None => remove_between(spans, i),
+    }
+}
+
+/// The bytes that remove element `i` with the separator after it (before it, for the last):
+/// what a list without trailing commas (JSON) needs.
+pub fn remove_between(spans: &[std::ops::Range<usize>], i: usize) -> std::ops::Range<usize> {
     match (
         spans.get(i + 1),
         i.checked_sub(1).and_then(|p| spans.get(p)),
@@ -587,15 +614,23 @@ pub fn codify_list(r: &CodifyRequest, key: &str, live: &[String]) -> Codify {
         while j + 1 < elements.len() && gone(j + 1) {
             j += 1;
         }
-        let range = match (spans.get(j + 1), i.checked_sub(1)) {
-            (Some(next), _) => spans[i].start..next.start,
-            (None, Some(prev)) => spans[prev].end..spans[j].end,
-            (None, None) => spans[i].start..spans[j].end,
+        // Elements alone on their lines go line by line; others with their separators.
+        let lines: Option<Vec<std::ops::Range<usize>>> =
+            (i..=j).map(|k| own_line(r.text, &spans[k])).collect();
+        let ranges = match lines {
+            Some(lines) => lines,
+            None => vec![match (spans.get(j + 1), i.checked_sub(1)) {
+                (Some(next), _) => spans[i].start..next.start,
+                (None, Some(prev)) => spans[prev].end..spans[j].end,
+                (None, None) => spans[i].start..spans[j].end,
+            }],
         };
-        edits.push(TextEdit {
-            range,
-            with: String::new(),
-        });
+        for range in ranges {
+            edits.push(TextEdit {
+                range,
+                with: String::new(),
+            });
+        }
         i = j + 1;
     }
     Codify::Edits {

@@ -12,7 +12,7 @@ use hcl_edit::Span;
 use serde_json::{Map, Value};
 
 use super::policy_document::statement;
-use crate::families::{remove_element, Codify, CodifyRequest, TextEdit};
+use crate::families::{remove_between, remove_element, Codify, CodifyRequest, TextEdit};
 
 /// The data source that renders policy documents in Terraform.
 pub const DATA: &str = "data.aws_iam_policy_document";
@@ -54,7 +54,7 @@ pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
     let found = match &attribute.value {
         Expression::FuncCall(call) if call.name.name.as_str() == "jsonencode" => {
             match call.args.iter().next() {
-                Some(Expression::Object(doc)) => in_jsonencode(doc, r.expected),
+                Some(Expression::Object(doc)) => in_jsonencode(r.text, doc, r.expected),
                 _ => Err("`jsonencode` of something other than an object literal".into()),
             }
         }
@@ -288,6 +288,7 @@ fn key_of(k: &ObjectKey) -> Option<&str> {
 /// The bytes that remove the statement from a `jsonencode` object: `Ok(None)` when no
 /// statement of the code means it.
 fn in_jsonencode(
+    text: &str,
     doc: &hcl_edit::expr::Object,
     gone: &Value,
 ) -> Result<Option<Range<usize>>, String> {
@@ -317,7 +318,7 @@ fn in_jsonencode(
         }
     }
     match (found, list.expr()) {
-        (Some(i), Expression::Array(_)) => Ok(Some(remove_element(&spans, i))),
+        (Some(i), Expression::Array(_)) => Ok(Some(remove_element(text, &spans, i))),
         (Some(_), _) => Err("the document's only statement is the one to remove".into()),
         (None, _) if opaque => Err(
             "a statement of the document is not a literal (a reference or a function): \
@@ -362,7 +363,7 @@ fn in_heredoc(
             continue;
         };
         if statement(&v, &version).is_ok_and(|st| st.value == *gone) {
-            let r = remove_element(&elements, i);
+            let r = remove_between(&elements, i);
             return Ok(Some(base + r.start..base + r.end));
         }
     }
@@ -493,10 +494,10 @@ mod tests {
             canonical(serde_json::json!({"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"}));
         let hcl = "resource \"aws_iam_policy\" \"p\" {\n  policy = jsonencode({\n    Version = \"2012-10-17\"\n    Statement = [\n      {\n        Sid      = \"Read\"\n        Effect   = \"Allow\"\n        Action   = [\"s3:GetObject\"]\n        Resource = \"arn:aws:s3:::b/*\"\n      },\n      {\n        # added during the incident\n        Effect   = \"Allow\"\n        Action   = \"s3:*\"\n        Resource = [\"*\"]\n      },\n    ]\n  })\n}\n";
         let out = apply(hcl, removed(hcl, &gone));
-        // From the end of the statement kept to the end of the one removed (its comment too).
-        let kept = hcl.find("b/*\"\n      }").unwrap() + "b/*\"\n      }".len();
-        let gone_end = hcl.find("[\"*\"]\n      }").unwrap() + "[\"*\"]\n      }".len();
-        assert_eq!(out, format!("{}{}", &hcl[..kept], &hcl[gone_end..]));
+        // The statement's lines, its comment too.
+        let from = hcl.find("      {\n        # added").unwrap();
+        let to = hcl.find("[\"*\"]\n      },\n").unwrap() + "[\"*\"]\n      },\n".len();
+        assert_eq!(out, format!("{}{}", &hcl[..from], &hcl[to..]));
         assert!(hcl_edit::parser::parse_body(&out).is_ok(), "{out}");
         assert!(!out.contains("s3:*"), "{out}");
         assert!(out.contains("s3:GetObject"), "{out}");

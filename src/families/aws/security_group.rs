@@ -522,7 +522,7 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
             } else {
                 Codify::Edits {
                     edits: vec![TextEdit {
-                        range: remove_element(spans, *i),
+                        range: remove_element(r.text, spans, *i),
                         with: String::new(),
                     }],
                     summary: format!("remove {} from the {direction} block", peer_text(want)),
@@ -536,7 +536,7 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
             },
             Ok(Some((spans, i, _))) => Codify::Edits {
                 edits: vec![TextEdit {
-                    range: remove_element(&spans, i),
+                    range: remove_element(r.text, &spans, i),
                     with: String::new(),
                 }],
                 summary: format!("remove {} from the rule", peer_text(want)),
@@ -615,7 +615,7 @@ fn codify_narrow(r: &CodifyRequest) -> Codify {
                 .any(|(v, _)| cidr(v).ok().as_deref() == Some(new));
             Ok(Some(if present {
                 TextEdit {
-                    range: remove_element(&spans, i),
+                    range: remove_element(r.text, &spans, i),
                     with: String::new(),
                 }
             } else {

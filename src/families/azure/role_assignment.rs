@@ -87,6 +87,20 @@ impl Family for RoleAssignments {
         &ROLE_ASSIGNMENTS
     }
 
+    /// An assignment deleted in the portal (access revoked) leaves the code, with a `removed`
+    /// block (the assignment is already gone). A deleted object's effect is `unknown`, so
+    /// this is written under `--accept-weakening`.
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match (r.resource_type, r.kind) {
+            ("azurerm_role_assignment", crate::model::DriftKind::Missing) => {
+                crate::families::Codify::RemoveResource {
+                    summary: "the role assignment is gone".into(),
+                }
+            }
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = Vec::new();
         for r in resources {

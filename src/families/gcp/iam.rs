@@ -184,9 +184,83 @@ fn new_object(id: String, owner: Option<Declarer>) -> ExpectedObject {
     }
 }
 
+/// A member revoked live (a console fix): an `_iam_member` resource goes (with a `removed`
+/// block: the grant is already gone), an `_iam_binding` loses the member from its literal
+/// `members` list. A whole `_iam_policy` is usually rendered by `data "google_iam_policy"`:
+/// not written.
+fn codify_member(r: &crate::families::CodifyRequest) -> crate::families::Codify {
+    use crate::families::{literal_list, remove_element, Codify, TextEdit};
+    use hcl_edit::Span;
+    let gone = r.actual.is_null() && r.kind != crate::model::DriftKind::Unmanaged;
+    let Some(member) = r
+        .expected
+        .get("member")
+        .and_then(Value::as_str)
+        .filter(|_| gone)
+    else {
+        return Codify::Unsupported;
+    };
+    let role = r
+        .expected
+        .get("role")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    if r.resource_type.ends_with("_iam_member") {
+        return Codify::RemoveResource {
+            summary: format!("{member} no longer has {role}"),
+        };
+    }
+    if !r.resource_type.ends_with("_iam_binding") {
+        return Codify::Unsupported;
+    }
+    let start = r.block.span().map_or(0, |s| s.start);
+    let want = format!("members without {member}");
+    match literal_list(&r.block.body, "members") {
+        Err(offset) => Codify::Manual {
+            offset,
+            reason: "`members` is not a literal list of this resource".into(),
+            want,
+        },
+        Ok(elements) => {
+            let canonical = canonical_member(member);
+            let spans: Vec<std::ops::Range<usize>> =
+                elements.iter().map(|(_, s)| s.clone()).collect();
+            match elements
+                .iter()
+                .position(|(m, _)| canonical_member(m) == canonical)
+            {
+                Some(i) => Codify::Edits {
+                    edits: vec![TextEdit {
+                        range: remove_element(r.text, &spans, i),
+                        with: String::new(),
+                    }],
+                    summary: format!("remove {member} from the {role} members"),
+                },
+                // Already out of the code (an earlier fix).
+                None if r.block.body.get_attribute("members").is_some() => Codify::Edits {
+                    edits: Vec::new(),
+                    summary: want,
+                },
+                None => Codify::Manual {
+                    offset: start,
+                    reason: "the block has no `members`".into(),
+                    want,
+                },
+            }
+        }
+    }
+}
+
 impl Family for IamPolicies {
     fn about(&self) -> &'static About {
         &IAM_POLICIES
+    }
+
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match r.attribute {
+            Some("binding") => codify_member(r),
+            _ => crate::families::Codify::Unsupported,
+        }
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
