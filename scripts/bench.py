@@ -291,6 +291,36 @@ def exposure(binary, endpoint, env, path, state, e_wall):
             "peak_rss_mib": round(rss, 1)}
 
 
+def fix(binary, endpoint, env, tmp, state):
+    """`driftgate fix` over the estate's module: the groups come from `for_each` over a map the
+    root module passes in, each entry listing its HTTPS sources. The state declares a second
+    source that "the console" revoked on every group, so each group has one drift to write into
+    its own map entry (one file of `groups` entries, edited `groups` times)."""
+    fixed = json.loads(json.dumps(state))
+    keys = []
+    for inst in fixed["resources"][0]["instances"]:
+        inst["attributes"]["ingress"][0]["cidr_blocks"].append("192.168.0.0/16")
+        keys.append(inst["index_key"])
+    path = os.path.join(tmp, "fix.tfstate")
+    with open(path, "w") as f:
+        json.dump(fixed, f)
+    code = os.path.join(tmp, "code")
+    os.makedirs(os.path.join(code, "modules", "services"))
+    entries = "\n".join(f'    "{k}" = {{\n      https = ["10.0.0.0/8", "192.168.0.0/16"]\n    }}' for k in keys)
+    with open(os.path.join(code, "main.tf"), "w") as f:
+        f.write(f'module "services" {{\n  source = "./modules/services"\n  services = {{\n{entries}\n  }}\n}}\n')
+    with open(os.path.join(code, "modules", "services", "main.tf"), "w") as f:
+        f.write('variable "services" {}\n\nresource "aws_security_group" "this" {\n  for_each = var.services\n'
+                '  name     = each.key\n\n  ingress {\n    from_port   = 443\n    to_port     = 443\n'
+                '    protocol    = "tcp"\n    cidr_blocks = each.value.https\n  }\n}\n')
+    code_rc, out, wall, rss = run(binary, ["fix", "--quiet", "--format", "json", "--state", path,
+                                           "--source-dir", code], env)
+    doc = json.loads(out)
+    return {"groups": len(keys), "fixes": len(doc["fixes"]), "manual": len(doc["manual"]),
+            "code_bytes": os.path.getsize(os.path.join(code, "main.tf")), "wall_s": round(wall, 2),
+            "peak_rss_mib": round(rss, 1)}
+
+
 def measure(binary, path, env):
     code, out, wall, rss = run(binary, ["check", "--quiet", "--format", "json", "--state", path], env)
     report = json.loads(out)
@@ -657,6 +687,7 @@ def main():
             "calls_saved_vs_one_per_resource": round(resources / max(calls, 1), 1), "moto_seed_s": round(seed_s, 1)}
 
         results["exposure"] = exposure(args.binary, args.endpoint, env, path, state, e_wall=wall)
+        results["fix"] = fix(args.binary, args.endpoint, env, tmp, state)
 
         big = os.path.join(tmp, "big.tfstate")
         count, size = big_state(big, args.state_mb)
@@ -689,6 +720,10 @@ def main():
     print(f"exposure: {x['drifted_groups']} drifted groups ({x['public_groups']} on public instances) -> "
           f"{x['exposure_calls']} for their exposure {x['exposures']}; {x['wall_s']} s "
           f"(clean run {x['clean_wall_s']} s), peak RSS {x['peak_rss_mib']} MiB")
+    x = results["fix"]
+    print(f"fix: {x['groups']} groups under for_each, one console fix each -> {x['fixes']} fixes written into "
+          f"their map entries ({x['manual']} manual) of a {round(x['code_bytes'] / 1024)} KiB file, {x['wall_s']} s, "
+          f"peak RSS {x['peak_rss_mib']} MiB")
     for cloud, what in (("azure", "NSGs"), ("gcp", "firewalls")):
         c = results[cloud]
         print(f"{cloud}: {c['resources']} {what} -> {c['api_calls']} API calls {c['api_calls_detail']}, {c['wall_s']} s, "

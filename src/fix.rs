@@ -363,9 +363,12 @@ fn map_edits(
             ));
             continue;
         }
-        let crosses = regions
-            .iter()
-            .any(|r| a < r.end && r.start < b || (a == b && r.start < a && a < r.end));
+        // An edit around a whole literal (its block removed) is an edit of the file, where the
+        // reference is; one that cuts into a literal is not.
+        let crosses = regions.iter().any(|r| {
+            let overlaps = a < r.end && r.start < b || (a == b && r.start < a && a < r.end);
+            overlaps && !(a <= r.start && r.end <= b)
+        });
         if crosses {
             return Err(file_offset(subs, a));
         }
@@ -701,6 +704,19 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 }
             }
             Codify::Edits { edits, summary } => match map_edits(&file, &subs, edits) {
+                // Under `for_each`, only this instance's entry is its own: the block itself
+                // (a rule block removed with its last peer) is every instance's.
+                Ok(mapped) if entry.is_some() && mapped.iter().any(|(_, _, via)| via.is_none()) => {
+                    manual_at(
+                        &mut set,
+                        Some((&file, start)),
+                        "the change is to the block, which every instance of its `for_each` \
+                         shares (not to this instance's entry)"
+                            .into(),
+                        want_of(finding),
+                    );
+                    continue;
+                }
                 Ok(mapped) => (mapped, summary, false, false),
                 Err(offset) => {
                     manual_at(
@@ -712,6 +728,17 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     continue;
                 }
             },
+            Codify::RemoveResource { .. } if entry.is_some() => {
+                manual_at(
+                    &mut set,
+                    Some((&file, start)),
+                    "the resource has `for_each`: removing its block removes every instance \
+                     (remove this instance's entry from the map instead)"
+                        .into(),
+                    want_of(finding),
+                );
+                continue;
+            }
             // Hardened: the rule is revoked by the next apply, so the block just goes.
             Codify::RemoveResource { summary } if hardening.is_some() => {
                 let Some(span) = block.span() else { continue };

@@ -1426,13 +1426,35 @@ async fn for_each_map_entries_are_fixed_for_their_instance_only() {
         )
     );
 
+    // api's only peer revoked: the ingress block would go, and it is every instance's.
+    m.revoke_in(&api, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--format",
+            "json",
+            "--quiet",
+            "--address",
+            r#"aws_security_group.this["api"]"#,
+        ],
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    assert!(
+        doc["manual"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("every instance of its `for_each` shares"),
+        "{doc:#}"
+    );
+
     // The entry's list read twice in the block (ingress and egress): manual.
     let twice = FOR_EACH_TF.replace(
         "  }\n}\n",
         "  }\n\n  egress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = each.value.ssh\n  }\n}\n",
     );
     std::fs::write(e.code.join("main.tf"), &twice).unwrap();
-    m.revoke_in(&api, perm("tcp", 22, 22, "0.0.0.0/0")).await;
     let run = fix(
         &m,
         &e,
