@@ -1047,6 +1047,49 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_accepted_joins_a_block_or_becomes_one() {
+        let accept = |text: &str, rule: serde_json::Value| {
+            let body = hcl_edit::parser::parse_body(text).unwrap();
+            let block = body.blocks().next().unwrap();
+            let family = families::all()
+                .into_iter()
+                .find(|f| f.about().resource_types.contains(&"aws_security_group"))
+                .unwrap();
+            family.codify(&CodifyRequest {
+                resource_type: "aws_security_group",
+                block,
+                text,
+                kind: crate::model::DriftKind::Unmanaged,
+                attribute: Some("ingress"),
+                expected: &serde_json::Value::Null,
+                actual: &rule,
+            })
+        };
+        let rule = |port: i64, cidr: &str| {
+            serde_json::json!({"direction": "ingress", "ip_protocol": "tcp", "from_port": port,
+                "to_port": port, "cidr_ipv4": cidr})
+        };
+        let tf = "resource \"aws_security_group\" \"web\" {\n  name = \"web\"\n\n  ingress {\n    from_port   = 443\n    to_port     = 443\n    protocol    = \"tcp\"\n    cidr_blocks = [\"10.0.0.0/8\"]\n  }\n}\n";
+        // The same protocol and ports: the CIDR joins the list.
+        assert_eq!(
+            edited(tf, accept(tf, rule(443, "192.0.2.0/24"))),
+            tf.replace("[\"10.0.0.0/8\"]", "[\"10.0.0.0/8\", \"192.0.2.0/24\"]")
+        );
+        // Another port: a new block before the closing brace, a blank line apart.
+        assert_eq!(
+            edited(tf, accept(tf, rule(8443, "192.0.2.0/24"))),
+            tf.replace(
+                "  }\n}\n",
+                "  }\n\n  ingress {\n    from_port   = 8443\n    to_port     = 8443\n    protocol    = \"tcp\"\n    cidr_blocks = [\"192.0.2.0/24\"]\n  }\n}\n"
+            )
+        );
+        // Another group as the peer: by reference, so by hand.
+        let by_group = serde_json::json!({"direction": "ingress", "ip_protocol": "tcp", "from_port": 5432,
+            "to_port": 5432, "referenced_security_group_id": "sg-1"});
+        assert!(matches!(accept(tf, by_group), Codify::Manual { .. }));
+    }
+
+    #[test]
     fn settings_are_written_under_the_name_and_block_the_code_uses() {
         // azurerm v3 spelling kept; a string setting added in the block's indentation.
         let v3 = "resource \"azurerm_storage_account\" \"a\" {\n    name = \"a\"\n    enable_https_traffic_only = false\n}\n";

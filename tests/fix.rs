@@ -433,25 +433,56 @@ async fn traps_crlf_count_and_weakening() {
         "{}",
         run.stderr
     );
-    // Accepted, it is still not written: security groups codify revoked rules only, and say so.
+    // Accepted: the incident's rule is written into the group as a new inline block, marked
+    // `accept`; the console fixes are codified as before.
     let run = fix(
         &m,
         &e,
-        &["--accept-weakening", "--address", "aws_security_group.web"],
+        &[
+            "--accept-weakening",
+            "--address",
+            "aws_security_group.web",
+            "--format",
+            "json",
+            "--write",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("1 finding(s) of a kind driftgate does not write yet")
-            && run.stderr.contains("tcp port 3306 from 0.0.0.0/0"),
-        "{}",
-        run.stderr
-    );
-    assert!(doc["fixes"]
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let actions: Vec<&str> = doc["fixes"]
         .as_array()
         .unwrap()
         .iter()
-        .all(|f| f["address"] == "aws_security_group.web"));
+        .map(|f| f["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "accept").count(),
+        1,
+        "{doc:#}"
+    );
+    assert_eq!(actions.len(), 3, "{doc:#}");
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert!(
+        written.contains(
+            "  ingress {\n    from_port   = 3306\n    to_port     = 3306\n    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n}\n\nresource \"aws_security_group\" \"admin\""
+        ),
+        "{written}"
+    );
+    assert!(hcl_edit::parser::parse_body(&written).is_ok());
+    // Written once: the rule is in the code now.
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--accept-weakening",
+            "--address",
+            "aws_security_group.web",
+            "--format",
+            "json",
+        ],
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
 }
 
 #[test]

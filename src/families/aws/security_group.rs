@@ -680,6 +680,155 @@ fn codify_narrow(r: &CodifyRequest) -> Codify {
     }
 }
 
+/// A rule added live, accepted into the code (`--accept-weakening`): its CIDR or prefix list
+/// joins the literal list of an inline block with the same protocol and ports, or a new inline
+/// block is written before the group's closing brace. A group whose rules of that direction are
+/// separate resources (in the same file) is manual, as is a rule naming another group (the code
+/// would name it by reference, not by id).
+fn codify_added(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    let rule = r.actual;
+    let direction = rule["direction"].as_str().unwrap_or_default();
+    let start = r.block.span().map_or(0, |s| s.start);
+    let want = format!("a {direction} rule {}", rule_text(rule));
+    let manual = |offset: usize, reason: &str| Codify::Manual {
+        offset,
+        reason: reason.into(),
+        want: want.clone(),
+    };
+    if !GROUP_TYPES.contains(&r.resource_type) {
+        return Codify::Unsupported;
+    }
+    let Some((list, peer)) = PEER_LISTS
+        .iter()
+        .filter(|(field, _)| *field != "referenced_security_group_id")
+        .find_map(|(field, list)| rule[*field].as_str().map(|p| (*list, p.to_string())))
+    else {
+        return manual(
+            start,
+            "the rule names another security group: write it by reference",
+        );
+    };
+    // An inline block with the same protocol and ports takes the peer.
+    for block in r
+        .block
+        .body
+        .blocks()
+        .filter(|b| b.ident.as_str() == direction)
+    {
+        if same_rule(&block.body, rule) != Ok(true) {
+            continue;
+        }
+        let Ok(elements) = literal_list(&block.body, list) else {
+            continue;
+        };
+        if elements
+            .iter()
+            .any(|(v, _)| cidr(v).ok().as_deref() == Some(&peer) || *v == peer)
+        {
+            return Codify::Edits {
+                edits: Vec::new(),
+                summary: want,
+            };
+        }
+        let edit = match elements.last() {
+            Some((_, last)) => TextEdit {
+                range: last.end..last.end,
+                with: format!(", \"{peer}\""),
+            },
+            None => match crate::families::attribute_edit(
+                &block.body,
+                block.span().map_or(start, |s| s.start),
+                r.text,
+                list,
+                &format!("[\"{peer}\"]"),
+            ) {
+                Ok(edit) => edit,
+                Err(_) => continue,
+            },
+        };
+        return Codify::Edits {
+            edits: vec![edit],
+            summary: format!("add {peer} to the {direction} block {}", rule_text(rule)),
+        };
+    }
+    let name = r
+        .block
+        .labels
+        .get(1)
+        .map(|l| l.as_str())
+        .unwrap_or_default();
+    let separate = [
+        "resource \"aws_security_group_rule\"",
+        &format!("resource \"aws_vpc_security_group_{direction}_rule\""),
+    ];
+    let inline = r.block.body.blocks().any(|b| b.ident.as_str() == direction);
+    if !inline
+        && separate.iter().any(|t| r.text.contains(*t))
+        && r.text.contains(&format!("aws_security_group.{name}.id"))
+    {
+        return manual(
+            start,
+            &format!("the group's {direction} rules are separate resources: add one like them"),
+        );
+    }
+    let Some(span) = r.block.span() else {
+        return manual(start, "the block has no position");
+    };
+    let close = span.end.saturating_sub(1);
+    if r.text.get(close..span.end) != Some("}") {
+        return manual(start, "the block does not end with `}`");
+    }
+    let line = r.text[..close].rfind('\n').map_or(0, |i| i + 1);
+    if !r.text[line..close].trim().is_empty() {
+        return manual(start, "the block closes on a line with other content");
+    }
+    let outer = &r.text[line..close];
+    let inner = r
+        .block
+        .body
+        .attributes()
+        .next()
+        .and_then(|a| a.span())
+        .map(|s| {
+            let l = r.text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+            r.text[l..s.start].to_string()
+        })
+        .filter(|i| i.trim().is_empty())
+        .unwrap_or_else(|| format!("{outer}  "));
+    let nested = format!("{inner}  ");
+    let nl = if r.text.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let (protocol, from, to) = match rule["ip_protocol"].as_str() {
+        Some("all") => ("-1".to_string(), 0, 0),
+        Some(p) => (
+            p.to_string(),
+            rule["from_port"].as_i64().unwrap_or(0),
+            rule["to_port"].as_i64().unwrap_or(0),
+        ),
+        None => return manual(start, "the rule has no protocol"),
+    };
+    let gap = if r.text[..line].trim_end_matches(['\r', '\n']).ends_with('{') {
+        ""
+    } else {
+        nl
+    };
+    let block = format!(
+        "{gap}{inner}{direction} {{{nl}{nested}from_port   = {from}{nl}{nested}to_port     = {to}{nl}\
+         {nested}protocol    = \"{protocol}\"{nl}{nested}{list} = [\"{peer}\"]{nl}{inner}}}{nl}"
+    );
+    Codify::Edits {
+        edits: vec![TextEdit {
+            range: line..line,
+            with: block,
+        }],
+        summary: format!("add the {direction} block {}", rule_text(rule)),
+    }
+}
+
 /// Whether the block has `dynamic "{direction}"` blocks, whose rules are not edited.
 fn has_dynamic(body: &hcl_edit::structure::Body, direction: &str) -> bool {
     body.blocks().any(|b| {
@@ -703,6 +852,11 @@ impl Family for SecurityGroups {
             Some("ingress" | "egress") if gone => codify_rule(r),
             Some("ingress" | "egress") if r.kind == crate::model::DriftKind::Changed => {
                 codify_narrow(r)
+            }
+            Some("ingress" | "egress")
+                if r.kind == crate::model::DriftKind::Unmanaged && !r.actual.is_null() =>
+            {
+                codify_added(r)
             }
             _ => Codify::Unsupported,
         }
