@@ -57,14 +57,24 @@ pub fn known_types() -> BTreeSet<&'static str> {
 }
 
 pub async fn run(opts: &CheckOptions) -> Result<Report> {
-    Ok(run_keeping(opts).await?.0)
+    Ok(run_check(opts, false).await?.0)
 }
 
-/// The check, and the security view of every object the states declare (what
-/// `driftgate fix --harden` reads).
-pub async fn run_keeping(
-    opts: &CheckOptions,
-) -> Result<(Report, Vec<(&'static dyn Family, ExpectedObject)>)> {
+/// What the check read of the states, kept for `driftgate fix --harden`: the security view of
+/// every declared object, and the checked resources themselves.
+pub struct Kept {
+    pub expected: Vec<(&'static dyn Family, ExpectedObject)>,
+    pub resources: Vec<Resource>,
+}
+
+/// The check, and what it read of the states.
+pub async fn run_keeping(opts: &CheckOptions) -> Result<(Report, Kept)> {
+    run_check(opts, true).await
+}
+
+/// The check; with `keep`, the checked resources are kept too (a copy a plain check does not
+/// pay for).
+async fn run_check(opts: &CheckOptions, keep: bool) -> Result<(Report, Kept)> {
     let started = Instant::now();
     let policies = PolicySet::load(&opts.policies, &known_types())?;
     let checked_types = policies.checked_types();
@@ -205,6 +215,11 @@ pub async fn run_keeping(
         })
         .collect();
     let resources_checked = checked_resources.len();
+    let kept_resources: Vec<Resource> = if keep {
+        checked_resources.iter().map(|r| (*r).clone()).collect()
+    } else {
+        Vec::new()
+    };
     let checked: Vec<(String, String)> = checked_resources
         .iter()
         .map(|r| (r.address.clone(), r.resource_type.clone()))
@@ -229,7 +244,13 @@ pub async fn run_keeping(
         let bg = opts.breakglass.as_ref().map(not_consulted);
         let mut report = Report::new(summary, Vec::new(), bg);
         report.policies = policies.policies;
-        return Ok((report, expected));
+        return Ok((
+            report,
+            Kept {
+                expected,
+                resources: Vec::new(),
+            },
+        ));
     }
 
     let (places, read, clouds, notes) = match opts.live {
@@ -473,7 +494,13 @@ pub async fn run_keeping(
     }
     report.checked = checked;
     report.policies = policies.policies;
-    Ok((report, expected))
+    Ok((
+        report,
+        Kept {
+            expected,
+            resources: kept_resources,
+        },
+    ))
 }
 
 /// `--live api`: loads the credentials of the clouds the states hold resources of (a local state

@@ -494,8 +494,10 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         .drifts
         .iter()
         .map(|f| (f, None))
-        .chain(hardenings.map(|h| (&h.finding, Some(h.replaces))));
+        .chain(hardenings.map(|h| (&h.finding, Some((h.replaces, h.family)))));
     for (at_drift, (finding, hardening)) in work.enumerate() {
+        let writer = hardening.and_then(|(_, f)| f);
+        let hardening = hardening.map(|(replaces, _)| replaces);
         let action = match hardening {
             Some(_) if opts.addresses.is_empty() || opts.addresses.contains(&finding.address) => {
                 Some("harden")
@@ -512,10 +514,12 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             }
             continue;
         };
-        let Some(family) = all.iter().find(|f| {
-            f.about()
+        let Some(family) = all.iter().find(|f| match writer {
+            Some(name) => f.about().name == name,
+            None => f
+                .about()
                 .resource_types
-                .contains(&finding.resource_type.as_str())
+                .contains(&finding.resource_type.as_str()),
         }) else {
             continue;
         };

@@ -18,12 +18,16 @@ use crate::verdict::{self, Finding};
 pub struct Harden {
     pub finding: Finding,
     pub replaces: bool,
+    /// The family that writes it, when not the one of the finding's resource type (a bucket's
+    /// missing Block Public Access is written by the Block Public Access family).
+    pub family: Option<&'static str>,
 }
 
 /// The hardenings of every declared object. A pattern no policy judges (a policy file that
 /// leaves it out) is not written: every hardening names its policy.
 pub fn findings(
     expected: &[(&'static dyn Family, ExpectedObject)],
+    resources: &[crate::state::Resource],
     policies: &PolicySet,
     admin: Option<&str>,
 ) -> Vec<Harden> {
@@ -89,7 +93,54 @@ pub fn findings(
             std::mem::swap(&mut finding.expected_text, &mut finding.actual_text);
             finding.effect = Effect::Strengthens;
             finding.blocking = false;
-            out.push(Harden { finding, replaces });
+            out.push(Harden {
+                finding,
+                replaces,
+                family: None,
+            });
+        }
+    }
+    let objects: Vec<&ExpectedObject> = expected.iter().map(|(_, o)| o).collect();
+    let resources: Vec<&crate::state::Resource> = resources.iter().collect();
+    for family in crate::families::all() {
+        for lack in family.harden_missing(&resources, &objects) {
+            // Judged as the resource gone, as the gate would see its deletion.
+            let gone = Drift {
+                address: lack.by.address.clone(),
+                resource_type: lack.resource_type.to_string(),
+                cloud_id: lack.cloud_id.clone(),
+                region: lack.region.clone().unwrap_or_default(),
+                account: lack.account.clone(),
+                kind: DriftKind::Missing,
+                attribute: None,
+                expected: lack.item.value.clone(),
+                actual: Value::Null,
+                expected_summary: Some(lack.item.summary.clone()),
+                actual_summary: Some("absent".into()),
+                effect: Effect::Unknown,
+                facts: Some(lack.item.facts.clone()),
+                is_default_object: false,
+                tags: Default::default(),
+                sources: lack.by.sources.clone(),
+                sensitive: false,
+                reach: None,
+                observed: None,
+            };
+            let Some(mut finding) = verdict::judge(vec![gone], policies, &Default::default()).pop()
+            else {
+                continue;
+            };
+            finding.resource_type = lack.by.resource_type.clone();
+            finding.attribute = Some(lack.attribute.to_string());
+            std::mem::swap(&mut finding.expected, &mut finding.actual);
+            std::mem::swap(&mut finding.expected_text, &mut finding.actual_text);
+            finding.effect = Effect::Strengthens;
+            finding.blocking = false;
+            out.push(Harden {
+                finding,
+                replaces: false,
+                family: Some(family.about().name),
+            });
         }
     }
     out
@@ -144,7 +195,7 @@ mod tests {
             .flat_map(|f| f.about().resource_types.iter().copied())
             .collect();
         let policies = PolicySet::load(&[], &known).unwrap();
-        findings(&expected, &policies, None)
+        findings(&expected, &all, &policies, None)
     }
 
     fn lines(got: &[Harden]) -> Vec<String> {

@@ -777,10 +777,10 @@ fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
                 })
         })
         .transpose()?;
-    let (report, expected) = runtime()?.block_on(check::run_keeping(&opts))?;
+    let (report, kept) = runtime()?.block_on(check::run_keeping(&opts))?;
     let harden = if args.harden {
         let policies = driftgate::policy::PolicySet::load(&opts.policies, &check::known_types())?;
-        driftgate::harden::findings(&expected, &policies, admin.as_deref())
+        driftgate::harden::findings(&kept.expected, &kept.resources, &policies, admin.as_deref())
     } else {
         Vec::new()
     };

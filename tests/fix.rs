@@ -1553,6 +1553,8 @@ async fn harden_writes_the_well_known_patterns_without_drift() {
         .send()
         .await
         .unwrap();
+    let logs = unique("logs");
+    s3.create_bucket().bucket(&logs).send().await.unwrap();
     let state = State::new()
         .add(
             "aws_security_group.bastion",
@@ -1582,6 +1584,11 @@ async fn harden_writes_the_well_known_patterns_without_drift() {
             "aws_s3_bucket_public_access_block.data",
             serde_json::json!({"id": bucket, "bucket": bucket, "block_public_acls": true,
                 "block_public_policy": false, "ignore_public_acls": true, "restrict_public_buckets": true}),
+        )
+        .add(
+            "aws_s3_bucket.logs",
+            serde_json::json!({"arn": format!("arn:aws:s3:::{logs}"), "bucket": logs, "id": logs,
+                "region": "us-east-1", "tags": {}}),
         );
     let tf = format!(
         r#"resource "aws_security_group" "bastion" {{
@@ -1626,6 +1633,10 @@ resource "aws_s3_bucket_public_access_block" "data" {{
   ignore_public_acls      = true
   restrict_public_buckets = true
 }}
+
+resource "aws_s3_bucket" "logs" {{
+  bucket = "{logs}"
+}}
 "#
     );
     let dir = tempfile::tempdir().unwrap();
@@ -1650,7 +1661,11 @@ resource "aws_s3_bucket_public_access_block" "data" {{
     let of =
         |addr: &str| -> Vec<&Value> { fixes.iter().filter(|f| f["address"] == addr).collect() };
     assert!(fixes.iter().all(|f| f["action"] == "harden"), "{doc:#}");
-    assert_eq!(fixes.len(), 4, "{doc:#}");
+    assert_eq!(fixes.len(), 5, "{doc:#}");
+    assert_eq!(
+        of("aws_s3_bucket.logs")[0]["policy"],
+        "AWS-S3-PUBLIC-ACCESS-BLOCK-MISSING"
+    );
     assert_eq!(
         of("aws_security_group.bastion")[0]["policy"],
         "AWS-SG-ADMIN-IPV4"
@@ -1689,7 +1704,7 @@ resource "aws_s3_bucket_public_access_block" "data" {{
         .replace(
             "block_public_policy     = false",
             "block_public_policy     = true",
-        )
+        ) + "\nresource \"aws_s3_bucket_public_access_block\" \"logs\" {\n  bucket = aws_s3_bucket.logs.id\n\n  block_public_acls       = true\n  block_public_policy     = true\n  ignore_public_acls      = true\n  restrict_public_buckets = true\n}\n"
     };
     // Removed: the rule resource goes without a `removed` block (the apply revokes it).
     let removed = written(&[]);

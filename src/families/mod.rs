@@ -180,6 +180,23 @@ pub struct TextEdit {
     pub with: String,
 }
 
+/// A resource the code lacks (`--harden`): the declared resource it belongs next to, and what
+/// the family would declare.
+#[derive(Debug, Clone)]
+pub struct Lacking {
+    /// The resource whose block the new one is written after (a bucket).
+    pub by: Declarer,
+    pub cloud_id: String,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    /// The type of the resource to add, as the policies name it.
+    pub resource_type: &'static str,
+    /// The attribute of the drift `codify` is asked to write (on `by`'s block).
+    pub attribute: &'static str,
+    /// What the new resource declares.
+    pub item: Item,
+}
+
 /// What a declared item becomes when hardened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hardened {
@@ -722,6 +739,17 @@ pub trait Family: Send + Sync {
         _admin: Option<&str>,
     ) -> Option<Hardened> {
         None
+    }
+    /// `driftgate fix --harden` for what the code lacks: resources of this family that should
+    /// exist next to other declared resources (the checked `resources`, and every family's
+    /// `objects`), such as a bucket's Block Public Access. Written by this family's `codify` on
+    /// the declaring block of `by`.
+    fn harden_missing(
+        &self,
+        _resources: &[&Resource],
+        _objects: &[&ExpectedObject],
+    ) -> Vec<Lacking> {
+        Vec::new()
     }
     /// The effect of a declared item absent live: a missing allow allows less, a missing deny
     /// more. A family whose items decide which of the live object's other rules apply says so

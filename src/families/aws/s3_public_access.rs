@@ -99,7 +99,108 @@ pub(super) fn setting(name: &'static str, on: bool) -> Item {
     }
 }
 
+/// The block that gives a bucket all four Block Public Access settings, after the bucket's.
+fn codify_added(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    let name = r
+        .block
+        .labels
+        .get(1)
+        .map(|l| l.as_str())
+        .unwrap_or_default();
+    let header = format!("resource \"aws_s3_bucket_public_access_block\" \"{name}\"");
+    // Written by an earlier run (the state has not caught up yet).
+    if r.text.contains(&header) {
+        return Codify::Edits {
+            edits: Vec::new(),
+            summary: format!("{header} is already declared"),
+        };
+    }
+    let Some(span) = r.block.span() else {
+        return Codify::Unsupported;
+    };
+    let end = r.text[span.end..]
+        .find('\n')
+        .map_or(r.text.len(), |i| span.end + i + 1);
+    let nl = if r.text.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let lead = if end == r.text.len() && !r.text.ends_with('\n') {
+        format!("{nl}{nl}")
+    } else {
+        nl.to_string()
+    };
+    let mut block = format!("{lead}{header} {{{nl}  bucket = aws_s3_bucket.{name}.id{nl}{nl}");
+    let width = SETTINGS.iter().map(|s| s.len()).max().unwrap_or(0);
+    for setting in SETTINGS {
+        block.push_str(&format!("  {setting:<width$} = true{nl}"));
+    }
+    block.push_str(&format!("}}{nl}"));
+    Codify::Edits {
+        edits: vec![crate::families::TextEdit {
+            range: end..end,
+            with: block,
+        }],
+        summary: format!("add {header} with all four settings on"),
+    }
+}
+
 impl Family for BucketPublicAccessBlocks {
+    /// A bucket the states declare without Block Public Access, where no account-level block
+    /// with all four settings on is declared either.
+    fn harden_missing(
+        &self,
+        resources: &[&Resource],
+        all: &[&ExpectedObject],
+    ) -> Vec<crate::families::Lacking> {
+        let covered: std::collections::BTreeSet<&str> = all
+            .iter()
+            .filter(|o| o.family == BUCKET_PUBLIC_ACCESS_BLOCKS.name)
+            .map(|o| o.cloud_id.as_str())
+            .collect();
+        let account_wide = all.iter().any(|o| {
+            o.family == super::s3_account::ACCOUNT_PUBLIC_ACCESS_BLOCKS.name
+                && SETTINGS.iter().all(|s| {
+                    o.items
+                        .iter()
+                        .any(|i| i.attribute == *s && i.item.value.get(*s) == Some(&json!(true)))
+                })
+        });
+        if account_wide {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for r in resources
+            .iter()
+            .filter(|r| r.resource_type == "aws_s3_bucket")
+        {
+            let Some(bucket) = r.attr_str("bucket").or_else(|| r.attr_str("id")) else {
+                continue;
+            };
+            if covered.contains(bucket) {
+                continue;
+            }
+            let mut item = setting("block_public_acls", true);
+            item.identity = None;
+            item.value = json!({"block_public_acls": true, "block_public_policy": true,
+                "ignore_public_acls": true, "restrict_public_buckets": true});
+            item.summary = "all four Block Public Access settings on".into();
+            let (region, account) = region_account(r);
+            out.push(crate::families::Lacking {
+                by: Declarer::of(r, false),
+                cloud_id: bucket.to_string(),
+                region,
+                account,
+                resource_type: "aws_s3_bucket_public_access_block",
+                attribute: "public_access_block",
+                item,
+            });
+        }
+        out
+    }
+
     fn harden(
         &self,
         _object: &crate::model::ExpectedObject,
@@ -212,7 +313,10 @@ impl Family for BucketPublicAccessBlocks {
 
     /// A Block Public Access setting turned on by hand: `= true` in the code.
     fn codify(&self, r: &CodifyRequest) -> Codify {
-        codify_flag(r, &SETTINGS)
+        match (r.resource_type, r.attribute) {
+            ("aws_s3_bucket", Some("public_access_block")) => codify_added(r),
+            _ => codify_flag(r, &SETTINGS),
+        }
     }
 
     fn config_ref(&self, cloud_id: &str) -> Option<ConfigRef> {
