@@ -1170,3 +1170,71 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
         format!("{head}{ssh_deny}\n{ssh_out}}}\n")
     );
 }
+
+/// A rule narrowed in the portal (its source cut from `*` to the domain controllers' subnet)
+/// is written field by field into its `security_rule` block; the other rules stay as written.
+#[test]
+fn a_rule_narrowed_in_the_portal_is_written_field_by_field() {
+    let mut nsg = recorded_nsg();
+    let rules = nsg["properties"]["securityRules"].as_array_mut().unwrap();
+    let kerberos = rules.last_mut().unwrap();
+    kerberos["properties"]["sourceAddressPrefix"] = json!("10.0.0.0/16");
+    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(nsg)])]);
+    let state = State::new().add(
+        "azurerm_network_security_group.web",
+        json!({"id": nsg_id(), "name": "c7n-nsg", "location": "eastus", "resource_group_name": "test_networksecuritygroup",
+               "security_rule": state_rules(), "tags": {}}),
+    );
+    let path = state.write(az.dir.path(), "azure.tfstate");
+    let rule = |name: &str,
+                priority: i64,
+                direction: &str,
+                access: &str,
+                ports: &str,
+                source: &str| {
+        format!(
+            "  security_rule {{\n    name                       = \"{name}\"\n    priority                   = {priority}\n    direction                  = \"{direction}\"\n    access                     = \"{access}\"\n    protocol                   = \"Tcp\"\n    source_port_range          = \"*\"\n    destination_port_range     = \"{ports}\"\n    source_address_prefix      = \"{source}\" # anyone, for now\n    destination_address_prefix = \"*\"\n  }}\n"
+        )
+    };
+    let head = "resource \"azurerm_network_security_group\" \"web\" {\n  name                = \"c7n-nsg\"\n  location            = \"eastus\"\n  resource_group_name = \"test_networksecuritygroup\"\n\n";
+    let ssh_deny = rule("ssh-deny", 320, "Inbound", "Deny", "22", "10.0.0.0/16");
+    let ssh_out = rule("ssh-out", 300, "Outbound", "Allow", "22", "*");
+    let tf_with = |source: &str| {
+        format!(
+            "{head}{ssh_deny}\n{}\n{ssh_out}}}\n",
+            rule("kerberos", 330, "Inbound", "Allow", "88-90", source)
+        )
+    };
+    let code = az.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), tf_with("*")).unwrap();
+    let run = driftgate_at(
+        az.dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            "fix",
+            "--quiet",
+            "--write",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ],
+        None,
+        &[
+            ("PATH", Some(&az.path)),
+            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["fixes"][0]["action"], "codify");
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        tf_with("10.0.0.0/16")
+    );
+}

@@ -16,7 +16,8 @@ use super::{fetch_each, owned_object, prop, unowned_object, ArmRead};
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::families::{
-    bad, block_lines, literal, str_list, About, Codify, CodifyRequest, Family, Subject, TextEdit,
+    attribute_edit, bad, block_lines, literal, literal_list, str_list, About, Codify,
+    CodifyRequest, Family, Subject, TextEdit,
 };
 use crate::model::{
     cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
@@ -693,16 +694,22 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
         want["access"].as_str().unwrap_or("?")
     );
     let start = r.block.span().map_or(0, |s| s.start);
-    if !r.actual.is_null() {
-        return Codify::Manual {
-            offset: start,
-            reason: "a rule changed in the portal: its address and port fields are not rewritten \
-                     automatically"
-                .into(),
-            want: format!("rule {text} as live: {}", r.actual),
-        };
-    }
+    let changed = !r.actual.is_null();
+    let rewrite = |block: &hcl_edit::structure::Block| match changed {
+        true => codify_changed(r, block, &text),
+        false => match block.span() {
+            Some(span) => Codify::Edits {
+                edits: vec![TextEdit {
+                    range: block_lines(r.text, span),
+                    with: String::new(),
+                }],
+                summary: format!("remove the security_rule {text}"),
+            },
+            None => Codify::Unsupported,
+        },
+    };
     match r.resource_type {
+        "azurerm_network_security_rule" if changed => codify_changed(r, r.block, &text),
         "azurerm_network_security_rule" => Codify::RemoveResource {
             summary: format!("the rule {text} is gone"),
         },
@@ -734,14 +741,8 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
                     }
                 }
             }
-            match found.and_then(|b| b.span()) {
-                Some(span) => Codify::Edits {
-                    edits: vec![TextEdit {
-                        range: block_lines(r.text, span),
-                        with: String::new(),
-                    }],
-                    summary: format!("remove the security_rule {text}"),
-                },
+            match found {
+                Some(block) => rewrite(block),
                 None => Codify::Manual {
                     offset: start,
                     reason: "no security_rule block of this resource has that priority and \
@@ -753,6 +754,174 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
         }
         _ => Codify::Unsupported,
     }
+}
+
+/// A rule changed in the portal (same priority and direction), written field by field where
+/// the block spells the field as a literal: access, protocol, addresses and ports. A list
+/// written in the singular attribute (`source_address_prefix`) stays singular when one value is
+/// live; the other spelling, service tags the code does not already spell, and application
+/// security groups are manual.
+fn codify_changed(r: &CodifyRequest, block: &hcl_edit::structure::Block, text: &str) -> Codify {
+    use hcl_edit::Span;
+    let (want, live) = (r.expected, r.actual);
+    let start = block.span().map_or(0, |s| s.start);
+    let code = r.text;
+    let manual = |offset: usize, reason: String| Codify::Manual {
+        offset,
+        reason,
+        want: format!("rule {text} as live: {}", summary_of(live)),
+    };
+    let mut edits = Vec::new();
+    let mut said = Vec::new();
+    let quoted = |v: &str| format!("\"{v}\"");
+    if want["access"] != live["access"] {
+        let access = match live["access"].as_str() {
+            Some("allow") => "Allow",
+            _ => "Deny",
+        };
+        match attribute_edit(&block.body, start, code, "access", &quoted(access)) {
+            Ok(e) => edits.push(e),
+            Err(at) => return manual(at, "`access` is not a literal".into()),
+        }
+        said.push(format!("access = {access}"));
+    }
+    if want["protocol"] != live["protocol"] {
+        let protocol = match live["protocol"].as_str().unwrap_or_default() {
+            "all" => "*",
+            "tcp" => "Tcp",
+            "udp" => "Udp",
+            "icmp" => "Icmp",
+            "esp" => "Esp",
+            "ah" => "Ah",
+            other => return manual(start, format!("unknown protocol `{other}`")),
+        };
+        match attribute_edit(&block.body, start, code, "protocol", &quoted(protocol)) {
+            Ok(e) => edits.push(e),
+            Err(at) => return manual(at, "`protocol` is not a literal".into()),
+        }
+        said.push(format!("protocol = {protocol}"));
+    }
+    for (field, single, plural) in [
+        (
+            "source_addresses",
+            "source_address_prefix",
+            "source_address_prefixes",
+        ),
+        (
+            "destination_addresses",
+            "destination_address_prefix",
+            "destination_address_prefixes",
+        ),
+        ("source_ports", "source_port_range", "source_port_ranges"),
+        (
+            "destination_ports",
+            "destination_port_range",
+            "destination_port_ranges",
+        ),
+    ] {
+        if want[field] == live[field] {
+            continue;
+        }
+        let values: Vec<&str> = live[field]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        // The code's own spelling of each value: service tags are compared without case.
+        let written: Vec<String> = [single, plural]
+            .iter()
+            .flat_map(|k| {
+                literal_list(&block.body, k)
+                    .map(|l| l.into_iter().map(|(v, _)| v).collect::<Vec<_>>())
+                    .or_else(|_| {
+                        literal(&block.body, k).map(|v| {
+                            v.and_then(|v| v.as_str().map(str::to_string))
+                                .into_iter()
+                                .collect()
+                        })
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        let mut spelled = Vec::new();
+        for v in &values {
+            let out = match v.strip_prefix("tag:") {
+                Some(tag) => match written.iter().find(|w| w.eq_ignore_ascii_case(tag)) {
+                    Some(w) => w.clone(),
+                    None => {
+                        return manual(
+                            start,
+                            format!("the service tag `{tag}` is not spelled in the code yet"),
+                        )
+                    }
+                },
+                None if v.starts_with("asg:") => {
+                    return manual(
+                        start,
+                        "application security groups are written by reference".into(),
+                    )
+                }
+                None => v.to_string(),
+            };
+            spelled.push(out);
+        }
+        let has_single = block.body.get_attribute(single).is_some();
+        let has_plural = block.body.get_attribute(plural).is_some();
+        let edit = match (spelled.as_slice(), has_single, has_plural) {
+            ([one], true, _) => attribute_edit(&block.body, start, code, single, &quoted(one)),
+            (many, _, true) => {
+                let list: Vec<String> = many.iter().map(|v| quoted(v)).collect();
+                attribute_edit(
+                    &block.body,
+                    start,
+                    code,
+                    plural,
+                    &format!("[{}]", list.join(", ")),
+                )
+            }
+            _ => {
+                return manual(
+                    start,
+                    format!(
+                        "`{single}` holds one value and {} are live: write `{plural}`",
+                        spelled.len()
+                    ),
+                )
+            }
+        };
+        match edit {
+            Ok(e) => edits.push(e),
+            Err(at) => return manual(at, format!("`{single}`/`{plural}` is not a literal")),
+        }
+        said.push(format!("{field} = {}", spelled.join(",")));
+    }
+    if edits.is_empty() {
+        return Codify::Unsupported;
+    }
+    Codify::Edits {
+        edits,
+        summary: format!("rule {text}: {}", said.join("; ")),
+    }
+}
+
+fn summary_of(v: &Value) -> String {
+    let list = |k: &str| {
+        v[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    };
+    format!(
+        "{} {} from {} to {} port {}",
+        v["access"].as_str().unwrap_or("?"),
+        v["protocol"].as_str().unwrap_or("?"),
+        list("source_addresses"),
+        list("destination_addresses"),
+        list("destination_ports")
+    )
 }
 
 impl Family for NetworkSecurityGroups {
