@@ -57,7 +57,18 @@ pub fn known_types() -> BTreeSet<&'static str> {
 }
 
 pub async fn run(opts: &CheckOptions) -> Result<Report> {
-    Ok(run_check(opts, false).await?.0)
+    let (mut report, _) = run_check(opts, false).await?;
+    // What `driftgate fix` would write, said in the report (`fix` itself plans it anyway).
+    if let Some(dir) = &opts.source_dir {
+        if !report.drifts.is_empty() {
+            if let Err(e) = crate::fix::annotate(&mut report, dir) {
+                if opts.progress {
+                    eprintln!("driftgate: warning: no fixes named in the report: {e}");
+                }
+            }
+        }
+    }
+    Ok(report)
 }
 
 /// What the check read of the states, kept for `driftgate fix --harden`: the security view of
@@ -483,15 +494,6 @@ async fn run_check(opts: &CheckOptions, keep: bool) -> Result<(Report, Kept)> {
         }
     }
     let mut report = Report::new(summary, findings, bg);
-    if let Some(dir) = &opts.source_dir {
-        if !report.drifts.is_empty() {
-            if let Err(e) = crate::fix::annotate(&mut report, dir) {
-                if opts.progress {
-                    eprintln!("driftgate: warning: no fixes named in the report: {e}");
-                }
-            }
-        }
-    }
     report.checked = checked;
     report.policies = policies.policies;
     Ok((

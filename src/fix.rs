@@ -15,11 +15,12 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::families::{self, Codify, CodifyRequest, TextEdit};
-use crate::literals;
+use crate::literals::{self, Source};
 use crate::model::Effect;
 use crate::report::Report;
 use crate::source::Index;
 use crate::verdict::Finding;
+use std::rc::Rc;
 
 /// What `driftgate fix` does with the findings.
 #[derive(Debug, Clone, Default)]
@@ -134,9 +135,25 @@ fn action(f: &Finding, opts: &FixOptions) -> Option<&'static str> {
 struct Files {
     texts: BTreeMap<PathBuf, (String, String)>,
     applied: BTreeMap<PathBuf, Vec<(std::ops::Range<usize>, usize)>>,
+    /// Each file's text now, parsed: many fixes read the same files.
+    parsed: std::cell::RefCell<BTreeMap<PathBuf, Rc<Source>>>,
 }
 
 impl Files {
+    /// The file as it is now, parsed (once per version of its text).
+    fn source(&self, file: &Path) -> Result<Rc<Source>> {
+        if let Some(s) = self.parsed.borrow().get(file) {
+            return Ok(s.clone());
+        }
+        let text = self.now(file)?;
+        let body = parse(file, &text)?;
+        let source = Rc::new(Source { text, body });
+        self.parsed
+            .borrow_mut()
+            .insert(file.to_path_buf(), source.clone());
+        Ok(source)
+    }
+
     fn now(&self, file: &Path) -> Result<String> {
         match self.texts.get(file) {
             Some((_, now)) => Ok(now.clone()),
@@ -184,12 +201,8 @@ impl Files {
         if after == text {
             return Ok(false);
         }
-        parse(file, &after).map_err(|e| {
-            Error::new(
-                file.display().to_string(),
-                format!("the fix would not parse ({e}): driftgate bug, nothing written"),
-            )
-        })?;
+        self.parsed.get_mut().remove(file);
+        // Parsed once all fixes are in (`plan`): a file edited 500 times is parsed once.
         self.applied
             .entry(file.to_path_buf())
             .or_default()
@@ -232,7 +245,7 @@ fn substitute(
     let mut refs = Vec::new();
     collect_references(&block.body, &mut refs);
     let prefix = crate::source::module_prefix(address);
-    let mut read = |p: &Path| files.now(p);
+    let mut read = |p: &Path| files.source(p);
     let mut subs = Vec::new();
     let mut manual = Vec::new();
     let block_text = block.span().and_then(|s| text.get(s)).unwrap_or_default();
@@ -414,11 +427,11 @@ fn elsewhere(
     let mut reads = 0;
     let mut found = None;
     for path in paths {
-        let text = files.now(&path)?;
+        let source = files.source(&path)?;
+        let text = &source.text;
         reads +=
-            literals::reads(&text, &name, "json") + literals::reads(&text, &name, "minified_json");
-        let body = parse(&path, &text)?;
-        let hit = body.blocks().any(|b| {
+            literals::reads(text, &name, "json") + literals::reads(text, &name, "minified_json");
+        let hit = source.body.blocks().any(|b| {
             b.ident.as_str() == ident
                 && b.labels.len() == labels.len()
                 && b.labels
@@ -427,10 +440,10 @@ fn elsewhere(
                     .all(|(l, want)| l.as_str() == want)
         });
         if hit && found.is_none() {
-            found = Some((path, text));
+            found = Some((path, source.clone()));
         }
     }
-    let Some((path, text)) = found else {
+    let Some((path, source)) = found else {
         return Ok(Err(format!("{name} is not declared in this module")));
     };
     if reads > 1 {
@@ -438,8 +451,8 @@ fn elsewhere(
             "{name} is read {reads} times in its module: changing it would change the others too"
         )));
     }
-    let body = parse(&path, &text)?;
-    let Some(block) = body.blocks().find(|b| {
+    let text = &source.text;
+    let Some(block) = source.body.blocks().find(|b| {
         b.ident.as_str() == ident
             && b.labels
                 .iter()
@@ -458,7 +471,7 @@ fn elsewhere(
     let again = CodifyRequest {
         resource_type: &resource_type,
         block,
-        text: &text,
+        text,
         ..*request
     };
     let family = families::all()
@@ -563,9 +576,10 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             });
             continue;
         }
-        let text = files.now(&file)?;
-        let body = parse(&file, &text)?;
-        let Some(block) = resource_block(&body, &finding.resource_type, &finding.address) else {
+        let source = files.source(&file)?;
+        let text: &str = &source.text;
+        let body = &source.body;
+        let Some(block) = resource_block(body, &finding.resource_type, &finding.address) else {
             manual_at(
                 &mut set,
                 Some((&file, 0)),
@@ -597,9 +611,9 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     &crate::source::module_prefix(&finding.address),
                     &for_each.value,
                     &file,
-                    &text,
+                    text,
                     &key,
-                    &mut |p: &Path| files.now(p),
+                    &mut |p: &Path| files.source(p),
                 )?,
             };
             match found {
@@ -619,7 +633,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             &index,
             &finding.address,
             block,
-            &text,
+            text,
             &files,
             entry.as_ref(),
         )?;
@@ -636,11 +650,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         let request = CodifyRequest {
             resource_type: &finding.resource_type,
             block: virtual_block,
-            text: if subs.is_empty() {
-                &text
-            } else {
-                &virtual_text
-            },
+            text: if subs.is_empty() { text } else { &virtual_text },
             kind: finding.kind,
             attribute: finding.attribute.as_deref(),
             expected: &finding.expected,
@@ -746,7 +756,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             // Hardened: the rule is revoked by the next apply, so the block just goes.
             Codify::RemoveResource { summary } if hardening.is_some() => {
                 let Some(span) = block.span() else { continue };
-                let lines = families::block_lines(&text, span);
+                let lines = families::block_lines(text, span);
                 let edit = TextEdit {
                     range: lines,
                     with: String::new(),
@@ -756,8 +766,8 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             }
             Codify::RemoveResource { summary } => {
                 let Some(span) = block.span() else { continue };
-                let lines = families::block_lines(&text, span);
-                let removed = removed_block(&finding.address, &text);
+                let lines = families::block_lines(text, span);
+                let removed = removed_block(&finding.address, text);
                 let edits = vec![
                     (
                         file.clone(),
@@ -839,6 +849,14 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 )
             },
         });
+    }
+    for (file, (_, after)) in &files.texts {
+        parse(file, after).map_err(|e| {
+            Error::new(
+                file.display().to_string(),
+                format!("the fixes would not parse ({e}): driftgate bug, nothing written"),
+            )
+        })?;
     }
     set.files = files.texts;
     Ok(set)

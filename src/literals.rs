@@ -13,6 +13,16 @@ use hcl_edit::Span;
 use crate::error::{Error, Result};
 use crate::source::Index;
 
+/// A `.tf` file as it is now (earlier fixes included), and its parse: shared, since one run
+/// resolves many references in the same files.
+pub struct Source {
+    pub text: String,
+    pub body: Body,
+}
+
+/// Gives a file's current [`Source`].
+pub type Reader<'a> = dyn FnMut(&Path) -> Result<std::rc::Rc<Source>> + 'a;
+
 /// A literal written somewhere: its file, its bytes there, and how it was reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
@@ -83,10 +93,7 @@ pub fn reads(text: &str, kind: &str, name: &str) -> usize {
 }
 
 /// The module's `.tf` files with their (current) text and parsed body.
-fn module_files(
-    dir: &Path,
-    read: &mut dyn FnMut(&Path) -> Result<String>,
-) -> Result<Vec<(PathBuf, String, Body)>> {
+fn module_files(dir: &Path, read: &mut Reader) -> Result<Vec<(PathBuf, std::rc::Rc<Source>)>> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::new(dir.display().to_string(), format!("cannot list: {e}")))?;
     let mut files: Vec<PathBuf> = entries
@@ -96,11 +103,8 @@ fn module_files(
     files.sort();
     let mut out = Vec::new();
     for file in files {
-        let text = read(&file)?;
-        let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
-            Error::new(file.display().to_string(), format!("is not valid HCL: {e}"))
-        })?;
-        out.push((file, text, body));
+        let source = read(&file)?;
+        out.push((file, source));
     }
     Ok(out)
 }
@@ -112,7 +116,7 @@ pub fn resolve(
     prefix: &str,
     kind: &str,
     name: &str,
-    read: &mut dyn FnMut(&Path) -> Result<String>,
+    read: &mut Reader,
 ) -> Result<Found> {
     resolve_in(index, prefix, kind, name, read, 0, String::new())
 }
@@ -122,7 +126,7 @@ fn resolve_in(
     prefix: &str,
     kind: &str,
     name: &str,
-    read: &mut dyn FnMut(&Path) -> Result<String>,
+    read: &mut Reader,
     depth: usize,
     trail: String,
 ) -> Result<Found> {
@@ -145,7 +149,7 @@ fn resolve_in(
             reason: format!("{trail}: too many steps to follow"),
         });
     }
-    let used: usize = files.iter().map(|(_, t, _)| reads(t, kind, name)).sum();
+    let used: usize = files.iter().map(|(_, s)| reads(&s.text, kind, name)).sum();
     let in_module = if prefix.is_empty() {
         "the root module".to_string()
     } else {
@@ -161,12 +165,13 @@ fn resolve_in(
         });
     }
     // Where `kind.name` is given its value in this module (or by the call into it).
-    let (file, text, expr): (PathBuf, String, Expression) = if kind == "local" {
-        let found = files.iter().find_map(|(f, t, body)| {
-            body.blocks()
+    let (file, source, expr): (PathBuf, std::rc::Rc<Source>, Expression) = if kind == "local" {
+        let found = files.iter().find_map(|(f, src)| {
+            src.body
+                .blocks()
                 .filter(|b| b.ident.as_str() == "locals")
                 .find_map(|b| b.body.get_attribute(name))
-                .map(|a| (f.clone(), t.clone(), a.value.clone()))
+                .map(|a| (f.clone(), src.clone(), a.value.clone()))
         });
         match found {
             Some(f) => f,
@@ -187,14 +192,9 @@ fn resolve_in(
                 ),
             });
         };
-        let call_text = read(&call.file)?;
-        let call_body = hcl_edit::parser::parse_body(&call_text).map_err(|e| {
-            Error::new(
-                call.file.display().to_string(),
-                format!("is not valid HCL: {e}"),
-            )
-        })?;
-        let block = call_body.blocks().find(|b| {
+        let call_source = read(&call.file)?;
+        let call_text = &call_source.text;
+        let block = call_source.body.blocks().find(|b| {
             b.ident.as_str() == "module" && b.labels.len() == 1 && b.labels[0].as_str() == call.name
         });
         let argument = block.and_then(|b| b.body.get_attribute(name));
@@ -215,21 +215,22 @@ fn resolve_in(
                 }
                 return Ok(site_or_manual(
                     &call.file,
-                    &call_text,
+                    call_text,
                     &expr,
                     format!("{trail} ← {via}"),
                 ));
             }
             None => {
-                let default = files.iter().find_map(|(f, t, body)| {
-                    body.blocks()
+                let default = files.iter().find_map(|(f, src)| {
+                    src.body
+                        .blocks()
                         .filter(|b| {
                             b.ident.as_str() == "variable"
                                 && b.labels.len() == 1
                                 && b.labels[0].as_str() == name
                         })
                         .find_map(|b| b.body.get_attribute("default"))
-                        .map(|a| (f.clone(), t.clone(), a.value.clone()))
+                        .map(|a| (f.clone(), src.clone(), a.value.clone()))
                 });
                 match default {
                     Some((f, t, e)) => (f, t, e),
@@ -257,7 +258,7 @@ fn resolve_in(
     } else {
         format!("{trail} (default)")
     };
-    Ok(site_or_manual(&file, &text, &expr, through))
+    Ok(site_or_manual(&file, &source.text, &expr, through))
 }
 
 fn site_or_manual(file: &Path, text: &str, expr: &Expression, through: String) -> Found {
@@ -310,6 +311,17 @@ pub fn each_value(expr: &Expression) -> Option<String> {
     }
 }
 
+/// The attribute value at `span` of a body (a `locals` value, a module argument, a default).
+fn expr_at<'b>(body: &'b Body, span: &std::ops::Range<usize>) -> Option<&'b Expression> {
+    body.attributes()
+        .map(|a| &a.value)
+        .chain(
+            body.blocks()
+                .flat_map(|b| b.body.attributes().map(|a| &a.value)),
+        )
+        .find(|e| e.span().as_ref() == Some(span))
+}
+
 fn key_is(key: &hcl_edit::expr::ObjectKey, want: &str) -> bool {
     match key {
         hcl_edit::expr::ObjectKey::Ident(i) => i.as_str() == want,
@@ -329,14 +341,17 @@ pub fn for_each_entry(
     file: &Path,
     text: &str,
     key: &str,
-    read: &mut dyn FnMut(&Path) -> Result<String>,
+    read: &mut Reader,
 ) -> Result<std::result::Result<Entry, String>> {
     let (file, base, text, map) = match reference(for_each) {
         Some((kind, name)) => match resolve(index, prefix, kind, &name, read)? {
-            Found::Literal(site) => match hcl_edit::parser::parse_expr(&site.text) {
-                Ok(map) => (site.file, site.span.start, site.text, map),
-                Err(_) => return Ok(Err(format!("{} does not parse as a map", site.through))),
-            },
+            Found::Literal(site) => {
+                let source = read(&site.file)?;
+                match expr_at(&source.body, &site.span) {
+                    Some(map) => (site.file, 0, source.text.clone(), map.clone()),
+                    None => return Ok(Err(format!("{} is not found again", site.through))),
+                }
+            }
             Found::Manual { reason, .. } => return Ok(Err(reason)),
         },
         None => (file.to_path_buf(), 0, text.to_string(), for_each.clone()),
@@ -420,8 +435,10 @@ mod tests {
     fn found(dir: &Path, prefix: &str, kind: &str, name: &str) -> Found {
         let index = Index::build(dir);
         let mut read = |p: &Path| {
-            std::fs::read_to_string(p)
-                .map_err(|e| Error::new(p.display().to_string(), e.to_string()))
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Error::new(p.display().to_string(), e.to_string()))?;
+            let body = hcl_edit::parser::parse_body(&text).unwrap();
+            Ok(std::rc::Rc::new(Source { text, body }))
         };
         resolve(&index, prefix, kind, name, &mut read).unwrap()
     }
