@@ -429,8 +429,16 @@ fn elsewhere(
     for path in paths {
         let source = files.source(&path)?;
         let text = &source.text;
-        reads +=
-            literals::reads(text, &name, "json") + literals::reads(text, &name, "minified_json");
+        // Any attribute of it (`.json`, `.policy_data`) is a read.
+        reads += text
+            .match_indices(&format!("{name}."))
+            .filter(|(i, _)| {
+                !text[..*i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            })
+            .count();
         let hit = source.body.blocks().any(|b| {
             b.ident.as_str() == ident
                 && b.labels.len() == labels.len()
@@ -1177,6 +1185,15 @@ mod tests {
             matches!(&got, Codify::Manual { reason, .. } if reason.contains("no `settings` block")),
             "{got:?}"
         );
+        // S3 default encryption, two blocks deep.
+        let sse = "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"b\" {\n  bucket = \"b\"\n\n  rule {\n    apply_server_side_encryption_by_default {\n      sse_algorithm = \"AES256\"\n    }\n  }\n}\n";
+        let got = codified(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            sse,
+            "sse_algorithm",
+            serde_json::json!({"sse_algorithm": "aws:kms", "strength": 2}),
+        );
+        assert_eq!(edited(sse, got), sse.replace("\"AES256\"", "\"aws:kms\""));
         // Strings are literals, never templates.
         assert_eq!(
             families::hcl_literal(&serde_json::json!("a${b}%{c}\"")).unwrap(),

@@ -1100,3 +1100,88 @@ fn members_revoked_in_the_console_leave_the_code() {
     );
     assert_eq!(std::fs::read_to_string(code.join("main.tf")).unwrap(), want);
 }
+
+/// A member revoked in the console from a project policy the code renders with
+/// `data "google_iam_policy"`: it leaves its `binding` block there (the data source is read by
+/// this policy alone).
+#[test]
+fn members_revoked_leave_the_google_iam_policy_data_source() {
+    let recorded = recorded_project_policy();
+    let state = State::new().add(
+        "google_project_iam_policy.project",
+        json!({"id": "1044", "project": "1044", "etag": "BwX",
+               "policy_data": json!({"bindings": recorded["bindings"]}).to_string()}),
+    );
+    let mut live = recorded.clone();
+    // The recorded policy lists this member twice: both go.
+    let gone = "serviceAccount:4@cloudservices.gserviceaccount.com";
+    for b in live["bindings"].as_array_mut().unwrap() {
+        if b["role"] == "roles/editor" {
+            b["members"].as_array_mut().unwrap().retain(|m| m != gone);
+        }
+    }
+    let editors: Vec<String> = recorded["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["role"] == "roles/editor")
+        .unwrap()["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("    \"{}\",\n", m.as_str().unwrap()))
+        .collect();
+    let path_api = "/v3/projects/1044:getIamPolicy";
+    let g = gcp(vec![(path_api, vec![Reply::json(live)])]);
+    let path = state.write(g.dir.path(), "gcp.tfstate");
+    let policy_tf = format!(
+        "data \"google_iam_policy\" \"project\" {{\n  binding {{\n    role = \"roles/editor\"\n    members = [\n{}    ]\n  }}\n}}\n",
+        editors.iter().map(|m| format!("  {m}")).collect::<String>()
+    );
+    let main_tf = "resource \"google_project_iam_policy\" \"project\" {\n  project     = \"1044\"\n  policy_data = data.google_iam_policy.project.policy_data\n}\n";
+    let code = g.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), main_tf).unwrap();
+    std::fs::write(code.join("iam.tf"), &policy_tf).unwrap();
+    let run = driftgate_at(
+        g.dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            "fix",
+            "--write",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ],
+        None,
+        &[
+            ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
+            ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["fixes"].as_array().unwrap().len(),
+        1,
+        "{doc:#}\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        doc["fixes"][0]["file"].as_str().unwrap(),
+        "infra/iam.tf",
+        "{doc:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(code.join("iam.tf")).unwrap(),
+        policy_tf.replace(&format!("      \"{gone}\",\n"), "")
+    );
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        main_tf
+    );
+}

@@ -414,22 +414,28 @@ pub fn hcl_literal(value: &Value) -> Option<String> {
 /// A live setting the state declares otherwise (public access turned off, TLS raised), written
 /// into the block at `path` (nested block names, `[]` for the resource block itself) under the
 /// name the block already uses among `names` (the attribute's names across provider versions,
-/// newest first). The setting's value is the drift's `actual` (one `{name: value}` pair).
+/// newest first). The setting's value is the drift's `actual` under the newest name (or its one
+/// `{name: value}` pair).
 pub fn codify_setting(r: &CodifyRequest, path: &[&str], names: &[&str]) -> Codify {
     use hcl_edit::Span;
     if r.kind != crate::model::DriftKind::Changed {
         return Codify::Unsupported;
     }
-    let Some(value) = r
-        .actual
-        .as_object()
-        .filter(|m| m.len() == 1)
-        .and_then(|m| m.values().next())
-        .and_then(hcl_literal)
-    else {
+    let Some(newest) = names.first() else {
         return Codify::Unsupported;
     };
-    let Some(newest) = names.first() else {
+    // The value under the setting's own name, else the one value of the drift.
+    let Some(value) = r
+        .actual
+        .get(*newest)
+        .or_else(|| {
+            r.actual
+                .as_object()
+                .filter(|m| m.len() == 1)
+                .and_then(|m| m.values().next())
+        })
+        .and_then(hcl_literal)
+    else {
         return Codify::Unsupported;
     };
     let mut block = r.block;
@@ -541,6 +547,53 @@ fn own_line(text: &str, span: &std::ops::Range<usize>) -> Option<std::ops::Range
     let rest = text.get(span.end..end)?.trim();
     let rest = rest.strip_prefix(',').unwrap_or(rest).trim();
     (rest.is_empty() || rest.starts_with('#') || rest.starts_with("//")).then_some(start..end + 1)
+}
+
+/// The edits that take every element `gone` says out of the literal list `key` of `body` (a
+/// block starting at `start`): line by line where each is alone on its line, with its
+/// separator when there is one, else the list written anew. `Ok(None)`: none is there;
+/// `Err(offset)`: the list is not a literal.
+pub fn remove_matching(
+    text: &str,
+    body: &hcl_edit::structure::Body,
+    start: usize,
+    key: &str,
+    gone: &dyn Fn(&str) -> bool,
+) -> std::result::Result<Option<Vec<TextEdit>>, usize> {
+    let elements = literal_list(body, key)?;
+    let spans: Vec<std::ops::Range<usize>> = elements.iter().map(|(_, s)| s.clone()).collect();
+    let out: Vec<usize> = (0..elements.len())
+        .filter(|i| gone(&elements[*i].0))
+        .collect();
+    let edit = |range| TextEdit {
+        range,
+        with: String::new(),
+    };
+    Ok(match out.as_slice() {
+        [] => None,
+        [i] => Some(vec![edit(remove_element(text, &spans, *i))]),
+        many => match many
+            .iter()
+            .map(|i| own_line(text, &spans[*i]))
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(lines) => Some(lines.into_iter().map(edit).collect()),
+            None => {
+                let kept: Vec<String> = elements
+                    .iter()
+                    .filter(|(v, _)| !gone(v))
+                    .map(|(v, _)| format!("\"{v}\""))
+                    .collect();
+                Some(vec![attribute_edit(
+                    body,
+                    start,
+                    text,
+                    key,
+                    &format!("[{}]", kept.join(", ")),
+                )?])
+            }
+        },
+    })
 }
 
 /// The bytes that remove element `i` of a list in `text` with these element spans: its line

@@ -271,6 +271,28 @@ impl Family for BucketEncryption {
         &BUCKET_ENCRYPTION
     }
 
+    /// The default encryption changed by hand (to SSE-KMS, another key), written into the
+    /// `rule { apply_server_side_encryption_by_default { … } }` that declares it.
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        let path: &[&str] = match r.resource_type {
+            "aws_s3_bucket_server_side_encryption_configuration" => {
+                &["rule", "apply_server_side_encryption_by_default"]
+            }
+            "aws_s3_bucket" => &[
+                "server_side_encryption_configuration",
+                "rule",
+                "apply_server_side_encryption_by_default",
+            ],
+            _ => return crate::families::Codify::Unsupported,
+        };
+        match r.attribute {
+            Some(a @ ("sse_algorithm" | "kms_master_key_id")) => {
+                crate::families::codify_setting(r, path, &[a])
+            }
+            _ => crate::families::Codify::Unsupported,
+        }
+    }
+
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
         let mut out = BTreeMap::new();
         for r in with_legacy(

@@ -189,7 +189,7 @@ fn new_object(id: String, owner: Option<Declarer>) -> ExpectedObject {
 /// `members` list. A whole `_iam_policy` is usually rendered by `data "google_iam_policy"`:
 /// not written.
 fn codify_member(r: &crate::families::CodifyRequest) -> crate::families::Codify {
-    use crate::families::{literal_list, remove_element, Codify, TextEdit};
+    use crate::families::Codify;
     use hcl_edit::Span;
     let gone = r.actual.is_null() && r.kind != crate::model::DriftKind::Unmanaged;
     let Some(member) = r
@@ -210,44 +210,162 @@ fn codify_member(r: &crate::families::CodifyRequest) -> crate::families::Codify 
             summary: format!("{member} no longer has {role}"),
         };
     }
+    let condition = r
+        .expected
+        .get("condition")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if r.resource_type == "data.google_iam_policy" {
+        return in_policy_data_source(r, role, member, condition);
+    }
+    if r.resource_type.ends_with("_iam_policy") {
+        // `policy_data = data.google_iam_policy.NAME.policy_data`: asked again of that block.
+        return match r.block.body.get_attribute("policy_data").map(|a| &a.value) {
+            Some(hcl_edit::expr::Expression::Traversal(t)) => match policy_data_source(t) {
+                Some(name) => Codify::Elsewhere {
+                    ident: "data",
+                    labels: vec!["google_iam_policy".into(), name],
+                    offset: r.block.span().map_or(0, |s| s.start),
+                },
+                None => Codify::Manual {
+                    offset: r.block.span().map_or(0, |s| s.start),
+                    reason: "`policy_data` does not come from a `data \"google_iam_policy\"`"
+                        .into(),
+                    want: format!("{role} without {member}"),
+                },
+            },
+            _ => Codify::Manual {
+                offset: r.block.span().map_or(0, |s| s.start),
+                reason: "`policy_data` is not a `data \"google_iam_policy\"`".into(),
+                want: format!("{role} without {member}"),
+            },
+        };
+    }
     if !r.resource_type.ends_with("_iam_binding") {
         return Codify::Unsupported;
     }
     let start = r.block.span().map_or(0, |s| s.start);
     let want = format!("members without {member}");
-    match literal_list(&r.block.body, "members") {
+    let canonical = canonical_member(member);
+    match crate::families::remove_matching(r.text, &r.block.body, start, "members", &|m| {
+        canonical_member(m) == canonical
+    }) {
         Err(offset) => Codify::Manual {
             offset,
             reason: "`members` is not a literal list of this resource".into(),
             want,
         },
-        Ok(elements) => {
-            let canonical = canonical_member(member);
-            let spans: Vec<std::ops::Range<usize>> =
-                elements.iter().map(|(_, s)| s.clone()).collect();
-            match elements
-                .iter()
-                .position(|(m, _)| canonical_member(m) == canonical)
-            {
-                Some(i) => Codify::Edits {
-                    edits: vec![TextEdit {
-                        range: remove_element(r.text, &spans, i),
-                        with: String::new(),
-                    }],
-                    summary: format!("remove {member} from the {role} members"),
-                },
-                // Already out of the code (an earlier fix).
-                None if r.block.body.get_attribute("members").is_some() => Codify::Edits {
-                    edits: Vec::new(),
-                    summary: want,
-                },
-                None => Codify::Manual {
-                    offset: start,
-                    reason: "the block has no `members`".into(),
-                    want,
-                },
-            }
+        Ok(Some(edits)) => Codify::Edits {
+            edits,
+            summary: format!("remove {member} from the {role} members"),
+        },
+        // Already out of the code (an earlier fix).
+        Ok(None) if r.block.body.get_attribute("members").is_some() => Codify::Edits {
+            edits: Vec::new(),
+            summary: want,
+        },
+        Ok(None) => Codify::Manual {
+            offset: start,
+            reason: "the block has no `members`".into(),
+            want,
+        },
+    }
+}
+
+/// `data.google_iam_policy.NAME.policy_data` → `NAME`.
+fn policy_data_source(t: &hcl_edit::expr::Traversal) -> Option<String> {
+    use hcl_edit::expr::{Expression, TraversalOperator as Op};
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    let names: Vec<&str> = t
+        .operators
+        .iter()
+        .map(|o| match o.value() {
+            Op::GetAttr(i) => Some(i.as_str()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    match (root.as_str(), names.as_slice()) {
+        ("data", ["google_iam_policy", name, "policy_data"]) => Some(name.to_string()),
+        _ => None,
+    }
+}
+
+/// The member leaves its `binding` block (role as written, no condition) of a
+/// `data "google_iam_policy"`; a binding left without members goes whole.
+fn in_policy_data_source(
+    r: &crate::families::CodifyRequest,
+    role: &str,
+    member: &str,
+    condition: &str,
+) -> crate::families::Codify {
+    use crate::families::{block_lines, literal, literal_list, remove_matching, Codify, TextEdit};
+    use hcl_edit::Span;
+    let start = r.block.span().map_or(0, |s| s.start);
+    let want = format!("{role} without {member}");
+    if !condition.is_empty() {
+        return Codify::Manual {
+            offset: start,
+            reason: "a conditional binding: its condition block is not matched".into(),
+            want,
+        };
+    }
+    let canonical = canonical_member(member);
+    for b in r
+        .block
+        .body
+        .blocks()
+        .filter(|b| b.ident.as_str() == "binding")
+    {
+        let same_role = literal(&b.body, "role")
+            .ok()
+            .flatten()
+            .is_some_and(|v| v.as_str() == Some(role));
+        if !same_role || b.body.blocks().any(|c| c.ident.as_str() == "condition") {
+            continue;
         }
+        let b_start = b.span().map_or(start, |s| s.start);
+        let everyone_gone = literal_list(&b.body, "members")
+            .is_ok_and(|l| l.iter().all(|(m, _)| canonical_member(m) == canonical));
+        let edits = match remove_matching(r.text, &b.body, b_start, "members", &|m| {
+            canonical_member(m) == canonical
+        }) {
+            Err(offset) => {
+                return Codify::Manual {
+                    offset,
+                    reason: "the binding's `members` is not a literal list".into(),
+                    want,
+                }
+            }
+            Ok(None) => continue,
+            // Nobody left: the binding goes whole (a binding needs members).
+            Ok(Some(_)) if everyone_gone => match b.span() {
+                Some(span) => vec![TextEdit {
+                    range: block_lines(r.text, span),
+                    with: String::new(),
+                }],
+                None => continue,
+            },
+            Ok(Some(edits)) => edits,
+        };
+        return Codify::Edits {
+            edits,
+            summary: format!("remove {member} from the {role} binding"),
+        };
+    }
+    // Not there any more (an earlier fix), unless a dynamic block may hold it.
+    if r.block.body.blocks().any(|b| b.ident.as_str() == "dynamic") {
+        return Codify::Manual {
+            offset: start,
+            reason: "the policy has dynamic bindings: which one holds the member cannot be told"
+                .into(),
+            want,
+        };
+    }
+    Codify::Edits {
+        edits: Vec::new(),
+        summary: want,
     }
 }
 
