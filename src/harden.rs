@@ -172,6 +172,13 @@ mod tests {
     }
 
     fn hardened(resources: &[(&str, &str, serde_json::Value)]) -> Vec<Harden> {
+        hardened_to(resources, None)
+    }
+
+    fn hardened_to(
+        resources: &[(&str, &str, serde_json::Value)],
+        admin: Option<&str>,
+    ) -> Vec<Harden> {
         let all = state(resources);
         let mut expected = Vec::new();
         for family in families::all() {
@@ -195,7 +202,7 @@ mod tests {
             .flat_map(|f| f.about().resource_types.iter().copied())
             .collect();
         let policies = PolicySet::load(&[], &known).unwrap();
-        findings(&expected, &all, &policies, None)
+        findings(&expected, &all, &policies, admin)
     }
 
     fn lines(got: &[Harden]) -> Vec<String> {
@@ -272,7 +279,7 @@ mod tests {
 
     #[test]
     fn hardenings_are_written_into_the_code() {
-        let got = hardened(&[
+        let estate = [
             (
                 "azurerm_network_security_group",
                 "web",
@@ -297,7 +304,8 @@ mod tests {
                 "source_ranges": ["0.0.0.0/0", "35.235.240.0/20"], "destination_ranges": [], "source_tags": null,
                 "target_tags": ["bastion"], "source_service_accounts": null, "target_service_accounts": null}),
             ),
-        ]);
+        ];
+        let got = hardened(&estate);
         let tf = "resource \"azurerm_network_security_group\" \"web\" {\n  name = \"web\"\n\n  security_rule {\n    name                       = \"ssh\"\n    priority                   = 100\n    direction                  = \"Inbound\"\n    access                     = \"Allow\"\n    protocol                   = \"Tcp\"\n    source_port_range          = \"*\"\n    destination_port_range     = \"22\"\n    source_address_prefix      = \"Internet\"\n    destination_address_prefix = \"*\"\n  }\n\n  security_rule {\n    name                       = \"https\"\n    priority                   = 120\n    direction                  = \"Inbound\"\n    access                     = \"Allow\"\n    protocol                   = \"Tcp\"\n    source_port_range          = \"*\"\n    destination_port_range     = \"443\"\n    source_address_prefix      = \"*\"\n    destination_address_prefix = \"*\"\n  }\n}\n\nresource \"google_compute_firewall\" \"ssh\" {\n  name          = \"ssh\"\n  network       = \"default\"\n  source_ranges = [\"0.0.0.0/0\", \"35.235.240.0/20\"] # IAP\n  target_tags   = [\"bastion\"]\n\n  allow {\n    protocol = \"tcp\"\n    ports    = [\"22\"]\n  }\n}\n";
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("main.tf"), tf).unwrap();
@@ -317,6 +325,25 @@ mod tests {
             "[\"0.0.0.0/0\", \"35.235.240.0/20\"]",
             "[\"35.235.240.0/20\"]",
         );
+        assert_eq!(after, &want);
+
+        // With an admin range: the internet sources give way to it.
+        let opts = crate::fix::FixOptions {
+            harden: hardened_to(&estate, Some("203.0.113.0/24")),
+            ..Default::default()
+        };
+        let set = crate::fix::plan(&report, dir.path(), &opts).unwrap();
+        assert!(set.manual.is_empty(), "{:?}", set.manual);
+        let (_, after) = set.files.values().next().unwrap();
+        let want = tf
+            .replace(
+                "source_address_prefix      = \"Internet\"",
+                "source_address_prefix      = \"203.0.113.0/24\"",
+            )
+            .replace(
+                "[\"0.0.0.0/0\", \"35.235.240.0/20\"]",
+                "[\"203.0.113.0/24\", \"35.235.240.0/20\"]",
+            );
         assert_eq!(after, &want);
     }
 

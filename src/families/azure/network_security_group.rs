@@ -931,7 +931,7 @@ impl Family for NetworkSecurityGroups {
         &self,
         _object: &ExpectedObject,
         item: &crate::model::ExpectedItem,
-        _admin: Option<&str>,
+        admin: Option<&str>,
     ) -> Option<crate::families::Hardened> {
         let i = &item.item;
         let protocol = i.value.get("protocol").and_then(Value::as_str);
@@ -939,13 +939,30 @@ impl Family for NetworkSecurityGroups {
             && i.facts.ports.iter().all(|p| {
                 matches!(p, crate::model::Ports::Range(a, b) if a == b && [22, 3389].contains(a))
             });
-        (item.attribute == "security_rule"
+        let hardens = item.attribute == "security_rule"
             && i.facts.direction == Some("ingress")
             && i.facts.grants
             && admin_only
             && matches!(protocol, Some("tcp" | "all"))
-            && i.facts.open_to_internet())
-        .then_some(crate::families::Hardened::Remove)
+            && i.facts.open_to_internet();
+        if !hardens {
+            return None;
+        }
+        // With an admin range, the internet sources give way to it (written field by field).
+        let narrowed = admin.and_then(|a| cidr(a).ok()).map(|a| {
+            let mut new = i.clone();
+            new.value["source_addresses"] = json!([a]);
+            new.facts.cidrs = vec![a.clone()];
+            new.summary = format!("{} (from {a})", i.summary);
+            new
+        });
+        Some(match narrowed {
+            Some(item) => crate::families::Hardened::Replace {
+                item: Box::new(item),
+                replaces: false,
+            },
+            None => crate::families::Hardened::Remove,
+        })
     }
 
     fn codify(&self, r: &CodifyRequest) -> Codify {
