@@ -1185,3 +1185,76 @@ fn members_revoked_leave_the_google_iam_policy_data_source() {
         main_tf
     );
 }
+
+/// Network tags changed by hand on an instance: a tag removed leaves the literal `tags`, a tag
+/// added (accepted) joins it.
+#[test]
+fn instance_tags_changed_by_hand_are_written_into_the_list() {
+    let fix_with = |state_tags: &[&str], live_tags: &[&str], tf: &str, extra: &[&str]| {
+        let g = gcp(vec![
+            (
+                INSTANCE_PATH,
+                vec![Reply::json(live_instance(live_tags, RECORDED_ACCOUNT))],
+            ),
+            (
+                "/compute/v1/projects/cloud-custodian/global/firewalls",
+                vec![project_firewalls()],
+            ),
+        ]);
+        let path = instance_state(state_tags).write(g.dir.path(), "gcp.tfstate");
+        let code = g.dir.path().join("infra");
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::write(code.join("main.tf"), tf).unwrap();
+        let mut args = vec![
+            "fix",
+            "--quiet",
+            "--write",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ];
+        args.extend_from_slice(extra);
+        let run = driftgate_at(
+            g.dir.path(),
+            "http://127.0.0.1:9",
+            &args,
+            None,
+            &[
+                ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
+                ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
+                ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
+            ],
+        );
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        (doc, std::fs::read_to_string(code.join("main.tf")).unwrap())
+    };
+    let tf = |tags: &str| {
+        format!("resource \"google_compute_instance\" \"web\" {{\n  name         = \"instance-1\"\n  machine_type = \"n1-standard-1\"\n  tags         = {tags}\n}}\n")
+    };
+    // The "locked" tag removed by hand: written.
+    let (doc, written) = fix_with(
+        &["web", "locked"],
+        &["web"],
+        &tf("[\"web\", \"locked\"]"),
+        &["--accept-weakening"],
+    );
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(written, tf("[\"web\"]"));
+    // "debug" added by hand, accepted: it joins the list.
+    let (doc, written) = fix_with(
+        &["web"],
+        &["web", "debug"],
+        &tf("[\"web\"]"),
+        &["--accept-weakening"],
+    );
+    assert_eq!(doc["fixes"][0]["action"], "accept", "{doc:#}");
+    assert_eq!(written, tf("[\"web\", \"debug\"]"));
+    // Without --accept-weakening it is left to the gate.
+    let (doc, written) = fix_with(&["web"], &["web", "debug"], &tf("[\"web\"]"), &[]);
+    assert_eq!(doc["fixes"], json!([]), "{doc:#}");
+    assert_eq!(written, tf("[\"web\"]"));
+}

@@ -312,9 +312,75 @@ fn effect_of(firewalls: &[&Carried], gained: bool) -> Effect {
     }
 }
 
+/// A network tag removed by hand leaves the literal `tags` list; one added, accepted, joins it.
+fn codify_tag(r: &crate::families::CodifyRequest) -> crate::families::Codify {
+    use crate::families::{attribute_edit, literal_list, remove_matching, Codify, TextEdit};
+    use hcl_edit::Span;
+    let start = r.block.span().map_or(0, |s| s.start);
+    let manual = |offset: usize, want: String| Codify::Manual {
+        offset,
+        reason: "`tags` is not a literal list of this resource".into(),
+        want,
+    };
+    if let Some(tag) = r.actual.get("tag").and_then(Value::as_str) {
+        let want = format!("tags with {tag}");
+        let edit = match literal_list(&r.block.body, TAGS) {
+            Err(at) => return manual(at, want),
+            Ok(l) if l.iter().any(|(t, _)| t == tag) => {
+                return Codify::Edits {
+                    edits: Vec::new(),
+                    summary: want,
+                }
+            }
+            Ok(l) => match l.last() {
+                Some((_, last)) => TextEdit {
+                    range: last.end..last.end,
+                    with: format!(", \"{tag}\""),
+                },
+                None => match attribute_edit(
+                    &r.block.body,
+                    start,
+                    r.text,
+                    TAGS,
+                    &format!("[\"{tag}\"]"),
+                ) {
+                    Ok(e) => e,
+                    Err(at) => return manual(at, want),
+                },
+            },
+        };
+        return Codify::Edits {
+            edits: vec![edit],
+            summary: format!("add the network tag {tag}"),
+        };
+    }
+    let Some(tag) = r.expected.get("tag").and_then(Value::as_str) else {
+        return Codify::Unsupported;
+    };
+    let want = format!("tags without {tag}");
+    match remove_matching(r.text, &r.block.body, start, TAGS, &|t| t == tag) {
+        Err(at) => manual(at, want),
+        Ok(Some(edits)) => Codify::Edits {
+            edits,
+            summary: format!("remove the network tag {tag}"),
+        },
+        Ok(None) => Codify::Edits {
+            edits: Vec::new(),
+            summary: want,
+        },
+    }
+}
+
 impl Family for Instances {
     fn about(&self) -> &'static About {
         &INSTANCES
+    }
+
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match r.attribute {
+            Some(TAGS) => codify_tag(r),
+            _ => crate::families::Codify::Unsupported,
+        }
     }
 
     /// A tag or service account nobody declares: judged by the firewalls it makes reach the
