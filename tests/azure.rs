@@ -21,6 +21,31 @@ fn fixture(name: &str) -> Value {
 }
 
 /// The recorded NSG (rules test4, test5, test6; protocol `TCP`, empty list forms).
+/// `driftgate fix --quiet --write --format json` of the state at `path` against this stand-in,
+/// run where `infra/` holds the code.
+fn fix_written(az: &Azure, path: &Path) -> Run {
+    driftgate_at(
+        az.dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            "fix",
+            "--quiet",
+            "--write",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ],
+        None,
+        &[
+            ("PATH", Some(&az.path)),
+            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
+        ],
+    )
+}
+
 fn recorded_nsg() -> Value {
     fixture("c7n_cassette_nsg_list.json")["interactions"][0]["response"]["body"]["data"]["value"][0]
         .clone()
@@ -1140,26 +1165,7 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
     let code = az.dir.path().join("infra");
     std::fs::create_dir_all(&code).unwrap();
     std::fs::write(code.join("main.tf"), &tf).unwrap();
-    let run = driftgate_at(
-        az.dir.path(),
-        "http://127.0.0.1:9",
-        &[
-            "fix",
-            "--quiet",
-            "--write",
-            "--format",
-            "json",
-            "--state",
-            path.to_str().unwrap(),
-            "--source-dir",
-            "infra",
-        ],
-        None,
-        &[
-            ("PATH", Some(&az.path)),
-            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
-        ],
-    );
+    let run = fix_written(&az, &path);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
@@ -1208,26 +1214,7 @@ fn a_rule_narrowed_in_the_portal_is_written_field_by_field() {
     let code = az.dir.path().join("infra");
     std::fs::create_dir_all(&code).unwrap();
     std::fs::write(code.join("main.tf"), tf_with("*")).unwrap();
-    let run = driftgate_at(
-        az.dir.path(),
-        "http://127.0.0.1:9",
-        &[
-            "fix",
-            "--quiet",
-            "--write",
-            "--format",
-            "json",
-            "--state",
-            path.to_str().unwrap(),
-            "--source-dir",
-            "infra",
-        ],
-        None,
-        &[
-            ("PATH", Some(&az.path)),
-            ("DRIFTGATE_ARM_ENDPOINT", Some(&az.server.url)),
-        ],
-    );
+    let run = fix_written(&az, &path);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");

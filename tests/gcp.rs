@@ -718,6 +718,34 @@ fn project_firewalls() -> Reply {
     ]}))
 }
 
+/// `driftgate fix --quiet --write --format json` of the state at `path` against this stand-in,
+/// run where `infra/` holds the code.
+fn fix_run(g: &Gcp, path: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "fix",
+        "--quiet",
+        "--write",
+        "--format",
+        "json",
+        "--state",
+        path.to_str().unwrap(),
+        "--source-dir",
+        "infra",
+    ];
+    args.extend_from_slice(extra);
+    driftgate_at(
+        g.dir.path(),
+        "http://127.0.0.1:9",
+        &args,
+        None,
+        &[
+            ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
+            ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
+        ],
+    )
+}
+
 fn instance_state(tags: &[&str]) -> State {
     let live = live_instance(&[], RECORDED_ACCOUNT);
     State::new().add(
@@ -998,27 +1026,7 @@ fn ranges_narrowed_in_the_console_are_written_into_the_list() {
     let code = g.dir.path().join("infra");
     std::fs::create_dir_all(&code).unwrap();
     std::fs::write(code.join("main.tf"), &tf).unwrap();
-    let run = driftgate_at(
-        g.dir.path(),
-        "http://127.0.0.1:9",
-        &[
-            "fix",
-            "--quiet",
-            "--write",
-            "--format",
-            "json",
-            "--state",
-            path.to_str().unwrap(),
-            "--source-dir",
-            "infra",
-        ],
-        None,
-        &[
-            ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
-            ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
-            ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
-        ],
-    );
+    let run = fix_run(&g, &path, &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
@@ -1065,27 +1073,7 @@ fn members_revoked_in_the_console_leave_the_code() {
     let code = g.dir.path().join("infra");
     std::fs::create_dir_all(&code).unwrap();
     std::fs::write(code.join("main.tf"), format!("{owner}{editors}")).unwrap();
-    let run = driftgate_at(
-        g.dir.path(),
-        "http://127.0.0.1:9",
-        &[
-            "fix",
-            "--quiet",
-            "--write",
-            "--format",
-            "json",
-            "--state",
-            path.to_str().unwrap(),
-            "--source-dir",
-            "infra",
-        ],
-        None,
-        &[
-            ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
-            ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
-            ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
-        ],
-    );
+    let run = fix_run(&g, &path, &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
@@ -1143,26 +1131,7 @@ fn members_revoked_leave_the_google_iam_policy_data_source() {
     std::fs::create_dir_all(&code).unwrap();
     std::fs::write(code.join("main.tf"), main_tf).unwrap();
     std::fs::write(code.join("iam.tf"), &policy_tf).unwrap();
-    let run = driftgate_at(
-        g.dir.path(),
-        "http://127.0.0.1:9",
-        &[
-            "fix",
-            "--write",
-            "--format",
-            "json",
-            "--state",
-            path.to_str().unwrap(),
-            "--source-dir",
-            "infra",
-        ],
-        None,
-        &[
-            ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
-            ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
-            ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
-        ],
-    );
+    let run = fix_run(&g, &path, &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
@@ -1205,29 +1174,7 @@ fn instance_tags_changed_by_hand_are_written_into_the_list() {
         let code = g.dir.path().join("infra");
         std::fs::create_dir_all(&code).unwrap();
         std::fs::write(code.join("main.tf"), tf).unwrap();
-        let mut args = vec![
-            "fix",
-            "--quiet",
-            "--write",
-            "--format",
-            "json",
-            "--state",
-            path.to_str().unwrap(),
-            "--source-dir",
-            "infra",
-        ];
-        args.extend_from_slice(extra);
-        let run = driftgate_at(
-            g.dir.path(),
-            "http://127.0.0.1:9",
-            &args,
-            None,
-            &[
-                ("DRIFTGATE_GCP_ENDPOINT", Some(g.server.url.as_str())),
-                ("GCE_METADATA_HOST", Some("127.0.0.1:9")),
-                ("GOOGLE_OAUTH_ACCESS_TOKEN", Some("ya29.test-token")),
-            ],
-        );
+        let run = fix_run(&g, &path, extra);
         assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
         let doc: Value = serde_json::from_str(&run.stdout).unwrap();
         (doc, std::fs::read_to_string(code.join("main.tf")).unwrap())
