@@ -692,6 +692,19 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 offset,
             } => {
                 let offset = file_offset(&subs, offset);
+                // One block read by every instance of a `for_each`: not this instance's own.
+                if entry.is_some() {
+                    manual_at(
+                        &mut set,
+                        Some((&file, offset)),
+                        format!(
+                            "{ident}.{} is read by every instance of the block's `for_each`",
+                            labels.join(".")
+                        ),
+                        want_of(finding),
+                    );
+                    continue;
+                }
                 let prefix = crate::source::module_prefix(&finding.address);
                 match elsewhere(&index, &prefix, ident, &labels, &files, &request)? {
                     Ok((there, Codify::Edits { edits, summary })) => (

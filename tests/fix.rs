@@ -1961,4 +1961,18 @@ async fn statements_leave_the_policy_document_data_source() {
     .unwrap();
     let run = fix(&m, &e, &["--format", "json", "--quiet"]);
     only_manual(&run, "is read 2 times");
+
+    // One data source read by every instance of a `for_each`: not this instance's own.
+    let keyed = serde_json::from_str::<Value>(&std::fs::read_to_string(&e.state).unwrap()).unwrap()
+        ["resources"][0]["instances"][0]["attributes"]
+        .clone();
+    let state = State::new().add(r#"aws_iam_policy.ops["a"]"#, keyed);
+    std::fs::write(&e.state, state.json().to_string()).unwrap();
+    std::fs::write(
+        e.code.join("main.tf"),
+        "resource \"aws_iam_policy\" \"ops\" {\n  for_each = { a = {} }\n  policy   = data.aws_iam_policy_document.ops.json\n}\n",
+    )
+    .unwrap();
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    only_manual(&run, "is read by every instance of the block's `for_each`");
 }
