@@ -413,41 +413,28 @@ fn elsewhere(
     let Some(module) = index.module(prefix) else {
         return Ok(Err(format!("{name}: its module is not in the source")));
     };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&module.dir)
-        .map_err(|e| {
-            Error::new(
-                module.dir.display().to_string(),
-                format!("cannot list: {e}"),
-            )
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
-        .collect();
-    paths.sort();
+    let paths = crate::source::tf_files(&module.dir).map_err(|e| {
+        Error::new(
+            module.dir.display().to_string(),
+            format!("cannot list: {e}"),
+        )
+    })?;
+    let is_it = |b: &Block| {
+        b.ident.as_str() == ident
+            && b.labels.len() == labels.len()
+            && b.labels
+                .iter()
+                .zip(labels)
+                .all(|(l, want)| l.as_str() == want)
+    };
+    // `data.TYPE.NAME` read as itself or through any attribute (`.json`, `.policy_data`).
+    let (kind, last) = name.rsplit_once('.').unwrap_or(("", name.as_str()));
     let mut reads = 0;
     let mut found = None;
     for path in paths {
         let source = files.source(&path)?;
-        let text = &source.text;
-        // Any attribute of it (`.json`, `.policy_data`) is a read.
-        reads += text
-            .match_indices(&format!("{name}."))
-            .filter(|(i, _)| {
-                !text[..*i]
-                    .chars()
-                    .next_back()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            })
-            .count();
-        let hit = source.body.blocks().any(|b| {
-            b.ident.as_str() == ident
-                && b.labels.len() == labels.len()
-                && b.labels
-                    .iter()
-                    .zip(labels)
-                    .all(|(l, want)| l.as_str() == want)
-        });
-        if hit && found.is_none() {
+        reads += literals::reads(&source.text, kind, last);
+        if found.is_none() && source.body.blocks().any(is_it) {
             found = Some((path, source.clone()));
         }
     }
@@ -460,13 +447,7 @@ fn elsewhere(
         )));
     }
     let text = &source.text;
-    let Some(block) = source.body.blocks().find(|b| {
-        b.ident.as_str() == ident
-            && b.labels
-                .iter()
-                .zip(labels)
-                .all(|(l, want)| l.as_str() == want)
-    }) else {
+    let Some(block) = source.body.blocks().find(|b| is_it(b)) else {
         return Ok(Err(format!("{name} is not declared in this module")));
     };
     if ["count", "for_each"]

@@ -48,24 +48,36 @@ pub enum Found {
 /// `var.NAME` / `local.NAME` as `("var", NAME)`; anything else (an index, a function call,
 /// `each.value`) is `None`.
 pub fn reference(expr: &Expression) -> Option<(&'static str, String)> {
+    let (root, names) = traversal_names(expr)?;
+    let kind = match root {
+        "var" => "var",
+        "local" => "local",
+        _ => return None,
+    };
+    match names.as_slice() {
+        [name] => Some((kind, name.to_string())),
+        _ => None,
+    }
+}
+
+/// A plain traversal `root.a.b` as its root and attribute names; `None` for anything else (an
+/// index, a splat, a call).
+pub fn traversal_names(expr: &Expression) -> Option<(&str, Vec<&str>)> {
     let Expression::Traversal(t) = expr else {
         return None;
     };
     let Expression::Variable(root) = &t.expr else {
         return None;
     };
-    let [op] = t.operators.as_slice() else {
-        return None;
-    };
-    let TraversalOperator::GetAttr(name) = op.value() else {
-        return None;
-    };
-    let kind = match root.as_str() {
-        "var" => "var",
-        "local" => "local",
-        _ => return None,
-    };
-    Some((kind, name.as_str().to_string()))
+    let names = t
+        .operators
+        .iter()
+        .map(|o| match o.value() {
+            TraversalOperator::GetAttr(i) => Some(i.as_str()),
+            _ => None,
+        })
+        .collect::<Option<Vec<&str>>>()?;
+    Some((root.as_str(), names))
 }
 
 /// A literal expression: a string without interpolation, a number, a bool, or a list or object
@@ -94,13 +106,8 @@ pub fn reads(text: &str, kind: &str, name: &str) -> usize {
 
 /// The module's `.tf` files with their (current) text and parsed body.
 fn module_files(dir: &Path, read: &mut Reader) -> Result<Vec<(PathBuf, std::rc::Rc<Source>)>> {
-    let entries = std::fs::read_dir(dir)
+    let files = crate::source::tf_files(dir)
         .map_err(|e| Error::new(dir.display().to_string(), format!("cannot list: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
     for file in files {
         let source = read(&file)?;
@@ -292,21 +299,11 @@ pub struct Entry {
 
 /// `each.value.NAME` as `NAME`.
 pub fn each_value(expr: &Expression) -> Option<String> {
-    let Expression::Traversal(t) = expr else {
-        return None;
-    };
-    let Expression::Variable(root) = &t.expr else {
-        return None;
-    };
-    let [first, second] = t.operators.as_slice() else {
-        return None;
-    };
-    match (root.as_str(), first.value(), second.value()) {
-        ("each", TraversalOperator::GetAttr(v), TraversalOperator::GetAttr(name))
-            if v.as_str() == "value" =>
-        {
-            Some(name.as_str().to_string())
-        }
+    match traversal_names(expr)? {
+        ("each", names) => match names.as_slice() {
+            ["value", name] => Some(name.to_string()),
+            _ => None,
+        },
         _ => None,
     }
 }

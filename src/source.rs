@@ -67,14 +67,9 @@ impl Index {
                 call,
             },
         );
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        let Ok(files) = tf_files(dir) else {
             return;
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "tf"))
-            .collect();
-        files.sort();
         if depth == 0 {
             self.root_files = files.clone();
         }
@@ -188,6 +183,17 @@ impl Index {
                 )
             })
     }
+}
+
+/// The `.tf` files of a module directory, sorted (Terraform reads them all, in no order that
+/// matters; sorted, every listing of a run agrees).
+pub fn tf_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// `infra/./modules/../modules/sg` → `infra/modules/sg`: module sources are relative paths,

@@ -62,7 +62,7 @@ pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
             Some(span) => in_heredoc(r.text, span, r.expected),
             None => Err("the heredoc has no position".into()),
         },
-        Expression::Traversal(t) => match data_source_name(t) {
+        Expression::Traversal(_) => match data_source_name(&attribute.value) {
             Some(name) => {
                 return Codify::Elsewhere {
                     ident: "data",
@@ -97,20 +97,9 @@ pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
 }
 
 /// `data.aws_iam_policy_document.NAME.json` → `NAME`.
-fn data_source_name(t: &hcl_edit::expr::Traversal) -> Option<String> {
-    use hcl_edit::expr::TraversalOperator as Op;
-    let Expression::Variable(root) = &t.expr else {
-        return None;
-    };
-    let names: Vec<&str> = t
-        .operators
-        .iter()
-        .map(|o| match o.value() {
-            Op::GetAttr(i) => Some(i.as_str()),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    match (root.as_str(), names.as_slice()) {
+fn data_source_name(expr: &Expression) -> Option<String> {
+    let (root, names) = crate::literals::traversal_names(expr)?;
+    match (root, names.as_slice()) {
         ("data", ["aws_iam_policy_document", name, "json" | "minified_json"]) => {
             Some(name.to_string())
         }

@@ -221,19 +221,21 @@ fn codify_member(r: &crate::families::CodifyRequest) -> crate::families::Codify 
     if r.resource_type.ends_with("_iam_policy") {
         // `policy_data = data.google_iam_policy.NAME.policy_data`: asked again of that block.
         return match r.block.body.get_attribute("policy_data").map(|a| &a.value) {
-            Some(hcl_edit::expr::Expression::Traversal(t)) => match policy_data_source(t) {
-                Some(name) => Codify::Elsewhere {
-                    ident: "data",
-                    labels: vec!["google_iam_policy".into(), name],
-                    offset: r.block.span().map_or(0, |s| s.start),
-                },
-                None => Codify::Manual {
-                    offset: r.block.span().map_or(0, |s| s.start),
-                    reason: "`policy_data` does not come from a `data \"google_iam_policy\"`"
-                        .into(),
-                    want: format!("{role} without {member}"),
-                },
-            },
+            Some(value @ hcl_edit::expr::Expression::Traversal(_)) => {
+                match policy_data_source(value) {
+                    Some(name) => Codify::Elsewhere {
+                        ident: "data",
+                        labels: vec!["google_iam_policy".into(), name],
+                        offset: r.block.span().map_or(0, |s| s.start),
+                    },
+                    None => Codify::Manual {
+                        offset: r.block.span().map_or(0, |s| s.start),
+                        reason: "`policy_data` does not come from a `data \"google_iam_policy\"`"
+                            .into(),
+                        want: format!("{role} without {member}"),
+                    },
+                }
+            }
             _ => Codify::Manual {
                 offset: r.block.span().map_or(0, |s| s.start),
                 reason: "`policy_data` is not a `data \"google_iam_policy\"`".into(),
@@ -273,20 +275,9 @@ fn codify_member(r: &crate::families::CodifyRequest) -> crate::families::Codify 
 }
 
 /// `data.google_iam_policy.NAME.policy_data` → `NAME`.
-fn policy_data_source(t: &hcl_edit::expr::Traversal) -> Option<String> {
-    use hcl_edit::expr::{Expression, TraversalOperator as Op};
-    let Expression::Variable(root) = &t.expr else {
-        return None;
-    };
-    let names: Vec<&str> = t
-        .operators
-        .iter()
-        .map(|o| match o.value() {
-            Op::GetAttr(i) => Some(i.as_str()),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    match (root.as_str(), names.as_slice()) {
+fn policy_data_source(expr: &hcl_edit::expr::Expression) -> Option<String> {
+    let (root, names) = crate::literals::traversal_names(expr)?;
+    match (root, names.as_slice()) {
         ("data", ["google_iam_policy", name, "policy_data"]) => Some(name.to_string()),
         _ => None,
     }
