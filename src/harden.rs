@@ -78,21 +78,14 @@ pub fn findings(
                 reach: None,
                 observed: None,
             };
-            let Some(mut finding) =
-                verdict::judge(vec![appearing], policies, &Default::default()).pop()
-            else {
+            let Some(mut finding) = reversed(appearing, policies) else {
                 continue;
             };
-            // Written as a console fix would be: from what is declared to the hardened item.
             finding.kind = if slot || after.is_some() || item.by.inline {
                 DriftKind::Changed
             } else {
                 DriftKind::Missing
             };
-            std::mem::swap(&mut finding.expected, &mut finding.actual);
-            std::mem::swap(&mut finding.expected_text, &mut finding.actual_text);
-            finding.effect = Effect::Strengthens;
-            finding.blocking = false;
             out.push(Harden {
                 finding,
                 replaces,
@@ -126,16 +119,11 @@ pub fn findings(
                 reach: None,
                 observed: None,
             };
-            let Some(mut finding) = verdict::judge(vec![gone], policies, &Default::default()).pop()
-            else {
+            let Some(mut finding) = reversed(gone, policies) else {
                 continue;
             };
             finding.resource_type = lack.by.resource_type.clone();
             finding.attribute = Some(lack.attribute.to_string());
-            std::mem::swap(&mut finding.expected, &mut finding.actual);
-            std::mem::swap(&mut finding.expected_text, &mut finding.actual_text);
-            finding.effect = Effect::Strengthens;
-            finding.blocking = false;
             out.push(Harden {
                 finding,
                 replaces: false,
@@ -144,6 +132,18 @@ pub fn findings(
         }
     }
     out
+}
+
+/// The finding of a pattern judged as the gate would meet it live (`drift` weakens), turned
+/// into the console fix that writes the hardened side: its sides swapped, strengthening,
+/// blocking nothing. `None`: no policy judges it.
+fn reversed(drift: Drift, policies: &PolicySet) -> Option<Finding> {
+    let mut finding = verdict::judge(vec![drift], policies, &Default::default()).pop()?;
+    std::mem::swap(&mut finding.expected, &mut finding.actual);
+    std::mem::swap(&mut finding.expected_text, &mut finding.actual_text);
+    finding.effect = Effect::Strengthens;
+    finding.blocking = false;
+    Some(finding)
 }
 
 #[cfg(test)]
