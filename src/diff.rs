@@ -38,6 +38,7 @@ pub fn compare<'a>(
     live: Option<&'a LiveObject>,
 ) -> Vec<Drift> {
     let base = |by: &Declarer, kind: DriftKind, attribute: Option<&str>| Drift {
+        family: family.about().name,
         address: by.address.clone(),
         resource_type: by.resource_type.clone(),
         cloud_id: expected.cloud_id.clone(),

@@ -89,6 +89,9 @@ pub struct FixSet {
     pub unsupported: Vec<String>,
     /// Findings that weaken, left out without `accept_weakening` (address: what drifted).
     pub weakening: Vec<String>,
+    /// Findings (by index) whose change an earlier fix of the same attribute already wrote
+    /// (the grants one canned ACL stands for), with that fix's action.
+    pub covered: Vec<(usize, &'static str)>,
 }
 
 impl FixSet {
@@ -407,6 +410,7 @@ fn elsewhere(
     ident: &str,
     labels: &[String],
     files: &Files,
+    family: &dyn families::Family,
     request: &CodifyRequest,
 ) -> Result<std::result::Result<(PathBuf, Codify), String>> {
     let name = format!("{ident}.{}", labels.join("."));
@@ -463,12 +467,9 @@ fn elsewhere(
         text,
         ..*request
     };
-    let family = families::all()
-        .into_iter()
-        .find(|f| f.about().resource_types.contains(&request.resource_type));
-    Ok(match family.map(|f| f.codify(&again)) {
-        Some(Codify::Elsewhere { .. }) | None => Err(format!("{name} reads further blocks")),
-        Some(answer) => Ok((path, answer)),
+    Ok(match family.codify(&again) {
+        Codify::Elsewhere { .. } => Err(format!("{name} reads further blocks")),
+        answer => Ok((path, answer)),
     })
 }
 
@@ -496,10 +497,8 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         .drifts
         .iter()
         .map(|f| (f, None))
-        .chain(hardenings.map(|h| (&h.finding, Some((h.replaces, h.family)))));
+        .chain(hardenings.map(|h| (&h.finding, Some(h.replaces))));
     for (at_drift, (finding, hardening)) in work.enumerate() {
-        let writer = hardening.and_then(|(_, f)| f);
-        let hardening = hardening.map(|(replaces, _)| replaces);
         let action = match hardening {
             Some(_) if opts.addresses.is_empty() || opts.addresses.contains(&finding.address) => {
                 Some("harden")
@@ -516,13 +515,8 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             }
             continue;
         };
-        let Some(family) = all.iter().find(|f| match writer {
-            Some(name) => f.about().name == name,
-            None => f
-                .about()
-                .resource_types
-                .contains(&finding.resource_type.as_str()),
-        }) else {
+        // The family whose view drifted: a resource type can be several families' (a bucket).
+        let Some(family) = all.iter().find(|f| f.about().name == finding.family) else {
             continue;
         };
         let manual_at =
@@ -613,6 +607,21 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 }
             }
         }
+        // The other drifts of this attribute that the run writes too.
+        let alike: Vec<families::Alike> = match hardening {
+            Some(_) => vec![(finding.kind, &finding.expected, &finding.actual)],
+            None => report
+                .drifts
+                .iter()
+                .filter(|d| {
+                    d.address == finding.address
+                        && d.attribute == finding.attribute
+                        && d.family == finding.family
+                        && self::action(d, opts).is_some()
+                })
+                .map(|d| (d.kind, &d.expected, &d.actual))
+                .collect(),
+        };
         // The block as codify reads it: references replaced by the literals they stand for.
         let Substitution {
             text: virtual_text,
@@ -644,6 +653,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             attribute: finding.attribute.as_deref(),
             expected: &finding.expected,
             actual: &finding.actual,
+            alike: &alike,
         };
         let (edits, summary, replaces, forgets) = match family.codify(&request) {
             Codify::Unsupported => {
@@ -687,7 +697,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     continue;
                 }
                 let prefix = crate::source::module_prefix(&finding.address);
-                match elsewhere(&index, &prefix, ident, &labels, &files, &request)? {
+                match elsewhere(&index, &prefix, ident, &labels, &files, *family, &request)? {
                     Ok((there, Codify::Edits { edits, summary })) => (
                         edits
                             .into_iter()
@@ -821,8 +831,15 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         for (f, edits) in by_file {
             changed |= files.apply(&f, edits)?;
         }
-        // The code already says it (a fix written earlier, before the state caught up).
+        // The code already says it: written by an earlier fix of the same attribute in this
+        // run, or before the state caught up.
         if !changed {
+            if let Some(earlier) = set.fixes.iter().find(|e| {
+                let d = report.drifts.get(e.finding);
+                d.is_some_and(|d| d.address == finding.address && d.attribute == finding.attribute)
+            }) {
+                set.covered.push((at_drift, earlier.action));
+            }
             continue;
         }
         let (shown_file, shown_line) = shown.unwrap_or((file.clone(), place.line));
@@ -882,9 +899,10 @@ pub fn annotate(report: &mut Report, source_dir: &Path) -> Result<()> {
             f.fix = Some("manual");
         }
     }
-    for e in &set.fixes {
-        if let Some(f) = report.drifts.get_mut(e.finding) {
-            f.fix = Some(e.action);
+    let fixed = set.fixes.iter().map(|e| (e.finding, e.action));
+    for (finding, action) in fixed.chain(set.covered.iter().copied()) {
+        if let Some(f) = report.drifts.get_mut(finding) {
+            f.fix = Some(action);
         }
     }
     Ok(())
@@ -992,6 +1010,7 @@ mod tests {
             attribute: Some("r"),
             expected: &serde_json::Value::Null,
             actual: &serde_json::Value::Null,
+            alike: &[],
         };
         let live: Vec<String> = live.iter().map(|s| s.to_string()).collect();
         let got = families::codify_list(&request, "r", &live);
@@ -1026,6 +1045,7 @@ mod tests {
                 attribute: Some("enable_key_rotation"),
                 expected: &serde_json::json!({"enable_key_rotation": false}),
                 actual: &serde_json::json!({"enable_key_rotation": true}),
+                alike: &[],
             };
             match (families::set_attribute(&request, "enable_key_rotation", "true"), want) {
                 (Codify::Edits { edits, .. }, Some(want)) => {
@@ -1055,6 +1075,7 @@ mod tests {
             attribute: Some(attribute),
             expected: &serde_json::Value::Null,
             actual: &actual,
+            alike: &[],
         })
     }
 
@@ -1087,6 +1108,7 @@ mod tests {
                 attribute: Some("ingress"),
                 expected: &serde_json::Value::Null,
                 actual: &rule,
+                alike: &[],
             })
         };
         let rule = |port: i64, cidr: &str| {

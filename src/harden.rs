@@ -18,9 +18,6 @@ use crate::verdict::{self, Finding};
 pub struct Harden {
     pub finding: Finding,
     pub replaces: bool,
-    /// The family that writes it, when not the one of the finding's resource type (a bucket's
-    /// missing Block Public Access is written by the Block Public Access family).
-    pub family: Option<&'static str>,
 }
 
 /// The hardenings of every declared object. A pattern no policy judges (a policy file that
@@ -45,6 +42,7 @@ pub fn findings(
             // The pattern as the gate would meet it live: the declared item appearing where the
             // hardened one is.
             let appearing = Drift {
+                family: family.about().name,
                 address: item.by.address.clone(),
                 resource_type: item.by.resource_type.clone(),
                 cloud_id: object.cloud_id.clone(),
@@ -86,11 +84,7 @@ pub fn findings(
             } else {
                 DriftKind::Missing
             };
-            out.push(Harden {
-                finding,
-                replaces,
-                family: None,
-            });
+            out.push(Harden { finding, replaces });
         }
     }
     let objects: Vec<&ExpectedObject> = expected.iter().map(|(_, o)| o).collect();
@@ -99,6 +93,7 @@ pub fn findings(
         for lack in family.harden_missing(&resources, &objects) {
             // Judged as the resource gone, as the gate would see its deletion.
             let gone = Drift {
+                family: family.about().name,
                 address: lack.by.address.clone(),
                 resource_type: lack.resource_type.to_string(),
                 cloud_id: lack.cloud_id.clone(),
@@ -124,10 +119,11 @@ pub fn findings(
             };
             finding.resource_type = lack.by.resource_type.clone();
             finding.attribute = Some(lack.attribute.to_string());
+            // Written by the family that declares it (a bucket's missing Block Public Access
+            // by the Block Public Access family), on the bucket's block.
             out.push(Harden {
                 finding,
                 replaces: false,
-                family: Some(family.about().name),
             });
         }
     }

@@ -294,6 +294,9 @@ impl Reach {
 /// One difference between state and live, before policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drift {
+    /// The family whose view the drift is of (its `About::name`): several families share a
+    /// resource type (an `aws_s3_bucket` declares a policy, an encryption and an ACL).
+    pub family: &'static str,
     pub address: String,
     pub resource_type: String,
     pub cloud_id: String,

@@ -50,6 +50,9 @@ pub struct Ticket {
 /// A drift as the report shows it: what differs, how bad it is, and whether it blocks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// The family whose view it is of (see `Drift::family`): who writes its fix.
+    #[serde(skip)]
+    pub family: &'static str,
     pub address: String,
     pub resource_type: String,
     pub cloud_id: String,
@@ -125,6 +128,7 @@ pub fn judge(drifts: Vec<Drift>, policies: &PolicySet, settings: &risk::Settings
             let (expected, expected_text) = hide(d.expected.clone(), d.expected_summary.clone());
             let (actual, actual_text) = hide(d.actual.clone(), d.actual_summary.clone());
             Some(Finding {
+                family: d.family,
                 blocking: p.enforcement == Enforcement::Block,
                 address: d.address,
                 resource_type: d.resource_type,
@@ -204,6 +208,7 @@ mod tests {
 
     fn drift(effect: Effect, cidr: &str) -> Drift {
         Drift {
+            family: "security_group",
             address: "aws_security_group.web".into(),
             resource_type: "aws_security_group".into(),
             cloud_id: "sg-1".into(),

@@ -1976,3 +1976,319 @@ async fn statements_leave_the_policy_document_data_source() {
     let run = fix(&m, &e, &["--format", "json", "--quiet"]);
     only_manual(&run, "is read by every instance of the block's `for_each`");
 }
+
+/// Buckets whose ACL and encryption were fixed by hand. A provider v3 `aws_s3_bucket` declares
+/// its policy, encryption and ACL in one block: each drift is written by the family whose view
+/// it is of (the encryption and ACL families, not the first family of the type). A canned ACL
+/// becomes the canned ACL of every grant that drifted together; an `access_control_policy`
+/// loses the grant block revoked live; a grant added live is accepted as a canned ACL.
+#[tokio::test]
+async fn bucket_acls_and_legacy_bucket_settings_fixed_by_hand() {
+    use aws_sdk_s3::types::{
+        AccessControlPolicy, BucketCannedAcl, Grant, Grantee, Owner, Permission,
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule, Type,
+    };
+    let m = moto().await;
+    let s3 = s3_client(&m);
+    let names: Vec<String> = ["legacy", "pair", "logs", "site"]
+        .iter()
+        .map(|n| unique(&format!("fix-acl-{n}")))
+        .collect();
+    for b in &names {
+        s3.create_bucket().bucket(b).send().await.unwrap();
+    }
+    let (legacy, pair, logs, site) = (&names[0], &names[1], &names[2], &names[3]);
+    let owner = s3
+        .get_bucket_acl()
+        .bucket(logs)
+        .send()
+        .await
+        .unwrap()
+        .owner()
+        .and_then(|o| o.id())
+        .unwrap()
+        .to_string();
+    const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+    const LOG_DELIVERY: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+    let sse = |alg: ServerSideEncryption| {
+        ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(alg)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    let grant = |uri: Option<&str>, id: Option<&str>, p: Permission| {
+        let grantee = match (uri, id) {
+            (Some(u), _) => Grantee::builder().r#type(Type::Group).uri(u),
+            (_, Some(i)) => Grantee::builder().r#type(Type::CanonicalUser).id(i),
+            _ => unreachable!(),
+        };
+        Grant::builder()
+            .grantee(grantee.build().unwrap())
+            .permission(p)
+            .build()
+    };
+    // The console: the legacy bucket made private and its encryption raised to SSE-KMS, the
+    // public-read-write bucket made private, the log bucket's public read revoked, and the
+    // private site bucket made public (an incident change to keep, with --accept-weakening).
+    s3.put_bucket_encryption()
+        .bucket(legacy)
+        .server_side_encryption_configuration(sse(ServerSideEncryption::AwsKms))
+        .send()
+        .await
+        .unwrap();
+    for (b, acl) in [
+        (legacy, BucketCannedAcl::Private),
+        (pair, BucketCannedAcl::Private),
+        (site, BucketCannedAcl::PublicRead),
+    ] {
+        s3.put_bucket_acl().bucket(b).acl(acl).send().await.unwrap();
+    }
+    s3.put_bucket_acl()
+        .bucket(logs)
+        .access_control_policy(
+            AccessControlPolicy::builder()
+                .owner(Owner::builder().id(&owner).build())
+                .grants(grant(None, Some(&owner), Permission::FullControl))
+                .grants(grant(Some(LOG_DELIVERY), None, Permission::Write))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let acp_grant = |uri: Option<&str>, id: Option<&str>, p: &str| {
+        serde_json::json!({"grantee": [{"display_name": "", "email_address": "", "id": id.unwrap_or(""),
+            "type": if uri.is_some() { "Group" } else { "CanonicalUser" }, "uri": uri.unwrap_or("")}], "permission": p})
+    };
+    let state = State::new()
+        .add(
+            "aws_s3_bucket.legacy",
+            serde_json::json!({"arn": format!("arn:aws:s3:::{legacy}"), "bucket": legacy, "id": legacy,
+                "region": "us-east-1", "acl": "public-read", "force_destroy": false, "grant": [], "tags": {},
+                "server_side_encryption_configuration": [{"rule": [{"apply_server_side_encryption_by_default":
+                    [{"kms_master_key_id": "", "sse_algorithm": "AES256"}], "bucket_key_enabled": false}]}]}),
+        )
+        .add(
+            "aws_s3_bucket_acl.pair",
+            serde_json::json!({"id": format!("{pair},public-read-write"), "bucket": pair, "acl": "public-read-write", "expected_bucket_owner": ""}),
+        )
+        .add(
+            "aws_s3_bucket_acl.logs",
+            serde_json::json!({"id": logs, "bucket": logs, "acl": null, "expected_bucket_owner": "",
+                "access_control_policy": [{"owner": [{"id": owner, "display_name": ""}], "grant": [
+                    acp_grant(None, Some(&owner), "FULL_CONTROL"),
+                    acp_grant(Some(LOG_DELIVERY), None, "WRITE"),
+                    acp_grant(Some(ALL_USERS), None, "READ")]}]}),
+        )
+        .add(
+            "aws_s3_bucket_acl.site",
+            serde_json::json!({"id": format!("{site},private"), "bucket": site, "acl": "private", "expected_bucket_owner": ""}),
+        );
+    let tf = format!(
+        r#"resource "aws_s3_bucket" "legacy" {{
+  bucket = "{legacy}"
+  acl    = "public-read" # the old website
+
+  server_side_encryption_configuration {{
+    rule {{
+      apply_server_side_encryption_by_default {{
+        sse_algorithm = "AES256"
+      }}
+    }}
+  }}
+}}
+
+resource "aws_s3_bucket_acl" "pair" {{
+  bucket = "{pair}"
+  acl    = "public-read-write"
+}}
+
+resource "aws_s3_bucket_acl" "logs" {{
+  bucket = "{logs}"
+
+  access_control_policy {{
+    grant {{
+      grantee {{
+        id   = "{owner}"
+        type = "CanonicalUser"
+      }}
+      permission = "FULL_CONTROL"
+    }}
+
+    grant {{
+      grantee {{
+        type = "Group"
+        uri  = "{LOG_DELIVERY}"
+      }}
+      permission = "WRITE"
+    }}
+
+    # Public listing, for the status page.
+    grant {{
+      grantee {{
+        type = "Group"
+        uri  = "{ALL_USERS}"
+      }}
+      permission = "READ"
+    }}
+
+    owner {{
+      id = "{owner}"
+    }}
+  }}
+}}
+
+resource "aws_s3_bucket_acl" "site" {{
+  bucket = "{site}"
+  acl    = "private"
+}}
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &tf).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+
+    // `check` says where a fix exists, for each drifted grant (two drifts, one canned ACL).
+    let run = driftgate_at(
+        e.code.parent().unwrap(),
+        &m.url,
+        &[
+            "check",
+            "--state",
+            e.state.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+            "--format",
+            "json",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut got: Vec<String> = run
+        .drifts()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["address"].as_str().unwrap(),
+                d["attribute"].as_str().unwrap_or("-"),
+                d["fix"]
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "aws_s3_bucket.legacy grant \"codify\"",
+            "aws_s3_bucket.legacy sse_algorithm \"codify\"",
+            "aws_s3_bucket_acl.logs grant \"codify\"",
+            "aws_s3_bucket_acl.pair grant \"codify\"",
+            "aws_s3_bucket_acl.pair grant \"codify\"",
+            "aws_s3_bucket_acl.site grant \"accept\"",
+        ],
+        "{}",
+        run.stdout
+    );
+
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--accept-weakening",
+            "--format",
+            "json",
+            "--write",
+            "--quiet",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let mut fixes: Vec<String> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["address"].as_str().unwrap(),
+                f["action"].as_str().unwrap(),
+                f["summary"].as_str().unwrap()
+            )
+        })
+        .collect();
+    fixes.sort();
+    assert_eq!(
+        fixes,
+        [
+            "aws_s3_bucket.legacy codify acl = \"private\"",
+            "aws_s3_bucket.legacy codify sse_algorithm = \"aws:kms\"",
+            "aws_s3_bucket_acl.logs codify no grant READ to AllUsers",
+            "aws_s3_bucket_acl.pair codify acl = \"private\"",
+            "aws_s3_bucket_acl.site accept acl = \"public-read\"",
+        ],
+        "{doc:#}"
+    );
+    let public_read = format!(
+        r#"
+
+    # Public listing, for the status page.
+    grant {{
+      grantee {{
+        type = "Group"
+        uri  = "{ALL_USERS}"
+      }}
+      permission = "READ"
+    }}"#
+    );
+    let want = tf
+        .replace(
+            "acl    = \"public-read\" # the old website",
+            "acl    = \"private\" # the old website",
+        )
+        .replace("sse_algorithm = \"AES256\"", "sse_algorithm = \"aws:kms\"")
+        .replace("acl    = \"public-read-write\"", "acl    = \"private\"")
+        .replace(&public_read, "")
+        .replace(
+            &format!("bucket = \"{site}\"\n  acl    = \"private\""),
+            &format!("bucket = \"{site}\"\n  acl    = \"public-read\""),
+        );
+    assert_ne!(want, tf);
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        want
+    );
+
+    // The code now says what is live: nothing left to write.
+    let run = fix(
+        &m,
+        &e,
+        &["--accept-weakening", "--format", "json", "--quiet"],
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (
+            doc["fixes"].as_array().unwrap().len(),
+            doc["manual"].as_array().unwrap().len()
+        ),
+        (0, 0),
+        "{doc:#}"
+    );
+}

@@ -559,6 +559,7 @@ mod tests {
 
     pub(crate) fn finding(address: &str) -> Finding {
         Finding {
+            family: "security_group",
             address: address.into(),
             resource_type: "aws_security_group".into(),
             cloud_id: "sg-1".into(),

@@ -170,7 +170,14 @@ pub struct CodifyRequest<'a> {
     pub attribute: Option<&'a str>,
     pub expected: &'a Value,
     pub actual: &'a Value,
+    /// Every drift of this attribute of the resource that the run writes, this one included, as
+    /// (kind, expected, actual): for items the code writes together (the grants one canned ACL
+    /// stands for), so that each drift's edit says what is live for all of them.
+    pub alike: &'a [Alike<'a>],
 }
+
+/// One drift of [`CodifyRequest::alike`]: kind, expected, actual.
+pub type Alike<'a> = (crate::model::DriftKind, &'a Value, &'a Value);
 
 /// A replacement of bytes `range` of a file by `with`: edits are made on the text itself, so
 /// that everything outside them stays byte-identical.
@@ -301,6 +308,53 @@ pub fn block_lines(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<
         }
     }
     start..end
+}
+
+/// The edit that writes a nested block as the last thing in `block`, a block of `text`: `lines`
+/// are the new block's lines indented relative to it (`grant {`, `  permission = "READ"`, `}`),
+/// written at the indentation of the block's own content with the file's line endings, after a
+/// blank line unless the block holds nothing else. `Err`: why it cannot be placed.
+pub fn append_block(
+    text: &str,
+    block: &hcl_edit::structure::Block,
+    lines: &[String],
+) -> std::result::Result<TextEdit, &'static str> {
+    use hcl_edit::Span;
+    let span = block.span().ok_or("the block has no position")?;
+    let close = span.end.saturating_sub(1);
+    if text.get(close..span.end) != Some("}") {
+        return Err("the block does not end with `}`");
+    }
+    let line = text[..close].rfind('\n').map_or(0, |i| i + 1);
+    if line <= span.start || !text[line..close].trim().is_empty() {
+        return Err("the block closes on a line with other content");
+    }
+    let outer = &text[line..close];
+    let inner = block
+        .body
+        .iter()
+        .next()
+        .and_then(|s| s.span())
+        .map(|s| {
+            let l = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+            text[l..s.start].to_string()
+        })
+        .filter(|i| i.trim().is_empty())
+        .unwrap_or_else(|| format!("{outer}  "));
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let gap = if text[..line].trim_end_matches(['\r', '\n']).ends_with('{') {
+        ""
+    } else {
+        nl
+    };
+    let mut with = gap.to_string();
+    for l in lines {
+        with.push_str(&format!("{inner}{l}{nl}"));
+    }
+    Ok(TextEdit {
+        range: line..line,
+        with,
+    })
 }
 
 /// The edit that makes attribute `key` of a block (its `body`, starting at byte `start`) say

@@ -293,6 +293,7 @@ mod tests {
         default: bool,
     ) -> Drift {
         Drift {
+            family: "security_group",
             address: format!("{t}.x"),
             resource_type: t.into(),
             cloud_id: "id".into(),

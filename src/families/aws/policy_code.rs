@@ -457,6 +457,7 @@ mod tests {
                 attribute: Some("policy"),
                 expected: gone,
                 actual: &Value::Null,
+                alike: &[],
             },
             "policy",
         )

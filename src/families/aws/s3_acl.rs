@@ -13,12 +13,15 @@ use super::config_items::{with_supplementary, Fields};
 use super::region_account;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, ConfigRef, Family, FromConfig, Subject};
+use crate::families::{
+    bad, About, Codify, CodifyRequest, ConfigRef, Family, FromConfig, Subject, TextEdit,
+};
 use crate::model::Reach;
 use crate::model::{
     Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
 };
 use crate::state::Resource;
+use hcl_edit::Span;
 
 pub const BUCKET_ACLS: About = About {
     name: "s3_bucket_acl",
@@ -69,6 +72,220 @@ fn canned(acl: &str) -> std::result::Result<Vec<Item>, String> {
     })
 }
 
+/// The canned ACLs, in the order a name is chosen for a set of grants (`private` for none).
+const CANNED: [&str; 5] = [
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "log-delivery-write",
+];
+
+/// A grant's key (`grantee|permission`) from a drift's value.
+fn key_of(v: &Value) -> Option<String> {
+    Some(format!(
+        "{}|{}",
+        v.get("grantee")?.as_str()?,
+        v.get("permission")?.as_str()?
+    ))
+}
+
+/// The grants live, as `codify` is told them: the code's, less those gone, plus those added.
+fn live_keys(mut keys: Vec<String>, r: &CodifyRequest) -> Vec<String> {
+    for (_, expected, actual) in r.alike {
+        match (key_of(expected), key_of(actual)) {
+            (Some(gone), None) => keys.retain(|k| *k != gone),
+            (None, Some(added)) if !keys.contains(&added) => keys.push(added),
+            _ => {}
+        }
+    }
+    keys.sort();
+    keys
+}
+
+fn grants_text(keys: &[String]) -> String {
+    let named: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            let (who, permission) = k.rsplit_once('|')?;
+            Some(grant(who, permission).summary)
+        })
+        .collect();
+    match named.is_empty() {
+        true => "no grant but the owner's".into(),
+        false => named.join(", "),
+    }
+}
+
+/// What the drifts of `alike` change: `without READ to AllUsers, with WRITE to LogDelivery`.
+fn changes_text(r: &CodifyRequest) -> String {
+    let parts: Vec<String> = r
+        .alike
+        .iter()
+        .filter_map(
+            |(_, expected, actual)| match (key_of(expected), key_of(actual)) {
+                (Some(gone), None) => Some(format!("without {}", grants_text(&[gone]))),
+                (None, Some(added)) => Some(format!("with {}", grants_text(&[added]))),
+                _ => None,
+            },
+        )
+        .collect();
+    format!("the ACL {}", parts.join(", "))
+}
+
+/// A canned `acl` written anew: the canned ACL whose grants are the live ones.
+fn codify_canned(r: &CodifyRequest, acl: &str) -> Codify {
+    let keys = |name: &str| -> Vec<String> {
+        let mut k: Vec<String> = canned(name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| g.key)
+            .collect();
+        k.sort();
+        k
+    };
+    let start = r.block.span().map_or(0, |s| s.start);
+    if canned(acl).is_err() {
+        return Codify::Manual {
+            offset: start,
+            reason: format!("`acl = \"{acl}\"` is not a canned ACL driftgate knows"),
+            want: "the ACL that is live".into(),
+        };
+    }
+    let live = live_keys(keys(acl), r);
+    match CANNED.iter().find(|name| keys(name) == live) {
+        Some(name) if *name == acl || keys(acl) == live => Codify::Edits {
+            edits: Vec::new(),
+            summary: format!("acl = \"{acl}\""),
+        },
+        Some(name) => crate::families::set_attribute(r, "acl", &format!("\"{name}\"")),
+        None => Codify::Manual {
+            offset: r
+                .block
+                .body
+                .get_attribute("acl")
+                .and_then(|a| a.span())
+                .map_or(start, |s| s.start),
+            reason: "no canned ACL grants what is live: write an `access_control_policy` \
+                     (an `aws_s3_bucket_acl`)"
+                .into(),
+            want: grants_text(&live),
+        },
+    }
+}
+
+/// A grant of an `access_control_policy` block as its key; `Err(offset)`: a field is not a
+/// literal.
+fn block_key(grant: &hcl_edit::structure::Block) -> std::result::Result<String, usize> {
+    use crate::families::literal;
+    let at = grant.span().map_or(0, |s| s.start);
+    let text =
+        |body: &hcl_edit::structure::Body, k: &str| -> std::result::Result<Option<String>, usize> {
+            Ok(literal(body, k)?
+                .and_then(|v| v.as_str().map(str::to_string))
+                .filter(|s| !s.is_empty()))
+        };
+    let permission = text(&grant.body, "permission")?.ok_or(at)?;
+    let grantee = grant.body.get_blocks("grantee").next().ok_or(at)?;
+    let who = match (
+        text(&grantee.body, "uri")?,
+        text(&grantee.body, "id")?,
+        text(&grantee.body, "email_address")?,
+    ) {
+        (Some(u), _, _) => format!("uri:{u}"),
+        (_, Some(id), _) => format!("id:{id}"),
+        (_, _, Some(e)) => format!("email:{e}"),
+        _ => return Err(at),
+    };
+    Ok(format!("{who}|{permission}"))
+}
+
+/// A grant of an `access_control_policy` revoked live (its `grant` block goes) or added live
+/// (a `grant` block is written).
+fn codify_policy(r: &CodifyRequest, policy: &hcl_edit::structure::Block) -> Codify {
+    let at = policy.span().map_or(0, |s| s.start);
+    let (gone, added) = (key_of(r.expected), key_of(r.actual));
+    let want = match (&gone, &added) {
+        (Some(g), None) => format!("no grant {}", grants_text(std::slice::from_ref(g))),
+        (None, Some(a)) => format!("a grant {}", grants_text(std::slice::from_ref(a))),
+        _ => return Codify::Unsupported,
+    };
+    let manual = |offset: usize, reason: &str| Codify::Manual {
+        offset,
+        reason: reason.into(),
+        want: want.clone(),
+    };
+    if policy
+        .body
+        .get_blocks("dynamic")
+        .any(|b| b.labels.first().is_some_and(|l| l.as_str() == "grant"))
+    {
+        return manual(at, "the grants are a `dynamic \"grant\"` block");
+    }
+    let grants: Vec<(
+        &hcl_edit::structure::Block,
+        std::result::Result<String, usize>,
+    )> = policy
+        .body
+        .get_blocks("grant")
+        .map(|g| (g, block_key(g)))
+        .collect();
+    let unknown = grants.iter().find_map(|(_, k)| k.as_ref().err().copied());
+    let key = gone.as_ref().or(added.as_ref()).map_or("", String::as_str);
+    let written = grants
+        .iter()
+        .find(|(_, k)| k.as_deref() == Ok(key))
+        .map(|(g, _)| *g);
+    match (gone.is_some(), written, unknown) {
+        (true, Some(g), _) => match g.span() {
+            Some(span) => Codify::Edits {
+                edits: vec![TextEdit {
+                    range: crate::families::block_lines(r.text, span),
+                    with: String::new(),
+                }],
+                summary: want,
+            },
+            None => manual(at, "the grant block has no position"),
+        },
+        (_, None, Some(offset)) => manual(
+            offset,
+            "a grant is written with expressions: which one it is cannot be told",
+        ),
+        // Already as live (a fix written before the state caught up).
+        (true, None, None) | (false, Some(_), _) => Codify::Edits {
+            edits: Vec::new(),
+            summary: want,
+        },
+        (false, None, None) => {
+            let Some((who, permission)) = key.rsplit_once('|') else {
+                return Codify::Unsupported;
+            };
+            let (field, kind, value) = match who.split_once(':') {
+                Some(("uri", v)) => ("uri", "Group", v),
+                Some(("id", v)) => ("id", "CanonicalUser", v),
+                Some(("email", v)) => ("email_address", "AmazonCustomerByEmail", v),
+                _ => return Codify::Unsupported,
+            };
+            let lines = [
+                "grant {".to_string(),
+                "  grantee {".to_string(),
+                format!("    type = \"{kind}\""),
+                format!("    {field} = \"{value}\""),
+                "  }".to_string(),
+                format!("  permission = \"{permission}\""),
+                "}".to_string(),
+            ];
+            match crate::families::append_block(r.text, policy, &lines) {
+                Ok(edit) => Codify::Edits {
+                    edits: vec![edit],
+                    summary: want,
+                },
+                Err(why) => manual(at, why),
+            }
+        }
+    }
+}
+
 fn state_grants(r: &Resource) -> Result<Vec<Item>> {
     if let Some(acl) = r.attr_str("acl") {
         return canned(acl).map_err(|e| bad(r, &e));
@@ -114,6 +331,38 @@ fn state_grants(r: &Resource) -> Result<Vec<Item>> {
 impl Family for BucketAcls {
     fn about(&self) -> &'static About {
         &BUCKET_ACLS
+    }
+
+    /// A grant revoked or added live: a canned `acl` becomes the canned ACL of what is live
+    /// (from every grant that drifted, `alike`), an `access_control_policy` loses or gains the
+    /// `grant` block.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        if r.attribute != Some("grant") {
+            return Codify::Unsupported;
+        }
+        let start = r.block.span().map_or(0, |s| s.start);
+        match crate::families::literal(&r.block.body, "acl") {
+            Ok(Some(Value::String(acl))) => return codify_canned(r, &acl),
+            Ok(_) => {}
+            Err(offset) => {
+                return Codify::Manual {
+                    offset,
+                    reason: "`acl` is an expression, not a literal of this resource".into(),
+                    want: changes_text(r),
+                }
+            }
+        }
+        match r.block.body.get_blocks("access_control_policy").next() {
+            Some(policy) => codify_policy(r, policy),
+            // No `acl` in the code: the provider's default, `private` (provider v3 buckets).
+            None if r.resource_type == "aws_s3_bucket" => codify_canned(r, "private"),
+            None => Codify::Manual {
+                offset: start,
+                reason: "the block has neither a literal `acl` nor an `access_control_policy`"
+                    .into(),
+                want: changes_text(r),
+            },
+        }
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {

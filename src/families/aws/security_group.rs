@@ -772,36 +772,6 @@ fn codify_added(r: &CodifyRequest) -> Codify {
             &format!("the group's {direction} rules are separate resources: add one like them"),
         );
     }
-    let Some(span) = r.block.span() else {
-        return manual(start, "the block has no position");
-    };
-    let close = span.end.saturating_sub(1);
-    if r.text.get(close..span.end) != Some("}") {
-        return manual(start, "the block does not end with `}`");
-    }
-    let line = r.text[..close].rfind('\n').map_or(0, |i| i + 1);
-    if !r.text[line..close].trim().is_empty() {
-        return manual(start, "the block closes on a line with other content");
-    }
-    let outer = &r.text[line..close];
-    let inner = r
-        .block
-        .body
-        .attributes()
-        .next()
-        .and_then(|a| a.span())
-        .map(|s| {
-            let l = r.text[..s.start].rfind('\n').map_or(0, |i| i + 1);
-            r.text[l..s.start].to_string()
-        })
-        .filter(|i| i.trim().is_empty())
-        .unwrap_or_else(|| format!("{outer}  "));
-    let nested = format!("{inner}  ");
-    let nl = if r.text.contains("\r\n") {
-        "\r\n"
-    } else {
-        "\n"
-    };
     let (protocol, from, to) = match rule["ip_protocol"].as_str() {
         Some("all") => ("-1".to_string(), 0, 0),
         Some(p) => (
@@ -811,21 +781,20 @@ fn codify_added(r: &CodifyRequest) -> Codify {
         ),
         None => return manual(start, "the rule has no protocol"),
     };
-    let gap = if r.text[..line].trim_end_matches(['\r', '\n']).ends_with('{') {
-        ""
-    } else {
-        nl
-    };
-    let block = format!(
-        "{gap}{inner}{direction} {{{nl}{nested}from_port   = {from}{nl}{nested}to_port     = {to}{nl}\
-         {nested}protocol    = \"{protocol}\"{nl}{nested}{list} = [\"{peer}\"]{nl}{inner}}}{nl}"
-    );
-    Codify::Edits {
-        edits: vec![TextEdit {
-            range: line..line,
-            with: block,
-        }],
-        summary: format!("add the {direction} block {}", rule_text(rule)),
+    let lines = [
+        format!("{direction} {{"),
+        format!("  from_port   = {from}"),
+        format!("  to_port     = {to}"),
+        format!("  protocol    = \"{protocol}\""),
+        format!("  {list} = [\"{peer}\"]"),
+        "}".to_string(),
+    ];
+    match crate::families::append_block(r.text, r.block, &lines) {
+        Ok(edit) => Codify::Edits {
+            edits: vec![edit],
+            summary: format!("add the {direction} block {}", rule_text(rule)),
+        },
+        Err(why) => manual(start, why),
     }
 }
 
