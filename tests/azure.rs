@@ -1225,3 +1225,185 @@ fn a_rule_narrowed_in_the_portal_is_written_field_by_field() {
         tf_with("10.0.0.0/16")
     );
 }
+
+/// Firewalls tightened in the portal are written where the code says them: a storage account's
+/// `network_rules` (default action, bypass set, ranges) and a vault's `network_acls` (its bypass
+/// one string), ranges compared as Azure reads them (`203.0.113.7` is `203.0.113.7/32`).
+#[test]
+fn firewalls_tightened_in_the_portal_are_written_into_their_blocks() {
+    let (account_id, account) = storage_body(json!({"minimumTlsVersion": "TLS1_2",
+        "networkAcls": {"bypass": "AzureServices", "defaultAction": "Deny",
+                        "ipRules": [{"value": "203.0.113.7", "action": "Allow"}], "virtualNetworkRules": []}}));
+    let mut vault = fixture("c7n_cassette_keyvault_get.json")["interactions"][2]["response"]
+        ["body"]["data"]
+        .clone();
+    vault["properties"]["networkAcls"] = json!({"bypass": "None", "defaultAction": "Deny",
+        "ipRules": [{"value": "203.0.113.7/32"}], "virtualNetworkRules": []});
+    let vault_id = vault["id"].as_str().unwrap().to_string();
+    let state = State::new()
+        .add(
+            "azurerm_storage_account.logs",
+            json!({"id": account_id, "name": "sto8596", "location": "eastus2", "min_tls_version": "TLS1_2",
+                   "network_rules": [{"default_action": "Allow", "bypass": ["AzureServices", "Logging"],
+                                      "ip_rules": ["203.0.113.7", "198.51.100.0/24"],
+                                      "virtual_network_subnet_ids": [], "private_link_access": []}]}),
+        )
+        .add(
+            "azurerm_key_vault.kv",
+            json!({"id": vault_id, "location": "southcentralus",
+                   "network_acls": [{"bypass": "AzureServices", "default_action": "Deny",
+                                     "ip_rules": ["203.0.113.7/32", "198.51.100.0/24"],
+                                     "virtual_network_subnet_ids": []}]}),
+        );
+    let az = azure(vec![
+        (account_id.as_str(), vec![Reply::json(account)]),
+        (vault_id.as_str(), vec![Reply::json(vault)]),
+    ]);
+    let path = state.write(az.dir.path(), "azure.tfstate");
+    let account_tf = |rules: &str| {
+        format!("resource \"azurerm_storage_account\" \"logs\" {{\n  name            = \"sto8596\"\n  min_tls_version = \"TLS1_2\"\n\n  network_rules {{\n{rules}  }}\n}}\n")
+    };
+    let vault_tf = |acls: &str| {
+        format!("\nresource \"azurerm_key_vault\" \"kv\" {{\n  name = \"kv\"\n\n  network_acls {{\n{acls}  }}\n}}\n")
+    };
+    let before = account_tf("    default_action = \"Allow\"\n    bypass         = [\"AzureServices\", \"Logging\"]\n    ip_rules = [\n      \"203.0.113.7\",\n      \"198.51.100.0/24\", # the partner, until March\n    ]\n")
+        + &vault_tf("    bypass         = \"AzureServices\"\n    default_action = \"Deny\"\n    ip_rules       = [\"203.0.113.7/32\", \"198.51.100.0/24\"]\n");
+    let code = az.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &before).unwrap();
+    let run = fix_written(&az, &path);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let fixes: Vec<String> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["address"].as_str().unwrap(),
+                f["line"],
+                f["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        fixes,
+        [
+            "azurerm_key_vault.kv 19 codify",
+            "azurerm_key_vault.kv 21 codify",
+            "azurerm_storage_account.logs 7 codify",
+            "azurerm_storage_account.logs 6 codify",
+            "azurerm_storage_account.logs 10 codify",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    let after = account_tf("    default_action = \"Deny\"\n    bypass         = [\"AzureServices\"]\n    ip_rules = [\n      \"203.0.113.7\",\n    ]\n")
+        + &vault_tf("    bypass         = \"None\"\n    default_action = \"Deny\"\n    ip_rules       = [\"203.0.113.7/32\"]\n");
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        after
+    );
+}
+
+/// Access policies tightened in the portal are written where they are declared: an inline
+/// `access_policy` block (found by its `object_id`) loses the permissions taken away and goes
+/// whole when its policy is gone; an `azurerm_key_vault_access_policy` resource loses them
+/// the same way, or is forgotten with a `removed` block.
+#[test]
+fn access_policies_tightened_in_the_portal_leave_the_code() {
+    let kv = fixture("c7n_cassette_keyvault_get.json")["interactions"][2]["response"]["body"]
+        ["data"]
+        .clone();
+    let kv_id = kv["id"].as_str().unwrap().to_string();
+    let tenant = "00000000-0000-0000-0000-000000000003";
+    let (ops, ci) = (
+        "aaaaaaaa-0000-0000-0000-000000000001",
+        "bbbbbbbb-0000-0000-0000-000000000002",
+    );
+    let policy = |object: &str, keys: Value, secrets: Value| {
+        json!({"tenant_id": tenant, "object_id": object, "application_id": "", "key_permissions": keys,
+               "secret_permissions": secrets, "certificate_permissions": [], "storage_permissions": []})
+    };
+    let mut live = kv.clone();
+    live["properties"]["accessPolicies"] = json!([{"tenantId": tenant, "objectId": ops,
+        "permissions": {"keys": ["get", "list"], "secrets": ["get", "list"]}}]);
+    let fix_code = |state: State, tf: &str| {
+        let az = azure(vec![(kv_id.as_str(), vec![Reply::json(live.clone())])]);
+        let path = state.write(az.dir.path(), "azure.tfstate");
+        let code = az.dir.path().join("infra");
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::write(code.join("main.tf"), tf).unwrap();
+        let run = fix_written(&az, &path);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        (doc, std::fs::read_to_string(code.join("main.tf")).unwrap())
+    };
+
+    // Inline: the ops team lost purge and set/delete, the old CI runner's policy was deleted.
+    let state = State::new().add(
+        "azurerm_key_vault.kv",
+        json!({"id": kv_id, "location": "southcentralus", "access_policy": [
+            policy(ops, json!(["Get", "List", "Purge"]), json!(["Get", "List", "Set", "Delete"])),
+            policy(ci, json!([]), json!(["Get"]))]}),
+    );
+    let head = format!("resource \"azurerm_key_vault\" \"kv\" {{\n  name      = \"kv\"\n  tenant_id = \"{tenant}\"\n\n  access_policy {{\n    tenant_id = \"{tenant}\"\n    object_id = \"{ops}\" # the ops team\n\n");
+    let ci_block = format!("\n  # the old CI runner\n  access_policy {{\n    tenant_id          = \"{tenant}\"\n    object_id          = \"{ci}\"\n    secret_permissions = [\"Get\"]\n  }}\n");
+    let tf = format!("{head}    key_permissions = [\"Get\", \"List\", \"Purge\"]\n    secret_permissions = [\n      \"Get\",\n      \"List\",\n      \"Set\",\n      \"Delete\",\n    ]\n  }}\n{ci_block}}}\n");
+    let (doc, written) = fix_code(state, &tf);
+    let fixes: Vec<String> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["line"], f["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fixes, ["18 codify", "9 codify"], "{doc:#}");
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(
+        written,
+        format!("{head}    key_permissions = [\"Get\", \"List\"]\n    secret_permissions = [\n      \"Get\",\n      \"List\",\n    ]\n  }}\n}}\n")
+    );
+
+    // Separate resources: the app's policy narrowed, the CI runner's deleted.
+    let state = State::new()
+        .add(
+            "azurerm_key_vault_access_policy.ops",
+            json!({"key_vault_id": kv_id, "tenant_id": tenant, "object_id": ops, "application_id": "",
+                   "key_permissions": ["Get", "List", "Purge"], "secret_permissions": ["Get", "List"],
+                   "certificate_permissions": [], "storage_permissions": []}),
+        )
+        .add(
+            "azurerm_key_vault_access_policy.ci",
+            json!({"key_vault_id": kv_id, "tenant_id": tenant, "object_id": ci, "application_id": "",
+                   "key_permissions": [], "secret_permissions": ["Get"],
+                   "certificate_permissions": [], "storage_permissions": []}),
+        );
+    let resource = |name: &str, object: &str, perms: &str| {
+        format!("resource \"azurerm_key_vault_access_policy\" \"{name}\" {{\n  key_vault_id = var.key_vault_id\n  tenant_id    = \"{tenant}\"\n  object_id    = \"{object}\"\n\n{perms}}}\n")
+    };
+    let ops_tf = |keys: &str| {
+        resource(
+            "ops",
+            ops,
+            &format!("  key_permissions    = {keys}\n  secret_permissions = [\"Get\", \"List\"]\n"),
+        )
+    };
+    let tf = format!(
+        "{}\n{}",
+        ops_tf("[\"Get\", \"List\", \"Purge\"]"),
+        resource("ci", ci, "  secret_permissions = [\"Get\"]\n")
+    );
+    let (doc, written) = fix_code(state, &tf);
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert!(
+        written.starts_with(&ops_tf("[\"Get\", \"List\"]")),
+        "{written}"
+    );
+    assert!(!written.contains(ci), "{written}");
+    assert!(
+        written.contains("removed {\n  from = azurerm_key_vault_access_policy.ci\n"),
+        "{written}"
+    );
+}

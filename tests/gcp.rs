@@ -1205,3 +1205,114 @@ fn instance_tags_changed_by_hand_are_written_into_the_list() {
     assert_eq!(doc["fixes"], json!([]), "{doc:#}");
     assert_eq!(written, tf("[\"web\"]"));
 }
+
+/// `driftgate fix` on Cloud SQL: an authorized network revoked in the console leaves the code
+/// (its block and the comment above it; a bare address is the `/32` the API reads back), a
+/// network added and accepted becomes a block of its own, and networks from a `dynamic` block
+/// are manual, named at that block.
+#[test]
+fn authorized_networks_changed_by_hand_are_written_as_blocks() {
+    let path = "/v1/projects/shop-prod/instances/orders";
+    let entry =
+        |name: &str, value: &str| json!({"kind": "sql#aclEntry", "name": name, "value": value});
+    let body = |networks: Vec<Value>| {
+        json!({"kind": "sql#instance", "state": "RUNNABLE", "databaseVersion": "POSTGRES_15",
+               "name": "orders", "project": "shop-prod", "region": "europe-west1",
+               "settings": {"kind": "sql#settings", "tier": "db-custom-2-8192",
+                            "ipConfiguration": {"ipv4Enabled": true, "sslMode": "ENCRYPTED_ONLY",
+                                                "authorizedNetworks": networks}}})
+    };
+    let state = |networks: &[(&str, &str)]| {
+        let nets: Vec<Value> = networks
+            .iter()
+            .map(|(n, v)| json!({"name": n, "value": v, "expiration_time": ""}))
+            .collect();
+        State::new().add(
+            "google_sql_database_instance.orders",
+            json!({"name": "orders", "project": "shop-prod", "region": "europe-west1",
+                   "database_version": "POSTGRES_15",
+                   "settings": [{"tier": "db-custom-2-8192", "ip_configuration": [{"ipv4_enabled": true,
+                       "ssl_mode": "ENCRYPTED_ONLY", "authorized_networks": nets}]}]}),
+        )
+    };
+    let fix_with = |state: State, live: Vec<Value>, tf: &str, extra: &[&str]| {
+        let g = gcp(vec![(path, vec![Reply::json(body(live))])]);
+        let at = state.write(g.dir.path(), "gcp.tfstate");
+        let code = g.dir.path().join("infra");
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::write(code.join("main.tf"), tf).unwrap();
+        let run = fix_run(&g, &at, extra);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        (doc, std::fs::read_to_string(code.join("main.tf")).unwrap())
+    };
+    let head = "resource \"google_sql_database_instance\" \"orders\" {\n  name             = \"orders\"\n  database_version = \"POSTGRES_15\"\n\n  settings {\n    tier = \"db-custom-2-8192\"\n\n    ip_configuration {\n      ipv4_enabled = true\n      ssl_mode     = \"ENCRYPTED_ONLY\"\n\n";
+    let office = "      authorized_networks {\n        name  = \"office\"\n        value = \"203.0.113.0/24\"\n      }\n";
+    let contractor = "      # the contractor, until the migration is done\n      authorized_networks {\n        name  = \"contractor\"\n        value = \"198.51.100.7\"\n      }\n";
+    let vpn = "      authorized_networks {\n        name  = \"vpn\"\n        value = \"192.0.2.0/24\"\n      }\n";
+    let tail = "    }\n  }\n}\n";
+    let three = state(&[
+        ("office", "203.0.113.0/24"),
+        ("contractor", "198.51.100.7"),
+        ("vpn", "192.0.2.0/24"),
+    ]);
+    let two = vec![
+        entry("office", "203.0.113.0/24"),
+        entry("vpn", "192.0.2.0/24"),
+    ];
+
+    // The contractor's address revoked in the console: its block goes, the others stay as written.
+    let (doc, written) = fix_with(
+        three.clone(),
+        two.clone(),
+        &format!("{head}{office}{contractor}{vpn}{tail}"),
+        &[],
+    );
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["fixes"][0]["action"], "codify", "{doc:#}");
+    assert_eq!(doc["fixes"][0]["line"], 16, "{doc:#}");
+    assert_eq!(written, format!("{head}{office}{vpn}{tail}"));
+
+    // An address added during an incident and accepted: appended as a block of its own.
+    let mut added = two.clone();
+    added.push(entry("oncall", "198.51.100.23"));
+    let (doc, written) = fix_with(
+        state(&[("office", "203.0.113.0/24"), ("vpn", "192.0.2.0/24")]),
+        added.clone(),
+        &format!("{head}{office}{vpn}{tail}"),
+        &["--accept-weakening"],
+    );
+    assert_eq!(doc["fixes"][0]["action"], "accept", "{doc:#}");
+    assert_eq!(
+        written,
+        format!("{head}{office}{vpn}\n      authorized_networks {{\n        value = \"198.51.100.23/32\"\n      }}\n{tail}")
+    );
+    // Not accepted: the gate decides, the code is left alone.
+    let (doc, _) = fix_with(
+        state(&[("office", "203.0.113.0/24"), ("vpn", "192.0.2.0/24")]),
+        added,
+        &format!("{head}{office}{vpn}{tail}"),
+        &[],
+    );
+    assert_eq!(doc["fixes"], json!([]), "{doc:#}");
+
+    // Networks from a variable through a dynamic block: manual, at the dynamic block.
+    let dynamic = "      dynamic \"authorized_networks\" {\n        for_each = var.networks\n        content {\n          value = authorized_networks.value\n        }\n      }\n";
+    let tf = format!("{head}{dynamic}{tail}");
+    let (doc, written) = fix_with(three, two, &tf, &[]);
+    assert_eq!(doc["fixes"], json!([]), "{doc:#}");
+    assert_eq!(doc["manual"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["manual"][0]["line"], 12, "{doc:#}");
+    assert!(
+        doc["manual"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("dynamic"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        doc["manual"][0]["want"], "authorized networks [\"192.0.2.0/24\", \"203.0.113.0/24\"]",
+        "{doc:#}"
+    );
+    assert_eq!(written, tf);
+}

@@ -465,6 +465,35 @@ pub fn hcl_literal(value: &Value) -> Option<String> {
     }
 }
 
+/// The one block at `path` (nested block names, `[]` for `block` itself) inside `block`. `Err`:
+/// the manual answer, saying `want`, when a block on the way is missing or repeated (which one
+/// the setting is in is then not the code's to say).
+pub fn nested_block<'b>(
+    block: &'b hcl_edit::structure::Block,
+    path: &[&str],
+    want: &str,
+) -> std::result::Result<&'b hcl_edit::structure::Block, Codify> {
+    use hcl_edit::Span;
+    let mut block = block;
+    for name in path {
+        let mut nested = block.body.blocks().filter(|b| b.ident.as_str() == *name);
+        match (nested.next(), nested.next()) {
+            (Some(b), None) => block = b,
+            (found, _) => {
+                return Err(Codify::Manual {
+                    offset: block.span().map_or(0, |s| s.start),
+                    reason: match found {
+                        None => format!("the block has no `{name}` block to write it in"),
+                        Some(_) => format!("the block has several `{name}` blocks"),
+                    },
+                    want: want.to_string(),
+                })
+            }
+        }
+    }
+    Ok(block)
+}
+
 /// A live setting the state declares otherwise (public access turned off, TLS raised), written
 /// into the block at `path` (nested block names, `[]` for the resource block itself) under the
 /// name the block already uses among `names` (the attribute's names across provider versions,
@@ -492,23 +521,14 @@ pub fn codify_setting(r: &CodifyRequest, path: &[&str], names: &[&str]) -> Codif
     else {
         return Codify::Unsupported;
     };
-    let mut block = r.block;
-    for name in path {
-        let mut nested = block.body.blocks().filter(|b| b.ident.as_str() == *name);
-        match (nested.next(), nested.next()) {
-            (Some(b), None) => block = b,
-            (found, _) => {
-                return Codify::Manual {
-                    offset: block.span().map_or(0, |s| s.start),
-                    reason: match found {
-                        None => format!("the block has no `{name}` block to write it in"),
-                        Some(_) => format!("the block has several `{name}` blocks"),
-                    },
-                    want: format!("{} {newest} = {value}", path.join(" { ")),
-                }
-            }
-        }
-    }
+    let block = match nested_block(
+        r.block,
+        path,
+        &format!("{} {newest} = {value}", path.join(" { ")),
+    ) {
+        Ok(b) => b,
+        Err(manual) => return manual,
+    };
     let key = names
         .iter()
         .find(|k| block.body.get_attribute(k).is_some())
@@ -678,12 +698,26 @@ pub fn remove_between(spans: &[std::ops::Range<usize>], i: usize) -> std::ops::R
 
 /// The edits that make the literal list `key` of the resource block hold `live` (a firewall's
 /// ranges narrowed by hand): elements gone live are removed where they are written, in their
-/// order; elements only live are appended. A list that is not a literal is manual.
+/// order; when an element is only live, the list is written anew as live holds it. A list that
+/// is not a literal is manual.
 pub fn codify_list(r: &CodifyRequest, key: &str, live: &[String]) -> Codify {
+    codify_list_in(r, r.block, key, live, &|v| v.to_string())
+}
+
+/// [`codify_list`] for the list `key` of `block` (the resource block or one nested in it), with
+/// elements compared as `canon` reads them (`1.2.3.4` and `1.2.3.4/32`, `Logging` and
+/// `logging`). `live` is in the form the code is to say; the code's own elements stay as written.
+pub fn codify_list_in(
+    r: &CodifyRequest,
+    block: &hcl_edit::structure::Block,
+    key: &str,
+    live: &[String],
+    canon: &dyn Fn(&str) -> String,
+) -> Codify {
     use hcl_edit::Span;
-    let start = r.block.span().map_or(0, |s| s.start);
+    let start = block.span().map_or(0, |s| s.start);
     let want = format!("{key} = [{}]", live.join(", "));
-    let elements = match literal_list(&r.block.body, key) {
+    let elements = match literal_list(&block.body, key) {
         Ok(e) => e,
         Err(offset) => {
             return Codify::Manual {
@@ -694,20 +728,18 @@ pub fn codify_list(r: &CodifyRequest, key: &str, live: &[String]) -> Codify {
         }
     };
     let spans: Vec<std::ops::Range<usize>> = elements.iter().map(|(_, s)| s.clone()).collect();
-    let kept: Vec<&String> = elements
+    let live_canon: Vec<String> = live.iter().map(|v| canon(v)).collect();
+    let code_canon: Vec<String> = elements.iter().map(|(v, _)| canon(v)).collect();
+    let kept = code_canon.iter().filter(|v| live_canon.contains(v)).count();
+    let added = live_canon
         .iter()
-        .map(|(v, _)| v)
-        .filter(|v| live.contains(v))
-        .collect();
-    let added: Vec<&String> = live
-        .iter()
-        .filter(|v| !elements.iter().any(|(e, _)| e == *v))
-        .collect();
-    if elements.is_empty() || kept.is_empty() || !added.is_empty() {
+        .filter(|v| !code_canon.contains(v))
+        .count();
+    if elements.is_empty() || kept == 0 || added > 0 {
         // Nothing of the code's list stays, or something is new: the list is written whole.
         let list: Vec<String> = live.iter().map(|v| format!("\"{v}\"")).collect();
         return match attribute_edit(
-            &r.block.body,
+            &block.body,
             start,
             r.text,
             key,
@@ -726,7 +758,7 @@ pub fn codify_list(r: &CodifyRequest, key: &str, live: &[String]) -> Codify {
     }
     // Each run of removed elements goes with its separators, up to the next kept element (or,
     // at the end of the list, from the kept element before it): runs never overlap.
-    let gone = |i: usize| !live.contains(&elements[i].0);
+    let gone = |i: usize| !live_canon.contains(&code_canon[i]);
     let mut edits = Vec::new();
     let mut i = 0;
     while i < elements.len() {

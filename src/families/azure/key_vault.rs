@@ -15,11 +15,14 @@ use super::{
 };
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, setting_effect, str_list, About, Family, Subject};
+use crate::families::{
+    bad, block_lines, setting_effect, str_list, About, Codify, CodifyRequest, Family, Subject,
+    TextEdit,
+};
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject, Reach,
+    Cloud, Declarer, DriftKind, Effect, ExpectedItem, ExpectedObject, Item, LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -181,6 +184,317 @@ fn access_item(
     }
 }
 
+/// The permissions as the provider spells them (its validation is case-sensitive; ARM answers in
+/// lower case), per kind: what a permission the code does not spell yet is written as.
+const PERMISSION_NAMES: [(&str, &[&str]); 4] = [
+    (
+        "keys",
+        &[
+            "Backup",
+            "Create",
+            "Decrypt",
+            "Delete",
+            "Encrypt",
+            "Get",
+            "GetRotationPolicy",
+            "Import",
+            "List",
+            "Purge",
+            "Recover",
+            "Release",
+            "Restore",
+            "Rotate",
+            "SetRotationPolicy",
+            "Sign",
+            "UnwrapKey",
+            "Update",
+            "Verify",
+            "WrapKey",
+        ],
+    ),
+    (
+        "secrets",
+        &[
+            "Backup", "Delete", "Get", "List", "Purge", "Recover", "Restore", "Set",
+        ],
+    ),
+    (
+        "certificates",
+        &[
+            "Backup",
+            "Create",
+            "Delete",
+            "DeleteIssuers",
+            "Get",
+            "GetIssuers",
+            "Import",
+            "List",
+            "ListIssuers",
+            "ManageContacts",
+            "ManageIssuers",
+            "Purge",
+            "Recover",
+            "Restore",
+            "SetIssuers",
+            "Update",
+        ],
+    ),
+    (
+        "storage",
+        &[
+            "Backup",
+            "Delete",
+            "DeleteSAS",
+            "Get",
+            "GetSAS",
+            "List",
+            "ListSAS",
+            "Purge",
+            "Recover",
+            "RegenerateKey",
+            "Restore",
+            "Set",
+            "SetSAS",
+            "Update",
+        ],
+    ),
+];
+
+/// The permissions of `kind` in an access policy item's value (lower case).
+fn permissions_of(value: &Value, kind: &str) -> Vec<String> {
+    str_list(value.get("permissions").and_then(|p| p.get(kind)))
+}
+
+/// How the code is to spell permission `p` (lower case) of `kind`: as the code already spells
+/// it, else as the provider does. `None`: the provider has no such permission (ARM's `all`).
+fn spelled(kind: &str, p: &str, code: &[String]) -> Option<String> {
+    code.iter()
+        .find(|c| c.eq_ignore_ascii_case(p))
+        .cloned()
+        .or_else(|| {
+            PERMISSION_NAMES
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .and_then(|(_, names)| names.iter().find(|n| n.eq_ignore_ascii_case(p)))
+                .map(|n| n.to_string())
+        })
+}
+
+/// The live permissions of `kind` as the code is to spell them; `Err`: the manual answer for a
+/// permission the provider does not know.
+fn spell_all(
+    kind: &str,
+    live: &[String],
+    code: &[String],
+    want: &str,
+    at: usize,
+) -> std::result::Result<Vec<String>, Codify> {
+    live.iter()
+        .map(|p| {
+            spelled(kind, p, code).ok_or_else(|| Codify::Manual {
+                offset: at,
+                reason: format!(
+                    "the live {kind} permission `{p}` has no name in the azurerm provider: set \
+                     the permissions it stands for"
+                ),
+                want: want.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// An access policy changed in the portal, written where the code declares it: the
+/// `azurerm_key_vault_access_policy` resource, or the vault's inline `access_policy` block
+/// whose `object_id` literal names the principal. A policy gone live goes (the resource is
+/// forgotten, the block removed); permissions taken away or added leave or join the lists; a
+/// policy only live is added as an inline block of a vault that declares its policies inline
+/// (with `--accept-weakening`).
+fn codify_policy(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    // Gone live: a separate resource's policy is missing, an inline one changed to nothing.
+    let (gone, added) = (r.actual.is_null(), r.expected.is_null());
+    let declared = if gone { r.expected } else { r.actual };
+    let object = declared["object_id"].as_str().unwrap_or_default();
+    let want = match gone {
+        true => format!("no access policy for object {object}"),
+        false => format!(
+            "an access policy for object {object} with {}",
+            policy_text(r.actual)
+        ),
+    };
+    let manual = |offset: usize, reason: &str| Codify::Manual {
+        offset,
+        reason: reason.into(),
+        want: want.clone(),
+    };
+    let start = r.block.span().map_or(0, |s| s.start);
+    if r.resource_type == "azurerm_key_vault_access_policy" {
+        return match (gone, added) {
+            (true, _) => Codify::RemoveResource {
+                summary: format!("the access policy for object {object} is gone"),
+            },
+            (false, false) => codify_permissions(r, r.block, &want),
+            (false, true) => Codify::Unsupported,
+        };
+    }
+    if r.resource_type != "azurerm_key_vault" {
+        return Codify::Unsupported;
+    }
+    if let Some(d) = r.block.body.get_blocks("dynamic").find(|b| {
+        b.labels
+            .first()
+            .is_some_and(|l| l.as_str() == "access_policy")
+    }) {
+        return manual(
+            d.span().map_or(start, |s| s.start),
+            "the access policies come from a `dynamic \"access_policy\"` block",
+        );
+    }
+    let mut found = None;
+    let mut unknown = None;
+    for b in r.block.body.get_blocks("access_policy") {
+        match crate::families::literal(&b.body, "object_id") {
+            Ok(Some(Value::String(o))) if o.eq_ignore_ascii_case(object) => found = Some(b),
+            Ok(_) => {}
+            Err(at) => unknown = unknown.or(Some(at)),
+        }
+    }
+    let change = match (gone, added) {
+        (true, _) => DriftKind::Missing,
+        (false, false) => DriftKind::Changed,
+        (false, true) => DriftKind::Unmanaged,
+    };
+    match (change, found, unknown) {
+        (DriftKind::Missing, Some(b), _) => match b.span() {
+            Some(span) => Codify::Edits {
+                edits: vec![TextEdit {
+                    range: block_lines(r.text, span),
+                    with: String::new(),
+                }],
+                summary: format!("remove the access policy for object {object}"),
+            },
+            None => manual(start, "the access_policy block has no position"),
+        },
+        (DriftKind::Changed, Some(b), _) => codify_permissions(r, b, &want),
+        (DriftKind::Unmanaged, Some(_), _) => Codify::Edits {
+            edits: Vec::new(),
+            summary: want,
+        },
+        (_, None, Some(at)) => manual(
+            at,
+            "an access policy names its principal with an expression: which block is this \
+             object's cannot be told",
+        ),
+        (DriftKind::Missing, None, None) => Codify::Edits {
+            edits: Vec::new(),
+            summary: want,
+        },
+        (DriftKind::Changed, None, None) => manual(
+            start,
+            "no access_policy block of this vault names the object as a literal",
+        ),
+        // Without inline policies in the code, the vault's policies may be separate resources,
+        // and an inline block beside them would fight them on every apply.
+        (DriftKind::Unmanaged, None, None)
+            if r.block.body.get_blocks("access_policy").next().is_none() =>
+        {
+            manual(
+                start,
+                "the vault declares no inline access_policy: add the policy where the others are \
+             declared (an azurerm_key_vault_access_policy)",
+            )
+        }
+        (DriftKind::Unmanaged, None, None) => {
+            let text = |k: &str| declared[k].as_str().unwrap_or_default();
+            let mut lines = vec![
+                "access_policy {".to_string(),
+                format!("  tenant_id = \"{}\"", text("tenant_id")),
+                format!("  object_id = \"{object}\""),
+            ];
+            if !text("application_id").is_empty() {
+                lines.push(format!("  application_id = \"{}\"", text("application_id")));
+            }
+            for (kind, state_name) in PERMISSION_KINDS {
+                let names =
+                    match spell_all(kind, &permissions_of(r.actual, kind), &[], &want, start) {
+                        Ok(names) => names,
+                        Err(manual) => return manual,
+                    };
+                let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                if !names.is_empty() {
+                    lines.push(format!("  {state_name} = [{}]", names.join(", ")));
+                }
+            }
+            lines.push("}".into());
+            match crate::families::append_block(r.text, r.block, &lines) {
+                Ok(edit) => Codify::Edits {
+                    edits: vec![edit],
+                    summary: want,
+                },
+                Err(why) => manual(start, why),
+            }
+        }
+    }
+}
+
+/// Each permission list of a policy block made to hold what is live for its kind.
+fn codify_permissions(r: &CodifyRequest, block: &hcl_edit::structure::Block, want: &str) -> Codify {
+    use hcl_edit::Span;
+    let mut edits = Vec::new();
+    for (kind, state_name) in PERMISSION_KINDS {
+        let (code_side, live) = (
+            permissions_of(r.expected, kind),
+            permissions_of(r.actual, kind),
+        );
+        if code_side == live {
+            continue;
+        }
+        let written = match crate::families::literal_list(&block.body, state_name) {
+            Ok(code) => {
+                let code: Vec<String> = code.into_iter().map(|(v, _)| v).collect();
+                let at = block.span().map_or(0, |s| s.start);
+                match spell_all(kind, &live, &code, want, at) {
+                    Ok(names) => names,
+                    Err(manual) => return manual,
+                }
+            }
+            Err(offset) => {
+                return Codify::Manual {
+                    offset,
+                    reason: format!("`{state_name}` is an expression, not a literal list"),
+                    want: want.to_string(),
+                }
+            }
+        };
+        match crate::families::codify_list_in(r, block, state_name, &written, &|p| {
+            p.to_ascii_lowercase()
+        }) {
+            Codify::Edits { edits: more, .. } => edits.extend(more),
+            other => return other,
+        }
+    }
+    Codify::Edits {
+        edits,
+        summary: want.to_string(),
+    }
+}
+
+/// A policy's permissions in words: `keys: get, list; secrets: get`.
+fn policy_text(value: &Value) -> String {
+    let parts: Vec<String> = PERMISSION_KINDS
+        .iter()
+        .filter_map(|(kind, _)| {
+            let p = permissions_of(value, kind);
+            (!p.is_empty()).then(|| format!("{kind}: {}", p.join(", ")))
+        })
+        .collect();
+    if parts.is_empty() {
+        "no permissions".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
 /// Every permission of an access policy item, as `kind:permission`.
 fn granted(item: &Item) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
@@ -218,8 +532,14 @@ impl Family for KeyVaults {
         &KEY_VAULTS
     }
 
-    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
-        super::codify_spec(r, &specs(), "azurerm_key_vault")
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match r.attribute {
+            Some("network_acls") if r.resource_type == "azurerm_key_vault" => {
+                network_rules::codify(r, "network_acls", &["network_acls"])
+            }
+            Some("access_policy") => codify_policy(r),
+            _ => super::codify_spec(r, &specs(), "azurerm_key_vault"),
+        }
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {

@@ -4,9 +4,12 @@
 
 use serde_json::Value;
 
-use crate::families::{live_setting, set_setting, setting, setting_values, str_list};
+use crate::families::{
+    codify_list_in, live_setting, set_setting, setting, setting_values, str_list, Codify,
+    CodifyRequest,
+};
 use crate::model::{
-    cidr, is_private_cidr, Declarer, ExpectedItem, ExpectedObject, Exposure, Item, Reach,
+    cidr, is_private_cidr, Declarer, DriftKind, ExpectedItem, ExpectedObject, Exposure, Item, Reach,
 };
 
 /// An IP rule as Azure and Terraform both accept it: `1.2.3.4` or `1.2.3.0/24`.
@@ -125,6 +128,103 @@ pub fn live(
     .into_iter()
     .map(|i| (attribute, i))
     .collect()
+}
+
+/// A firewall setting changed in the portal, written into the block at `path` (`["network_acls"]`
+/// of a vault, `["network_rules"]` of a storage account, `[]` for the attributes of an
+/// `azurerm_storage_account_network_rules`). `attribute` is the firewall's name in the family.
+/// Ranges and subnets are edited as lists where written; an address is added as the bare IP
+/// (storage accounts reject `/32`); the bypass is one string on vaults, a set on accounts.
+pub fn codify(r: &CodifyRequest, attribute: &str, path: &[&str]) -> Codify {
+    let Some((name, value)) = r.actual.as_object().and_then(|m| m.iter().next()) else {
+        return Codify::Unsupported;
+    };
+    let Some(field) = name
+        .strip_prefix(attribute)
+        .and_then(|n| n.strip_prefix('.'))
+    else {
+        return Codify::Unsupported;
+    };
+    if r.kind != DriftKind::Changed {
+        return Codify::Unsupported;
+    }
+    let live = str_list(Some(value));
+    let list_want = |key: &str, values: &[String]| {
+        let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
+        format!("{key} = [{}]", quoted.join(", "))
+    };
+    let within = |want: &str| crate::families::nested_block(r.block, path, want);
+    match field {
+        "default_action" => crate::families::codify_setting(r, path, &["default_action"]),
+        "ip_rules" => {
+            let written: Vec<String> = live
+                .iter()
+                .map(|n| n.strip_suffix("/32").unwrap_or(n).to_string())
+                .collect();
+            match within(&list_want("ip_rules", &written)) {
+                Ok(b) => codify_list_in(r, b, "ip_rules", &written, &ip_rule),
+                Err(manual) => manual,
+            }
+        }
+        "virtual_network_subnet_ids" => {
+            let key = "virtual_network_subnet_ids";
+            match within(&list_want(key, &live)) {
+                Ok(b) => codify_list_in(r, b, key, &live, &|s| s.to_ascii_lowercase()),
+                Err(manual) => manual,
+            }
+        }
+        "bypass" => {
+            let names: Vec<String> = live
+                .iter()
+                .map(|b| {
+                    BYPASS
+                        .iter()
+                        .find(|n| n.eq_ignore_ascii_case(b))
+                        .map_or_else(|| b.clone(), |n| n.to_string())
+                })
+                .collect();
+            // A vault bypasses its trusted services or nothing: one string.
+            if attribute == "network_acls" {
+                let one = names.first().map_or("None", String::as_str);
+                let want = format!("bypass = \"{one}\"");
+                return match within(&want) {
+                    Ok(b) => set_in(r, b, "bypass", &format!("\"{one}\"")),
+                    Err(manual) => manual,
+                };
+            }
+            let names = if names.is_empty() {
+                vec!["None".to_string()]
+            } else {
+                names
+            };
+            match within(&list_want("bypass", &names)) {
+                Ok(b) => codify_list_in(r, b, "bypass", &names, &|s| s.to_ascii_lowercase()),
+                Err(manual) => manual,
+            }
+        }
+        _ => Codify::Unsupported,
+    }
+}
+
+/// The trusted-service bypasses as the provider spells them.
+const BYPASS: [&str; 3] = ["AzureServices", "Logging", "Metrics"];
+
+/// Attribute `key` of `block` made to say `value`; an expression is manual.
+fn set_in(r: &CodifyRequest, block: &hcl_edit::structure::Block, key: &str, value: &str) -> Codify {
+    use hcl_edit::Span;
+    let start = block.span().map_or(0, |s| s.start);
+    let summary = format!("{key} = {value}");
+    match crate::families::attribute_edit(&block.body, start, r.text, key, value) {
+        Ok(edit) => Codify::Edits {
+            edits: vec![edit],
+            summary,
+        },
+        Err(offset) => Codify::Manual {
+            offset,
+            reason: format!("`{key}` is an expression, not a literal of this block"),
+            want: summary,
+        },
+    }
 }
 
 /// How a storage account or key vault is reached, from its live settings: public network access

@@ -202,7 +202,15 @@ impl Family for StorageAccounts {
     }
 
     fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
-        super::codify_spec(r, &specs(), "azurerm_storage_account")
+        match (r.attribute, r.resource_type) {
+            (Some("network_rules"), "azurerm_storage_account") => {
+                network_rules::codify(r, "network_rules", &["network_rules"])
+            }
+            (Some("network_rules"), "azurerm_storage_account_network_rules") => {
+                network_rules::codify(r, "network_rules", &[])
+            }
+            _ => super::codify_spec(r, &specs(), "azurerm_storage_account"),
+        }
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {

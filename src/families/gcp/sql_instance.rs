@@ -8,13 +8,14 @@ use super::{block, fetch_objects, owned_object, Api, GcpRead};
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::families::{
-    bad, live_setting, set_setting, setting, setting_values, About, Family, Subject,
+    bad, live_setting, set_setting, setting, setting_values, About, Codify, CodifyRequest, Family,
+    Subject, TextEdit,
 };
 use std::collections::BTreeMap;
 
 use crate::model::{
-    cidr, is_private_cidr, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Item,
-    LiveObject, Reach,
+    cidr, is_private_cidr, Cloud, Declarer, DriftKind, Effect, ExpectedItem, ExpectedObject,
+    Exposure, Item, LiveObject, Reach,
 };
 use crate::state::Resource;
 
@@ -34,6 +35,99 @@ const SSL_ORDER: [&str; 3] = [
     "TRUSTED_CLIENT_CERTIFICATE_REQUIRED",
 ];
 
+/// The item of the networks a public IP admits.
+const NETWORKS: &str = "ip_configuration.authorized_networks";
+
+/// An authorized network as the item holds it: a CIDR in canonical form, a bare address as its
+/// `/32` (the API accepts both and answers as written).
+fn canonical_network(n: &str) -> String {
+    if n.contains('/') {
+        cidr(n).unwrap_or_else(|_| n.to_string())
+    } else {
+        format!("{n}/32")
+    }
+}
+
+/// The code's `authorized_networks` blocks made to hold what is live: a block whose network is
+/// gone goes (with its comment lines), a network only live is appended as a block of its own.
+/// Networks from a `dynamic` block or written as expressions are manual.
+fn codify_networks(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    if r.kind != DriftKind::Changed {
+        return Codify::Unsupported;
+    }
+    let live = setting_values(&Item {
+        value: r.actual.clone(),
+        ..setting(NETWORKS, Value::Null, false)
+    });
+    let want = format!("authorized networks {}", {
+        let quoted: Vec<String> = live.iter().map(|n| format!("\"{n}\"")).collect();
+        format!("[{}]", quoted.join(", "))
+    });
+    let ip = match crate::families::nested_block(r.block, &["settings", "ip_configuration"], &want)
+    {
+        Ok(b) => b,
+        Err(manual) => return manual,
+    };
+    let at = ip.span().map_or(0, |s| s.start);
+    let manual = |offset: usize, reason: &str| Codify::Manual {
+        offset,
+        reason: reason.into(),
+        want: want.clone(),
+    };
+    if let Some(d) = ip.body.get_blocks("dynamic").find(|b| {
+        b.labels
+            .first()
+            .is_some_and(|l| l.as_str() == "authorized_networks")
+    }) {
+        return manual(
+            d.span().map_or(at, |s| s.start),
+            "the networks come from a `dynamic \"authorized_networks\"` block",
+        );
+    }
+    let mut edits = Vec::new();
+    let mut written = Vec::new();
+    for net in ip.body.get_blocks("authorized_networks") {
+        let start = net.span().map_or(at, |s| s.start);
+        let value = match crate::families::literal(&net.body, "value") {
+            Ok(Some(Value::String(v))) => canonical_network(&v),
+            Ok(_) => return manual(start, "an authorized network has no literal `value`"),
+            Err(offset) => {
+                return manual(offset, "an authorized network's `value` is an expression")
+            }
+        };
+        if live.contains(&value) {
+            written.push(value);
+        } else if let Some(span) = net.span() {
+            edits.push(TextEdit {
+                range: crate::families::block_lines(r.text, span),
+                with: String::new(),
+            });
+        }
+    }
+    let lines: Vec<String> = live
+        .iter()
+        .filter(|n| !written.contains(n))
+        .flat_map(|n| {
+            [
+                "authorized_networks {".to_string(),
+                format!("  value = \"{n}\""),
+                "}".to_string(),
+            ]
+        })
+        .collect();
+    if !lines.is_empty() {
+        match crate::families::append_block(r.text, ip, &lines) {
+            Ok(edit) => edits.push(edit),
+            Err(why) => return manual(at, why),
+        }
+    }
+    Codify::Edits {
+        edits,
+        summary: want,
+    }
+}
+
 /// The SSL mode, from `ssl_mode` or the older `require_ssl` flag.
 fn ssl_mode(mode: Option<&str>, require: Option<bool>) -> String {
     match mode.filter(|m| !m.is_empty()) {
@@ -44,21 +138,8 @@ fn ssl_mode(mode: Option<&str>, require: Option<bool>) -> String {
 }
 
 fn items(public_ip: bool, networks: Vec<String>, ssl: String) -> Vec<(&'static str, Item)> {
-    let networks: Vec<String> = networks
-        .iter()
-        .map(|n| {
-            if n.contains('/') {
-                cidr(n).unwrap_or_else(|_| n.clone())
-            } else {
-                format!("{n}/32")
-            }
-        })
-        .collect();
-    let mut nets = set_setting(
-        "ip_configuration.authorized_networks",
-        networks.clone(),
-        public_ip,
-    );
+    let networks: Vec<String> = networks.iter().map(|n| canonical_network(n)).collect();
+    let mut nets = set_setting(NETWORKS, networks.clone(), public_ip);
     nets.facts.cidrs = if public_ip { networks } else { vec![] };
     let weak_ssl = ssl == SSL_ORDER[0];
     vec![
@@ -87,7 +168,7 @@ fn sql_reach(o: &Subject) -> Reach {
             format!("Cloud SQL instance {name} has no public IP"),
         );
     }
-    let networks = live_setting(&o.live.items, "ip_configuration.authorized_networks")
+    let networks = live_setting(&o.live.items, NETWORKS)
         .map(setting_values)
         .unwrap_or_default();
     if networks.iter().any(|n| n == "0.0.0.0/0") {
@@ -157,6 +238,7 @@ impl Family for SqlInstances {
             Some("ip_configuration.ssl_mode") => {
                 crate::families::codify_setting(r, &["settings", "ip_configuration"], &["ssl_mode"])
             }
+            Some(NETWORKS) => codify_networks(r),
             _ => crate::families::Codify::Unsupported,
         }
     }
