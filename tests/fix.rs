@@ -2292,3 +2292,226 @@ resource "aws_s3_bucket_acl" "site" {{
         "{doc:#}"
     );
 }
+
+/// Managed policies detached by hand leave the code where it declares them: a role's
+/// `managed_policy_arns` loses the ARN, a user's `aws_iam_user_policy_attachment` goes (with a
+/// `removed` block), an `aws_iam_policy_attachment` keeps its other roles; a permissions
+/// boundary set by hand becomes the role's. One attached by hand and accepted joins the list on
+/// a line of its own; what was written already is not written again.
+#[tokio::test]
+async fn managed_policies_detached_by_hand_leave_the_code() {
+    let m = moto().await;
+    let iam = moto_client!(aws_sdk_iam, &m.url);
+    let doc = |action: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+        )
+    };
+    let mut arns = Vec::new();
+    for (name, action) in [
+        ("read", "s3:GetObject"),
+        ("admin", "*"),
+        ("audit", "cloudtrail:LookupEvents"),
+    ] {
+        let p = iam
+            .create_policy()
+            .policy_name(unique(name))
+            .policy_document(doc(action))
+            .send()
+            .await
+            .unwrap();
+        arns.push(p.policy().unwrap().arn().unwrap().to_string());
+    }
+    let (read, admin, audit) = (arns[0].clone(), arns[1].clone(), arns[2].clone());
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let (app, worker, batch, user) = (
+        unique("app"),
+        unique("worker"),
+        unique("batch"),
+        unique("ci"),
+    );
+    let mut role_arns = Vec::new();
+    for role in [&app, &worker, &batch] {
+        let r = iam
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .unwrap();
+        role_arns.push(r.role().unwrap().arn().to_string());
+    }
+    let user_arn = iam
+        .create_user()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap()
+        .user()
+        .unwrap()
+        .arn()
+        .to_string();
+    for (role, arn) in [
+        (&app, &read),
+        (&app, &admin),
+        (&worker, &admin),
+        (&batch, &admin),
+    ] {
+        iam.attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    iam.attach_user_policy()
+        .user_name(&user)
+        .policy_arn(&read)
+        .send()
+        .await
+        .unwrap();
+    let role_state = |name: &str, arn: &str, managed: Vec<&String>| {
+        serde_json::json!({"arn": arn, "id": name, "name": name, "path": "/", "assume_role_policy": trust,
+               "managed_policy_arns": managed, "inline_policy": [], "permissions_boundary": null,
+               "max_session_duration": 3600, "tags": {}, "tags_all": {}})
+    };
+    let state = State::new()
+        .add("aws_iam_role.app", role_state(&app, &role_arns[0], vec![&read, &admin]))
+        .add("aws_iam_role.worker", role_state(&worker, &role_arns[1], vec![]))
+        .add("aws_iam_role.batch", role_state(&batch, &role_arns[2], vec![]))
+        .add(
+            "aws_iam_user.ci",
+            serde_json::json!({"arn": user_arn, "id": user, "name": user, "path": "/", "permissions_boundary": null,
+                   "force_destroy": false, "tags": {}, "tags_all": {}}),
+        )
+        .add(
+            "aws_iam_user_policy_attachment.ci",
+            serde_json::json!({"id": format!("{user}-1"), "user": user, "policy_arn": read}),
+        )
+        .add(
+            "aws_iam_policy_attachment.admins",
+            serde_json::json!({"id": "admins", "name": "admins", "policy_arn": admin, "roles": [worker, batch],
+                   "users": [], "groups": []}),
+        );
+    // The console: admin off the app and the worker, the CI user's read detached, a boundary
+    // put on the app.
+    for (role, arn) in [(&app, &admin), (&worker, &admin)] {
+        iam.detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    iam.detach_user_policy()
+        .user_name(&user)
+        .policy_arn(&read)
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_permissions_boundary()
+        .role_name(&app)
+        .permissions_boundary(&audit)
+        .send()
+        .await
+        .unwrap();
+    let role_tf = |label: &str, name: &str, rest: &str| {
+        format!("resource \"aws_iam_role\" \"{label}\" {{\n  name               = \"{name}\"\n  assume_role_policy = jsonencode({{\n    Version   = \"2012-10-17\"\n    Statement = [{{ Effect = \"Allow\", Principal = {{ Service = \"ec2.amazonaws.com\" }}, Action = \"sts:AssumeRole\" }}]\n  }})\n{rest}}}\n")
+    };
+    let app_tf = |list: &str| {
+        role_tf(
+            "app",
+            &app,
+            &format!("\n  managed_policy_arns = [\n{list}  ]\n"),
+        )
+    };
+    let rest = format!(
+        "\n{}\n{}\nresource \"aws_iam_user\" \"ci\" {{\n  name = \"{user}\"\n}}\n\n# CI reads the artifacts.\nresource \"aws_iam_user_policy_attachment\" \"ci\" {{\n  user       = aws_iam_user.ci.name\n  policy_arn = \"{read}\"\n}}\n\nresource \"aws_iam_policy_attachment\" \"admins\" {{\n  name       = \"admins\"\n  policy_arn = \"{admin}\"\n  roles      = [\"{worker}\", \"{batch}\"]\n}}\n",
+        role_tf("worker", &worker, ""),
+        role_tf("batch", &batch, "")
+    );
+    let tf = format!(
+        "{}{rest}",
+        app_tf(&format!(
+            "    \"{read}\",\n    \"{admin}\", # until the migration is done\n"
+        ))
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &tf).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let run = fix(&m, &e, &["--write", "--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut fixes: Vec<String> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["address"].as_str().unwrap(),
+                f["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    fixes.sort();
+    assert_eq!(
+        fixes,
+        [
+            "aws_iam_policy_attachment.admins codify",
+            "aws_iam_role.app codify",
+            "aws_iam_role.app codify",
+            "aws_iam_user_policy_attachment.ci codify",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    let app_fixed = app_tf(&format!("    \"{read}\",\n")).replace(
+        "  name               = ",
+        &format!("  permissions_boundary = \"{audit}\"\n  name               = "),
+    );
+    let want = format!(
+        "{app_fixed}\n{}\n{}\nresource \"aws_iam_user\" \"ci\" {{\n  name = \"{user}\"\n}}\n\nresource \"aws_iam_policy_attachment\" \"admins\" {{\n  name       = \"admins\"\n  policy_arn = \"{admin}\"\n  roles      = [\"{batch}\"]\n}}\n\nremoved {{\n  from = aws_iam_user_policy_attachment.ci\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n",
+        role_tf("worker", &worker, ""),
+        role_tf("batch", &batch, "")
+    );
+    assert_eq!(written, want);
+
+    // Later, audit attached to the app by hand and accepted: a line of its own in the list; the
+    // fixes above are in the code already and are not written again.
+    iam.attach_role_policy()
+        .role_name(&app)
+        .policy_arn(&audit)
+        .send()
+        .await
+        .unwrap();
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--write",
+            "--format",
+            "json",
+            "--quiet",
+            "--accept-weakening",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["fixes"][0]["action"], "accept", "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        want.replace(
+            &format!("    \"{read}\",\n"),
+            &format!("    \"{read}\",\n    \"{audit}\",\n")
+        )
+    );
+}

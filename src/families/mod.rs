@@ -167,6 +167,9 @@ pub struct CodifyRequest<'a> {
     pub block: &'a hcl_edit::structure::Block,
     pub text: &'a str,
     pub kind: crate::model::DriftKind,
+    /// The live object's id (a role's name, `user/NAME`): what a resource that lists several
+    /// objects (an `aws_iam_policy_attachment`'s `roles`) names this one by.
+    pub object: &'a str,
     pub attribute: Option<&'a str>,
     pub expected: &'a Value,
     pub actual: &'a Value,
@@ -668,6 +671,41 @@ pub fn remove_matching(
             }
         },
     })
+}
+
+/// The edit that appends `value` (an HCL literal) to the literal list `key` of `body` (a block
+/// starting at `start`): on a line of its own, at the indentation of the last element, when that
+/// one is alone on its line with a trailing comma; else after the last element. An absent list
+/// is written with the one value. `Err(offset)`: the list is not a literal.
+pub fn append_element(
+    text: &str,
+    body: &hcl_edit::structure::Body,
+    start: usize,
+    key: &str,
+    value: &str,
+) -> std::result::Result<TextEdit, usize> {
+    let elements = literal_list(body, key)?;
+    let Some((_, last)) = elements.last() else {
+        return attribute_edit(body, start, text, key, &format!("[{value}]"));
+    };
+    let line_start = text[..last.start].rfind('\n').map_or(0, |i| i + 1);
+    let comma = text[last.end..]
+        .trim_start_matches([' ', '\t'])
+        .starts_with(',');
+    match own_line(text, last) {
+        Some(line) if comma => {
+            let indent = &text[line_start..last.start];
+            let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+            Ok(TextEdit {
+                range: line.end..line.end,
+                with: format!("{indent}{value},{nl}"),
+            })
+        }
+        _ => Ok(TextEdit {
+            range: last.end..last.end,
+            with: format!(", {value}"),
+        }),
+    }
 }
 
 /// The bytes that remove element `i` of a list in `text` with these element spans: its line

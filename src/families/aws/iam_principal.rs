@@ -273,4 +273,8 @@ impl Family for IamPrincipals {
     fn effect_of_change(&self, attribute: &str, expected: &Item, actual: &Item) -> Effect {
         super::iam_role::IamRoles.effect_of_change(attribute, expected, actual)
     }
+
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        super::iam_role::codify_principal(r)
+    }
 }

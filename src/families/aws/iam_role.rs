@@ -15,7 +15,8 @@ use super::str_list;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{
-    arn_region_account, bad, tags_of, About, ConfigRef, Family, FromConfig, Subject,
+    arn_region_account, bad, remove_matching, tags_of, About, Codify, CodifyRequest, ConfigRef,
+    Family, FromConfig, Subject,
 };
 use crate::model::{
     Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item,
@@ -88,6 +89,149 @@ pub(super) fn attachment(arn: &str) -> Item {
             cidrs: vec![],
             labels,
         },
+    }
+}
+
+/// An attachment or a permissions boundary changed by hand, written where the code declares it
+/// (roles, users and groups alike).
+pub(super) fn codify_principal(r: &CodifyRequest) -> Codify {
+    match r.attribute {
+        Some("managed_policy") => codify_attachment(r),
+        Some("permissions_boundary") => codify_boundary(r),
+        _ => Codify::Unsupported,
+    }
+}
+
+/// A managed policy detached by hand: its `aws_iam_*_policy_attachment` goes (forgotten with a
+/// `removed` block), its ARN leaves a role's `managed_policy_arns` or an exclusive resource's
+/// `policy_arns`, the principal leaves an `aws_iam_policy_attachment`'s list. One attached by
+/// hand (accepted) joins those lists; where the code declares attachments as separate
+/// resources it is manual.
+fn codify_attachment(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    let gone = r.actual.is_null();
+    let Some(arn) = (if gone { r.expected } else { r.actual })["policy_arn"].as_str() else {
+        return Codify::Unsupported;
+    };
+    let want = match gone {
+        true => format!("{arn} not attached"),
+        false => format!("{arn} attached"),
+    };
+    let start = r.block.span().map_or(0, |s| s.start);
+    let manual = |offset: usize, reason: String| Codify::Manual {
+        offset,
+        reason,
+        want: want.clone(),
+    };
+    let done = |summary: String| Codify::Edits {
+        edits: Vec::new(),
+        summary,
+    };
+    let list = match r.resource_type {
+        "aws_iam_role_policy_attachment"
+        | "aws_iam_user_policy_attachment"
+        | "aws_iam_group_policy_attachment" => {
+            return match gone {
+                true => Codify::RemoveResource {
+                    summary: format!("the attachment of {arn} is gone"),
+                },
+                false => Codify::Unsupported,
+            }
+        }
+        "aws_iam_policy_attachment" if gone => {
+            // It lists the principals the policy is attached to: this one leaves its list.
+            let (key, name) = match r.object.split_once('/') {
+                Some(("user", n)) => ("users", n),
+                Some(("group", n)) => ("groups", n),
+                _ => ("roles", r.object),
+            };
+            let summary = format!("detach {arn} from {name}");
+            return match remove_matching(r.text, &r.block.body, start, key, &|v| v == name) {
+                Ok(Some(edits)) => Codify::Edits { edits, summary },
+                Ok(None) => done(summary),
+                Err(offset) => manual(offset, format!("`{key}` is not a literal list of names")),
+            };
+        }
+        "aws_iam_role" => "managed_policy_arns",
+        t if t.ends_with("_policy_attachments_exclusive") => "policy_arns",
+        _ => return Codify::Unsupported,
+    };
+    let not_literal = |offset: usize| {
+        manual(
+            offset,
+            format!("`{list}` is not a literal list of ARNs (a reference or an expression)"),
+        )
+    };
+    if gone {
+        let summary = format!("{arn} leaves `{list}`");
+        return match remove_matching(r.text, &r.block.body, start, list, &|v| v == arn) {
+            Ok(Some(edits)) => Codify::Edits { edits, summary },
+            Ok(None) => done(summary),
+            Err(offset) => not_literal(offset),
+        };
+    }
+    if r.block.body.get_attribute(list).is_none() {
+        return manual(
+            start,
+            format!(
+                "the block declares no `{list}`: attach the policy the way this principal's \
+                 other attachments are declared (an aws_iam_*_policy_attachment)"
+            ),
+        );
+    }
+    let summary = format!("{arn} joins `{list}`");
+    match crate::families::literal_list(&r.block.body, list) {
+        Ok(elements) if elements.iter().any(|(v, _)| v == arn) => done(summary),
+        Ok(_) => match crate::families::append_element(
+            r.text,
+            &r.block.body,
+            start,
+            list,
+            &format!("\"{arn}\""),
+        ) {
+            Ok(edit) => Codify::Edits {
+                edits: vec![edit],
+                summary,
+            },
+            Err(offset) => not_literal(offset),
+        },
+        Err(offset) => not_literal(offset),
+    }
+}
+
+/// A permissions boundary set or changed by hand becomes the role's or user's
+/// `permissions_boundary`; one removed by hand (accepted) takes the attribute out.
+fn codify_boundary(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    if !matches!(r.resource_type, "aws_iam_role" | "aws_iam_user") {
+        return Codify::Unsupported;
+    }
+    match r.actual["permissions_boundary"].as_str() {
+        Some(arn) => match crate::families::hcl_literal(&json!(arn)) {
+            Some(value) => crate::families::set_attribute(r, "permissions_boundary", &value),
+            None => Codify::Unsupported,
+        },
+        None => {
+            let summary = "no permissions_boundary".to_string();
+            match r
+                .block
+                .body
+                .get_attribute("permissions_boundary")
+                .and_then(|a| a.span())
+            {
+                Some(span) => Codify::Edits {
+                    edits: vec![crate::families::TextEdit {
+                        range: crate::families::block_lines(r.text, span),
+                        with: String::new(),
+                    }],
+                    summary,
+                },
+                None => Codify::Edits {
+                    edits: Vec::new(),
+                    summary,
+                },
+            }
+        }
     }
 }
 
@@ -212,13 +356,14 @@ fn trust_reach(o: &Subject) -> Reach {
 }
 
 impl Family for IamRoles {
-    /// A statement revoked live leaves the document where the code writes it.
-    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+    /// A statement revoked live leaves the document where the code writes it; attachments and
+    /// the boundary are written where they are declared.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
         match (r.resource_type, r.attribute) {
             ("aws_iam_role" | super::policy_code::DATA, Some("assume_role_policy")) => {
                 super::policy_code::codify_statement(r, "assume_role_policy")
             }
-            _ => crate::families::Codify::Unsupported,
+            _ => codify_principal(r),
         }
     }
 

@@ -454,6 +454,7 @@ mod tests {
                 block,
                 text,
                 kind: crate::model::DriftKind::Changed,
+                object: "",
                 attribute: Some("policy"),
                 expected: gone,
                 actual: &Value::Null,
