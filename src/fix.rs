@@ -656,7 +656,13 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             actual: &finding.actual,
             alike: &alike,
         };
-        let (edits, summary, replaces, forgets) = match family.codify(&request) {
+        let answer = family.codify(&request);
+        // A block other code refers to cannot simply go: the plan would fail.
+        let mut referenced_by = match answer {
+            Codify::RemoveResource { .. } => referenced(&files, &file, block)?,
+            _ => None,
+        };
+        let (edits, summary, replaces, forgets) = match answer {
             Codify::Unsupported => {
                 set.unsupported
                     .push(format!("{}: {}", finding.address, want_of(finding)));
@@ -762,6 +768,20 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     "the resource has `for_each`: removing its block removes every instance \
                      (remove this instance's entry from the map instead)"
                         .into(),
+                    want_of(finding),
+                );
+                continue;
+            }
+            Codify::RemoveResource { .. } if referenced_by.is_some() => {
+                let (at_file, at, name) = referenced_by.take().unwrap_or_default();
+                manual_at(
+                    &mut set,
+                    Some((&at_file, at)),
+                    format!(
+                        "other code of the module refers to `{name}` (a `depends_on` or an \
+                         attribute): without its block the plan fails on an undeclared \
+                         resource; remove those references with it"
+                    ),
                     want_of(finding),
                 );
                 continue;
@@ -967,6 +987,53 @@ fn resource_name(address: &str) -> Option<&str> {
 
 /// A `removed` block that makes Terraform forget the resource without destroying anything
 /// (Terraform 1.7+), addressed from the module the block is in, in the file's line endings.
+/// The first place other code of the module (the `.tf` files beside `file`) refers to the
+/// resource of `block` (`TYPE.NAME`), outside its own block, comments and `removed`/`moved`
+/// blocks: (file, offset, `TYPE.NAME`).
+fn referenced(
+    files: &Files,
+    file: &Path,
+    block: &hcl_edit::structure::Block,
+) -> Result<Option<(PathBuf, usize, String)>> {
+    use hcl_edit::Span;
+    let [kind, name] = block.labels.as_slice() else {
+        return Ok(None);
+    };
+    let reference = format!("{}.{}", kind.as_str(), name.as_str());
+    let own = block.span().unwrap_or_default();
+    let dir = file.parent().unwrap_or_else(|| Path::new("."));
+    let listed = crate::source::tf_files(dir)
+        .map_err(|e| Error::new(dir.display().to_string(), format!("cannot list: {e}")))?;
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    for path in listed {
+        let source = files.source(&path)?;
+        let text = source.text.as_str();
+        let skipped: Vec<std::ops::Range<usize>> = source
+            .body
+            .blocks()
+            .filter(|b| matches!(b.ident.as_str(), "removed" | "moved"))
+            .filter_map(|b| b.span())
+            .chain((path == file).then(|| own.clone()))
+            .collect();
+        for (at, _) in text.match_indices(&reference) {
+            let before = text[..at].chars().next_back();
+            let after = text[at + reference.len()..].chars().next();
+            if before.is_some_and(|c| ident(c) || c == '.') || after.is_some_and(ident) {
+                continue;
+            }
+            if skipped.iter().any(|r| r.contains(&at)) {
+                continue;
+            }
+            let line = &text[text[..at].rfind('\n').map_or(0, |i| i + 1)..at];
+            if line.contains('#') || line.contains("//") {
+                continue;
+            }
+            return Ok(Some((path.clone(), at, reference)));
+        }
+    }
+    Ok(None)
+}
+
 fn removed_block(address: &str, text: &str) -> String {
     let in_module = address
         .rsplit_once('.')

@@ -1394,7 +1394,7 @@ fn access_policies_tightened_in_the_portal_leave_the_code() {
         ops_tf("[\"Get\", \"List\", \"Purge\"]"),
         resource("ci", ci, "  secret_permissions = [\"Get\"]\n")
     );
-    let (doc, written) = fix_code(state, &tf);
+    let (doc, written) = fix_code(state.clone(), &tf);
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
     assert_eq!(doc["manual"], json!([]), "{doc:#}");
     assert!(
@@ -1404,6 +1404,29 @@ fn access_policies_tightened_in_the_portal_leave_the_code() {
     assert!(!written.contains(ci), "{written}");
     assert!(
         written.contains("removed {\n  from = azurerm_key_vault_access_policy.ci\n"),
+        "{written}"
+    );
+
+    // A key waits for the CI runner's policy: without the policy's block its `depends_on` would
+    // name an undeclared resource, so that removal is manual, named at the reference.
+    let key = "\nresource \"azurerm_key_vault_key\" \"signing\" {\n  name         = \"signing\"\n  key_vault_id = var.key_vault_id\n  # needs azurerm_key_vault_access_policy.ci first\n  depends_on = [azurerm_key_vault_access_policy.ci]\n}\n";
+    let (doc, written) = fix_code(state, &format!("{tf}{key}"));
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["manual"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(
+        doc["manual"][0]["address"],
+        "azurerm_key_vault_access_policy.ci"
+    );
+    assert_eq!(doc["manual"][0]["line"], 22, "{doc:#}");
+    assert!(
+        doc["manual"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("refers to `azurerm_key_vault_access_policy.ci`"),
+        "{doc:#}"
+    );
+    assert!(
+        written.contains(ci) && !written.contains("removed {"),
         "{written}"
     );
 }
