@@ -656,7 +656,14 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             actual: &finding.actual,
             alike: &alike,
         };
-        let answer = family.codify(&request);
+        let answer = match (finding.kind, &finding.attribute) {
+            // The whole object is gone live: whatever the family, the code stops declaring it
+            // (and Terraform forgets it), unless other code refers to it.
+            (crate::model::DriftKind::Missing, None) => Codify::RemoveResource {
+                summary: format!("{} is gone", finding.cloud_id),
+            },
+            _ => family.codify(&request),
+        };
         // A block other code refers to cannot simply go: the plan would fail.
         let mut referenced_by = match answer {
             Codify::RemoveResource { .. } => referenced(&files, &file, block)?,

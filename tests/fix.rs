@@ -2515,3 +2515,70 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
         )
     );
 }
+
+/// Objects deleted in the console, accepted: the code stops declaring them (a `removed` block
+/// for each), whatever their family; one that other code still refers to stays, manual at the
+/// reference, since without its block the plan would fail.
+#[tokio::test]
+async fn objects_deleted_by_hand_and_accepted_leave_the_code_unless_referenced() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let (old, db) = (m.group(&vpc, "old").await, m.group(&vpc, "db").await);
+    let state = State::new()
+        .add(
+            "aws_security_group.old",
+            sg_attrs(&old, &vpc, "old", vec![], vec![]),
+        )
+        .add(
+            "aws_security_group.db",
+            sg_attrs(&db, &vpc, "db", vec![], vec![]),
+        );
+    for sg in [&old, &db] {
+        m.ec2
+            .delete_security_group()
+            .group_id(sg)
+            .send()
+            .await
+            .unwrap();
+    }
+    let tf = format!("resource \"aws_security_group\" \"old\" {{\n  name   = \"old\"\n  vpc_id = \"{vpc}\"\n}}\n\nresource \"aws_security_group\" \"db\" {{\n  name   = \"db\"\n  vpc_id = \"{vpc}\"\n}}\n\nresource \"aws_instance\" \"db\" {{\n  ami                    = \"ami-12c6146b\"\n  instance_type          = \"t3.micro\"\n  vpc_security_group_ids = [aws_security_group.db.id]\n}}\n");
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &tf).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    // Without --accept-weakening a deletion is the gate's to judge: nothing is written.
+    let run = fix(&m, &e, &["--write", "--format", "json", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--write",
+            "--format",
+            "json",
+            "--quiet",
+            "--accept-weakening",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["fixes"][0]["address"], "aws_security_group.old");
+    assert_eq!(doc["fixes"][0]["action"], "accept");
+    assert_eq!(doc["manual"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["manual"][0]["address"], "aws_security_group.db");
+    assert_eq!(doc["manual"][0]["line"], 14, "{doc:#}");
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    let kept = &tf[tf.find("resource \"aws_security_group\" \"db\"").unwrap()..];
+    assert_eq!(
+        written,
+        format!("{kept}\nremoved {{\n  from = aws_security_group.old\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n")
+    );
+}
