@@ -57,11 +57,12 @@ pub fn known_types() -> BTreeSet<&'static str> {
 }
 
 pub async fn run(opts: &CheckOptions) -> Result<Report> {
-    let (mut report, _) = run_check(opts, false).await?;
+    // With a source directory, the resources are kept: references in the code are read with them.
+    let (mut report, kept) = run_check(opts, opts.source_dir.is_some()).await?;
     // What `driftgate fix` would write, said in the report (`fix` itself plans it anyway).
     if let Some(dir) = &opts.source_dir {
         if !report.drifts.is_empty() {
-            if let Err(e) = crate::fix::annotate(&mut report, dir) {
+            if let Err(e) = crate::fix::annotate(&mut report, dir, kept.resources) {
                 if opts.progress {
                     eprintln!("driftgate: warning: no fixes named in the report: {e}");
                 }

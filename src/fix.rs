@@ -31,6 +31,9 @@ pub struct FixOptions {
     pub addresses: Vec<String>,
     /// Hardenings to write too (`--harden`), after the drift's fixes.
     pub harden: Vec<crate::harden::Harden>,
+    /// The checked state's resources: what references in the code stand for
+    /// (`aws_security_group.web.id`), for lists that name objects by reference.
+    pub resources: Vec<crate::state::Resource>,
 }
 
 /// One change written into the code.
@@ -645,6 +648,10 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 None => block,
             }
         };
+        let refs = families::Refs {
+            module: crate::source::module_prefix(&finding.address),
+            resources: &opts.resources,
+        };
         let request = CodifyRequest {
             resource_type: &finding.resource_type,
             block: virtual_block,
@@ -652,6 +659,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             kind: finding.kind,
             object: &finding.cloud_id,
             attribute: finding.attribute.as_deref(),
+            refs: &refs,
             expected: &finding.expected,
             actual: &finding.actual,
             alike: &alike,
@@ -912,9 +920,14 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
 /// Sets each finding's `fix`: what `driftgate fix` would do with it (with `--accept-weakening`
 /// for the findings that do not strengthen, which the reports name as such). The source is
 /// only read: nothing is written.
-pub fn annotate(report: &mut Report, source_dir: &Path) -> Result<()> {
+pub fn annotate(
+    report: &mut Report,
+    source_dir: &Path,
+    resources: Vec<crate::state::Resource>,
+) -> Result<()> {
     let opts = FixOptions {
         accept_weakening: true,
+        resources,
         ..FixOptions::default()
     };
     let set = plan(report, source_dir, &opts)?;
@@ -1084,6 +1097,7 @@ mod tests {
             kind: crate::model::DriftKind::Changed,
             object: "",
             attribute: Some("r"),
+            refs: &families::NO_REFS,
             expected: &serde_json::Value::Null,
             actual: &serde_json::Value::Null,
             alike: &[],
@@ -1120,6 +1134,7 @@ mod tests {
                 kind: crate::model::DriftKind::Changed,
                 object: "",
                 attribute: Some("enable_key_rotation"),
+                refs: &families::NO_REFS,
                 expected: &serde_json::json!({"enable_key_rotation": false}),
                 actual: &serde_json::json!({"enable_key_rotation": true}),
                 alike: &[],
@@ -1151,6 +1166,7 @@ mod tests {
             kind: crate::model::DriftKind::Changed,
             object: "",
             attribute: Some(attribute),
+            refs: &families::NO_REFS,
             expected: &serde_json::Value::Null,
             actual: &actual,
             alike: &[],
@@ -1185,6 +1201,7 @@ mod tests {
                 kind: crate::model::DriftKind::Unmanaged,
                 object: "",
                 attribute: Some("ingress"),
+                refs: &families::NO_REFS,
                 expected: &serde_json::Value::Null,
                 actual: &rule,
                 alike: &[],

@@ -788,6 +788,7 @@ fn fix_command(args: FixArgs) -> Result<ExitCode, Error> {
         accept_weakening: args.accept_weakening,
         addresses: args.addresses,
         harden,
+        resources: kept.resources,
     };
     let set = driftgate::fix::plan(&report, &source_dir, &fix)?;
     if args.write {

@@ -705,3 +705,93 @@ async fn cache_clusters_and_replication_groups() {
         run.stderr
     );
 }
+
+/// `driftgate fix` on an instance's groups, named by reference in the code: the group detached
+/// in the console leaves `vpc_security_group_ids` (the state says which reference it is), and
+/// a group attached by hand and accepted joins it by reference.
+#[tokio::test]
+async fn groups_detached_by_hand_leave_the_reference_list() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let subnet = subnet(&m, &vpc).await;
+    let (app_name, debug_name, web_name) = (unique("app"), unique("debug"), unique("web"));
+    let app = m.group(&vpc, &app_name).await;
+    m.allow_in(&app, perm("tcp", 443, 443, "10.0.0.0/8")).await;
+    let debug = m.group(&vpc, &debug_name).await;
+    m.allow_in(&debug, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    let web = m.group(&vpc, &web_name).await;
+    m.allow_in(&web, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    // Debug was detached by hand (moto keeps an instance's launch groups on its primary
+    // interface whatever is set, so the host is launched without it).
+    let h = host(&m, &subnet, &[&app]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let group = |id: &str, name: &str, port: i64, cidr: &str| {
+        sg_attrs(
+            id,
+            &vpc,
+            name,
+            vec![sg_block("tcp", port, port, &[cidr])],
+            vec![],
+        )
+    };
+    let path = State::new()
+        .add("aws_instance.web", instance_attrs(&h, &[&app, &debug]))
+        .add(
+            "aws_security_group.app",
+            group(&app, &app_name, 443, "10.0.0.0/8"),
+        )
+        .add(
+            "aws_security_group.debug",
+            group(&debug, &debug_name, 22, "10.0.0.0/8"),
+        )
+        .add(
+            "aws_security_group.web",
+            group(&web, &web_name, 443, "0.0.0.0/0"),
+        )
+        .write(dir.path(), "hosts.tfstate");
+    let instance_tf = |groups: &str| {
+        format!("resource \"aws_instance\" \"web\" {{\n  ami           = \"ami-12c6146b\"\n  instance_type = \"t3.micro\"\n  vpc_security_group_ids = {groups}\n}}\n")
+    };
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(
+        code.join("main.tf"),
+        instance_tf("[aws_security_group.app.id, aws_security_group.debug.id]"),
+    )
+    .unwrap();
+    let fix = |extra: &[&str]| {
+        let mut args = vec![
+            "fix",
+            "--quiet",
+            "--write",
+            "--format",
+            "json",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ];
+        args.extend_from_slice(extra);
+        let run = driftgate_at(dir.path(), &m.url, &args, None, &[]);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        (doc, std::fs::read_to_string(code.join("main.tf")).unwrap())
+    };
+
+    let (doc, written) = fix(&[]);
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["fixes"][0]["address"], "aws_instance.web", "{doc:#}");
+    assert_eq!(doc["fixes"][0]["action"], "codify", "{doc:#}");
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(written, instance_tf("[aws_security_group.app.id]"));
+
+    // The world-open web group attached by hand, accepted: it joins by reference.
+    set_groups(&m, &h.eni, &[&app, &web]).await;
+    let (doc, written) = fix(&["--accept-weakening"]);
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(doc["fixes"][0]["action"], "accept", "{doc:#}");
+    assert_eq!(
+        written,
+        instance_tf("[aws_security_group.app.id, aws_security_group.web.id]")
+    );
+}

@@ -171,12 +171,97 @@ pub struct CodifyRequest<'a> {
     /// objects (an `aws_iam_policy_attachment`'s `roles`) names this one by.
     pub object: &'a str,
     pub attribute: Option<&'a str>,
+    /// What references of the resource's module stand for in the state.
+    pub refs: &'a Refs<'a>,
     pub expected: &'a Value,
     pub actual: &'a Value,
     /// Every drift of this attribute of the resource that the run writes, this one included, as
     /// (kind, expected, actual): for items the code writes together (the grants one canned ACL
     /// stands for), so that each drift's edit says what is live for all of them.
     pub alike: &'a [Alike<'a>],
+}
+
+/// The state's view of references in one module: `aws_security_group.web.id` is `sg-0123`, and
+/// `sg-0123` is `aws_security_group.web.id`. Only resources without `count`/`for_each` keys are
+/// named: an indexed reference names an instance the code chooses by expression.
+pub struct Refs<'a> {
+    /// The module's address prefix (`module.edge.`; empty for the root module).
+    pub module: String,
+    pub resources: &'a [Resource],
+}
+
+/// No state to resolve references with.
+pub const NO_REFS: Refs<'static> = Refs {
+    module: String::new(),
+    resources: &[],
+};
+
+impl Refs<'_> {
+    /// The state's value of `TYPE.NAME.ATTR` in this module.
+    pub fn value(&self, reference: &str) -> Option<String> {
+        let (resource, attr) = reference.rsplit_once('.')?;
+        let address = format!("{}{resource}", self.module);
+        self.resources
+            .iter()
+            .find(|r| r.address == address)
+            .and_then(|r| r.attr_str(attr))
+            .map(str::to_string)
+    }
+
+    /// The reference (`TYPE.NAME.ATTR`) to the one resource of this module among `types` whose
+    /// `attr` is `value`.
+    pub fn reference_to(&self, value: &str, types: &[&str], attr: &str) -> Option<String> {
+        let mut found = self.resources.iter().filter(|r| {
+            types.contains(&r.resource_type.as_str())
+                && r.attr_str(attr) == Some(value)
+                && r.address
+                    .strip_prefix(&self.module)
+                    .is_some_and(|rest| !rest.starts_with("module.") && !rest.contains('['))
+        });
+        match (found.next(), found.next()) {
+            (Some(r), None) => Some(format!(
+                "{}.{attr}",
+                r.address.strip_prefix(&self.module).unwrap_or(&r.address)
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The elements of list `key` of `body` as the state reads them: a string literal as written,
+/// a reference (`aws_security_group.web.id`) as its value in the state (`None` when the state
+/// does not say), each with its span. `Err(offset)`: the list is not a literal list (a
+/// variable, a `concat`) or an element is neither.
+#[allow(clippy::type_complexity)]
+pub fn resolved_list(
+    body: &hcl_edit::structure::Body,
+    key: &str,
+    refs: &Refs,
+) -> std::result::Result<Vec<(Option<String>, std::ops::Range<usize>)>, usize> {
+    use hcl_edit::expr::Expression as E;
+    use hcl_edit::Span;
+    let Some(attr) = body.get_attribute(key) else {
+        return Ok(Vec::new());
+    };
+    let at = attr.value.span().map_or(0, |s| s.start);
+    let E::Array(items) = &attr.value else {
+        return Err(at);
+    };
+    items
+        .iter()
+        .map(|e| {
+            let span = e.span().ok_or(at)?;
+            match e {
+                E::String(t) => Ok((Some(t.value().to_string()), span)),
+                _ => match crate::literals::traversal_names(e) {
+                    Some((root, names)) if root != "var" && root != "local" && root != "data" => {
+                        Ok((refs.value(&format!("{root}.{}", names.join("."))), span))
+                    }
+                    _ => Err(at),
+                },
+            }
+        })
+        .collect()
 }
 
 /// One drift of [`CodifyRequest::alike`]: kind, expected, actual.

@@ -456,6 +456,7 @@ mod tests {
                 kind: crate::model::DriftKind::Changed,
                 object: "",
                 attribute: Some("policy"),
+                refs: &crate::families::NO_REFS,
                 expected: gone,
                 actual: &Value::Null,
                 alike: &[],

@@ -28,7 +28,9 @@ use super::{reach, read_by_ids, region_account};
 use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
-use crate::families::{bad, drop_computed_inline, str_list, About, Family, Subject};
+use crate::families::{
+    bad, drop_computed_inline, str_list, About, Codify, CodifyRequest, Family, Subject,
+};
 use crate::model::{
     Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts, Item, LiveObject, Reach,
 };
@@ -223,9 +225,142 @@ fn covers(wide: &str, narrow: &str) -> bool {
     wd == nd && protocol && ports && peer
 }
 
+/// The list that names a resource type's groups, and the nested block it is in.
+fn group_list(resource_type: &str) -> Option<(&'static [&'static str], &'static str)> {
+    Some(match resource_type {
+        "aws_instance" | "aws_launch_template" => (&[], "vpc_security_group_ids"),
+        "aws_network_interface" | "aws_lb" | "aws_alb" => (&[], "security_groups"),
+        "aws_lambda_function" => (&["vpc_config"], "security_group_ids"),
+        "aws_elasticache_cluster" | "aws_elasticache_replication_group" => {
+            (&[], "security_group_ids")
+        }
+        _ => return None,
+    })
+}
+
+/// A group detached by hand leaves the list that attaches it, found as the state reads each
+/// element (a literal id, or a reference such as `aws_security_group.debug.id`); an
+/// `aws_network_interface_sg_attachment` goes. A group attached by hand (accepted) joins the
+/// list: by reference when one security group resource of the module is that group, else as
+/// its id. A launch template's per-interface groups are manual.
+fn codify_attachment(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    let gone = r.actual.is_null();
+    let item = if gone { r.expected } else { r.actual };
+    let Some(group) = item["security_group_id"].as_str() else {
+        return Codify::Unsupported;
+    };
+    let want = match gone {
+        true => format!("security group {group} not attached"),
+        false => format!("security group {group} attached"),
+    };
+    let start = r.block.span().map_or(0, |s| s.start);
+    let manual = |offset: usize, reason: String| Codify::Manual {
+        offset,
+        reason,
+        want: want.clone(),
+    };
+    if r.resource_type == "aws_network_interface_sg_attachment" {
+        return match gone {
+            true => Codify::RemoveResource {
+                summary: format!("the attachment of {group} is gone"),
+            },
+            false => Codify::Unsupported,
+        };
+    }
+    let Some((path, key)) = group_list(r.resource_type) else {
+        return Codify::Unsupported;
+    };
+    if item.get("device_index").is_some() {
+        return manual(
+            start,
+            "the group is on one of the template's network interfaces: edit that \
+             `network_interfaces` block"
+                .into(),
+        );
+    }
+    let block = match crate::families::nested_block(r.block, path, &want) {
+        Ok(b) => b,
+        Err(manual) => return manual,
+    };
+    let at = block.span().map_or(start, |s| s.start);
+    let elements = match crate::families::resolved_list(&block.body, key, r.refs) {
+        Ok(e) => e,
+        Err(offset) => {
+            return manual(
+                offset,
+                format!("`{key}` is not a list of ids and references the state resolves"),
+            )
+        }
+    };
+    let done = |summary: String| Codify::Edits {
+        edits: Vec::new(),
+        summary,
+    };
+    let written = elements
+        .iter()
+        .position(|(v, _)| v.as_deref() == Some(group));
+    let unknown = elements.iter().find(|(v, _)| v.is_none());
+    match (gone, written, unknown) {
+        (true, Some(i), _) => {
+            let spans: Vec<std::ops::Range<usize>> =
+                elements.iter().map(|(_, s)| s.clone()).collect();
+            Codify::Edits {
+                edits: vec![crate::families::TextEdit {
+                    range: crate::families::remove_element(r.text, &spans, i),
+                    with: String::new(),
+                }],
+                summary: format!("{group} leaves `{key}`"),
+            }
+        }
+        (_, None, Some((_, span))) => manual(
+            span.start,
+            "an element is a reference the state does not resolve: which one is this group \
+             cannot be told"
+                .into(),
+        ),
+        (true, None, None) | (false, Some(_), _) => done(want.clone()),
+        (false, None, None) => {
+            let value = r
+                .refs
+                .reference_to(group, &["aws_security_group"], "id")
+                .unwrap_or_else(|| format!("\"{group}\""));
+            match elements.last() {
+                Some((_, last)) => Codify::Edits {
+                    edits: vec![crate::families::TextEdit {
+                        range: last.end..last.end,
+                        with: format!(", {value}"),
+                    }],
+                    summary: format!("{value} joins `{key}`"),
+                },
+                None => match crate::families::attribute_edit(
+                    &block.body,
+                    at,
+                    r.text,
+                    key,
+                    &format!("[{value}]"),
+                ) {
+                    Ok(edit) => Codify::Edits {
+                        edits: vec![edit],
+                        summary: format!("{value} joins `{key}`"),
+                    },
+                    Err(offset) => manual(offset, format!("`{key}` is not a literal list")),
+                },
+            }
+        }
+    }
+}
+
 impl Family for SgAttachments {
     fn about(&self) -> &'static About {
         &SG_ATTACHMENTS
+    }
+
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match r.attribute {
+            Some(ATTRIBUTE) => codify_attachment(r),
+            _ => Codify::Unsupported,
+        }
     }
 
     /// A group attached by hand weakens when it allows anything the declared groups that are
