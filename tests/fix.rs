@@ -2307,15 +2307,16 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
         )
     };
-    let mut arns = Vec::new();
+    let (mut arns, mut names) = (Vec::new(), Vec::new());
     for (name, action) in [
         ("read", "s3:GetObject"),
         ("admin", "*"),
         ("audit", "cloudtrail:LookupEvents"),
     ] {
+        names.push(unique(name));
         let p = iam
             .create_policy()
-            .policy_name(unique(name))
+            .policy_name(names.last().unwrap())
             .policy_document(doc(action))
             .send()
             .await
@@ -2389,6 +2390,11 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
             serde_json::json!({"id": format!("{user}-1"), "user": user, "policy_arn": read}),
         )
         .add(
+            "aws_iam_policy.audit",
+            serde_json::json!({"arn": audit, "id": audit, "name": names[2], "path": "/", "description": "",
+                   "policy": doc("cloudtrail:LookupEvents"), "policy_id": "ANPA1", "tags": {}, "tags_all": {}}),
+        )
+        .add(
             "aws_iam_policy_attachment.admins",
             serde_json::json!({"id": "admins", "name": "admins", "policy_arn": admin, "roles": [worker, batch],
                    "users": [], "groups": []}),
@@ -2426,7 +2432,7 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
         )
     };
     let rest = format!(
-        "\n{}\n{}\nresource \"aws_iam_user\" \"ci\" {{\n  name = \"{user}\"\n}}\n\n# CI reads the artifacts.\nresource \"aws_iam_user_policy_attachment\" \"ci\" {{\n  user       = aws_iam_user.ci.name\n  policy_arn = \"{read}\"\n}}\n\nresource \"aws_iam_policy_attachment\" \"admins\" {{\n  name       = \"admins\"\n  policy_arn = \"{admin}\"\n  roles      = [\"{worker}\", \"{batch}\"]\n}}\n",
+        "\n{}\n{}\nresource \"aws_iam_user\" \"ci\" {{\n  name = \"{user}\"\n}}\n\n# CI reads the artifacts.\nresource \"aws_iam_user_policy_attachment\" \"ci\" {{\n  user       = aws_iam_user.ci.name\n  policy_arn = \"{read}\"\n}}\n\nresource \"aws_iam_policy_attachment\" \"admins\" {{\n  name       = \"admins\"\n  policy_arn = \"{admin}\"\n  roles      = [aws_iam_role.worker.name, aws_iam_role.batch.name]\n}}\n",
         role_tf("worker", &worker, ""),
         role_tf("batch", &batch, "")
     );
@@ -2478,7 +2484,7 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
         &format!("  permissions_boundary = \"{audit}\"\n  name               = "),
     );
     let want = format!(
-        "{app_fixed}\n{}\n{}\nresource \"aws_iam_user\" \"ci\" {{\n  name = \"{user}\"\n}}\n\nresource \"aws_iam_policy_attachment\" \"admins\" {{\n  name       = \"admins\"\n  policy_arn = \"{admin}\"\n  roles      = [\"{batch}\"]\n}}\n\nremoved {{\n  from = aws_iam_user_policy_attachment.ci\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n",
+        "{app_fixed}\n{}\n{}\nresource \"aws_iam_user\" \"ci\" {{\n  name = \"{user}\"\n}}\n\nresource \"aws_iam_policy_attachment\" \"admins\" {{\n  name       = \"admins\"\n  policy_arn = \"{admin}\"\n  roles      = [aws_iam_role.batch.name]\n}}\n\nremoved {{\n  from = aws_iam_user_policy_attachment.ci\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n",
         role_tf("worker", &worker, ""),
         role_tf("batch", &batch, "")
     );
@@ -2511,7 +2517,7 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
         std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
         want.replace(
             &format!("    \"{read}\",\n"),
-            &format!("    \"{read}\",\n    \"{audit}\",\n")
+            &format!("    \"{read}\",\n    aws_iam_policy.audit.arn,\n")
         )
     );
 }

@@ -264,6 +264,46 @@ pub fn resolved_list(
         .collect()
 }
 
+/// Why an element of a list cannot be taken out or added by [`remove_resolved`]: where, and why.
+pub type Unresolved = (usize, &'static str);
+
+/// The edit that takes the element the state reads as `value` out of list `key` of `body`
+/// (literals and references alike, see [`resolved_list`]). `Ok(None)`: no element is it, and
+/// every element is known; `Err`: the list is not a literal list, or an element the state does
+/// not resolve might be it.
+pub fn remove_resolved(
+    text: &str,
+    body: &hcl_edit::structure::Body,
+    key: &str,
+    refs: &Refs,
+    value: &str,
+) -> std::result::Result<Option<TextEdit>, Unresolved> {
+    let elements = resolved_list(body, key, refs).map_err(|at| {
+        (
+            at,
+            "the list is not written as ids and references the state resolves",
+        )
+    })?;
+    let spans: Vec<std::ops::Range<usize>> = elements.iter().map(|(_, s)| s.clone()).collect();
+    match elements
+        .iter()
+        .position(|(v, _)| v.as_deref() == Some(value))
+    {
+        Some(i) => Ok(Some(TextEdit {
+            range: remove_element(text, &spans, i),
+            with: String::new(),
+        })),
+        None => match elements.iter().find(|(v, _)| v.is_none()) {
+            Some((_, span)) => Err((
+                span.start,
+                "an element is a reference the state does not resolve: which one it is cannot \
+                 be told",
+            )),
+            None => Ok(None),
+        },
+    }
+}
+
 /// One drift of [`CodifyRequest::alike`]: kind, expected, actual.
 pub type Alike<'a> = (crate::model::DriftKind, &'a Value, &'a Value);
 
@@ -758,7 +798,7 @@ pub fn remove_matching(
     })
 }
 
-/// The edit that appends `value` (an HCL literal) to the literal list `key` of `body` (a block
+/// The edit that appends `value` (an HCL literal or reference) to the list `key` of `body` (a block
 /// starting at `start`): on a line of its own, at the indentation of the last element, when that
 /// one is alone on its line with a trailing comma; else after the last element. An absent list
 /// is written with the one value. `Err(offset)`: the list is not a literal.
@@ -769,7 +809,8 @@ pub fn append_element(
     key: &str,
     value: &str,
 ) -> std::result::Result<TextEdit, usize> {
-    let elements = literal_list(body, key)?;
+    // Only the elements' places matter: literals and references alike.
+    let elements = resolved_list(body, key, &NO_REFS)?;
     let Some((_, last)) = elements.last() else {
         return attribute_edit(body, start, text, key, &format!("[{value}]"));
     };

@@ -15,7 +15,7 @@ use super::str_list;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{
-    arn_region_account, bad, remove_matching, tags_of, About, Codify, CodifyRequest, ConfigRef,
+    arn_region_account, bad, remove_resolved, tags_of, About, Codify, CodifyRequest, ConfigRef,
     Family, FromConfig, Subject,
 };
 use crate::model::{
@@ -146,10 +146,13 @@ fn codify_attachment(r: &CodifyRequest) -> Codify {
                 _ => ("roles", r.object),
             };
             let summary = format!("detach {arn} from {name}");
-            return match remove_matching(r.text, &r.block.body, start, key, &|v| v == name) {
-                Ok(Some(edits)) => Codify::Edits { edits, summary },
+            return match remove_resolved(r.text, &r.block.body, key, r.refs, name) {
+                Ok(Some(edit)) => Codify::Edits {
+                    edits: vec![edit],
+                    summary,
+                },
                 Ok(None) => done(summary),
-                Err(offset) => manual(offset, format!("`{key}` is not a literal list of names")),
+                Err((offset, why)) => manual(offset, format!("`{key}`: {why}")),
             };
         }
         "aws_iam_role" => "managed_policy_arns",
@@ -159,15 +162,18 @@ fn codify_attachment(r: &CodifyRequest) -> Codify {
     let not_literal = |offset: usize| {
         manual(
             offset,
-            format!("`{list}` is not a literal list of ARNs (a reference or an expression)"),
+            format!("`{list}` is not a list of ARNs and references the state resolves"),
         )
     };
     if gone {
         let summary = format!("{arn} leaves `{list}`");
-        return match remove_matching(r.text, &r.block.body, start, list, &|v| v == arn) {
-            Ok(Some(edits)) => Codify::Edits { edits, summary },
+        return match remove_resolved(r.text, &r.block.body, list, r.refs, arn) {
+            Ok(Some(edit)) => Codify::Edits {
+                edits: vec![edit],
+                summary,
+            },
             Ok(None) => done(summary),
-            Err(offset) => not_literal(offset),
+            Err((offset, why)) => manual(offset, format!("`{list}`: {why}")),
         };
     }
     if r.block.body.get_attribute(list).is_none() {
@@ -179,22 +185,23 @@ fn codify_attachment(r: &CodifyRequest) -> Codify {
             ),
         );
     }
-    let summary = format!("{arn} joins `{list}`");
-    match crate::families::literal_list(&r.block.body, list) {
-        Ok(elements) if elements.iter().any(|(v, _)| v == arn) => done(summary),
-        Ok(_) => match crate::families::append_element(
-            r.text,
-            &r.block.body,
-            start,
-            list,
-            &format!("\"{arn}\""),
-        ) {
-            Ok(edit) => Codify::Edits {
-                edits: vec![edit],
-                summary,
-            },
-            Err(offset) => not_literal(offset),
-        },
+    // By reference when one policy resource of the module is that policy.
+    let value = r
+        .refs
+        .reference_to(arn, &["aws_iam_policy"], "arn")
+        .unwrap_or_else(|| format!("\"{arn}\""));
+    let summary = format!("{value} joins `{list}`");
+    match crate::families::resolved_list(&r.block.body, list, r.refs) {
+        Ok(elements) if elements.iter().any(|(v, _)| v.as_deref() == Some(arn)) => done(summary),
+        Ok(_) => {
+            match crate::families::append_element(r.text, &r.block.body, start, list, &value) {
+                Ok(edit) => Codify::Edits {
+                    edits: vec![edit],
+                    summary,
+                },
+                Err(offset) => not_literal(offset),
+            }
+        }
         Err(offset) => not_literal(offset),
     }
 }

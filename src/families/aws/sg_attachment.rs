@@ -325,27 +325,12 @@ fn codify_attachment(r: &CodifyRequest) -> Codify {
                 .refs
                 .reference_to(group, &["aws_security_group"], "id")
                 .unwrap_or_else(|| format!("\"{group}\""));
-            match elements.last() {
-                Some((_, last)) => Codify::Edits {
-                    edits: vec![crate::families::TextEdit {
-                        range: last.end..last.end,
-                        with: format!(", {value}"),
-                    }],
+            match crate::families::append_element(r.text, &block.body, at, key, &value) {
+                Ok(edit) => Codify::Edits {
+                    edits: vec![edit],
                     summary: format!("{value} joins `{key}`"),
                 },
-                None => match crate::families::attribute_edit(
-                    &block.body,
-                    at,
-                    r.text,
-                    key,
-                    &format!("[{value}]"),
-                ) {
-                    Ok(edit) => Codify::Edits {
-                        edits: vec![edit],
-                        summary: format!("{value} joins `{key}`"),
-                    },
-                    Err(offset) => manual(offset, format!("`{key}` is not a literal list")),
-                },
+                Err(offset) => manual(offset, format!("`{key}` is not a literal list")),
             }
         }
     }
