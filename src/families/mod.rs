@@ -183,7 +183,9 @@ pub struct CodifyRequest<'a> {
 
 /// The state's view of references in one module: `aws_security_group.web.id` is `sg-0123`, and
 /// `sg-0123` is `aws_security_group.web.id`. Only resources without `count`/`for_each` keys are
-/// named: an indexed reference names an instance the code chooses by expression.
+/// named (an indexed reference names an instance the code chooses by expression), and only
+/// resources of checked types are known (the state is loaded without the others): a reference
+/// to anything else stays unresolved, and the fix that needs it manual.
 pub struct Refs<'a> {
     /// The module's address prefix (`module.edge.`; empty for the root module).
     pub module: String,
@@ -254,7 +256,7 @@ pub fn resolved_list(
             match e {
                 E::String(t) => Ok((Some(t.value().to_string()), span)),
                 _ => match crate::literals::traversal_names(e) {
-                    Some((root, names)) if root != "var" && root != "local" && root != "data" => {
+                    Some((root, names)) if !matches!(root, "var" | "local" | "data" | "each") => {
                         Ok((refs.value(&format!("{root}.{}", names.join("."))), span))
                     }
                     _ => Err(at),
@@ -262,6 +264,32 @@ pub fn resolved_list(
             }
         })
         .collect()
+}
+
+/// Attribute `key` of `body` as the state reads it: a string literal as written, a reference
+/// (`azurerm_user_assigned_identity.app.principal_id`) as its value in the state. `Ok(None)`:
+/// absent; `Err(offset)`: an expression the state does not resolve.
+pub fn resolved_value(
+    body: &hcl_edit::structure::Body,
+    key: &str,
+    refs: &Refs,
+) -> std::result::Result<Option<String>, usize> {
+    use hcl_edit::expr::Expression as E;
+    use hcl_edit::Span;
+    let Some(attr) = body.get_attribute(key) else {
+        return Ok(None);
+    };
+    let at = attr.value.span().map_or(0, |s| s.start);
+    match &attr.value {
+        E::String(t) => Ok(Some(t.value().to_string())),
+        e => match crate::literals::traversal_names(e) {
+            Some((root, names)) if !matches!(root, "var" | "local" | "data" | "each") => refs
+                .value(&format!("{root}.{}", names.join(".")))
+                .map(Some)
+                .ok_or(at),
+            _ => Err(at),
+        },
+    }
 }
 
 /// Why an element of a list cannot be taken out or added by [`remove_resolved`]: where, and why.
@@ -1411,5 +1439,76 @@ mod tests {
         assert!(Ports::Range(0, 65535).includes(3389));
         assert!(!Ports::Range(80, 443).includes(22));
         assert!(!Ports::None.includes(22));
+    }
+}
+
+#[cfg(test)]
+mod refs_tests {
+    use super::*;
+
+    #[test]
+    fn references_read_through_the_state_of_their_module() {
+        let resources = [
+            Resource::for_test(
+                "module.edge.aws_security_group.web",
+                "aws_security_group",
+                serde_json::json!({"id": "sg-web"}),
+            ),
+            Resource::for_test(
+                "aws_security_group.web",
+                "aws_security_group",
+                serde_json::json!({"id": "sg-root"}),
+            ),
+            Resource::for_test(
+                "module.edge.aws_security_group.each[\"a\"]",
+                "aws_security_group",
+                serde_json::json!({"id": "sg-a"}),
+            ),
+        ];
+        let refs = Refs {
+            module: "module.edge.".into(),
+            resources: &resources,
+        };
+        assert_eq!(
+            refs.value("aws_security_group.web.id").as_deref(),
+            Some("sg-web")
+        );
+        assert_eq!(refs.value("aws_security_group.gone.id"), None);
+        assert_eq!(
+            refs.reference_to("sg-web", &["aws_security_group"], "id")
+                .as_deref(),
+            Some("aws_security_group.web.id")
+        );
+        // An instance of a `for_each` is chosen by expression: never written as a reference.
+        assert_eq!(
+            refs.reference_to("sg-a", &["aws_security_group"], "id"),
+            None
+        );
+        let text = "resource \"x\" \"y\" {\n  groups = [\"sg-1\", aws_security_group.web.id, aws_security_group.gone.id]\n  one    = aws_security_group.web.id\n  two    = var.x\n}\n";
+        let body = hcl_edit::parser::parse_body(text).unwrap();
+        let block = body.blocks().next().unwrap();
+        let got: Vec<Option<String>> = resolved_list(&block.body, "groups", &refs)
+            .unwrap()
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect();
+        assert_eq!(got, [Some("sg-1".into()), Some("sg-web".into()), None]);
+        assert_eq!(
+            resolved_value(&block.body, "one", &refs),
+            Ok(Some("sg-web".into()))
+        );
+        assert!(resolved_value(&block.body, "two", &refs).is_err());
+        assert_eq!(resolved_value(&block.body, "absent", &refs), Ok(None));
+        // The element the state does not resolve might be the one: not guessed.
+        assert!(remove_resolved(text, &block.body, "groups", &refs, "sg-other").is_err());
+        let edit = remove_resolved(text, &block.body, "groups", &refs, "sg-web")
+            .unwrap()
+            .unwrap();
+        let mut out = text.to_string();
+        out.replace_range(edit.range, &edit.with);
+        assert!(
+            out.contains("groups = [\"sg-1\", aws_security_group.gone.id]"),
+            "{out}"
+        );
     }
 }

@@ -305,7 +305,7 @@ fn spell_all(
 
 /// An access policy changed in the portal, written where the code declares it: the
 /// `azurerm_key_vault_access_policy` resource, or the vault's inline `access_policy` block
-/// whose `object_id` literal names the principal. A policy gone live goes (the resource is
+/// whose `object_id` names the principal (a literal, or a reference the state resolves). A policy gone live goes (the resource is
 /// forgotten, the block removed); permissions taken away or added leave or join the lists; a
 /// policy only live is added as an inline block of a vault that declares its policies inline
 /// (with `--accept-weakening`).
@@ -353,8 +353,8 @@ fn codify_policy(r: &CodifyRequest) -> Codify {
     let mut found = None;
     let mut unknown = None;
     for b in r.block.body.get_blocks("access_policy") {
-        match crate::families::literal(&b.body, "object_id") {
-            Ok(Some(Value::String(o))) if o.eq_ignore_ascii_case(object) => found = Some(b),
+        match crate::families::resolved_value(&b.body, "object_id", r.refs) {
+            Ok(Some(o)) if o.eq_ignore_ascii_case(object) => found = Some(b),
             Ok(_) => {}
             Err(at) => unknown = unknown.or(Some(at)),
         }
