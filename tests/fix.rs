@@ -188,6 +188,28 @@ async fn estate(m: &Moto, main_tf: &str) -> Estate {
     }
 }
 
+/// An estate of this state and this `main.tf` in `infra/`.
+fn estate_of(state: &State, tf: &str) -> Estate {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), tf).unwrap();
+    Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    }
+}
+
+/// `driftgate fix --write --format json --quiet` and these flags: its JSON, after exit 0.
+fn fix_json(m: &Moto, e: &Estate, extra: &[&str]) -> Value {
+    let mut args = vec!["--write", "--format", "json", "--quiet"];
+    args.extend_from_slice(extra);
+    let run = fix(m, e, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
 fn fix(m: &Moto, e: &Estate, extra: &[&str]) -> Run {
     fix_env(m, e, extra, &[])
 }
@@ -2442,18 +2464,8 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
             "    \"{read}\",\n    \"{admin}\", # until the migration is done\n"
         ))
     );
-    let dir = tempfile::tempdir().unwrap();
-    let code = dir.path().join("infra");
-    std::fs::create_dir_all(&code).unwrap();
-    std::fs::write(code.join("main.tf"), &tf).unwrap();
-    let e = Estate {
-        state: state.write(dir.path(), "terraform.tfstate"),
-        code,
-        _dir: dir,
-    };
-    let run = fix(&m, &e, &["--write", "--format", "json", "--quiet"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let e = estate_of(&state, &tf);
+    let doc = fix_json(&m, &e, &[]);
     let mut fixes: Vec<String> = doc["fixes"]
         .as_array()
         .unwrap()
@@ -2498,19 +2510,7 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
         .send()
         .await
         .unwrap();
-    let run = fix(
-        &m,
-        &e,
-        &[
-            "--write",
-            "--format",
-            "json",
-            "--quiet",
-            "--accept-weakening",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let doc = fix_json(&m, &e, &["--accept-weakening"]);
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
     assert_eq!(doc["fixes"][0]["action"], "accept", "{doc:#}");
     assert_eq!(
@@ -2548,33 +2548,11 @@ async fn objects_deleted_by_hand_and_accepted_leave_the_code_unless_referenced()
             .unwrap();
     }
     let tf = format!("resource \"aws_security_group\" \"old\" {{\n  name   = \"old\"\n  vpc_id = \"{vpc}\"\n}}\n\nresource \"aws_security_group\" \"db\" {{\n  name   = \"db\"\n  vpc_id = \"{vpc}\"\n}}\n\nresource \"aws_instance\" \"db\" {{\n  ami                    = \"ami-12c6146b\"\n  instance_type          = \"t3.micro\"\n  vpc_security_group_ids = [aws_security_group.db.id]\n}}\n");
-    let dir = tempfile::tempdir().unwrap();
-    let code = dir.path().join("infra");
-    std::fs::create_dir_all(&code).unwrap();
-    std::fs::write(code.join("main.tf"), &tf).unwrap();
-    let e = Estate {
-        state: state.write(dir.path(), "terraform.tfstate"),
-        code,
-        _dir: dir,
-    };
+    let e = estate_of(&state, &tf);
     // Without --accept-weakening a deletion is the gate's to judge: nothing is written.
-    let run = fix(&m, &e, &["--write", "--format", "json", "--quiet"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let doc = fix_json(&m, &e, &[]);
     assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
-    let run = fix(
-        &m,
-        &e,
-        &[
-            "--write",
-            "--format",
-            "json",
-            "--quiet",
-            "--accept-weakening",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let doc = fix_json(&m, &e, &["--accept-weakening"]);
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
     assert_eq!(doc["fixes"][0]["address"], "aws_security_group.old");
     assert_eq!(doc["fixes"][0]["action"], "accept");
