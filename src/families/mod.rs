@@ -251,19 +251,23 @@ pub fn resolved_list(
     };
     items
         .iter()
-        .map(|e| {
-            let span = e.span().ok_or(at)?;
-            match e {
-                E::String(t) => Ok((Some(t.value().to_string()), span)),
-                _ => match crate::literals::traversal_names(e) {
-                    Some((root, names)) if !matches!(root, "var" | "local" | "data" | "each") => {
-                        Ok((refs.value(&format!("{root}.{}", names.join("."))), span))
-                    }
-                    _ => Err(at),
-                },
-            }
-        })
+        .map(|e| Ok((resolve(e, refs).ok_or(at)?, e.span().ok_or(at)?)))
         .collect()
+}
+
+/// An expression as the state reads it: `Some(Some(v))` for a string literal or a resolved
+/// reference to a resource, `Some(None)` for such a reference the state does not resolve,
+/// `None` for anything else (a variable, a local, a data source, a call).
+fn resolve(e: &hcl_edit::expr::Expression, refs: &Refs) -> Option<Option<String>> {
+    match e {
+        hcl_edit::expr::Expression::String(t) => Some(Some(t.value().to_string())),
+        _ => match crate::literals::traversal_names(e)? {
+            (root, names) if !matches!(root, "var" | "local" | "data" | "each") => {
+                Some(refs.value(&format!("{root}.{}", names.join("."))))
+            }
+            _ => None,
+        },
+    }
 }
 
 /// Attribute `key` of `body` as the state reads it: a string literal as written, a reference
@@ -274,21 +278,14 @@ pub fn resolved_value(
     key: &str,
     refs: &Refs,
 ) -> std::result::Result<Option<String>, usize> {
-    use hcl_edit::expr::Expression as E;
     use hcl_edit::Span;
     let Some(attr) = body.get_attribute(key) else {
         return Ok(None);
     };
     let at = attr.value.span().map_or(0, |s| s.start);
-    match &attr.value {
-        E::String(t) => Ok(Some(t.value().to_string())),
-        e => match crate::literals::traversal_names(e) {
-            Some((root, names)) if !matches!(root, "var" | "local" | "data" | "each") => refs
-                .value(&format!("{root}.{}", names.join(".")))
-                .map(Some)
-                .ok_or(at),
-            _ => Err(at),
-        },
+    match resolve(&attr.value, refs) {
+        Some(Some(v)) => Ok(Some(v)),
+        _ => Err(at),
     }
 }
 

@@ -297,30 +297,27 @@ fn codify_attachment(r: &CodifyRequest) -> Codify {
         edits: Vec::new(),
         summary,
     };
-    let written = elements
-        .iter()
-        .position(|(v, _)| v.as_deref() == Some(group));
-    let unknown = elements.iter().find(|(v, _)| v.is_none());
-    match (gone, written, unknown) {
-        (true, Some(i), _) => {
-            let spans: Vec<std::ops::Range<usize>> =
-                elements.iter().map(|(_, s)| s.clone()).collect();
-            Codify::Edits {
-                edits: vec![crate::families::TextEdit {
-                    range: crate::families::remove_element(r.text, &spans, i),
-                    with: String::new(),
-                }],
+    if gone {
+        return match crate::families::remove_resolved(r.text, &block.body, key, r.refs, group) {
+            Ok(Some(edit)) => Codify::Edits {
+                edits: vec![edit],
                 summary: format!("{group} leaves `{key}`"),
-            }
-        }
-        (_, None, Some((_, span))) => manual(
+            },
+            Ok(None) => done(want.clone()),
+            Err((offset, why)) => manual(offset, format!("`{key}`: {why}")),
+        };
+    }
+    let written = elements.iter().any(|(v, _)| v.as_deref() == Some(group));
+    let unknown = elements.iter().find(|(v, _)| v.is_none());
+    match (written, unknown) {
+        (false, Some((_, span))) => manual(
             span.start,
             "an element is a reference the state does not resolve: which one is this group \
              cannot be told"
                 .into(),
         ),
-        (true, None, None) | (false, Some(_), _) => done(want.clone()),
-        (false, None, None) => {
+        (true, _) => done(want.clone()),
+        (false, None) => {
             let value = r
                 .refs
                 .reference_to(group, &["aws_security_group"], "id")
