@@ -539,6 +539,12 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             if finding.kind == crate::model::DriftKind::Missing && index.root_file().is_some() {
                 continue;
             }
+            // Removed by an earlier fix (a `removed` block names it), before the apply.
+            if let Some(root) = index.root_file() {
+                if forgotten(&files, root, &finding.address)? {
+                    continue;
+                }
+            }
             manual_at(
                 &mut set,
                 None,
@@ -1005,8 +1011,28 @@ fn resource_name(address: &str) -> Option<&str> {
     Some(last.split('[').next().unwrap_or(last)).filter(|n| !n.is_empty())
 }
 
-/// A `removed` block that makes Terraform forget the resource without destroying anything
-/// (Terraform 1.7+), addressed from the module the block is in, in the file's line endings.
+/// Whether a `removed` block of the root module (the `.tf` files beside `root`) names
+/// `address`: the code already stopped declaring it.
+fn forgotten(files: &Files, root: &Path, address: &str) -> Result<bool> {
+    let dir = root.parent().unwrap_or_else(|| Path::new("."));
+    let listed = crate::source::tf_files(dir)
+        .map_err(|e| Error::new(dir.display().to_string(), format!("cannot list: {e}")))?;
+    for path in listed {
+        let source = files.source(&path)?;
+        let named = source
+            .body
+            .blocks()
+            .filter(|b| b.ident.as_str() == "removed")
+            .filter_map(|b| b.body.get_attribute("from"))
+            .filter_map(|from| crate::literals::traversal_names(&from.value))
+            .any(|(root, names)| format!("{root}.{}", names.join(".")) == address);
+        if named {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The first place other code of the module (the `.tf` files beside `file`) refers to the
 /// resource of `block` (`TYPE.NAME`), outside its own block, comments and `removed`/`moved`
 /// blocks: (file, offset, `TYPE.NAME`).
@@ -1054,6 +1080,8 @@ fn referenced(
     Ok(None)
 }
 
+/// A `removed` block that makes Terraform forget the resource without destroying anything
+/// (Terraform 1.7+), addressed from the module the block is in, in the file's line endings.
 fn removed_block(address: &str, text: &str) -> String {
     let in_module = address
         .rsplit_once('.')

@@ -206,3 +206,197 @@ async fn default_kms_key_as_declared_and_reset_to_the_aws_managed_key() {
         )
     );
 }
+
+/// The EC2 query protocol's answer to GetEbsEncryptionByDefault (response elements as the EC2
+/// API Reference lists them); see [`default_key_answer`] for why EC2 is a loopback here.
+fn default_encryption_answer(on: bool) -> Reply {
+    let mut r = Reply::status(
+        200,
+        &format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<GetEbsEncryptionByDefaultResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\n    <requestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</requestId>\n    <ebsEncryptionByDefault>{on}</ebsEncryptionByDefault>\n</GetEbsEncryptionByDefaultResponse>"
+        ),
+    );
+    r.headers
+        .push(("Content-Type".into(), "text/xml;charset=UTF-8".into()));
+    r
+}
+
+/// The region's default encryption turned on and its default key swapped in the console are
+/// written into the code: `enabled = true` (codify, its comment kept), the new key by reference
+/// to the module's `aws_kms_key` that holds it (accept: another key is of unknown effect). Reset
+/// to the AWS-managed key (accepted), the default key resource leaves the code with a
+/// `removed` block, and a run before the apply finds nothing left to write.
+#[tokio::test]
+async fn default_encryption_and_key_changed_by_hand_are_written() {
+    let m = moto().await;
+    let kms = moto_client!(aws_sdk_kms, &m.url);
+    let mut keys = Vec::new();
+    for name in ["old", "new"] {
+        let key = kms.create_key().description(name).send().await.unwrap();
+        let meta = key.key_metadata().unwrap();
+        let id = meta.key_id().to_string();
+        let policy = kms
+            .get_key_policy()
+            .key_id(&id)
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap()
+            .to_string();
+        keys.push(json!({"arn": meta.arn(), "id": id, "key_id": id, "description": name,
+            "customer_master_key_spec": "SYMMETRIC_DEFAULT", "key_usage": "ENCRYPT_DECRYPT",
+            "enable_key_rotation": false, "is_enabled": true, "policy": policy, "tags": {}, "tags_all": {}}));
+    }
+    let arn = |i: usize| keys[i]["arn"].as_str().unwrap().to_string();
+    let state = State::new()
+        .add("aws_kms_key.old", keys[0].clone())
+        .add("aws_kms_key.new", keys[1].clone())
+        .add(
+            "aws_ebs_encryption_by_default.this",
+            json!({"id": "terraform-20260101000000000000000001", "enabled": false}),
+        )
+        .add(
+            "aws_ebs_default_kms_key.this",
+            json!({"id": arn(0), "key_arn": arn(0)}),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let path = state.write(dir.path(), "terraform.tfstate");
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    let keys_tf = "resource \"aws_kms_key\" \"old\" {\n  description = \"old\"\n}\n\nresource \"aws_kms_key\" \"new\" {\n  description = \"new\"\n}\n\n";
+    let default_tf = |on: &str| {
+        format!("resource \"aws_ebs_encryption_by_default\" \"this\" {{\n  enabled = {on} # until the AMIs are re-encrypted\n}}\n")
+    };
+    let key_tf = |key: &str| {
+        format!("\nresource \"aws_ebs_default_kms_key\" \"this\" {{\n  key_arn = {key}\n}}\n")
+    };
+    std::fs::write(
+        code.join("main.tf"),
+        format!(
+            "{keys_tf}{}{}",
+            default_tf("false"),
+            key_tf("aws_kms_key.old.arn")
+        ),
+    )
+    .unwrap();
+    let fix = |ec2: &str, quiet: bool| {
+        let mut args = vec![
+            "fix",
+            "--write",
+            "--format",
+            "json",
+            "--accept-weakening",
+            "--state",
+            path.to_str().unwrap(),
+            "--source-dir",
+            "infra",
+        ];
+        if quiet {
+            args.push("--quiet");
+        }
+        let run = driftgate_at(
+            dir.path(),
+            &m.url,
+            &args,
+            None,
+            &[("AWS_ENDPOINT_URL_EC2", Some(ec2))],
+        );
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        (doc, run.stderr)
+    };
+    let lines = |doc: &serde_json::Value| -> Vec<String> {
+        let mut out: Vec<String> = doc["fixes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f["address"].as_str().unwrap(),
+                    f["action"].as_str().unwrap(),
+                    f["summary"].as_str().unwrap()
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let swapped = serve(
+        "Sat, 28 Nov 2026 10:00:00 GMT",
+        vec![
+            (
+                "/#Action=GetEbsEncryptionByDefault",
+                vec![default_encryption_answer(true)],
+            ),
+            (
+                "/#Action=GetEbsDefaultKmsKeyId",
+                vec![default_key_answer(&arn(1))],
+            ),
+        ],
+    );
+    let (doc, _) = fix(&swapped.url, true);
+    assert_eq!(
+        lines(&doc),
+        [
+            "aws_ebs_default_kms_key.this accept key_arn = aws_kms_key.new.arn",
+            "aws_ebs_encryption_by_default.this codify enabled = true",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        format!(
+            "{keys_tf}{}{}",
+            default_tf("true"),
+            key_tf("aws_kms_key.new.arn")
+        )
+    );
+
+    let reset = serve(
+        "Sat, 28 Nov 2026 10:00:00 GMT",
+        vec![
+            (
+                "/#Action=GetEbsEncryptionByDefault",
+                vec![default_encryption_answer(true)],
+            ),
+            (
+                "/#Action=GetEbsDefaultKmsKeyId",
+                vec![default_key_answer("alias/aws/ebs")],
+            ),
+        ],
+    );
+    let (doc, _) = fix(&reset.url, true);
+    assert_eq!(
+        lines(&doc),
+        ["aws_ebs_default_kms_key.this accept the region's default key is the AWS-managed key (aws/ebs) again"],
+        "{doc:#}"
+    );
+    let written = std::fs::read_to_string(code.join("main.tf")).unwrap();
+    assert_eq!(
+        written,
+        format!(
+            "{keys_tf}{}\nremoved {{\n  from = aws_ebs_default_kms_key.this\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n",
+            default_tf("true")
+        )
+    );
+    // Before the apply, the state still says the old key: the code already says all of it.
+    let (doc, stderr) = fix(&reset.url, false);
+    assert_eq!(
+        (&doc["fixes"], &doc["manual"]),
+        (&json!([]), &json!([])),
+        "{doc:#}"
+    );
+    assert!(
+        stderr.contains("0 fix(es) written, 0 to do by hand")
+            && !stderr.contains("does not write yet"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        written
+    );
+}

@@ -24,20 +24,26 @@ fn fixture(name: &str) -> Value {
 /// `driftgate fix --quiet --write --format json` of the state at `path` against this stand-in,
 /// run where `infra/` holds the code.
 fn fix_written(az: &Azure, path: &Path) -> Run {
+    fix_written_with(az, path, &["--quiet"])
+}
+
+/// [`fix_written`] with other arguments (`--accept-weakening`, `--quiet` or not).
+fn fix_written_with(az: &Azure, path: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "fix",
+        "--write",
+        "--format",
+        "json",
+        "--state",
+        path.to_str().unwrap(),
+        "--source-dir",
+        "infra",
+    ];
+    args.extend_from_slice(extra);
     driftgate_at(
         az.dir.path(),
         "http://127.0.0.1:9",
-        &[
-            "fix",
-            "--quiet",
-            "--write",
-            "--format",
-            "json",
-            "--state",
-            path.to_str().unwrap(),
-            "--source-dir",
-            "infra",
-        ],
+        &args,
         None,
         &[
             ("PATH", Some(&az.path)),
@@ -1428,5 +1434,188 @@ fn access_policies_tightened_in_the_portal_leave_the_code() {
     assert!(
         written.contains(ci) && !written.contains("removed {"),
         "{written}"
+    );
+}
+
+/// Which NSG filters a NIC or subnet, and which key encrypts a disk, changed in the portal and
+/// accepted: a swapped NSG is written by reference when the module declares it (ARM ids compare
+/// without case) and the comment on the line stays; a removed association leaves the code with
+/// a `removed` block; a disk's encryption set is written as the live id (as ARM spells it, since
+/// the provider validates the spelling) or its line goes with the platform key back.
+#[test]
+fn associations_and_disk_keys_changed_in_the_portal_are_written() {
+    let nic = fixture("azure_specs_NetworkInterfaceGet.json")["responses"]["200"]["body"].clone();
+    let nic_id = nic["id"].as_str().unwrap().to_string();
+    let nsg = nic["properties"]["networkSecurityGroup"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let open = nsg.replace("/nsg", "/Allow-All");
+    let subnet_id = format!(
+        "{}/virtualNetworks/rg1-vnet/subnets/default",
+        nsg.split("/networkSecurityGroups/").next().unwrap()
+    );
+    let subnet = json!({"id": subnet_id, "name": "default", "type": "Microsoft.Network/virtualNetworks/subnets",
+        "properties": {"addressPrefix": "10.0.0.0/16", "provisioningState": "Succeeded"}});
+    let mut swapped = nic.clone();
+    swapped["properties"]["networkSecurityGroup"]["id"] = json!(open.to_lowercase());
+    let open_body = json!({"id": open, "name": "Allow-All", "location": "westus",
+        "properties": {"securityRules": [], "defaultSecurityRules": []}});
+    let recorded = fixture("azure_specs_Disk_Get.json")["responses"]["200"]["body"].clone();
+    let disk = |name: &str| {
+        format!("{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/disks/{name}")
+    };
+    let des = format!(
+        "{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/diskEncryptionSets/cmk"
+    );
+    let mut data = recorded.clone();
+    data["id"] = json!(disk("data"));
+    let mut logs = recorded.clone();
+    logs["id"] = json!(disk("logs"));
+    logs["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("encryptionSettingsCollection");
+    logs["properties"]["encryption"] =
+        json!({"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": des});
+    let disk_state = |id: String, des: &str| {
+        json!({"id": id, "location": "westus", "disk_encryption_set_id": des,
+               "public_network_access_enabled": true, "network_access_policy": "AllowAll",
+               "encryption_settings": []})
+    };
+    let state = State::new()
+        .add(
+            "azurerm_network_security_group.open",
+            json!({"id": open, "name": "Allow-All", "location": "westus", "security_rule": []}),
+        )
+        .add(
+            "azurerm_network_interface_security_group_association.web",
+            json!({"id": format!("{nic_id}|{nsg}"), "network_interface_id": nic_id,
+                   "network_security_group_id": nsg}),
+        )
+        .add(
+            "azurerm_subnet_network_security_group_association.app",
+            json!({"id": subnet_id, "subnet_id": subnet_id, "network_security_group_id": nsg}),
+        )
+        .add("azurerm_managed_disk.data", disk_state(disk("data"), &des))
+        .add("azurerm_managed_disk.logs", disk_state(disk("logs"), ""));
+    let az = azure(vec![
+        (nic_id.as_str(), vec![Reply::json(swapped)]),
+        (subnet_id.as_str(), vec![Reply::json(subnet)]),
+        (open.as_str(), vec![Reply::json(open_body)]),
+        (disk("data").as_str(), vec![Reply::json(data)]),
+        (disk("logs").as_str(), vec![Reply::json(logs)]),
+    ]);
+    let path = state.write(az.dir.path(), "azure.tfstate");
+    let before = format!(
+        "resource \"azurerm_network_security_group\" \"open\" {{\n  name = \"Allow-All\"\n}}\n\n\
+         resource \"azurerm_network_interface_security_group_association\" \"web\" {{\n  \
+         network_interface_id      = \"{nic_id}\"\n  \
+         network_security_group_id = azurerm_network_security_group.web.id # the web tier\n}}\n\n\
+         resource \"azurerm_subnet_network_security_group_association\" \"app\" {{\n  \
+         subnet_id                 = \"{subnet_id}\"\n  network_security_group_id = \"{nsg}\"\n}}\n\n\
+         resource \"azurerm_managed_disk\" \"data\" {{\n  name                   = \"data\"\n  \
+         disk_encryption_set_id = \"{des}\" # customer-managed\n  create_option          = \"Empty\"\n}}\n\n\
+         resource \"azurerm_managed_disk\" \"logs\" {{\n  name          = \"logs\"\n  create_option = \"Empty\"\n}}\n"
+    );
+    let code = az.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &before).unwrap();
+    // Without --accept-weakening only what was strengthened by hand is written: the key put on
+    // one disk, Azure Disk Encryption turned on for the other.
+    let run = fix_written(&az, &path);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let fixed: Vec<&str> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fixed,
+        [
+            "encryption_settings { … } (Azure Disk Encryption on)",
+            &format!("disk_encryption_set_id = \"{des}\""),
+        ],
+        "{doc:#}"
+    );
+    std::fs::write(code.join("main.tf"), &before).unwrap();
+    let run = fix_written_with(&az, &path, &["--quiet", "--accept-weakening"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let fixes: Vec<String> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["address"].as_str().unwrap(),
+                f["line"],
+                f["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        fixes,
+        [
+            "azurerm_managed_disk.data 17 accept",
+            "azurerm_subnet_network_security_group_association.app 10 accept",
+            "azurerm_network_interface_security_group_association.web 7 accept",
+            "azurerm_managed_disk.data 19 codify",
+            "azurerm_managed_disk.logs 22 codify",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    // Azure Disk Encryption, on in the recorded disk: its keys as ARM names them.
+    let ade = &recorded["properties"]["encryptionSettingsCollection"]["encryptionSettings"][0];
+    let secret = ade["diskEncryptionKey"]["secretUrl"].as_str().unwrap();
+    let vault = ade["diskEncryptionKey"]["sourceVault"]["id"]
+        .as_str()
+        .unwrap();
+    let key = ade["keyEncryptionKey"]["keyUrl"].as_str().unwrap();
+    let after = format!(
+        "resource \"azurerm_network_security_group\" \"open\" {{\n  name = \"Allow-All\"\n}}\n\n\
+         resource \"azurerm_network_interface_security_group_association\" \"web\" {{\n  \
+         network_interface_id      = \"{nic_id}\"\n  \
+         network_security_group_id = azurerm_network_security_group.open.id # the web tier\n}}\n\n\
+         resource \"azurerm_managed_disk\" \"data\" {{\n  name                   = \"data\"\n  \
+         create_option          = \"Empty\"\n\n  encryption_settings {{\n    \
+         disk_encryption_key {{\n      secret_url      = \"{secret}\"\n      \
+         source_vault_id = \"{vault}\"\n    }}\n    key_encryption_key {{\n      \
+         key_url         = \"{key}\"\n      source_vault_id = \"{vault}\"\n    }}\n  }}\n}}\n\n\
+         resource \"azurerm_managed_disk\" \"logs\" {{\n  disk_encryption_set_id = \"{des}\"\n  \
+         name          = \"logs\"\n  create_option = \"Empty\"\n}}\n"
+    );
+    let written = std::fs::read_to_string(code.join("main.tf")).unwrap();
+    assert!(written.starts_with(&after), "{written}");
+    assert!(
+        written[after.len()..].contains(
+            "removed {\n  from = azurerm_subnet_network_security_group_association.app\n"
+        ),
+        "{written}"
+    );
+    // Run again before the apply (not quiet: what is left out is said on stderr): the code
+    // already says all of it, and nothing is called unwritable.
+    let run = fix_written_with(&az, &path, &["--accept-weakening"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (&doc["fixes"], &doc["manual"]),
+        (&json!([]), &json!([])),
+        "{doc:#}"
+    );
+    assert!(
+        run.stderr
+            .contains("driftgate: 0 fix(es) written, 0 to do by hand")
+            && !run.stderr.contains("does not write yet"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        written
     );
 }

@@ -721,9 +721,15 @@ fn project_firewalls() -> Reply {
 /// `driftgate fix --quiet --write --format json` of the state at `path` against this stand-in,
 /// run where `infra/` holds the code.
 fn fix_run(g: &Gcp, path: &std::path::Path, extra: &[&str]) -> Run {
+    let mut quiet = vec!["--quiet"];
+    quiet.extend_from_slice(extra);
+    fix_run_loud(g, path, &quiet)
+}
+
+/// [`fix_run`] without `--quiet`: what is left out is said on stderr.
+fn fix_run_loud(g: &Gcp, path: &std::path::Path, extra: &[&str]) -> Run {
     let mut args = vec![
         "fix",
-        "--quiet",
         "--write",
         "--format",
         "json",
@@ -1315,4 +1321,145 @@ fn authorized_networks_changed_by_hand_are_written_as_blocks() {
         "{doc:#}"
     );
     assert_eq!(written, tf);
+}
+
+/// Keys set or dropped by hand on disks and buckets, written into the block that holds them: a
+/// customer-managed key put on is written as a new block (without its version: versions rotate),
+/// one replaced by another key replaces the reference the code had, and Google's own key back
+/// again (accepted) takes the block out with its comment.
+#[test]
+fn keys_changed_by_hand_are_written_into_their_blocks() {
+    let buckets = fixture("gcp/c7n_flight_storage_buckets_list_iamConfiguration.json")["body"]
+        ["items"]
+        .clone();
+    let bucket = |name: &str| {
+        buckets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let ring = "projects/cloud-custodian/locations/us/keyRings/r/cryptoKeys";
+    let mut trail = bucket("custodian-gce-trail");
+    trail["encryption"] = json!({"defaultKmsKeyName": format!("{ring}/trail")});
+    let mut dev = bucket("c7n-dev-test");
+    dev["encryption"] = json!({"defaultKmsKeyName": format!("{ring}/dev-2")});
+    dev["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"] = json!(true);
+    let recorded = fixture("gcp/c7n_flight_compute_disks_list.json")["body"]["items"][0].clone();
+    let zone = "projects/cloud-custodian/zones/us-central1-c";
+    let mut data = recorded.clone();
+    data["name"] = json!("data");
+    let mut logs = recorded;
+    logs["name"] = json!("logs");
+    logs["diskEncryptionKey"] =
+        json!({"kmsKeyName": format!("{ring}/disks/cryptoKeyVersions/3"), "sha256": "x"});
+    let bucket_state = |name: &str, key: Option<String>| {
+        let encryption = key.map_or(json!([]), |k| json!([{"default_kms_key_name": k}]));
+        json!({"name": name, "location": "US", "uniform_bucket_level_access": true,
+               "public_access_prevention": "inherited", "encryption": encryption})
+    };
+    let disk_state = |name: &str, key: Option<String>| {
+        let dek = key.map_or(
+            json!([]),
+            |k| json!([{"kms_key_self_link": k, "sha256": ""}]),
+        );
+        json!({"id": format!("{zone}/disks/{name}"), "name": name, "zone": "us-central1-c",
+               "disk_encryption_key": dek})
+    };
+    let state = State::new()
+        .add(
+            "google_storage_bucket.trail",
+            bucket_state("custodian-gce-trail", None),
+        )
+        .add(
+            "google_storage_bucket.dev",
+            bucket_state("c7n-dev-test", Some(format!("{ring}/dev"))),
+        )
+        .add(
+            "google_compute_disk.data",
+            disk_state("data", Some(format!("{ring}/disks"))),
+        )
+        .add("google_compute_disk.logs", disk_state("logs", None));
+    let disk_path = |name: &str| format!("/compute/v1/{zone}/disks/{name}");
+    let g = gcp(vec![
+        (
+            "/storage/v1/b/custodian-gce-trail",
+            vec![Reply::json(trail)],
+        ),
+        ("/storage/v1/b/c7n-dev-test", vec![Reply::json(dev)]),
+        (disk_path("data").as_str(), vec![Reply::json(data)]),
+        (disk_path("logs").as_str(), vec![Reply::json(logs)]),
+    ]);
+    let at = state.write(g.dir.path(), "gcp.tfstate");
+    let code = g.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    let trail_tf = "resource \"google_storage_bucket\" \"trail\" {\n  name     = \"custodian-gce-trail\"\n  location = \"US\"\n}\n";
+    let dev_tf = |key: &str| {
+        format!("\nresource \"google_storage_bucket\" \"dev\" {{\n  name     = \"c7n-dev-test\"\n  location = \"US\"\n\n  encryption {{\n    default_kms_key_name = {key} # rotated yearly\n  }}\n}}\n")
+    };
+    let data_tf = "\nresource \"google_compute_disk\" \"data\" {\n  name = \"data\"\n  zone = \"us-central1-c\"\n\n  # the data team's key\n  disk_encryption_key {\n    kms_key_self_link = google_kms_crypto_key.disks.id\n  }\n}\n";
+    let logs_tf = "\nresource \"google_compute_disk\" \"logs\" {\n  name = \"logs\"\n  zone = \"us-central1-c\"\n}\n";
+    let before = format!(
+        "{trail_tf}{}{data_tf}{logs_tf}",
+        dev_tf("google_kms_crypto_key.dev.id")
+    );
+    std::fs::write(code.join("main.tf"), &before).unwrap();
+    let run = fix_run(&g, &at, &["--accept-weakening"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut fixes: Vec<String> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["address"].as_str().unwrap(),
+                f["line"],
+                f["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    fixes.sort();
+    assert_eq!(
+        fixes,
+        [
+            "google_compute_disk.data 19 accept",
+            "google_compute_disk.logs 28 codify",
+            "google_storage_bucket.dev 11 accept",
+            "google_storage_bucket.trail 4 codify",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    let after = format!(
+        "resource \"google_storage_bucket\" \"trail\" {{\n  name     = \"custodian-gce-trail\"\n  location = \"US\"\n\n  encryption {{\n    default_kms_key_name = \"{ring}/trail\"\n  }}\n}}\n{}\nresource \"google_compute_disk\" \"data\" {{\n  name = \"data\"\n  zone = \"us-central1-c\"\n}}\n\nresource \"google_compute_disk\" \"logs\" {{\n  name = \"logs\"\n  zone = \"us-central1-c\"\n\n  disk_encryption_key {{\n    kms_key_self_link = \"{ring}/disks\"\n  }}\n}}\n",
+        dev_tf(&format!("\"{ring}/dev-2\""))
+    );
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        after
+    );
+    // Once written, nothing is left to fix, and nothing is called unwritable.
+    let run = fix_run_loud(&g, &at, &["--accept-weakening"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (&doc["fixes"], &doc["manual"]),
+        (&json!([]), &json!([])),
+        "{doc:#}"
+    );
+    assert!(
+        run.stderr
+            .contains("driftgate: 0 fix(es) written, 0 to do by hand")
+            && !run.stderr.contains("does not write yet"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        after
+    );
 }

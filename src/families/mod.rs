@@ -213,9 +213,20 @@ impl Refs<'_> {
     /// The reference (`TYPE.NAME.ATTR`) to the one resource of this module among `types` whose
     /// `attr` is `value`.
     pub fn reference_to(&self, value: &str, types: &[&str], attr: &str) -> Option<String> {
+        self.reference_where(types, attr, &|v| v == value)
+    }
+
+    /// The reference (`TYPE.NAME.ATTR`) to the one resource of this module among `types` whose
+    /// `attr` passes `is` (ARM ids compare without case).
+    pub fn reference_where(
+        &self,
+        types: &[&str],
+        attr: &str,
+        is: &dyn Fn(&str) -> bool,
+    ) -> Option<String> {
         let mut found = self.resources.iter().filter(|r| {
             types.contains(&r.resource_type.as_str())
-                && r.attr_str(attr) == Some(value)
+                && r.attr_str(attr).is_some_and(is)
                 && r.address
                     .strip_prefix(&self.module)
                     .is_some_and(|rest| !rest.starts_with("module.") && !rest.contains('['))
@@ -564,23 +575,97 @@ pub fn attribute_edit(
 /// The edit that makes a flat attribute of the resource block say `value`; a value that is not
 /// a literal is manual.
 pub fn set_attribute(r: &CodifyRequest, key: &str, value: &str) -> Codify {
+    set_attribute_in(r, r.block, key, value)
+}
+
+/// [`set_attribute`] in `block`, the resource block or a block nested in it.
+pub fn set_attribute_in(
+    r: &CodifyRequest,
+    block: &hcl_edit::structure::Block,
+    key: &str,
+    value: &str,
+) -> Codify {
     use hcl_edit::Span;
     let summary = format!("{key} = {value}");
-    let start = r.block.span().map_or(0, |s| s.start);
-    match attribute_edit(&r.block.body, start, r.text, key, value) {
+    let start = block.span().map_or(0, |s| s.start);
+    match attribute_edit(&block.body, start, r.text, key, value) {
         Ok(edit) => Codify::Edits {
             edits: vec![edit],
             summary,
         },
         Err(offset) => Codify::Manual {
             offset,
-            reason: match r.block.body.get_attribute(key) {
+            reason: match block.body.get_attribute(key) {
                 Some(_) => format!("`{key}` is an expression, not a literal of this resource"),
                 None => format!("the block closes on its first line: add `{key}` in it"),
             },
             want: summary,
         },
     }
+}
+
+/// Where attribute `key` of the resource block names another object (a key, a network security
+/// group), the edit that makes it name `value`: by reference when the code refers to that kind
+/// of object (`aws_kms_key.ebs.arn`) and one resource of the module among `types` holds `value`
+/// as its `attr` (compared by `same`), else as the literal id. An expression that is neither a
+/// literal nor a reference to a resource is manual.
+pub fn set_id(
+    r: &CodifyRequest,
+    key: &str,
+    value: &str,
+    target: (&[&str], &str),
+    same: &dyn Fn(&str, &str) -> bool,
+) -> Codify {
+    set_id_in(r, r.block, key, value, target, same)
+}
+
+/// [`set_id`] in `block`, the resource block or a block nested in it.
+pub fn set_id_in(
+    r: &CodifyRequest,
+    block: &hcl_edit::structure::Block,
+    key: &str,
+    value: &str,
+    (types, attr): (&[&str], &str),
+    same: &dyn Fn(&str, &str) -> bool,
+) -> Codify {
+    use hcl_edit::Span;
+    let literal = hcl_literal(&Value::String(value.to_string())).unwrap_or_default();
+    let written = block.body.get_attribute(key).map(|a| &a.value);
+    let by_reference = written
+        .filter(|e| !matches!(e, hcl_edit::expr::Expression::String(_)))
+        .and_then(|e| Some((resolve(e, r.refs)?, e.span()?)));
+    match by_reference {
+        Some((_, span)) => {
+            let with = r
+                .refs
+                .reference_where(types, attr, &|v| same(v, value))
+                .unwrap_or(literal);
+            Codify::Edits {
+                summary: format!("{key} = {with}"),
+                edits: vec![TextEdit { range: span, with }],
+            }
+        }
+        None => set_attribute_in(r, block, key, &literal),
+    }
+}
+
+/// The edit that takes attribute `key` out of `block` with its line (and a comment after it on
+/// that line). `Err(offset)`: the attribute shares its line with other code.
+pub fn remove_attribute(
+    text: &str,
+    block: &hcl_edit::structure::Block,
+    key: &str,
+) -> std::result::Result<Option<TextEdit>, usize> {
+    use hcl_edit::Span;
+    let Some(attr) = block.body.get_attribute(key) else {
+        return Ok(None);
+    };
+    let span = attr.span().ok_or(0usize)?;
+    let line = own_line(text, &span).ok_or(span.start)?;
+    Ok(Some(TextEdit {
+        range: line,
+        with: String::new(),
+    }))
 }
 
 /// A live boolean setting the state declares otherwise (rotation turned on, a Block Public
@@ -645,6 +730,28 @@ pub fn nested_block<'b>(
         }
     }
     Ok(block)
+}
+
+/// The one `name` block directly in `block`, if any. `Err((offset, reason))`: a
+/// `dynamic "name"` block writes it from an expression, or there are several (which one a
+/// setting is in is then not the code's to say).
+pub fn optional_block<'b>(
+    block: &'b hcl_edit::structure::Block,
+    name: &str,
+) -> std::result::Result<Option<&'b hcl_edit::structure::Block>, (usize, String)> {
+    use hcl_edit::Span;
+    let at = |b: &hcl_edit::structure::Block| b.span().map_or(0, |s| s.start);
+    let dynamic = block.body.blocks().find(|b| {
+        b.ident.as_str() == "dynamic" && b.labels.first().is_some_and(|l| l.as_str() == name)
+    });
+    if let Some(d) = dynamic {
+        return Err((at(d), format!("`{name}` is written by a `dynamic` block")));
+    }
+    let mut found = block.body.blocks().filter(|b| b.ident.as_str() == name);
+    match (found.next(), found.next()) {
+        (_, Some(second)) => Err((at(second), format!("the block has several `{name}` blocks"))),
+        (one, None) => Ok(one),
+    }
 }
 
 /// A live setting the state declares otherwise (public access turned off, TLS raised), written

@@ -1,7 +1,8 @@
 //! EBS encryption: `aws_ebs_volume` (`encrypted`, `kms_key_id`), `aws_ebs_encryption_by_default`
 //! (the region's default for new volumes) and `aws_ebs_default_kms_key` (the key that default
-//! uses). Turning encryption
-//! off, or dropping a customer-managed key, weakens.
+//! uses). Turning encryption off, or dropping a customer-managed key, weakens. A fix writes the
+//! live setting or key into the block (a key by reference to the module's `aws_kms_key` where
+//! the code refers to one).
 
 use std::collections::BTreeMap;
 
@@ -12,9 +13,13 @@ use super::config_items::Fields;
 use super::{is_not_found, kms_key_id, read_by_ids, region_account};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, tags_of, About, ConfigRef, Family, FromConfig};
+use crate::families::{
+    bad, codify_setting, set_id, tags_of, About, Codify, CodifyRequest, ConfigRef, Family,
+    FromConfig,
+};
 use crate::model::{
-    Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Cloud, ConfigItem, Declarer, DriftKind, Effect, ExpectedItem, ExpectedObject, Facts, Item,
+    LiveObject,
 };
 use crate::state::Resource;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
@@ -47,17 +52,23 @@ pub struct EbsVolumes;
 pub struct EbsEncryptionByDefault;
 pub struct EbsDefaultKmsKey;
 
-/// A setting slot; `restricts` says whether its expected value is the safer one.
-fn slot(name: &str, value: &str, restricts: bool) -> Item {
+/// A setting slot, compared by its text (`true`, a key id) and carrying its JSON value (a bool
+/// stays a bool, so that a fix writes `encrypted = true`, not a string); `restricts` says
+/// whether its expected value is the safer one.
+fn slot(name: &str, value: serde_json::Value, restricts: bool) -> Item {
+    let key = match &value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
     Item {
         identity: Some(name.to_string()),
-        key: value.to_string(),
-        value: json!({ name: value }),
-        summary: if value.is_empty() {
+        summary: if key.is_empty() {
             format!("{name} not set")
         } else {
-            format!("{name} = {value}")
+            format!("{name} = {key}")
         },
+        key,
+        value: json!({ name: value }),
         facts: Facts {
             grants: !restricts,
             direction: None,
@@ -81,21 +92,45 @@ fn change(attribute: &str, expected: &Item, actual: &Item) -> Effect {
 
 fn volume_items(encrypted: bool, key: &str) -> Vec<(&'static str, Item)> {
     vec![
+        ("encrypted", slot("encrypted", json!(encrypted), encrypted)),
         (
-            "encrypted",
-            slot("encrypted", &encrypted.to_string(), encrypted),
+            "kms_key_id",
+            slot("kms_key_id", json!(key), !key.is_empty()),
         ),
-        ("kms_key_id", slot("kms_key_id", key, !key.is_empty())),
     ]
 }
 
+/// The key a volume or the region's default uses, written as the live says: by reference to
+/// the module's `aws_kms_key` when the code refers to a key, else the ARN. No key at all is the
+/// attribute's removal, which needs the volume replaced: manual.
+fn codify_key(r: &CodifyRequest, key: &str) -> Codify {
+    if r.kind != DriftKind::Changed {
+        return Codify::Unsupported;
+    }
+    match r.actual.get(key).and_then(serde_json::Value::as_str) {
+        Some("") => Codify::Manual {
+            offset: r
+                .block
+                .body
+                .get_attribute(key)
+                .and_then(|a| hcl_edit::Span::span(&a.value))
+                .map_or(0, |s| s.start),
+            reason: "the live object has no customer-managed key: the attribute goes".into(),
+            want: format!("no `{key}`"),
+        },
+        Some(live) => set_id(r, key, live, (&["aws_kms_key"], "arn"), &|a, b| {
+            kms_key_id(a) == kms_key_id(b)
+        }),
+        None => Codify::Unsupported,
+    }
+}
+
 impl Family for EbsVolumes {
-    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+    fn codify(&self, r: &CodifyRequest) -> Codify {
         match (r.resource_type, r.attribute) {
-            ("aws_ebs_volume", Some("encrypted")) => {
-                crate::families::codify_setting(r, &[], &["encrypted"])
-            }
-            _ => crate::families::Codify::Unsupported,
+            ("aws_ebs_volume", Some("encrypted")) => codify_setting(r, &[], &["encrypted"]),
+            ("aws_ebs_volume", Some("kms_key_id")) => codify_key(r, "kms_key_id"),
+            _ => Codify::Unsupported,
         }
     }
 
@@ -250,6 +285,13 @@ impl Family for EbsVolumes {
 }
 
 impl Family for EbsEncryptionByDefault {
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match r.attribute {
+            Some("enabled") => codify_setting(r, &[], &["enabled"]),
+            _ => Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &EBS_ENCRYPTION_BY_DEFAULT
     }
@@ -270,7 +312,7 @@ impl Family for EbsEncryptionByDefault {
                     owner: Some(by.clone()),
                     items: vec![ExpectedItem {
                         attribute: "enabled",
-                        item: slot("enabled", &enabled.to_string(), enabled),
+                        item: slot("enabled", json!(enabled), enabled),
                         by,
                     }],
                     tags: BTreeMap::new(),
@@ -302,7 +344,7 @@ impl Family for EbsEncryptionByDefault {
                 .iter()
                 .map(|id| LiveObject {
                     cloud_id: id.clone(),
-                    items: vec![("enabled", slot("enabled", &enabled.to_string(), enabled))],
+                    items: vec![("enabled", slot("enabled", json!(enabled), enabled))],
                     is_default: false,
                 })
                 .collect())
@@ -323,7 +365,7 @@ fn default_key_item(key: &str) -> Item {
         key
     };
     let id = kms_key_id(key);
-    let mut item = slot("key_arn", id, true);
+    let mut item = slot("key_arn", json!(id), true);
     item.value = json!({ "key_arn": key });
     item.summary = if key.is_empty() {
         "the AWS-managed key (aws/ebs)".into()
@@ -334,6 +376,23 @@ fn default_key_item(key: &str) -> Item {
 }
 
 impl Family for EbsDefaultKmsKey {
+    /// Back to the AWS-managed key, the region has no default of its own for the code to name:
+    /// the resource goes (forgotten, so that nothing is reset on apply).
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match (r.kind, r.attribute) {
+            (DriftKind::Changed, Some("key_arn"))
+                if r.actual.get("key_arn") == Some(&json!("")) =>
+            {
+                Codify::RemoveResource {
+                    summary: "the region's default key is the AWS-managed key (aws/ebs) again"
+                        .into(),
+                }
+            }
+            (_, Some("key_arn")) => codify_key(r, "key_arn"),
+            _ => Codify::Unsupported,
+        }
+    }
+
     fn about(&self) -> &'static About {
         &EBS_DEFAULT_KMS_KEY
     }
@@ -439,22 +498,22 @@ mod tests {
         let objs = EbsVolumes.expected(&refs).unwrap();
         assert_eq!(objs[0].region.as_deref(), Some("eu-west-3"));
         assert_eq!(objs[0].items[0].item.key, "false");
-        let on = slot("encrypted", "true", true);
-        let off = slot("encrypted", "false", false);
+        let on = slot("encrypted", json!(true), true);
+        let off = slot("encrypted", json!(false), false);
         assert_eq!(change("encrypted", &on, &off), Effect::Weakens);
         assert_eq!(
             change(
                 "kms_key_id",
-                &slot("kms_key_id", "arn:k", true),
-                &slot("kms_key_id", "", false)
+                &slot("kms_key_id", json!("arn:k"), true),
+                &slot("kms_key_id", json!(""), false)
             ),
             Effect::Weakens
         );
         assert_eq!(
             change(
                 "kms_key_id",
-                &slot("kms_key_id", "arn:a", true),
-                &slot("kms_key_id", "arn:b", true)
+                &slot("kms_key_id", json!("arn:a"), true),
+                &slot("kms_key_id", json!("arn:b"), true)
             ),
             Effect::Unknown
         );

@@ -10,8 +10,14 @@ use super::{
 };
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, setting, setting_effect, About, Family};
-use crate::model::{Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Item, LiveObject};
+use crate::families::{
+    append_block, bad, block_lines, hcl_literal, optional_block, remove_attribute,
+    set_attribute_in, set_id, setting, setting_effect, About, Codify, CodifyRequest, Family,
+    TextEdit,
+};
+use crate::model::{
+    Cloud, Declarer, DriftKind, Effect, ExpectedItem, ExpectedObject, Item, LiveObject,
+};
 use crate::state::Resource;
 
 pub const MANAGED_DISKS: About = About {
@@ -71,22 +77,199 @@ fn specs() -> Vec<Spec> {
 
 /// The key that encrypts the disk at rest: a disk encryption set (customer-managed key), or the
 /// platform's key. Lower-case: ARM ids are case-insensitive.
+/// The value keeps the id as spelled (the provider validates ids case by case when it is
+/// written into the code).
 fn key_item(des: Option<&str>) -> Item {
-    let des = des.filter(|s| !s.is_empty()).map(str::to_ascii_lowercase);
-    let weak = des.is_none();
-    setting(
+    let des = des.filter(|s| !s.is_empty());
+    let mut item = setting(
         "disk_encryption_set_id",
-        json!(des.unwrap_or_else(|| "platform-managed key".into())),
-        weak,
-    )
+        json!(des.unwrap_or(PLATFORM_KEY)),
+        des.is_none(),
+    );
+    item.key = item.key.to_ascii_lowercase();
+    item
 }
 
-fn ade_item(on: bool) -> Item {
-    setting(
+const PLATFORM_KEY: &str = "platform-managed key";
+
+/// A disk encryption set put on the disk by hand becomes its `disk_encryption_set_id`; the
+/// platform's key back again takes the attribute out.
+fn codify_key(r: &CodifyRequest) -> Codify {
+    let Some(live) = r
+        .actual
+        .get("disk_encryption_set_id")
+        .and_then(Value::as_str)
+    else {
+        return Codify::Unsupported;
+    };
+    if r.kind != DriftKind::Changed {
+        return Codify::Unsupported;
+    }
+    if live != PLATFORM_KEY {
+        return set_id(
+            r,
+            "disk_encryption_set_id",
+            live,
+            (&["azurerm_disk_encryption_set"], "id"),
+            &|a, b| a.eq_ignore_ascii_case(b),
+        );
+    }
+    let want = "no `disk_encryption_set_id` (the platform-managed key)".to_string();
+    match remove_attribute(r.text, r.block, "disk_encryption_set_id") {
+        Ok(Some(edit)) => Codify::Edits {
+            edits: vec![edit],
+            summary: want,
+        },
+        // Already without it (written before the state caught up).
+        Ok(None) => Codify::Edits {
+            edits: Vec::new(),
+            summary: want,
+        },
+        Err(offset) => Codify::Manual {
+            offset,
+            reason: "`disk_encryption_set_id` shares its line with other code".into(),
+            want,
+        },
+    }
+}
+
+/// Azure Disk Encryption on or off. The live item also carries the keys ARM names
+/// (`settings`: each volume's secret and key URLs with their vaults), so that a fix can write
+/// the block the provider wants; only the on/off state is compared.
+fn ade_item(on: bool, settings: Vec<Value>) -> Item {
+    let mut item = setting(
         "encryption_settings",
         json!(if on { "enabled" } else { "disabled" }),
         !on,
-    )
+    );
+    if on && !settings.is_empty() {
+        item.value["settings"] = Value::Array(settings);
+    }
+    item
+}
+
+/// ARM's `encryptionSettings` in the provider's spelling: `disk_encryption_key` (`secret_url`,
+/// `source_vault_id`) and, when the secret is wrapped, `key_encryption_key` (`key_url`,
+/// `source_vault_id`).
+fn ade_settings(body: &Value) -> Vec<Value> {
+    let pair = |v: &Value, url: &str, name: &str| {
+        let url = v.get(url).and_then(Value::as_str)?;
+        let vault = v.pointer("/sourceVault/id").and_then(Value::as_str)?;
+        Some(json!({ name: url, "source_vault_id": vault }))
+    };
+    prop(body, "encryptionSettingsCollection.encryptionSettings")
+        .and_then(Value::as_array)
+        .map(|all| {
+            all.iter()
+                .map(|s| {
+                    let mut out = json!({});
+                    if let Some(d) = s
+                        .get("diskEncryptionKey")
+                        .and_then(|d| pair(d, "secretUrl", "secret_url"))
+                    {
+                        out["disk_encryption_key"] = d;
+                    }
+                    if let Some(k) = s
+                        .get("keyEncryptionKey")
+                        .and_then(|k| pair(k, "keyUrl", "key_url"))
+                    {
+                        out["key_encryption_key"] = k;
+                    }
+                    out
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Azure Disk Encryption turned on by hand becomes an `encryption_settings` block with the keys
+/// ARM names (or `enabled = true` in the block of provider v2); turned off (accepted), the block
+/// goes.
+fn codify_ade(r: &CodifyRequest) -> Codify {
+    use hcl_edit::Span;
+    let on = match r.actual.get("encryption_settings").and_then(Value::as_str) {
+        Some("enabled") => true,
+        Some("disabled") => false,
+        _ => return Codify::Unsupported,
+    };
+    if r.kind != DriftKind::Changed {
+        return Codify::Unsupported;
+    }
+    let at = r.block.span().map_or(0, |s| s.start);
+    let manual = |offset: usize, reason: &str, want: &str| Codify::Manual {
+        offset,
+        reason: reason.to_string(),
+        want: want.to_string(),
+    };
+    let found = match optional_block(r.block, "encryption_settings") {
+        Ok(found) => found,
+        Err((offset, reason)) => {
+            let want = if on {
+                "encryption_settings { … } (Azure Disk Encryption on)"
+            } else {
+                "no `encryption_settings` block"
+            };
+            return manual(offset, &reason, want);
+        }
+    };
+    match (on, found) {
+        (false, Some(b)) => Codify::Edits {
+            edits: vec![TextEdit {
+                range: block_lines(r.text, b.span().unwrap_or(at..at)),
+                with: String::new(),
+            }],
+            summary: "no `encryption_settings` block (Azure Disk Encryption off)".into(),
+        },
+        (false, None) => Codify::Edits {
+            edits: Vec::new(),
+            summary: "no `encryption_settings` block (Azure Disk Encryption off)".into(),
+        },
+        // Provider v2 switches the block with `enabled`.
+        (true, Some(b)) if b.body.get_attribute("enabled").is_some() => {
+            set_attribute_in(r, b, "enabled", "true")
+        }
+        (true, Some(_)) => Codify::Edits {
+            edits: Vec::new(),
+            summary: "encryption_settings { … } (Azure Disk Encryption on)".into(),
+        },
+        (true, None) => {
+            let settings = r.actual.get("settings").and_then(Value::as_array);
+            let Some([one]) = settings.map(Vec::as_slice) else {
+                return manual(
+                    at,
+                    "ARM names no single disk encryption key to write",
+                    "encryption_settings { disk_encryption_key { … } }",
+                );
+            };
+            let mut lines = vec!["encryption_settings {".to_string()];
+            for (name, url) in [
+                ("disk_encryption_key", "secret_url"),
+                ("key_encryption_key", "key_url"),
+            ] {
+                let Some(key) = one.get(name) else { continue };
+                let text = |k: &str| {
+                    key.get(k)
+                        .and_then(hcl_literal)
+                        .unwrap_or_else(|| "\"\"".into())
+                };
+                let (u, v) = (text(url), text("source_vault_id"));
+                let pad = " ".repeat("source_vault_id".len() - url.len());
+                lines.push(format!("  {name} {{"));
+                lines.push(format!("    {url}{pad} = {u}"));
+                lines.push(format!("    source_vault_id = {v}"));
+                lines.push("  }".into());
+            }
+            lines.push("}".into());
+            let summary = "encryption_settings { … } (Azure Disk Encryption on)".to_string();
+            match append_block(r.text, r.block, &lines) {
+                Ok(edit) => Codify::Edits {
+                    edits: vec![edit],
+                    summary,
+                },
+                Err(why) => manual(at, why, &summary),
+            }
+        }
+    }
 }
 
 fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, String> {
@@ -94,7 +277,10 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
     let des = prop(body, "encryption.diskEncryptionSetId").and_then(Value::as_str);
     out.push(("disk_encryption_set_id", key_item(des)));
     let ade = prop(body, "encryptionSettingsCollection.enabled").and_then(Value::as_bool);
-    out.push(("encryption_settings", ade_item(ade == Some(true))));
+    out.push((
+        "encryption_settings",
+        ade_item(ade == Some(true), ade_settings(body)),
+    ));
     Ok(out)
 }
 
@@ -103,8 +289,12 @@ impl Family for ManagedDisks {
         &MANAGED_DISKS
     }
 
-    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
-        super::codify_spec(r, &specs(), "azurerm_managed_disk")
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match r.attribute {
+            Some("disk_encryption_set_id") => codify_key(r),
+            Some("encryption_settings") => codify_ade(r),
+            _ => super::codify_spec(r, &specs(), "azurerm_managed_disk"),
+        }
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {
@@ -128,7 +318,7 @@ impl Family for ManagedDisks {
             let on = ade.is_some_and(|b| b.get("enabled").and_then(Value::as_bool) != Some(false));
             obj.items.push(ExpectedItem {
                 attribute: "encryption_settings",
-                item: ade_item(on),
+                item: ade_item(on, Vec::new()),
                 by,
             });
             out.push(obj);

@@ -16,9 +16,10 @@ use serde_json::{json, Value};
 use super::{fetch_each, unowned_object, ArmRead};
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{bad, About, Family, Subject};
+use crate::families::{bad, set_id, About, Codify, CodifyRequest, Family, Subject};
 use crate::model::{
-    Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject, Reach,
+    Cloud, Declarer, DriftKind, Effect, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
+    Reach,
 };
 use crate::state::Resource;
 
@@ -114,6 +115,29 @@ fn live_items(body: &Value) -> std::result::Result<Vec<(&'static str, Item)>, St
 impl Family for Associations {
     fn about(&self) -> &'static About {
         self.about
+    }
+
+    /// Another NSG put in the slot by hand (accepted) becomes the association's NSG, by reference
+    /// where the code refers to one and the module declares that NSG. The provider reads the
+    /// slot back into `network_security_group_id`, so the code then matches and nothing is
+    /// replaced. An association removed by hand (the NIC or subnet has no NSG) leaves the code.
+    fn codify(&self, r: &CodifyRequest) -> Codify {
+        match (r.kind, r.attribute) {
+            (DriftKind::Changed, Some(ATTRIBUTE)) => match r.actual.get(ATTRIBUTE) {
+                Some(Value::String(nsg)) => set_id(
+                    r,
+                    ATTRIBUTE,
+                    nsg,
+                    (&["azurerm_network_security_group"], "id"),
+                    &|a, b| a.eq_ignore_ascii_case(b),
+                ),
+                _ => Codify::Unsupported,
+            },
+            (DriftKind::Missing, Some(ATTRIBUTE)) => Codify::RemoveResource {
+                summary: format!("{} has no network security group", r.object),
+            },
+            _ => Codify::Unsupported,
+        }
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {

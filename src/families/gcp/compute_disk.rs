@@ -1,7 +1,8 @@
 //! Persistent disks: `google_compute_disk`'s customer-managed encryption key.
 //!
 //! The Compute API names the key version in use (`…/cryptoKeys/K/cryptoKeyVersions/3`) where
-//! the state names the key: versions rotate without drift.
+//! the state names the key: versions rotate without drift. A key set or dropped by hand is
+//! written into `disk_encryption_key` (see [`super::codify_key`]).
 
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
@@ -52,7 +53,7 @@ fn key_item(raw: Option<&str>) -> Item {
     let weak = key.is_none();
     setting(
         "disk_encryption_key.kms_key_self_link",
-        json!(key.unwrap_or_else(|| "Google-managed key".into())),
+        json!(key.unwrap_or_else(|| super::GOOGLE_MANAGED.into())),
         weak,
     )
 }
@@ -60,6 +61,15 @@ fn key_item(raw: Option<&str>) -> Item {
 impl Family for ComputeDisks {
     fn about(&self) -> &'static About {
         &COMPUTE_DISKS
+    }
+
+    fn codify(&self, r: &crate::families::CodifyRequest) -> crate::families::Codify {
+        match r.attribute {
+            Some("disk_encryption_key") => {
+                super::codify_key(r, "disk_encryption_key", "kms_key_self_link")
+            }
+            _ => crate::families::Codify::Unsupported,
+        }
     }
 
     fn expected(&self, resources: &[&Resource]) -> Result<Vec<ExpectedObject>> {

@@ -23,6 +23,92 @@ use crate::error::{Error, Result};
 use crate::model::{Declarer, ExpectedObject, Item, LiveObject};
 use crate::state::Resource;
 
+/// What a setting holds when the object is encrypted with Google's own key.
+pub const GOOGLE_MANAGED: &str = "Google-managed key";
+
+/// A customer-managed key set or dropped by hand (a bucket's default key, a disk's key), written
+/// into the nested block that holds it: the key set as `nested { attr = … }` (the block added
+/// where the code has none), or the block gone when the live object uses Google's key again.
+/// The drift's value is named `nested.attr`, as [`crate::families::setting`] names it.
+pub fn codify_key(
+    r: &crate::families::CodifyRequest,
+    nested: &str,
+    attr: &str,
+) -> crate::families::Codify {
+    use crate::families::{append_block, block_lines, hcl_literal, set_id_in, Codify, TextEdit};
+    use hcl_edit::Span;
+    if r.kind != crate::model::DriftKind::Changed {
+        return Codify::Unsupported;
+    }
+    let Some(live) = r
+        .actual
+        .get(format!("{nested}.{attr}"))
+        .and_then(Value::as_str)
+    else {
+        return Codify::Unsupported;
+    };
+    let at = |b: &hcl_edit::structure::Block| b.span().map_or(0, |s| s.start);
+    let want = if live == GOOGLE_MANAGED {
+        format!("no `{nested}` block ({GOOGLE_MANAGED})")
+    } else {
+        format!("{nested} {{ {attr} = \"{live}\" }}")
+    };
+    let found = match crate::families::optional_block(r.block, nested) {
+        Ok(found) => found,
+        Err((offset, reason)) => {
+            return Codify::Manual {
+                offset,
+                reason,
+                want,
+            }
+        }
+    };
+    match (live == GOOGLE_MANAGED, found) {
+        (true, Some(b)) => match b.span() {
+            Some(span) => Codify::Edits {
+                edits: vec![TextEdit {
+                    range: block_lines(r.text, span),
+                    with: String::new(),
+                }],
+                summary: want,
+            },
+            None => Codify::Unsupported,
+        },
+        (false, Some(b)) => set_id_in(
+            r,
+            b,
+            attr,
+            live,
+            (&["google_kms_crypto_key"], "id"),
+            &|a, b| a == b,
+        ),
+        (false, None) => {
+            let value = hcl_literal(&Value::String(live.to_string())).unwrap_or_default();
+            let lines = [
+                format!("{nested} {{"),
+                format!("  {attr} = {value}"),
+                "}".to_string(),
+            ];
+            match append_block(r.text, r.block, &lines) {
+                Ok(edit) => Codify::Edits {
+                    edits: vec![edit],
+                    summary: want,
+                },
+                Err(why) => Codify::Manual {
+                    offset: at(r.block),
+                    reason: why.into(),
+                    want,
+                },
+            }
+        }
+        // The code already declares no key (written before the state caught up).
+        (true, None) => Codify::Edits {
+            edits: Vec::new(),
+            summary: want,
+        },
+    }
+}
+
 /// The project of a resource name (`projects/<p>/global/firewalls/…`, or an IAM policy's
 /// `project/<p>|<role>`).
 pub fn project(id: &str) -> Option<String> {

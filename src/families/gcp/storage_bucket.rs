@@ -46,7 +46,7 @@ fn items(prevention: &str, uniform: bool, kms: Option<&str>) -> Vec<(&'static st
             "encryption",
             setting(
                 "encryption.default_kms_key_name",
-                json!(kms.unwrap_or("Google-managed key")),
+                json!(kms.unwrap_or(super::GOOGLE_MANAGED)),
                 kms.is_none(),
             ),
         ),
@@ -105,6 +105,7 @@ impl Family for StorageBuckets {
             Some(a @ ("public_access_prevention" | "uniform_bucket_level_access")) => {
                 crate::families::codify_setting(r, &[], &[a])
             }
+            Some("encryption") => super::codify_key(r, "encryption", "default_kms_key_name"),
             _ => crate::families::Codify::Unsupported,
         }
     }
