@@ -131,20 +131,32 @@ async fn default_kms_key_unreadable_fails_closed() {
     assert!(run.stdout.is_empty());
 }
 
-/// The EC2 query protocol's answer to GetEbsDefaultKmsKeyId, with the response elements the EC2
-/// API Reference lists (`requestId`, `kmsKeyId`). moto lacks the call and no recorded answer
-/// exists, so EC2 alone goes to a loopback server (`AWS_ENDPOINT_URL_EC2`) while STS stays on
-/// moto; the SDK parses the answer as it would AWS's.
-fn default_key_answer(key: &str) -> Reply {
+/// The EC2 query protocol's answer to `action` with one response element besides `requestId`
+/// (as the EC2 API Reference lists them). moto lacks GetEbsDefaultKmsKeyId and no recorded
+/// answer exists, so EC2 alone goes to a loopback server (`AWS_ENDPOINT_URL_EC2`) while STS (and
+/// KMS) stay on moto; the SDK parses the answer as it would AWS's.
+fn ec2_answer(action: &str, element: &str, value: &str) -> Reply {
     let mut r = Reply::status(
         200,
         &format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<GetEbsDefaultKmsKeyIdResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\n    <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>\n    <kmsKeyId>{key}</kmsKeyId>\n</GetEbsDefaultKmsKeyIdResponse>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\n    <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>\n    <{element}>{value}</{element}>\n</{action}Response>"
         ),
     );
     r.headers
         .push(("Content-Type".into(), "text/xml;charset=UTF-8".into()));
     r
+}
+
+fn default_key_answer(key: &str) -> Reply {
+    ec2_answer("GetEbsDefaultKmsKeyId", "kmsKeyId", key)
+}
+
+fn default_encryption_answer(on: bool) -> Reply {
+    ec2_answer(
+        "GetEbsEncryptionByDefault",
+        "ebsEncryptionByDefault",
+        &on.to_string(),
+    )
 }
 
 #[tokio::test]
@@ -205,20 +217,6 @@ async fn default_kms_key_as_declared_and_reset_to_the_aws_managed_key() {
             Some("the AWS-managed key (aws/ebs)")
         )
     );
-}
-
-/// The EC2 query protocol's answer to GetEbsEncryptionByDefault (response elements as the EC2
-/// API Reference lists them); see [`default_key_answer`] for why EC2 is a loopback here.
-fn default_encryption_answer(on: bool) -> Reply {
-    let mut r = Reply::status(
-        200,
-        &format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<GetEbsEncryptionByDefaultResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\n    <requestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</requestId>\n    <ebsEncryptionByDefault>{on}</ebsEncryptionByDefault>\n</GetEbsEncryptionByDefaultResponse>"
-        ),
-    );
-    r.headers
-        .push(("Content-Type".into(), "text/xml;charset=UTF-8".into()));
-    r
 }
 
 /// The region's default encryption turned on and its default key swapped in the console are
@@ -307,20 +305,8 @@ async fn default_encryption_and_key_changed_by_hand_are_written() {
         let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         (doc, run.stderr)
     };
-    let lines = |doc: &serde_json::Value| -> Vec<String> {
-        let mut out: Vec<String> = doc["fixes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} {} {}",
-                    f["address"].as_str().unwrap(),
-                    f["action"].as_str().unwrap(),
-                    f["summary"].as_str().unwrap()
-                )
-            })
-            .collect();
+    let lines = |doc: &serde_json::Value| {
+        let mut out = fix_lines(doc, &["address", "action", "summary"]);
         out.sort();
         out
     };

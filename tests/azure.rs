@@ -1280,19 +1280,7 @@ fn firewalls_tightened_in_the_portal_are_written_into_their_blocks() {
     let run = fix_written(&az, &path);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    let fixes: Vec<String> = doc["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}",
-                f["address"].as_str().unwrap(),
-                f["line"],
-                f["action"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let fixes = fix_lines(&doc, &["address", "line", "action"]);
     assert_eq!(
         fixes,
         [
@@ -1544,19 +1532,7 @@ fn associations_and_disk_keys_changed_in_the_portal_are_written() {
     let run = fix_written_with(&az, &path, &["--quiet", "--accept-weakening"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    let fixes: Vec<String> = doc["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}",
-                f["address"].as_str().unwrap(),
-                f["line"],
-                f["action"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let fixes = fix_lines(&doc, &["address", "line", "action"]);
     assert_eq!(
         fixes,
         [

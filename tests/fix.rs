@@ -2243,19 +2243,7 @@ resource "aws_s3_bucket_acl" "site" {{
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
-    let mut fixes: Vec<String> = doc["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}",
-                f["address"].as_str().unwrap(),
-                f["action"].as_str().unwrap(),
-                f["summary"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let mut fixes = fix_lines(&doc, &["address", "action", "summary"]);
     fixes.sort();
     assert_eq!(
         fixes,
@@ -2466,18 +2454,7 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
     );
     let e = estate_of(&state, &tf);
     let doc = fix_json(&m, &e, &[]);
-    let mut fixes: Vec<String> = doc["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["address"].as_str().unwrap(),
-                f["action"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let mut fixes = fix_lines(&doc, &["address", "action"]);
     fixes.sort();
     assert_eq!(
         fixes,

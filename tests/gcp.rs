@@ -1409,19 +1409,7 @@ fn keys_changed_by_hand_are_written_into_their_blocks() {
     let run = fix_run(&g, &at, &["--accept-weakening"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    let mut fixes: Vec<String> = doc["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}",
-                f["address"].as_str().unwrap(),
-                f["line"],
-                f["action"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let mut fixes = fix_lines(&doc, &["address", "line", "action"]);
     fixes.sort();
     assert_eq!(
         fixes,

@@ -781,6 +781,27 @@ pub fn drift_lines(run: &Run, fields: &[&str]) -> Vec<String> {
     lines
 }
 
+/// Each fix of a `driftgate fix --format json` document as its `fields` joined by spaces
+/// (strings as written, `line` as its number), in the document's order.
+pub fn fix_lines(doc: &Value, fields: &[&str]) -> Vec<String> {
+    doc["fixes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `fixes` list in {doc:#}"))
+        .iter()
+        .map(|f| {
+            fields
+                .iter()
+                .map(|k| match &f[*k] {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => panic!("`{k}` is {other} in {f}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
 pub fn summary(d: &Value) -> String {
     format!(
         "{} {} {} {}",

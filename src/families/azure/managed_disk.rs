@@ -195,51 +195,46 @@ fn codify_ade(r: &CodifyRequest) -> Codify {
     if r.kind != DriftKind::Changed {
         return Codify::Unsupported;
     }
+    let want = if on {
+        "encryption_settings { … } (Azure Disk Encryption on)"
+    } else {
+        "no `encryption_settings` block (Azure Disk Encryption off)"
+    };
     let at = r.block.span().map_or(0, |s| s.start);
-    let manual = |offset: usize, reason: &str, want: &str| Codify::Manual {
+    let manual = |offset: usize, reason: &str| Codify::Manual {
         offset,
         reason: reason.to_string(),
         want: want.to_string(),
     };
+    let edits = |edits: Vec<TextEdit>| Codify::Edits {
+        edits,
+        summary: want.to_string(),
+    };
     let found = match optional_block(r.block, "encryption_settings") {
         Ok(found) => found,
-        Err((offset, reason)) => {
-            let want = if on {
-                "encryption_settings { … } (Azure Disk Encryption on)"
-            } else {
-                "no `encryption_settings` block"
-            };
-            return manual(offset, &reason, want);
-        }
+        Err((offset, reason)) => return manual(offset, &reason),
     };
     match (on, found) {
-        (false, Some(b)) => Codify::Edits {
-            edits: vec![TextEdit {
-                range: block_lines(r.text, b.span().unwrap_or(at..at)),
-                with: String::new(),
-            }],
-            summary: "no `encryption_settings` block (Azure Disk Encryption off)".into(),
-        },
-        (false, None) => Codify::Edits {
-            edits: Vec::new(),
-            summary: "no `encryption_settings` block (Azure Disk Encryption off)".into(),
-        },
+        // Off: the block goes (none left to remove: written before the state caught up).
+        (false, found) => edits(
+            found
+                .and_then(|b| b.span())
+                .map(|span| TextEdit {
+                    range: block_lines(r.text, span),
+                    with: String::new(),
+                })
+                .into_iter()
+                .collect(),
+        ),
         // Provider v2 switches the block with `enabled`.
         (true, Some(b)) if b.body.get_attribute("enabled").is_some() => {
             set_attribute_in(r, b, "enabled", "true")
         }
-        (true, Some(_)) => Codify::Edits {
-            edits: Vec::new(),
-            summary: "encryption_settings { … } (Azure Disk Encryption on)".into(),
-        },
+        (true, Some(_)) => edits(Vec::new()),
         (true, None) => {
             let settings = r.actual.get("settings").and_then(Value::as_array);
             let Some([one]) = settings.map(Vec::as_slice) else {
-                return manual(
-                    at,
-                    "ARM names no single disk encryption key to write",
-                    "encryption_settings { disk_encryption_key { … } }",
-                );
+                return manual(at, "ARM names no single disk encryption key to write");
             };
             let mut lines = vec!["encryption_settings {".to_string()];
             for (name, url) in [
@@ -260,13 +255,9 @@ fn codify_ade(r: &CodifyRequest) -> Codify {
                 lines.push("  }".into());
             }
             lines.push("}".into());
-            let summary = "encryption_settings { … } (Azure Disk Encryption on)".to_string();
             match append_block(r.text, r.block, &lines) {
-                Ok(edit) => Codify::Edits {
-                    edits: vec![edit],
-                    summary,
-                },
-                Err(why) => manual(at, why, &summary),
+                Ok(edit) => edits(vec![edit]),
+                Err(why) => manual(at, why),
             }
         }
     }

@@ -47,7 +47,6 @@ pub fn codify_key(
     else {
         return Codify::Unsupported;
     };
-    let at = |b: &hcl_edit::structure::Block| b.span().map_or(0, |s| s.start);
     let want = if live == GOOGLE_MANAGED {
         format!("no `{nested}` block ({GOOGLE_MANAGED})")
     } else {
@@ -64,15 +63,18 @@ pub fn codify_key(
         }
     };
     match (live == GOOGLE_MANAGED, found) {
-        (true, Some(b)) => match b.span() {
-            Some(span) => Codify::Edits {
-                edits: vec![TextEdit {
+        // Google's key: the block goes (none left to remove: written before the state caught
+        // up).
+        (true, found) => Codify::Edits {
+            edits: found
+                .and_then(|b| b.span())
+                .map(|span| TextEdit {
                     range: block_lines(r.text, span),
                     with: String::new(),
-                }],
-                summary: want,
-            },
-            None => Codify::Unsupported,
+                })
+                .into_iter()
+                .collect(),
+            summary: want,
         },
         (false, Some(b)) => set_id_in(
             r,
@@ -95,17 +97,12 @@ pub fn codify_key(
                     summary: want,
                 },
                 Err(why) => Codify::Manual {
-                    offset: at(r.block),
+                    offset: r.block.span().map_or(0, |s| s.start),
                     reason: why.into(),
                     want,
                 },
             }
         }
-        // The code already declares no key (written before the state caught up).
-        (true, None) => Codify::Edits {
-            edits: Vec::new(),
-            summary: want,
-        },
     }
 }
 
