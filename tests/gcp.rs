@@ -1161,6 +1161,96 @@ fn members_revoked_leave_the_google_iam_policy_data_source() {
     );
 }
 
+/// A member revoked in the console from a project policy whose `policy_data` is written inline:
+/// in `jsonencode`, both of its lines go (the recorded policy lists it twice); in a JSON heredoc
+/// (a CRLF file), both elements go and the JSON stays valid. Every other byte is kept.
+#[test]
+fn members_revoked_leave_inline_policy_data() {
+    let recorded = recorded_project_policy();
+    let state = State::new().add(
+        "google_project_iam_policy.project",
+        json!({"id": "1044", "project": "1044", "etag": "BwX",
+               "policy_data": json!({"bindings": recorded["bindings"]}).to_string()}),
+    );
+    let gone = "serviceAccount:4@cloudservices.gserviceaccount.com";
+    let mut live = recorded.clone();
+    for b in live["bindings"].as_array_mut().unwrap() {
+        b["members"].as_array_mut().unwrap().retain(|m| m != gone);
+    }
+    let list = |b: &Value, indent: &str| -> String {
+        b["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| format!("{indent}{m},\n"))
+            .collect()
+    };
+    let bindings: String = recorded["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            format!(
+                "      {{\n        role = {}\n        members = [\n{}        ]\n      }},\n",
+                b["role"],
+                list(b, "          ")
+            )
+        })
+        .collect();
+    let encoded = format!(
+        "resource \"google_project_iam_policy\" \"project\" {{\n  project = \"1044\"\n  # Every binding of the project is declared here.\n  policy_data = jsonencode({{\n    bindings = [\n{bindings}    ]\n  }})\n}}\n"
+    );
+    let heredoc = format!(
+        "resource \"google_project_iam_policy\" \"project\" {{\n  project     = \"1044\"\n  policy_data = <<-EOT\n{}\n  EOT\n}}\n",
+        serde_json::to_string_pretty(&json!({"bindings": recorded["bindings"]}))
+            .unwrap()
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+    .replace('\n', "\r\n");
+    for tf in [&encoded, &heredoc] {
+        let g = gcp(vec![(
+            "/v3/projects/1044:getIamPolicy",
+            vec![Reply::json(live.clone())],
+        )]);
+        let path = state.write(g.dir.path(), "gcp.tfstate");
+        let code = g.dir.path().join("infra");
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::write(code.join("iam.tf"), tf).unwrap();
+        let run = fix_run(&g, &path, &[]);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+        assert_eq!(doc["manual"], json!([]), "{doc:#}");
+        assert_eq!(doc["fixes"][0]["file"], "infra/iam.tf", "{doc:#}");
+        let out = std::fs::read_to_string(code.join("iam.tf")).unwrap();
+        if tf == &encoded {
+            assert_eq!(out, tf.replace(&format!("          \"{gone}\",\n"), ""));
+        } else {
+            let start = out.find("<<-EOT\r\n").unwrap() + "<<-EOT\r\n".len();
+            let end = out.find("\r\n  EOT").unwrap();
+            let written: Value = serde_json::from_str(&out[start..end]).unwrap();
+            assert_eq!(written, json!({"bindings": live["bindings"]}));
+            assert_eq!(out.lines().count(), tf.lines().count() - 2, "{out}");
+            assert!(
+                !out.replace("\r\n", "").contains('\n'),
+                "CRLF kept: {out:?}"
+            );
+        }
+        // The fixed code says what is live: a second run writes nothing.
+        let again = fix_run(&g, &path, &[]);
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert_eq!(
+            std::fs::read_to_string(code.join("iam.tf")).unwrap(),
+            out,
+            "{}",
+            again.stdout
+        );
+    }
+}
+
 /// Network tags changed by hand on an instance: a tag removed leaves the literal `tags`, a tag
 /// added (accepted) joins it.
 #[test]

@@ -14,6 +14,7 @@
 pub mod aws;
 pub mod azure;
 pub mod gcp;
+pub mod json_text;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -474,6 +475,15 @@ pub fn block_lines(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<
     start..end
 }
 
+/// The edit that removes whole the block (or attribute) spanning `span` of `text`: its
+/// [`block_lines`].
+pub fn remove_lines(text: &str, span: std::ops::Range<usize>) -> TextEdit {
+    TextEdit {
+        range: block_lines(text, span),
+        with: String::new(),
+    }
+}
+
 /// The edit that writes a nested block as the last thing in `block`, a block of `text`: `lines`
 /// are the new block's lines indented relative to it (`grant {`, `  permission = "READ"`, `}`),
 /// written at the indentation of the block's own content with the file's line endings, after a
@@ -903,31 +913,44 @@ pub fn remove_matching(
         range,
         with: String::new(),
     };
-    Ok(match out.as_slice() {
-        [] => None,
-        [i] => Some(vec![edit(remove_element(text, &spans, *i))]),
-        many => match many
+    if out.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(match remove_elements(text, &spans, &out) {
+        Some(ranges) => ranges.into_iter().map(edit).collect(),
+        None => {
+            let kept: Vec<String> = elements
+                .iter()
+                .filter(|(v, _)| !gone(v))
+                .map(|(v, _)| format!("\"{v}\""))
+                .collect();
+            vec![attribute_edit(
+                body,
+                start,
+                text,
+                key,
+                &format!("[{}]", kept.join(", ")),
+            )?]
+        }
+    }))
+}
+
+/// The ranges that take the elements `gone` (indices, ascending) out of an HCL list with these
+/// element spans: one element with [`remove_element`]; several, line by line when each is
+/// alone on its line (their comments go with them). `None`: several share lines, and the list
+/// must be written anew.
+pub fn remove_elements(
+    text: &str,
+    spans: &[std::ops::Range<usize>],
+    gone: &[usize],
+) -> Option<Vec<std::ops::Range<usize>>> {
+    match gone {
+        [i] => Some(vec![remove_element(text, spans, *i)]),
+        many => many
             .iter()
-            .map(|i| own_line(text, &spans[*i]))
-            .collect::<Option<Vec<_>>>()
-        {
-            Some(lines) => Some(lines.into_iter().map(edit).collect()),
-            None => {
-                let kept: Vec<String> = elements
-                    .iter()
-                    .filter(|(v, _)| !gone(v))
-                    .map(|(v, _)| format!("\"{v}\""))
-                    .collect();
-                Some(vec![attribute_edit(
-                    body,
-                    start,
-                    text,
-                    key,
-                    &format!("[{}]", kept.join(", ")),
-                )?])
-            }
-        },
-    })
+            .map(|i| own_line(text, spans.get(*i)?))
+            .collect(),
+    }
 }
 
 /// The edit that appends `value` (an HCL literal or reference) to the list `key` of `body` (a block

@@ -227,10 +227,7 @@ fn codify_boundary(r: &CodifyRequest) -> Codify {
                 .and_then(|a| a.span())
             {
                 Some(span) => Codify::Edits {
-                    edits: vec![crate::families::TextEdit {
-                        range: crate::families::block_lines(r.text, span),
-                        with: String::new(),
-                    }],
+                    edits: vec![crate::families::remove_lines(r.text, span)],
                     summary,
                 },
                 None => Codify::Edits {

@@ -22,8 +22,8 @@ use crate::clients::aws::AwsContext;
 use crate::clients::Clouds;
 use crate::error::{Error, Result};
 use crate::families::{
-    attribute_edit, bad, block_lines, literal, tags_of, About, Codify, CodifyRequest, ConfigRef,
-    Family, FromConfig, Subject,
+    attribute_edit, bad, literal, tags_of, About, Codify, CodifyRequest, ConfigRef, Family,
+    FromConfig, Subject,
 };
 use crate::model::{
     cidr, cidr_contains, Cloud, ConfigItem, Declarer, Effect, ExpectedItem, ExpectedObject,
@@ -593,10 +593,7 @@ fn codify_entry(r: &CodifyRequest) -> Codify {
             };
             if gone {
                 return Codify::Edits {
-                    edits: vec![crate::families::TextEdit {
-                        range: block_lines(r.text, span),
-                        with: String::new(),
-                    }],
+                    edits: vec![crate::families::remove_lines(r.text, span)],
                     summary: format!("remove the {direction} entry {}", describe(want)),
                 };
             }

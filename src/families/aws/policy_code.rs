@@ -7,11 +7,12 @@
 
 use std::ops::Range;
 
-use hcl_edit::expr::{Expression, ObjectKey};
+use hcl_edit::expr::Expression;
 use hcl_edit::Span;
 use serde_json::{Map, Value};
 
 use super::policy_document::statement;
+use crate::families::json_text::{heredoc_json, key_of, list_elements, literal_json};
 use crate::families::{remove_between, remove_element, Codify, CodifyRequest, TextEdit};
 
 /// The data source that renders policy documents in Terraform.
@@ -233,47 +234,6 @@ fn short(st: &Value) -> String {
     )
 }
 
-/// An HCL literal as JSON (what `jsonencode` makes of it); `None` when any part is not a
-/// literal (a reference, a function call, a template).
-fn literal_json(expr: &Expression) -> Option<Value> {
-    Some(match expr {
-        Expression::Null(_) => Value::Null,
-        Expression::Bool(b) => Value::Bool(*b.value()),
-        Expression::Number(n) => {
-            let n = n.value();
-            n.as_i64()
-                .map(Value::from)
-                .or_else(|| n.as_f64().map(Value::from))?
-        }
-        Expression::String(s) => Value::String(s.value().to_string()),
-        Expression::Array(items) => {
-            Value::Array(items.iter().map(literal_json).collect::<Option<_>>()?)
-        }
-        Expression::Object(o) => {
-            let mut m = Map::new();
-            for (k, v) in o.iter() {
-                let key = match k {
-                    ObjectKey::Ident(i) => i.as_str().to_string(),
-                    ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
-                    _ => return None,
-                };
-                m.insert(key, literal_json(v.expr())?);
-            }
-            Value::Object(m)
-        }
-        Expression::Parenthesis(p) => literal_json(p.inner())?,
-        _ => return None,
-    })
-}
-
-fn key_of(k: &ObjectKey) -> Option<&str> {
-    match k {
-        ObjectKey::Ident(i) => Some(i.as_str()),
-        ObjectKey::Expression(Expression::String(s)) => Some(s.value().as_str()),
-        _ => None,
-    }
-}
-
 /// The bytes that remove the statement from a `jsonencode` object: `Ok(None)` when no
 /// statement of the code means it.
 fn in_jsonencode(
@@ -324,29 +284,18 @@ fn in_heredoc(
     span: Range<usize>,
     gone: &Value,
 ) -> Result<Option<Range<usize>>, String> {
-    let raw = text
-        .get(span.clone())
-        .ok_or("the heredoc is outside the file")?;
-    let body_start = raw.find('\n').ok_or("the heredoc has no body")? + 1;
-    let body_end = raw.trim_end().rfind('\n').unwrap_or(raw.len());
-    let body = raw.get(body_start..body_end).unwrap_or_default();
-    if body.contains("${") || body.contains("%{") {
-        return Err("the heredoc has interpolations: its JSON is only known when applied".into());
-    }
-    let doc: Value =
-        serde_json::from_str(body).map_err(|e| format!("the heredoc is not JSON: {e}"))?;
+    let (base, body, doc) = heredoc_json(text, span)?;
     let version = doc
         .get("Version")
         .and_then(Value::as_str)
         .unwrap_or("2008-10-17")
         .to_string();
-    let Some(elements) = statement_elements(body) else {
+    let Some(elements) = list_elements(body, "Statement") else {
         return match doc.get("Statement") {
             None => Ok(None),
             Some(_) => Err("`Statement` is not a list".into()),
         };
     };
-    let base = span.start + body_start;
     for (i, e) in elements.iter().enumerate() {
         let Ok(v) = serde_json::from_str::<Value>(&body[e.clone()]) else {
             continue;
@@ -357,88 +306,6 @@ fn in_heredoc(
         }
     }
     Ok(None)
-}
-
-/// The byte ranges of the elements of the top-level `"Statement"` list of a JSON text.
-fn statement_elements(json: &str) -> Option<Vec<Range<usize>>> {
-    let bytes = json.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    let mut last_key: Option<(usize, usize)> = None;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                let end = string_end(bytes, i)?;
-                if depth == 1 {
-                    last_key = Some((i + 1, end));
-                }
-                i = end + 1;
-                continue;
-            }
-            b'{' => depth += 1,
-            b'}' => depth = depth.checked_sub(1)?,
-            b'[' if depth == 1 && last_key.is_some_and(|(a, b)| &json[a..b] == "Statement") => {
-                return elements_of(json, i);
-            }
-            b'[' => depth += 1,
-            b']' => depth = depth.checked_sub(1)?,
-            b',' if depth == 1 => last_key = None,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// The index of the closing quote of the string opening at `open`.
-fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
-    let mut j = open + 1;
-    while j < bytes.len() {
-        match bytes[j] {
-            b'\\' => j += 2,
-            b'"' => return Some(j),
-            _ => j += 1,
-        }
-    }
-    None
-}
-
-/// The elements of the JSON list opening at `open`, trimmed of whitespace.
-fn elements_of(json: &str, open: usize) -> Option<Vec<Range<usize>>> {
-    let bytes = json.as_bytes();
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut start = open + 1;
-    let mut i = open + 1;
-    let push = |out: &mut Vec<Range<usize>>, a: usize, b: usize| {
-        let s = &json[a..b];
-        let lead = s.len() - s.trim_start().len();
-        let trail = s.len() - s.trim_end().len();
-        if a + lead < b - trail {
-            out.push(a + lead..b - trail);
-        }
-    };
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i = string_end(bytes, i)? + 1;
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' if depth > 0 => depth -= 1,
-            b']' => {
-                push(&mut out, start, i);
-                return Some(out);
-            }
-            b',' if depth == 0 => {
-                push(&mut out, start, i);
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -514,17 +381,5 @@ mod tests {
         assert!(
             matches!(removed(&templated, &gone), Codify::Manual { reason, .. } if reason.contains("interpolations"))
         );
-    }
-
-    #[test]
-    fn statement_lists_are_found_in_json_text() {
-        let json = r#"{"Statement": [ {"a": "]"}, {"b": [1, 2]} ], "Other": ["x"]}"#;
-        let got: Vec<&str> = statement_elements(json)
-            .unwrap()
-            .into_iter()
-            .map(|r| &json[r])
-            .collect();
-        assert_eq!(got, [r#"{"a": "]"}"#, r#"{"b": [1, 2]}"#]);
-        assert_eq!(statement_elements(r#"{"Other": {"Statement": [1]}}"#), None);
     }
 }

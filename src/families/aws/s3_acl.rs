@@ -13,9 +13,7 @@ use super::config_items::{with_supplementary, Fields};
 use super::region_account;
 use crate::clients::Clouds;
 use crate::error::Result;
-use crate::families::{
-    bad, About, Codify, CodifyRequest, ConfigRef, Family, FromConfig, Subject, TextEdit,
-};
+use crate::families::{bad, About, Codify, CodifyRequest, ConfigRef, Family, FromConfig, Subject};
 use crate::model::Reach;
 use crate::model::{
     Cloud, ConfigItem, Declarer, ExpectedItem, ExpectedObject, Facts, Item, LiveObject,
@@ -239,10 +237,7 @@ fn codify_policy(r: &CodifyRequest, policy: &hcl_edit::structure::Block) -> Codi
     match (gone.is_some(), written, unknown) {
         (true, Some(g), _) => match g.span() {
             Some(span) => Codify::Edits {
-                edits: vec![TextEdit {
-                    range: crate::families::block_lines(r.text, span),
-                    with: String::new(),
-                }],
+                edits: vec![crate::families::remove_lines(r.text, span)],
                 summary: want,
             },
             None => manual(at, "the grant block has no position"),

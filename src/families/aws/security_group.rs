@@ -513,10 +513,7 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
             };
             if *total == 1 {
                 Codify::Edits {
-                    edits: vec![TextEdit {
-                        range: crate::families::block_lines(r.text, span),
-                        with: String::new(),
-                    }],
+                    edits: vec![crate::families::remove_lines(r.text, span)],
                     summary: format!("remove the {direction} block {}", rule_text(want)),
                 }
             } else {

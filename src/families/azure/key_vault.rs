@@ -16,8 +16,7 @@ use super::{
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::families::{
-    bad, block_lines, setting_effect, str_list, About, Codify, CodifyRequest, Family, Subject,
-    TextEdit,
+    bad, setting_effect, str_list, About, Codify, CodifyRequest, Family, Subject,
 };
 use std::collections::BTreeMap;
 
@@ -367,10 +366,7 @@ fn codify_policy(r: &CodifyRequest) -> Codify {
     match (change, found, unknown) {
         (DriftKind::Missing, Some(b), _) => match b.span() {
             Some(span) => Codify::Edits {
-                edits: vec![TextEdit {
-                    range: block_lines(r.text, span),
-                    with: String::new(),
-                }],
+                edits: vec![crate::families::remove_lines(r.text, span)],
                 summary: format!("remove the access policy for object {object}"),
             },
             None => manual(start, "the access_policy block has no position"),

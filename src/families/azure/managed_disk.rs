@@ -11,9 +11,8 @@ use super::{
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::families::{
-    append_block, bad, block_lines, hcl_literal, optional_block, remove_attribute,
-    set_attribute_in, set_id, setting, setting_effect, About, Codify, CodifyRequest, Family,
-    TextEdit,
+    append_block, bad, hcl_literal, optional_block, remove_attribute, set_attribute_in, set_id,
+    setting, setting_effect, About, Codify, CodifyRequest, Family, TextEdit,
 };
 use crate::model::{
     Cloud, Declarer, DriftKind, Effect, ExpectedItem, ExpectedObject, Item, LiveObject,
@@ -219,10 +218,7 @@ fn codify_ade(r: &CodifyRequest) -> Codify {
         (false, found) => edits(
             found
                 .and_then(|b| b.span())
-                .map(|span| TextEdit {
-                    range: block_lines(r.text, span),
-                    with: String::new(),
-                })
+                .map(|span| crate::families::remove_lines(r.text, span))
                 .into_iter()
                 .collect(),
         ),

@@ -16,8 +16,8 @@ use super::{fetch_each, owned_object, prop, unowned_object, ArmRead};
 use crate::clients::Clouds;
 use crate::error::Result;
 use crate::families::{
-    attribute_edit, bad, block_lines, literal, literal_list, str_list, About, Codify,
-    CodifyRequest, Family, Subject, TextEdit,
+    attribute_edit, bad, literal, literal_list, str_list, About, Codify, CodifyRequest, Family,
+    Subject,
 };
 use crate::model::{
     cidr, cidr_contains, Cloud, Declarer, Effect, ExpectedItem, ExpectedObject, Exposure, Facts,
@@ -699,10 +699,7 @@ fn codify_rule(r: &CodifyRequest) -> Codify {
         true => codify_changed(r, block, &text),
         false => match block.span() {
             Some(span) => Codify::Edits {
-                edits: vec![TextEdit {
-                    range: block_lines(r.text, span),
-                    with: String::new(),
-                }],
+                edits: vec![crate::families::remove_lines(r.text, span)],
                 summary: format!("remove the security_rule {text}"),
             },
             None => Codify::Unsupported,

@@ -219,29 +219,7 @@ fn codify_member(r: &crate::families::CodifyRequest) -> crate::families::Codify 
         return in_policy_data_source(r, role, member, condition);
     }
     if r.resource_type.ends_with("_iam_policy") {
-        // `policy_data = data.google_iam_policy.NAME.policy_data`: asked again of that block.
-        return match r.block.body.get_attribute("policy_data").map(|a| &a.value) {
-            Some(value @ hcl_edit::expr::Expression::Traversal(_)) => {
-                match policy_data_source(value) {
-                    Some(name) => Codify::Elsewhere {
-                        ident: "data",
-                        labels: vec!["google_iam_policy".into(), name],
-                        offset: r.block.span().map_or(0, |s| s.start),
-                    },
-                    None => Codify::Manual {
-                        offset: r.block.span().map_or(0, |s| s.start),
-                        reason: "`policy_data` does not come from a `data \"google_iam_policy\"`"
-                            .into(),
-                        want: format!("{role} without {member}"),
-                    },
-                }
-            }
-            _ => Codify::Manual {
-                offset: r.block.span().map_or(0, |s| s.start),
-                reason: "`policy_data` is not a `data \"google_iam_policy\"`".into(),
-                want: format!("{role} without {member}"),
-            },
-        };
+        return in_policy_data(r, role, member, condition);
     }
     if !r.resource_type.ends_with("_iam_binding") {
         return Codify::Unsupported;
@@ -274,6 +252,218 @@ fn codify_member(r: &crate::families::CodifyRequest) -> crate::families::Codify 
     }
 }
 
+/// The member leaves its binding in `policy_data`, found by meaning (role, condition
+/// expression, member as IAM compares it): written inline as `jsonencode({ bindings = [...] })`
+/// or a JSON heredoc, or asked again of the `data "google_iam_policy"` that renders it. A
+/// binding left without members goes whole.
+fn in_policy_data(
+    r: &crate::families::CodifyRequest,
+    role: &str,
+    member: &str,
+    condition: &str,
+) -> crate::families::Codify {
+    use crate::families::{Codify, TextEdit};
+    use hcl_edit::expr::Expression;
+    use hcl_edit::Span;
+    let start = r.block.span().map_or(0, |s| s.start);
+    let want = format!("{role} without {member}");
+    let Some(attr) = r.block.body.get_attribute("policy_data") else {
+        return Codify::Manual {
+            offset: start,
+            reason: "the block has no `policy_data`".into(),
+            want,
+        };
+    };
+    let at = attr.value.span().map_or(start, |s| s.start);
+    let canonical = canonical_member(member);
+    let found = match &attr.value {
+        Expression::Traversal(_) => match policy_data_source(&attr.value) {
+            Some(name) => {
+                return Codify::Elsewhere {
+                    ident: "data",
+                    labels: vec!["google_iam_policy".into(), name],
+                    offset: at,
+                }
+            }
+            None => Err(
+                "`policy_data` comes from elsewhere (a variable, another resource): remove the \
+                 member there"
+                    .to_string(),
+            ),
+        },
+        Expression::FuncCall(call) if call.name.name.as_str() == "jsonencode" => {
+            match call.args.iter().next() {
+                Some(Expression::Object(doc)) => {
+                    in_jsonencode(r.text, doc, role, &canonical, condition)
+                }
+                _ => Err("`jsonencode` of something other than an object literal".into()),
+            }
+        }
+        Expression::HeredocTemplate(_) => match attr.value.span() {
+            Some(span) => in_heredoc(r.text, span, role, &canonical, condition),
+            None => Err("the heredoc has no position".into()),
+        },
+        _ => Err(
+            "`policy_data` is not a `jsonencode` object, a JSON heredoc or a \
+             `data \"google_iam_policy\"`"
+                .into(),
+        ),
+    };
+    match found {
+        Ok(Some(ranges)) => Codify::Edits {
+            edits: ranges
+                .into_iter()
+                .map(|range| TextEdit {
+                    range,
+                    with: String::new(),
+                })
+                .collect(),
+            summary: format!("remove {member} from the {role} binding"),
+        },
+        // Not in the code: an earlier fix removed it already.
+        Ok(None) => Codify::Edits {
+            edits: Vec::new(),
+            summary: want,
+        },
+        Err(reason) => Codify::Manual {
+            offset: at,
+            reason,
+            want,
+        },
+    }
+}
+
+/// The ranges that take `canonical` out of the binding of `role` (with `condition`) of a
+/// `jsonencode` object: `Ok(None)` when no binding of the code holds it.
+fn in_jsonencode(
+    text: &str,
+    doc: &hcl_edit::expr::Object,
+    role: &str,
+    canonical: &str,
+    condition: &str,
+) -> std::result::Result<Option<Vec<std::ops::Range<usize>>>, String> {
+    use crate::families::json_text::{field, literal_json, remove_all_between};
+    use crate::families::{remove_element, remove_elements};
+    use hcl_edit::expr::Expression;
+    use hcl_edit::Span;
+    let Some(list) = field(doc, "bindings") else {
+        return Ok(None);
+    };
+    let Expression::Array(list) = list else {
+        return Err("`bindings` is not a literal list".into());
+    };
+    let spans: Vec<_> = list.iter().map(|e| e.span().unwrap_or(0..0)).collect();
+    let mut opaque = false;
+    for (i, e) in list.iter().enumerate() {
+        let Expression::Object(b) = e else {
+            opaque = true;
+            continue;
+        };
+        let cond = match field(b, "condition") {
+            None => Some(String::new()),
+            Some(c) => literal_json(c).map(|c| condition_text(Some(&c))),
+        };
+        let (Some(Value::String(written)), Some(cond)) =
+            (field(b, "role").and_then(literal_json), cond)
+        else {
+            opaque = true;
+            continue;
+        };
+        if written != role || cond != condition {
+            continue;
+        }
+        let Some(Expression::Array(members)) = field(b, "members") else {
+            opaque = true;
+            continue;
+        };
+        let member_spans: Vec<_> = members.iter().map(|m| m.span().unwrap_or(0..0)).collect();
+        let gone: Vec<usize> = members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                matches!(m, Expression::String(s) if canonical_member(s.value()) == canonical)
+            })
+            .map(|(j, _)| j)
+            .collect();
+        if gone.is_empty() {
+            // A member written as a reference may be the one.
+            opaque |= members.iter().any(|m| !matches!(m, Expression::String(_)));
+            continue;
+        }
+        if gone.len() == members.len() {
+            return Ok(Some(vec![remove_element(text, &spans, i)]));
+        }
+        return Ok(Some(
+            remove_elements(text, &member_spans, &gone)
+                .unwrap_or_else(|| remove_all_between(&member_spans, &gone)),
+        ));
+    }
+    if opaque {
+        return Err(
+            "a binding of the policy is not a literal (a reference or a function): which one \
+             holds the member cannot be told"
+                .into(),
+        );
+    }
+    Ok(None)
+}
+
+/// The ranges that take `canonical` out of the binding of `role` (with `condition`) of a JSON
+/// heredoc, each element with one separator, so that the JSON stays valid.
+fn in_heredoc(
+    text: &str,
+    span: std::ops::Range<usize>,
+    role: &str,
+    canonical: &str,
+    condition: &str,
+) -> std::result::Result<Option<Vec<std::ops::Range<usize>>>, String> {
+    use crate::families::json_text::{heredoc_json, list_elements, remove_all_between};
+    let (base, body, doc) = heredoc_json(text, span)?;
+    let Some(bindings) = list_elements(body, "bindings") else {
+        return match doc.get("bindings") {
+            None => Ok(None),
+            Some(_) => Err("`bindings` is not a list".into()),
+        };
+    };
+    for (i, e) in bindings.iter().enumerate() {
+        let element = &body[e.clone()];
+        let Ok(b) = serde_json::from_str::<Value>(element) else {
+            continue;
+        };
+        if b.get("role").and_then(Value::as_str) != Some(role)
+            || condition_text(b.get("condition")) != condition
+        {
+            continue;
+        }
+        let members =
+            list_elements(element, "members").ok_or("a binding's `members` is not a list")?;
+        let gone: Vec<usize> = members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                serde_json::from_str::<String>(&element[(*m).clone()])
+                    .is_ok_and(|m| canonical_member(&m) == canonical)
+            })
+            .map(|(j, _)| j)
+            .collect();
+        if gone.is_empty() {
+            continue;
+        }
+        let (ranges, offset) = if gone.len() == members.len() {
+            (remove_all_between(&bindings, &[i]), base)
+        } else {
+            (remove_all_between(&members, &gone), base + e.start)
+        };
+        return Ok(Some(
+            ranges
+                .into_iter()
+                .map(|r| offset + r.start..offset + r.end)
+                .collect(),
+        ));
+    }
+    Ok(None)
+}
+
 /// `data.google_iam_policy.NAME.policy_data` → `NAME`.
 fn policy_data_source(expr: &hcl_edit::expr::Expression) -> Option<String> {
     let (root, names) = crate::literals::traversal_names(expr)?;
@@ -291,7 +481,7 @@ fn in_policy_data_source(
     member: &str,
     condition: &str,
 ) -> crate::families::Codify {
-    use crate::families::{block_lines, literal, literal_list, remove_matching, Codify, TextEdit};
+    use crate::families::{literal, literal_list, remove_matching, Codify};
     use hcl_edit::Span;
     let start = r.block.span().map_or(0, |s| s.start);
     let want = format!("{role} without {member}");
@@ -332,10 +522,7 @@ fn in_policy_data_source(
             Ok(None) => continue,
             // Nobody left: the binding goes whole (a binding needs members).
             Ok(Some(_)) if everyone_gone => match b.span() {
-                Some(span) => vec![TextEdit {
-                    range: block_lines(r.text, span),
-                    with: String::new(),
-                }],
+                Some(span) => vec![crate::families::remove_lines(r.text, span)],
                 None => continue,
             },
             Ok(Some(edits)) => edits,
@@ -594,5 +781,139 @@ mod tests {
             "principalSet://iam.googleapis.com/locations/global/workforcePools/P/group/Admins";
         assert_eq!(canonical_member(set), set);
         assert_eq!(canonical_member("allUsers"), "allUsers");
+    }
+
+    /// What `fix` writes for `member` revoked live from `role` of the `_iam_policy` in `text`:
+    /// the text after the edits, or the manual reason.
+    fn revoked(
+        text: &str,
+        role: &str,
+        member: &str,
+        condition: &str,
+    ) -> std::result::Result<String, String> {
+        use crate::families::{Codify, CodifyRequest, NO_REFS};
+        let body = hcl_edit::parser::parse_body(text).unwrap();
+        let block = body.blocks().next().unwrap();
+        let expected = json!({"role": role, "member": member, "condition": condition});
+        let got = codify_member(&CodifyRequest {
+            resource_type: "google_project_iam_policy",
+            block,
+            text,
+            kind: crate::model::DriftKind::Changed,
+            object: "",
+            attribute: Some("binding"),
+            refs: &NO_REFS,
+            expected: &expected,
+            actual: &Value::Null,
+            alike: &[],
+        });
+        match got {
+            Codify::Edits { mut edits, .. } => {
+                let mut out = text.to_string();
+                edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
+                for e in edits {
+                    out.replace_range(e.range, &e.with);
+                }
+                assert!(hcl_edit::parser::parse_body(&out).is_ok(), "{out}");
+                Ok(out)
+            }
+            Codify::Manual { reason, .. } => Err(reason),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const EDITOR: &str = "serviceAccount:4@cloudservices.gserviceaccount.com";
+
+    #[test]
+    fn members_leave_inline_jsonencode_policies() {
+        let tf = "resource \"google_project_iam_policy\" \"p\" {\n  project = \"1044\"\n  # The whole policy is ours.\n  policy_data = jsonencode({\n    bindings = [\n      {\n        role = \"roles/editor\"\n        members = [\n          \"serviceAccount:4@cloudservices.gserviceaccount.com\", # the default\n          \"serviceAccount:4-compute@developer.gserviceaccount.com\",\n          \"serviceAccount:4@CloudServices.gserviceaccount.com\",\n        ]\n      },\n      {\n        role    = \"roles/owner\"\n        members = [\"group:c_grp@forseti.test\", \"user:a_user@forseti.test\"]\n      },\n      {\n        role      = \"roles/viewer\"\n        members   = [\"user:a_user@forseti.test\"]\n        condition = { title = \"t\", expression = \"request.time < timestamp(\\\"2030-01-01T00:00:00Z\\\")\" }\n      },\n    ]\n  })\n}\n";
+        // Both spellings of the member go, with the comment on its line.
+        let out = revoked(tf, "roles/editor", EDITOR, "").unwrap();
+        assert_eq!(
+            out,
+            tf.replace(
+                "          \"serviceAccount:4@cloudservices.gserviceaccount.com\", # the default\n",
+                ""
+            )
+            .replace(
+                "          \"serviceAccount:4@CloudServices.gserviceaccount.com\",\n",
+                ""
+            )
+        );
+        let out = revoked(tf, "roles/owner", "user:a_user@forseti.test", "").unwrap();
+        assert_eq!(
+            out,
+            tf.replace(
+                "[\"group:c_grp@forseti.test\", \"user:a_user@forseti.test\"]",
+                "[\"group:c_grp@forseti.test\"]"
+            )
+        );
+        // The conditional binding is another binding; emptied, it goes whole.
+        let cond = "request.time < timestamp(\"2030-01-01T00:00:00Z\")";
+        let out = revoked(tf, "roles/viewer", "user:a_user@forseti.test", cond).unwrap();
+        let from = tf
+            .find("      {\n        role      = \"roles/viewer\"")
+            .unwrap();
+        let to = tf.find("      },\n    ]").unwrap() + "      },\n".len();
+        assert_eq!(out, format!("{}{}", &tf[..from], &tf[to..]));
+        assert!(
+            out.contains("user:a_user@forseti.test"),
+            "the owner keeps it"
+        );
+        // Without the condition, nothing in the code is that binding: already as live.
+        assert_eq!(
+            revoked(tf, "roles/viewer", "user:a_user@forseti.test", "").unwrap(),
+            tf
+        );
+        // A member written as a reference may be the one revoked: manual.
+        let referenced = tf.replace(
+            "\"group:c_grp@forseti.test\", \"user:a_user@forseti.test\"",
+            "\"group:${var.admins}\"",
+        );
+        assert!(
+            revoked(&referenced, "roles/owner", "user:a_user@forseti.test", "")
+                .unwrap_err()
+                .contains("cannot be told")
+        );
+        let variable =
+            "resource \"google_project_iam_policy\" \"p\" {\n  policy_data = var.policy\n}\n";
+        assert!(revoked(variable, "roles/owner", EDITOR, "")
+            .unwrap_err()
+            .contains("elsewhere"));
+    }
+
+    #[test]
+    fn members_leave_json_heredoc_policies() {
+        let doc = json!({"bindings": [
+            {"role": "roles/editor", "members": [EDITOR, "serviceAccount:4-compute@developer.gserviceaccount.com", EDITOR]},
+            {"role": "roles/owner", "members": ["user:a_user@forseti.test"]},
+        ]});
+        let pretty = serde_json::to_string_pretty(&doc).unwrap();
+        let tf = format!("resource \"google_project_iam_policy\" \"p\" {{\n  project     = \"1044\"\n  policy_data = <<-EOT\n{}\n  EOT\n}}\n", pretty.lines().map(|l| format!("    {l}\n")).collect::<String>().trim_end());
+        let body_of = |out: &str| -> Value {
+            let start = out.find("<<-EOT\n").unwrap() + "<<-EOT\n".len();
+            let end = out.find("\n  EOT").unwrap();
+            serde_json::from_str(&out[start..end]).unwrap()
+        };
+        let out = revoked(&tf, "roles/editor", EDITOR, "").unwrap();
+        assert_eq!(
+            body_of(&out),
+            json!({"bindings": [
+                {"role": "roles/editor", "members": ["serviceAccount:4-compute@developer.gserviceaccount.com"]},
+                {"role": "roles/owner", "members": ["user:a_user@forseti.test"]},
+            ]})
+        );
+        assert_eq!(out.lines().count(), tf.lines().count() - 2, "{out}");
+        // The last binding emptied goes whole, and the JSON stays valid.
+        let out = revoked(&tf, "roles/owner", "user:a_user@forseti.test", "").unwrap();
+        assert_eq!(body_of(&out)["bindings"].as_array().unwrap().len(), 1);
+        assert_eq!(body_of(&out)["bindings"][0]["role"], "roles/editor");
+        // Interpolations: the JSON is only known when applied.
+        let templated = tf.replace("user:a_user@forseti.test", "user:${var.owner}");
+        assert!(
+            revoked(&templated, "roles/owner", "user:a_user@forseti.test", "")
+                .unwrap_err()
+                .contains("interpolations")
+        );
     }
 }

@@ -35,7 +35,7 @@ pub fn codify_key(
     nested: &str,
     attr: &str,
 ) -> crate::families::Codify {
-    use crate::families::{append_block, block_lines, hcl_literal, set_id_in, Codify, TextEdit};
+    use crate::families::{append_block, hcl_literal, set_id_in, Codify};
     use hcl_edit::Span;
     if r.kind != crate::model::DriftKind::Changed {
         return Codify::Unsupported;
@@ -68,10 +68,7 @@ pub fn codify_key(
         (true, found) => Codify::Edits {
             edits: found
                 .and_then(|b| b.span())
-                .map(|span| TextEdit {
-                    range: block_lines(r.text, span),
-                    with: String::new(),
-                })
+                .map(|span| crate::families::remove_lines(r.text, span))
                 .into_iter()
                 .collect(),
             summary: want,

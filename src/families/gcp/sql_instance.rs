@@ -9,7 +9,7 @@ use crate::clients::Clouds;
 use crate::error::Result;
 use crate::families::{
     bad, live_setting, set_setting, setting, setting_values, About, Codify, CodifyRequest, Family,
-    Subject, TextEdit,
+    Subject,
 };
 use std::collections::BTreeMap;
 
@@ -99,10 +99,7 @@ fn codify_networks(r: &CodifyRequest) -> Codify {
         if live.contains(&value) {
             written.push(value);
         } else if let Some(span) = net.span() {
-            edits.push(TextEdit {
-                range: crate::families::block_lines(r.text, span),
-                with: String::new(),
-            });
+            edits.push(crate::families::remove_lines(r.text, span));
         }
     }
     let lines: Vec<String> = live
