@@ -258,6 +258,20 @@ fn substitute(
     for (span, kind, name) in refs {
         let found = match (kind, entry) {
             ("each", None) => continue,
+            // A set's element is both `each.value` and `each.key`.
+            ("each", Some(_))
+                if name.is_empty()
+                    && literals::reads(block_text, "each", "value")
+                        + literals::reads(block_text, "each", "key")
+                        > 1 =>
+            {
+                literals::Found::Manual {
+                    at: None,
+                    reason: "each.value is read more than once in the block: changing it \
+                             would change the others too"
+                        .into(),
+                }
+            }
             ("each", Some(_)) if literals::reads(block_text, "each.value", &name) > 1 => {
                 literals::Found::Manual {
                     at: None,
@@ -267,6 +281,7 @@ fn substitute(
                     ),
                 }
             }
+            ("each", Some(entry)) if name.is_empty() => entry.value(),
             ("each", Some(entry)) => entry.attribute(&name),
             _ => literals::resolve(index, &prefix, kind, &name, &mut read)?,
         };
@@ -294,8 +309,9 @@ fn substitute(
     })
 }
 
-/// Every attribute value of a body (and its nested blocks) that is a plain `var.x`/`local.x`,
-/// but not Terraform's meta-arguments or `dynamic` blocks (whose content is per element).
+/// Every attribute value of a body (and its nested blocks), or element of a list value, that is
+/// a plain `var.x`/`local.x`/`each.value[.x]`, but not Terraform's meta-arguments or `dynamic`
+/// blocks (whose content is per element).
 fn collect_references(
     body: &hcl_edit::structure::Body,
     out: &mut Vec<(std::ops::Range<usize>, &'static str, String)>,
@@ -304,10 +320,16 @@ fn collect_references(
         if ["count", "for_each", "depends_on", "provider"].contains(&attr.key.as_str()) {
             continue;
         }
-        let found = literals::reference(&attr.value)
-            .or_else(|| literals::each_value(&attr.value).map(|n| ("each", n)));
-        if let (Some((kind, name)), Some(span)) = (found, attr.value.span()) {
-            out.push((span, kind, name));
+        let values: Vec<&hcl_edit::expr::Expression> = match &attr.value {
+            hcl_edit::expr::Expression::Array(items) => items.iter().collect(),
+            value => vec![value],
+        };
+        for value in values {
+            let found = literals::reference(value)
+                .or_else(|| literals::each_value(value).map(|n| ("each", n)));
+            if let (Some((kind, name)), Some(span)) = (found, value.span()) {
+                out.push((span, kind, name));
+            }
         }
     }
     for b in body.blocks() {
@@ -597,7 +619,9 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         let mut entry = None;
         if let Some(for_each) = block.body.get_attribute("for_each") {
             let found = match instance_key(&finding.address) {
-                None => Err("the block has `for_each`: its literals feed every instance".into()),
+                None => literals::EachEntry::Manual(
+                    "the block has `for_each`: its literals feed every instance".into(),
+                ),
                 Some(key) => literals::for_each_entry(
                     &index,
                     &crate::source::module_prefix(&finding.address),
@@ -609,8 +633,11 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 )?,
             };
             match found {
-                Ok(e) => entry = Some(e),
-                Err(reason) => {
+                literals::EachEntry::Written(e) => entry = Some(e),
+                // Taken out of the map by an earlier fix, before the apply: the code no longer
+                // declares the instance, so nothing of it is left to write.
+                literals::EachEntry::NotListed => continue,
+                literals::EachEntry::Manual(reason) => {
                     manual_at(&mut set, Some((&file, start)), reason, want_of(finding));
                     continue;
                 }
@@ -642,7 +669,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             block,
             text,
             &files,
-            entry.as_ref(),
+            entry.as_deref(),
         )?;
         let virtual_body;
         let virtual_block = if subs.is_empty() {
@@ -680,7 +707,15 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         };
         // A block other code refers to cannot simply go: the plan would fail.
         let mut referenced_by = match answer {
-            Codify::RemoveResource { .. } => referenced(&files, &file, block)?,
+            Codify::RemoveResource { .. } => referenced(
+                &files,
+                &file,
+                block,
+                entry
+                    .as_ref()
+                    .and_then(|_| instance_key(&finding.address))
+                    .as_deref(),
+            )?,
             _ => None,
         };
         let (edits, summary, replaces, forgets) = match answer {
@@ -782,17 +817,6 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     continue;
                 }
             },
-            Codify::RemoveResource { .. } if entry.is_some() => {
-                manual_at(
-                    &mut set,
-                    Some((&file, start)),
-                    "the resource has `for_each`: removing its block removes every instance \
-                     (remove this instance's entry from the map instead)"
-                        .into(),
-                    want_of(finding),
-                );
-                continue;
-            }
             Codify::RemoveResource { .. } if referenced_by.is_some() => {
                 let (at_file, at, name) = referenced_by.take().unwrap_or_default();
                 manual_at(
@@ -806,6 +830,34 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     want_of(finding),
                 );
                 continue;
+            }
+            // One instance of a `for_each`: its entry goes from the map or set. A `removed`
+            // block cannot name one instance; none is needed, since the plan's refresh finds the
+            // object gone and forgets it (a hardened one is destroyed by the apply).
+            Codify::RemoveResource { summary } if entry.is_some() => {
+                let Some((there, written, spans, at)) = entry.as_ref().map(|e| e.written()) else {
+                    continue;
+                };
+                let key = instance_key(&finding.address).unwrap_or_default();
+                let edit = TextEdit {
+                    range: families::remove_element(written, spans, at),
+                    with: String::new(),
+                };
+                let summary = match hardening {
+                    Some(_) => format!(
+                        "{}: its `for_each` entry \"{key}\" goes",
+                        summary.replace(" is gone", " is removed (revoked on apply)")
+                    ),
+                    None => format!(
+                        "{summary}: its `for_each` entry \"{key}\" goes (the plan forgets it)"
+                    ),
+                };
+                (
+                    vec![(there.to_path_buf(), edit, None)],
+                    summary,
+                    false,
+                    false,
+                )
             }
             // Hardened: the rule is revoked by the next apply, so the block just goes.
             Codify::RemoveResource { summary } if hardening.is_some() => {
@@ -992,7 +1044,7 @@ fn resource_block<'b>(
         b.ident.as_str() == "resource"
             && b.labels.len() == 2
             && b.labels[0].as_str() == resource_type
-            && b.labels[1].as_str() == name
+            && b.labels[1].as_str() == name.as_str()
     })
 }
 
@@ -1006,9 +1058,10 @@ fn instance_key(address: &str) -> Option<String> {
 }
 
 /// `module.a.aws_sg.this[0]` → `this`.
-fn resource_name(address: &str) -> Option<&str> {
-    let last = address.rsplit_once('.').map_or(address, |(_, n)| n);
-    Some(last.split('[').next().unwrap_or(last)).filter(|n| !n.is_empty())
+fn resource_name(address: &str) -> Option<String> {
+    let plain = crate::source::strip_keys(address);
+    let last = plain.rsplit_once('.').map_or(plain.as_str(), |(_, n)| n);
+    Some(last.to_string()).filter(|n| !n.is_empty())
 }
 
 /// Whether a `removed` block of the root module (the `.tf` files beside `root`) names
@@ -1035,11 +1088,13 @@ fn forgotten(files: &Files, root: &Path, address: &str) -> Result<bool> {
 
 /// The first place other code of the module (the `.tf` files beside `file`) refers to the
 /// resource of `block` (`TYPE.NAME`), outside its own block, comments and `removed`/`moved`
-/// blocks: (file, offset, `TYPE.NAME`).
+/// blocks: (file, offset, `TYPE.NAME`). With `instance`, only references to that instance
+/// (`TYPE.NAME["KEY"]`) count: the rest of a `for_each` stays.
 fn referenced(
     files: &Files,
     file: &Path,
     block: &hcl_edit::structure::Block,
+    instance: Option<&str>,
 ) -> Result<Option<(PathBuf, usize, String)>> {
     use hcl_edit::Span;
     let [kind, name] = block.labels.as_slice() else {
@@ -1067,6 +1122,11 @@ fn referenced(
             if before.is_some_and(|c| ident(c) || c == '.') || after.is_some_and(ident) {
                 continue;
             }
+            // One instance goes: only what names that instance is left without it.
+            let named = instance.map(|key| format!("[{}]", serde_json::Value::from(key)));
+            if named.is_some_and(|n| !text[at + reference.len()..].starts_with(&n)) {
+                continue;
+            }
             if skipped.iter().any(|r| r.contains(&at)) {
                 continue;
             }
@@ -1083,13 +1143,14 @@ fn referenced(
 /// A `removed` block that makes Terraform forget the resource without destroying anything
 /// (Terraform 1.7+), addressed from the module the block is in, in the file's line endings.
 fn removed_block(address: &str, text: &str) -> String {
-    let in_module = address
+    let plain = crate::source::strip_keys(address);
+    let in_module = plain
         .rsplit_once('.')
         .map(|(head, name)| {
             let rtype = head.rsplit('.').next().unwrap_or(head);
-            format!("{rtype}.{}", name.split('[').next().unwrap_or(name))
+            format!("{rtype}.{name}")
         })
-        .unwrap_or_else(|| address.to_string());
+        .unwrap_or(plain.clone());
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let lead = if text.ends_with('\n') || text.is_empty() {
         nl.to_string()
@@ -1357,8 +1418,20 @@ mod tests {
 
     #[test]
     fn names_and_removed_blocks() {
-        assert_eq!(resource_name("module.a.aws_sg.this[0]"), Some("this"));
-        assert_eq!(resource_name(r#"aws_sg.web["x"]"#), Some("web"));
+        assert_eq!(
+            resource_name("module.a.aws_sg.this[0]").as_deref(),
+            Some("this")
+        );
+        assert_eq!(resource_name(r#"aws_sg.web["x"]"#).as_deref(), Some("web"));
+        // Keys with dots: CIDRs, host names.
+        assert_eq!(
+            resource_name(r#"module.e["a.b"].aws_sg.web["10.0.0.0/8"]"#).as_deref(),
+            Some("web")
+        );
+        assert!(
+            removed_block(r#"module.e.aws_sg.web["api.example.com"]"#, "")
+                .contains("from = aws_sg.web\n")
+        );
         let block = removed_block(
             "module.edge.aws_security_group_rule.ssh",
             "resource \"x\" \"y\" {}\r\n",

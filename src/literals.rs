@@ -285,23 +285,28 @@ fn site_or_manual(file: &Path, text: &str, expr: &Expression, through: String) -
     }
 }
 
-/// The `for_each` map entry of one instance (`["web"]`): the object literal the map gives it, as
-/// written (in the block, or where the map's `var`/`local` is).
+/// The `for_each` entry of one instance (`["web"]`): the object literal the map gives it (or the
+/// string of a `toset([...])`), as written (in the block, or where the map's `var`/`local` is).
 pub struct Entry {
     file: PathBuf,
     /// Where `text` starts in the file.
     base: usize,
     text: String,
-    /// The entry's object, parsed from `text`.
+    /// The entry's value, parsed from `text`.
     object: Expression,
     key: String,
+    /// Every entry of the map or set as written (from a map entry's key to the end of its
+    /// value), and which one is this instance's.
+    siblings: Vec<std::ops::Range<usize>>,
+    at: usize,
 }
 
-/// `each.value.NAME` as `NAME`.
+/// `each.value.NAME` as `NAME`; `each.value` itself as `""`.
 pub fn each_value(expr: &Expression) -> Option<String> {
     match traversal_names(expr)? {
         ("each", names) => match names.as_slice() {
             ["value", name] => Some(name.to_string()),
+            ["value"] => Some(String::new()),
             _ => None,
         },
         _ => None,
@@ -327,9 +332,18 @@ fn key_is(key: &hcl_edit::expr::ObjectKey, want: &str) -> bool {
     }
 }
 
-/// The entry of instance `key` in a block's `for_each` (in `file`, whose text is `text`), when
-/// the map is a literal of objects written in the code and read by this block alone.
-/// `Ok(Err(reason))`: it is not.
+/// What the code writes for one instance of a `for_each`.
+pub enum EachEntry {
+    /// Its entry in a literal map (or `toset` of strings) that this block alone reads.
+    Written(Box<Entry>),
+    /// The literal map or set (every key a literal) has no entry for it: the code no longer
+    /// declares the instance.
+    NotListed,
+    /// The map is not a literal of this block's own: why.
+    Manual(String),
+}
+
+/// The entry of instance `key` in a block's `for_each` (in `file`, whose text is `text`).
 #[allow(clippy::too_many_arguments)]
 pub fn for_each_entry(
     index: &Index,
@@ -339,57 +353,131 @@ pub fn for_each_entry(
     text: &str,
     key: &str,
     read: &mut Reader,
-) -> Result<std::result::Result<Entry, String>> {
+) -> Result<EachEntry> {
+    // `toset(...)`: a set of strings, each its own instance's key.
+    let (for_each, set) = match for_each {
+        Expression::FuncCall(call)
+            if call.name.name.as_str() == "toset" && call.args.len() == 1 =>
+        {
+            match call.args.iter().next() {
+                Some(arg) => (arg, true),
+                None => (for_each, false),
+            }
+        }
+        other => (other, false),
+    };
     let (file, base, text, map) = match reference(for_each) {
         Some((kind, name)) => match resolve(index, prefix, kind, &name, read)? {
             Found::Literal(site) => {
                 let source = read(&site.file)?;
                 match expr_at(&source.body, &site.span) {
                     Some(map) => (site.file, 0, source.text.clone(), map.clone()),
-                    None => return Ok(Err(format!("{} is not found again", site.through))),
+                    None => {
+                        return Ok(EachEntry::Manual(format!(
+                            "{} is not found again",
+                            site.through
+                        )))
+                    }
                 }
             }
-            Found::Manual { reason, .. } => return Ok(Err(reason)),
+            Found::Manual { reason, .. } => return Ok(EachEntry::Manual(reason)),
         },
         None => (file.to_path_buf(), 0, text.to_string(), for_each.clone()),
     };
-    let Expression::Object(map) = &map else {
-        return Ok(Err(
-            "the block has `for_each` over something other than a literal map: its literals \
-             feed every instance"
-                .into(),
-        ));
+    let mut opaque_keys = false;
+    let entries: Vec<(bool, Expression, std::ops::Range<usize>)> = match &map {
+        Expression::Object(map) if !set => map
+            .iter()
+            .map(|(k, v)| {
+                let start = match k {
+                    hcl_edit::expr::ObjectKey::Ident(i) => i.span(),
+                    hcl_edit::expr::ObjectKey::Expression(e) => e.span(),
+                };
+                let span = match (start, v.expr().span()) {
+                    (Some(a), Some(b)) => a.start..b.end,
+                    _ => 0..0,
+                };
+                opaque_keys |= !matches!(
+                    k,
+                    hcl_edit::expr::ObjectKey::Ident(_)
+                        | hcl_edit::expr::ObjectKey::Expression(Expression::String(_))
+                );
+                (key_is(k, key), v.expr().clone(), span)
+            })
+            .collect(),
+        Expression::Array(list) if set => list
+            .iter()
+            .map(|e| {
+                opaque_keys |= !matches!(e, Expression::String(_));
+                let this = matches!(e, Expression::String(s) if s.value() == key);
+                (this, e.clone(), e.span().unwrap_or(0..0))
+            })
+            .collect(),
+        _ => {
+            return Ok(EachEntry::Manual(
+                "the block has `for_each` over something other than a literal map or set: its \
+                 literals feed every instance"
+                    .into(),
+            ))
+        }
     };
-    let Some((_, value)) = map.iter().find(|(k, _)| key_is(k, key)) else {
-        return Ok(Err(format!(
-            "the `for_each` map has no literal entry \"{key}\""
-        )));
+    let Some(at) = entries.iter().position(|(this, _, _)| *this) else {
+        return Ok(match opaque_keys {
+            true => EachEntry::Manual(format!(
+                "the `for_each` {} has keys that are not literals: which is \"{key}\" cannot be \
+                 told",
+                if set { "set" } else { "map" }
+            )),
+            false => EachEntry::NotListed,
+        });
     };
-    if !matches!(value.expr(), Expression::Object(_)) {
-        return Ok(Err(format!(
-            "the `for_each` entry \"{key}\" is not an object of literals"
-        )));
-    }
-    Ok(Ok(Entry {
+    Ok(EachEntry::Written(Box::new(Entry {
         file,
         base,
-        object: value.expr().clone(),
+        object: entries[at].1.clone(),
         text,
         key: key.to_string(),
-    }))
+        siblings: entries.into_iter().map(|(_, _, span)| span).collect(),
+        at,
+    })))
 }
 
 impl Entry {
+    /// Where the instance's entry is written: the file, its text, every entry's span in it and
+    /// which one is this instance's (to remove it when the instance is gone).
+    pub fn written(&self) -> (&Path, &str, &[std::ops::Range<usize>], usize) {
+        (&self.file, &self.text, &self.siblings, self.at)
+    }
+
+    /// Where `each.value` of this instance is written: the string of a `toset([...])` (a map
+    /// entry's object is not one value).
+    pub fn value(&self) -> Found {
+        let through = format!("each.value ← for_each[\"{}\"]", self.key);
+        let span = self.object.span().unwrap_or(0..0);
+        match &self.object {
+            Expression::String(_) if span.end <= self.text.len() => Found::Literal(Site {
+                file: self.file.clone(),
+                span: self.base + span.start..self.base + span.end,
+                text: self.text[span].to_string(),
+                through,
+            }),
+            _ => Found::Manual {
+                at: Some((self.file.clone(), self.base + span.start)),
+                reason: format!("{through} is an object, not one value"),
+            },
+        }
+    }
+
     /// Where `each.value.NAME` of this instance is written.
     pub fn attribute(&self, name: &str) -> Found {
         let at = Some((self.file.clone(), self.base));
+        let through = format!("each.value.{name} ← for_each[\"{}\"]", self.key);
         let Expression::Object(o) = &self.object else {
             return Found::Manual {
                 at,
-                reason: "not an object".into(),
+                reason: format!("{through}: the entry is not an object of literals"),
             };
         };
-        let through = format!("each.value.{name} ← for_each[\"{}\"]", self.key);
         match o.iter().find(|(k, _)| key_is(k, name)) {
             Some((_, v)) => {
                 let span = v.expr().span().unwrap_or(0..0);

@@ -229,8 +229,9 @@ pub fn module_prefix(address: &str) -> String {
     out
 }
 
-/// `module.a["x"].aws_sg.this[0]` → `module.a.aws_sg.this`.
-fn strip_keys(address: &str) -> String {
+/// `module.a["x"].aws_sg.this[0]` → `module.a.aws_sg.this`. Keys may hold dots (`["10.0.0.0/8"]`,
+/// `["api.example.com"]`): an address is split on dots only once they are gone.
+pub fn strip_keys(address: &str) -> String {
     let mut out = String::with_capacity(address.len());
     let mut depth = 0;
     let mut in_string = false;

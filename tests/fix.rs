@@ -1522,6 +1522,141 @@ async fn for_each_map_entries_are_fixed_for_their_instance_only() {
     only_manual(&run, "each.value.ssh is read more than once");
 }
 
+const RULES_TF: &str = r#"locals {
+  # Who may reach the admin group, by port.
+  admin_rules = {
+    rdp = { port = 3389, cidrs = ["0.0.0.0/0"] } # opened during the outage
+    ssh = {
+      port  = 22
+      cidrs = ["10.0.0.0/8"]
+    }
+  }
+}
+
+resource "aws_security_group_rule" "admin" {
+  for_each          = local.admin_rules
+  type              = "ingress"
+  security_group_id = var.admin_group
+  from_port         = each.value.port
+  to_port           = each.value.port
+  protocol          = "tcp"
+  cidr_blocks       = each.value.cidrs
+}
+
+resource "aws_security_group_rule" "https" {
+  for_each          = toset(["0.0.0.0/0", "10.0.0.0/8"])
+  type              = "ingress"
+  security_group_id = var.admin_group
+  from_port         = 443
+  to_port           = 443
+  protocol          = "tcp"
+  cidr_blocks       = [each.value]
+}
+
+output "rule_ids" {
+  value = values(aws_security_group_rule.https)[*].id
+}
+"#;
+
+/// Rule resources under `for_each`, one instance revoked in the console: its entry leaves the
+/// map (a `locals` value) or the `toset` list, the other instances' entries stay, and no
+/// `removed` block is written (it cannot name one instance; the plan forgets an object gone). A
+/// reference to that very instance keeps it (manual); one to the whole resource does not.
+#[tokio::test]
+async fn for_each_instances_revoked_by_hand_leave_their_entry() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let admin = m.group(&vpc, "admin").await;
+    let rule = |id: &str, port: i64, cidr: &str| {
+        let mut a = sg_rule_attrs("ingress", &admin, "tcp", port, port, &[cidr]);
+        a["id"] = Value::from(id);
+        a
+    };
+    let state = State::new()
+        .add(
+            "aws_security_group.admin",
+            sg_attrs(&admin, &vpc, "admin", vec![], vec![]),
+        )
+        .add(
+            r#"aws_security_group_rule.admin["rdp"]"#,
+            rule("sgrule-rdp", 3389, "0.0.0.0/0"),
+        )
+        .add(
+            r#"aws_security_group_rule.admin["ssh"]"#,
+            rule("sgrule-ssh", 22, "10.0.0.0/8"),
+        )
+        .add(
+            r#"aws_security_group_rule.https["0.0.0.0/0"]"#,
+            rule("sgrule-https-any", 443, "0.0.0.0/0"),
+        )
+        .add(
+            r#"aws_security_group_rule.https["10.0.0.0/8"]"#,
+            rule("sgrule-https-office", 443, "10.0.0.0/8"),
+        );
+    // Only the narrow rules are left live.
+    m.allow_in(&admin, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&admin, perm("tcp", 443, 443, "10.0.0.0/8"))
+        .await;
+    let e = estate_of(&state, RULES_TF);
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let fixes = doc["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 2, "{doc:#}");
+    let summary = |addr: &str| {
+        fixes
+            .iter()
+            .find(|f| f["address"] == addr)
+            .and_then(|f| f["summary"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        summary(r#"aws_security_group_rule.admin["rdp"]"#)
+            .contains("its `for_each` entry \"rdp\" goes"),
+        "{doc:#}"
+    );
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert_eq!(
+        written,
+        RULES_TF
+            .replace(
+                "    rdp = { port = 3389, cidrs = [\"0.0.0.0/0\"] } # opened during the outage\n",
+                ""
+            )
+            .replace(
+                "toset([\"0.0.0.0/0\", \"10.0.0.0/8\"])",
+                "toset([\"10.0.0.0/8\"])"
+            )
+    );
+    assert!(hcl_edit::parser::parse_body(&written).is_ok());
+    // Before the apply, a second run finds the instances no longer declared: nothing to write.
+    let again = fix_json(&m, &e, &[]);
+    assert_eq!(again["fixes"], serde_json::json!([]), "{again:#}");
+    assert_eq!(again["manual"], serde_json::json!([]), "{again:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        written
+    );
+
+    // Code that names the revoked instance itself: without its entry the plan would fail.
+    let named = format!(
+        "{RULES_TF}\noutput \"rdp\" {{\n  value = aws_security_group_rule.admin[\"rdp\"].id\n}}\n"
+    );
+    std::fs::write(e.code.join("main.tf"), &named).unwrap();
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--format",
+            "json",
+            "--quiet",
+            "--address",
+            r#"aws_security_group_rule.admin["rdp"]"#,
+        ],
+    );
+    only_manual(&run, "other code of the module refers to");
+}
+
 /// `--harden`, with no drift at all: SSH and RDP from the internet go (or are narrowed to
 /// `--admin-cidr`), rotation and Block Public Access are turned on; HTTPS from the internet is
 /// not an admin port and stays. Each names the policy of its pattern.
