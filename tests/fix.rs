@@ -1657,6 +1657,62 @@ async fn for_each_instances_revoked_by_hand_leave_their_entry() {
     only_manual(&run, "other code of the module refers to");
 }
 
+const LIST_LOCALS_TF: &str = r#"locals {
+  office = "10.0.0.0/8"
+}
+
+resource "aws_security_group" "bastion" {
+  name = "bastion"
+
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0", local.office]
+  }
+}
+"#;
+
+/// A list mixing literals and a `local` element, read as what the local stands for: an element
+/// revoked by hand that is written as a literal leaves the list; the one the local stands for
+/// leaves it as the reference (the local itself is not changed).
+#[tokio::test]
+async fn list_elements_written_as_locals_are_read_as_their_value() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "bastion").await;
+    let state = State::new().add(
+        "aws_security_group.bastion",
+        sg_attrs(
+            &sg,
+            &vpc,
+            "bastion",
+            vec![sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"])],
+            vec![],
+        ),
+    );
+    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    let e = estate_of(&state, LIST_LOCALS_TF);
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        LIST_LOCALS_TF.replace("[\"0.0.0.0/0\", local.office]", "[local.office]")
+    );
+
+    // The office range revoked instead: the reference leaves the list, the local stays.
+    m.allow_in(&sg, perm("tcp", 22, 22, "0.0.0.0/0")).await;
+    m.revoke_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    std::fs::write(e.code.join("main.tf"), LIST_LOCALS_TF).unwrap();
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        LIST_LOCALS_TF.replace("[\"0.0.0.0/0\", local.office]", "[\"0.0.0.0/0\"]")
+    );
+}
+
 /// `--harden`, with no drift at all: SSH and RDP from the internet go (or are narrowed to
 /// `--admin-cidr`), rotation and Block Public Access are turned on; HTTPS from the internet is
 /// not an admin port and stays. Each names the policy of its pattern.
