@@ -556,6 +556,22 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 })
             };
         let Some(place) = index.find(&finding.address) else {
+            // Declared by module code that is not here: its inputs are what the code says.
+            if let Some((prefix, call, source)) = index.remote_call(&finding.address) {
+                set.manual.push(ManualEntry {
+                    finding: at_drift,
+                    address: finding.address.clone(),
+                    file: Some(call.file.display().to_string()),
+                    line: Some(call.line),
+                    reason: format!(
+                        "{} comes from \"{source}\", whose code is not here: change the inputs \
+                         of its call so that the module declares what is live",
+                        prefix.trim_end_matches('.')
+                    ),
+                    want: want_of(finding),
+                });
+                continue;
+            }
             // A resource whose object is gone (or that is hardened away) and that the code no
             // longer declares: the code already says it.
             if finding.kind == crate::model::DriftKind::Missing && index.root_file().is_some() {

@@ -29,6 +29,9 @@ pub struct Index {
     /// Each module instance by prefix (`""` for the root, `module.edge.`): its directory and
     /// the `module` block that calls it.
     modules: BTreeMap<String, Module>,
+    /// Module calls whose code is not on disk here (registry, git, or a computed source), by
+    /// prefix: where the call is, and its `source` as written.
+    remote: BTreeMap<String, (Place, String)>,
 }
 
 /// A module of the index: the directory of its `.tf` files, and the block that calls it.
@@ -115,9 +118,22 @@ impl Index {
                         {
                             self.repeated.push(format!("{prefix}module.{name}."));
                         }
-                        if let Some(src) =
-                            source.filter(|s| s.starts_with("./") || s.starts_with("../"))
-                        {
+                        let local = source
+                            .as_ref()
+                            .filter(|s| s.starts_with("./") || s.starts_with("../"));
+                        if local.is_none() {
+                            self.remote.insert(
+                                format!("{prefix}module.{name}."),
+                                (
+                                    Place {
+                                        file: file.clone(),
+                                        line,
+                                    },
+                                    source.clone().unwrap_or_else(|| "(computed)".into()),
+                                ),
+                            );
+                        }
+                        if let Some(src) = local {
                             self.add_module(
                                 &lexical(&dir.join(src)),
                                 &format!("{prefix}module.{name}."),
@@ -144,6 +160,17 @@ impl Index {
             .find(|f| f.file_name().is_some_and(|n| n == "main.tf"))
             .or(first)
             .map(PathBuf::as_path)
+    }
+
+    /// The call of the module whose code is not here (a registry or git module) that declares
+    /// `address`, if one does: its prefix (`module.sg.`), where the call is, and its `source`.
+    pub fn remote_call(&self, address: &str) -> Option<(&str, &Place, &str)> {
+        let key = strip_keys(address);
+        self.remote
+            .iter()
+            .filter(|(prefix, _)| key.starts_with(prefix.as_str()))
+            .min_by_key(|(prefix, _)| prefix.len())
+            .map(|(prefix, (place, source))| (prefix.as_str(), place, source.as_str()))
     }
 
     /// The module of a prefix (`""`, `module.edge.`).
@@ -323,6 +350,17 @@ mod tests {
             ("sg.tf", 3)
         );
         assert!(index.find("aws_security_group.other").is_none());
+        // A registry module's resources are not here, but its call is.
+        let (prefix, call, source) = index
+            .remote_call(r#"module.remote.aws_vpc.this[0]"#)
+            .unwrap();
+        assert_eq!(
+            (prefix, call.line, source),
+            ("module.remote.", 9, "terraform-aws-modules/vpc/aws")
+        );
+        assert!(index
+            .remote_call("module.edge.aws_security_group.this")
+            .is_none());
         assert_eq!(index.unreadable.len(), 1);
         // main.tf stands for the module, though broken.tf sorts before it; else the first file.
         let name = |i: &Index| {

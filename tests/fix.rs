@@ -1713,6 +1713,51 @@ async fn list_elements_written_as_locals_are_read_as_their_value() {
     );
 }
 
+/// Resources declared by a registry module: its code is not here, so every fix is manual at the
+/// module's call (an object gone live too: that the index does not know the resource does not
+/// mean the code stopped declaring it).
+#[tokio::test]
+async fn resources_of_a_registry_module_are_manual_at_its_call() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "web").await;
+    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    let state = State::new()
+        .add(
+            "module.web_sg.aws_security_group.this_name_prefix[0]",
+            sg_attrs(
+                &sg,
+                &vpc,
+                "web",
+                vec![sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"])],
+                vec![],
+            ),
+        )
+        .add(
+            // Deleted by hand.
+            "module.web_sg.aws_security_group.this[0]",
+            sg_attrs("sg-0123456789abcdef0", &vpc, "gone", vec![], vec![]),
+        );
+    let tf = "module \"web_sg\" {\n  source  = \"terraform-aws-modules/security-group/aws\"\n  version = \"5.1.0\"\n\n  name   = \"web\"\n  vpc_id = var.vpc_id\n}\n";
+    let e = estate_of(&state, tf);
+    // The deletion is accepted (its effect is unknown): it is written, or said, too.
+    let doc = fix_json(&m, &e, &["--accept-weakening"]);
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    let manual = doc["manual"].as_array().unwrap();
+    assert_eq!(manual.len(), 2, "{doc:#}");
+    for item in manual {
+        assert_eq!(item["file"], "infra/main.tf", "{doc:#}");
+        assert_eq!(item["line"], 1, "{doc:#}");
+        assert!(
+            item["reason"].as_str().unwrap().starts_with(
+                "module.web_sg comes from \"terraform-aws-modules/security-group/aws\""
+            ),
+            "{doc:#}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(e.code.join("main.tf")).unwrap(), tf);
+}
+
 /// `--harden`, with no drift at all: SSH and RDP from the internet go (or are narrowed to
 /// `--admin-cidr`), rotation and Block Public Access are turned on; HTTPS from the internet is
 /// not an admin port and stays. Each names the policy of its pattern.
