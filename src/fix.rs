@@ -1104,8 +1104,8 @@ fn forgotten(files: &Files, root: &Path, address: &str) -> Result<bool> {
 
 /// The first place other code of the module (the `.tf` files beside `file`) refers to the
 /// resource of `block` (`TYPE.NAME`), outside its own block, comments and `removed`/`moved`
-/// blocks: (file, offset, `TYPE.NAME`). With `instance`, only references to that instance
-/// (`TYPE.NAME["KEY"]`) count: the rest of a `for_each` stays.
+/// blocks: (file, offset, `TYPE.NAME`). With `instance`, only references that may be that
+/// instance (`TYPE.NAME["KEY"]`, `TYPE.NAME[each.key]`) count: the rest of a `for_each` stays.
 fn referenced(
     files: &Files,
     file: &Path,
@@ -1138,10 +1138,16 @@ fn referenced(
             if before.is_some_and(|c| ident(c) || c == '.') || after.is_some_and(ident) {
                 continue;
             }
-            // One instance goes: only what names that instance is left without it.
-            let named = instance.map(|key| format!("[{}]", serde_json::Value::from(key)));
-            if named.is_some_and(|n| !text[at + reference.len()..].starts_with(&n)) {
-                continue;
+            // One instance goes: what names it (or an instance chosen by an expression, such as
+            // `[each.key]`, which may be it) is left without it; the whole resource is not.
+            if let Some(key) = instance {
+                let rest = text[at + reference.len()..].trim_start();
+                let named = format!("[{}]", serde_json::Value::from(key));
+                let indexed = rest.starts_with('[');
+                let other_literal = rest.starts_with("[\"") && !rest.starts_with(&named);
+                if !indexed || other_literal {
+                    continue;
+                }
             }
             if skipped.iter().any(|r| r.contains(&at)) {
                 continue;

@@ -1638,23 +1638,26 @@ async fn for_each_instances_revoked_by_hand_leave_their_entry() {
         written
     );
 
-    // Code that names the revoked instance itself: without its entry the plan would fail.
-    let named = format!(
-        "{RULES_TF}\noutput \"rdp\" {{\n  value = aws_security_group_rule.admin[\"rdp\"].id\n}}\n"
-    );
-    std::fs::write(e.code.join("main.tf"), &named).unwrap();
-    let run = fix(
-        &m,
-        &e,
-        &[
-            "--format",
-            "json",
-            "--quiet",
-            "--address",
-            r#"aws_security_group_rule.admin["rdp"]"#,
-        ],
-    );
-    only_manual(&run, "other code of the module refers to");
+    // Code that names the revoked instance itself, or an instance chosen by an expression
+    // (which may be it): without its entry the plan would fail.
+    for reference in [r#"["rdp"]"#, "[each.key]"] {
+        let named = format!(
+            "{RULES_TF}\nresource \"aws_ssm_parameter\" \"rule\" {{\n  for_each = toset([\"rdp\"])\n  name     = each.key\n  value    = aws_security_group_rule.admin{reference}.id\n}}\n"
+        );
+        std::fs::write(e.code.join("main.tf"), &named).unwrap();
+        let run = fix(
+            &m,
+            &e,
+            &[
+                "--format",
+                "json",
+                "--quiet",
+                "--address",
+                r#"aws_security_group_rule.admin["rdp"]"#,
+            ],
+        );
+        only_manual(&run, "other code of the module refers to");
+    }
 }
 
 const LIST_LOCALS_TF: &str = r#"locals {
