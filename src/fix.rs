@@ -221,11 +221,38 @@ impl Files {
     }
 }
 
-/// A `var.x` / `local.x` of the block replaced, in the text codify sees, by the literal it
-/// stands for: the reference's bytes in the file, and the literal's place.
+/// Bytes of the block replaced, in the text codify sees, by what they stand for: a `var.x` /
+/// `local.x` / `each.value.x` by its literal, or a `dynamic` block by one plain block per
+/// element of its literal `for_each`.
 struct Substituted {
+    /// The replaced bytes of the file.
     reference: std::ops::Range<usize>,
-    site: literals::Site,
+    /// What codify reads in their place.
+    text: String,
+    /// Where edits of `text` go, by range of `text`.
+    parts: Vec<(std::ops::Range<usize>, Target)>,
+}
+
+enum Target {
+    /// An edit inside the range is the same edit of this literal where it is written.
+    Literal(literals::Site),
+    /// An edit that takes the range whole (a block of an expanded `dynamic`), and nothing else
+    /// but whitespace, is this removal (of the element from its list) instead.
+    Element {
+        file: PathBuf,
+        removal: std::ops::Range<usize>,
+        through: String,
+    },
+}
+
+impl Substituted {
+    fn literal(reference: std::ops::Range<usize>, site: literals::Site) -> Substituted {
+        Substituted {
+            reference,
+            text: site.text.clone(),
+            parts: vec![(0..site.text.len(), Target::Literal(site))],
+        }
+    }
 }
 
 /// The file's text as codify reads it.
@@ -245,6 +272,7 @@ fn substitute(
     address: &str,
     block: &Block,
     text: &str,
+    file: &Path,
     files: &Files,
     entry: Option<&literals::Entry>,
 ) -> Result<Substitution> {
@@ -286,11 +314,13 @@ fn substitute(
             _ => literals::resolve(index, &prefix, kind, &name, &mut read)?,
         };
         match found {
-            literals::Found::Literal(site) => subs.push(Substituted {
-                reference: span,
-                site,
-            }),
+            literals::Found::Literal(site) => subs.push(Substituted::literal(span, site)),
             other => manual.push((span.start, other)),
+        }
+    }
+    for b in block.body.blocks() {
+        if let Some(expanded) = expand_dynamic(index, &prefix, b, file, text, &mut read)? {
+            subs.push(expanded);
         }
     }
     subs.sort_by_key(|s| s.reference.start);
@@ -298,7 +328,7 @@ fn substitute(
     let mut at = 0;
     for s in &subs {
         virtual_text.push_str(&text[at..s.reference.start]);
-        virtual_text.push_str(&s.site.text);
+        virtual_text.push_str(&s.text);
         at = s.reference.end;
     }
     virtual_text.push_str(&text[at..]);
@@ -345,8 +375,8 @@ fn regions(subs: &[Substituted]) -> Vec<std::ops::Range<usize>> {
     subs.iter()
         .map(|s| {
             let start = (s.reference.start as isize + shift) as usize;
-            shift += s.site.text.len() as isize - s.reference.len() as isize;
-            start..start + s.site.text.len()
+            shift += s.text.len() as isize - s.reference.len() as isize;
+            start..start + s.text.len()
         })
         .collect()
 }
@@ -358,7 +388,7 @@ fn in_file(subs: &[Substituted], offset: usize) -> usize {
         if offset < r.end {
             break;
         }
-        shift += s.site.text.len() as isize - s.reference.len() as isize;
+        shift += s.text.len() as isize - s.reference.len() as isize;
     }
     (offset as isize - shift).max(0) as usize
 }
@@ -376,31 +406,51 @@ fn file_offset(subs: &[Substituted], offset: usize) -> usize {
 }
 
 /// The edits of the substituted text as edits of the files: inside a literal, at the literal's
-/// own place (with the substitution's index); elsewhere, in the resource's file. `Err(offset)`:
-/// an edit runs across a literal's boundary.
+/// own place (with what it was reached through); a block of an expanded `dynamic` taken whole,
+/// as the removal of its element; elsewhere, in the resource's file. `Err(offset)`: an edit
+/// runs across a literal's boundary, or into what every element of a `dynamic` shares.
 #[allow(clippy::type_complexity)]
 fn map_edits(
     file: &Path,
+    virtual_text: &str,
     subs: &[Substituted],
     edits: Vec<TextEdit>,
-) -> std::result::Result<Vec<(PathBuf, TextEdit, Option<usize>)>, usize> {
+) -> std::result::Result<Vec<(PathBuf, TextEdit, Option<String>)>, usize> {
     let regions = regions(subs);
     let mut out = Vec::new();
     for e in edits {
         let (a, b) = (e.range.start, e.range.end);
+        if let Some(removal) = element_removal(virtual_text, subs, &regions, &e) {
+            out.push(removal);
+            continue;
+        }
         let inside = regions
             .iter()
             .position(|r| r.start <= a && b <= r.end && (a < b || (r.start < a && a < r.end)));
         if let Some(i) = inside {
-            let base = subs[i].site.span.start;
             let r = &regions[i];
+            let (la, lb) = (a - r.start, b - r.start);
+            let site = subs[i].parts.iter().find_map(|(p, target)| match target {
+                Target::Literal(site)
+                    if p.start <= la
+                        && lb <= p.end
+                        && (la < lb || (p.start < la && la < p.end)) =>
+                {
+                    Some((p.start, site))
+                }
+                _ => None,
+            });
+            let Some((part, site)) = site else {
+                return Err(file_offset(subs, a));
+            };
+            let base = site.span.start;
             out.push((
-                subs[i].site.file.clone(),
+                site.file.clone(),
                 TextEdit {
-                    range: base + (a - r.start)..base + (b - r.start),
+                    range: base + (la - part)..base + (lb - part),
                     with: e.with,
                 },
-                Some(i),
+                Some(site.through.clone()),
             ));
             continue;
         }
@@ -423,6 +473,205 @@ fn map_edits(
         ));
     }
     Ok(out)
+}
+
+/// A removal that takes one block of an expanded `dynamic` whole, and otherwise only
+/// whitespace: the removal of its element where the list is written.
+fn element_removal(
+    virtual_text: &str,
+    subs: &[Substituted],
+    regions: &[std::ops::Range<usize>],
+    e: &TextEdit,
+) -> Option<(PathBuf, TextEdit, Option<String>)> {
+    if !e.with.trim().is_empty() {
+        return None;
+    }
+    let (a, b) = (e.range.start, e.range.end);
+    for (s, r) in subs.iter().zip(regions) {
+        for (p, target) in &s.parts {
+            let Target::Element {
+                file,
+                removal,
+                through,
+            } = target
+            else {
+                continue;
+            };
+            let (start, end) = (r.start + p.start, r.start + p.end);
+            let rest_blank = virtual_text
+                .get(a..start.max(a))
+                .is_some_and(|t| t.trim().is_empty())
+                && virtual_text
+                    .get(end.min(b)..b)
+                    .is_some_and(|t| t.trim().is_empty());
+            if a <= start && end <= b && rest_blank {
+                return Some((
+                    file.clone(),
+                    TextEdit {
+                        range: removal.clone(),
+                        with: String::new(),
+                    },
+                    Some(through.clone()),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// A `dynamic "LABEL"` block whose `for_each` is a literal list or map of this block's own,
+/// as the plain `LABEL` blocks it makes: each element's fields read by `ITERATOR.value.NAME`
+/// in place of the references, a whole block standing for its element. An edit of a field
+/// goes to the element; what the content writes itself is every element's, and not edited.
+/// `None`: not a dynamic block, or not one that can be expanded (the family then sees it as
+/// written).
+fn expand_dynamic(
+    index: &Index,
+    prefix: &str,
+    b: &Block,
+    file: &Path,
+    text: &str,
+    read: &mut literals::Reader,
+) -> Result<Option<Substituted>> {
+    let (Some(label), Some(span)) = (b.labels.first(), b.span()) else {
+        return Ok(None);
+    };
+    if b.ident.as_str() != "dynamic" {
+        return Ok(None);
+    }
+    let label = label.as_str();
+    let Some(for_each) = b.body.get_attribute("for_each") else {
+        return Ok(None);
+    };
+    let iterator = match b.body.get_attribute("iterator") {
+        Some(a) => match &a.value {
+            hcl_edit::expr::Expression::Variable(v) => v.as_str().to_string(),
+            _ => return Ok(None),
+        },
+        None => label.to_string(),
+    };
+    let Some(content) = b.body.blocks().find(|c| c.ident.as_str() == "content") else {
+        return Ok(None);
+    };
+    let entries =
+        match literals::entries_of(index, prefix, &for_each.value, file, text, true, read)? {
+            Ok(entries) => entries,
+            Err(_) => return Ok(None),
+        };
+    let Some(inner) = content.span().and_then(|s| {
+        let c = text.get(s.clone())?;
+        Some(s.start + c.find('{')? + 1..s.start + c.rfind('}')?)
+    }) else {
+        return Ok(None);
+    };
+    // `ITERATOR.value.NAME` read once in the content: one field of the element.
+    let mut refs = Vec::new();
+    collect_iterator_fields(&content.body, &iterator, &mut refs);
+    refs.sort_by_key(|(s, _)| s.start);
+    let content_text = text.get(inner.clone()).unwrap_or_default();
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = &text[line_start..span.start];
+    let source = for_each_text(text, &for_each.value);
+    let mut out = String::new();
+    let mut parts = Vec::new();
+    let spans: Vec<std::ops::Range<usize>> =
+        entries.items.iter().map(|(_, _, s)| s.clone()).collect();
+    for (i, (key, _, _)) in entries.items.iter().enumerate() {
+        let element = match key {
+            Some(k) => format!("[{}]", serde_json::Value::from(k.as_str())),
+            None => format!("[{i}]"),
+        };
+        if i > 0 {
+            out.push_str("\n\n");
+            out.push_str(indent);
+        }
+        let start = out.len();
+        out.push_str(label);
+        out.push_str(" {");
+        let mut at = inner.start;
+        for (r, name) in &refs {
+            out.push_str(&text[at..r.start]);
+            at = r.end;
+            // The key is read, never edited: changing it would make another element.
+            if name.is_empty() {
+                match key {
+                    Some(k) => out.push_str(&serde_json::Value::from(k.as_str()).to_string()),
+                    None if entries.list => out.push_str(&i.to_string()),
+                    None => out.push_str(&text[r.clone()]),
+                }
+                continue;
+            }
+            let through = format!("{iterator}.value.{name} ← {source}{element}");
+            match entries.field(i, name, through) {
+                Some(site) => {
+                    let from = out.len();
+                    out.push_str(&site.text);
+                    // Read more than once (`from_port` and `to_port` of one `port`): read, but
+                    // an edit of it would change the others too.
+                    if literals::reads(content_text, &format!("{iterator}.value"), name) == 1 {
+                        parts.push((from..out.len(), Target::Literal(site)));
+                    }
+                }
+                None => out.push_str(&text[r.clone()]),
+            }
+        }
+        out.push_str(&text[at..inner.end]);
+        out.push('}');
+        parts.push((
+            start..out.len(),
+            Target::Element {
+                file: entries.file.clone(),
+                removal: families::remove_entry(&entries.text, &spans, i),
+                through: format!("{source}{element}"),
+            },
+        ));
+    }
+    Ok(Some(Substituted {
+        reference: span,
+        text: out,
+        parts,
+    }))
+}
+
+/// The `for_each` of a `dynamic` block as written (`var.ingress_rules`), for summaries.
+fn for_each_text(text: &str, expr: &hcl_edit::expr::Expression) -> String {
+    expr.span()
+        .and_then(|s| text.get(s))
+        .unwrap_or("for_each")
+        .to_string()
+}
+
+/// Every `ITERATOR.value.NAME` (and `ITERATOR.key`, as `""`) of a `content` body that is an
+/// attribute value or a list element: (span, NAME).
+fn collect_iterator_fields(
+    body: &hcl_edit::structure::Body,
+    iterator: &str,
+    out: &mut Vec<(std::ops::Range<usize>, String)>,
+) {
+    for attr in body.attributes() {
+        let values: Vec<&hcl_edit::expr::Expression> = match &attr.value {
+            hcl_edit::expr::Expression::Array(items) => items.iter().collect(),
+            value => vec![value],
+        };
+        for value in values {
+            let field = literals::traversal_names(value).and_then(|(root, names)| {
+                match (root == iterator, names.as_slice()) {
+                    (true, ["value", name]) => Some(name.to_string()),
+                    // The element's key: `""`, which no field is named.
+                    (true, ["key"]) => Some(String::new()),
+                    _ => None,
+                }
+            });
+            if let (Some(name), Some(span)) = (field, value.span()) {
+                out.push((span, name));
+            }
+        }
+    }
+    for b in body.blocks() {
+        if b.ident.as_str() != "dynamic" {
+            collect_iterator_fields(&b.body, iterator, out);
+        }
+    }
 }
 
 /// Asks `request` again of the block `IDENT "LABEL"…` of the module `prefix` (the block a
@@ -684,6 +933,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             &finding.address,
             block,
             text,
+            &file,
             &files,
             entry.as_deref(),
         )?;
@@ -808,7 +1058,8 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     }
                 }
             }
-            Codify::Edits { edits, summary } => match map_edits(&file, &subs, edits) {
+            Codify::Edits { edits, summary } => match map_edits(&file, &virtual_text, &subs, edits)
+            {
                 // Under `for_each`, only this instance's entry is its own: the block itself
                 // (a rule block removed with its last peer) is every instance's.
                 Ok(mapped) if entry.is_some() && mapped.iter().any(|(_, _, via)| via.is_none()) => {
@@ -856,7 +1107,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 };
                 let key = instance_key(&finding.address).unwrap_or_default();
                 let edit = TextEdit {
-                    range: families::remove_element(written, spans, at),
+                    range: families::remove_entry(written, spans, at),
                     with: String::new(),
                 };
                 let summary = match hardening {
@@ -916,9 +1167,9 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             .iter()
             .find(|(_, _, via)| via.is_some())
             .or_else(|| edits.iter().min_by_key(|(_, e, _)| e.range.start))
-            .map(|(f, e, via)| (f.clone(), e.range.start, *via));
-        let summary = match shown.as_ref().and_then(|(_, _, via)| *via) {
-            Some(i) => format!("{summary} (in {})", subs[i].site.through),
+            .map(|(f, e, via)| (f.clone(), e.range.start, via.clone()));
+        let summary = match shown.as_ref().and_then(|(_, _, via)| via.as_ref()) {
+            Some(through) => format!("{summary} (in {through})"),
             None => summary,
         };
         // A removal is named at its first line with something on it (not the blank line above).

@@ -343,17 +343,34 @@ pub enum EachEntry {
     Manual(String),
 }
 
-/// The entry of instance `key` in a block's `for_each` (in `file`, whose text is `text`).
+/// The entries of a `for_each` written as a literal in the code and read by this block alone:
+/// a map's entries (from key to value), a `toset([...])`'s strings, or (for a `dynamic` block,
+/// which iterates lists too) a list's elements.
+pub struct Entries {
+    pub file: PathBuf,
+    /// The text of `file` the spans index into.
+    pub text: String,
+    pub set: bool,
+    /// A list (a `dynamic` block's), whose elements' keys are their indices.
+    pub list: bool,
+    /// (key: a map key or a set's string, `None` for a list element or a computed key; value;
+    /// span of the whole entry in `text`).
+    pub items: Vec<(Option<String>, Expression, std::ops::Range<usize>)>,
+}
+
+/// The entries of `for_each` (an attribute of a block of `file`, whose text is `text`); `lists`:
+/// whether a list of elements is iterable (a `dynamic` block's). `Ok(Err(reason))`: it is not
+/// a literal of this block's own.
 #[allow(clippy::too_many_arguments)]
-pub fn for_each_entry(
+pub fn entries_of(
     index: &Index,
     prefix: &str,
     for_each: &Expression,
     file: &Path,
     text: &str,
-    key: &str,
+    lists: bool,
     read: &mut Reader,
-) -> Result<EachEntry> {
+) -> Result<std::result::Result<Entries, String>> {
     // `toset(...)`: a set of strings, each its own instance's key.
     let (for_each, set) = match for_each {
         Expression::FuncCall(call)
@@ -366,78 +383,123 @@ pub fn for_each_entry(
         }
         other => (other, false),
     };
-    let (file, base, text, map) = match reference(for_each) {
+    let (file, text, map) = match reference(for_each) {
         Some((kind, name)) => match resolve(index, prefix, kind, &name, read)? {
             Found::Literal(site) => {
                 let source = read(&site.file)?;
                 match expr_at(&source.body, &site.span) {
-                    Some(map) => (site.file, 0, source.text.clone(), map.clone()),
-                    None => {
-                        return Ok(EachEntry::Manual(format!(
-                            "{} is not found again",
-                            site.through
-                        )))
-                    }
+                    Some(map) => (site.file, source.text.clone(), map.clone()),
+                    None => return Ok(Err(format!("{} is not found again", site.through))),
                 }
             }
-            Found::Manual { reason, .. } => return Ok(EachEntry::Manual(reason)),
+            Found::Manual { reason, .. } => return Ok(Err(reason)),
         },
-        None => (file.to_path_buf(), 0, text.to_string(), for_each.clone()),
+        None => (file.to_path_buf(), text.to_string(), for_each.clone()),
     };
-    let mut opaque_keys = false;
-    let entries: Vec<(bool, Expression, std::ops::Range<usize>)> = match &map {
+    let items = match &map {
         Expression::Object(map) if !set => map
             .iter()
             .map(|(k, v)| {
-                let start = match k {
-                    hcl_edit::expr::ObjectKey::Ident(i) => i.span(),
-                    hcl_edit::expr::ObjectKey::Expression(e) => e.span(),
+                let (start, key) = match k {
+                    hcl_edit::expr::ObjectKey::Ident(i) => (i.span(), Some(i.as_str().to_string())),
+                    hcl_edit::expr::ObjectKey::Expression(e) => (
+                        e.span(),
+                        match e {
+                            Expression::String(s) => Some(s.value().to_string()),
+                            _ => None,
+                        },
+                    ),
                 };
                 let span = match (start, v.expr().span()) {
                     (Some(a), Some(b)) => a.start..b.end,
                     _ => 0..0,
                 };
-                opaque_keys |= !matches!(
-                    k,
-                    hcl_edit::expr::ObjectKey::Ident(_)
-                        | hcl_edit::expr::ObjectKey::Expression(Expression::String(_))
-                );
-                (key_is(k, key), v.expr().clone(), span)
+                (key, v.expr().clone(), span)
             })
             .collect(),
-        Expression::Array(list) if set => list
+        Expression::Array(list) if set || lists => list
             .iter()
             .map(|e| {
-                opaque_keys |= !matches!(e, Expression::String(_));
-                let this = matches!(e, Expression::String(s) if s.value() == key);
-                (this, e.clone(), e.span().unwrap_or(0..0))
+                let key = match e {
+                    Expression::String(s) if set => Some(s.value().to_string()),
+                    _ => None,
+                };
+                (key, e.clone(), e.span().unwrap_or(0..0))
             })
             .collect(),
         _ => {
-            return Ok(EachEntry::Manual(
-                "the block has `for_each` over something other than a literal map or set: its \
-                 literals feed every instance"
+            return Ok(Err(
+                "`for_each` is over something other than a literal map or set: its literals \
+                 feed every instance"
                     .into(),
             ))
         }
     };
-    let Some(at) = entries.iter().position(|(this, _, _)| *this) else {
-        return Ok(match opaque_keys {
+    Ok(Ok(Entries {
+        file,
+        text,
+        set,
+        list: !set && matches!(map, Expression::Array(_)),
+        items,
+    }))
+}
+
+impl Entries {
+    /// Where field `name` of entry `i`'s object is written, when it is a literal.
+    pub fn field(&self, i: usize, name: &str, through: String) -> Option<Site> {
+        let (_, Expression::Object(o), _) = self.items.get(i)? else {
+            return None;
+        };
+        let (_, v) = o.iter().find(|(k, _)| key_is(k, name))?;
+        let span = v.expr().span()?;
+        (is_literal(v.expr()) && span.end <= self.text.len()).then(|| Site {
+            file: self.file.clone(),
+            text: self.text[span.clone()].to_string(),
+            span,
+            through,
+        })
+    }
+}
+
+/// The entry of instance `key` in a block's `for_each` (in `file`, whose text is `text`).
+#[allow(clippy::too_many_arguments)]
+pub fn for_each_entry(
+    index: &Index,
+    prefix: &str,
+    for_each: &Expression,
+    file: &Path,
+    text: &str,
+    key: &str,
+    read: &mut Reader,
+) -> Result<EachEntry> {
+    let entries = match entries_of(index, prefix, for_each, file, text, false, read)? {
+        Ok(entries) => entries,
+        Err(reason) => return Ok(EachEntry::Manual(format!("the block's {reason}"))),
+    };
+    let Some(at) = entries
+        .items
+        .iter()
+        .position(|(k, _, _)| k.as_deref() == Some(key))
+    else {
+        return Ok(match entries.items.iter().any(|(k, _, _)| k.is_none()) {
             true => EachEntry::Manual(format!(
                 "the `for_each` {} has keys that are not literals: which is \"{key}\" cannot be \
                  told",
-                if set { "set" } else { "map" }
+                if entries.set { "set" } else { "map" }
             )),
             false => EachEntry::NotListed,
         });
     };
+    let Entries {
+        file, text, items, ..
+    } = entries;
     Ok(EachEntry::Written(Box::new(Entry {
         file,
-        base,
-        object: entries[at].1.clone(),
+        base: 0,
+        object: items[at].1.clone(),
         text,
         key: key.to_string(),
-        siblings: entries.into_iter().map(|(_, _, span)| span).collect(),
+        siblings: items.into_iter().map(|(_, _, span)| span).collect(),
         at,
     })))
 }

@@ -1183,6 +1183,48 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
     );
 }
 
+/// The same rule deleted in the portal, with the NSG's rules made by a `dynamic` block over a
+/// map in `locals` (named by `security_rule.key`): the rule's entry leaves the map, with its
+/// comment; the other entries and the shared content stay.
+#[test]
+fn a_rule_of_a_dynamic_block_deleted_in_the_portal_leaves_its_map_entry() {
+    let mut nsg = recorded_nsg();
+    nsg["properties"]["securityRules"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(nsg)])]);
+    let state = State::new().add(
+        "azurerm_network_security_group.web",
+        json!({"id": nsg_id(), "name": "c7n-nsg", "location": "eastus", "resource_group_name": "test_networksecuritygroup",
+               "security_rule": state_rules(), "tags": {}}),
+    );
+    let path = state.write(az.dir.path(), "azure.tfstate");
+    let kerberos = "    # Kerberos for the domain controllers.\n    kerberos = { priority = 330, direction = \"Inbound\", access = \"Allow\", ports = \"88-90\" }\n";
+    let tf = format!(
+        "locals {{\n  rules = {{\n    ssh-deny = {{ priority = 320, direction = \"Inbound\", access = \"Deny\", ports = \"22\" }}\n{kerberos}    ssh-out  = {{ priority = 300, direction = \"Outbound\", access = \"Allow\", ports = \"22\" }}\n  }}\n}}\n\nresource \"azurerm_network_security_group\" \"web\" {{\n  name                = \"c7n-nsg\"\n  location            = \"eastus\"\n  resource_group_name = \"test_networksecuritygroup\"\n\n  dynamic \"security_rule\" {{\n    for_each = local.rules\n    content {{\n      name                       = security_rule.key\n      priority                   = security_rule.value.priority\n      direction                  = security_rule.value.direction\n      access                     = security_rule.value.access\n      protocol                   = \"Tcp\"\n      source_port_range          = \"*\"\n      destination_port_range     = security_rule.value.ports\n      source_address_prefix      = \"*\"\n      destination_address_prefix = \"*\"\n    }}\n  }}\n}}\n"
+    );
+    let code = az.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), &tf).unwrap();
+    let run = fix_written(&az, &path);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert!(
+        doc["fixes"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("local.rules[\"kerberos\"]"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        tf.replace(kerberos, "")
+    );
+}
+
 /// A rule narrowed in the portal (its source cut from `*` to the domain controllers' subnet)
 /// is written field by field into its `security_rule` block; the other rules stay as written.
 #[test]

@@ -1761,6 +1761,117 @@ async fn resources_of_a_registry_module_are_manual_at_its_call() {
     assert_eq!(std::fs::read_to_string(e.code.join("main.tf")).unwrap(), tf);
 }
 
+const DYNAMIC_TF: &str = r#"locals {
+  # Who reaches the app, by port.
+  ingress_rules = [
+    {
+      port  = 22
+      cidrs = ["0.0.0.0/0", "10.0.0.0/8"] # office, and anyone for now
+    },
+    {
+      port  = 3389
+      cidrs = ["0.0.0.0/0"]
+    },
+    { port = 443, cidrs = ["0.0.0.0/0"] },
+  ]
+}
+
+resource "aws_security_group" "app" {
+  name   = "app"
+  vpc_id = var.vpc_id
+
+  dynamic "ingress" {
+    for_each = local.ingress_rules
+    content {
+      from_port   = ingress.value.port
+      to_port     = ingress.value.port
+      protocol    = "tcp"
+      cidr_blocks = ingress.value.cidrs
+    }
+  }
+}
+"#;
+
+/// Inline rules made by a `dynamic` block over a literal list: a range revoked by hand leaves
+/// its element's list, a rule revoked whole takes its element out, and the content every
+/// element shares is not touched. A second run finds nothing left; a list read by another
+/// block too is manual; an inline `for_each` list is edited where it is.
+#[tokio::test]
+async fn dynamic_blocks_over_literal_lists_are_fixed_in_their_elements() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "app").await;
+    let state = State::new().add(
+        "aws_security_group.app",
+        sg_attrs(
+            &sg,
+            &vpc,
+            "app",
+            vec![
+                sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+                sg_block("tcp", 3389, 3389, &["0.0.0.0/0"]),
+                sg_block("tcp", 443, 443, &["0.0.0.0/0"]),
+            ],
+            vec![],
+        ),
+    );
+    // The console fixes: SSH from anyone and RDP revoked.
+    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let e = estate_of(&state, DYNAMIC_TF);
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let fixes = doc["fixes"].as_array().unwrap();
+    assert_eq!(fixes.len(), 2, "{doc:#}");
+    assert!(
+        fixes.iter().all(|f| f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("local.ingress_rules[")),
+        "{doc:#}"
+    );
+    let fixed = DYNAMIC_TF
+        .replace(
+            "cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] # office",
+            "cidrs = [\"10.0.0.0/8\"] # office",
+        )
+        .replace(
+            "    {\n      port  = 3389\n      cidrs = [\"0.0.0.0/0\"]\n    },\n",
+            "",
+        );
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert_eq!(written, fixed);
+    assert!(hcl_edit::parser::parse_body(&written).is_ok());
+    let again = fix_json(&m, &e, &[]);
+    assert_eq!(again["fixes"], serde_json::json!([]), "{again:#}");
+    assert_eq!(again["manual"], serde_json::json!([]), "{again:#}");
+
+    // The list read by another block too: its elements are not this group's alone.
+    let shared = format!("{DYNAMIC_TF}\noutput \"rules\" {{\n  value = local.ingress_rules\n}}\n");
+    std::fs::write(e.code.join("main.tf"), &shared).unwrap();
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    only_manual(&run, "dynamic");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        shared
+    );
+
+    // The list written in the block itself, iterated under another name.
+    let inline = "resource \"aws_security_group\" \"app\" {\n  name = \"app\"\n\n  dynamic \"ingress\" {\n    for_each = [\n      { port = 22, cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] },\n      { port = 3389, cidrs = [\"0.0.0.0/0\"] },\n      { port = 443, cidrs = [\"0.0.0.0/0\"] },\n    ]\n    iterator = rule\n    content {\n      from_port   = rule.value.port\n      to_port     = rule.value.port\n      protocol    = \"tcp\"\n      cidr_blocks = rule.value.cidrs\n    }\n  }\n}\n";
+    std::fs::write(e.code.join("main.tf"), inline).unwrap();
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        inline
+            .replace(
+                "{ port = 22, cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] }",
+                "{ port = 22, cidrs = [\"10.0.0.0/8\"] }"
+            )
+            .replace("      { port = 3389, cidrs = [\"0.0.0.0/0\"] },\n", "")
+    );
+}
+
 /// `--harden`, with no drift at all: SSH and RDP from the internet go (or are narrowed to
 /// `--admin-cidr`), rotation and Block Public Access are turned on; HTTPS from the internet is
 /// not an admin port and stays. Each names the policy of its pattern.

@@ -1002,6 +1002,20 @@ pub fn remove_element(
     }
 }
 
+/// The bytes that remove entry `i` of a map or list (a `for_each` entry, a `dynamic` block's
+/// element) with these spans: alone on its lines, those lines with the comment lines right
+/// above it (as a block goes); else [`remove_element`].
+pub fn remove_entry(
+    text: &str,
+    spans: &[std::ops::Range<usize>],
+    i: usize,
+) -> std::ops::Range<usize> {
+    match spans.get(i).filter(|s| own_line(text, s).is_some()) {
+        Some(span) => block_lines(text, span.clone()),
+        None => remove_element(text, spans, i),
+    }
+}
+
 /// The bytes that remove element `i` with the separator after it (before it, for the last):
 /// what a list without trailing commas (JSON) needs.
 pub fn remove_between(spans: &[std::ops::Range<usize>], i: usize) -> std::ops::Range<usize> {
