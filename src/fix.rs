@@ -318,11 +318,15 @@ fn substitute(
             other => manual.push((span.start, other)),
         }
     }
-    for b in block.body.blocks() {
-        if let Some(expanded) = expand_dynamic(index, &prefix, b, file, text, &mut read)? {
-            subs.push(expanded);
-        }
-    }
+    expand_dynamics(
+        index,
+        &prefix,
+        &block.body,
+        file,
+        text,
+        &mut read,
+        &mut subs,
+    )?;
     subs.sort_by_key(|s| s.reference.start);
     let mut virtual_text = String::with_capacity(text.len());
     let mut at = 0;
@@ -519,6 +523,29 @@ fn element_removal(
     None
 }
 
+/// Every `dynamic` block of `body` and of its nested blocks (`settings { ip_configuration {
+/// dynamic "authorized_networks" … } }`), expanded where it can be.
+fn expand_dynamics(
+    index: &Index,
+    prefix: &str,
+    body: &hcl_edit::structure::Body,
+    file: &Path,
+    text: &str,
+    read: &mut literals::Reader,
+    out: &mut Vec<Substituted>,
+) -> Result<()> {
+    for b in body.blocks() {
+        if b.ident.as_str() == "dynamic" {
+            if let Some(expanded) = expand_dynamic(index, prefix, b, file, text, read)? {
+                out.push(expanded);
+            }
+        } else if !["lifecycle", "provisioner", "connection"].contains(&b.ident.as_str()) {
+            expand_dynamics(index, prefix, &b.body, file, text, read, out)?;
+        }
+    }
+    Ok(())
+}
+
 /// A `dynamic "LABEL"` block whose `for_each` is a literal list or map of this block's own,
 /// as the plain `LABEL` blocks it makes: each element's fields read by `ITERATOR.value.NAME`
 /// in place of the references, a whole block standing for its element. An edit of a field
@@ -601,14 +628,23 @@ fn expand_dynamic(
                 }
                 continue;
             }
-            let through = format!("{iterator}.value.{name} ← {source}{element}");
-            match entries.field(i, name, through) {
+            let (site, once) = if name == "." {
+                let through = format!("{iterator}.value ← {source}{element}");
+                let reads = literals::reads(content_text, &iterator, "value")
+                    + literals::reads(content_text, &iterator, "key");
+                (entries.element(i, through), reads == 1)
+            } else {
+                let through = format!("{iterator}.value.{name} ← {source}{element}");
+                let reads = literals::reads(content_text, &format!("{iterator}.value"), name);
+                (entries.field(i, name, through), reads == 1)
+            };
+            match site {
                 Some(site) => {
                     let from = out.len();
                     out.push_str(&site.text);
                     // Read more than once (`from_port` and `to_port` of one `port`): read, but
                     // an edit of it would change the others too.
-                    if literals::reads(content_text, &format!("{iterator}.value"), name) == 1 {
+                    if once {
                         parts.push((from..out.len(), Target::Literal(site)));
                     }
                 }
@@ -641,8 +677,8 @@ fn for_each_text(text: &str, expr: &hcl_edit::expr::Expression) -> String {
         .to_string()
 }
 
-/// Every `ITERATOR.value.NAME` (and `ITERATOR.key`, as `""`) of a `content` body that is an
-/// attribute value or a list element: (span, NAME).
+/// Every `ITERATOR.value.NAME` (`ITERATOR.key` as `""`, `ITERATOR.value` itself as `"."`) of a
+/// `content` body that is an attribute value or a list element: (span, NAME).
 fn collect_iterator_fields(
     body: &hcl_edit::structure::Body,
     iterator: &str,
@@ -659,6 +695,8 @@ fn collect_iterator_fields(
                     (true, ["value", name]) => Some(name.to_string()),
                     // The element's key: `""`, which no field is named.
                     (true, ["key"]) => Some(String::new()),
+                    // The element itself (a string of a set or list): `"."`.
+                    (true, ["value"]) => Some(".".into()),
                     _ => None,
                 }
             });

@@ -445,6 +445,21 @@ pub fn entries_of(
 }
 
 impl Entries {
+    /// Where entry `i` is written, when it is one literal value (a string of a set or list).
+    pub fn element(&self, i: usize, through: String) -> Option<Site> {
+        let (_, value, _) = self.items.get(i)?;
+        let span = value.span()?;
+        (!matches!(value, Expression::Object(_))
+            && is_literal(value)
+            && span.end <= self.text.len())
+        .then(|| Site {
+            file: self.file.clone(),
+            text: self.text[span.clone()].to_string(),
+            span,
+            through,
+        })
+    }
+
     /// Where field `name` of entry `i`'s object is written, when it is a literal.
     pub fn field(&self, i: usize, name: &str, through: String) -> Option<Site> {
         let (_, Expression::Object(o), _) = self.items.get(i)? else {

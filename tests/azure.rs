@@ -1140,10 +1140,9 @@ fn history_in_blob_storage() {
     );
 }
 
-/// `driftgate fix` on Azure: a rule deleted in the portal leaves the NSG's code, the other rules'
-/// blocks and comments untouched.
-#[test]
-fn a_rule_deleted_in_the_portal_leaves_the_code() {
+/// The recorded NSG with its last rule (kerberos) deleted in the portal, and the state that
+/// still has it.
+fn kerberos_deleted() -> (Azure, std::path::PathBuf) {
     let mut nsg = recorded_nsg();
     nsg["properties"]["securityRules"]
         .as_array_mut()
@@ -1156,6 +1155,14 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
                "security_rule": state_rules(), "tags": {}}),
     );
     let path = state.write(az.dir.path(), "azure.tfstate");
+    (az, path)
+}
+
+/// `driftgate fix` on Azure: a rule deleted in the portal leaves the NSG's code, the other rules'
+/// blocks and comments untouched.
+#[test]
+fn a_rule_deleted_in_the_portal_leaves_the_code() {
+    let (az, path) = kerberos_deleted();
     let rule = |name: &str, priority: i64, direction: &str, access: &str, ports: &str| {
         format!(
             "  security_rule {{\n    name                       = \"{name}\"\n    priority                   = {priority}\n    direction                  = \"{direction}\"\n    access                     = \"{access}\"\n    protocol                   = \"Tcp\"\n    source_port_range          = \"*\"\n    destination_port_range     = \"{ports}\"\n    source_address_prefix      = \"*\"\n    destination_address_prefix = \"*\"\n  }}\n"
@@ -1188,18 +1195,7 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
 /// comment; the other entries and the shared content stay.
 #[test]
 fn a_rule_of_a_dynamic_block_deleted_in_the_portal_leaves_its_map_entry() {
-    let mut nsg = recorded_nsg();
-    nsg["properties"]["securityRules"]
-        .as_array_mut()
-        .unwrap()
-        .pop();
-    let az = azure(vec![(nsg_id().as_str(), vec![Reply::json(nsg)])]);
-    let state = State::new().add(
-        "azurerm_network_security_group.web",
-        json!({"id": nsg_id(), "name": "c7n-nsg", "location": "eastus", "resource_group_name": "test_networksecuritygroup",
-               "security_rule": state_rules(), "tags": {}}),
-    );
-    let path = state.write(az.dir.path(), "azure.tfstate");
+    let (az, path) = kerberos_deleted();
     let kerberos = "    # Kerberos for the domain controllers.\n    kerberos = { priority = 330, direction = \"Inbound\", access = \"Allow\", ports = \"88-90\" }\n";
     let tf = format!(
         "locals {{\n  rules = {{\n    ssh-deny = {{ priority = 320, direction = \"Inbound\", access = \"Deny\", ports = \"22\" }}\n{kerberos}    ssh-out  = {{ priority = 300, direction = \"Outbound\", access = \"Allow\", ports = \"22\" }}\n  }}\n}}\n\nresource \"azurerm_network_security_group\" \"web\" {{\n  name                = \"c7n-nsg\"\n  location            = \"eastus\"\n  resource_group_name = \"test_networksecuritygroup\"\n\n  dynamic \"security_rule\" {{\n    for_each = local.rules\n    content {{\n      name                       = security_rule.key\n      priority                   = security_rule.value.priority\n      direction                  = security_rule.value.direction\n      access                     = security_rule.value.access\n      protocol                   = \"Tcp\"\n      source_port_range          = \"*\"\n      destination_port_range     = security_rule.value.ports\n      source_address_prefix      = \"*\"\n      destination_address_prefix = \"*\"\n    }}\n  }}\n}}\n"

@@ -214,6 +214,11 @@ fn fix(m: &Moto, e: &Estate, extra: &[&str]) -> Run {
     fix_env(m, e, extra, &[])
 }
 
+/// `driftgate fix --format json --quiet --address ADDRESS` (nothing written).
+fn fix_only(m: &Moto, e: &Estate, address: &str) -> Run {
+    fix(m, e, &["--format", "json", "--quiet", "--address", address])
+}
+
 /// Nothing written, and the first item by hand says `why`.
 fn only_manual(run: &Run, why: &str) {
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -1489,17 +1494,7 @@ async fn for_each_map_entries_are_fixed_for_their_instance_only() {
 
     // api's only peer revoked: the ingress block would go, and it is every instance's.
     m.revoke_in(&api, perm("tcp", 22, 22, "0.0.0.0/0")).await;
-    let run = fix(
-        &m,
-        &e,
-        &[
-            "--format",
-            "json",
-            "--quiet",
-            "--address",
-            r#"aws_security_group.this["api"]"#,
-        ],
-    );
+    let run = fix_only(&m, &e, r#"aws_security_group.this["api"]"#);
     only_manual(&run, "every instance of its `for_each` shares");
 
     // The entry's list read twice in the block (ingress and egress): manual.
@@ -1508,17 +1503,7 @@ async fn for_each_map_entries_are_fixed_for_their_instance_only() {
         "  }\n\n  egress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = each.value.ssh\n  }\n}\n",
     );
     std::fs::write(e.code.join("main.tf"), &twice).unwrap();
-    let run = fix(
-        &m,
-        &e,
-        &[
-            "--format",
-            "json",
-            "--quiet",
-            "--address",
-            r#"aws_security_group.this["api"]"#,
-        ],
-    );
+    let run = fix_only(&m, &e, r#"aws_security_group.this["api"]"#);
     only_manual(&run, "each.value.ssh is read more than once");
 }
 
@@ -1645,17 +1630,7 @@ async fn for_each_instances_revoked_by_hand_leave_their_entry() {
             "{RULES_TF}\nresource \"aws_ssm_parameter\" \"rule\" {{\n  for_each = toset([\"rdp\"])\n  name     = each.key\n  value    = aws_security_group_rule.admin{reference}.id\n}}\n"
         );
         std::fs::write(e.code.join("main.tf"), &named).unwrap();
-        let run = fix(
-            &m,
-            &e,
-            &[
-                "--format",
-                "json",
-                "--quiet",
-                "--address",
-                r#"aws_security_group_rule.admin["rdp"]"#,
-            ],
-        );
+        let run = fix_only(&m, &e, r#"aws_security_group_rule.admin["rdp"]"#);
         only_manual(&run, "other code of the module refers to");
     }
 }

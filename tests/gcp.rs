@@ -1395,7 +1395,7 @@ fn authorized_networks_changed_by_hand_are_written_as_blocks() {
     // Networks from a variable through a dynamic block: manual, at the dynamic block.
     let dynamic = "      dynamic \"authorized_networks\" {\n        for_each = var.networks\n        content {\n          value = authorized_networks.value\n        }\n      }\n";
     let tf = format!("{head}{dynamic}{tail}");
-    let (doc, written) = fix_with(three, two, &tf, &[]);
+    let (doc, written) = fix_with(three.clone(), two.clone(), &tf, &[]);
     assert_eq!(doc["fixes"], json!([]), "{doc:#}");
     assert_eq!(doc["manual"].as_array().unwrap().len(), 1, "{doc:#}");
     assert_eq!(doc["manual"][0]["line"], 12, "{doc:#}");
@@ -1411,6 +1411,21 @@ fn authorized_networks_changed_by_hand_are_written_as_blocks() {
         "{doc:#}"
     );
     assert_eq!(written, tf);
+
+    // The same networks from a `locals` list (nested in `settings { ip_configuration { … } }`,
+    // each element read as `authorized_networks.value`): the contractor's element goes.
+    let locals = "locals {\n  sql_networks = [\n    \"203.0.113.0/24\",\n    \"198.51.100.7\", # the contractor\n    \"192.0.2.0/24\",\n  ]\n}\n\n";
+    let tf = format!(
+        "{locals}{head}{}{tail}",
+        dynamic.replace("var.networks", "local.sql_networks")
+    );
+    let (doc, written) = fix_with(three, two, &tf, &[]);
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(
+        written,
+        tf.replace("    \"198.51.100.7\", # the contractor\n", "")
+    );
 }
 
 /// Keys set or dropped by hand on disks and buckets, written into the block that holds them: a
