@@ -286,34 +286,45 @@ fn substitute(
     for (span, kind, name) in refs {
         let found = match (kind, entry) {
             ("each", None) => continue,
-            // A set's element is both `each.value` and `each.key`.
-            ("each", Some(_))
-                if name.is_empty()
-                    && literals::reads(block_text, "each", "value")
-                        + literals::reads(block_text, "each", "key")
-                        > 1 =>
-            {
-                literals::Found::Manual {
-                    at: None,
-                    reason: "each.value is read more than once in the block: changing it \
-                             would change the others too"
-                        .into(),
-                }
-            }
-            ("each", Some(_)) if literals::reads(block_text, "each.value", &name) > 1 => {
-                literals::Found::Manual {
-                    at: None,
-                    reason: format!(
-                        "each.value.{name} is read more than once in the block: changing it \
-                         would change the others too"
-                    ),
-                }
-            }
             ("each", Some(entry)) if name.is_empty() => entry.value(),
             ("each", Some(entry)) => entry.attribute(&name),
             _ => literals::resolve(index, &prefix, kind, &name, &mut read)?,
         };
+        // Read more than once (`from_port` and `to_port` of one `each.value.port`; a set's
+        // element is both `each.value` and `each.key`): read as its literal, but an edit of it
+        // would change the others too.
+        let twice = kind == "each"
+            && match name.is_empty() {
+                true => {
+                    literals::reads(block_text, "each", "value")
+                        + literals::reads(block_text, "each", "key")
+                        > 1
+                }
+                false => literals::reads(block_text, "each.value", &name) > 1,
+            };
         match found {
+            literals::Found::Literal(site) if twice => {
+                let shown = if name.is_empty() {
+                    "each.value".to_string()
+                } else {
+                    format!("each.value.{name}")
+                };
+                manual.push((
+                    span.start,
+                    literals::Found::Manual {
+                        at: None,
+                        reason: format!(
+                            "{shown} is read more than once in the block: changing it would \
+                             change the others too"
+                        ),
+                    },
+                ));
+                subs.push(Substituted {
+                    reference: span,
+                    text: site.text,
+                    parts: Vec::new(),
+                });
+            }
             literals::Found::Literal(site) => subs.push(Substituted::literal(span, site)),
             other => manual.push((span.start, other)),
         }
@@ -1113,10 +1124,19 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 }
                 Ok(mapped) => (mapped, summary, false, false),
                 Err(offset) => {
+                    // A value read, but not editable here, says why.
+                    let why = unresolved.iter().find_map(|(at, found)| match found {
+                        literals::Found::Manual { reason, .. } if *at == offset => {
+                            Some(reason.clone())
+                        }
+                        _ => None,
+                    });
                     manual_at(
                         &mut set,
                         Some((&file, offset)),
-                        "the change runs across a value written elsewhere".into(),
+                        why.unwrap_or_else(|| {
+                            "the change runs across a value written elsewhere".into()
+                        }),
                         want_of(finding),
                     );
                     continue;

@@ -1497,14 +1497,18 @@ async fn for_each_map_entries_are_fixed_for_their_instance_only() {
     let run = fix_only(&m, &e, r#"aws_security_group.this["api"]"#);
     only_manual(&run, "every instance of its `for_each` shares");
 
-    // The entry's list read twice in the block (ingress and egress): manual.
+    // The entry's list read twice in the block (ingress and egress): web's range cannot leave
+    // it without leaving the egress rule too; api's block would go for every instance.
     let twice = FOR_EACH_TF.replace(
         "  }\n}\n",
         "  }\n\n  egress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = each.value.ssh\n  }\n}\n",
     );
     std::fs::write(e.code.join("main.tf"), &twice).unwrap();
-    let run = fix_only(&m, &e, r#"aws_security_group.this["api"]"#);
+    let run = fix_only(&m, &e, r#"aws_security_group.this["web"]"#);
     only_manual(&run, "each.value.ssh is read more than once");
+    let run = fix_only(&m, &e, r#"aws_security_group.this["api"]"#);
+    only_manual(&run, "every instance of its `for_each` shares");
+    assert_eq!(std::fs::read_to_string(e.code.join("main.tf")).unwrap(), twice);
 }
 
 const RULES_TF: &str = r#"locals {
@@ -1633,6 +1637,60 @@ async fn for_each_instances_revoked_by_hand_leave_their_entry() {
         let run = fix_only(&m, &e, r#"aws_security_group_rule.admin["rdp"]"#);
         only_manual(&run, "other code of the module refers to");
     }
+}
+
+/// A range revoked by hand from a `for_each` rule whose port is read twice (`from_port` and
+/// `to_port` of one `each.value.port`): the port is read to find the rule, and the range leaves
+/// this instance's own list in the map.
+#[tokio::test]
+async fn for_each_rules_read_through_a_shared_field_are_narrowed_in_their_entry() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let admin = m.group(&vpc, "admin").await;
+    let mut ssh = sg_rule_attrs(
+        "ingress",
+        &admin,
+        "tcp",
+        22,
+        22,
+        &["0.0.0.0/0", "10.0.0.0/8"],
+    );
+    ssh["id"] = Value::from("sgrule-ssh");
+    let mut rdp = sg_rule_attrs("ingress", &admin, "tcp", 3389, 3389, &["10.0.0.0/8"]);
+    rdp["id"] = Value::from("sgrule-rdp");
+    let state = State::new()
+        .add(
+            "aws_security_group.admin",
+            sg_attrs(&admin, &vpc, "admin", vec![], vec![]),
+        )
+        .add(r#"aws_security_group_rule.admin["ssh"]"#, ssh)
+        .add(r#"aws_security_group_rule.admin["rdp"]"#, rdp);
+    m.allow_in(&admin, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&admin, perm("tcp", 3389, 3389, "10.0.0.0/8"))
+        .await;
+    let tf = RULES_TF
+        .replace(
+            "    rdp = { port = 3389, cidrs = [\"0.0.0.0/0\"] } # opened during the outage\n",
+            "    rdp = { port = 3389, cidrs = [\"10.0.0.0/8\"] }\n",
+        )
+        .replace(
+            "cidrs = [\"10.0.0.0/8\"]\n",
+            "cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"]\n",
+        );
+    let tf = &tf[..tf
+        .find("resource \"aws_security_group_rule\" \"https\"")
+        .unwrap()];
+    let e = estate_of(&state, tf);
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        tf.replace(
+            "cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"]\n",
+            "cidrs = [\"10.0.0.0/8\"]\n"
+        )
+    );
 }
 
 const LIST_LOCALS_TF: &str = r#"locals {
