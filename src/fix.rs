@@ -821,7 +821,12 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         .iter()
         .map(|f| (f, None))
         .chain(hardenings.map(|h| (&h.finding, Some(h.replaces))));
+    // Blocks an earlier fix of this run removed: their other drifts have nothing left to write.
+    let mut removed_here: std::collections::BTreeSet<String> = Default::default();
     for (at_drift, (finding, hardening)) in work.enumerate() {
+        if removed_here.contains(&finding.address) {
+            continue;
+        }
         let action = match hardening {
             Some(_) if opts.addresses.is_empty() || opts.addresses.contains(&finding.address) => {
                 Some("harden")
@@ -1186,6 +1191,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             }
             // Hardened: the rule is revoked by the next apply, so the block just goes.
             Codify::RemoveResource { summary } if hardening.is_some() => {
+                removed_here.insert(finding.address.clone());
                 let Some(span) = block.span() else { continue };
                 let lines = families::block_lines(text, span);
                 let edit = TextEdit {
@@ -1196,6 +1202,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 (vec![(file.clone(), edit, None)], summary, false, false)
             }
             Codify::RemoveResource { summary } => {
+                removed_here.insert(finding.address.clone());
                 let Some(span) = block.span() else { continue };
                 let lines = families::block_lines(text, span);
                 let removed = removed_block(&finding.address, text);

@@ -1508,7 +1508,10 @@ async fn for_each_map_entries_are_fixed_for_their_instance_only() {
     only_manual(&run, "each.value.ssh is read more than once");
     let run = fix_only(&m, &e, r#"aws_security_group.this["api"]"#);
     only_manual(&run, "every instance of its `for_each` shares");
-    assert_eq!(std::fs::read_to_string(e.code.join("main.tf")).unwrap(), twice);
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        twice
+    );
 }
 
 const RULES_TF: &str = r#"locals {
@@ -2873,13 +2876,36 @@ async fn managed_policies_detached_by_hand_leave_the_code() {
     let doc = fix_json(&m, &e, &["--accept-weakening"]);
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
     assert_eq!(doc["fixes"][0]["action"], "accept", "{doc:#}");
+    let accepted = want.replace(
+        &format!("    \"{read}\",\n"),
+        &format!("    \"{read}\",\n    aws_iam_policy.audit.arn,\n"),
+    );
     assert_eq!(
         std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
-        want.replace(
-            &format!("    \"{read}\",\n"),
-            &format!("    \"{read}\",\n    aws_iam_policy.audit.arn,\n")
-        )
+        accepted
     );
+
+    // The admin policy detached from its last role by hand: the provider wants a principal at
+    // least and drops an attachment that lists nobody, so the block goes (with a `removed`
+    // block) rather than keeping `roles = []`.
+    iam.detach_role_policy()
+        .role_name(&batch)
+        .policy_arn(&admin)
+        .send()
+        .await
+        .unwrap();
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert!(
+        !written.contains("resource \"aws_iam_policy_attachment\" \"admins\""),
+        "{written}"
+    );
+    assert!(
+        written.contains("removed {\n  from = aws_iam_policy_attachment.admins\n"),
+        "{written}"
+    );
+    assert!(hcl_edit::parser::parse_body(&written).is_ok());
 }
 
 /// Objects deleted in the console, accepted: the code stops declaring them (a `removed` block

@@ -146,7 +146,21 @@ fn codify_attachment(r: &CodifyRequest) -> Codify {
                 _ => ("roles", r.object),
             };
             let summary = format!("detach {arn} from {name}");
+            // The provider wants one principal at least (`AtLeastOneOf`), and its refresh drops
+            // an attachment that lists nobody: without its last principal the block goes.
+            let principals = ["users", "groups", "roles"]
+                .iter()
+                .map(|k| match r.block.body.get_attribute(k) {
+                    None => Some(0),
+                    Some(_) => crate::families::resolved_list(&r.block.body, k, r.refs)
+                        .ok()
+                        .map(|l| l.len()),
+                })
+                .sum::<Option<usize>>();
             return match remove_resolved(r.text, &r.block.body, key, r.refs, name) {
+                Ok(Some(_)) if principals == Some(1) => Codify::RemoveResource {
+                    summary: format!("{arn} is attached to nobody now"),
+                },
                 Ok(Some(edit)) => Codify::Edits {
                     edits: vec![edit],
                     summary,
