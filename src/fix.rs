@@ -608,7 +608,9 @@ fn expand_dynamic(
     refs.sort_by_key(|(s, _)| s.start);
     let content_text = text.get(inner.clone()).unwrap_or_default();
     let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let indent = &text[line_start..span.start];
+    let indent = Some(&text[line_start..span.start])
+        .filter(|i| i.trim().is_empty())
+        .unwrap_or("");
     let source = for_each_text(text, &for_each.value);
     let mut out = String::new();
     let mut parts = Vec::new();
