@@ -36,6 +36,18 @@ pub struct FixOptions {
     pub resources: Vec<crate::state::Resource>,
 }
 
+/// What `terraform plan` shows for a fixed resource once the fix is merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterPlan {
+    /// No change: the code says what is live.
+    NoChange,
+    /// The resource leaves the code with a `removed` block: the plan forgets it.
+    Forgets,
+    /// One instance of a `for_each` leaves its map: the refresh reports it deleted outside
+    /// Terraform, and nothing changes.
+    DeletedOutside,
+}
+
 /// One change written into the code.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FixEntry {
@@ -53,10 +65,9 @@ pub struct FixEntry {
     pub references: Vec<String>,
     pub summary: String,
     pub replaces_resource: bool,
-    /// The fix removes the resource from the code (with a `removed` block): the next plan
-    /// forgets it instead of showing no change.
+    /// What `terraform plan` shows for the resource once the fix is merged.
     #[serde(skip)]
-    pub forgets: bool,
+    pub after: AfterPlan,
     /// The finding's words, for the pull request body.
     #[serde(skip)]
     pub expected_text: String,
@@ -1040,7 +1051,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             )?,
             _ => None,
         };
-        let (edits, summary, replaces, forgets) = match answer {
+        let (edits, summary, replaces, after) = match answer {
             Codify::Unsupported => {
                 set.unsupported
                     .push(format!("{}: {}", finding.address, want_of(finding)));
@@ -1090,7 +1101,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                             .collect(),
                         format!("{summary} (in {ident}.{})", labels.join(".")),
                         false,
-                        false,
+                        AfterPlan::NoChange,
                     ),
                     Ok((
                         there,
@@ -1129,7 +1140,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     );
                     continue;
                 }
-                Ok(mapped) => (mapped, summary, false, false),
+                Ok(mapped) => (mapped, summary, false, AfterPlan::NoChange),
                 Err(offset) => {
                     // A value read, but not editable here, says why.
                     let why = unresolved.iter().find_map(|(at, found)| match found {
@@ -1184,11 +1195,15 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                         "{summary}: its `for_each` entry \"{key}\" goes (the plan forgets it)"
                     ),
                 };
+                let after = match hardening {
+                    Some(_) => AfterPlan::NoChange,
+                    None => AfterPlan::DeletedOutside,
+                };
                 (
                     vec![(there.to_path_buf(), edit, None)],
                     summary,
                     false,
-                    false,
+                    after,
                 )
             }
             // Hardened: the rule is revoked by the next apply, so the block just goes.
@@ -1201,7 +1216,12 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                     with: String::new(),
                 };
                 let summary = summary.replace(" is gone", " is removed (revoked on apply)");
-                (vec![(file.clone(), edit, None)], summary, false, false)
+                (
+                    vec![(file.clone(), edit, None)],
+                    summary,
+                    false,
+                    AfterPlan::NoChange,
+                )
             }
             Codify::RemoveResource { summary } => {
                 removed_here.insert(finding.address.clone());
@@ -1226,7 +1246,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                         None,
                     ),
                 ];
-                (edits, summary, false, true)
+                (edits, summary, false, AfterPlan::Forgets)
             }
         };
         // Where the fix is named: the literal's place when it was written elsewhere.
@@ -1282,7 +1302,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             references: finding.references.clone(),
             summary,
             replaces_resource: replaces || hardening == Some(true),
-            forgets,
+            after,
             expected_text: finding.expected_text.clone().unwrap_or_default(),
             actual_text: finding.actual_text.clone().unwrap_or_default(),
             policy_title: finding.policy_title.clone(),

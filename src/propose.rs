@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::breakglass::gitlab::project_segment;
 use crate::error::{Error, Result};
-use crate::fix::FixSet;
+use crate::fix::{AfterPlan, FixSet};
 use crate::http::{base_url, env, Client, COMPONENT};
 
 /// The trailer of driftgate's commit: how a branch of this name is known to be driftgate's.
@@ -191,7 +191,7 @@ fn body(set: &FixSet, hash: &str) -> String {
     let mut addresses: Vec<&str> = set
         .fixes
         .iter()
-        .filter(|f| !f.forgets && f.action != "harden")
+        .filter(|f| f.after == AfterPlan::NoChange && f.action != "harden")
         .map(|f| f.address.as_str())
         .collect();
     addresses.dedup();
@@ -199,7 +199,19 @@ fn body(set: &FixSet, hash: &str) -> String {
         let list: Vec<String> = addresses.iter().map(|a| format!("`{a}`")).collect();
         let _ = writeln!(out, "- no change for {}", list.join(", "));
     }
-    for f in set.fixes.iter().filter(|f| f.forgets) {
+    for f in set
+        .fixes
+        .iter()
+        .filter(|f| f.after == AfterPlan::DeletedOutside)
+    {
+        let _ = writeln!(
+            out,
+            "- `{}` no longer declared: its live object is already gone, so the refresh reports \
+             it deleted outside Terraform and nothing changes",
+            f.address
+        );
+    }
+    for f in set.fixes.iter().filter(|f| f.after == AfterPlan::Forgets) {
         let _ = writeln!(
             out,
             "- `{}` will no longer be managed by Terraform (a `removed` block with `destroy = \
@@ -736,6 +748,60 @@ async fn gitlab(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fix::FixEntry;
+
+    /// What the body says `terraform plan` shows: no change, forgotten with a `removed` block,
+    /// or an instance gone live and no longer declared.
+    #[test]
+    fn the_body_says_what_the_plan_shows_per_fix() {
+        let entry = |address: &str, after: AfterPlan| FixEntry {
+            finding: 0,
+            address: address.into(),
+            action: "codify",
+            file: "infra/main.tf".into(),
+            line: 1,
+            policy: "AWS-SG-RULES".into(),
+            severity: "medium".into(),
+            references: vec![],
+            summary: "s".into(),
+            replaces_resource: false,
+            after,
+            expected_text: String::new(),
+            actual_text: String::new(),
+            policy_title: String::new(),
+            risk: String::new(),
+        };
+        let set = FixSet {
+            fixes: vec![
+                entry("aws_security_group.web", AfterPlan::NoChange),
+                entry("aws_security_group_rule.rdp", AfterPlan::Forgets),
+                entry(
+                    r#"aws_security_group_rule.admin["rdp"]"#,
+                    AfterPlan::DeletedOutside,
+                ),
+            ],
+            manual: vec![],
+            files: Default::default(),
+            unsupported: vec![],
+            weakening: vec![],
+            covered: vec![],
+        };
+        let text = body(&set, "abc");
+        let after = &text[text.find("**After merging**").unwrap()..];
+        assert!(
+            after.contains("- no change for `aws_security_group.web`\n"),
+            "{after}"
+        );
+        assert!(after.contains("- `aws_security_group_rule.rdp` will no longer be managed"));
+        assert!(after.contains(
+            "- `aws_security_group_rule.admin[\"rdp\"]` no longer declared: its live object is \
+             already gone"
+        ));
+        assert!(
+            !after.contains("no change for `aws_security_group_rule"),
+            "{after}"
+        );
+    }
 
     #[test]
     fn forges() {
