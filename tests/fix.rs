@@ -1908,6 +1908,72 @@ async fn dynamic_blocks_over_literal_lists_are_fixed_in_their_elements() {
     );
 }
 
+/// `--harden` over a `dynamic` block, in sync with the cloud: SSH from the internet leaves its
+/// element's list (narrowed to `--admin-cidr` it would be the element's list too), RDP's only
+/// range takes its element out, HTTPS stays.
+#[tokio::test]
+async fn harden_edits_the_elements_of_a_dynamic_block() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "app").await;
+    for (port, cidr) in [
+        (22, "0.0.0.0/0"),
+        (22, "10.0.0.0/8"),
+        (3389, "0.0.0.0/0"),
+        (443, "0.0.0.0/0"),
+    ] {
+        m.allow_in(&sg, perm("tcp", port, port, cidr)).await;
+    }
+    let state = State::new().add(
+        "aws_security_group.app",
+        sg_attrs(
+            &sg,
+            &vpc,
+            "app",
+            vec![
+                sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+                sg_block("tcp", 3389, 3389, &["0.0.0.0/0"]),
+                sg_block("tcp", 443, 443, &["0.0.0.0/0"]),
+            ],
+            vec![],
+        ),
+    );
+    let e = estate_of(&state, DYNAMIC_TF);
+    assert_eq!(fix_json(&m, &e, &[])["fixes"], serde_json::json!([]));
+    let doc = fix_json(&m, &e, &["--harden"]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let actions = fix_lines(&doc, &["action"]);
+    assert_eq!(actions, ["harden", "harden"], "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        DYNAMIC_TF
+            .replace(
+                "cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] # office",
+                "cidrs = [\"10.0.0.0/8\"] # office",
+            )
+            .replace(
+                "    {\n      port  = 3389\n      cidrs = [\"0.0.0.0/0\"]\n    },\n",
+                "",
+            )
+    );
+    // Narrowed to the admins' range instead: written in each element's own list.
+    std::fs::write(e.code.join("main.tf"), DYNAMIC_TF).unwrap();
+    let doc = fix_json(&m, &e, &["--harden", "--admin-cidr", "192.0.2.0/24"]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    let content = &DYNAMIC_TF[DYNAMIC_TF.find("resource").unwrap()..];
+    assert!(written.ends_with(content), "{written}");
+    assert!(
+        written.contains("      port  = 3389\n      cidrs = [\"192.0.2.0/24\"]\n"),
+        "{written}"
+    );
+    assert_eq!(
+        written.matches("0.0.0.0/0").count(),
+        1,
+        "only HTTPS's: {written}"
+    );
+}
+
 /// `--harden`, with no drift at all: SSH and RDP from the internet go (or are narrowed to
 /// `--admin-cidr`), rotation and Block Public Access are turned on; HTTPS from the internet is
 /// not an admin port and stays. Each names the policy of its pattern.
