@@ -371,6 +371,33 @@ pub fn entries_of(
     lists: bool,
     read: &mut Reader,
 ) -> Result<std::result::Result<Entries, String>> {
+    // `{ for r in LIST : r.NAME => r }`: the list's objects, each keyed by a field of its own.
+    let (for_each, keyed_by) = match for_each {
+        Expression::ForExpr(f) => {
+            let var = f.intro.value_var.as_str();
+            let whole = matches!(&f.value_expr, Expression::Variable(v) if v.as_str() == var);
+            let field = f
+                .key_expr
+                .as_ref()
+                .and_then(traversal_names)
+                .and_then(|(root, names)| match names.as_slice() {
+                    [name] if root == var => Some(name.to_string()),
+                    _ => None,
+                });
+            match field {
+                Some(field)
+                    if whole && f.cond.is_none() && !f.grouping && f.intro.key_var.is_none() =>
+                {
+                    (&f.intro.collection_expr, Some(field))
+                }
+                _ => return Ok(Err(
+                    "`for_each` is a `for` expression other than `{ for x in LIST : x.NAME => x }`"
+                        .into(),
+                )),
+            }
+        }
+        other => (other, None),
+    };
     // `toset(...)`: a set of strings, each its own instance's key.
     let (for_each, set) = match for_each {
         Expression::FuncCall(call)
@@ -397,7 +424,24 @@ pub fn entries_of(
         None => (file.to_path_buf(), text.to_string(), for_each.clone()),
     };
     let items = match &map {
-        Expression::Object(map) if !set => map
+        // Keyed by a field: an element whose key is not a literal string has none.
+        Expression::Array(list) if keyed_by.is_some() => list
+            .iter()
+            .map(|e| {
+                let key = match (e, keyed_by.as_deref()) {
+                    (Expression::Object(o), Some(field)) => o
+                        .iter()
+                        .find(|(k, _)| key_is(k, field))
+                        .and_then(|(_, v)| match v.expr() {
+                            Expression::String(s) => Some(s.value().to_string()),
+                            _ => None,
+                        }),
+                    _ => None,
+                };
+                (key, e.clone(), e.span().unwrap_or(0..0))
+            })
+            .collect(),
+        Expression::Object(map) if !set && keyed_by.is_none() => map
             .iter()
             .map(|(k, v)| {
                 let (start, key) = match k {
@@ -439,7 +483,7 @@ pub fn entries_of(
         file,
         text,
         set,
-        list: !set && matches!(map, Expression::Array(_)),
+        list: !set && keyed_by.is_none() && matches!(map, Expression::Array(_)),
         items,
     }))
 }

@@ -1696,6 +1696,56 @@ async fn for_each_rules_read_through_a_shared_field_are_narrowed_in_their_entry(
     );
 }
 
+/// `for_each = { for r in local.rules : r.name => r }`, the usual way to key a list of rule
+/// objects: an instance revoked by hand takes its element out of the list, and a range narrowed
+/// by hand leaves its element's own list.
+#[tokio::test]
+async fn for_each_over_a_keyed_for_expression_edits_the_list_elements() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let admin = m.group(&vpc, "admin").await;
+    let rule = |id: &str, port: i64, cidrs: &[&str]| {
+        let mut a = sg_rule_attrs("ingress", &admin, "tcp", port, port, cidrs);
+        a["id"] = Value::from(id);
+        a
+    };
+    let state = State::new()
+        .add(
+            "aws_security_group.admin",
+            sg_attrs(&admin, &vpc, "admin", vec![], vec![]),
+        )
+        .add(
+            r#"aws_security_group_rule.admin["ssh"]"#,
+            rule("sgrule-ssh", 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+        )
+        .add(
+            r#"aws_security_group_rule.admin["rdp"]"#,
+            rule("sgrule-rdp", 3389, &["0.0.0.0/0"]),
+        );
+    m.allow_in(&admin, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    let tf = "locals {\n  rules = [\n    { name = \"ssh\", port = 22, cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] },\n    # Opened during the outage.\n    { name = \"rdp\", port = 3389, cidrs = [\"0.0.0.0/0\"] },\n  ]\n}\n\nresource \"aws_security_group_rule\" \"admin\" {\n  for_each          = { for r in local.rules : r.name => r }\n  type              = \"ingress\"\n  security_group_id = var.admin_group\n  from_port         = each.value.port\n  to_port           = each.value.port\n  protocol          = \"tcp\"\n  cidr_blocks       = each.value.cidrs\n}\n";
+    let e = estate_of(&state, tf);
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        tf.replace(
+            "cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] }",
+            "cidrs = [\"10.0.0.0/8\"] }"
+        )
+        .replace(
+            "    # Opened during the outage.\n    { name = \"rdp\", port = 3389, cidrs = [\"0.0.0.0/0\"] },\n",
+            ""
+        )
+    );
+    // A filtered `for` is not the list itself: manual.
+    let filtered = tf.replace(": r.name => r }", ": r.name => r if r.port != 0 }");
+    std::fs::write(e.code.join("main.tf"), &filtered).unwrap();
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    only_manual(&run, "`for` expression");
+}
+
 const LIST_LOCALS_TF: &str = r#"locals {
   office = "10.0.0.0/8"
 }
