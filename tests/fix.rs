@@ -1514,6 +1514,13 @@ async fn for_each_map_entries_are_fixed_for_their_instance_only() {
     );
 }
 
+/// An `aws_security_group_rule` letting TCP `port` in from `cidrs`, under its own id.
+fn ingress_rule(sg: &str, id: &str, port: i64, cidrs: &[&str]) -> Value {
+    let mut a = sg_rule_attrs("ingress", sg, "tcp", port, port, cidrs);
+    a["id"] = Value::from(id);
+    a
+}
+
 const RULES_TF: &str = r#"locals {
   # Who may reach the admin group, by port.
   admin_rules = {
@@ -1559,11 +1566,7 @@ async fn for_each_instances_revoked_by_hand_leave_their_entry() {
     let m = moto().await;
     let vpc = m.vpc().await;
     let admin = m.group(&vpc, "admin").await;
-    let rule = |id: &str, port: i64, cidr: &str| {
-        let mut a = sg_rule_attrs("ingress", &admin, "tcp", port, port, &[cidr]);
-        a["id"] = Value::from(id);
-        a
-    };
+    let rule = |id: &str, port: i64, cidr: &str| ingress_rule(&admin, id, port, &[cidr]);
     let state = State::new()
         .add(
             "aws_security_group.admin",
@@ -1650,17 +1653,8 @@ async fn for_each_rules_read_through_a_shared_field_are_narrowed_in_their_entry(
     let m = moto().await;
     let vpc = m.vpc().await;
     let admin = m.group(&vpc, "admin").await;
-    let mut ssh = sg_rule_attrs(
-        "ingress",
-        &admin,
-        "tcp",
-        22,
-        22,
-        &["0.0.0.0/0", "10.0.0.0/8"],
-    );
-    ssh["id"] = Value::from("sgrule-ssh");
-    let mut rdp = sg_rule_attrs("ingress", &admin, "tcp", 3389, 3389, &["10.0.0.0/8"]);
-    rdp["id"] = Value::from("sgrule-rdp");
+    let ssh = ingress_rule(&admin, "sgrule-ssh", 22, &["0.0.0.0/0", "10.0.0.0/8"]);
+    let rdp = ingress_rule(&admin, "sgrule-rdp", 3389, &["10.0.0.0/8"]);
     let state = State::new()
         .add(
             "aws_security_group.admin",
@@ -1704,11 +1698,7 @@ async fn for_each_over_a_keyed_for_expression_edits_the_list_elements() {
     let m = moto().await;
     let vpc = m.vpc().await;
     let admin = m.group(&vpc, "admin").await;
-    let rule = |id: &str, port: i64, cidrs: &[&str]| {
-        let mut a = sg_rule_attrs("ingress", &admin, "tcp", port, port, cidrs);
-        a["id"] = Value::from(id);
-        a
-    };
+    let rule = |id: &str, port: i64, cidrs: &[&str]| ingress_rule(&admin, id, port, cidrs);
     let state = State::new()
         .add(
             "aws_security_group.admin",
@@ -1878,6 +1868,25 @@ resource "aws_security_group" "app" {
 }
 "#;
 
+/// The state of the group `DYNAMIC_TF` makes: SSH from anyone and the office, RDP and HTTPS
+/// from anyone.
+fn app_state(sg: &str, vpc: &str) -> State {
+    State::new().add(
+        "aws_security_group.app",
+        sg_attrs(
+            sg,
+            vpc,
+            "app",
+            vec![
+                sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+                sg_block("tcp", 3389, 3389, &["0.0.0.0/0"]),
+                sg_block("tcp", 443, 443, &["0.0.0.0/0"]),
+            ],
+            vec![],
+        ),
+    )
+}
+
 /// Inline rules made by a `dynamic` block over a literal list: a range revoked by hand leaves
 /// its element's list, a rule revoked whole takes its element out, and the content every
 /// element shares is not touched. A second run finds nothing left; a list read by another
@@ -1887,20 +1896,7 @@ async fn dynamic_blocks_over_literal_lists_are_fixed_in_their_elements() {
     let m = moto().await;
     let vpc = m.vpc().await;
     let sg = m.group(&vpc, "app").await;
-    let state = State::new().add(
-        "aws_security_group.app",
-        sg_attrs(
-            &sg,
-            &vpc,
-            "app",
-            vec![
-                sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"]),
-                sg_block("tcp", 3389, 3389, &["0.0.0.0/0"]),
-                sg_block("tcp", 443, 443, &["0.0.0.0/0"]),
-            ],
-            vec![],
-        ),
-    );
+    let state = app_state(&sg, &vpc);
     // The console fixes: SSH from anyone and RDP revoked.
     m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
     m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
@@ -1974,20 +1970,7 @@ async fn harden_edits_the_elements_of_a_dynamic_block() {
     ] {
         m.allow_in(&sg, perm("tcp", port, port, cidr)).await;
     }
-    let state = State::new().add(
-        "aws_security_group.app",
-        sg_attrs(
-            &sg,
-            &vpc,
-            "app",
-            vec![
-                sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"]),
-                sg_block("tcp", 3389, 3389, &["0.0.0.0/0"]),
-                sg_block("tcp", 443, 443, &["0.0.0.0/0"]),
-            ],
-            vec![],
-        ),
-    );
+    let state = app_state(&sg, &vpc);
     let e = estate_of(&state, DYNAMIC_TF);
     assert_eq!(fix_json(&m, &e, &[])["fixes"], serde_json::json!([]));
     let doc = fix_json(&m, &e, &["--harden"]);
