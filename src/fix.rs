@@ -200,9 +200,14 @@ impl Files {
     }
 
     /// Applies edits of one file (ranges in its text now); the new text must parse.
-    fn apply(&mut self, file: &Path, mut edits: Vec<TextEdit>) -> Result<bool> {
+    fn apply(&mut self, file: &Path, edits: Vec<TextEdit>) -> Result<bool> {
         let text = self.now(file)?;
-        edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
+        let edits = disjoint(edits).ok_or_else(|| {
+            Error::new(
+                file.display().to_string(),
+                "two edits of one fix overlap (driftgate bug): nothing is written",
+            )
+        })?;
         let mut after = text.clone();
         let mut made = Vec::new();
         for e in edits {
@@ -230,6 +235,26 @@ impl Files {
             .or_insert((text, after));
         Ok(true)
     }
+}
+
+/// The edits from the last to the first, removals that overlap (two blocks sharing the blank
+/// line between them) merged into one; `None` when edits that write something overlap.
+fn disjoint(mut edits: Vec<TextEdit>) -> Option<Vec<TextEdit>> {
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut out: Vec<TextEdit> = Vec::new();
+    for e in edits {
+        match out.last_mut() {
+            Some(prev) if e.range.start < prev.range.end => {
+                if !(prev.with.is_empty() && e.with.is_empty()) {
+                    return None;
+                }
+                prev.range.end = prev.range.end.max(e.range.end);
+            }
+            _ => out.push(e),
+        }
+    }
+    out.reverse();
+    Some(out)
 }
 
 /// Bytes of the block replaced, in the text codify sees, by what they stand for: a `var.x` /
@@ -1533,6 +1558,23 @@ fn want_of(f: &Finding) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_removals_merge_and_overlapping_writes_refuse() {
+        let edit = |range: std::ops::Range<usize>, with: &str| TextEdit {
+            range,
+            with: with.into(),
+        };
+        let got = disjoint(vec![edit(0..5, ""), edit(10..20, ""), edit(15..25, "")]).unwrap();
+        assert_eq!(got, vec![edit(10..25, ""), edit(0..5, "")]);
+        assert_eq!(disjoint(vec![edit(10..20, ""), edit(15..25, "x")]), None);
+        // An insertion where a removal starts is kept, after it.
+        let mut text = "0123456789abcdefghij".to_string();
+        for e in disjoint(vec![edit(10..10, "NEW"), edit(10..20, "")]).unwrap() {
+            text.replace_range(e.range, &e.with);
+        }
+        assert_eq!(text, "0123456789NEW");
+    }
 
     /// `codify_list` on `list` with `live`: the edited text.
     fn listed(list: &str, live: &[&str]) -> String {
