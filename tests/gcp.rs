@@ -1095,6 +1095,52 @@ fn members_revoked_in_the_console_leave_the_code() {
     assert_eq!(std::fs::read_to_string(code.join("main.tf")).unwrap(), want);
 }
 
+/// Members granted one `google_project_iam_member` per element of a `toset([...])`: the member
+/// revoked in the console leaves the set (no `removed` block: it cannot name one instance), the
+/// other members stay.
+#[test]
+fn a_member_of_a_for_each_set_revoked_in_the_console_leaves_the_set() {
+    let members = ["group:c_grp@forseti.test", "user:a_user@forseti.test"];
+    let mut state = State::new();
+    for m in members {
+        state = state.add(
+            &format!("google_project_iam_member.owners[\"{m}\"]"),
+            json!({"id": format!("1044/roles/owner/{m}"), "project": "1044", "role": "roles/owner",
+                   "member": m, "condition": [], "etag": "BwX"}),
+        );
+    }
+    let mut policy = recorded_project_policy();
+    for b in policy["bindings"].as_array_mut().unwrap() {
+        if b["role"] == "roles/owner" {
+            b["members"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|m| m != "user:a_user@forseti.test");
+        }
+    }
+    let g = gcp(vec![(
+        "/v3/projects/1044:getIamPolicy",
+        vec![Reply::json(policy)],
+    )]);
+    let path = state.write(g.dir.path(), "gcp.tfstate");
+    let tf = "resource \"google_project_iam_member\" \"owners\" {\n  for_each = toset([\n    \"group:c_grp@forseti.test\",\n    \"user:a_user@forseti.test\", # on call until Friday\n  ])\n  project = \"1044\"\n  role    = \"roles/owner\"\n  member  = each.value\n}\n";
+    let code = g.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), tf).unwrap();
+    let run = fix_run(&g, &path, &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        tf.replace(
+            "    \"user:a_user@forseti.test\", # on call until Friday\n",
+            ""
+        )
+    );
+}
+
 /// A member revoked in the console from a project policy the code renders with
 /// `data "google_iam_policy"`: it leaves its `binding` block there (the data source is read by
 /// this policy alone).
