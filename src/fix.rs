@@ -390,9 +390,9 @@ fn substitute(
     })
 }
 
-/// Every attribute value of a body (and its nested blocks), or element of a list value, that is
-/// a plain `var.x`/`local.x`/`each.value[.x]`, but not Terraform's meta-arguments or `dynamic`
-/// blocks (whose content is per element).
+/// Every attribute value of a body (and its nested blocks), element of a list value, or argument
+/// of `jsonencode(...)`, that is a plain `var.x`/`local.x`/`each.value[.x]`, but not
+/// Terraform's meta-arguments or `dynamic` blocks (whose content is per element).
 fn collect_references(
     body: &hcl_edit::structure::Body,
     out: &mut Vec<(std::ops::Range<usize>, &'static str, String)>,
@@ -403,6 +403,12 @@ fn collect_references(
         }
         let values: Vec<&hcl_edit::expr::Expression> = match &attr.value {
             hcl_edit::expr::Expression::Array(items) => items.iter().collect(),
+            // `jsonencode(local.policy)`: the document is the local's object.
+            hcl_edit::expr::Expression::FuncCall(call)
+                if call.name.name.as_str() == "jsonencode" && call.args.len() == 1 =>
+            {
+                call.args.iter().collect()
+            }
             value => vec![value],
         };
         for value in values {

@@ -2377,6 +2377,30 @@ async fn iam_statements_revoked_by_hand_leave_the_document() {
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
     assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+
+    // The document in a `locals` value, encoded with `jsonencode(local.app_policy)`: the
+    // statement leaves the local, where it is written.
+    let role_tf = &want[want.find("resource \"aws_iam_role\"").unwrap()..];
+    let local_tf = format!(
+        "locals {{\n  app_policy = {{\n    Version = \"2012-10-17\"\n    Statement = [\n      {{ Sid = \"Read\", Effect = \"Allow\", Action = [\"s3:GetObject\"], Resource = \"arn:aws:s3:::app/*\" }},\n      {{ Effect = \"Allow\", Action = \"s3:*\", Resource = [\"*\"] }}, # the migration\n    ]\n  }}\n}}\n\nresource \"aws_iam_policy\" \"app\" {{\n  name   = \"app\"\n  policy = jsonencode(local.app_policy)\n}}\n\n{role_tf}"
+    );
+    std::fs::write(e.code.join("main.tf"), &local_tf).unwrap();
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert!(
+        doc["fixes"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("local.app_policy"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        local_tf.replace(
+            "      { Effect = \"Allow\", Action = \"s3:*\", Resource = [\"*\"] }, # the migration\n",
+            ""
+        )
+    );
 }
 
 const OPS_DATA_TF: &str = r#"data "aws_iam_policy_document" "ops" {
