@@ -1,8 +1,9 @@
 //! A policy document as the code writes it, for `driftgate fix`: a statement revoked live (a
 //! console fix) is removed where it is written, inside `jsonencode({ Statement = [...] })` or a
 //! JSON heredoc, found by meaning (the canonical statement of `policy_document`), so that key
-//! order, `Sid`s and `"Action": "x"` vs `["x"]` do not matter. Anything else (a
-//! `data.aws_iam_policy_document`, `file()`, a template with interpolations) is manual, with
+//! order, `Sid`s and `"Action": "x"` vs `["x"]` do not matter; in a
+//! `data "aws_iam_policy_document"` read by this resource alone, its `statement` block goes.
+//! Anything else (`file()`, a template with interpolations, merged documents) is manual, with
 //! what to remove.
 
 use std::ops::Range;
