@@ -1140,9 +1140,10 @@ fn history_in_blob_storage() {
     );
 }
 
-/// The recorded NSG with its last rule (kerberos) deleted in the portal, and the state that
-/// still has it.
-fn kerberos_deleted() -> (Azure, std::path::PathBuf) {
+/// `driftgate fix --write` of `tf` in `infra/main.tf`, with the recorded NSG's last rule
+/// (kerberos) deleted in the portal and the state that still has it: the JSON (after exit 0)
+/// and the file written.
+fn fix_kerberos_deleted(tf: &str) -> (Value, String) {
     let mut nsg = recorded_nsg();
     nsg["properties"]["securityRules"]
         .as_array_mut()
@@ -1155,14 +1156,19 @@ fn kerberos_deleted() -> (Azure, std::path::PathBuf) {
                "security_rule": state_rules(), "tags": {}}),
     );
     let path = state.write(az.dir.path(), "azure.tfstate");
-    (az, path)
+    let code = az.dir.path().join("infra");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(code.join("main.tf"), tf).unwrap();
+    let run = fix_written(&az, &path);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    (doc, std::fs::read_to_string(code.join("main.tf")).unwrap())
 }
 
 /// `driftgate fix` on Azure: a rule deleted in the portal leaves the NSG's code, the other rules'
 /// blocks and comments untouched.
 #[test]
 fn a_rule_deleted_in_the_portal_leaves_the_code() {
-    let (az, path) = kerberos_deleted();
     let rule = |name: &str, priority: i64, direction: &str, access: &str, ports: &str| {
         format!(
             "  security_rule {{\n    name                       = \"{name}\"\n    priority                   = {priority}\n    direction                  = \"{direction}\"\n    access                     = \"{access}\"\n    protocol                   = \"Tcp\"\n    source_port_range          = \"*\"\n    destination_port_range     = \"{ports}\"\n    source_address_prefix      = \"*\"\n    destination_address_prefix = \"*\"\n  }}\n"
@@ -1175,16 +1181,11 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
     let tf = format!(
         "{head}{ssh_deny}\n  # Kerberos for the domain controllers.\n{kerberos}\n{ssh_out}}}\n"
     );
-    let code = az.dir.path().join("infra");
-    std::fs::create_dir_all(&code).unwrap();
-    std::fs::write(code.join("main.tf"), &tf).unwrap();
-    let run = fix_written(&az, &path);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let (doc, written) = fix_kerberos_deleted(&tf);
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
     assert_eq!(doc["fixes"][0]["action"], "codify");
     assert_eq!(
-        std::fs::read_to_string(code.join("main.tf")).unwrap(),
+        written,
         // The comment about the rule goes with it.
         format!("{head}{ssh_deny}\n{ssh_out}}}\n")
     );
@@ -1195,17 +1196,11 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
 /// comment; the other entries and the shared content stay.
 #[test]
 fn a_rule_of_a_dynamic_block_deleted_in_the_portal_leaves_its_map_entry() {
-    let (az, path) = kerberos_deleted();
     let kerberos = "    # Kerberos for the domain controllers.\n    kerberos = { priority = 330, direction = \"Inbound\", access = \"Allow\", ports = \"88-90\" }\n";
     let tf = format!(
         "locals {{\n  rules = {{\n    ssh-deny = {{ priority = 320, direction = \"Inbound\", access = \"Deny\", ports = \"22\" }}\n{kerberos}    ssh-out  = {{ priority = 300, direction = \"Outbound\", access = \"Allow\", ports = \"22\" }}\n  }}\n}}\n\nresource \"azurerm_network_security_group\" \"web\" {{\n  name                = \"c7n-nsg\"\n  location            = \"eastus\"\n  resource_group_name = \"test_networksecuritygroup\"\n\n  dynamic \"security_rule\" {{\n    for_each = local.rules\n    content {{\n      name                       = security_rule.key\n      priority                   = security_rule.value.priority\n      direction                  = security_rule.value.direction\n      access                     = security_rule.value.access\n      protocol                   = \"Tcp\"\n      source_port_range          = \"*\"\n      destination_port_range     = security_rule.value.ports\n      source_address_prefix      = \"*\"\n      destination_address_prefix = \"*\"\n    }}\n  }}\n}}\n"
     );
-    let code = az.dir.path().join("infra");
-    std::fs::create_dir_all(&code).unwrap();
-    std::fs::write(code.join("main.tf"), &tf).unwrap();
-    let run = fix_written(&az, &path);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let (doc, written) = fix_kerberos_deleted(&tf);
     assert_eq!(doc["manual"], json!([]), "{doc:#}");
     assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
     assert!(
@@ -1215,10 +1210,7 @@ fn a_rule_of_a_dynamic_block_deleted_in_the_portal_leaves_its_map_entry() {
             .contains("local.rules[\"kerberos\"]"),
         "{doc:#}"
     );
-    assert_eq!(
-        std::fs::read_to_string(code.join("main.tf")).unwrap(),
-        tf.replace(kerberos, "")
-    );
+    assert_eq!(written, tf.replace(kerberos, ""));
 }
 
 /// A rule narrowed in the portal (its source cut from `*` to the domain controllers' subnet)
