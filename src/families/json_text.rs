@@ -154,31 +154,10 @@ fn elements_of(json: &str, open: usize) -> Option<Vec<Range<usize>>> {
     None
 }
 
-/// The ranges that remove the elements `gone` (indices, ascending) of a list with these element
-/// spans, each with one separator, so that a list without trailing commas (JSON) stays valid:
-/// an element followed by a kept one goes up to that one's start; the run after the last kept
-/// element goes from that element's end. Adjoining ranges are merged.
-pub fn remove_all_between(spans: &[Range<usize>], gone: &[usize]) -> Vec<Range<usize>> {
-    let last_kept = (0..spans.len()).rev().find(|i| !gone.contains(i));
-    let mut out: Vec<Range<usize>> = Vec::new();
-    for &i in gone {
-        let Some(span) = spans.get(i) else { continue };
-        let range = match last_kept {
-            None => spans[0].start..spans[spans.len() - 1].end,
-            Some(k) if i < k => span.start..spans[i + 1].start,
-            Some(k) => spans[k].end..span.end,
-        };
-        match out.last_mut() {
-            Some(prev) if prev.end >= range.start => prev.end = prev.end.max(range.end),
-            _ => out.push(range),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::families::remove_all_between;
 
     #[test]
     fn lists_are_found_in_json_text() {

@@ -1019,14 +1019,35 @@ pub fn remove_entry(
 /// The bytes that remove element `i` with the separator after it (before it, for the last):
 /// what a list without trailing commas (JSON) needs.
 pub fn remove_between(spans: &[std::ops::Range<usize>], i: usize) -> std::ops::Range<usize> {
-    match (
-        spans.get(i + 1),
-        i.checked_sub(1).and_then(|p| spans.get(p)),
-    ) {
-        (Some(next), _) => spans[i].start..next.start,
-        (None, Some(prev)) => prev.end..spans[i].end,
-        (None, None) => spans[i].clone(),
+    remove_all_between(spans, &[i])
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+/// The ranges that remove the elements `gone` (indices, ascending) of a list with these element
+/// spans, each with one separator, so that a list without trailing commas (JSON) stays valid:
+/// an element followed by a kept one goes up to that one's start; the run after the last kept
+/// element goes from that element's end. Adjoining ranges are merged.
+pub fn remove_all_between(
+    spans: &[std::ops::Range<usize>],
+    gone: &[usize],
+) -> Vec<std::ops::Range<usize>> {
+    let last_kept = (0..spans.len()).rev().find(|i| !gone.contains(i));
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for &i in gone {
+        let Some(span) = spans.get(i) else { continue };
+        let range = match last_kept {
+            None => spans[0].start..spans[spans.len() - 1].end,
+            Some(k) if i < k => span.start..spans[i + 1].start,
+            Some(k) => spans[k].end..span.end,
+        };
+        match out.last_mut() {
+            Some(prev) if prev.end >= range.start => prev.end = prev.end.max(range.end),
+            _ => out.push(range),
+        }
     }
+    out
 }
 
 /// The edits that make the literal list `key` of the resource block hold `live` (a firewall's

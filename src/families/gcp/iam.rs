@@ -342,7 +342,8 @@ fn in_jsonencode(
     canonical: &str,
     condition: &str,
 ) -> std::result::Result<Option<Vec<std::ops::Range<usize>>>, String> {
-    use crate::families::json_text::{field, literal_json, remove_all_between};
+    use crate::families::json_text::{field, literal_json};
+    use crate::families::remove_all_between;
     use crate::families::{remove_element, remove_elements};
     use hcl_edit::expr::Expression;
     use hcl_edit::Span;
@@ -417,7 +418,8 @@ fn in_heredoc(
     canonical: &str,
     condition: &str,
 ) -> std::result::Result<Option<Vec<std::ops::Range<usize>>>, String> {
-    use crate::families::json_text::{heredoc_json, list_elements, remove_all_between};
+    use crate::families::json_text::{heredoc_json, list_elements};
+    use crate::families::remove_all_between;
     let (base, body, doc) = heredoc_json(text, span)?;
     let Some(bindings) = list_elements(body, "bindings") else {
         return match doc.get("bindings") {
