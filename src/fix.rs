@@ -390,38 +390,47 @@ fn substitute(
     })
 }
 
-/// Every attribute value of a body (and its nested blocks), element of a list value, or argument
-/// of `jsonencode(...)`, that is a plain `var.x`/`local.x`/`each.value[.x]`, but not
-/// Terraform's meta-arguments or `dynamic` blocks (whose content is per element).
-fn collect_references(
-    body: &hcl_edit::structure::Body,
-    out: &mut Vec<(std::ops::Range<usize>, &'static str, String)>,
+/// Every expression of a body (and its nested blocks) that may stand for a literal written
+/// elsewhere: an attribute value, an element of a list value, or the argument of
+/// `jsonencode(...)` (the document is then the local's object); not Terraform's meta-arguments,
+/// nor `dynamic` blocks (whose content is per element) and other blocks that are not settings.
+fn substitutable<'b>(
+    body: &'b hcl_edit::structure::Body,
+    out: &mut Vec<&'b hcl_edit::expr::Expression>,
 ) {
     for attr in body.attributes() {
         if ["count", "for_each", "depends_on", "provider"].contains(&attr.key.as_str()) {
             continue;
         }
-        let values: Vec<&hcl_edit::expr::Expression> = match &attr.value {
-            hcl_edit::expr::Expression::Array(items) => items.iter().collect(),
-            // `jsonencode(local.policy)`: the document is the local's object.
+        match &attr.value {
+            hcl_edit::expr::Expression::Array(items) => out.extend(items.iter()),
             hcl_edit::expr::Expression::FuncCall(call)
                 if call.name.name.as_str() == "jsonencode" && call.args.len() == 1 =>
             {
-                call.args.iter().collect()
+                out.extend(call.args.iter())
             }
-            value => vec![value],
-        };
-        for value in values {
-            let found = literals::reference(value)
-                .or_else(|| literals::each_value(value).map(|n| ("each", n)));
-            if let (Some((kind, name)), Some(span)) = (found, value.span()) {
-                out.push((span, kind, name));
-            }
+            value => out.push(value),
         }
     }
     for b in body.blocks() {
         if !["dynamic", "lifecycle", "provisioner", "connection"].contains(&b.ident.as_str()) {
-            collect_references(&b.body, out);
+            substitutable(&b.body, out);
+        }
+    }
+}
+
+/// The plain `var.x`/`local.x`/`each.value[.x]` among a body's [`substitutable`] expressions.
+fn collect_references(
+    body: &hcl_edit::structure::Body,
+    out: &mut Vec<(std::ops::Range<usize>, &'static str, String)>,
+) {
+    let mut values = Vec::new();
+    substitutable(body, &mut values);
+    for value in values {
+        let found =
+            literals::reference(value).or_else(|| literals::each_value(value).map(|n| ("each", n)));
+        if let (Some((kind, name)), Some(span)) = (found, value.span()) {
+            out.push((span, kind, name));
         }
     }
 }
@@ -603,8 +612,7 @@ fn expand_dynamics(
 /// as the plain `LABEL` blocks it makes: each element's fields read by `ITERATOR.value.NAME`
 /// in place of the references, a whole block standing for its element. An edit of a field
 /// goes to the element; what the content writes itself is every element's, and not edited.
-/// `None`: not a dynamic block, or not one that can be expanded (the family then sees it as
-/// written).
+/// `None`: not one that can be expanded (the family then sees it as written).
 fn expand_dynamic(
     index: &Index,
     prefix: &str,
@@ -616,9 +624,6 @@ fn expand_dynamic(
     let (Some(label), Some(span)) = (b.labels.first(), b.span()) else {
         return Ok(None);
     };
-    if b.ident.as_str() != "dynamic" {
-        return Ok(None);
-    }
     let label = label.as_str();
     let Some(for_each) = b.body.get_attribute("for_each") else {
         return Ok(None);
@@ -732,37 +737,28 @@ fn for_each_text(text: &str, expr: &hcl_edit::expr::Expression) -> String {
         .to_string()
 }
 
-/// Every `ITERATOR.value.NAME` (`ITERATOR.key` as `""`, `ITERATOR.value` itself as `"."`) of a
-/// `content` body that is an attribute value or a list element: (span, NAME).
+/// Every `ITERATOR.value.NAME` (`ITERATOR.key` as `""`, `ITERATOR.value` itself as `"."`) among
+/// a `content` body's [`substitutable`] expressions: (span, NAME).
 fn collect_iterator_fields(
     body: &hcl_edit::structure::Body,
     iterator: &str,
     out: &mut Vec<(std::ops::Range<usize>, String)>,
 ) {
-    for attr in body.attributes() {
-        let values: Vec<&hcl_edit::expr::Expression> = match &attr.value {
-            hcl_edit::expr::Expression::Array(items) => items.iter().collect(),
-            value => vec![value],
-        };
-        for value in values {
-            let field = literals::traversal_names(value).and_then(|(root, names)| {
-                match (root == iterator, names.as_slice()) {
-                    (true, ["value", name]) => Some(name.to_string()),
-                    // The element's key: `""`, which no field is named.
-                    (true, ["key"]) => Some(String::new()),
-                    // The element itself (a string of a set or list): `"."`.
-                    (true, ["value"]) => Some(".".into()),
-                    _ => None,
-                }
-            });
-            if let (Some(name), Some(span)) = (field, value.span()) {
-                out.push((span, name));
+    let mut values = Vec::new();
+    substitutable(body, &mut values);
+    for value in values {
+        let field = literals::traversal_names(value).and_then(|(root, names)| {
+            match (root == iterator, names.as_slice()) {
+                (true, ["value", name]) => Some(name.to_string()),
+                // The element's key: `""`, which no field is named.
+                (true, ["key"]) => Some(String::new()),
+                // The element itself (a string of a set or list): `"."`.
+                (true, ["value"]) => Some(".".into()),
+                _ => None,
             }
-        }
-    }
-    for b in body.blocks() {
-        if b.ident.as_str() != "dynamic" {
-            collect_iterator_fields(&b.body, iterator, out);
+        });
+        if let (Some(name), Some(span)) = (field, value.span()) {
+            out.push((span, name));
         }
     }
 }
@@ -1214,7 +1210,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 };
                 let key = instance_key(&finding.address).unwrap_or_default();
                 let edit = TextEdit {
-                    range: families::remove_entry(written, spans, at),
+                    range: families::remove_entry(written, &spans, at),
                     with: String::new(),
                 };
                 let summary = match hardening {

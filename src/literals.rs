@@ -288,17 +288,10 @@ fn site_or_manual(file: &Path, text: &str, expr: &Expression, through: String) -
 /// The `for_each` entry of one instance (`["web"]`): the object literal the map gives it (or the
 /// string of a `toset([...])`), as written (in the block, or where the map's `var`/`local` is).
 pub struct Entry {
-    file: PathBuf,
-    /// Where `text` starts in the file.
-    base: usize,
-    text: String,
-    /// The entry's value, parsed from `text`.
-    object: Expression,
-    key: String,
-    /// Every entry of the map or set as written (from a map entry's key to the end of its
-    /// value), and which one is this instance's.
-    siblings: Vec<std::ops::Range<usize>>,
+    /// Every entry of the map or set, and which one is this instance's.
+    entries: Entries,
     at: usize,
+    key: String,
 }
 
 /// `each.value.NAME` as `NAME`; `each.value` itself as `""`.
@@ -489,14 +482,10 @@ pub fn entries_of(
 }
 
 impl Entries {
-    /// Where entry `i` is written, when it is one literal value (a string of a set or list).
-    pub fn element(&self, i: usize, through: String) -> Option<Site> {
-        let (_, value, _) = self.items.get(i)?;
-        let span = value.span()?;
-        (!matches!(value, Expression::Object(_))
-            && is_literal(value)
-            && span.end <= self.text.len())
-        .then(|| Site {
+    /// A literal of `text` as the place it is written.
+    fn site(&self, expr: &Expression, through: String) -> Option<Site> {
+        let span = expr.span()?;
+        (is_literal(expr) && span.end <= self.text.len()).then(|| Site {
             file: self.file.clone(),
             text: self.text[span.clone()].to_string(),
             span,
@@ -504,19 +493,28 @@ impl Entries {
         })
     }
 
-    /// Where field `name` of entry `i`'s object is written, when it is a literal.
-    pub fn field(&self, i: usize, name: &str, through: String) -> Option<Site> {
+    /// The value of field `name` of entry `i`'s object.
+    fn object_field(&self, i: usize, name: &str) -> Option<&Expression> {
         let (_, Expression::Object(o), _) = self.items.get(i)? else {
             return None;
         };
-        let (_, v) = o.iter().find(|(k, _)| key_is(k, name))?;
-        let span = v.expr().span()?;
-        (is_literal(v.expr()) && span.end <= self.text.len()).then(|| Site {
-            file: self.file.clone(),
-            text: self.text[span.clone()].to_string(),
-            span,
-            through,
-        })
+        o.iter()
+            .find(|(k, _)| key_is(k, name))
+            .map(|(_, v)| v.expr())
+    }
+
+    /// Where entry `i` is written, when it is one literal value (a string of a set or list).
+    pub fn element(&self, i: usize, through: String) -> Option<Site> {
+        let (_, value, _) = self.items.get(i)?;
+        match value {
+            Expression::Object(_) => None,
+            value => self.site(value, through),
+        }
+    }
+
+    /// Where field `name` of entry `i`'s object is written, when it is a literal.
+    pub fn field(&self, i: usize, name: &str, through: String) -> Option<Site> {
+        self.site(self.object_field(i, name)?, through)
     }
 }
 
@@ -549,77 +547,71 @@ pub fn for_each_entry(
             false => EachEntry::NotListed,
         });
     };
-    let Entries {
-        file, text, items, ..
-    } = entries;
     Ok(EachEntry::Written(Box::new(Entry {
-        file,
-        base: 0,
-        object: items[at].1.clone(),
-        text,
-        key: key.to_string(),
-        siblings: items.into_iter().map(|(_, _, span)| span).collect(),
+        entries,
         at,
+        key: key.to_string(),
     })))
 }
 
 impl Entry {
     /// Where the instance's entry is written: the file, its text, every entry's span in it and
     /// which one is this instance's (to remove it when the instance is gone).
-    pub fn written(&self) -> (&Path, &str, &[std::ops::Range<usize>], usize) {
-        (&self.file, &self.text, &self.siblings, self.at)
+    pub fn written(&self) -> (&Path, &str, Vec<std::ops::Range<usize>>, usize) {
+        let spans = self
+            .entries
+            .items
+            .iter()
+            .map(|(_, _, s)| s.clone())
+            .collect();
+        (&self.entries.file, &self.entries.text, spans, self.at)
+    }
+
+    fn value_expr(&self) -> Option<&Expression> {
+        self.entries.items.get(self.at).map(|(_, value, _)| value)
+    }
+
+    fn manual_at(&self, expr: Option<&Expression>, reason: String) -> Found {
+        let offset = expr.and_then(|e| e.span()).map_or(0, |s| s.start);
+        Found::Manual {
+            at: Some((self.entries.file.clone(), offset)),
+            reason,
+        }
     }
 
     /// Where `each.value` of this instance is written: the string of a `toset([...])` (a map
     /// entry's object is not one value).
     pub fn value(&self) -> Found {
         let through = format!("each.value ← for_each[\"{}\"]", self.key);
-        let span = self.object.span().unwrap_or(0..0);
-        match &self.object {
-            Expression::String(_) if span.end <= self.text.len() => Found::Literal(Site {
-                file: self.file.clone(),
-                span: self.base + span.start..self.base + span.end,
-                text: self.text[span].to_string(),
-                through,
-            }),
-            _ => Found::Manual {
-                at: Some((self.file.clone(), self.base + span.start)),
-                reason: format!("{through} is an object, not one value"),
-            },
+        match self.value_expr() {
+            Some(value @ Expression::String(_)) => {
+                match self.entries.site(value, through.clone()) {
+                    Some(site) => Found::Literal(site),
+                    None => self.manual_at(Some(value), format!("{through} is not found again")),
+                }
+            }
+            value => self.manual_at(value, format!("{through} is an object, not one value")),
         }
     }
 
     /// Where `each.value.NAME` of this instance is written.
     pub fn attribute(&self, name: &str) -> Found {
-        let at = Some((self.file.clone(), self.base));
         let through = format!("each.value.{name} ← for_each[\"{}\"]", self.key);
-        let Expression::Object(o) = &self.object else {
-            return Found::Manual {
-                at,
-                reason: format!("{through}: the entry is not an object of literals"),
-            };
-        };
-        match o.iter().find(|(k, _)| key_is(k, name)) {
-            Some((_, v)) => {
-                let span = v.expr().span().unwrap_or(0..0);
-                if is_literal(v.expr()) && span.end <= self.text.len() {
-                    Found::Literal(Site {
-                        file: self.file.clone(),
-                        span: self.base + span.start..self.base + span.end,
-                        text: self.text[span].to_string(),
-                        through,
-                    })
-                } else {
-                    Found::Manual {
-                        at: Some((self.file.clone(), self.base + span.start)),
-                        reason: format!("{through} is an expression, not a literal"),
-                    }
-                }
-            }
-            None => Found::Manual {
-                at,
-                reason: format!("{through}: the entry does not set it"),
+        if !matches!(self.value_expr(), Some(Expression::Object(_))) {
+            return self.manual_at(
+                None,
+                format!("{through}: the entry is not an object of literals"),
+            );
+        }
+        match self.entries.object_field(self.at, name) {
+            Some(v) => match self.entries.site(v, through.clone()) {
+                Some(site) => Found::Literal(site),
+                None => self.manual_at(
+                    Some(v),
+                    format!("{through} is an expression, not a literal"),
+                ),
             },
+            None => self.manual_at(None, format!("{through}: the entry does not set it")),
         }
     }
 }
