@@ -817,11 +817,13 @@ fn elsewhere(
     let Some(block) = source.body.blocks().find(|b| is_it(b)) else {
         return Ok(Err(format!("{name} is not declared in this module")));
     };
-    if ["count", "for_each"]
-        .iter()
-        .any(|k| block.body.get_attribute(k).is_some())
+    let count = block.body.get_attribute("count");
+    if block.body.get_attribute("for_each").is_some()
+        || count.is_some_and(|c| !crate::source::at_most_one(&c.value))
     {
-        return Ok(Err(format!("{name} has `count` or `for_each`")));
+        return Ok(Err(format!(
+            "{name} has `for_each` or a `count` of more than one"
+        )));
     }
     let resource_type = format!("{ident}.{}", labels.first().map_or("", String::as_str));
     let again = CodifyRequest {
@@ -965,11 +967,18 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             continue;
         };
         let start = block.span().map_or(0, |s| s.start);
-        if block.body.get_attribute("count").is_some() {
+        if let Some(count) = block
+            .body
+            .get_attribute("count")
+            .filter(|c| !crate::source::at_most_one(&c.value))
+        {
+            let at = count.span().map_or(start, |s| s.start);
             manual_at(
                 &mut set,
-                Some((&file, start)),
-                "the block has `count`: its literals feed every instance".into(),
+                Some((&file, at)),
+                "the block has `count` over more than one instance: its literals feed every \
+                 instance (and removing one shifts the indexes of the rest)"
+                    .into(),
                 want_of(finding),
             );
             continue;
@@ -1042,7 +1051,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             }
         };
         let refs = families::Refs {
-            module: crate::source::module_prefix(&finding.address),
+            module: crate::source::module_instance(&finding.address),
             resources: &opts.resources,
         };
         let request = CodifyRequest {

@@ -80,6 +80,33 @@ pub fn traversal_names(expr: &Expression) -> Option<(&str, Vec<&str>)> {
     Some((root.as_str(), names))
 }
 
+/// A traversal of attribute names and whole-number indexes as its root and steps, an index
+/// joined to the name before it: `aws_security_group.this[0].id` → `("aws_security_group",
+/// ["this[0]", "id"])`, the way code reads a resource or data source of `count = … ? 1 : 0`.
+/// `None` for splats and computed indexes.
+pub fn traversal_path(expr: &Expression) -> Option<(&str, Vec<String>)> {
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
+    let mut steps: Vec<String> = Vec::new();
+    for o in t.operators.iter() {
+        let index = match o.value() {
+            TraversalOperator::GetAttr(i) => {
+                steps.push(i.as_str().to_string());
+                continue;
+            }
+            TraversalOperator::Index(Expression::Number(n)) => n.value().as_u64()?,
+            TraversalOperator::LegacyIndex(n) => *n.value(),
+            _ => return None,
+        };
+        steps.last_mut()?.push_str(&format!("[{index}]"));
+    }
+    Some((root.as_str(), steps))
+}
+
 /// A literal expression: a string without interpolation, a number, a bool, or a list or object
 /// of literals.
 fn is_literal(expr: &Expression) -> bool {
@@ -639,6 +666,32 @@ mod tests {
             Ok(std::rc::Rc::new(Source { text, body }))
         };
         resolve(&index, prefix, kind, name, &mut read).unwrap()
+    }
+
+    #[test]
+    fn traversal_paths_keep_number_indexes() {
+        let path = |text: &str| {
+            let body = hcl_edit::parser::parse_body(&format!("x = {text}\n")).unwrap();
+            let attr = body.get_attribute("x").unwrap();
+            traversal_path(&attr.value).map(|(root, steps)| format!("{root}:{}", steps.join("|")))
+        };
+        assert_eq!(
+            path("aws_sg.this[0].id").as_deref(),
+            Some("aws_sg:this[0]|id")
+        );
+        assert_eq!(
+            path("aws_sg.this.0.id").as_deref(),
+            Some("aws_sg:this[0]|id")
+        );
+        assert_eq!(path("data.d.p.json").as_deref(), Some("data:d|p|json"));
+        for not in [
+            "aws_sg.this[var.i].id",
+            "aws_sg.this[*].id",
+            "var.x[0]",
+            "f(x)",
+        ] {
+            assert_eq!(path(not).is_some(), not == "var.x[0]", "{not}");
+        }
     }
 
     #[test]

@@ -112,9 +112,9 @@ impl Index {
                                     _ => None,
                                 });
                         // Only local modules are on disk; registry and git modules are not.
-                        if ["count", "for_each"]
-                            .iter()
-                            .any(|k| block.body.get_attribute(k).is_some())
+                        let count = block.body.get_attribute("count");
+                        if block.body.get_attribute("for_each").is_some()
+                            || count.is_some_and(|c| !at_most_one(&c.value))
                         {
                             self.repeated.push(format!("{prefix}module.{name}."));
                         }
@@ -212,6 +212,18 @@ impl Index {
     }
 }
 
+/// Whether a `count` yields at most one instance whatever its inputs: `1`, `0`, or
+/// `var.create ? 1 : 0` (the switch public modules put on every resource and call). The literals
+/// of such a block feed one instance alone, as if it had no `count`.
+pub fn at_most_one(count: &Expression) -> bool {
+    match count {
+        Expression::Number(n) => n.value().as_u64().is_some_and(|n| n <= 1),
+        Expression::Conditional(c) => at_most_one(&c.true_expr) && at_most_one(&c.false_expr),
+        Expression::Parenthesis(p) => at_most_one(p.inner()),
+        _ => false,
+    }
+}
+
 /// The `.tf` files of a module directory, sorted (Terraform reads them all, in no order that
 /// matters; sorted, every listing of a run agrees).
 pub fn tf_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -256,6 +268,36 @@ pub fn module_prefix(address: &str) -> String {
     out
 }
 
+/// The module instance of a resource address as the state writes it, keys kept:
+/// `module.a["x.y"].module.b[0].aws_sg.this[0]` → `module.a["x.y"].module.b[0].`, the prefix of
+/// the addresses of that instance's other resources.
+pub fn module_instance(address: &str) -> String {
+    // The byte offsets of the dots outside keys: the address's steps end there.
+    let mut dots = Vec::new();
+    let (mut depth, mut in_string, mut prev) = (0, false, ' ');
+    for (i, c) in address.char_indices() {
+        match c {
+            '"' if depth > 0 && prev != '\\' => in_string = !in_string,
+            '[' if !in_string => depth += 1,
+            ']' if !in_string => depth -= 1,
+            '.' if depth == 0 => dots.push(i),
+            _ => {}
+        }
+        prev = c;
+    }
+    let mut start = 0;
+    let mut end = 0;
+    let mut steps = dots.iter();
+    while address[start..].starts_with("module.") {
+        let (Some(_), Some(&after_name)) = (steps.next(), steps.next()) else {
+            break;
+        };
+        end = after_name + 1;
+        start = end;
+    }
+    address[..end].to_string()
+}
+
 /// `module.a["x"].aws_sg.this[0]` → `module.a.aws_sg.this`. Keys may hold dots (`["10.0.0.0/8"]`,
 /// `["api.example.com"]`): an address is split on dots only once they are gone.
 pub fn strip_keys(address: &str) -> String {
@@ -279,6 +321,43 @@ pub fn strip_keys(address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_of_at_most_one() {
+        let count = |text: &str| {
+            let body = hcl_edit::parser::parse_body(&format!("count = {text}\n")).unwrap();
+            let attr = body.get_attribute("count").unwrap();
+            at_most_one(&attr.value)
+        };
+        for one in [
+            "1",
+            "0",
+            "var.create ? 1 : 0",
+            "(local.on && var.x != null) ? 0 : (1)",
+        ] {
+            assert!(count(one), "{one}");
+        }
+        for many in [
+            "2",
+            "var.n",
+            "length(var.rules)",
+            "var.on ? 2 : 0",
+            "1.5",
+            "var.on ? var.n : 1",
+        ] {
+            assert!(!count(many), "{many}");
+        }
+    }
+
+    #[test]
+    fn module_instances_keep_their_keys() {
+        assert_eq!(
+            module_instance("module.a[\"x.y\"].module.b[0].aws_sg.this[0]"),
+            "module.a[\"x.y\"].module.b[0]."
+        );
+        assert_eq!(module_instance("module.edge.aws_sg.this"), "module.edge.");
+        assert_eq!(module_instance("aws_sg.this[\"module.x\"]"), "");
+    }
 
     #[test]
     fn keys_are_stripped() {

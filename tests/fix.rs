@@ -426,7 +426,7 @@ async fn traps_crlf_count_and_weakening() {
 
     let counted = MAIN_TF.replace(
         "resource \"aws_security_group\" \"web\" {\n",
-        "resource \"aws_security_group\" \"web\" {\n  count  = 1\n",
+        "resource \"aws_security_group\" \"web\" {\n  count  = length(var.tiers)\n",
     );
     let e = estate(&m, &counted).await;
     let run = fix(&m, &e, &["--format", "json", "--quiet"]);
@@ -3074,4 +3074,171 @@ async fn objects_deleted_by_hand_and_accepted_leave_the_code_unless_referenced()
         written,
         format!("{kept}\nremoved {{\n  from = aws_security_group.old\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n")
     );
+}
+
+const SWITCHED_ROOT: &str = r#"module "edge" {
+  source = "./modules/sg"
+  count  = var.enabled ? 1 : 0
+
+  ssh_cidrs = ["0.0.0.0/0", "10.0.0.0/8"] # narrow once the VPN is up
+}
+"#;
+
+const SWITCHED_MODULE: &str = r#"variable "create" {
+  type    = bool
+  default = true
+}
+
+variable "ssh_cidrs" {
+  type = list(string)
+}
+
+variable "web_cidrs" {
+  type    = list(string)
+  default = ["0.0.0.0/0", "192.0.2.0/24"]
+}
+
+# One switch for the module's resources, the way public modules are written.
+resource "aws_security_group" "this" {
+  count = var.create ? 1 : 0
+  name  = "edge"
+}
+
+resource "aws_security_group_rule" "ssh" {
+  count             = var.create ? 1 : 0
+  type              = "ingress"
+  security_group_id = aws_security_group.this[0].id
+  from_port         = 22
+  to_port           = 22
+  protocol          = "tcp"
+  cidr_blocks       = var.ssh_cidrs
+}
+
+resource "aws_security_group_rule" "rdp" {
+  count             = var.create ? 1 : 0
+  type              = "ingress"
+  security_group_id = aws_security_group.this[0].id
+  from_port         = 3389
+  to_port           = 3389
+  protocol          = "tcp"
+  cidr_blocks       = ["0.0.0.0/0"]
+}
+
+resource "aws_security_group_rule" "web" {
+  count             = length(var.web_cidrs)
+  type              = "ingress"
+  security_group_id = aws_security_group.this[0].id
+  from_port         = 443
+  to_port           = 443
+  protocol          = "tcp"
+  cidr_blocks       = [var.web_cidrs[count.index]]
+}
+"#;
+
+/// `count = var.create ? 1 : 0` on a module call and on its resources (every public module's
+/// switch) makes at most one instance: its literals are that instance's alone, so the console
+/// fixes are written as for a block without `count`: in the call's argument, the rule resource
+/// removed. A `count` over a list feeds many instances: manual at the `count`, and removing one
+/// instance would shift the others' indexes.
+#[tokio::test]
+async fn count_switches_of_one_instance_are_fixed_like_single_blocks() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let edge = m.group(&vpc, "edge").await;
+    m.allow_in(&edge, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&edge, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let state = State::new()
+        .add(
+            "module.edge[0].aws_security_group.this[0]",
+            sg_attrs(&edge, &vpc, "edge", vec![], vec![]),
+        )
+        .add(
+            "module.edge[0].aws_security_group_rule.ssh[0]",
+            ingress_rule(&edge, "sgrule-ssh", 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+        )
+        .add(
+            "module.edge[0].aws_security_group_rule.rdp[0]",
+            ingress_rule(&edge, "sgrule-rdp", 3389, &["0.0.0.0/0"]),
+        )
+        .add(
+            "module.edge[0].aws_security_group_rule.web[0]",
+            ingress_rule(&edge, "sgrule-web-any", 443, &["0.0.0.0/0"]),
+        )
+        .add(
+            "module.edge[0].aws_security_group_rule.web[1]",
+            ingress_rule(&edge, "sgrule-web-doc", 443, &["192.0.2.0/24"]),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(code.join("modules/sg")).unwrap();
+    std::fs::write(code.join("main.tf"), SWITCHED_ROOT).unwrap();
+    std::fs::write(code.join("modules/sg/main.tf"), SWITCHED_MODULE).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let doc = fix_json(&m, &e, &[]);
+    let fixes = doc["fixes"].as_array().unwrap();
+    let at: Vec<(&str, &str, u64)> = fixes
+        .iter()
+        .map(|f| {
+            (
+                f["address"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            (
+                "module.edge[0].aws_security_group_rule.rdp[0]",
+                "infra/modules/sg/main.tf",
+                31
+            ),
+            (
+                "module.edge[0].aws_security_group_rule.ssh[0]",
+                "infra/main.tf",
+                5
+            ),
+        ],
+        "{doc:#}"
+    );
+    let manual = doc["manual"].as_array().unwrap();
+    assert_eq!(manual.len(), 1, "{doc:#}");
+    assert_eq!(
+        manual[0]["address"], "module.edge[0].aws_security_group_rule.web[1]",
+        "{doc:#}"
+    );
+    assert_eq!(manual[0]["line"], 42, "{doc:#}");
+    assert!(
+        manual[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`count` over more than one instance"),
+        "{doc:#}"
+    );
+    let root = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert_eq!(
+        root,
+        SWITCHED_ROOT.replace("[\"0.0.0.0/0\", \"10.0.0.0/8\"] #", "[\"10.0.0.0/8\"] #")
+    );
+    let module = std::fs::read_to_string(e.code.join("modules/sg/main.tf")).unwrap();
+    let rdp = SWITCHED_MODULE
+        .find("resource \"aws_security_group_rule\" \"rdp\"")
+        .unwrap();
+    let web = SWITCHED_MODULE
+        .find("resource \"aws_security_group_rule\" \"web\"")
+        .unwrap();
+    assert_eq!(
+        module,
+        format!(
+            "{}{}\nremoved {{\n  from = aws_security_group_rule.rdp\n\n  lifecycle {{\n    destroy = false\n  }}\n}}\n",
+            &SWITCHED_MODULE[..rdp],
+            &SWITCHED_MODULE[web..]
+        )
+    );
+    assert!(hcl_edit::parser::parse_body(&module).is_ok());
 }

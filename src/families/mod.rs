@@ -184,7 +184,8 @@ pub struct CodifyRequest<'a> {
 
 /// The state's view of references in one module: `aws_security_group.web.id` is `sg-0123`, and
 /// `sg-0123` is `aws_security_group.web.id`. Only resources without `count`/`for_each` keys are
-/// named (an indexed reference names an instance the code chooses by expression), and only
+/// named (an indexed reference names an instance the code chooses by expression), besides the
+/// `[0]` of a `count` switch when it is its resource's only instance, and only
 /// resources of checked types are known (the state is loaded without the others): a reference
 /// to anything else stays unresolved, and the fix that needs it manual.
 pub struct Refs<'a> {
@@ -225,12 +226,24 @@ impl Refs<'_> {
         attr: &str,
         is: &dyn Fn(&str) -> bool,
     ) -> Option<String> {
+        // `TYPE.NAME[0]` alone in the state: the instance of a `count = … ? 1 : 0` switch,
+        // which code names as such.
+        let only_instance = |rest: &str| {
+            rest.strip_suffix("[0]").is_some_and(|base| {
+                !base.contains('[')
+                    && !self.resources.iter().any(|o| {
+                        o.address.strip_prefix(&self.module).is_some_and(|other| {
+                            other.starts_with(&format!("{base}[")) && other != rest
+                        })
+                    })
+            })
+        };
         let mut found = self.resources.iter().filter(|r| {
             types.contains(&r.resource_type.as_str())
                 && r.attr_str(attr).is_some_and(is)
-                && r.address
-                    .strip_prefix(&self.module)
-                    .is_some_and(|rest| !rest.starts_with("module.") && !rest.contains('['))
+                && r.address.strip_prefix(&self.module).is_some_and(|rest| {
+                    !rest.starts_with("module.") && (!rest.contains('[') || only_instance(rest))
+                })
         });
         match (found.next(), found.next()) {
             (Some(r), None) => Some(format!(
@@ -267,15 +280,22 @@ pub fn resolved_list(
         .collect()
 }
 
+/// The block a read of it names: `this[0]` (a block of `count = … ? 1 : 0`) and `this` are
+/// `this`; another index (`this[1]`) reads one of many instances, which no block is alone.
+pub fn first_instance(step: &str) -> Option<String> {
+    let name = step.strip_suffix("[0]").unwrap_or(step);
+    (!name.contains('[')).then(|| name.to_string())
+}
+
 /// An expression as the state reads it: `Some(Some(v))` for a string literal or a resolved
 /// reference to a resource, `Some(None)` for such a reference the state does not resolve,
 /// `None` for anything else (a variable, a local, a data source, a call).
 fn resolve(e: &hcl_edit::expr::Expression, refs: &Refs) -> Option<Option<String>> {
     match e {
         hcl_edit::expr::Expression::String(t) => Some(Some(t.value().to_string())),
-        _ => match crate::literals::traversal_names(e)? {
-            (root, names) if !matches!(root, "var" | "local" | "data" | "each") => {
-                Some(refs.value(&format!("{root}.{}", names.join("."))))
+        _ => match crate::literals::traversal_path(e)? {
+            (root, steps) if !matches!(root, "var" | "local" | "data" | "each") => {
+                Some(refs.value(&format!("{root}.{}", steps.join("."))))
             }
             _ => None,
         },
@@ -1644,6 +1664,42 @@ mod refs_tests {
         // An instance of a `for_each` is chosen by expression: never written as a reference.
         assert_eq!(
             refs.reference_to("sg-a", &["aws_security_group"], "id"),
+            None
+        );
+        // The one instance of a `count` switch is `[0]`; one of several is not named.
+        let counted = [
+            Resource::for_test(
+                "module.edge.aws_security_group.one[0]",
+                "aws_security_group",
+                serde_json::json!({"id": "sg-one"}),
+            ),
+            Resource::for_test(
+                "module.edge.aws_security_group.two[0]",
+                "aws_security_group",
+                serde_json::json!({"id": "sg-two0"}),
+            ),
+            Resource::for_test(
+                "module.edge.aws_security_group.two[1]",
+                "aws_security_group",
+                serde_json::json!({"id": "sg-two1"}),
+            ),
+        ];
+        let counted = Refs {
+            module: "module.edge.".into(),
+            resources: &counted,
+        };
+        assert_eq!(
+            counted
+                .reference_to("sg-one", &["aws_security_group"], "id")
+                .as_deref(),
+            Some("aws_security_group.one[0].id")
+        );
+        assert_eq!(
+            counted.value("aws_security_group.one[0].id").as_deref(),
+            Some("sg-one")
+        );
+        assert_eq!(
+            counted.reference_to("sg-two0", &["aws_security_group"], "id"),
             None
         );
         let text = "resource \"x\" \"y\" {\n  groups = [\"sg-1\", aws_security_group.web.id, aws_security_group.gone.id]\n  one    = aws_security_group.web.id\n  two    = var.x\n}\n";

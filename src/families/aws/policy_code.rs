@@ -100,10 +100,11 @@ pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
 
 /// `data.aws_iam_policy_document.NAME.json` → `NAME`.
 fn data_source_name(expr: &Expression) -> Option<String> {
-    let (root, names) = crate::literals::traversal_names(expr)?;
-    match (root, names.as_slice()) {
+    let (root, steps) = crate::literals::traversal_path(expr)?;
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    match (root, steps.as_slice()) {
         ("data", ["aws_iam_policy_document", name, "json" | "minified_json"]) => {
-            Some(name.to_string())
+            crate::families::first_instance(name)
         }
         _ => None,
     }
@@ -378,6 +379,13 @@ mod tests {
         assert!(
             matches!(removed(data, &gone), Codify::Elsewhere { ident: "data", labels, .. } if labels == ["aws_iam_policy_document", "p"])
         );
+        // The one instance of a data source behind a module's `count` switch is the block.
+        let counted = data.replace(".p.json", ".p[0].json");
+        assert!(
+            matches!(removed(&counted, &gone), Codify::Elsewhere { ident: "data", labels, .. } if labels == ["aws_iam_policy_document", "p"])
+        );
+        let other = data.replace(".p.json", ".p[1].json");
+        assert!(!matches!(removed(&other, &gone), Codify::Elsewhere { .. }));
         let templated = heredoc.replace("arn:aws:s3:::b/*", "${aws_s3_bucket.b.arn}/*");
         assert!(
             matches!(removed(&templated, &gone), Codify::Manual { reason, .. } if reason.contains("interpolations"))

@@ -468,9 +468,12 @@ fn in_heredoc(
 
 /// `data.google_iam_policy.NAME.policy_data` → `NAME`.
 fn policy_data_source(expr: &hcl_edit::expr::Expression) -> Option<String> {
-    let (root, names) = crate::literals::traversal_names(expr)?;
-    match (root, names.as_slice()) {
-        ("data", ["google_iam_policy", name, "policy_data"]) => Some(name.to_string()),
+    let (root, steps) = crate::literals::traversal_path(expr)?;
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    match (root, steps.as_slice()) {
+        ("data", ["google_iam_policy", name, "policy_data"]) => {
+            crate::families::first_instance(name)
+        }
         _ => None,
     }
 }
