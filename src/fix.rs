@@ -1307,6 +1307,27 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 .unwrap_or(at);
             (f.clone(), files.line(&f, at))
         });
+        // Terraform merges override files over the blocks of their module: what applies may be
+        // written there rather than where the edit would go.
+        if let Some(over) = edits
+            .iter()
+            .map(|(f, _, _)| f.as_path())
+            .chain([file.as_path()])
+            .find_map(crate::source::override_beside)
+        {
+            removed_here.remove(&finding.address);
+            manual_at(
+                &mut set,
+                Some((&file, start)),
+                format!(
+                    "{} overrides blocks of this module (Terraform merges it over them): the \
+                     value that applies may be written there; fix it by hand",
+                    over.display()
+                ),
+                want_of(finding),
+            );
+            continue;
+        }
         let mut by_file: BTreeMap<PathBuf, Vec<TextEdit>> = BTreeMap::new();
         for (f, e, _) in edits {
             by_file.entry(f).or_default().push(e);

@@ -235,6 +235,25 @@ pub fn tf_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The Terraform override file (`override.tf`, `NAME_override.tf`, or either as `.tf.json`)
+/// beside `file`, if its directory has one: Terraform merges its blocks over the module's.
+pub fn override_beside(file: &Path) -> Option<PathBuf> {
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir.unwrap_or(Path::new(".")))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let stem = name
+                .strip_suffix(".tf.json")
+                .or_else(|| name.strip_suffix(".tf"));
+            stem.is_some_and(|s| s == "override" || s.ends_with("_override"))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
 /// `infra/./modules/../modules/sg` → `infra/modules/sg`: module sources are relative paths,
 /// and the files they lead to are named in diffs and reports.
 fn lexical(path: &Path) -> PathBuf {

@@ -440,6 +440,33 @@ async fn traps_crlf_count_and_weakening() {
     assert_eq!(manual.len(), 2, "{doc:#}");
     assert!(manual[0]["reason"].as_str().unwrap().contains("`count`"));
 
+    // An override file beside the code: Terraform merges it over the blocks, so what applies
+    // may be written there. Nothing is edited.
+    let e = estate(&m, MAIN_TF).await;
+    let over = "resource \"aws_security_group\" \"web\" {\n  description = \"web tier\"\n}\n";
+    std::fs::write(e.code.join("web_override.tf"), over).unwrap();
+    let run = fix(&m, &e, &["--format", "json", "--quiet", "--write"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    // The three console fixes; the database's root variable is manual as before.
+    let overridden = doc["manual"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["reason"]
+                .as_str()
+                .unwrap()
+                .contains("infra/web_override.tf overrides blocks of this module")
+        })
+        .count();
+    assert_eq!(overridden, 3, "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        MAIN_TF
+    );
+
     // A rule opened by hand weakens: not codified, even with nothing else to do.
     let e = estate(&m, MAIN_TF).await;
     let web = serde_json::from_str::<Value>(&std::fs::read_to_string(&e.state).unwrap()).unwrap()
