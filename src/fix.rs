@@ -179,6 +179,18 @@ impl Files {
         }
     }
 
+    /// The first offset from `at` with code on it: a removal is named at its first line with
+    /// something on it, not the blank line above.
+    fn code_at(&self, file: &Path, at: usize) -> usize {
+        self.now(file)
+            .ok()
+            .and_then(|t| {
+                let rest = t.get(at..)?;
+                Some(at + (rest.len() - rest.trim_start().len()))
+            })
+            .unwrap_or(at)
+    }
+
     /// The 1-based line, in the file as it was, of an offset of its text now.
     fn line(&self, file: &Path, offset: usize) -> usize {
         let done = self
@@ -314,7 +326,7 @@ fn substitute(
 ) -> Result<Substitution> {
     let mut refs = Vec::new();
     collect_references(&block.body, &mut refs);
-    let prefix = crate::source::module_prefix(address);
+    let prefix = crate::source::module_instance(address);
     let mut read = |p: &Path| files.source(p);
     let mut subs = Vec::new();
     let mut manual = Vec::new();
@@ -986,13 +998,13 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
         // `for_each` over a literal map: this instance's entry is its own.
         let mut entry = None;
         if let Some(for_each) = block.body.get_attribute("for_each") {
-            let found = match instance_key(&finding.address) {
+            let found = match literals::string_key(&finding.address) {
                 None => literals::EachEntry::Manual(
                     "the block has `for_each`: its literals feed every instance".into(),
                 ),
                 Some(key) => literals::for_each_entry(
                     &index,
-                    &crate::source::module_prefix(&finding.address),
+                    &crate::source::module_instance(&finding.address),
                     &for_each.value,
                     &file,
                     text,
@@ -1082,7 +1094,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 block,
                 entry
                     .as_ref()
-                    .and_then(|_| instance_key(&finding.address))
+                    .and_then(|_| literals::string_key(&finding.address))
                     .as_deref(),
             )?,
             _ => None,
@@ -1217,7 +1229,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 let Some((there, written, spans, at)) = entry.as_ref().map(|e| e.written()) else {
                     continue;
                 };
-                let key = instance_key(&finding.address).unwrap_or_default();
+                let key = literals::string_key(&finding.address).unwrap_or_default();
                 let edit = TextEdit {
                     range: families::remove_entry(written, &spans, at),
                     with: String::new(),
@@ -1295,18 +1307,37 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             Some(through) => format!("{summary} (in {through})"),
             None => summary,
         };
-        // A removal is named at its first line with something on it (not the blank line above).
         let shown = shown.map(|(f, at, _)| {
-            let at = files
-                .now(&f)
-                .ok()
-                .and_then(|t| {
-                    let rest = t.get(at..)?;
-                    Some(at + (rest.len() - rest.trim_start().len()))
-                })
-                .unwrap_or(at);
+            let at = files.code_at(&f, at);
             (f.clone(), files.line(&f, at))
         });
+        // Under a module call with `for_each`, the module's code is every instance's: only the
+        // call's entry for this instance is its own.
+        let in_each_module = index.each_call(&finding.address).and_then(|(call, dirs)| {
+            edits
+                .iter()
+                .find(|(f, _, _)| f.parent().is_some_and(|d| dirs.contains(&d)))
+                .map(|(f, e, _)| {
+                    (
+                        call.trim_end_matches('.').to_string(),
+                        f.clone(),
+                        files.code_at(f, e.range.start),
+                    )
+                })
+        });
+        if let Some((call, f, at)) = in_each_module {
+            removed_here.remove(&finding.address);
+            manual_at(
+                &mut set,
+                Some((&f, at)),
+                format!(
+                    "{call} is called with `for_each`: its code is every instance's (only what \
+                     the call passes as `each.value` is this instance's own)"
+                ),
+                want_of(finding),
+            );
+            continue;
+        }
         // Terraform merges override files over the blocks of their module: what applies may be
         // written there rather than where the edit would go.
         if let Some(over) = edits
@@ -1457,15 +1488,6 @@ fn resource_block<'b>(
             && b.labels[0].as_str() == resource_type
             && b.labels[1].as_str() == name.as_str()
     })
-}
-
-/// The string instance key of an address's resource: `module.a.aws_sg.this["web"]` → `web`.
-fn instance_key(address: &str) -> Option<String> {
-    let inner = address.strip_suffix("\"]")?;
-    let open = inner.rfind("[\"")?;
-    let key = &inner[open + 2..];
-    // The key as Terraform prints it: quotes and backslashes escaped.
-    Some(key.replace("\\\"", "\"").replace("\\\\", "\\"))
 }
 
 /// `module.a.aws_sg.this[0]` → `this`.

@@ -232,6 +232,18 @@ fn resolve_in(
             b.ident.as_str() == "module" && b.labels.len() == 1 && b.labels[0].as_str() == call.name
         });
         let argument = block.and_then(|b| b.body.get_attribute(name));
+        // The instance's module prefix one call up: `module.a["x"].module.b.` → `module.a["x"].`.
+        let parent = crate::source::module_instance(prefix.trim_end_matches('.'));
+        if let Some(for_each) = block.and_then(|b| b.body.get_attribute("for_each")) {
+            return Ok(each_argument(
+                index,
+                (prefix, &parent),
+                (&call.file, call_text, &for_each.value),
+                argument.map(|a| &a.value),
+                read,
+                format!("{trail} ← module.{}'s `{name}`", call.name),
+            )?);
+        }
         match argument {
             Some(a) => {
                 let via = format!("module.{}'s `{name}`", call.name);
@@ -239,7 +251,7 @@ fn resolve_in(
                 if let Some((k, n)) = reference(&expr) {
                     return resolve_in(
                         index,
-                        &call.parent,
+                        &parent,
                         k,
                         &n,
                         read,
@@ -295,6 +307,64 @@ fn resolve_in(
     Ok(site_or_manual(&file, &source.text, &expr, through))
 }
 
+/// The argument of a module call with `for_each`, for the instance of `prefix` (whose call is
+/// in the module `parent`): only `each.value.NAME` (or `each.value`) is this instance's own, in
+/// its entry of the call's `for_each`; anything else the call passes feeds every instance.
+fn each_argument(
+    index: &Index,
+    (prefix, parent): (&str, &str),
+    (call_file, call_text, for_each): (&Path, &str, &Expression),
+    argument: Option<&Expression>,
+    read: &mut Reader,
+    trail: String,
+) -> Result<Found> {
+    let at = argument
+        .and_then(|a| a.span())
+        .map(|s| (call_file.to_path_buf(), s.start));
+    let shared = |reason: &str| Found::Manual {
+        at: at.clone(),
+        reason: format!("{trail}: {reason}"),
+    };
+    let Some(field) = argument.and_then(each_value) else {
+        return Ok(shared(match argument {
+            Some(_) => {
+                "the call has `for_each`, and what it passes other than `each.value` feeds \
+                 every instance"
+            }
+            None => "the call has `for_each` and does not set it: its default feeds every instance",
+        }));
+    };
+    let Some(key) = string_key(prefix.trim_end_matches('.')) else {
+        return Ok(shared("the instance's key is not a string"));
+    };
+    let entry = for_each_entry(index, parent, for_each, call_file, call_text, &key, read)?;
+    let found = match entry {
+        EachEntry::Written(entry) if field.is_empty() => entry.value(),
+        EachEntry::Written(entry) => entry.attribute(&field),
+        EachEntry::NotListed => shared(&format!("the call's `for_each` has no entry \"{key}\"")),
+        EachEntry::Manual(reason) => shared(&reason),
+    };
+    Ok(match found {
+        Found::Literal(site) => Found::Literal(Site {
+            through: format!("{trail} ← {}", site.through),
+            ..site
+        }),
+        manual => manual,
+    })
+}
+
+/// The string key of an instance address (`module.sg["web"]`, `aws_sg.this["a.b"]`) as written
+/// in the map: Terraform's escapes undone.
+pub fn string_key(address: &str) -> Option<String> {
+    let inner = address.strip_suffix("\"]")?;
+    let open = inner.rfind("[\"")?;
+    Some(
+        inner[open + 2..]
+            .replace("\\\"", "\"")
+            .replace("\\\\", "\\"),
+    )
+}
+
 fn site_or_manual(file: &Path, text: &str, expr: &Expression, through: String) -> Found {
     let span = expr.span().unwrap_or(0..0);
     if is_literal(expr) && span.end <= text.len() {
@@ -336,12 +406,27 @@ pub fn each_value(expr: &Expression) -> Option<String> {
 /// The attribute value at `span` of a body (a `locals` value, a module argument, a default).
 fn expr_at<'b>(body: &'b Body, span: &std::ops::Range<usize>) -> Option<&'b Expression> {
     body.attributes()
-        .map(|a| &a.value)
-        .chain(
-            body.blocks()
-                .flat_map(|b| b.body.attributes().map(|a| &a.value)),
-        )
-        .find(|e| e.span().as_ref() == Some(span))
+        .find_map(|a| expr_in(&a.value, span))
+        .or_else(|| body.blocks().find_map(|b| expr_at(&b.body, span)))
+}
+
+/// The expression spanning `span` in `expr`, itself or nested in its lists, objects and calls
+/// (a map in an entry of a map: `groups.web.rules`).
+fn expr_in<'b>(expr: &'b Expression, span: &std::ops::Range<usize>) -> Option<&'b Expression> {
+    let here = expr.span()?;
+    if here == *span {
+        return Some(expr);
+    }
+    if span.start < here.start || span.end > here.end {
+        return None;
+    }
+    match expr {
+        Expression::Array(items) => items.iter().find_map(|e| expr_in(e, span)),
+        Expression::Object(o) => o.iter().find_map(|(_, v)| expr_in(v.expr(), span)),
+        Expression::Parenthesis(p) => expr_in(p.inner(), span),
+        Expression::FuncCall(call) => call.args.iter().find_map(|e| expr_in(e, span)),
+        _ => None,
+    }
 }
 
 fn key_is(key: &hcl_edit::expr::ObjectKey, want: &str) -> bool {

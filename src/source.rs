@@ -24,8 +24,11 @@ pub struct Index {
     root_files: Vec<PathBuf>,
     /// Files that could not be parsed: the index is partial, and says so.
     pub unreadable: Vec<String>,
-    /// Module address prefixes (`module.edge.`) whose call has `count` or `for_each`.
+    /// Module address prefixes (`module.edge.`) whose call has a `count` of more than one.
     repeated: Vec<String>,
+    /// Module address prefixes whose call has `for_each`: each instance has its own entry, the
+    /// module's code is every instance's.
+    each_calls: Vec<String>,
     /// Each module instance by prefix (`""` for the root, `module.edge.`): its directory and
     /// the `module` block that calls it.
     modules: BTreeMap<String, Module>,
@@ -112,9 +115,13 @@ impl Index {
                                     _ => None,
                                 });
                         // Only local modules are on disk; registry and git modules are not.
-                        let count = block.body.get_attribute("count");
-                        if block.body.get_attribute("for_each").is_some()
-                            || count.is_some_and(|c| !at_most_one(&c.value))
+                        if block.body.get_attribute("for_each").is_some() {
+                            self.each_calls.push(format!("{prefix}module.{name}."));
+                        }
+                        if block
+                            .body
+                            .get_attribute("count")
+                            .is_some_and(|c| !at_most_one(&c.value))
                         {
                             self.repeated.push(format!("{prefix}module.{name}."));
                         }
@@ -173,9 +180,28 @@ impl Index {
             .map(|(prefix, (place, source))| (prefix.as_str(), place, source.as_str()))
     }
 
-    /// The module of a prefix (`""`, `module.edge.`).
+    /// The module of a prefix (`""`, `module.edge.`, or an instance: `module.edge["a"].`).
     pub fn module(&self, prefix: &str) -> Option<&Module> {
-        self.modules.get(prefix)
+        self.modules.get(&strip_keys(prefix))
+    }
+
+    /// The outermost module call with `for_each` that `address` is declared under (its prefix,
+    /// `module.sg.`), and the directories of the modules under it: code there is every
+    /// instance's, only the call's `for_each` entry is this instance's own.
+    pub fn each_call(&self, address: &str) -> Option<(&str, Vec<&Path>)> {
+        let key = strip_keys(address);
+        let prefix = self
+            .each_calls
+            .iter()
+            .filter(|p| key.starts_with(p.as_str()))
+            .min_by_key(|p| p.len())?;
+        let dirs = self
+            .modules
+            .iter()
+            .filter(|(p, _)| p.starts_with(prefix.as_str()))
+            .map(|(_, m)| m.dir.as_path())
+            .collect();
+        Some((prefix.as_str(), dirs))
     }
 
     /// The declaration of a Terraform address (instance keys are ignored: all instances of a
@@ -187,8 +213,9 @@ impl Index {
 
 impl Index {
     /// Why a literal in the declaration of `address` would not feed that resource alone: the
-    /// block is reached by another module call too, or through a module call with `count` or
-    /// `for_each`. `None`: it feeds this declaration only (its own `count`/`for_each` aside).
+    /// block is reached by another module call too, or through a module call with a `count` of
+    /// more than one. `None`: it feeds this declaration only (its own `count`/`for_each`, and
+    /// a call's `for_each`, see [`Index::each_call`], aside).
     pub fn shared(&self, address: &str) -> Option<String> {
         let key = strip_keys(address);
         let place = self.places.get(&key)?;
@@ -205,7 +232,7 @@ impl Index {
             .find(|prefix| key.starts_with(prefix.as_str()))
             .map(|prefix| {
                 format!(
-                    "{} is called with count or for_each: the code feeds every instance",
+                    "{} is called with a `count` of more than one: the code feeds every instance",
                     prefix.trim_end_matches('.')
                 )
             })

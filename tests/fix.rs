@@ -3269,3 +3269,213 @@ async fn count_switches_of_one_instance_are_fixed_like_single_blocks() {
     );
     assert!(hcl_edit::parser::parse_body(&module).is_ok());
 }
+
+const EACH_ROOT: &str = r#"locals {
+  # One group per tier.
+  groups = {
+    web = {
+      ssh_cidrs = ["0.0.0.0/0", "10.0.0.0/8"] # the office, and anyone until the VPN
+      rules = {
+        rdp   = { port = 3389, cidrs = ["0.0.0.0/0"] }
+        https = { port = 443, cidrs = ["0.0.0.0/0"] }
+      }
+    }
+    api = {
+      ssh_cidrs = ["0.0.0.0/0"]
+      rules     = {}
+    }
+  }
+}
+
+module "sg" {
+  for_each = local.groups
+  source   = "./modules/sg"
+
+  name      = each.key
+  ssh_cidrs = each.value.ssh_cidrs
+  rules     = each.value.rules
+}
+"#;
+
+const EACH_MODULE: &str = r#"variable "name" {
+  type = string
+}
+
+variable "ssh_cidrs" {
+  type = list(string)
+}
+
+variable "rules" {
+  type = map(object({ port = number, cidrs = list(string) }))
+}
+
+resource "aws_security_group" "this" {
+  name = var.name
+}
+
+resource "aws_security_group_rule" "ssh" {
+  type              = "ingress"
+  security_group_id = aws_security_group.this.id
+  from_port         = 22
+  to_port           = 22
+  protocol          = "tcp"
+  cidr_blocks       = var.ssh_cidrs
+}
+
+resource "aws_security_group_rule" "extra" {
+  for_each          = var.rules
+  type              = "ingress"
+  security_group_id = aws_security_group.this.id
+  from_port         = each.value.port
+  to_port           = each.value.port
+  protocol          = "tcp"
+  cidr_blocks       = each.value.cidrs
+}
+
+resource "aws_security_group_rule" "icmp" {
+  type              = "ingress"
+  security_group_id = aws_security_group.this.id
+  from_port         = -1
+  to_port           = -1
+  protocol          = "icmp"
+  cidr_blocks       = ["10.0.0.0/8"]
+}
+"#;
+
+/// A module called with `for_each` (one group per tier): what the call passes as `each.value`
+/// is that instance's own, in its entry of the call's map, so a CIDR revoked by hand leaves the
+/// entry's list and a rule revoked by hand leaves the entry's `rules`; the module's code is
+/// every instance's, so a rule block that would go is manual.
+#[tokio::test]
+async fn a_module_called_with_for_each_is_fixed_in_its_instance_entry() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let web = m.group(&vpc, "web").await;
+    let api = m.group(&vpc, "api").await;
+    // Left live after the console fixes.
+    m.allow_in(&web, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&web, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let mut icmp = sg_rule_attrs("ingress", &web, "icmp", -1, -1, &["10.0.0.0/8"]);
+    icmp["id"] = Value::from("sgrule-icmp");
+    let state = State::new()
+        .add(
+            r#"module.sg["web"].aws_security_group.this"#,
+            sg_attrs(&web, &vpc, "web", vec![], vec![]),
+        )
+        .add(
+            r#"module.sg["web"].aws_security_group_rule.ssh"#,
+            ingress_rule(&web, "sgrule-web-ssh", 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+        )
+        .add(
+            r#"module.sg["web"].aws_security_group_rule.extra["rdp"]"#,
+            ingress_rule(&web, "sgrule-web-rdp", 3389, &["0.0.0.0/0"]),
+        )
+        .add(
+            r#"module.sg["web"].aws_security_group_rule.extra["https"]"#,
+            ingress_rule(&web, "sgrule-web-https", 443, &["0.0.0.0/0"]),
+        )
+        .add(r#"module.sg["web"].aws_security_group_rule.icmp"#, icmp)
+        .add(
+            r#"module.sg["api"].aws_security_group.this"#,
+            sg_attrs(&api, &vpc, "api", vec![], vec![]),
+        )
+        .add(
+            r#"module.sg["api"].aws_security_group_rule.ssh"#,
+            ingress_rule(&api, "sgrule-api-ssh", 22, &["0.0.0.0/0"]),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("infra");
+    std::fs::create_dir_all(code.join("modules/sg")).unwrap();
+    std::fs::write(code.join("main.tf"), EACH_ROOT).unwrap();
+    std::fs::write(code.join("modules/sg/main.tf"), EACH_MODULE).unwrap();
+    let e = Estate {
+        state: state.write(dir.path(), "terraform.tfstate"),
+        code,
+        _dir: dir,
+    };
+    let doc = fix_json(&m, &e, &[]);
+    let listed = |kind: &str| -> Vec<(String, String, u64)> {
+        doc[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["address"].as_str().unwrap().to_string(),
+                    f["file"].as_str().unwrap().to_string(),
+                    f["line"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let at = |address: &str, file: &str, line: u64| (address.to_string(), file.to_string(), line);
+    assert_eq!(
+        listed("fixes"),
+        [
+            at(
+                r#"module.sg["web"].aws_security_group_rule.extra["rdp"]"#,
+                "infra/main.tf",
+                7
+            ),
+            at(
+                r#"module.sg["web"].aws_security_group_rule.ssh"#,
+                "infra/main.tf",
+                5
+            ),
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(
+        listed("manual"),
+        [
+            at(
+                r#"module.sg["api"].aws_security_group_rule.ssh"#,
+                "infra/modules/sg/main.tf",
+                17
+            ),
+            at(
+                r#"module.sg["web"].aws_security_group_rule.icmp"#,
+                "infra/modules/sg/main.tf",
+                36
+            ),
+        ],
+        "{doc:#}"
+    );
+    for m in doc["manual"].as_array().unwrap() {
+        assert!(
+            m["reason"]
+                .as_str()
+                .unwrap()
+                .contains("module.sg is called with `for_each`: its code is every instance's"),
+            "{doc:#}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        EACH_ROOT
+            .replace(
+                "[\"0.0.0.0/0\", \"10.0.0.0/8\"] # the office",
+                "[\"10.0.0.0/8\"] # the office"
+            )
+            .replace(
+                "        rdp   = { port = 3389, cidrs = [\"0.0.0.0/0\"] }\n",
+                ""
+            )
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("modules/sg/main.tf")).unwrap(),
+        EACH_MODULE
+    );
+
+    // A literal the call passes to every instance is not one instance's.
+    let shared = EACH_ROOT.replace(
+        "  ssh_cidrs = each.value.ssh_cidrs\n",
+        "  ssh_cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"]\n",
+    );
+    std::fs::write(e.code.join("main.tf"), &shared).unwrap();
+    let run = fix_only(&m, &e, r#"module.sg["web"].aws_security_group_rule.ssh"#);
+    only_manual(
+        &run,
+        "what it passes other than `each.value` feeds every instance",
+    );
+}
