@@ -235,14 +235,14 @@ fn resolve_in(
         // The instance's module prefix one call up: `module.a["x"].module.b.` → `module.a["x"].`.
         let parent = crate::source::module_instance(prefix.trim_end_matches('.'));
         if let Some(for_each) = block.and_then(|b| b.body.get_attribute("for_each")) {
-            return Ok(each_argument(
+            return each_argument(
                 index,
                 (prefix, &parent),
                 (&call.file, call_text, &for_each.value),
                 argument.map(|a| &a.value),
                 read,
                 format!("{trail} ← module.{}'s `{name}`", call.name),
-            )?);
+            );
         }
         match argument {
             Some(a) => {
