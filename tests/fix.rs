@@ -201,6 +201,35 @@ fn estate_of(state: &State, tf: &str) -> Estate {
     }
 }
 
+/// A root module and one local module, `infra/modules/NAME/main.tf`.
+fn estate_with_module(state: &State, root: &str, (name, module): (&str, &str)) -> Estate {
+    let e = estate_of(state, root);
+    let dir = e.code.join("modules").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.tf"), module).unwrap();
+    e
+}
+
+/// Each fix or manual item (`kind`) of fix's JSON as its address, file and line.
+fn places(doc: &Value, kind: &str) -> Vec<(String, String, u64)> {
+    doc[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["address"].as_str().unwrap().to_string(),
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn place(address: &str, file: &str, line: u64) -> (String, String, u64) {
+    (address.to_string(), file.to_string(), line)
+}
+
 /// `driftgate fix --write --format json --quiet` and these flags: its JSON, after exit 0.
 fn fix_json(m: &Moto, e: &Estate, extra: &[&str]) -> Value {
     let mut args = vec!["--write", "--format", "json", "--quiet"];
@@ -890,18 +919,9 @@ async fn a_module_used_twice_is_manual() {
         .send()
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let code = dir.path().join("infra");
-    std::fs::create_dir_all(code.join("modules/sg")).unwrap();
     let root = "module \"a\" {\n  source = \"./modules/sg\"\n}\n\nmodule \"b\" {\n  source = \"./modules/sg\"\n}\n";
     let module = "variable \"name\" {\n  default = \"x\"\n}\n\nresource \"aws_security_group\" \"this\" {\n  name = var.name\n\n  ingress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n}\n";
-    std::fs::write(code.join("main.tf"), root).unwrap();
-    std::fs::write(code.join("modules/sg/main.tf"), module).unwrap();
-    let e = Estate {
-        state: state.write(dir.path(), "terraform.tfstate"),
-        code,
-        _dir: dir,
-    };
+    let e = estate_with_module(&state, root, ("sg", module));
     let run = fix(&m, &e, &["--write", "--quiet", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -3195,37 +3215,17 @@ async fn count_switches_of_one_instance_are_fixed_like_single_blocks() {
             "module.edge[0].aws_security_group_rule.web[1]",
             ingress_rule(&edge, "sgrule-web-doc", 443, &["192.0.2.0/24"]),
         );
-    let dir = tempfile::tempdir().unwrap();
-    let code = dir.path().join("infra");
-    std::fs::create_dir_all(code.join("modules/sg")).unwrap();
-    std::fs::write(code.join("main.tf"), SWITCHED_ROOT).unwrap();
-    std::fs::write(code.join("modules/sg/main.tf"), SWITCHED_MODULE).unwrap();
-    let e = Estate {
-        state: state.write(dir.path(), "terraform.tfstate"),
-        code,
-        _dir: dir,
-    };
+    let e = estate_with_module(&state, SWITCHED_ROOT, ("sg", SWITCHED_MODULE));
     let doc = fix_json(&m, &e, &[]);
-    let fixes = doc["fixes"].as_array().unwrap();
-    let at: Vec<(&str, &str, u64)> = fixes
-        .iter()
-        .map(|f| {
-            (
-                f["address"].as_str().unwrap(),
-                f["file"].as_str().unwrap(),
-                f["line"].as_u64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        at,
+        places(&doc, "fixes"),
         [
-            (
+            place(
                 "module.edge[0].aws_security_group_rule.rdp[0]",
                 "infra/modules/sg/main.tf",
                 31
             ),
-            (
+            place(
                 "module.edge[0].aws_security_group_rule.ssh[0]",
                 "infra/main.tf",
                 5
@@ -3233,13 +3233,16 @@ async fn count_switches_of_one_instance_are_fixed_like_single_blocks() {
         ],
         "{doc:#}"
     );
-    let manual = doc["manual"].as_array().unwrap();
-    assert_eq!(manual.len(), 1, "{doc:#}");
     assert_eq!(
-        manual[0]["address"], "module.edge[0].aws_security_group_rule.web[1]",
+        places(&doc, "manual"),
+        [place(
+            "module.edge[0].aws_security_group_rule.web[1]",
+            "infra/modules/sg/main.tf",
+            42
+        )],
         "{doc:#}"
     );
-    assert_eq!(manual[0]["line"], 42, "{doc:#}");
+    let manual = doc["manual"].as_array().unwrap();
     assert!(
         manual[0]["reason"]
             .as_str()
@@ -3383,41 +3386,17 @@ async fn a_module_called_with_for_each_is_fixed_in_its_instance_entry() {
             r#"module.sg["api"].aws_security_group_rule.ssh"#,
             ingress_rule(&api, "sgrule-api-ssh", 22, &["0.0.0.0/0"]),
         );
-    let dir = tempfile::tempdir().unwrap();
-    let code = dir.path().join("infra");
-    std::fs::create_dir_all(code.join("modules/sg")).unwrap();
-    std::fs::write(code.join("main.tf"), EACH_ROOT).unwrap();
-    std::fs::write(code.join("modules/sg/main.tf"), EACH_MODULE).unwrap();
-    let e = Estate {
-        state: state.write(dir.path(), "terraform.tfstate"),
-        code,
-        _dir: dir,
-    };
+    let e = estate_with_module(&state, EACH_ROOT, ("sg", EACH_MODULE));
     let doc = fix_json(&m, &e, &[]);
-    let listed = |kind: &str| -> Vec<(String, String, u64)> {
-        doc[kind]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["address"].as_str().unwrap().to_string(),
-                    f["file"].as_str().unwrap().to_string(),
-                    f["line"].as_u64().unwrap(),
-                )
-            })
-            .collect()
-    };
-    let at = |address: &str, file: &str, line: u64| (address.to_string(), file.to_string(), line);
     assert_eq!(
-        listed("fixes"),
+        places(&doc, "fixes"),
         [
-            at(
+            place(
                 r#"module.sg["web"].aws_security_group_rule.extra["rdp"]"#,
                 "infra/main.tf",
                 7
             ),
-            at(
+            place(
                 r#"module.sg["web"].aws_security_group_rule.ssh"#,
                 "infra/main.tf",
                 5
@@ -3426,14 +3405,14 @@ async fn a_module_called_with_for_each_is_fixed_in_its_instance_entry() {
         "{doc:#}"
     );
     assert_eq!(
-        listed("manual"),
+        places(&doc, "manual"),
         [
-            at(
+            place(
                 r#"module.sg["api"].aws_security_group_rule.ssh"#,
                 "infra/modules/sg/main.tf",
                 17
             ),
-            at(
+            place(
                 r#"module.sg["web"].aws_security_group_rule.icmp"#,
                 "infra/modules/sg/main.tf",
                 36
