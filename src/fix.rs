@@ -377,15 +377,14 @@ fn substitute(
             other => manual.push((span.start, other)),
         }
     }
-    expand_dynamics(
+    let scope = Dynamics {
         index,
-        &prefix,
-        &block.body,
+        prefix: &prefix,
         file,
         text,
-        &mut read,
-        &mut subs,
-    )?;
+        each: entry.map(|e| (e, block_text)),
+    };
+    expand_dynamics(&scope, &block.body, &mut read, &mut subs)?;
     subs.sort_by_key(|s| s.reference.start);
     let mut virtual_text = String::with_capacity(text.len());
     let mut at = 0;
@@ -597,24 +596,31 @@ fn element_removal(
     None
 }
 
+/// Where the `dynamic` blocks of a resource block are read: its module instance, its file and
+/// text, and its own `for_each` entry (with the block's text) when it has one.
+struct Dynamics<'a> {
+    index: &'a Index,
+    prefix: &'a str,
+    file: &'a Path,
+    text: &'a str,
+    each: Option<(&'a literals::Entry, &'a str)>,
+}
+
 /// Every `dynamic` block of `body` and of its nested blocks (`settings { ip_configuration {
 /// dynamic "authorized_networks" … } }`), expanded where it can be.
 fn expand_dynamics(
-    index: &Index,
-    prefix: &str,
+    scope: &Dynamics,
     body: &hcl_edit::structure::Body,
-    file: &Path,
-    text: &str,
     read: &mut literals::Reader,
     out: &mut Vec<Substituted>,
 ) -> Result<()> {
     for b in body.blocks() {
         if b.ident.as_str() == "dynamic" {
-            if let Some(expanded) = expand_dynamic(index, prefix, b, file, text, read)? {
+            if let Some(expanded) = expand_dynamic(scope, b, read)? {
                 out.push(expanded);
             }
         } else if !["lifecycle", "provisioner", "connection"].contains(&b.ident.as_str()) {
-            expand_dynamics(index, prefix, &b.body, file, text, read, out)?;
+            expand_dynamics(scope, &b.body, read, out)?;
         }
     }
     Ok(())
@@ -626,13 +632,11 @@ fn expand_dynamics(
 /// goes to the element; what the content writes itself is every element's, and not edited.
 /// `None`: not one that can be expanded (the family then sees it as written).
 fn expand_dynamic(
-    index: &Index,
-    prefix: &str,
+    scope: &Dynamics,
     b: &Block,
-    file: &Path,
-    text: &str,
     read: &mut literals::Reader,
 ) -> Result<Option<Substituted>> {
+    let (index, prefix, file, text) = (scope.index, scope.prefix, scope.file, scope.text);
     let (Some(label), Some(span)) = (b.labels.first(), b.span()) else {
         return Ok(None);
     };
@@ -650,11 +654,28 @@ fn expand_dynamic(
     let Some(content) = b.body.blocks().find(|c| c.ident.as_str() == "content") else {
         return Ok(None);
     };
-    let entries =
-        match literals::entries_of(index, prefix, &for_each.value, file, text, true, read)? {
-            Ok(entries) => entries,
-            Err(_) => return Ok(None),
-        };
+    // `for_each = each.value.NAME`: the list in the resource's own entry, when the resource
+    // reads it there alone.
+    let each = scope.each.and_then(|(entry, block_text)| {
+        let name = literals::each_value(&for_each.value)?;
+        let once = name.is_empty() || literals::reads(block_text, "each.value", &name) == 1;
+        once.then_some(entry)
+    });
+    if literals::each_value(&for_each.value).is_some() && each.is_none() {
+        return Ok(None);
+    }
+    let entries = match literals::entries_of(
+        index,
+        prefix,
+        &for_each.value,
+        (file, text),
+        true,
+        each,
+        read,
+    )? {
+        Ok(entries) => entries,
+        Err(_) => return Ok(None),
+    };
     let Some(inner) = content.span().and_then(|s| {
         let c = text.get(s.clone())?;
         Some(s.start + c.find('{')? + 1..s.start + c.rfind('}')?)

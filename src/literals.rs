@@ -464,16 +464,16 @@ pub struct Entries {
 }
 
 /// The entries of `for_each` (an attribute of a block of `file`, whose text is `text`); `lists`:
-/// whether a list of elements is iterable (a `dynamic` block's). `Ok(Err(reason))`: it is not
+/// whether a list of elements is iterable (a `dynamic` block's); `each`: the `for_each` entry
+/// of the resource the block is in, which `each.value.NAME` reads. `Ok(Err(reason))`: it is not
 /// a literal of this block's own.
-#[allow(clippy::too_many_arguments)]
 pub fn entries_of(
     index: &Index,
     prefix: &str,
     for_each: &Expression,
-    file: &Path,
-    text: &str,
+    (file, text): (&Path, &str),
     lists: bool,
+    each: Option<&Entry>,
     read: &mut Reader,
 ) -> Result<std::result::Result<Entries, String>> {
     // `{ for r in LIST : r.NAME => r }`: the list's objects, each keyed by a field of its own.
@@ -515,8 +515,14 @@ pub fn entries_of(
         }
         other => (other, false),
     };
-    let (file, text, map) = match reference(for_each) {
-        Some((kind, name)) => match resolve(index, prefix, kind, &name, read)? {
+    let found = match (reference(for_each), each_value(for_each), each) {
+        (Some((kind, name)), _, _) => Some(resolve(index, prefix, kind, &name, read)?),
+        (None, Some(name), Some(entry)) if name.is_empty() => Some(entry.value()),
+        (None, Some(name), Some(entry)) => Some(entry.attribute(&name)),
+        _ => None,
+    };
+    let (file, text, map) = match found {
+        Some(found) => match found {
             Found::Literal(site) => {
                 let source = read(&site.file)?;
                 match expr_at(&source.body, &site.span) {
@@ -641,7 +647,7 @@ pub fn for_each_entry(
     key: &str,
     read: &mut Reader,
 ) -> Result<EachEntry> {
-    let entries = match entries_of(index, prefix, for_each, file, text, false, read)? {
+    let entries = match entries_of(index, prefix, for_each, (file, text), false, None, read)? {
         Ok(entries) => entries,
         Err(reason) => return Ok(EachEntry::Manual(format!("the block's {reason}"))),
     };

@@ -3458,3 +3458,81 @@ async fn a_module_called_with_for_each_is_fixed_in_its_instance_entry() {
         "what it passes other than `each.value` feeds every instance",
     );
 }
+
+const EACH_DYNAMIC_TF: &str = r#"locals {
+  groups = {
+    web = {
+      rules = [
+        { port = 22, cidrs = ["0.0.0.0/0", "10.0.0.0/8"] }, # office, and anyone for now
+        { port = 3389, cidrs = ["0.0.0.0/0"] },
+        { port = 443, cidrs = ["0.0.0.0/0"] },
+      ]
+    }
+  }
+}
+
+resource "aws_security_group" "tier" {
+  for_each = local.groups
+  name     = each.key
+
+  dynamic "ingress" {
+    for_each = each.value.rules
+    content {
+      from_port   = ingress.value.port
+      to_port     = ingress.value.port
+      protocol    = "tcp"
+      cidr_blocks = ingress.value.cidrs
+    }
+  }
+}
+"#;
+
+/// A `dynamic` block over a list in the resource's own `for_each` entry (`each.value.rules`):
+/// the elements are that instance's, so a CIDR revoked by hand leaves its element's list and a
+/// rule revoked whole takes its element out; read by another attribute too, it is manual.
+#[tokio::test]
+async fn dynamic_blocks_over_the_instance_entry_are_fixed_in_its_elements() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "web").await;
+    let state = State::new().add(
+        r#"aws_security_group.tier["web"]"#,
+        sg_attrs(
+            &sg,
+            &vpc,
+            "web",
+            vec![
+                sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"]),
+                sg_block("tcp", 3389, 3389, &["0.0.0.0/0"]),
+                sg_block("tcp", 443, 443, &["0.0.0.0/0"]),
+            ],
+            vec![],
+        ),
+    );
+    let e = estate_of(&state, EACH_DYNAMIC_TF);
+    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        EACH_DYNAMIC_TF
+            .replace(
+                "cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] }, # office",
+                "cidrs = [\"10.0.0.0/8\"] }, # office"
+            )
+            .replace("        { port = 3389, cidrs = [\"0.0.0.0/0\"] },\n", "")
+    );
+
+    // The list read by the block a second time: its elements are not the rules' alone.
+    let twice = EACH_DYNAMIC_TF.replace(
+        "  name     = each.key\n",
+        "  name     = each.key\n  tags     = { rules = length(each.value.rules) }\n",
+    );
+    std::fs::write(e.code.join("main.tf"), &twice).unwrap();
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
+    assert!(!doc["manual"].as_array().unwrap().is_empty(), "{doc:#}");
+}
