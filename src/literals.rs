@@ -339,7 +339,10 @@ fn each_argument(
     };
     let entry = for_each_entry(index, parent, for_each, call_file, call_text, &key, read)?;
     let found = match entry {
-        EachEntry::Written(entry) if field.is_empty() => entry.value(),
+        // A set's element is its instance's key too: changing it makes another instance.
+        EachEntry::Written(_) if field.is_empty() => shared(
+            "`each.value` of a set is the instance's key: changing it would replace the instance",
+        ),
         EachEntry::Written(entry) => entry.attribute(&field),
         EachEntry::NotListed => shared(&format!("the call's `for_each` has no entry \"{key}\"")),
         EachEntry::Manual(reason) => shared(&reason),

@@ -3457,6 +3457,11 @@ async fn a_module_called_with_for_each_is_fixed_in_its_instance_entry() {
         &run,
         "what it passes other than `each.value` feeds every instance",
     );
+    // A module per name of a set: the set's element is the instance's key, never edited.
+    let per_name = "module \"sg\" {\n  for_each  = toset([\"web\"])\n  source    = \"./modules/sg\"\n  name      = each.key\n  ssh_cidrs = each.value\n  rules     = {}\n}\n";
+    std::fs::write(e.code.join("main.tf"), per_name).unwrap();
+    let run = fix_only(&m, &e, r#"module.sg["web"].aws_security_group_rule.ssh"#);
+    only_manual(&run, "`each.value` of a set is the instance's key");
 }
 
 const EACH_DYNAMIC_TF: &str = r#"locals {
