@@ -291,28 +291,49 @@ def exposure(binary, endpoint, env, path, state, e_wall):
             "peak_rss_mib": round(rss, 1)}
 
 
-def fix(binary, endpoint, env, tmp, state):
+def fix(binary, endpoint, env, tmp, state, calls=False):
     """`driftgate fix` over the estate's module: the groups come from `for_each` over a map the
     root module passes in, each entry listing its HTTPS sources. The state declares a second
     source that "the console" revoked on every group, so each group has one drift to write into
-    its own map entry (one file of `groups` entries, edited `groups` times)."""
+    its own map entry (one file of `groups` entries, edited `groups` times). `calls`: the same
+    groups made by one module call per entry instead (`module "services" { for_each = ... }`,
+    `https = each.value.https`), each fix followed from the module's variable to the call's
+    entry."""
     fixed = json.loads(json.dumps(state))
     keys = []
     for inst in fixed["resources"][0]["instances"]:
         inst["attributes"]["ingress"][0]["cidr_blocks"].append("192.168.0.0/16")
         keys.append(inst["index_key"])
-    path = os.path.join(tmp, "fix.tfstate")
+    if calls:
+        group = fixed["resources"][0]
+        fixed["resources"] = [
+            dict(group, module=f'module.services["{inst.pop("index_key")}"]', instances=[inst])
+            for inst in group["instances"]]
+        for r in fixed["resources"]:
+            r.pop("each", None)
+    shape = "calls" if calls else "resources"
+    path = os.path.join(tmp, f"fix-{shape}.tfstate")
     with open(path, "w") as f:
         json.dump(fixed, f)
-    code = os.path.join(tmp, "code")
+    code = os.path.join(tmp, f"code-{shape}")
     os.makedirs(os.path.join(code, "modules", "services"))
     entries = "\n".join(f'    "{k}" = {{\n      https = ["10.0.0.0/8", "192.168.0.0/16"]\n    }}' for k in keys)
+    if calls:
+        root = (f'locals {{\n  services = {{\n{entries}\n  }}\n}}\n\nmodule "services" {{\n'
+                '  for_each = local.services\n  source   = "./modules/services"\n  name     = each.key\n'
+                '  https    = each.value.https\n}\n')
+        module = ('variable "name" {}\n\nvariable "https" {}\n\nresource "aws_security_group" "this" {\n'
+                  '  name = var.name\n\n  ingress {\n    from_port   = 443\n    to_port     = 443\n'
+                  '    protocol    = "tcp"\n    cidr_blocks = var.https\n  }\n}\n')
+    else:
+        root = f'module "services" {{\n  source = "./modules/services"\n  services = {{\n{entries}\n  }}\n}}\n'
+        module = ('variable "services" {}\n\nresource "aws_security_group" "this" {\n  for_each = var.services\n'
+                  '  name     = each.key\n\n  ingress {\n    from_port   = 443\n    to_port     = 443\n'
+                  '    protocol    = "tcp"\n    cidr_blocks = each.value.https\n  }\n}\n')
     with open(os.path.join(code, "main.tf"), "w") as f:
-        f.write(f'module "services" {{\n  source = "./modules/services"\n  services = {{\n{entries}\n  }}\n}}\n')
+        f.write(root)
     with open(os.path.join(code, "modules", "services", "main.tf"), "w") as f:
-        f.write('variable "services" {}\n\nresource "aws_security_group" "this" {\n  for_each = var.services\n'
-                '  name     = each.key\n\n  ingress {\n    from_port   = 443\n    to_port     = 443\n'
-                '    protocol    = "tcp"\n    cidr_blocks = each.value.https\n  }\n}\n')
+        f.write(module)
     code_rc, out, wall, rss = run(binary, ["fix", "--quiet", "--format", "json", "--state", path,
                                            "--source-dir", code], env)
     doc = json.loads(out)
@@ -688,6 +709,7 @@ def main():
 
         results["exposure"] = exposure(args.binary, args.endpoint, env, path, state, e_wall=wall)
         results["fix"] = fix(args.binary, args.endpoint, env, tmp, state)
+        results["fix_calls"] = fix(args.binary, args.endpoint, env, tmp, state, calls=True)
 
         big = os.path.join(tmp, "big.tfstate")
         count, size = big_state(big, args.state_mb)
@@ -720,10 +742,11 @@ def main():
     print(f"exposure: {x['drifted_groups']} drifted groups ({x['public_groups']} on public instances) -> "
           f"{x['exposure_calls']} for their exposure {x['exposures']}; {x['wall_s']} s "
           f"(clean run {x['clean_wall_s']} s), peak RSS {x['peak_rss_mib']} MiB")
-    x = results["fix"]
-    print(f"fix: {x['groups']} groups under for_each, one console fix each -> {x['fixes']} fixes written into "
-          f"their map entries ({x['manual']} manual) of a {round(x['code_bytes'] / 1024)} KiB file, {x['wall_s']} s, "
-          f"peak RSS {x['peak_rss_mib']} MiB")
+    for key, shape in (("fix", "a resource's for_each"), ("fix_calls", "a module call's for_each")):
+        x = results[key]
+        print(f"fix: {x['groups']} groups under {shape}, one console fix each -> {x['fixes']} fixes written "
+              f"into their map entries ({x['manual']} manual) of a {round(x['code_bytes'] / 1024)} KiB file, "
+              f"{x['wall_s']} s, peak RSS {x['peak_rss_mib']} MiB")
     for cloud, what in (("azure", "NSGs"), ("gcp", "firewalls")):
         c = results[cloud]
         print(f"{cloud}: {c['resources']} {what} -> {c['api_calls']} API calls {c['api_calls_detail']}, {c['wall_s']} s, "
