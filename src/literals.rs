@@ -492,14 +492,19 @@ pub fn entries_of(
                     [name] if root == var => Some(name.to_string()),
                     _ => None,
                 });
+            let plain = f.cond.is_none() && !f.grouping;
+            // `{ for k, v in MAP : k => v }`: the map itself, as written.
+            let same_key = f.intro.key_var.as_ref().is_some_and(|k| {
+                matches!(&f.key_expr, Some(Expression::Variable(e)) if e.as_str() == k.as_str())
+            });
             match field {
-                Some(field)
-                    if whole && f.cond.is_none() && !f.grouping && f.intro.key_var.is_none() =>
-                {
+                _ if whole && plain && same_key => (&f.intro.collection_expr, None),
+                Some(field) if whole && plain && f.intro.key_var.is_none() => {
                     (&f.intro.collection_expr, Some(field))
                 }
                 _ => return Ok(Err(
-                    "`for_each` is a `for` expression other than `{ for x in LIST : x.NAME => x }`"
+                    "`for_each` is a `for` expression other than `{ for x in LIST : x.NAME => x }` \
+                     or `{ for k, v in MAP : k => v }`"
                         .into(),
                 )),
             }

@@ -3541,3 +3541,52 @@ async fn dynamic_blocks_over_the_instance_entry_are_fixed_in_its_elements() {
     assert_eq!(doc["fixes"], serde_json::json!([]), "{doc:#}");
     assert!(!doc["manual"].as_array().unwrap().is_empty(), "{doc:#}");
 }
+
+/// `{ for k, v in MAP : k => v }` is the map itself: an instance revoked by hand leaves its
+/// entry as with `for_each = MAP`; filtered (`if …`), the entries are not all instances, and it
+/// is manual.
+#[tokio::test]
+async fn for_each_over_an_identity_for_is_the_map() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let admin = m.group(&vpc, "admin").await;
+    let state = State::new()
+        .add(
+            "aws_security_group.admin",
+            sg_attrs(&admin, &vpc, "admin", vec![], vec![]),
+        )
+        .add(
+            r#"aws_security_group_rule.admin["rdp"]"#,
+            ingress_rule(&admin, "sgrule-rdp", 3389, &["0.0.0.0/0"]),
+        )
+        .add(
+            r#"aws_security_group_rule.admin["ssh"]"#,
+            ingress_rule(&admin, "sgrule-ssh", 22, &["10.0.0.0/8"]),
+        );
+    m.allow_in(&admin, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    let identity = RULES_TF.replace(
+        "for_each          = local.admin_rules",
+        "for_each          = { for name, rule in local.admin_rules : name => rule }",
+    );
+    let e = estate_of(&state, &identity);
+    let doc = fix_json(
+        &m,
+        &e,
+        &["--address", r#"aws_security_group_rule.admin["rdp"]"#],
+    );
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        identity.replace(
+            "    rdp = { port = 3389, cidrs = [\"0.0.0.0/0\"] } # opened during the outage\n",
+            ""
+        )
+    );
+    let filtered = RULES_TF.replace(
+        "for_each          = local.admin_rules",
+        "for_each          = { for name, rule in local.admin_rules : name => rule if rule.port != 0 }",
+    );
+    std::fs::write(e.code.join("main.tf"), &filtered).unwrap();
+    let run = fix_only(&m, &e, r#"aws_security_group_rule.admin["rdp"]"#);
+    only_manual(&run, "a `for` expression other than");
+}
