@@ -60,8 +60,9 @@ pub fn reference(expr: &Expression) -> Option<(&'static str, String)> {
     }
 }
 
-/// A plain traversal `root.a.b` as its root and attribute names; `None` for anything else (an
-/// index, a splat, a call).
+/// A plain traversal `root.a.b` as its root and attribute names, an index by a literal string
+/// counting as the name it is (`ingress.value["from_port"]` is `ingress.value.from_port`);
+/// `None` for anything else (a number or computed index, a splat, a call).
 pub fn traversal_names(expr: &Expression) -> Option<(&str, Vec<&str>)> {
     let Expression::Traversal(t) = expr else {
         return None;
@@ -74,6 +75,7 @@ pub fn traversal_names(expr: &Expression) -> Option<(&str, Vec<&str>)> {
         .iter()
         .map(|o| match o.value() {
             TraversalOperator::GetAttr(i) => Some(i.as_str()),
+            TraversalOperator::Index(Expression::String(name)) => Some(name.value().as_str()),
             _ => None,
         })
         .collect::<Option<Vec<&str>>>()?;
@@ -118,17 +120,23 @@ fn is_literal(expr: &Expression) -> bool {
     }
 }
 
-/// How many times `kind.name` is read in `text` (not as a longer name: `var.a` in `var.ab`).
+/// How many times `kind.name` (or `kind["name"]`) is read in `text` (not as a longer name:
+/// `var.a` in `var.ab`).
 pub fn reads(text: &str, kind: &str, name: &str) -> usize {
-    let needle = format!("{kind}.{name}");
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    text.match_indices(&needle)
-        .filter(|(i, _)| {
-            let before = text[..*i].chars().next_back();
-            let after = text[i + needle.len()..].chars().next();
-            !before.is_some_and(|c| ident(c) || c == '.') && !after.is_some_and(ident)
+    [format!("{kind}.{name}"), format!("{kind}[\"{name}\"]")]
+        .iter()
+        .map(|needle| {
+            text.match_indices(needle.as_str())
+                .filter(|(i, _)| {
+                    let before = text[..*i].chars().next_back();
+                    let after = text[i + needle.len()..].chars().next();
+                    !before.is_some_and(|c| ident(c) || c == '.')
+                        && (needle.ends_with(']') || !after.is_some_and(ident))
+                })
+                .count()
         })
-        .count()
+        .sum()
 }
 
 /// The module's `.tf` files with their (current) text and parsed body.
@@ -811,6 +819,20 @@ mod tests {
             ]
         );
         assert_eq!(reads("var.a var.ab x.var.a var.a-b var.a]", "var", "a"), 2);
+        // An index by a literal string is the name it is.
+        let body =
+            hcl_edit::parser::parse_body("a = each.value[\"port\"]\nb = each.value[var.k]\n")
+                .unwrap();
+        let got: Vec<_> = body.attributes().map(|a| each_value(&a.value)).collect();
+        assert_eq!(got, [Some("port".to_string()), None]);
+        assert_eq!(
+            reads(
+                "r.value[\"port\"] r.value.port r.value[\"ports\"]",
+                "r.value",
+                "port"
+            ),
+            2
+        );
     }
 
     #[test]

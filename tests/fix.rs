@@ -3590,3 +3590,33 @@ async fn for_each_over_an_identity_for_is_the_map() {
     let run = fix_only(&m, &e, r#"aws_security_group_rule.admin["rdp"]"#);
     only_manual(&run, "a `for` expression other than");
 }
+
+/// Fields read by index (`ingress.value["cidrs"]`, the way many public modules write them) are
+/// the fields they name: edited in their element as `ingress.value.cidrs` would be.
+#[tokio::test]
+async fn dynamic_fields_read_by_index_are_the_fields_they_name() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "app").await;
+    let state = app_state(&sg, &vpc);
+    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let indexed = DYNAMIC_TF
+        .replace("ingress.value.port", "ingress.value[\"port\"]")
+        .replace("ingress.value.cidrs", "ingress.value[\"cidrs\"]");
+    let e = estate_of(&state, &indexed);
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        indexed
+            .replace(
+                "cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] # office",
+                "cidrs = [\"10.0.0.0/8\"] # office",
+            )
+            .replace(
+                "    {\n      port  = 3389\n      cidrs = [\"0.0.0.0/0\"]\n    },\n",
+                "",
+            )
+    );
+}
