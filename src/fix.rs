@@ -311,6 +311,9 @@ struct Substitution {
     subs: Vec<Substituted>,
     /// The references that lead to no honest literal: offset → where the trail ends and why.
     unresolved: Vec<(usize, literals::Found)>,
+    /// Attributes written as a list of the blocks the family reads (`ingress = [{ … }]`),
+    /// read as those blocks; `Err`: one that is not a literal list of objects, at its offset.
+    as_blocks: std::result::Result<Vec<String>, (usize, String)>,
 }
 
 /// The block's text with each resolvable reference replaced by its literal, so that a family's
@@ -385,6 +388,8 @@ fn substitute(
         each: entry.map(|e| (e, block_text)),
     };
     expand_dynamics(&scope, &block.body, &mut read, &mut subs)?;
+    let resource_type = block.labels.first().map_or("", |l| l.as_str());
+    let as_blocks = expand_attribute_blocks(resource_type, &block.body, file, text, &mut subs);
     subs.sort_by_key(|s| s.reference.start);
     let mut virtual_text = String::with_capacity(text.len());
     let mut at = 0;
@@ -398,7 +403,112 @@ fn substitute(
         text: virtual_text,
         subs,
         unresolved: manual,
+        as_blocks,
     })
+}
+
+/// Each attribute of `body` written as a list of the blocks the provider also takes that way
+/// ([`families::attributes_as_blocks`]: `ingress = [{ from_port = 22, … }]`), as those blocks:
+/// a field is edited where it is written, a block taken whole is its element leaving the
+/// list. The names expanded; `Err((offset, why))`: one that is not a literal list of objects
+/// (a reference, a `concat`, a `for`), which no family can read.
+fn expand_attribute_blocks(
+    resource_type: &str,
+    body: &hcl_edit::structure::Body,
+    file: &Path,
+    text: &str,
+    out: &mut Vec<Substituted>,
+) -> std::result::Result<Vec<String>, (usize, String)> {
+    use hcl_edit::expr::{Expression, ObjectKey};
+    let mut expanded = Vec::new();
+    for attr in body.attributes() {
+        let name = attr.key.as_str();
+        if !families::attributes_as_blocks(resource_type).contains(&name) {
+            continue;
+        }
+        let (Some(key), Some(value)) = (attr.key.span(), attr.value.span()) else {
+            continue;
+        };
+        let not_literal = || {
+            (
+                key.start,
+                format!(
+                    "`{name}` is written as an attribute (`{name} = …`) that is not a literal \
+                     list of objects: its rules cannot be read as the `{name}` blocks they are"
+                ),
+            )
+        };
+        let Expression::Array(items) = &attr.value else {
+            return Err(not_literal());
+        };
+        let objects: Vec<&hcl_edit::expr::Object> = items
+            .iter()
+            .map(|e| match e {
+                Expression::Object(o) => Some(o),
+                _ => None,
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(not_literal)?;
+        let spans: Vec<std::ops::Range<usize>> = items
+            .iter()
+            .map(|e| e.span().ok_or_else(not_literal))
+            .collect::<std::result::Result<_, _>>()?;
+        let line_start = text[..key.start].rfind('\n').map_or(0, |i| i + 1);
+        let indent = Some(&text[line_start..key.start])
+            .filter(|i| i.trim().is_empty())
+            .unwrap_or("");
+        let mut virtual_text = String::new();
+        let mut parts = Vec::new();
+        for (i, object) in objects.iter().enumerate() {
+            if i > 0 {
+                virtual_text.push_str("\n\n");
+                virtual_text.push_str(indent);
+            }
+            let start = virtual_text.len();
+            virtual_text.push_str(&format!("{name} {{\n"));
+            for (k, v) in object.iter() {
+                let field = match k {
+                    ObjectKey::Ident(i) => i.as_str().to_string(),
+                    ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
+                    ObjectKey::Expression(_) => return Err(not_literal()),
+                };
+                let Some(at) = v.expr().span() else {
+                    return Err(not_literal());
+                };
+                let written = text.get(at.clone()).unwrap_or_default().to_string();
+                virtual_text.push_str(&format!("{indent}  {field} = "));
+                let from = virtual_text.len();
+                virtual_text.push_str(&written);
+                parts.push((
+                    from..virtual_text.len(),
+                    Target::Literal(literals::Site {
+                        file: file.to_path_buf(),
+                        span: at,
+                        text: written,
+                        through: format!("{name}[{i}].{field}"),
+                    }),
+                ));
+                virtual_text.push('\n');
+            }
+            virtual_text.push_str(indent);
+            virtual_text.push('}');
+            parts.push((
+                start..virtual_text.len(),
+                Target::Element {
+                    file: file.to_path_buf(),
+                    removal: families::remove_entry(text, &spans, i),
+                    through: format!("{name}[{i}]"),
+                },
+            ));
+        }
+        out.push(Substituted {
+            reference: key.start..value.end,
+            text: virtual_text,
+            parts,
+        });
+        expanded.push(name.to_string());
+    }
+    Ok(expanded)
 }
 
 /// Every expression of a body (and its nested blocks) that may stand for a literal written
@@ -1064,6 +1174,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             text: virtual_text,
             subs,
             unresolved,
+            as_blocks,
         } = substitute(
             &index,
             &finding.address,
@@ -1073,6 +1184,13 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             &files,
             entry.as_deref(),
         )?;
+        let as_blocks = match as_blocks {
+            Ok(names) => names,
+            Err((offset, reason)) => {
+                manual_at(&mut set, Some((&file, offset)), reason, want_of(finding));
+                continue;
+            }
+        };
         let virtual_body;
         let virtual_block = if subs.is_empty() {
             block
@@ -1332,6 +1450,32 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             let at = files.code_at(&f, at);
             (f.clone(), files.line(&f, at))
         });
+        // A block the family adds beside `ingress = [...]` would be the other form of the same
+        // argument, which Terraform refuses: the rule joins the list by hand.
+        let beside = edits.iter().find(|(_, e, via)| {
+            via.is_none()
+                && e.with.lines().any(|l| {
+                    let l = l.trim_start();
+                    as_blocks.iter().any(|n| {
+                        l.strip_prefix(n.as_str())
+                            .is_some_and(|rest| rest.trim_start().starts_with('{'))
+                    })
+                })
+        });
+        if let Some((f, e, _)) = beside {
+            let at = files.code_at(f, e.range.start);
+            manual_at(
+                &mut set,
+                Some((&f.clone(), at)),
+                format!(
+                    "the block's `{}` is written as a list of objects: the new rule joins that \
+                     list as an object",
+                    as_blocks.join("`/`")
+                ),
+                want_of(finding),
+            );
+            continue;
+        }
         // Under a module call with `for_each`, the module's code is every instance's: only the
         // call's entry for this instance is its own.
         let in_each_module = index.each_call(&finding.address).and_then(|(call, dirs)| {

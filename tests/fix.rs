@@ -3620,3 +3620,107 @@ async fn dynamic_fields_read_by_index_are_the_fields_they_name() {
             )
     );
 }
+const ATTRIBUTE_RULES_TF: &str = r#"resource "aws_security_group" "app" {
+  name = "app"
+
+  # The rules as a list of objects (attributes-as-blocks).
+  ingress = [
+    {
+      description      = "ssh"
+      from_port        = 22
+      to_port          = 22
+      protocol         = "tcp"
+      cidr_blocks      = ["0.0.0.0/0", "10.0.0.0/8"]
+      ipv6_cidr_blocks = []
+      prefix_list_ids  = []
+      security_groups  = []
+      self             = false
+    },
+    {
+      description      = "rdp"
+      from_port        = 3389
+      to_port          = 3389
+      protocol         = "tcp"
+      cidr_blocks      = ["0.0.0.0/0"]
+      ipv6_cidr_blocks = []
+      prefix_list_ids  = []
+      security_groups  = []
+      self             = false
+    },
+    {
+      description      = "https"
+      from_port        = 443
+      to_port          = 443
+      protocol         = "tcp"
+      cidr_blocks      = ["0.0.0.0/0"]
+      ipv6_cidr_blocks = []
+      prefix_list_ids  = []
+      security_groups  = []
+      self             = false
+    },
+  ]
+}
+"#;
+
+/// `ingress = [{ … }]`, the attribute form the provider takes for the same rules: read as the
+/// blocks it stands for, so a CIDR revoked by hand leaves its object's list and a rule revoked
+/// whole takes its object out (before, nothing was found and nothing said). A new rule cannot
+/// be a block beside the list (Terraform refuses both forms), and a list that is not literal
+/// cannot be read: both manual.
+#[tokio::test]
+async fn rules_written_as_a_list_of_objects_are_fixed_in_their_objects() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "app").await;
+    let state = app_state(&sg, &vpc);
+    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let e = estate_of(&state, ATTRIBUTE_RULES_TF);
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(
+        places(&doc, "fixes"),
+        [
+            place("aws_security_group.app", "infra/main.tf", 11),
+            place("aws_security_group.app", "infra/main.tf", 17),
+        ],
+        "{doc:#}"
+    );
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    let rdp = ATTRIBUTE_RULES_TF
+        .find("    {\n      description      = \"rdp\"")
+        .unwrap();
+    let https = ATTRIBUTE_RULES_TF
+        .find("    {\n      description      = \"https\"")
+        .unwrap();
+    let fixed = format!(
+        "{}{}",
+        &ATTRIBUTE_RULES_TF[..rdp],
+        &ATTRIBUTE_RULES_TF[https..]
+    )
+    .replace("[\"0.0.0.0/0\", \"10.0.0.0/8\"]", "[\"10.0.0.0/8\"]");
+    assert_eq!(written, fixed);
+    assert!(hcl_edit::parser::parse_body(&written).is_ok());
+    let again = fix_json(&m, &e, &[]);
+    assert_eq!(again["fixes"], serde_json::json!([]), "{again:#}");
+
+    // An incident's rule, accepted: not a block beside the list.
+    m.allow_in(&sg, perm("tcp", 3306, 3306, "0.0.0.0/0")).await;
+    let run = fix(
+        &m,
+        &e,
+        &["--format", "json", "--quiet", "--accept-weakening"],
+    );
+    only_manual(
+        &run,
+        "is written as a list of objects: the new rule joins that list",
+    );
+    // The list from a local: not read as blocks, said so.
+    let local = "locals {\n  rules = []\n}\n\nresource \"aws_security_group\" \"app\" {\n  name    = \"app\"\n  ingress = concat(local.rules, [])\n}\n";
+    std::fs::write(e.code.join("main.tf"), local).unwrap();
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    only_manual(
+        &run,
+        "is written as an attribute (`ingress = …`) that is not a literal",
+    );
+}

@@ -280,6 +280,22 @@ pub fn resolved_list(
         .collect()
 }
 
+/// The nested blocks a provider also takes as an attribute holding a list of objects
+/// (Terraform's attributes-as-blocks, `ConfigMode: SchemaConfigModeAttr`): `ingress = [{ … }]`
+/// on a security group or network ACL, `security_rule = [{ … }]` on an NSG, `access_policy = [{
+/// … }]` on a key vault. Code in either form declares the same rules.
+pub fn attributes_as_blocks(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "aws_security_group"
+        | "aws_default_security_group"
+        | "aws_network_acl"
+        | "aws_default_network_acl" => &["ingress", "egress"],
+        "azurerm_network_security_group" => &["security_rule"],
+        "azurerm_key_vault" => &["access_policy"],
+        _ => &[],
+    }
+}
+
 /// The block a read of it names: `this[0]` (a block of `count = … ? 1 : 0`) and `this` are
 /// `this`; another index (`this[1]`) reads one of many instances, which no block is alone.
 pub fn first_instance(step: &str) -> Option<String> {
