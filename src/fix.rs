@@ -407,6 +407,69 @@ fn substitute(
     })
 }
 
+/// The last `ingress` block (or other argument the provider takes as blocks or as a list,
+/// [`families::attributes_as_blocks`]) removed from a resource leaves the argument out of the
+/// code, which the provider reads as "not managed" (optional and computed): rules added in the
+/// console later would join the state on the next refresh, unseen by the plan and by the
+/// check. `ingress = []` in its place keeps the argument managed, and empty. The argument it
+/// wrote, if any.
+fn keep_emptied_arguments(
+    resource_type: &str,
+    block: &Block,
+    text: &str,
+    file: &Path,
+    edits: &mut [(PathBuf, TextEdit, Option<String>)],
+) -> Option<String> {
+    let removes = |e: &(PathBuf, TextEdit, Option<String>), span: &std::ops::Range<usize>| {
+        e.0 == file
+            && e.2.is_none()
+            && e.1.with.trim().is_empty()
+            && e.1.range.start <= span.start
+            && span.end <= e.1.range.end
+    };
+    for name in families::attributes_as_blocks(resource_type) {
+        if block.body.get_attribute(name).is_some() {
+            continue;
+        }
+        let dynamic = block.body.blocks().any(|b| {
+            b.ident.as_str() == "dynamic" && b.labels.first().is_some_and(|l| l.as_str() == *name)
+        });
+        let spans: Vec<std::ops::Range<usize>> = block
+            .body
+            .blocks()
+            .filter(|b| b.ident.as_str() == *name)
+            .filter_map(|b| b.span())
+            .collect();
+        let gone = |span: &std::ops::Range<usize>| edits.iter().any(|e| removes(e, span));
+        if dynamic || spans.is_empty() || !spans.iter().all(gone) {
+            continue;
+        }
+        let Some(edit) = edits.iter_mut().find(|e| removes(e, &spans[0])) else {
+            continue;
+        };
+        let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let line_start = text[..spans[0].start].rfind('\n').map_or(0, |i| i + 1);
+        let indent = Some(&text[line_start..spans[0].start])
+            .filter(|i| i.trim().is_empty())
+            .unwrap_or("  ");
+        let removed = text.get(edit.1.range.clone()).unwrap_or_default();
+        let mut lines = removed.split_inclusive('\n');
+        let blank_first = lines.next().is_some_and(|l| l.trim().is_empty());
+        let blank_last = removed.split_inclusive('\n').count() > 1
+            && removed
+                .split_inclusive('\n')
+                .next_back()
+                .is_some_and(|l| l.trim().is_empty());
+        edit.1.with = format!(
+            "{}{indent}{name} = []{nl}{}",
+            if blank_first { nl } else { "" },
+            if blank_last { nl } else { "" }
+        );
+        return Some(name.to_string());
+    }
+    None
+}
+
 /// Each attribute of `body` written as a list of the blocks the provider also takes that way
 /// ([`families::attributes_as_blocks`]: `ingress = [{ from_port = 22, … }]`), as those blocks:
 /// a field is edited where it is written, a block taken whole is its element leaving the
@@ -1450,6 +1513,12 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             let at = files.code_at(&f, at);
             (f.clone(), files.line(&f, at))
         });
+        let mut edits = edits;
+        let summary =
+            match keep_emptied_arguments(&finding.resource_type, block, text, &file, &mut edits) {
+                Some(name) => format!("{summary}; `{name} = []` keeps the emptied rules managed"),
+                None => summary,
+            };
         // A block the family adds beside `ingress = [...]` would be the other form of the same
         // argument, which Terraform refuses: the rule joins the list by hand.
         let beside = edits.iter().find(|(_, e, via)| {

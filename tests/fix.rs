@@ -691,7 +691,7 @@ async fn rotation_and_block_public_access_turned_on_by_hand() {
 }
 
 /// The bundled example: a console fix of its web tier becomes a patch of its own main.tf that
-/// `git apply` takes, and nothing else of the file moves.
+/// `git apply` takes, and nothing else of the file moves; the emptied direction stays managed.
 #[tokio::test]
 async fn the_quickstart_console_fix_is_a_patch_of_its_code() {
     let m = moto().await;
@@ -748,15 +748,18 @@ async fn the_quickstart_console_fix_is_a_patch_of_its_code() {
             "-    to_port     = 0",
             "-    cidr_blocks = [\"0.0.0.0/0\"]",
             "-  }",
-            "-"
         ],
         "{}",
         run.stdout
     );
-    assert!(!run
+    // Its last egress block gone, the group says so: without `egress = []` the provider would
+    // stop managing egress, and a rule added in the console later would join the state unseen.
+    let added: Vec<&str> = run
         .stdout
         .lines()
-        .any(|l| l.starts_with('+') && !l.starts_with("+++")));
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(added, ["+  egress = []"], "{}", run.stdout);
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -774,10 +777,8 @@ async fn the_quickstart_console_fix_is_a_patch_of_its_code() {
         );
         let after = std::fs::read_to_string(code.join("main.tf")).unwrap();
         assert!(hcl_edit::parser::parse_body(&after).is_ok());
-        assert_eq!(
-            after.len() + removed.iter().map(|l| l.len()).sum::<usize>(),
-            main_tf.len()
-        );
+        let lines = |ls: &[&str]| ls.iter().map(|l| l.len()).sum::<usize>();
+        assert_eq!(after.len() + lines(&removed), main_tf.len() + lines(&added));
     }
 }
 
@@ -3723,4 +3724,50 @@ async fn rules_written_as_a_list_of_objects_are_fixed_in_their_objects() {
         &run,
         "is written as an attribute (`ingress = …`) that is not a literal",
     );
+}
+
+/// Every inline rule of a direction revoked by hand: the blocks go and `ingress = []` takes
+/// their place, since a security group without `ingress` in its code no longer manages it (the
+/// provider reads the argument as optional and computed: rules added later in the console
+/// would join the state unseen). One rule left keeps its block, and nothing is added.
+#[tokio::test]
+async fn the_last_inline_rule_gone_leaves_an_empty_list() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "app").await;
+    let state = app_state(&sg, &vpc);
+    let tf = "resource \"aws_security_group\" \"app\" {\n  name = \"app\"\n\n  ingress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\", \"10.0.0.0/8\"]\n  }\n\n  # Remote desktop, for the migration.\n  ingress {\n    from_port   = 3389\n    to_port     = 3389\n    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n\n  ingress {\n    from_port   = 443\n    to_port     = 443\n    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n\n  tags = { Name = \"app\" }\n}\n";
+    for crlf in [false, true] {
+        let tf = if crlf {
+            tf.replace('\n', "\r\n")
+        } else {
+            tf.to_string()
+        };
+        let e = estate_of(&state, &tf);
+        let doc = fix_json(&m, &e, &[]);
+        assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+        // SSH's two ranges, RDP and HTTPS.
+        assert_eq!(doc["fixes"].as_array().unwrap().len(), 4, "{doc:#}");
+        let emptied = "resource \"aws_security_group\" \"app\" {\n  name = \"app\"\n\n  ingress = []\n\n  tags = { Name = \"app\" }\n}\n";
+        let emptied = if crlf {
+            emptied.replace('\n', "\r\n")
+        } else {
+            emptied.to_string()
+        };
+        assert_eq!(
+            std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+            emptied
+        );
+        assert!(doc["fixes"].as_array().unwrap().iter().any(|f| f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("`ingress = []` keeps the emptied rules managed")));
+    }
+    // HTTPS still live: its block stays, and no empty list is written.
+    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let e = estate_of(&state, tf);
+    fix_json(&m, &e, &[]);
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert!(!written.contains("ingress = []"), "{written}");
+    assert!(written.contains("from_port   = 443"), "{written}");
 }
