@@ -290,6 +290,9 @@ enum Target {
         file: PathBuf,
         removal: std::ops::Range<usize>,
         through: String,
+        /// The argument whose last block this element makes (`ingress` of a `dynamic` over one
+        /// element): without it the provider stops managing the argument, so it is not removed.
+        last_of: Option<String>,
     },
 }
 
@@ -381,6 +384,7 @@ fn substitute(
         }
     }
     let scope = Dynamics {
+        resource_type: block.labels.first().map_or("", |l| l.as_str()),
         index,
         prefix: &prefix,
         file,
@@ -561,6 +565,7 @@ fn expand_attribute_blocks(
                     file: file.to_path_buf(),
                     removal: families::remove_entry(text, &spans, i),
                     through: format!("{name}[{i}]"),
+                    last_of: None,
                 },
             ));
         }
@@ -670,7 +675,7 @@ fn map_edits(
     let mut out = Vec::new();
     for e in edits {
         let (a, b) = (e.range.start, e.range.end);
-        if let Some(removal) = element_removal(virtual_text, subs, &regions, &e) {
+        if let Some(removal) = element_removal(virtual_text, subs, &regions, &e)? {
             out.push(removal);
             continue;
         }
@@ -725,16 +730,37 @@ fn map_edits(
     Ok(out)
 }
 
+/// Why a removal may not have mapped: it takes the one element of a `dynamic` of an argument
+/// the provider stops managing once no block of it is left.
+fn emptied_dynamic(subs: &[Substituted]) -> Option<String> {
+    subs.iter()
+        .flat_map(|s| &s.parts)
+        .find_map(|(_, t)| match t {
+            Target::Element {
+                last_of: Some(name),
+                through,
+                ..
+            } => Some(format!(
+                "{through} is the last element of `dynamic \"{name}\"`: without it no `{name}` is \
+             left, which the provider reads as not managed (rules added later would join the \
+             state unseen); write `{name} = []` in place of the dynamic block"
+            )),
+            _ => None,
+        })
+}
+
 /// A removal that takes one block of an expanded `dynamic` whole, and otherwise only
-/// whitespace: the removal of its element where the list is written.
+/// whitespace: the removal of its element where the list is written. `Err(offset)`: the
+/// element is one that stays (see `last_of`).
+#[allow(clippy::type_complexity)]
 fn element_removal(
     virtual_text: &str,
     subs: &[Substituted],
     regions: &[std::ops::Range<usize>],
     e: &TextEdit,
-) -> Option<(PathBuf, TextEdit, Option<String>)> {
+) -> std::result::Result<Option<(PathBuf, TextEdit, Option<String>)>, usize> {
     if !e.with.trim().is_empty() {
-        return None;
+        return Ok(None);
     }
     let (a, b) = (e.range.start, e.range.end);
     for (s, r) in subs.iter().zip(regions) {
@@ -743,6 +769,7 @@ fn element_removal(
                 file,
                 removal,
                 through,
+                last_of,
             } = target
             else {
                 continue;
@@ -755,23 +782,27 @@ fn element_removal(
                     .get(end.min(b)..b)
                     .is_some_and(|t| t.trim().is_empty());
             if a <= start && end <= b && rest_blank {
-                return Some((
+                if last_of.is_some() {
+                    return Err(s.reference.start);
+                }
+                return Ok(Some((
                     file.clone(),
                     TextEdit {
                         range: removal.clone(),
                         with: String::new(),
                     },
                     Some(through.clone()),
-                ));
+                )));
             }
         }
     }
-    None
+    Ok(None)
 }
 
 /// Where the `dynamic` blocks of a resource block are read: its module instance, its file and
 /// text, and its own `for_each` entry (with the block's text) when it has one.
 struct Dynamics<'a> {
+    resource_type: &'a str,
     index: &'a Index,
     prefix: &'a str,
     file: &'a Path,
@@ -925,6 +956,10 @@ fn expand_dynamic(
                 file: entries.file.clone(),
                 removal: families::remove_entry(&entries.text, &spans, i),
                 through: format!("{source}{element}"),
+                last_of: Some(label.to_string()).filter(|_| {
+                    entries.items.len() == 1
+                        && families::attributes_as_blocks(scope.resource_type).contains(&label)
+                }),
             },
         ));
     }
@@ -1393,12 +1428,15 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
                 Ok(mapped) => (mapped, summary, false, AfterPlan::NoChange),
                 Err(offset) => {
                     // A value read, but not editable here, says why.
-                    let why = unresolved.iter().find_map(|(at, found)| match found {
-                        literals::Found::Manual { reason, .. } if *at == offset => {
-                            Some(reason.clone())
-                        }
-                        _ => None,
-                    });
+                    let why = unresolved
+                        .iter()
+                        .find_map(|(at, found)| match found {
+                            literals::Found::Manual { reason, .. } if *at == offset => {
+                                Some(reason.clone())
+                            }
+                            _ => None,
+                        })
+                        .or_else(|| emptied_dynamic(&subs));
                     manual_at(
                         &mut set,
                         Some((&file, offset)),

@@ -3771,3 +3771,51 @@ async fn the_last_inline_rule_gone_leaves_an_empty_list() {
     assert!(!written.contains("ingress = []"), "{written}");
     assert!(written.contains("from_port   = 443"), "{written}");
 }
+
+/// A `dynamic "ingress"` over one element whose rule is revoked whole: taking the element out
+/// would leave no `ingress` at all (unmanaged), so it is manual and says to write
+/// `ingress = []`; a range of it revoked is still edited in the element.
+#[tokio::test]
+async fn the_last_element_of_a_dynamic_rule_list_is_not_removed() {
+    let m = moto().await;
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "app").await;
+    let state = State::new().add(
+        "aws_security_group.app",
+        sg_attrs(
+            &sg,
+            &vpc,
+            "app",
+            vec![sg_block("tcp", 22, 22, &["0.0.0.0/0", "10.0.0.0/8"])],
+            vec![],
+        ),
+    );
+    let tf = "locals {\n  rules = [\n    { port = 22, cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"] },\n  ]\n}\n\nresource \"aws_security_group\" \"app\" {\n  name = \"app\"\n\n  dynamic \"ingress\" {\n    for_each = local.rules\n    content {\n      from_port   = ingress.value.port\n      to_port     = ingress.value.port\n      protocol    = \"tcp\"\n      cidr_blocks = ingress.value.cidrs\n    }\n  }\n}\n";
+    let e = estate_of(&state, tf);
+    let run = fix(&m, &e, &["--format", "json", "--quiet"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let reasons: Vec<&str> = doc["manual"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.iter().any(
+            |r| r.contains("is the last element of `dynamic \"ingress\"`")
+                && r.contains("write `ingress = []`")
+        ),
+        "{doc:#}"
+    );
+    // One range left live: the element stays, narrowed.
+    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    let doc = fix_json(&m, &e, &[]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        tf.replace(
+            "cidrs = [\"0.0.0.0/0\", \"10.0.0.0/8\"]",
+            "cidrs = [\"10.0.0.0/8\"]"
+        )
+    );
+}
