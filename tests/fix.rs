@@ -1935,6 +1935,17 @@ fn app_state(sg: &str, vpc: &str) -> State {
     )
 }
 
+/// The group of `app_state` in moto, fixed by hand in the console: SSH from anyone and RDP
+/// revoked, SSH from the office and HTTPS left.
+async fn app_fixed_by_hand(m: &Moto) -> (String, State) {
+    let vpc = m.vpc().await;
+    let sg = m.group(&vpc, "app").await;
+    let state = app_state(&sg, &vpc);
+    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
+    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    (sg, state)
+}
+
 /// Inline rules made by a `dynamic` block over a literal list: a range revoked by hand leaves
 /// its element's list, a rule revoked whole takes its element out, and the content every
 /// element shares is not touched. A second run finds nothing left; a list read by another
@@ -1942,12 +1953,7 @@ fn app_state(sg: &str, vpc: &str) -> State {
 #[tokio::test]
 async fn dynamic_blocks_over_literal_lists_are_fixed_in_their_elements() {
     let m = moto().await;
-    let vpc = m.vpc().await;
-    let sg = m.group(&vpc, "app").await;
-    let state = app_state(&sg, &vpc);
-    // The console fixes: SSH from anyone and RDP revoked.
-    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
-    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let (_, state) = app_fixed_by_hand(&m).await;
     let e = estate_of(&state, DYNAMIC_TF);
     let doc = fix_json(&m, &e, &[]);
     assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
@@ -3597,11 +3603,7 @@ async fn for_each_over_an_identity_for_is_the_map() {
 #[tokio::test]
 async fn dynamic_fields_read_by_index_are_the_fields_they_name() {
     let m = moto().await;
-    let vpc = m.vpc().await;
-    let sg = m.group(&vpc, "app").await;
-    let state = app_state(&sg, &vpc);
-    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
-    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let (_, state) = app_fixed_by_hand(&m).await;
     let indexed = DYNAMIC_TF
         .replace("ingress.value.port", "ingress.value[\"port\"]")
         .replace("ingress.value.cidrs", "ingress.value[\"cidrs\"]");
@@ -3671,11 +3673,7 @@ const ATTRIBUTE_RULES_TF: &str = r#"resource "aws_security_group" "app" {
 #[tokio::test]
 async fn rules_written_as_a_list_of_objects_are_fixed_in_their_objects() {
     let m = moto().await;
-    let vpc = m.vpc().await;
-    let sg = m.group(&vpc, "app").await;
-    let state = app_state(&sg, &vpc);
-    m.allow_in(&sg, perm("tcp", 22, 22, "10.0.0.0/8")).await;
-    m.allow_in(&sg, perm("tcp", 443, 443, "0.0.0.0/0")).await;
+    let (sg, state) = app_fixed_by_hand(&m).await;
     let e = estate_of(&state, ATTRIBUTE_RULES_TF);
     let doc = fix_json(&m, &e, &[]);
     assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
