@@ -332,6 +332,14 @@ fn substitute(
 ) -> Result<Substitution> {
     let mut refs = Vec::new();
     collect_references(&block.body, &mut refs);
+    // An argument the provider also takes as a list of blocks is read as those blocks, whole
+    // (`expand_attribute_blocks`), not as one literal.
+    let resource_type = block.labels.first().map_or("", |l| l.as_str());
+    let as_lists: Vec<std::ops::Range<usize>> = families::attributes_as_blocks(resource_type)
+        .iter()
+        .filter_map(|n| block.body.get_attribute(n)?.value.span())
+        .collect();
+    refs.retain(|(span, _, _)| !as_lists.contains(span));
     let prefix = crate::source::module_instance(address);
     let mut read = |p: &Path| files.source(p);
     let mut subs = Vec::new();
@@ -392,8 +400,7 @@ fn substitute(
         each: entry.map(|e| (e, block_text)),
     };
     expand_dynamics(&scope, &block.body, &mut read, &mut subs)?;
-    let resource_type = block.labels.first().map_or("", |l| l.as_str());
-    let as_blocks = expand_attribute_blocks(resource_type, &block.body, file, text, &mut subs);
+    let as_blocks = expand_attribute_blocks(&scope, &block.body, &mut read, &mut subs)?;
     subs.sort_by_key(|s| s.reference.start);
     let mut virtual_text = String::with_capacity(text.len());
     let mut at = 0;
@@ -475,51 +482,80 @@ fn keep_emptied_arguments(
 }
 
 /// Each attribute of `body` written as a list of the blocks the provider also takes that way
-/// ([`families::attributes_as_blocks`]: `ingress = [{ from_port = 22, … }]`), as those blocks:
-/// a field is edited where it is written, a block taken whole is its element leaving the
-/// list. The names expanded; `Err((offset, why))`: one that is not a literal list of objects
-/// (a reference, a `concat`, a `for`), which no family can read.
+/// ([`families::attributes_as_blocks`]: `ingress = [{ from_port = 22, … }]`, or a `var`/`local`
+/// holding such a list for this resource alone), as those blocks: a field is edited where it is
+/// written, a block taken whole is its element leaving the list. The names expanded;
+/// `Err((offset, why))`: one that is not a literal list of objects (a `concat`, a `for`, a
+/// value read elsewhere too), which no family can read.
 fn expand_attribute_blocks(
-    resource_type: &str,
+    scope: &Dynamics,
     body: &hcl_edit::structure::Body,
-    file: &Path,
-    text: &str,
+    read: &mut literals::Reader,
     out: &mut Vec<Substituted>,
-) -> std::result::Result<Vec<String>, (usize, String)> {
+) -> Result<std::result::Result<Vec<String>, (usize, String)>> {
     use hcl_edit::expr::{Expression, ObjectKey};
     let mut expanded = Vec::new();
     for attr in body.attributes() {
         let name = attr.key.as_str();
-        if !families::attributes_as_blocks(resource_type).contains(&name) {
+        if !families::attributes_as_blocks(scope.resource_type).contains(&name) {
             continue;
         }
         let (Some(key), Some(value)) = (attr.key.span(), attr.value.span()) else {
             continue;
         };
-        let not_literal = || {
-            (
+        let not_literal = |why: &str| {
+            Err((
                 key.start,
                 format!(
                     "`{name}` is written as an attribute (`{name} = …`) that is not a literal \
-                     list of objects: its rules cannot be read as the `{name}` blocks they are"
+                     list of objects{why}: its rules cannot be read as the `{name}` blocks they are"
                 ),
-            )
+            ))
         };
-        let Expression::Array(items) = &attr.value else {
-            return Err(not_literal());
+        // Where the list is written: here, or where its variable or local is.
+        let (list_file, source, at, through) = match literals::reference(&attr.value) {
+            Some((kind, var)) => {
+                match literals::resolve(scope.index, scope.prefix, kind, &var, read)? {
+                    literals::Found::Literal(site) => {
+                        let source = read(&site.file)?;
+                        (site.file, source, site.span, format!("{} ← ", site.through))
+                    }
+                    literals::Found::Manual { reason, .. } => {
+                        return Ok(not_literal(&format!(" ({reason})")))
+                    }
+                }
+            }
+            None => (
+                scope.file.to_path_buf(),
+                read(scope.file)?,
+                value.clone(),
+                String::new(),
+            ),
         };
-        let objects: Vec<&hcl_edit::expr::Object> = items
+        let list_text = source.text.as_str();
+        let Some(Expression::Array(items)) = literals::expr_at(&source.body, &at)
+            .or_else(|| Some(&attr.value).filter(|_| through.is_empty()))
+        else {
+            return Ok(not_literal(""));
+        };
+        let Some(objects) = items
             .iter()
             .map(|e| match e {
                 Expression::Object(o) => Some(o),
                 _ => None,
             })
-            .collect::<Option<_>>()
-            .ok_or_else(not_literal)?;
-        let spans: Vec<std::ops::Range<usize>> = items
+            .collect::<Option<Vec<&hcl_edit::expr::Object>>>()
+        else {
+            return Ok(not_literal(""));
+        };
+        let Some(spans) = items
             .iter()
-            .map(|e| e.span().ok_or_else(not_literal))
-            .collect::<std::result::Result<_, _>>()?;
+            .map(|e| e.span())
+            .collect::<Option<Vec<std::ops::Range<usize>>>>()
+        else {
+            return Ok(not_literal(""));
+        };
+        let text = scope.text;
         let line_start = text[..key.start].rfind('\n').map_or(0, |i| i + 1);
         let indent = Some(&text[line_start..key.start])
             .filter(|i| i.trim().is_empty())
@@ -537,22 +573,22 @@ fn expand_attribute_blocks(
                 let field = match k {
                     ObjectKey::Ident(i) => i.as_str().to_string(),
                     ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
-                    ObjectKey::Expression(_) => return Err(not_literal()),
+                    ObjectKey::Expression(_) => return Ok(not_literal("")),
                 };
                 let Some(at) = v.expr().span() else {
-                    return Err(not_literal());
+                    return Ok(not_literal(""));
                 };
-                let written = text.get(at.clone()).unwrap_or_default().to_string();
+                let written = list_text.get(at.clone()).unwrap_or_default().to_string();
                 virtual_text.push_str(&format!("{indent}  {field} = "));
                 let from = virtual_text.len();
                 virtual_text.push_str(&written);
                 parts.push((
                     from..virtual_text.len(),
                     Target::Literal(literals::Site {
-                        file: file.to_path_buf(),
+                        file: list_file.clone(),
                         span: at,
                         text: written,
-                        through: format!("{name}[{i}].{field}"),
+                        through: format!("{through}{name}[{i}].{field}"),
                     }),
                 ));
                 virtual_text.push('\n');
@@ -562,9 +598,9 @@ fn expand_attribute_blocks(
             parts.push((
                 start..virtual_text.len(),
                 Target::Element {
-                    file: file.to_path_buf(),
-                    removal: families::remove_entry(text, &spans, i),
-                    through: format!("{name}[{i}]"),
+                    file: list_file.clone(),
+                    removal: families::remove_entry(list_text, &spans, i),
+                    through: format!("{through}{name}[{i}]"),
                     last_of: None,
                 },
             ));
@@ -576,7 +612,7 @@ fn expand_attribute_blocks(
         });
         expanded.push(name.to_string());
     }
-    Ok(expanded)
+    Ok(Ok(expanded))
 }
 
 /// Every expression of a body (and its nested blocks) that may stand for a literal written

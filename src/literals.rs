@@ -415,7 +415,7 @@ pub fn each_value(expr: &Expression) -> Option<String> {
 }
 
 /// The attribute value at `span` of a body (a `locals` value, a module argument, a default).
-fn expr_at<'b>(body: &'b Body, span: &std::ops::Range<usize>) -> Option<&'b Expression> {
+pub fn expr_at<'b>(body: &'b Body, span: &std::ops::Range<usize>) -> Option<&'b Expression> {
     body.attributes()
         .find_map(|a| expr_in(&a.value, span))
         .or_else(|| body.blocks().find_map(|b| expr_at(&b.body, span)))

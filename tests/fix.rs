@@ -3714,7 +3714,7 @@ async fn rules_written_as_a_list_of_objects_are_fixed_in_their_objects() {
         &run,
         "is written as a list of objects: the new rule joins that list",
     );
-    // The list from a local: not read as blocks, said so.
+    // A list built by a call: not read as blocks, said so.
     let local = "locals {\n  rules = []\n}\n\nresource \"aws_security_group\" \"app\" {\n  name    = \"app\"\n  ingress = concat(local.rules, [])\n}\n";
     std::fs::write(e.code.join("main.tf"), local).unwrap();
     let run = fix(&m, &e, &["--format", "json", "--quiet"]);
@@ -3722,6 +3722,36 @@ async fn rules_written_as_a_list_of_objects_are_fixed_in_their_objects() {
         &run,
         "is written as an attribute (`ingress = …`) that is not a literal",
     );
+
+    // The list in a local read by this group alone: edited where it is written.
+    let body = ATTRIBUTE_RULES_TF
+        .split_once("  ingress = [\n")
+        .map(|(_, rest)| rest.trim_end_matches("}\n").trim_end_matches("  ]\n"))
+        .unwrap();
+    let in_local = format!(
+        "locals {{\n  rules = [\n{body}  ]\n}}\n\nresource \"aws_security_group\" \"app\" {{\n  name    = \"app\"\n  ingress = local.rules\n}}\n"
+    );
+    let e = estate_of(&state, &in_local);
+    let doc = fix_json(&m, &e, &["--address", "aws_security_group.app"]);
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    let summaries: Vec<&str> = doc["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        !summaries.is_empty() && summaries.iter().all(|s| s.contains("local.rules")),
+        "{doc:#}"
+    );
+    let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
+    assert!(!written.contains("\"rdp\""), "{written}");
+    assert!(
+        written.contains("cidr_blocks      = [\"10.0.0.0/8\"]"),
+        "{written}"
+    );
+    assert!(written.contains("  ingress = local.rules\n"), "{written}");
+    assert!(hcl_edit::parser::parse_body(&written).is_ok());
 }
 
 /// Every inline rule of a direction revoked by hand: the blocks go and `ingress = []` takes
