@@ -1191,6 +1191,30 @@ fn a_rule_deleted_in_the_portal_leaves_the_code() {
     );
 }
 
+/// The same rule deleted in the portal, with the rules written as a list of objects
+/// (`security_rule = [{ … }]`, the attribute form the provider takes too): the rule's object
+/// leaves the list, with its comment; the others stay byte for byte.
+#[test]
+fn a_rule_of_a_security_rule_list_deleted_in_the_portal_leaves_the_list() {
+    let rule = |name: &str, priority: i64, direction: &str, access: &str, ports: &str| {
+        format!(
+            "    {{\n      name                       = \"{name}\"\n      priority                   = {priority}\n      direction                  = \"{direction}\"\n      access                     = \"{access}\"\n      protocol                   = \"Tcp\"\n      source_port_range          = \"*\"\n      destination_port_range     = \"{ports}\"\n      source_address_prefix      = \"*\"\n      destination_address_prefix = \"*\"\n    }},\n"
+        )
+    };
+    let head = "resource \"azurerm_network_security_group\" \"web\" {\n  name                = \"c7n-nsg\"\n  location            = \"eastus\"\n  resource_group_name = \"test_networksecuritygroup\"\n\n  security_rule = [\n";
+    let ssh_deny = rule("ssh-deny", 320, "Inbound", "Deny", "22");
+    let ssh_out = rule("ssh-out", 300, "Outbound", "Allow", "22");
+    let kerberos = format!(
+        "    # Kerberos for the domain controllers.\n{}",
+        rule("kerberos", 330, "Inbound", "Allow", "88-90")
+    );
+    let tf = format!("{head}{ssh_deny}{kerberos}{ssh_out}  ]\n}}\n");
+    let (doc, written) = fix_kerberos_deleted(&tf);
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(written, format!("{head}{ssh_deny}{ssh_out}  ]\n}}\n"));
+}
+
 /// The same rule deleted in the portal, with the NSG's rules made by a `dynamic` block over a
 /// map in `locals` (named by `security_rule.key`): the rule's entry leaves the map, with its
 /// comment; the other entries and the shared content stay.
