@@ -883,6 +883,35 @@ async fn network_acl_entries_removed_and_changed_by_hand() {
         std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
         want
     );
+
+    // The same entries as a list of objects (the attribute form the provider takes too).
+    let entry = |n: i64, port: i64, cidr: &str| {
+        format!("    {{\n      rule_no    = {n}\n      action     = \"allow\"\n      protocol   = \"tcp\"\n      from_port  = {port}\n      to_port    = {port}\n      cidr_block = \"{cidr}\"\n    }},\n")
+    };
+    let listed = |entries: &str| {
+        format!("resource \"aws_network_acl\" \"private\" {{\n  vpc_id = var.vpc_id\n\n  ingress = [\n{entries}  ]\n}}\n")
+    };
+    let ssh = entry(100, 22, "0.0.0.0/0");
+    let https = entry(110, 443, "10.0.0.0/8");
+    std::fs::write(e.code.join("main.tf"), listed(&format!("{ssh}{https}"))).unwrap();
+    let run = fix(
+        &m,
+        &e,
+        &[
+            "--write",
+            "--quiet",
+            "--accept-weakening",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["manual"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(
+        std::fs::read_to_string(e.code.join("main.tf")).unwrap(),
+        listed(&entry(110, 443, "10.1.0.0/16"))
+    );
 }
 
 /// A module used twice: its code feeds both groups, so a console fix of one is not written into
