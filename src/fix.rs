@@ -431,10 +431,16 @@ fn keep_emptied_arguments(
     file: &Path,
     edits: &mut [(PathBuf, TextEdit, Option<String>)],
 ) -> Option<String> {
+    // Removals inside the resource's block; one of the block itself (the resource removed) is not.
+    let Some(own) = block.span() else {
+        return None;
+    };
     let removes = |e: &(PathBuf, TextEdit, Option<String>), span: &std::ops::Range<usize>| {
         e.0 == file
             && e.2.is_none()
             && e.1.with.trim().is_empty()
+            && own.start < e.1.range.start
+            && e.1.range.end < own.end
             && e.1.range.start <= span.start
             && span.end <= e.1.range.end
     };

@@ -3139,7 +3139,8 @@ async fn objects_deleted_by_hand_and_accepted_leave_the_code_unless_referenced()
             .await
             .unwrap();
     }
-    let tf = format!("resource \"aws_security_group\" \"old\" {{\n  name   = \"old\"\n  vpc_id = \"{vpc}\"\n}}\n\nresource \"aws_security_group\" \"db\" {{\n  name   = \"db\"\n  vpc_id = \"{vpc}\"\n}}\n\nresource \"aws_instance\" \"db\" {{\n  ami                    = \"ami-12c6146b\"\n  instance_type          = \"t3.micro\"\n  vpc_security_group_ids = [aws_security_group.db.id]\n}}\n");
+    // The old group's one inline rule goes with its block (not left behind as `ingress = []`).
+    let tf = format!("resource \"aws_security_group\" \"old\" {{\n  name   = \"old\"\n  vpc_id = \"{vpc}\"\n\n  ingress {{\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = [\"10.0.0.0/8\"]\n  }}\n}}\n\nresource \"aws_security_group\" \"db\" {{\n  name   = \"db\"\n  vpc_id = \"{vpc}\"\n}}\n\nresource \"aws_instance\" \"db\" {{\n  ami                    = \"ami-12c6146b\"\n  instance_type          = \"t3.micro\"\n  vpc_security_group_ids = [aws_security_group.db.id]\n}}\n");
     let e = estate_of(&state, &tf);
     // Without --accept-weakening a deletion is the gate's to judge: nothing is written.
     let doc = fix_json(&m, &e, &[]);
@@ -3150,7 +3151,7 @@ async fn objects_deleted_by_hand_and_accepted_leave_the_code_unless_referenced()
     assert_eq!(doc["fixes"][0]["action"], "accept");
     assert_eq!(doc["manual"].as_array().unwrap().len(), 1, "{doc:#}");
     assert_eq!(doc["manual"][0]["address"], "aws_security_group.db");
-    assert_eq!(doc["manual"][0]["line"], 14, "{doc:#}");
+    assert_eq!(doc["manual"][0]["line"], 21, "{doc:#}");
     let written = std::fs::read_to_string(e.code.join("main.tf")).unwrap();
     let kept = &tf[tf.find("resource \"aws_security_group\" \"db\"").unwrap()..];
     assert_eq!(
