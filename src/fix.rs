@@ -432,9 +432,7 @@ fn keep_emptied_arguments(
     edits: &mut [(PathBuf, TextEdit, Option<String>)],
 ) -> Option<String> {
     // Removals inside the resource's block; one of the block itself (the resource removed) is not.
-    let Some(own) = block.span() else {
-        return None;
-    };
+    let own = block.span()?;
     let removes = |e: &(PathBuf, TextEdit, Option<String>), span: &std::ops::Range<usize>| {
         e.0 == file
             && e.2.is_none()
