@@ -1413,6 +1413,30 @@ fn access_policies_tightened_in_the_portal_leave_the_code() {
         format!("{head}    key_permissions = [\"Get\", \"List\"]\n    secret_permissions = [\n      \"Get\",\n      \"List\",\n    ]\n  }}\n}}\n")
     );
 
+    // The same policies as a list of objects (the attribute form the provider takes too).
+    let state = State::new().add(
+        "azurerm_key_vault.kv",
+        json!({"id": kv_id, "location": "southcentralus", "access_policy": [
+            policy(ops, json!(["Get", "List", "Purge"]), json!(["Get", "List", "Set", "Delete"])),
+            policy(ci, json!([]), json!(["Get"]))]}),
+    );
+    let listed = |ops_keys: &str, ops_secrets: &str, ci_policy: &str| {
+        format!("resource \"azurerm_key_vault\" \"kv\" {{\n  name      = \"kv\"\n  tenant_id = \"{tenant}\"\n\n  access_policy = [\n    {{\n      tenant_id          = \"{tenant}\"\n      object_id          = \"{ops}\" # the ops team\n      key_permissions    = {ops_keys}\n      secret_permissions = {ops_secrets}\n    }},\n{ci_policy}  ]\n}}\n")
+    };
+    let ci_policy = format!("    # the old CI runner\n    {{\n      tenant_id          = \"{tenant}\"\n      object_id          = \"{ci}\"\n      secret_permissions = [\"Get\"]\n    }},\n");
+    let tf = listed(
+        "[\"Get\", \"List\", \"Purge\"]",
+        "[\"Get\", \"List\", \"Set\", \"Delete\"]",
+        &ci_policy,
+    );
+    let (doc, written) = fix_code(state, &tf);
+    assert_eq!(doc["manual"], json!([]), "{doc:#}");
+    assert_eq!(doc["fixes"].as_array().unwrap().len(), 2, "{doc:#}");
+    assert_eq!(
+        written,
+        listed("[\"Get\", \"List\"]", "[\"Get\", \"List\"]", "")
+    );
+
     // Separate resources: the app's policy narrowed, the CI runner's deleted.
     let state = State::new()
         .add(
