@@ -1098,9 +1098,8 @@ fn elsewhere(
     let Some(block) = source.body.blocks().find(|b| is_it(b)) else {
         return Ok(Err(format!("{name} is not declared in this module")));
     };
-    let count = block.body.get_attribute("count");
     if block.body.get_attribute("for_each").is_some()
-        || count.is_some_and(|c| !crate::source::at_most_one(&c.value))
+        || crate::source::count_of_many(&block.body).is_some()
     {
         return Ok(Err(format!(
             "{name} has `for_each` or a `count` of more than one"
@@ -1248,11 +1247,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             continue;
         };
         let start = block.span().map_or(0, |s| s.start);
-        if let Some(count) = block
-            .body
-            .get_attribute("count")
-            .filter(|c| !crate::source::at_most_one(&c.value))
-        {
+        if let Some(count) = crate::source::count_of_many(&block.body) {
             let at = count.span().map_or(start, |s| s.start);
             manual_at(
                 &mut set,
@@ -1656,7 +1651,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             .iter()
             .map(|(f, _, _)| f.as_path())
             .chain([file.as_path()])
-            .find_map(crate::source::override_beside)
+            .find_map(|f| index.override_beside(f))
         {
             removed_here.remove(&finding.address);
             manual_at(

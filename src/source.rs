@@ -35,6 +35,8 @@ pub struct Index {
     /// Module calls whose code is not on disk here (registry, git, or a computed source), by
     /// prefix: where the call is, and its `source` as written.
     remote: BTreeMap<String, (Place, String)>,
+    /// Module directories with a Terraform override file, and the (first) file.
+    overrides: BTreeMap<PathBuf, PathBuf>,
 }
 
 /// A module of the index: the directory of its `.tf` files, and the block that calls it.
@@ -73,6 +75,9 @@ impl Index {
                 call,
             },
         );
+        if let Some(file) = override_in(dir) {
+            self.overrides.insert(dir.to_path_buf(), file);
+        }
         let Ok(files) = tf_files(dir) else {
             return;
         };
@@ -118,11 +123,7 @@ impl Index {
                         if block.body.get_attribute("for_each").is_some() {
                             self.each_calls.push(format!("{prefix}module.{name}."));
                         }
-                        if block
-                            .body
-                            .get_attribute("count")
-                            .is_some_and(|c| !at_most_one(&c.value))
-                        {
+                        if count_of_many(&block.body).is_some() {
                             self.repeated.push(format!("{prefix}module.{name}."));
                         }
                         let local = source
@@ -178,6 +179,12 @@ impl Index {
             .filter(|(prefix, _)| key.starts_with(prefix.as_str()))
             .min_by_key(|(prefix, _)| prefix.len())
             .map(|(prefix, (place, source))| (prefix.as_str(), place, source.as_str()))
+    }
+
+    /// The Terraform override file (`override.tf`, `NAME_override.tf`, or either as `.tf.json`)
+    /// of the module whose directory holds `file`: Terraform merges its blocks over the module's.
+    pub fn override_beside(&self, file: &Path) -> Option<&Path> {
+        self.overrides.get(file.parent()?).map(PathBuf::as_path)
     }
 
     /// The module of a prefix (`""`, `module.edge.`, or an instance: `module.edge["a"].`).
@@ -239,6 +246,12 @@ impl Index {
     }
 }
 
+/// The `count` of a block when it can make more than one instance (not [`at_most_one`]).
+pub fn count_of_many(body: &hcl_edit::structure::Body) -> Option<&hcl_edit::structure::Attribute> {
+    body.get_attribute("count")
+        .filter(|c| !at_most_one(&c.value))
+}
+
 /// Whether a `count` yields at most one instance whatever its inputs: `1`, `0`, or
 /// `var.create ? 1 : 0` (the switch public modules put on every resource and call). The literals
 /// of such a block feed one instance alone, as if it had no `count`.
@@ -262,11 +275,9 @@ pub fn tf_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The Terraform override file (`override.tf`, `NAME_override.tf`, or either as `.tf.json`)
-/// beside `file`, if its directory has one: Terraform merges its blocks over the module's.
-pub fn override_beside(file: &Path) -> Option<PathBuf> {
-    let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir.unwrap_or(Path::new(".")))
+/// The first Terraform override file of a module directory, if it has one.
+fn override_in(dir: &Path) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
@@ -318,28 +329,18 @@ pub fn module_prefix(address: &str) -> String {
 /// `module.a["x.y"].module.b[0].aws_sg.this[0]` → `module.a["x.y"].module.b[0].`, the prefix of
 /// the addresses of that instance's other resources.
 pub fn module_instance(address: &str) -> String {
-    // The byte offsets of the dots outside keys: the address's steps end there.
-    let mut dots = Vec::new();
-    let (mut depth, mut in_string, mut prev) = (0, false, ' ');
-    for (i, c) in address.char_indices() {
-        match c {
-            '"' if depth > 0 && prev != '\\' => in_string = !in_string,
-            '[' if !in_string => depth += 1,
-            ']' if !in_string => depth -= 1,
-            '.' if depth == 0 => dots.push(i),
-            _ => {}
-        }
-        prev = c;
-    }
-    let mut start = 0;
+    // The address's steps end at the dots outside keys.
+    let dots: Vec<usize> = outside_keys(address)
+        .filter(|(_, c)| *c == '.')
+        .map(|(i, _)| i)
+        .collect();
     let mut end = 0;
     let mut steps = dots.iter();
-    while address[start..].starts_with("module.") {
+    while address[end..].starts_with("module.") {
         let (Some(_), Some(&after_name)) = (steps.next(), steps.next()) else {
             break;
         };
         end = after_name + 1;
-        start = end;
     }
     address[..end].to_string()
 }
@@ -347,21 +348,32 @@ pub fn module_instance(address: &str) -> String {
 /// `module.a["x"].aws_sg.this[0]` → `module.a.aws_sg.this`. Keys may hold dots (`["10.0.0.0/8"]`,
 /// `["api.example.com"]`): an address is split on dots only once they are gone.
 pub fn strip_keys(address: &str) -> String {
-    let mut out = String::with_capacity(address.len());
-    let mut depth = 0;
-    let mut in_string = false;
-    let mut prev = ' ';
-    for c in address.chars() {
-        match c {
-            '"' if depth > 0 && prev != '\\' => in_string = !in_string,
-            '[' if !in_string => depth += 1,
-            ']' if !in_string => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
+    outside_keys(address).map(|(_, c)| c).collect()
+}
+
+/// The characters of an address outside its instance keys (`[0]`, `["a.b"]`, quotes and
+/// escapes in them included), with their byte offsets.
+fn outside_keys(address: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut depth, mut in_string, mut prev) = (0, false, ' ');
+    address.char_indices().filter(move |&(_, c)| {
+        let outside = match c {
+            '"' if depth > 0 && prev != '\\' => {
+                in_string = !in_string;
+                false
+            }
+            '[' if !in_string => {
+                depth += 1;
+                false
+            }
+            ']' if !in_string => {
+                depth -= 1;
+                false
+            }
+            _ => depth == 0,
+        };
         prev = c;
-    }
-    out
+        outside
+    })
 }
 
 #[cfg(test)]
