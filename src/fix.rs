@@ -392,7 +392,7 @@ fn substitute(
         }
     }
     let scope = Dynamics {
-        resource_type: block.labels.first().map_or("", |l| l.as_str()),
+        resource_type,
         index,
         prefix: &prefix,
         file,
@@ -463,18 +463,13 @@ fn keep_emptied_arguments(
             continue;
         };
         let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
-        let line_start = text[..spans[0].start].rfind('\n').map_or(0, |i| i + 1);
-        let indent = Some(&text[line_start..spans[0].start])
-            .filter(|i| i.trim().is_empty())
-            .unwrap_or("  ");
+        let indent = indent_at(text, spans[0].start).unwrap_or("  ");
+        // The blank line the removal took above or below the block stays.
         let removed = text.get(edit.1.range.clone()).unwrap_or_default();
-        let mut lines = removed.split_inclusive('\n');
-        let blank_first = lines.next().is_some_and(|l| l.trim().is_empty());
-        let blank_last = removed.split_inclusive('\n').count() > 1
-            && removed
-                .split_inclusive('\n')
-                .next_back()
-                .is_some_and(|l| l.trim().is_empty());
+        let lines: Vec<&str> = removed.split_inclusive('\n').collect();
+        let blank = |l: Option<&&str>| l.is_some_and(|l| l.trim().is_empty());
+        let blank_first = blank(lines.first());
+        let blank_last = lines.len() > 1 && blank(lines.last());
         edit.1.with = format!(
             "{}{indent}{name} = []{nl}{}",
             if blank_first { nl } else { "" },
@@ -483,6 +478,12 @@ fn keep_emptied_arguments(
         return Some(name.to_string());
     }
     None
+}
+
+/// The whitespace before `at` on its line; `None` when code comes before it there.
+fn indent_at(text: &str, at: usize) -> Option<&str> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    Some(&text[line_start..at]).filter(|i| i.trim().is_empty())
 }
 
 /// Each attribute of `body` written as a list of the blocks the provider also takes that way
@@ -517,12 +518,17 @@ fn expand_attribute_blocks(
             ))
         };
         // Where the list is written: here, or where its variable or local is.
-        let (list_file, source, at, through) = match literals::reference(&attr.value) {
+        let resolved;
+        let (list_file, list_text, list, through) = match literals::reference(&attr.value) {
             Some((kind, var)) => {
                 match literals::resolve(scope.index, scope.prefix, kind, &var, read)? {
                     literals::Found::Literal(site) => {
-                        let source = read(&site.file)?;
-                        (site.file, source, site.span, format!("{} ← ", site.through))
+                        resolved = read(&site.file)?;
+                        let Some(list) = literals::expr_at(&resolved.body, &site.span) else {
+                            return Ok(not_literal(""));
+                        };
+                        let through = format!("{} ← ", site.through);
+                        (site.file, resolved.text.as_str(), list, through)
                     }
                     literals::Found::Manual { reason, .. } => {
                         return Ok(not_literal(&format!(" ({reason})")))
@@ -531,15 +537,12 @@ fn expand_attribute_blocks(
             }
             None => (
                 scope.file.to_path_buf(),
-                read(scope.file)?,
-                value.clone(),
+                scope.text,
+                &attr.value,
                 String::new(),
             ),
         };
-        let list_text = source.text.as_str();
-        let Some(Expression::Array(items)) = literals::expr_at(&source.body, &at)
-            .or_else(|| Some(&attr.value).filter(|_| through.is_empty()))
-        else {
+        let Expression::Array(items) = list else {
             return Ok(not_literal(""));
         };
         let Some(objects) = items
@@ -559,11 +562,7 @@ fn expand_attribute_blocks(
         else {
             return Ok(not_literal(""));
         };
-        let text = scope.text;
-        let line_start = text[..key.start].rfind('\n').map_or(0, |i| i + 1);
-        let indent = Some(&text[line_start..key.start])
-            .filter(|i| i.trim().is_empty())
-            .unwrap_or("");
+        let indent = indent_at(scope.text, key.start).unwrap_or("");
         let mut virtual_text = String::new();
         let mut parts = Vec::new();
         for (i, object) in objects.iter().enumerate() {
@@ -900,14 +899,15 @@ fn expand_dynamic(
     };
     // `for_each = each.value.NAME`: the list in the resource's own entry, when the resource
     // reads it there alone.
-    let each = scope.each.and_then(|(entry, block_text)| {
-        let name = literals::each_value(&for_each.value)?;
-        let once = name.is_empty() || literals::reads(block_text, "each.value", &name) == 1;
-        once.then_some(entry)
-    });
-    if literals::each_value(&for_each.value).is_some() && each.is_none() {
-        return Ok(None);
-    }
+    let each = match (literals::each_value(&for_each.value), scope.each) {
+        (None, _) => None,
+        (Some(name), Some((entry, block_text)))
+            if name.is_empty() || literals::reads(block_text, "each.value", &name) == 1 =>
+        {
+            Some(entry)
+        }
+        (Some(_), _) => return Ok(None),
+    };
     let entries = match literals::entries_of(
         index,
         prefix,
@@ -931,10 +931,7 @@ fn expand_dynamic(
     collect_iterator_fields(&content.body, &iterator, &mut refs);
     refs.sort_by_key(|(s, _)| s.start);
     let content_text = text.get(inner.clone()).unwrap_or_default();
-    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let indent = Some(&text[line_start..span.start])
-        .filter(|i| i.trim().is_empty())
-        .unwrap_or("");
+    let indent = indent_at(text, span.start).unwrap_or("");
     let source = for_each_text(text, &for_each.value);
     let mut out = String::new();
     let mut parts = Vec::new();
@@ -1608,7 +1605,7 @@ pub fn plan(report: &Report, source_dir: &Path, opts: &FixOptions) -> Result<Fix
             let at = files.code_at(f, e.range.start);
             manual_at(
                 &mut set,
-                Some((&f.clone(), at)),
+                Some((f, at)),
                 format!(
                     "the block's `{}` is written as a list of objects: the new rule joins that \
                      list as an object",
