@@ -296,11 +296,22 @@ pub fn attributes_as_blocks(resource_type: &str) -> &'static [&'static str] {
     }
 }
 
-/// The block a read of it names: `this[0]` (a block of `count = … ? 1 : 0`) and `this` are
-/// `this`; another index (`this[1]`) reads one of many instances, which no block is alone.
-pub fn first_instance(step: &str) -> Option<String> {
-    let name = step.strip_suffix("[0]").unwrap_or(step);
-    (!name.contains('[')).then(|| name.to_string())
+/// The name of the `data "TYPE"` block an expression reads one of `attrs` of:
+/// `data.TYPE.NAME.ATTR`, or `data.TYPE.NAME[0].ATTR` (a block of `count = … ? 1 : 0`). Another
+/// index (`NAME[1]`) reads one of many instances, which no block is alone: `None`.
+pub fn data_source_read(
+    expr: &hcl_edit::expr::Expression,
+    data_type: &str,
+    attrs: &[&str],
+) -> Option<String> {
+    let (root, steps) = crate::literals::traversal_path(expr)?;
+    match (root, steps.as_slice()) {
+        ("data", [t, name, attr]) if t == data_type && attrs.contains(&attr.as_str()) => {
+            let name = name.strip_suffix("[0]").unwrap_or(name);
+            (!name.contains('[')).then(|| name.to_string())
+        }
+        _ => None,
+    }
 }
 
 /// An expression as the state reads it: `Some(Some(v))` for a string literal or a resolved

@@ -100,14 +100,7 @@ pub fn codify_statement(r: &CodifyRequest, attr: &str) -> Codify {
 
 /// `data.aws_iam_policy_document.NAME.json` → `NAME`.
 fn data_source_name(expr: &Expression) -> Option<String> {
-    let (root, steps) = crate::literals::traversal_path(expr)?;
-    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
-    match (root, steps.as_slice()) {
-        ("data", ["aws_iam_policy_document", name, "json" | "minified_json"]) => {
-            crate::families::first_instance(name)
-        }
-        _ => None,
-    }
+    crate::families::data_source_read(expr, "aws_iam_policy_document", &["json", "minified_json"])
 }
 
 /// A `statement` block of `data "aws_iam_policy_document"` as the JSON statement the data

@@ -468,14 +468,7 @@ fn in_heredoc(
 
 /// `data.google_iam_policy.NAME.policy_data` → `NAME`.
 fn policy_data_source(expr: &hcl_edit::expr::Expression) -> Option<String> {
-    let (root, steps) = crate::literals::traversal_path(expr)?;
-    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
-    match (root, steps.as_slice()) {
-        ("data", ["google_iam_policy", name, "policy_data"]) => {
-            crate::families::first_instance(name)
-        }
-        _ => None,
-    }
+    crate::families::data_source_read(expr, "google_iam_policy", &["policy_data"])
 }
 
 /// The member leaves its `binding` block (role as written, no condition) of a
